@@ -1,0 +1,408 @@
+//! Who is calling: JWTs signed with each service's Ed25519 key (verified against the
+//! issuer's published JWK Set, so keys can rotate and services can live on other
+//! machines), the operator's bearer token, and one extractor per role.
+
+use crate::config::ServiceName;
+use crate::crypto::{constant_time_eq, sha256_hex, KeyRing};
+use crate::error::Error;
+use crate::ids::{BuyerId, CourierId, ManufacturerId, OrderId, SellerId};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use base64::Engine;
+use futures_util::future::LocalBoxFuture;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Seller,
+    Manufacturer,
+    Courier,
+    Buyer,
+    /// An order capability: names one order and what it permits.
+    Capability,
+    /// Another service of the marketplace.
+    Service,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: Vec<String>,
+    pub exp: i64,
+    pub iat: i64,
+    pub role: Role,
+    /// What a capability permits (`read`, `cancel`, `address`, `message`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+impl Claims {
+    pub fn new(iss: ServiceName, sub: impl Into<String>, role: Role, aud: &[ServiceName], ttl_secs: i64) -> Claims {
+        let now = crate::time::unix_seconds();
+        Claims {
+            iss: iss.as_str().into(),
+            sub: sub.into(),
+            aud: aud.iter().map(|a| a.as_str().to_string()).collect(),
+            exp: now + ttl_secs,
+            iat: now,
+            role,
+            scope: Vec::new(),
+            jti: None,
+        }
+    }
+
+    pub fn permits(&self, what: &str) -> bool {
+        self.scope.iter().any(|s| s == what)
+    }
+}
+
+/// Signs tokens with the service's newest key.
+pub struct TokenSigner {
+    pub service: ServiceName,
+    kid: String,
+    key: EncodingKey,
+}
+
+impl TokenSigner {
+    pub fn new(service: ServiceName, ring: &KeyRing) -> TokenSigner {
+        let key = ring.signing();
+        TokenSigner { service, kid: key.kid.clone(), key: EncodingKey::from_ed_der(key.pkcs8()) }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> Result<String, Error> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| Error::Internal(format!("signing: {e}")))
+    }
+
+    /// A short-lived token for a call to another service.
+    pub fn service_token(&self, audience: ServiceName) -> Result<String, Error> {
+        self.sign(&Claims::new(self.service, self.service.as_str(), Role::Service, &[audience], 120))
+    }
+}
+
+struct KnownKey {
+    issuer: String,
+    key: DecodingKey,
+}
+
+/// Verifies tokens from any service of the marketplace. Its own keys are local; the other
+/// services' keys come from their `/.well-known/jwks.json`, cached, and fetched again when
+/// a token names a key id we have not seen (a rotation), at most once per few seconds.
+pub struct TokenVerifier {
+    audience: ServiceName,
+    keys: RwLock<HashMap<String, KnownKey>>,
+    remotes: Vec<(ServiceName, String)>,
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    http: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kid: String,
+    x: String,
+    #[serde(default)]
+    crv: String,
+}
+
+impl TokenVerifier {
+    /// `remotes`: the other issuers and their base URLs.
+    pub fn new(audience: ServiceName, own: &KeyRing, remotes: Vec<(ServiceName, String)>) -> TokenVerifier {
+        let mut keys = HashMap::new();
+        for k in &own.keys {
+            keys.insert(k.kid.clone(), KnownKey { issuer: audience.as_str().into(), key: DecodingKey::from_ed_der(k.public_key()) });
+        }
+        TokenVerifier {
+            audience,
+            keys: RwLock::new(keys),
+            remotes,
+            last_fetch: tokio::sync::Mutex::new(None),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("http client"),
+        }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Claims, Error> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthorized)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(Error::Unauthorized);
+        }
+        let kid = header.kid.ok_or(Error::Unauthorized)?;
+        if !self.has_key(&kid) {
+            self.refresh().await;
+        }
+        let keys = self.keys.read().expect("key cache poisoned");
+        let known = keys.get(&kid).ok_or(Error::Unauthorized)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[self.audience.as_str()]);
+        validation.set_issuer(&[known.issuer.as_str()]);
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &known.key, &validation).map(|d| d.claims).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::TokenExpired,
+            _ => Error::Unauthorized,
+        })
+    }
+
+    fn has_key(&self, kid: &str) -> bool {
+        self.keys.read().expect("key cache poisoned").contains_key(kid)
+    }
+
+    async fn refresh(&self) {
+        let mut last = self.last_fetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        for (issuer, url) in &self.remotes {
+            let fetched = async {
+                self.http.get(format!("{url}/.well-known/jwks.json")).send().await?.error_for_status()?.json::<Jwks>().await
+            }
+            .await;
+            match fetched {
+                Ok(jwks) => {
+                    let mut keys = self.keys.write().expect("key cache poisoned");
+                    for jwk in jwks.keys.into_iter().filter(|k| k.crv == "Ed25519") {
+                        if let Ok(x) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&jwk.x) {
+                            keys.insert(jwk.kid, KnownKey { issuer: issuer.as_str().into(), key: DecodingKey::from_ed_der(&x) });
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(issuer = %issuer, error = %e, "cannot fetch JWK Set"),
+            }
+        }
+    }
+}
+
+/// Everything a request needs to authenticate its caller; registered as app data.
+pub struct AuthState {
+    operator_token_hash: String,
+    pub signer: TokenSigner,
+    pub verifier: TokenVerifier,
+}
+
+impl AuthState {
+    pub fn new(operator_token: &str, signer: TokenSigner, verifier: TokenVerifier) -> AuthState {
+        AuthState { operator_token_hash: sha256_hex(operator_token.as_bytes()), signer, verifier }
+    }
+
+    /// Compares hashes in constant time, so neither the token nor its length leaks.
+    pub fn is_operator(&self, bearer: &str) -> bool {
+        constant_time_eq(sha256_hex(bearer.as_bytes()).as_bytes(), self.operator_token_hash.as_bytes())
+    }
+}
+
+/// The operator token: `MARKETPLACE_OPERATOR_TOKEN`, else `<data dir>/operator-token`,
+/// created on first start.
+pub fn operator_token(config: &crate::config::Config) -> Result<String, crate::crypto::KeyError> {
+    if let Some(t) = &config.operator_token {
+        return Ok(t.clone());
+    }
+    let bytes = crate::crypto::read_or_create_secret(&config.data_dir.join("operator-token"), || {
+        crate::crypto::random_token("op").into_bytes()
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).trim().to_string())
+}
+
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn state(req: &HttpRequest) -> Result<web::Data<AuthState>, Error> {
+    req.app_data::<web::Data<AuthState>>().cloned().ok_or_else(|| Error::Internal("AuthState not registered".into()))
+}
+
+/// Any valid token of the marketplace; the routes decide what its role may do.
+#[derive(Debug, Clone)]
+pub struct Principal(pub Claims);
+
+impl FromRequest for Principal {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req).map(str::to_string);
+        let state = state(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(Error::Unauthorized)?;
+            state.verifier.verify(&token).await.map(Principal)
+        })
+    }
+}
+
+impl Principal {
+    pub fn require(&self, role: Role) -> Result<&Claims, Error> {
+        if self.0.role == role {
+            Ok(&self.0)
+        } else {
+            Err(Error::Forbidden("this route is not for your role".into()))
+        }
+    }
+}
+
+/// The operator's bearer token.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequest for Operator {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready((|| {
+            let state = state(req)?;
+            match bearer(req) {
+                Some(t) if state.is_operator(t) => Ok(Operator),
+                Some(_) => Err(Error::Forbidden("operator only".into())),
+                None => Err(Error::Unauthorized),
+            }
+        })())
+    }
+}
+
+macro_rules! role_extractor {
+    ($(#[$meta:meta])* $name:ident, $role:expr, $id:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            pub id: $id,
+            pub claims: Claims,
+        }
+
+        impl FromRequest for $name {
+            type Error = Error;
+            type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let principal = Principal::from_request(req, payload);
+                Box::pin(async move {
+                    let principal = principal.await?;
+                    let claims = principal.require($role)?.clone();
+                    let id = <$id>::parse(&claims.sub).map_err(|_| Error::Unauthorized)?;
+                    Ok($name { id, claims })
+                })
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// A salesperson, by a broker-issued access token.
+    Seller, Role::Seller, SellerId);
+role_extractor!(
+    /// A manufacturer, by a broker-issued access token.
+    Manufacturer, Role::Manufacturer, ManufacturerId);
+role_extractor!(
+    /// A courier, by a delivery-issued access token.
+    Courier, Role::Courier, CourierId);
+role_extractor!(
+    /// A pseudonymous buyer account, by a broker-issued access token.
+    Buyer, Role::Buyer, BuyerId);
+role_extractor!(
+    /// The bearer of an order capability: whoever placed the order, nobody else.
+    Capability, Role::Capability, OrderId);
+
+impl Capability {
+    pub fn for_order(&self, order: &OrderId, what: &str) -> Result<(), Error> {
+        if &self.id != order {
+            return Err(Error::Forbidden("the capability is for another order".into()));
+        }
+        if !self.claims.permits(what) {
+            return Err(Error::Forbidden(format!("the capability does not permit `{what}`")));
+        }
+        Ok(())
+    }
+}
+
+/// Another service of the marketplace, by its short-lived service token.
+#[derive(Debug, Clone)]
+pub struct ServiceCaller {
+    pub service: ServiceName,
+}
+
+impl FromRequest for ServiceCaller {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload);
+        Box::pin(async move {
+            let principal = principal.await?;
+            let claims = principal.require(Role::Service)?;
+            let service = ServiceName::parse(&claims.sub).filter(|s| s.as_str() == claims.iss).ok_or(Error::Unauthorized)?;
+            Ok(ServiceCaller { service })
+        })
+    }
+}
+
+/// Shares a verifier between services in one process, keyed by audience.
+pub type SharedAuth = Arc<AuthState>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_ring() -> (tempfile::TempDir, KeyRing) {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = KeyRing::load_or_create(dir.path(), "broker").unwrap();
+        (dir, ring)
+    }
+
+    #[tokio::test]
+    async fn signed_tokens_verify_for_their_audience_only() {
+        let (_d, ring) = key_ring();
+        let signer = TokenSigner::new(ServiceName::Broker, &ring);
+        let mut claims = Claims::new(ServiceName::Broker, OrderId::generate().as_str(), Role::Capability, &[ServiceName::Broker], 60);
+        claims.scope = vec!["read".into()];
+        let token = signer.sign(&claims).unwrap();
+
+        let verifier = TokenVerifier::new(ServiceName::Broker, &ring, vec![]);
+        let back = verifier.verify(&token).await.unwrap();
+        assert_eq!(back.sub, claims.sub);
+        assert!(back.permits("read") && !back.permits("cancel"));
+
+        // Not for settlement, forged, tampered or expired: refused.
+        let other = TokenVerifier::new(ServiceName::Settlement, &ring, vec![]);
+        assert!(other.verify(&token).await.is_err());
+        let (_d2, stranger) = key_ring();
+        let forged = TokenSigner::new(ServiceName::Broker, &stranger).sign(&claims).unwrap();
+        assert!(verifier.verify(&forged).await.is_err());
+        let mut tampered = token.clone();
+        tampered.insert(tampered.rfind('.').unwrap() + 3, 'A');
+        assert!(verifier.verify(&tampered).await.is_err());
+        claims.exp = crate::time::unix_seconds() - 120;
+        let expired = signer.sign(&claims).unwrap();
+        assert!(matches!(verifier.verify(&expired).await, Err(Error::TokenExpired)));
+    }
+
+    #[test]
+    fn operator_token_compares_exactly() {
+        let (_d, ring) = key_ring();
+        let state = AuthState::new(
+            "op_secret",
+            TokenSigner::new(ServiceName::Broker, &ring),
+            TokenVerifier::new(ServiceName::Broker, &ring, vec![]),
+        );
+        assert!(state.is_operator("op_secret"));
+        assert!(!state.is_operator("op_secreT"));
+        assert!(!state.is_operator(""));
+    }
+}

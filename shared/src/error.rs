@@ -1,0 +1,231 @@
+//! Errors as `application/problem+json` (RFC 9457) with a stable machine-readable `code`.
+//!
+//! Each service has one error enum; every variant names its code and status through
+//! [`ApiError`], and [`respond`] turns it into the answer. [`Error`] holds the failures
+//! every service shares (auth, storage, input) so that services wrap it with `#[from]`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::Value;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// What a service error must say about itself to become a problem document.
+pub trait ApiError: std::error::Error {
+    fn status(&self) -> StatusCode;
+    /// Stable, machine-readable; clients branch on it.
+    fn code(&self) -> &'static str;
+    /// Extra members for the problem document (e.g. `alternatives`).
+    fn extra(&self) -> Option<serde_json::Map<String, Value>> {
+        None
+    }
+    /// Headers such as `Retry-After`.
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            type_: format!("https://marketplace.invalid/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_string(),
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        HttpResponse::build(status).content_type(PROBLEM_JSON).json(self)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.code, self.detail)
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+    fn error_response(&self) -> HttpResponse {
+        self.response()
+    }
+}
+
+/// Builds the problem answer for any service error. Server errors are logged with their
+/// whole chain and answered without internals.
+pub fn respond<E: ApiError + ?Sized>(err: &E) -> HttpResponse {
+    let status = err.status();
+    let detail = if status.is_server_error() {
+        let mut chain = err.to_string();
+        let mut source = err.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(code = err.code(), error = %chain, "request failed");
+        "the server could not complete the request; it is safe to retry".to_string()
+    } else {
+        err.to_string()
+    };
+    let mut problem = Problem::new(status, err.code(), detail);
+    if let Some(extra) = err.extra() {
+        problem.extra = extra;
+    }
+    let mut resp = problem.response();
+    for (name, value) in err.headers() {
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(actix_web::http::header::HeaderName::from_static(name), v);
+        }
+    }
+    resp
+}
+
+/// Failures every service shares.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("missing or invalid credentials")]
+    Unauthorized,
+    #[error("the token has expired")]
+    TokenExpired,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error(transparent)]
+    Money(#[from] crate::money::MoneyError),
+    #[error(transparent)]
+    Id(#[from] crate::ids::InvalidId),
+    #[error("storage failure")]
+    Database(#[from] crate::db::DbError),
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => Error::NotFound("record".into()),
+            other => Error::Database(other.into()),
+        }
+    }
+}
+
+impl ApiError for Error {
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::Unauthorized | Error::TokenExpired => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Invalid(_) | Error::Money(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Id(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
+            Error::Database(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthorized => "unauthorized",
+            Error::TokenExpired => "token_expired",
+            Error::Forbidden(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Invalid(_) => "invalid_request",
+            Error::BadRequest(_) => "bad_request",
+            Error::Conflict { code, .. } => code,
+            Error::Money(crate::money::MoneyError::UnknownCurrency(_)) => "unknown_currency",
+            Error::Money(crate::money::MoneyError::CurrencyMismatch(..)) => "wrong_currency",
+            Error::Money(crate::money::MoneyError::Overflow) => "amount_out_of_range",
+            Error::Money(_) => "invalid_amount",
+            Error::Id(_) => "invalid_id",
+            Error::Database(_) | Error::Internal(_) => "internal_error",
+            Error::Unavailable(_) => "unavailable",
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Error::Unauthorized | Error::TokenExpired => vec![("www-authenticate", "Bearer".into())],
+            Error::Unavailable(_) => vec![("retry-after", "1".into())],
+            Error::Database(e) if e.is_busy() => vec![("retry-after", "1".into())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl ResponseError for Error {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+    fn error_response(&self) -> HttpResponse {
+        respond(self)
+    }
+}
+
+/// Implements `ResponseError` for a service error enum through its [`ApiError`] impl.
+#[macro_export]
+macro_rules! problem_response {
+    ($ty:ty) => {
+        impl actix_web::ResponseError for $ty {
+            fn status_code(&self) -> actix_web::http::StatusCode {
+                $crate::error::ApiError::status(self)
+            }
+            fn error_response(&self) -> actix_web::HttpResponse {
+                $crate::error::respond(self)
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_errors_have_stable_codes_and_statuses() {
+        assert_eq!(Error::Unauthorized.code(), "unauthorized");
+        assert_eq!(Error::NotFound("order".into()).status(), StatusCode::NOT_FOUND);
+        let e: Error = crate::money::MoneyError::UnknownCurrency("XYZ".into()).into();
+        assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_currency"));
+    }
+
+    #[test]
+    fn problem_document_shape() {
+        let p = Problem::new(StatusCode::CONFLICT, "out_of_stock", "no stock");
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["status"], 409);
+        assert_eq!(v["code"], "out_of_stock");
+        assert_eq!(v["title"], "Conflict");
+        assert!(v["type"].as_str().unwrap().ends_with("/out_of_stock"));
+    }
+}

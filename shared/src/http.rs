@@ -1,0 +1,138 @@
+//! HTTP pieces every service uses: extractor configs whose failures answer problem+json
+//! (never actix's plain-text defaults), the fallback 404, and the health, readiness,
+//! OpenAPI and JWK Set routes.
+
+use crate::db::Db;
+use crate::error::Problem;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// Request bodies above this are refused with 413.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(MAX_BODY).error_handler(|err, _req| json_problem(&err).into())
+}
+
+fn json_problem(err: &JsonPayloadError) -> Problem {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body exceeds {MAX_BODY} bytes"))
+        }
+        JsonPayloadError::ContentType => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string())
+        }
+        JsonPayloadError::Deserialize(e) => Problem::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
+        other => Problem::new(StatusCode::BAD_REQUEST, "malformed_json", other.to_string()),
+    }
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _req| {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_path", err.to_string()).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        Problem::new(StatusCode::BAD_REQUEST, "invalid_query", err.to_string()).into()
+    })
+}
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {} {}", req.method(), req.path())).response()
+}
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+pub async fn readyz(db: web::Data<Db>) -> HttpResponse {
+    match db.ready().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string()).response(),
+    }
+}
+
+/// The service's OpenAPI document, rendered once at start.
+#[derive(Clone)]
+pub struct OpenApiJson(pub String);
+
+pub async fn openapi(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(doc.0.clone())
+}
+
+/// The service's public keys as a JWK Set.
+#[derive(Clone)]
+pub struct Jwks(pub String);
+
+pub async fn jwks(doc: web::Data<Jwks>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("cache-control", "public, max-age=300"))
+        .body(doc.0.clone())
+}
+
+/// A bounded page request: `?limit=&offset=`.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
+pub struct Page {
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+impl Page {
+    pub fn limit(&self) -> i64 {
+        self.limit.unwrap_or(50).clamp(1, 500)
+    }
+    pub fn offset(&self) -> i64 {
+        self.offset.unwrap_or(0).max(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{test, App};
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        n: i64,
+    }
+
+    async fn echo(_b: web::Json<Body>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    #[actix_web::test]
+    async fn bad_json_answers_problem_json() {
+        let app = test::init_service(
+            App::new().app_data(json_config()).route("/", web::post().to(echo)).default_service(web::to(not_found)),
+        )
+        .await;
+        for (body, status, code) in [
+            ("{", 400, "malformed_json"),
+            (r#"{"n":"x"}"#, 422, "invalid_body"),
+            (r#"{}"#, 422, "invalid_body"),
+        ] {
+            let req = test::TestRequest::post().uri("/").insert_header(("content-type", "application/json")).set_payload(body).to_request();
+            let resp = test::call_service(&app, req).await;
+            assert_eq!(resp.status().as_u16(), status, "{body}");
+            assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
+            let v: serde_json::Value = test::read_body_json(resp).await;
+            assert_eq!(v["code"], code);
+        }
+        let big = format!(r#"{{"n":1,"pad":"{}"}}"#, "x".repeat(MAX_BODY));
+        let req = test::TestRequest::post().uri("/").insert_header(("content-type", "application/json")).set_payload(big).to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), 413);
+        let req = test::TestRequest::get().uri("/nope").to_request();
+        let resp = test::call_service(&app, req).await;
+        assert_eq!(resp.status(), 404);
+    }
+}

@@ -1,0 +1,22 @@
+//! What the three services share: money, typed ids, configuration, storage, crypto, auth,
+//! problem+json errors, the transactional outbox and its messages, mail, the sellability
+//! rules, and the HTTP scaffolding every service serves (health, metrics, OpenAPI).
+
+pub mod auth;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod mail;
+pub mod messages;
+pub mod money;
+pub mod outbox;
+pub mod rules;
+pub mod server;
+pub mod telemetry;
+pub mod time;
+
+pub use error::{Error, Problem};
+pub use money::{Currency, Money};

@@ -1,0 +1,149 @@
+//! The messages the services send each other through their outboxes. Each one names the
+//! order it concerns, carries only what its receiver may know (see DESIGN.md), and is
+//! applied at most once by the receiver's inbox.
+
+use crate::config::ServiceName;
+use crate::ids::{ManufacturerId, MessageId, OrderId, ProductId, SellerId, StoreId, UnionId};
+use crate::money::Money;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: MessageId,
+    pub source: String,
+    #[serde(flatten)]
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum Message {
+    // ---- broker → settlement
+    /// A store exists (settlement needs its owner for balances and its public category and
+    /// region for the finance analyses).
+    StoreRegistered {
+        store_id: StoreId,
+        seller_id: SellerId,
+        union_id: UnionId,
+        name: String,
+        category: String,
+        region: String,
+    },
+    /// The broker's sellability rule for one offer changed; settlement keeps a snapshot to
+    /// re-check before it captures.
+    SellabilityChanged { store_id: StoreId, product_id: ProductId, sellable: bool, reason: Option<String> },
+    /// The order reached `awaiting_payment`: its price is final.
+    OrderPayable {
+        order_id: OrderId,
+        amount: Money,
+        store_id: StoreId,
+        seller_id: SellerId,
+        product_id: ProductId,
+        quantity: i64,
+        /// The store that redirected the buyer here (pays a referral fee to it).
+        referral_store_id: Option<StoreId>,
+        /// Another store of the union that ships for the selling store (earns a fee).
+        shipper_store_id: Option<StoreId>,
+        /// Set for back-orders: the manufacturer ships.
+        manufacturer_id: Option<ManufacturerId>,
+    },
+    /// The order was cancelled before payment (settlement refunds any partial payment).
+    OrderCancelled { order_id: OrderId, reason: String },
+
+    // ---- broker → delivery
+    /// The buyer or seller asked to cancel a paid order; delivery decides.
+    CancelRequested { order_id: OrderId, reason: String },
+
+    // ---- settlement → broker, delivery
+    /// Payment captured in escrow. Delivery creates the shipment from it.
+    OrderPaid {
+        order_id: OrderId,
+        store_id: StoreId,
+        seller_id: SellerId,
+        product_id: ProductId,
+        quantity: i64,
+        shipper_store_id: Option<StoreId>,
+        manufacturer_id: Option<ManufacturerId>,
+    },
+    /// Settlement refused a payment because the product is no longer sellable at the
+    /// store; the broker redirects the buyer.
+    PaymentRefused { order_id: OrderId, reason: String },
+    /// The order's money went back to the payer.
+    OrderRefunded { order_id: OrderId, reason: String },
+
+    // ---- delivery → broker, settlement
+    /// Delivery's answer to `CancelRequested`: accepted (nothing picked up yet) or not.
+    CancelDecided { order_id: OrderId, accepted: bool },
+    /// The first leg was picked up.
+    OrderShipped { order_id: OrderId },
+    /// The final leg was delivered: settlement releases escrow.
+    OrderDelivered { order_id: OrderId },
+    /// The shipment cannot be completed (`unroutable` after the wait, or `returned` after
+    /// three failed attempts): settlement refunds in full.
+    ShipmentAbandoned { order_id: OrderId, reason: String },
+}
+
+impl Message {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::StoreRegistered { .. } => "store_registered",
+            Message::SellabilityChanged { .. } => "sellability_changed",
+            Message::OrderPayable { .. } => "order_payable",
+            Message::OrderCancelled { .. } => "order_cancelled",
+            Message::CancelRequested { .. } => "cancel_requested",
+            Message::OrderPaid { .. } => "order_paid",
+            Message::PaymentRefused { .. } => "payment_refused",
+            Message::OrderRefunded { .. } => "order_refunded",
+            Message::CancelDecided { .. } => "cancel_decided",
+            Message::OrderShipped { .. } => "order_shipped",
+            Message::OrderDelivered { .. } => "order_delivered",
+            Message::ShipmentAbandoned { .. } => "shipment_abandoned",
+        }
+    }
+
+    /// Messages with the same key reach one receiver in the order they were written.
+    pub fn ordering_key(&self) -> String {
+        match self {
+            Message::StoreRegistered { store_id, .. } => store_id.to_string(),
+            Message::SellabilityChanged { store_id, product_id, .. } => format!("{store_id}/{product_id}"),
+            Message::OrderPayable { order_id, .. }
+            | Message::OrderCancelled { order_id, .. }
+            | Message::CancelRequested { order_id, .. }
+            | Message::OrderPaid { order_id, .. }
+            | Message::PaymentRefused { order_id, .. }
+            | Message::OrderRefunded { order_id, .. }
+            | Message::CancelDecided { order_id, .. }
+            | Message::OrderShipped { order_id }
+            | Message::OrderDelivered { order_id }
+            | Message::ShipmentAbandoned { order_id, .. } => order_id.to_string(),
+        }
+    }
+}
+
+/// The internal route every service serves for messages from the others.
+pub const INBOX_PATH: &str = "/internal/v1/messages";
+
+pub fn destination(service: ServiceName) -> &'static str {
+    service.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_wire_format() {
+        let order_id = OrderId::generate();
+        let env = Envelope {
+            id: MessageId::generate(),
+            source: "delivery".into(),
+            message: Message::OrderDelivered { order_id: order_id.clone() },
+        };
+        let v = serde_json::to_value(&env).unwrap();
+        assert_eq!(v["kind"], "order_delivered");
+        assert_eq!(v["data"]["order_id"], order_id.as_str());
+        let back: Envelope = serde_json::from_value(v).unwrap();
+        assert_eq!(back.message, env.message);
+        assert_eq!(back.message.kind(), "order_delivered");
+    }
+}

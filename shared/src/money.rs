@@ -1,0 +1,241 @@
+//! Money as an integer number of minor units plus an ISO 4217 currency. No floats, ever;
+//! every arithmetic step is checked and refuses overflow and mixed currencies.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use utoipa::ToSchema;
+
+/// An ISO 4217 currency code that this marketplace accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "EUR")]
+pub struct Currency([u8; 3]);
+
+/// The currencies we settle in, with their minor-unit exponent. A short list on purpose:
+/// accepting a code we cannot display or remit correctly would be worse than refusing it.
+const KNOWN: &[(&str, u8)] = &[
+    ("EUR", 2),
+    ("USD", 2),
+    ("GBP", 2),
+    ("CHF", 2),
+    ("JPY", 0),
+    ("KRW", 0),
+    ("SEK", 2),
+    ("NOK", 2),
+    ("DKK", 2),
+    ("PLN", 2),
+    ("CZK", 2),
+    ("CAD", 2),
+    ("AUD", 2),
+];
+
+impl Currency {
+    pub const EUR: Currency = Currency(*b"EUR");
+
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        KNOWN
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(c, _)| {
+                let b = c.as_bytes();
+                Currency([b[0], b[1], b[2]])
+            })
+            .ok_or_else(|| MoneyError::UnknownCurrency(code.chars().take(8).collect()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only built from KNOWN, which is ASCII.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    pub fn exponent(&self) -> u8 {
+        KNOWN.iter().find(|(c, _)| *c == self.as_str()).map(|(_, e)| *e).unwrap_or(2)
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Currency::parse(&s)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> Self {
+        c.as_str().to_string()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("unknown currency `{0}`")]
+    UnknownCurrency(String),
+    #[error("currencies differ: {0} and {1}")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount out of range")]
+    Overflow,
+    #[error("amount must not be negative")]
+    Negative,
+    #[error("amount must be greater than zero")]
+    NotPositive,
+}
+
+/// An amount of money: integer minor units and a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// Integer minor units (cents for EUR).
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+/// A rate in basis points (1 % = 100 bp), used for fees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BasisPoints(pub u32);
+
+impl Money {
+    pub fn new(amount: i64, currency: Currency) -> Self {
+        Money { amount, currency }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Money { amount: 0, currency }
+    }
+
+    /// A price or payment: must be at least one minor unit.
+    pub fn positive(self) -> Result<Self, MoneyError> {
+        if self.amount > 0 {
+            Ok(self)
+        } else {
+            Err(MoneyError::NotPositive)
+        }
+    }
+
+    pub fn non_negative(self) -> Result<Self, MoneyError> {
+        if self.amount >= 0 {
+            Ok(self)
+        } else {
+            Err(MoneyError::Negative)
+        }
+    }
+
+    fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(MoneyError::CurrencyMismatch(self.currency, other.currency))
+        }
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(&other)?;
+        let amount = self.amount.checked_add(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same_currency(&other)?;
+        let amount = self.amount.checked_sub(other.amount).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    pub fn checked_mul(self, factor: i64) -> Result<Money, MoneyError> {
+        let amount = self.amount.checked_mul(factor).ok_or(MoneyError::Overflow)?;
+        Ok(Money::new(amount, self.currency))
+    }
+
+    /// A fee of `rate` on this amount, rounded half-even to the minor unit, never below one
+    /// minor unit when the rate and the amount are non-zero, and never above the amount.
+    pub fn fee(self, rate: BasisPoints) -> Money {
+        if rate.0 == 0 || self.amount <= 0 {
+            return Money::zero(self.currency);
+        }
+        let scaled = self.amount as i128 * rate.0 as i128;
+        let quotient = scaled / 10_000;
+        let remainder = scaled % 10_000;
+        let rounded = match remainder.cmp(&5_000) {
+            std::cmp::Ordering::Less => quotient,
+            std::cmp::Ordering::Greater => quotient + 1,
+            std::cmp::Ordering::Equal => quotient + (quotient & 1),
+        };
+        let fee = rounded.max(1).min(self.amount as i128);
+        Money::new(fee as i64, self.currency)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exp = self.currency.exponent() as u32;
+        if exp == 0 {
+            return write!(f, "{} {}", self.amount, self.currency);
+        }
+        let div = 10i64.pow(exp);
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        write!(
+            f,
+            "{sign}{}.{:0width$} {}",
+            abs / div as u64,
+            abs % div as u64,
+            self.currency,
+            width = exp as usize
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(a: i64) -> Money {
+        Money::new(a, Currency::EUR)
+    }
+
+    #[test]
+    fn unknown_currency_is_refused() {
+        assert!(Currency::parse("XYZ").is_err());
+        assert!(Currency::parse("eur").is_err());
+        assert!(serde_json::from_str::<Money>(r#"{"amount":1,"currency":"ABC"}"#).is_err());
+    }
+
+    #[test]
+    fn floats_and_overflow_are_refused_at_parse() {
+        assert!(serde_json::from_str::<Money>(r#"{"amount":1.5,"currency":"EUR"}"#).is_err());
+        assert!(serde_json::from_str::<Money>(r#"{"amount":99999999999999999999,"currency":"EUR"}"#).is_err());
+    }
+
+    #[test]
+    fn arithmetic_is_checked() {
+        assert_eq!(eur(5).checked_add(eur(7)).unwrap(), eur(12));
+        assert_eq!(eur(i64::MAX).checked_add(eur(1)), Err(MoneyError::Overflow));
+        let usd = Money::new(1, Currency::parse("USD").unwrap());
+        assert!(matches!(eur(1).checked_add(usd), Err(MoneyError::CurrencyMismatch(..))));
+        assert_eq!(eur(i64::MAX).checked_mul(2), Err(MoneyError::Overflow));
+    }
+
+    #[test]
+    fn fee_rounds_half_even_with_a_floor_of_one_unit() {
+        assert_eq!(eur(10_000).fee(BasisPoints(300)), eur(300));
+        // 3 % of 50 = 1.5 -> 2 (half to even), 3 % of 150 = 4.5 -> 4
+        assert_eq!(eur(50).fee(BasisPoints(300)), eur(2));
+        assert_eq!(eur(150).fee(BasisPoints(300)), eur(4));
+        assert_eq!(eur(1).fee(BasisPoints(300)), eur(1));
+        assert_eq!(eur(1).fee(BasisPoints(0)), eur(0));
+        assert_eq!(eur(0).fee(BasisPoints(300)), eur(0));
+        assert_eq!(eur(i64::MAX).fee(BasisPoints(10_000)), eur(i64::MAX));
+    }
+
+    #[test]
+    fn positive_and_display() {
+        assert!(eur(0).positive().is_err());
+        assert!(eur(-1).non_negative().is_err());
+        assert_eq!(eur(-1234).to_string(), "-12.34 EUR");
+        assert_eq!(Money::new(500, Currency::parse("JPY").unwrap()).to_string(), "500 JPY");
+    }
+}

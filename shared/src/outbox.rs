@@ -1,0 +1,417 @@
+//! The transactional outbox and the idempotent inbox.
+//!
+//! A state change and the messages it causes are written in one transaction
+//! ([`send`], [`enqueue`]); a [`Dispatcher`] delivers them afterwards with retries,
+//! exponential backoff and a dead-letter state. Messages that share an ordering key (an
+//! order id) reach a destination one at a time, in the order they were written. The
+//! receiving side records each message id in its inbox in the same transaction as the
+//! effect ([`receive_once`]), so a redelivery changes nothing.
+
+use crate::config::{OutboxConfig, ServiceName};
+use crate::db::{is_unique_violation, AnyConnection, Db, DbError};
+use crate::ids::MessageId;
+use crate::messages::{Envelope, Message, INBOX_PATH};
+use crate::time::{now, Timestamp};
+use diesel::prelude::*;
+use futures_util::future::BoxFuture;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+diesel::table! {
+    outbox (seq) {
+        seq -> BigInt,
+        id -> Text,
+        destination -> Text,
+        ordering_key -> Text,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    inbox (message_id) {
+        message_id -> Text,
+        kind -> Text,
+        source -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::alias!(outbox as earlier: EarlierOutbox);
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const DEAD: &str = "dead";
+
+/// How long a dispatcher owns a claimed message before another may retry it.
+const LEASE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub id: String,
+    pub destination: String,
+    pub ordering_key: String,
+    pub kind: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+}
+
+/// Writes a message to the outbox, inside the caller's transaction.
+pub fn enqueue(
+    conn: &mut AnyConnection,
+    destination: &str,
+    ordering_key: &str,
+    kind: &str,
+    payload: &str,
+) -> QueryResult<MessageId> {
+    let id = MessageId::generate();
+    let t = now();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(id.as_str()),
+            outbox::destination.eq(destination),
+            outbox::ordering_key.eq(ordering_key),
+            outbox::kind.eq(kind),
+            outbox::payload.eq(payload),
+            outbox::status.eq(PENDING),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(t),
+            outbox::created_at.eq(t),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Sends a message to another service, inside the caller's transaction.
+pub fn send(conn: &mut AnyConnection, from: ServiceName, to: ServiceName, message: Message) -> QueryResult<MessageId> {
+    let id = MessageId::generate();
+    let kind = message.kind();
+    let key = message.ordering_key();
+    let envelope = Envelope { id: id.clone(), source: from.as_str().into(), message };
+    let payload = serde_json::to_string(&envelope).expect("messages serialize");
+    let t = now();
+    diesel::insert_into(outbox::table)
+        .values((
+            outbox::id.eq(id.as_str()),
+            outbox::destination.eq(to.as_str()),
+            outbox::ordering_key.eq(key),
+            outbox::kind.eq(kind),
+            outbox::payload.eq(payload),
+            outbox::status.eq(PENDING),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(t),
+            outbox::created_at.eq(t),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Records a received message. `Ok(true)` the first time: apply its effect in this same
+/// transaction. `Ok(false)` for a redelivery: do nothing.
+pub fn receive_once(conn: &mut AnyConnection, envelope: &Envelope) -> QueryResult<bool> {
+    let seen = inbox::table
+        .filter(inbox::message_id.eq(envelope.id.as_str()))
+        .count()
+        .get_result::<i64>(conn)?;
+    if seen > 0 {
+        return Ok(false);
+    }
+    // A savepoint, so that a concurrent duplicate's unique violation does not poison the
+    // caller's transaction on PostgreSQL.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(inbox::table)
+            .values((
+                inbox::message_id.eq(envelope.id.as_str()),
+                inbox::kind.eq(envelope.message.kind()),
+                inbox::source.eq(&envelope.source),
+                inbox::received_at.eq(now()),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Counts by status, for `/metrics`, readiness and tests.
+pub fn counts(conn: &mut AnyConnection) -> QueryResult<HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+#[derive(Debug)]
+pub struct DeliverError {
+    pub message: String,
+}
+
+impl<E: std::fmt::Display> From<E> for DeliverError {
+    fn from(e: E) -> Self {
+        DeliverError { message: e.to_string() }
+    }
+}
+
+/// Something that can carry an outbox row to its destination.
+pub trait Deliver: Send + Sync {
+    fn deliver<'a>(&'a self, row: &'a OutboxRow) -> BoxFuture<'a, Result<(), DeliverError>>;
+}
+
+/// Delivers to another service's inbox over HTTP with a short-lived service token.
+pub struct HttpPeer {
+    pub url: String,
+    pub audience: ServiceName,
+    pub auth: Arc<crate::auth::AuthState>,
+    pub client: reqwest::Client,
+}
+
+impl Deliver for HttpPeer {
+    fn deliver<'a>(&'a self, row: &'a OutboxRow) -> BoxFuture<'a, Result<(), DeliverError>> {
+        Box::pin(async move {
+            let token = self.auth.signer.service_token(self.audience)?;
+            let resp = self
+                .client
+                .post(format!("{}{}", self.url, INBOX_PATH))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .header(crate::telemetry::REQUEST_ID_HEADER, &row.id)
+                .body(row.payload.clone())
+                .send()
+                .await?;
+            if resp.status().is_success() {
+                Ok(())
+            } else {
+                let status = resp.status();
+                let body = resp.text().await.unwrap_or_default();
+                Err(DeliverError { message: format!("{status}: {}", body.chars().take(300).collect::<String>()) })
+            }
+        })
+    }
+}
+
+/// Delivers due messages, per destination, until told to stop.
+pub struct Dispatcher {
+    db: Db,
+    routes: HashMap<String, Arc<dyn Deliver>>,
+    config: OutboxConfig,
+    wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    pub fn new(db: Db, config: OutboxConfig) -> Dispatcher {
+        Self::with_waker(db, config, Arc::new(Notify::new()))
+    }
+
+    pub fn with_waker(db: Db, config: OutboxConfig, wake: Arc<Notify>) -> Dispatcher {
+        Dispatcher { db, routes: HashMap::new(), config, wake }
+    }
+
+    pub fn route(mut self, destination: &str, deliver: Arc<dyn Deliver>) -> Self {
+        self.routes.insert(destination.to_string(), deliver);
+        self
+    }
+
+    /// Call after committing a transaction that enqueued something, to deliver it now
+    /// rather than at the next poll.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let delivered = match self.run_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox pass failed");
+                    0
+                }
+            };
+            if *shutdown.borrow() {
+                break;
+            }
+            if delivered > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.config.poll_interval()) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                // One last pass, so a graceful stop finishes what was committed.
+                let _ = self.run_once().await;
+                break;
+            }
+        }
+    }
+
+    /// Claims and delivers one batch; returns how many rows it handled.
+    pub async fn run_once(&self) -> Result<usize, DbError> {
+        let limit = self.config.batch_size;
+        let destinations: Vec<String> = self.routes.keys().cloned().collect();
+        let rows = self.db.write(move |c| claim_due(c, &destinations, limit)).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let results: Vec<(i64, i32, Result<(), DeliverError>)> = futures_util::stream::iter(rows)
+            .map(|row| async move {
+                let result = match self.routes.get(&row.destination) {
+                    Some(route) => route.deliver(&row).await,
+                    None => Err(DeliverError { message: format!("no route to {}", row.destination) }),
+                };
+                if let Err(e) = &result {
+                    tracing::warn!(message = %row.id, kind = %row.kind, to = %row.destination, attempt = row.attempts + 1, error = %e.message, "outbox delivery failed");
+                }
+                (row.seq, row.attempts, result)
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        let n = results.len();
+        let config = self.config.clone();
+        self.db
+            .write(move |c| {
+                for (seq, attempts, result) in results {
+                    record_outcome(c, seq, attempts, result, &config)?;
+                }
+                Ok::<_, DbError>(())
+            })
+            .await?;
+        Ok(n)
+    }
+}
+
+/// Picks due messages whose ordering key has no earlier undelivered message, and leases
+/// them. The lease is taken row by row with a conditional update, so two dispatchers on
+/// one PostgreSQL database never deliver the same row at once.
+fn claim_due(conn: &mut AnyConnection, destinations: &[String], limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+    let t = now();
+    let blocked = earlier
+        .filter(earlier.field(outbox::status).eq(PENDING))
+        .filter(earlier.field(outbox::destination).eq(outbox::destination))
+        .filter(earlier.field(outbox::ordering_key).eq(outbox::ordering_key))
+        .filter(earlier.field(outbox::seq).lt(outbox::seq))
+        .select(earlier.field(outbox::seq));
+    let candidates: Vec<OutboxRow> = outbox::table
+        .filter(outbox::status.eq(PENDING))
+        .filter(outbox::destination.eq_any(destinations))
+        .filter(outbox::next_attempt_at.le(t))
+        .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(blocked)))
+        .order(outbox::seq)
+        .limit(limit)
+        .select(OutboxRow::as_select())
+        .load(conn)?;
+    let lease = t + chrono::Duration::from_std(LEASE).expect("lease fits");
+    let mut claimed = Vec::with_capacity(candidates.len());
+    for row in candidates {
+        let n = diesel::update(outbox::table)
+            .filter(outbox::seq.eq(row.seq))
+            .filter(outbox::status.eq(PENDING))
+            .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
+            .set(outbox::lease_until.eq(Some(lease)))
+            .execute(conn)?;
+        if n == 1 {
+            claimed.push(row);
+        }
+    }
+    Ok(claimed)
+}
+
+fn record_outcome(
+    conn: &mut AnyConnection,
+    seq: i64,
+    attempts: i32,
+    result: Result<(), DeliverError>,
+    config: &OutboxConfig,
+) -> QueryResult<()> {
+    let t = now();
+    match result {
+        Ok(()) => diesel::update(outbox::table.filter(outbox::seq.eq(seq)))
+            .set((
+                outbox::status.eq(DELIVERED),
+                outbox::delivered_at.eq(Some(t)),
+                outbox::lease_until.eq(None::<Timestamp>),
+                outbox::attempts.eq(attempts + 1),
+            ))
+            .execute(conn)
+            .map(|_| ()),
+        Err(e) => {
+            let attempts = attempts + 1;
+            let status = if attempts >= config.max_attempts { DEAD } else { PENDING };
+            let next = t + chrono::Duration::milliseconds(backoff_ms(config, attempts) as i64);
+            diesel::update(outbox::table.filter(outbox::seq.eq(seq)))
+                .set((
+                    outbox::status.eq(status),
+                    outbox::attempts.eq(attempts),
+                    outbox::next_attempt_at.eq(next),
+                    outbox::lease_until.eq(None::<Timestamp>),
+                    outbox::last_error.eq(Some(e.message.chars().take(500).collect::<String>())),
+                ))
+                .execute(conn)
+                .map(|_| ())
+        }
+    }
+}
+
+/// Exponential backoff with a cap: base, 2·base, 4·base, … ≤ max.
+pub fn backoff_ms(config: &OutboxConfig, attempts: i32) -> u64 {
+    let exp = (attempts.max(1) - 1).min(30) as u32;
+    config.base_backoff_ms.saturating_mul(1u64 << exp).min(config.max_backoff_ms)
+}
+
+/// Makes a dead message pending again (operator action after fixing the cause).
+pub fn retry_dead(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(DEAD)))
+        .set((outbox::status.eq(PENDING), outbox::attempts.eq(0), outbox::next_attempt_at.eq(now())))
+        .execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let c = OutboxConfig { base_backoff_ms: 100, max_backoff_ms: 1_000, ..OutboxConfig::default() };
+        assert_eq!(backoff_ms(&c, 1), 100);
+        assert_eq!(backoff_ms(&c, 2), 200);
+        assert_eq!(backoff_ms(&c, 4), 800);
+        assert_eq!(backoff_ms(&c, 5), 1_000);
+        assert_eq!(backoff_ms(&c, 60), 1_000);
+    }
+}
+
+/// The receiving side of a service's inbox route: applies `apply` to a message the first
+/// time it arrives, in one transaction with its inbox record, and answers `204` for a
+/// message already applied. An `Err` makes the sender retry later.
+pub async fn receive<E, F>(db: &Db, envelope: Envelope, apply: F) -> Result<bool, E>
+where
+    F: FnOnce(&mut AnyConnection, &Envelope) -> Result<(), E> + Send + 'static,
+    E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+{
+    db.write(move |c| {
+        if !receive_once(c, &envelope)? {
+            return Ok(false);
+        }
+        apply(c, &envelope)?;
+        Ok(true)
+    })
+    .await
+}

@@ -1,0 +1,82 @@
+//! `marketplace`: runs the three services together or one at a time, migrates their
+//! databases, manages their keys, and seeds demo data.
+
+use clap::{Parser, Subcommand};
+use shared::config::{Config, ServiceName};
+use std::path::PathBuf;
+
+mod demo;
+mod run;
+
+#[derive(Parser)]
+#[command(name = "marketplace", version, about = "Anonymous marketplace with a brokered settlement gateway")]
+struct Cli {
+    /// TOML configuration file (defaults run everything on this machine under ./data).
+    #[arg(long, global = true, env = "MARKETPLACE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run broker, settlement and delivery in one process (SQLite under the data dir).
+    Up {
+        /// Load the demo catalog, stores, nodes and couriers on first start.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run one service (for separate machines, typically with PostgreSQL URLs).
+    Serve {
+        #[arg(value_parser = parse_service)]
+        service: ServiceName,
+    },
+    /// Apply pending migrations to the services' databases and exit.
+    Migrate {
+        /// Only this service (default: all three).
+        #[arg(long, value_parser = parse_service)]
+        service: Option<ServiceName>,
+    },
+    /// Manage signing and sealing keys in the data dir.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Load the demo data into running services.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create every missing key (services also do this on first start).
+    Init,
+    /// Add a new signing key for a service; older keys stay published until removed.
+    Rotate {
+        #[arg(value_parser = parse_service)]
+        service: ServiceName,
+    },
+}
+
+fn parse_service(s: &str) -> Result<ServiceName, String> {
+    ServiceName::parse(s).ok_or_else(|| format!("`{s}` is not one of broker, settlement, delivery"))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    shared::telemetry::init(config.log_json);
+    std::fs::create_dir_all(&config.data_dir)?;
+    match cli.command {
+        Command::Up { demo } => run::up(config, demo).await,
+        Command::Serve { service } => run::serve(config, service).await,
+        Command::Migrate { service } => run::migrate(&config, service),
+        Command::Keys { command: KeysCommand::Init } => run::keys_init(&config),
+        Command::Keys { command: KeysCommand::Rotate { service } } => {
+            let kid = shared::crypto::KeyRing::rotate(&config.data_dir, service.as_str())?;
+            println!("{service}: new signing key {kid}; restart the service to sign with it");
+            Ok(())
+        }
+        Command::Demo => demo::seed(&config).await,
+    }
+}

@@ -1,0 +1,95 @@
+//! Starting, stopping and preparing the services.
+
+use anyhow::Context;
+use shared::config::{Config, ServiceName};
+use shared::server::Running;
+use std::net::TcpListener;
+
+/// Starts one service on `listener`.
+pub fn start(config: &Config, service: ServiceName, listener: TcpListener) -> anyhow::Result<Running> {
+    let running = match service {
+        ServiceName::Broker => broker::start(config, listener),
+        ServiceName::Settlement => settlement::start(config, listener),
+        ServiceName::Delivery => delivery::start(config, listener),
+    };
+    running.with_context(|| format!("starting {service}"))
+}
+
+pub async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
+    let mut running = Vec::new();
+    for service in ServiceName::ALL {
+        let listener = shared::server::bind(&config, service).with_context(|| format!("binding {service}"))?;
+        running.push(start(&config, service, listener)?);
+    }
+    for r in &running {
+        println!("{:<10} {}", r.name.as_str(), config.service(r.name).public_url());
+    }
+    println!("operator token: {}", operator_token_hint(&config));
+    if demo {
+        crate::demo::seed(&config).await.context("loading demo data")?;
+    }
+    wait_for_signal().await;
+    tracing::info!("stopping: finishing in-flight requests and outbox batches");
+    for r in running {
+        r.stop(true).await;
+    }
+    Ok(())
+}
+
+pub async fn serve(config: Config, service: ServiceName) -> anyhow::Result<()> {
+    let listener = shared::server::bind(&config, service)?;
+    let running = start(&config, service, listener)?;
+    println!("{:<10} {}", service.as_str(), config.service(service).public_url());
+    wait_for_signal().await;
+    running.stop(true).await;
+    Ok(())
+}
+
+pub fn migrate(config: &Config, only: Option<ServiceName>) -> anyhow::Result<()> {
+    for service in ServiceName::ALL.into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
+        let migrations = match service {
+            ServiceName::Broker => broker::MIGRATIONS,
+            ServiceName::Settlement => settlement::MIGRATIONS,
+            ServiceName::Delivery => delivery::MIGRATIONS,
+        };
+        // Opening runs pending migrations.
+        shared::db::Db::open(&config.database_url(service), 1, migrations).with_context(|| format!("migrating {service}"))?;
+        println!("{service}: migrated");
+    }
+    Ok(())
+}
+
+pub fn keys_init(config: &Config) -> anyhow::Result<()> {
+    for service in ServiceName::ALL {
+        let ring = shared::crypto::KeyRing::load_or_create(&config.data_dir, service.as_str())?;
+        println!("{service}: signing key {}", ring.signing().kid);
+    }
+    for (name, dir) in [("delivery addresses", "delivery-addresses"), ("mail contacts", "mail-contacts")] {
+        shared::crypto::Sealer::load_or_create(&config.data_dir.join("keys").join(dir))?;
+        println!("{name}: sealing key ready");
+    }
+    shared::auth::operator_token(config)?;
+    println!("operator token: {}", operator_token_hint(config));
+    Ok(())
+}
+
+fn operator_token_hint(config: &Config) -> String {
+    if config.operator_token.is_some() {
+        "from MARKETPLACE_OPERATOR_TOKEN".into()
+    } else {
+        config.data_dir.join("operator-token").display().to_string()
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

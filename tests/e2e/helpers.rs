@@ -1,0 +1,247 @@
+//! `TestMarket`: the three services on random ports, fresh databases, and typed calls.
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use shared::config::{Config, ServiceName};
+use shared::server::Running;
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+pub struct TestMarket {
+    pub config: Config,
+    pub broker: String,
+    pub settlement: String,
+    pub delivery: String,
+    pub operator: String,
+    pub client: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    running: Vec<Running>,
+    postgres: Option<(String, Vec<String>)>,
+}
+
+/// An HTTP answer: status, headers and parsed body (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        self.body
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    #[track_caller]
+    pub fn expect_problem(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        assert_eq!(
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "not problem+json: {}",
+            self.body
+        );
+        assert_eq!(self.code(), code, "unexpected problem: {}", self.body);
+        self.body
+    }
+}
+
+/// Which database the suite runs on: SQLite unless `MARKETPLACE_TEST_DATABASE` names
+/// PostgreSQL (`postgres` for the local default, or an admin URL).
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("MARKETPLACE_TEST_DATABASE").ok()?.as_str() {
+        "" | "sqlite" => None,
+        "postgres" => Some("postgres://postgres:postgres@127.0.0.1:5432/postgres".into()),
+        url => Some(url.to_string()),
+    }
+}
+
+impl TestMarket {
+    pub async fn spawn() -> TestMarket {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts the market after letting the test adjust the configuration.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestMarket {
+        shared::telemetry::init(false);
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+        config.operator_token = Some(shared::crypto::random_token("op"));
+        config.outbox.poll_interval_ms = 50;
+        config.outbox.base_backoff_ms = 50;
+        config.outbox.max_backoff_ms = 500;
+        let listeners: Vec<TcpListener> =
+            ServiceName::ALL.iter().map(|_| TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+        for (service, listener) in ServiceName::ALL.into_iter().zip(&listeners) {
+            let svc = config.service_mut(service);
+            svc.addr = listener.local_addr().unwrap();
+            svc.workers = 1;
+            svc.pool_size = 4;
+        }
+        let postgres = postgres_admin_url().map(|admin| {
+            let run = shared::ids::random_hex128();
+            let mut names = Vec::new();
+            for service in ServiceName::ALL {
+                let name = format!("mkt_{}_{}", &run[..12], service);
+                let url = shared::db::create_postgres_database(&admin, &name)
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this run: {e}"));
+                config.service_mut(service).database_url = Some(url);
+                names.push(name);
+            }
+            (admin, names)
+        });
+        adjust(&mut config);
+        let mut running = Vec::new();
+        for (service, listener) in ServiceName::ALL.into_iter().zip(listeners) {
+            let r = match service {
+                ServiceName::Broker => broker::start(&config, listener),
+                ServiceName::Settlement => settlement::start(&config, listener),
+                ServiceName::Delivery => delivery::start(&config, listener),
+            };
+            running.push(r.unwrap_or_else(|e| panic!("starting {service}: {e}")));
+        }
+        TestMarket {
+            broker: config.broker.public_url(),
+            settlement: config.settlement.public_url(),
+            delivery: config.delivery.public_url(),
+            operator: config.operator_token.clone().unwrap(),
+            client: reqwest::Client::new(),
+            config,
+            data_dir,
+            running,
+            postgres,
+        }
+    }
+
+    pub fn url(&self, service: ServiceName) -> &str {
+        match service {
+            ServiceName::Broker => &self.broker,
+            ServiceName::Settlement => &self.settlement,
+            ServiceName::Delivery => &self.delivery,
+        }
+    }
+
+    /// Any request; `token` goes in `Authorization: Bearer`.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut req = self.client.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body read");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    pub async fn get(&self, url: &str, token: Option<&str>) -> Answer {
+        self.call(Method::GET, url, token, None, &[]).await
+    }
+
+    pub async fn post(&self, url: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::POST, url, token, Some(&body), &[]).await
+    }
+
+    pub async fn put(&self, url: &str, token: Option<&str>, body: Value) -> Answer {
+        self.call(Method::PUT, url, token, Some(&body), &[]).await
+    }
+
+    /// Sends raw bytes as JSON (for malformed-input tests).
+    pub async fn post_raw(&self, url: &str, token: Option<&str>, body: &'static str) -> Answer {
+        let mut req = self.client.post(url).header("content-type", "application/json").body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or(Value::Null);
+        Answer { status, headers, body }
+    }
+
+    /// Polls `check` until it returns `Some`, for effects that travel through an outbox.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Files the mail sender wrote (file transport), as text.
+    pub fn mails(&self) -> Vec<String> {
+        let dir: PathBuf = self.config.data_dir.join("mail");
+        let mut out = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if let Ok(text) = std::fs::read_to_string(e.path()) {
+                    out.push(text);
+                }
+            }
+        }
+        out
+    }
+
+    /// Stops the services gracefully (tests that restart on the same data use this).
+    pub async fn stop(mut self) -> (Config, tempfile::TempDir) {
+        for r in self.running.drain(..) {
+            r.stop(true).await;
+        }
+        let postgres = self.postgres.take();
+        let config = self.config.clone();
+        // Keep the databases: the caller may restart on them.
+        std::mem::forget(postgres);
+        let dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
+        (config, dir)
+    }
+}
+
+impl Drop for TestMarket {
+    fn drop(&mut self) {
+        if let Some((admin, names)) = self.postgres.take() {
+            // Best effort: the servers may still hold connections, which FORCE closes.
+            for n in names {
+                let _ = shared::db::drop_postgres_database(&admin, &n);
+            }
+        }
+    }
+}
+
+pub fn json_of(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_else(|| panic!("no `{key}` in {v}")).to_string()
+}
+
+pub fn money(amount: i64) -> Value {
+    json!({ "amount": amount, "currency": "EUR" })
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: all three services started in-process on random ports with fresh
+//! databases, driven over real HTTP. `MARKETPLACE_TEST_DATABASE=postgres://…` runs the
+//! same suite on PostgreSQL.
+
+mod helpers;
+
+mod foundation;

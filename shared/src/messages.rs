@@ -44,8 +44,11 @@ pub enum Message {
         referral_store_id: Option<StoreId>,
         /// Another store of the union that ships for the selling store (earns a fee).
         shipper_store_id: Option<StoreId>,
-        /// Set for back-orders: the manufacturer ships.
+        /// The product's manufacturer, where the catalog names one (delivery's last resort
+        /// when routing, and the shipper of a back-order).
         manufacturer_id: Option<ManufacturerId>,
+        /// A back-order: the manufacturer is the seller and ships from its own node.
+        backorder: bool,
     },
     /// The order was cancelled before payment (settlement refunds any partial payment).
     OrderCancelled { order_id: OrderId, reason: String },
@@ -64,6 +67,7 @@ pub enum Message {
         quantity: i64,
         shipper_store_id: Option<StoreId>,
         manufacturer_id: Option<ManufacturerId>,
+        backorder: bool,
     },
     /// Settlement refused a payment because the product is no longer sellable at the
     /// store; the broker redirects the buyer.

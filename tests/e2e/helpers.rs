@@ -245,3 +245,44 @@ pub fn json_of(v: &Value, key: &str) -> String {
 pub fn money(amount: i64) -> Value {
     json!({ "amount": amount, "currency": "EUR" })
 }
+
+/// Tokens and messages as another service would make them, so that one service can be
+/// tested before or apart from the others.
+impl TestMarket {
+    fn signer(&self, service: ServiceName) -> shared::auth::TokenSigner {
+        let ring = shared::crypto::KeyRing::load_or_create(&self.config.data_dir, service.as_str()).unwrap();
+        shared::auth::TokenSigner::new(service, &ring)
+    }
+
+    /// An order capability as the broker issues it.
+    pub fn capability_for(&self, order_id: &str) -> String {
+        let mut claims = shared::auth::Claims::new(
+            ServiceName::Broker,
+            order_id,
+            shared::auth::Role::Capability,
+            &ServiceName::ALL,
+            3600,
+        );
+        claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
+        self.signer(ServiceName::Broker).sign(&claims).unwrap()
+    }
+
+    /// A seller's access token as the broker issues it.
+    pub fn seller_token_for(&self, seller_id: &str) -> String {
+        let claims =
+            shared::auth::Claims::new(ServiceName::Broker, seller_id, shared::auth::Role::Seller, &ServiceName::ALL, 3600);
+        self.signer(ServiceName::Broker).sign(&claims).unwrap()
+    }
+
+    /// Delivers a message to `to`'s inbox as `from` would; returns the HTTP status.
+    pub async fn send_message(&self, from: ServiceName, to: ServiceName, message: shared::messages::Message) -> u16 {
+        let envelope = shared::messages::Envelope {
+            id: shared::ids::MessageId::generate(),
+            source: from.as_str().into(),
+            message,
+        };
+        let token = self.signer(from).service_token(to).unwrap();
+        let url = format!("{}{}", self.url(to), shared::messages::INBOX_PATH);
+        self.client.post(url).bearer_auth(token).json(&envelope).send().await.unwrap().status().as_u16()
+    }
+}

@@ -4,4 +4,8 @@
 
 mod helpers;
 
+mod catalog;
+mod delivery;
 mod foundation;
+mod orders;
+mod settlement;

@@ -53,7 +53,8 @@ pub fn migrate(config: &Config, only: Option<ServiceName>) -> anyhow::Result<()>
             ServiceName::Delivery => delivery::MIGRATIONS,
         };
         // Opening runs pending migrations.
-        shared::db::Db::open(&config.database_url(service), 1, migrations).with_context(|| format!("migrating {service}"))?;
+        shared::db::Db::open(&config.database_url(service), 1, migrations)
+            .with_context(|| format!("migrating {service}"))?;
         println!("{service}: migrated");
     }
     Ok(())
@@ -84,7 +85,8 @@ fn operator_token_hint(config: &Config) -> String {
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

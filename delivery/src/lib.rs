@@ -9,8 +9,10 @@ use utoipa::OpenApi;
 
 mod inbox;
 
-const SQLITE: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("../migrations/delivery/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("../migrations/delivery/postgres");
+const SQLITE: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../migrations/delivery/sqlite");
+const POSTGRES: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("../migrations/delivery/postgres");
 
 pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || POSTGRES };
 

@@ -122,7 +122,10 @@ impl TokenVerifier {
     pub fn new(audience: ServiceName, own: &KeyRing, remotes: Vec<(ServiceName, String)>) -> TokenVerifier {
         let mut keys = HashMap::new();
         for k in &own.keys {
-            keys.insert(k.kid.clone(), KnownKey { issuer: audience.as_str().into(), key: DecodingKey::from_ed_der(k.public_key()) });
+            keys.insert(
+                k.kid.clone(),
+                KnownKey { issuer: audience.as_str().into(), key: DecodingKey::from_ed_der(k.public_key()) },
+            );
         }
         TokenVerifier {
             audience,
@@ -167,7 +170,13 @@ impl TokenVerifier {
         *last = Some(Instant::now());
         for (issuer, url) in &self.remotes {
             let fetched = async {
-                self.http.get(format!("{url}/.well-known/jwks.json")).send().await?.error_for_status()?.json::<Jwks>().await
+                self.http
+                    .get(format!("{url}/.well-known/jwks.json"))
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json::<Jwks>()
+                    .await
             }
             .await;
             match fetched {
@@ -175,7 +184,10 @@ impl TokenVerifier {
                     let mut keys = self.keys.write().expect("key cache poisoned");
                     for jwk in jwks.keys.into_iter().filter(|k| k.crv == "Ed25519") {
                         if let Ok(x) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&jwk.x) {
-                            keys.insert(jwk.kid, KnownKey { issuer: issuer.as_str().into(), key: DecodingKey::from_ed_der(&x) });
+                            keys.insert(
+                                jwk.kid,
+                                KnownKey { issuer: issuer.as_str().into(), key: DecodingKey::from_ed_der(&x) },
+                            );
                         }
                     }
                 }
@@ -347,7 +359,8 @@ impl FromRequest for ServiceCaller {
         Box::pin(async move {
             let principal = principal.await?;
             let claims = principal.require(Role::Service)?;
-            let service = ServiceName::parse(&claims.sub).filter(|s| s.as_str() == claims.iss).ok_or(Error::Unauthorized)?;
+            let service =
+                ServiceName::parse(&claims.sub).filter(|s| s.as_str() == claims.iss).ok_or(Error::Unauthorized)?;
             Ok(ServiceCaller { service })
         })
     }
@@ -370,7 +383,13 @@ mod tests {
     async fn signed_tokens_verify_for_their_audience_only() {
         let (_d, ring) = key_ring();
         let signer = TokenSigner::new(ServiceName::Broker, &ring);
-        let mut claims = Claims::new(ServiceName::Broker, OrderId::generate().as_str(), Role::Capability, &[ServiceName::Broker], 60);
+        let mut claims = Claims::new(
+            ServiceName::Broker,
+            OrderId::generate().as_str(),
+            Role::Capability,
+            &[ServiceName::Broker],
+            60,
+        );
         claims.scope = vec!["read".into()];
         let token = signer.sign(&claims).unwrap();
 

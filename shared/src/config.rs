@@ -138,7 +138,13 @@ pub struct OutboxConfig {
 
 impl Default for OutboxConfig {
     fn default() -> Self {
-        OutboxConfig { poll_interval_ms: 500, base_backoff_ms: 200, max_backoff_ms: 60_000, max_attempts: 25, batch_size: 100 }
+        OutboxConfig {
+            poll_interval_ms: 500,
+            base_backoff_ms: 200,
+            max_backoff_ms: 60_000,
+            max_attempts: 25,
+            batch_size: 100,
+        }
     }
 }
 
@@ -207,7 +213,8 @@ impl Config {
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
                 Config::from_toml(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?
             }
             None => Config::default(),
@@ -241,7 +248,9 @@ impl Config {
         if let Some(v) = var("MARKETPLACE_DELIVERY_ADDR") {
             self.delivery.addr = addr("MARKETPLACE_DELIVERY_ADDR", v)?;
         }
-        for (name, svc) in [("BROKER", &mut self.broker), ("SETTLEMENT", &mut self.settlement), ("DELIVERY", &mut self.delivery)] {
+        for (name, svc) in
+            [("BROKER", &mut self.broker), ("SETTLEMENT", &mut self.settlement), ("DELIVERY", &mut self.delivery)]
+        {
             if let Some(v) = var(&format!("MARKETPLACE_{name}_URL")) {
                 svc.url = Some(v);
             }
@@ -284,11 +293,7 @@ impl Config {
 
     /// A service-specific setting from `[settings.<service>]`, or its default.
     pub fn setting<T: serde::de::DeserializeOwned + Default>(&self, name: ServiceName) -> T {
-        self.settings
-            .get(name.as_str())
-            .cloned()
-            .and_then(|v| v.try_into().ok())
-            .unwrap_or_default()
+        self.settings.get(name.as_str()).cloned().and_then(|v| v.try_into().ok()).unwrap_or_default()
     }
 }
 

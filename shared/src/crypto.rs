@@ -57,7 +57,9 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
         Some(h) => (h, true),
         None => (dummy.as_str(), false),
     };
-    let ok = PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false);
+    let ok = PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false);
     ok && exists
 }
 
@@ -160,7 +162,7 @@ impl KeyRing {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
         }
-        files.sort_by(|a, b| b.0.cmp(&a.0));
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
         let keys = files
             .into_iter()
             .map(|(_, path)| {
@@ -284,7 +286,7 @@ impl Sealer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
         }
-        files.sort_by(|a, b| b.0.cmp(&a.0));
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
         let mut keys = Vec::new();
         for (_, id, path) in files {
             let bytes = std::fs::read(&path).map_err(|source| KeyError::Io { path: path.clone(), source })?;

@@ -17,9 +17,11 @@ pub fn json_config() -> web::JsonConfig {
 
 fn json_problem(err: &JsonPayloadError) -> Problem {
     match err {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("the body exceeds {MAX_BODY} bytes"))
-        }
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body exceeds {MAX_BODY} bytes"),
+        ),
         JsonPayloadError::ContentType => Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -46,7 +48,8 @@ pub fn query_config() -> web::QueryConfig {
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {} {}", req.method(), req.path())).response()
+    Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {} {}", req.method(), req.path()))
+        .response()
 }
 
 pub async fn healthz() -> HttpResponse {
@@ -116,12 +119,14 @@ mod tests {
             App::new().app_data(json_config()).route("/", web::post().to(echo)).default_service(web::to(not_found)),
         )
         .await;
-        for (body, status, code) in [
-            ("{", 400, "malformed_json"),
-            (r#"{"n":"x"}"#, 422, "invalid_body"),
-            (r#"{}"#, 422, "invalid_body"),
-        ] {
-            let req = test::TestRequest::post().uri("/").insert_header(("content-type", "application/json")).set_payload(body).to_request();
+        for (body, status, code) in
+            [("{", 400, "malformed_json"), (r#"{"n":"x"}"#, 422, "invalid_body"), (r#"{}"#, 422, "invalid_body")]
+        {
+            let req = test::TestRequest::post()
+                .uri("/")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(body)
+                .to_request();
             let resp = test::call_service(&app, req).await;
             assert_eq!(resp.status().as_u16(), status, "{body}");
             assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
@@ -129,7 +134,11 @@ mod tests {
             assert_eq!(v["code"], code);
         }
         let big = format!(r#"{{"n":1,"pad":"{}"}}"#, "x".repeat(MAX_BODY));
-        let req = test::TestRequest::post().uri("/").insert_header(("content-type", "application/json")).set_payload(big).to_request();
+        let req = test::TestRequest::post()
+            .uri("/")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(big)
+            .to_request();
         assert_eq!(test::call_service(&app, req).await.status(), 413);
         let req = test::TestRequest::get().uri("/nope").to_request();
         let resp = test::call_service(&app, req).await;

@@ -78,7 +78,9 @@ impl Mailer {
             }
             MailTransportKind::Smtp => {
                 let url = config.smtp_url.as_deref().ok_or_else(|| MailError::Config("smtp_url is required".into()))?;
-                Backend::Smtp(SmtpTransport::from_url(url).map_err(|e| MailError::Config(format!("smtp_url: {e}")))?.build())
+                Backend::Smtp(
+                    SmtpTransport::from_url(url).map_err(|e| MailError::Config(format!("smtp_url: {e}")))?.build(),
+                )
             }
         };
         Ok(Mailer { from, backend, sealer })
@@ -140,7 +142,11 @@ mod tests {
         let mailer = Mailer::new(&MailConfig::default(), dir.path(), Some(sealer.clone())).unwrap();
         let sealed = sealer.seal(b"buyer@example.org", b"ord_x");
         mailer
-            .send_blocking(&Mail { to: Recipient::sealed(&sealed, "ord_x"), subject: "Approved".into(), body: "Order ord_x".into() })
+            .send_blocking(&Mail {
+                to: Recipient::sealed(&sealed, "ord_x"),
+                subject: "Approved".into(),
+                body: "Order ord_x".into(),
+            })
             .unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path().join("mail")).unwrap().collect();
         assert_eq!(files.len(), 1);

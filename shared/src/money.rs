@@ -178,14 +178,7 @@ impl fmt::Display for Money {
         let div = 10i64.pow(exp);
         let sign = if self.amount < 0 { "-" } else { "" };
         let abs = self.amount.unsigned_abs();
-        write!(
-            f,
-            "{sign}{}.{:0width$} {}",
-            abs / div as u64,
-            abs % div as u64,
-            self.currency,
-            width = exp as usize
-        )
+        write!(f, "{sign}{}.{:0width$} {}", abs / div as u64, abs % div as u64, self.currency, width = exp as usize)
     }
 }
 

@@ -122,10 +122,7 @@ pub fn send(conn: &mut AnyConnection, from: ServiceName, to: ServiceName, messag
 /// Records a received message. `Ok(true)` the first time: apply its effect in this same
 /// transaction. `Ok(false)` for a redelivery: do nothing.
 pub fn receive_once(conn: &mut AnyConnection, envelope: &Envelope) -> QueryResult<bool> {
-    let seen = inbox::table
-        .filter(inbox::message_id.eq(envelope.id.as_str()))
-        .count()
-        .get_result::<i64>(conn)?;
+    let seen = inbox::table.filter(inbox::message_id.eq(envelope.id.as_str())).count().get_result::<i64>(conn)?;
     if seen > 0 {
         return Ok(false);
     }
@@ -150,10 +147,8 @@ pub fn receive_once(conn: &mut AnyConnection, envelope: &Envelope) -> QueryResul
 
 /// Counts by status, for `/metrics`, readiness and tests.
 pub fn counts(conn: &mut AnyConnection) -> QueryResult<HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> = outbox::table
-        .group_by(outbox::status)
-        .select((outbox::status, diesel::dsl::count_star()))
-        .load(conn)?;
+    let rows: Vec<(String, i64)> =
+        outbox::table.group_by(outbox::status).select((outbox::status, diesel::dsl::count_star())).load(conn)?;
     Ok(rows.into_iter().collect())
 }
 
@@ -383,21 +378,6 @@ pub fn retry_dead(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
         .execute(conn)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let c = OutboxConfig { base_backoff_ms: 100, max_backoff_ms: 1_000, ..OutboxConfig::default() };
-        assert_eq!(backoff_ms(&c, 1), 100);
-        assert_eq!(backoff_ms(&c, 2), 200);
-        assert_eq!(backoff_ms(&c, 4), 800);
-        assert_eq!(backoff_ms(&c, 5), 1_000);
-        assert_eq!(backoff_ms(&c, 60), 1_000);
-    }
-}
-
 /// The receiving side of a service's inbox route: applies `apply` to a message the first
 /// time it arrives, in one transaction with its inbox record, and answers `204` for a
 /// message already applied. An `Err` makes the sender retry later.
@@ -414,4 +394,19 @@ where
         Ok(true)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let c = OutboxConfig { base_backoff_ms: 100, max_backoff_ms: 1_000, ..OutboxConfig::default() };
+        assert_eq!(backoff_ms(&c, 1), 100);
+        assert_eq!(backoff_ms(&c, 2), 200);
+        assert_eq!(backoff_ms(&c, 4), 800);
+        assert_eq!(backoff_ms(&c, 5), 1_000);
+        assert_eq!(backoff_ms(&c, 60), 1_000);
+    }
 }

@@ -44,11 +44,8 @@ impl Core {
     pub fn open(config: &Config, name: ServiceName, migrations: Migrations) -> Result<Core, StartError> {
         let db = Db::open(&config.database_url(name), config.service(name).pool_size, migrations)?;
         let keys = Arc::new(KeyRing::load_or_create(&config.data_dir, name.as_str())?);
-        let remotes = ServiceName::ALL
-            .into_iter()
-            .filter(|s| *s != name)
-            .map(|s| (s, config.service(s).public_url()))
-            .collect();
+        let remotes =
+            ServiceName::ALL.into_iter().filter(|s| *s != name).map(|s| (s, config.service(s).public_url())).collect();
         let auth = Arc::new(AuthState::new(
             &crate::auth::operator_token(config)?,
             TokenSigner::new(name, &keys),

@@ -16,7 +16,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Installs the process-wide subscriber (once; later calls are no-ops).
 pub fn init(json: bool) {
-    let filter = EnvFilter::try_from_env("MARKETPLACE_LOG").unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    let filter =
+        EnvFilter::try_from_env("MARKETPLACE_LOG").unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
@@ -40,7 +41,7 @@ pub async fn request_span(
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable(v))
         .map(str::to_string)
-        .unwrap_or_else(|| crate::ids::random_hex128());
+        .unwrap_or_else(crate::ids::random_hex128);
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));

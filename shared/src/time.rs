@@ -30,9 +30,7 @@ pub mod rfc3339 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
         let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc).naive_utc())
-            .map_err(serde::de::Error::custom)
+        DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&Utc).naive_utc()).map_err(serde::de::Error::custom)
     }
 
     pub mod option {

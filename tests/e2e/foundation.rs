@@ -36,7 +36,9 @@ async fn unknown_routes_and_bad_json_answer_problem_json() {
 #[tokio::test]
 async fn request_ids_are_echoed_or_made() {
     let m = TestMarket::spawn().await;
-    let given = m.call(reqwest::Method::GET, &format!("{}/healthz", m.broker), None, None, &[("x-request-id", "abc-123")]).await;
+    let given = m
+        .call(reqwest::Method::GET, &format!("{}/healthz", m.broker), None, None, &[("x-request-id", "abc-123")])
+        .await;
     assert_eq!(given.headers["x-request-id"], "abc-123");
     let made = m.get(&format!("{}/healthz", m.broker), None).await;
     assert_eq!(made.headers["x-request-id"].len(), 32);

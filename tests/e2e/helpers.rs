@@ -269,8 +269,13 @@ impl TestMarket {
 
     /// A seller's access token as the broker issues it.
     pub fn seller_token_for(&self, seller_id: &str) -> String {
-        let claims =
-            shared::auth::Claims::new(ServiceName::Broker, seller_id, shared::auth::Role::Seller, &ServiceName::ALL, 3600);
+        let claims = shared::auth::Claims::new(
+            ServiceName::Broker,
+            seller_id,
+            shared::auth::Role::Seller,
+            &ServiceName::ALL,
+            3600,
+        );
         self.signer(ServiceName::Broker).sign(&claims).unwrap()
     }
 

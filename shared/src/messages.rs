@@ -19,11 +19,13 @@ pub struct Envelope {
 #[serde(tag = "kind", content = "data", rename_all = "snake_case")]
 pub enum Message {
     // ---- broker → settlement
-    /// A store exists (settlement needs its owner for balances and its public category and
-    /// region for the finance analyses).
+    /// A store exists. Settlement needs its owner (for balances) and its public category
+    /// and region (for the finance analyses). A manufacturer's own store (the seller of
+    /// back-orders) names the manufacturer instead of a seller.
     StoreRegistered {
         store_id: StoreId,
-        seller_id: SellerId,
+        seller_id: Option<SellerId>,
+        manufacturer_id: Option<ManufacturerId>,
         union_id: UnionId,
         name: String,
         category: String,
@@ -36,39 +38,40 @@ pub enum Message {
     OrderPayable {
         order_id: OrderId,
         amount: Money,
+        /// The payee.
         store_id: StoreId,
-        seller_id: SellerId,
         product_id: ProductId,
-        quantity: i64,
-        /// The store that redirected the buyer here (pays a referral fee to it).
+        /// The store that redirected the buyer here (earns the referral fee).
         referral_store_id: Option<StoreId>,
-        /// Another store of the union that ships for the selling store (earns a fee).
+        /// Another store of the union that ships for the payee (earns the fulfilment fee).
         shipper_store_id: Option<StoreId>,
-        /// The product's manufacturer, where the catalog names one (delivery's last resort
-        /// when routing, and the shipper of a back-order).
-        manufacturer_id: Option<ManufacturerId>,
-        /// A back-order: the manufacturer is the seller and ships from its own node.
-        backorder: bool,
     },
     /// The order was cancelled before payment (settlement refunds any partial payment).
     OrderCancelled { order_id: OrderId, reason: String },
 
     // ---- broker → delivery
+    /// What to move once the order is paid. Sent with `OrderPayable`; delivery creates the
+    /// shipment when both this and `OrderPaid` have arrived, in either order.
+    ShipmentRequested {
+        order_id: OrderId,
+        product_id: ProductId,
+        quantity: i64,
+        /// The selling store, whose seller may read the shipment's status.
+        store_id: StoreId,
+        seller_id: Option<SellerId>,
+        /// Another store of the union that ships for the selling store.
+        shipper_store_id: Option<StoreId>,
+        /// The product's manufacturer, delivery's last resort when routing.
+        manufacturer_id: Option<ManufacturerId>,
+        /// A back-order: the manufacturer ships from its own node.
+        backorder: bool,
+    },
     /// The buyer or seller asked to cancel a paid order; delivery decides.
     CancelRequested { order_id: OrderId, reason: String },
 
     // ---- settlement → broker, delivery
-    /// Payment captured in escrow. Delivery creates the shipment from it.
-    OrderPaid {
-        order_id: OrderId,
-        store_id: StoreId,
-        seller_id: SellerId,
-        product_id: ProductId,
-        quantity: i64,
-        shipper_store_id: Option<StoreId>,
-        manufacturer_id: Option<ManufacturerId>,
-        backorder: bool,
-    },
+    /// Payment captured in escrow.
+    OrderPaid { order_id: OrderId },
     /// Settlement refused a payment because the product is no longer sellable at the
     /// store; the broker redirects the buyer.
     PaymentRefused { order_id: OrderId, reason: String },
@@ -94,6 +97,7 @@ impl Message {
             Message::SellabilityChanged { .. } => "sellability_changed",
             Message::OrderPayable { .. } => "order_payable",
             Message::OrderCancelled { .. } => "order_cancelled",
+            Message::ShipmentRequested { .. } => "shipment_requested",
             Message::CancelRequested { .. } => "cancel_requested",
             Message::OrderPaid { .. } => "order_paid",
             Message::PaymentRefused { .. } => "payment_refused",
@@ -112,8 +116,9 @@ impl Message {
             Message::SellabilityChanged { store_id, product_id, .. } => format!("{store_id}/{product_id}"),
             Message::OrderPayable { order_id, .. }
             | Message::OrderCancelled { order_id, .. }
+            | Message::ShipmentRequested { order_id, .. }
             | Message::CancelRequested { order_id, .. }
-            | Message::OrderPaid { order_id, .. }
+            | Message::OrderPaid { order_id }
             | Message::PaymentRefused { order_id, .. }
             | Message::OrderRefunded { order_id, .. }
             | Message::CancelDecided { order_id, .. }

@@ -26,7 +26,8 @@ pub enum Message {
         store_id: StoreId,
         seller_id: Option<SellerId>,
         manufacturer_id: Option<ManufacturerId>,
-        union_id: UnionId,
+        /// `None` for a manufacturer's own store, which belongs to no regional union.
+        union_id: Option<UnionId>,
         name: String,
         category: String,
         region: String,

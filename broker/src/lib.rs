@@ -7,7 +7,10 @@ use shared::server::{Core, Running, StartError};
 use std::net::TcpListener;
 use utoipa::OpenApi;
 
+pub mod catalog;
+pub mod error;
 mod inbox;
+pub mod schema;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/broker/sqlite");

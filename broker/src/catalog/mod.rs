@@ -1,0 +1,7 @@
+//! The shared catalog and each store's offers of it: price, stock, sellability, urgent
+//! prices, stock movements with a reserve threshold.
+
+pub mod domain;
+pub mod store;
+
+pub use domain::{Alternative, Backorder, Offer, Product, Store};

@@ -1,0 +1,519 @@
+//! The catalog's queries. The `pub` functions here are also what the orders module calls:
+//! `store`, `find_offer`, `product`, `reserve_stock`, `release_stock`, `alternatives`,
+//! `backorder_offer`, `recorded_redirect`. Every one runs inside the caller's transaction.
+
+use super::domain::{crosses_reserve, Alternative, Backorder, Offer, Product, Store};
+use crate::schema::{manufacturers, offers, product_attributes, products, redirects, sellers, stock_movements, stores};
+use diesel::prelude::*;
+use shared::db::AnyConnection;
+use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
+use shared::money::{Currency, Money};
+use shared::time::{now, Timestamp};
+use std::collections::BTreeMap;
+
+/// Reads money stored by us; a currency we would not have written is a corrupt row.
+pub(crate) fn money(amount: i64, currency: &str) -> QueryResult<Money> {
+    Currency::parse(currency)
+        .map(|c| Money::new(amount, c))
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+}
+
+#[derive(Queryable)]
+struct StoreRow {
+    id: String,
+    name: String,
+    union_id: Option<String>,
+    category: String,
+    region: String,
+    seller_id: Option<String>,
+    manufacturer_id: Option<String>,
+}
+
+/// A store with its owner and the owner's contact address, or `None`.
+pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store>> {
+    let row: Option<StoreRow> = stores::table
+        .filter(stores::id.eq(id.as_str()))
+        .select((
+            stores::id,
+            stores::name,
+            stores::union_id,
+            stores::category,
+            stores::region,
+            stores::seller_id,
+            stores::manufacturer_id,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some(r) = row else { return Ok(None) };
+    let contact_email = match (&r.seller_id, &r.manufacturer_id) {
+        (Some(s), _) => sellers::table.filter(sellers::id.eq(s)).select(sellers::email).first(conn)?,
+        (None, Some(m)) => {
+            manufacturers::table.filter(manufacturers::id.eq(m)).select(manufacturers::email).first(conn)?
+        }
+        (None, None) => String::new(),
+    };
+    Ok(Some(Store {
+        id: StoreId::from_db(r.id),
+        name: r.name,
+        union_id: r.union_id.map(UnionId::from_db),
+        category: r.category,
+        region: r.region,
+        seller_id: r.seller_id.map(SellerId::from_db),
+        manufacturer_id: r.manufacturer_id.map(ManufacturerId::from_db),
+        contact_email,
+    }))
+}
+
+/// The manufacturer's own store (the seller of its back-orders).
+pub fn manufacturer_store(conn: &mut AnyConnection, manufacturer: &ManufacturerId) -> QueryResult<Option<StoreId>> {
+    stores::table
+        .filter(stores::manufacturer_id.eq(manufacturer.as_str()))
+        .select(stores::id)
+        .first::<String>(conn)
+        .optional()
+        .map(|o| o.map(StoreId::from_db))
+}
+
+#[allow(clippy::type_complexity)]
+type ProductTuple = (String, String, String, String, i64, String, Option<String>, bool, i32, String);
+
+fn product_from(t: ProductTuple) -> QueryResult<Product> {
+    let (id, name, kind, attributes, amount, currency, manufacturer_id, requires_approval, backorder_days, compat) = t;
+    Ok(Product {
+        id: ProductId::from_db(id),
+        name,
+        kind,
+        attributes: serde_json::from_str::<BTreeMap<String, String>>(&attributes)
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+        list_price: money(amount, &currency)?,
+        manufacturer_id: manufacturer_id.map(ManufacturerId::from_db),
+        requires_approval,
+        backorder_days,
+        compatible_with: serde_json::from_str(&compat).unwrap_or_default(),
+    })
+}
+
+pub fn product(conn: &mut AnyConnection, id: &ProductId) -> QueryResult<Option<Product>> {
+    let row: Option<ProductTuple> = products::table
+        .filter(products::id.eq(id.as_str()))
+        .select((
+            products::id,
+            products::name,
+            products::kind,
+            products::attributes,
+            products::list_price_amount,
+            products::list_price_currency,
+            products::manufacturer_id,
+            products::requires_approval,
+            products::backorder_days,
+            products::compatible_with,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(product_from).transpose()
+}
+
+pub fn insert_product(conn: &mut AnyConnection, p: &Product) -> QueryResult<()> {
+    let t = now();
+    diesel::insert_into(products::table)
+        .values((
+            products::id.eq(p.id.as_str()),
+            products::name.eq(&p.name),
+            products::kind.eq(&p.kind),
+            products::attributes.eq(serde_json::to_string(&p.attributes).expect("attributes serialize")),
+            products::list_price_amount.eq(p.list_price.amount),
+            products::list_price_currency.eq(p.list_price.currency.as_str()),
+            products::manufacturer_id.eq(p.manufacturer_id.as_ref().map(|m| m.as_str())),
+            products::requires_approval.eq(p.requires_approval),
+            products::backorder_days.eq(p.backorder_days),
+            products::compatible_with.eq(serde_json::to_string(&p.compatible_with).expect("list serializes")),
+            products::created_at.eq(t),
+        ))
+        .execute(conn)?;
+    // One row at a time: the multi-backend connection has no batch insert.
+    for (n, v) in &p.attributes {
+        diesel::insert_into(product_attributes::table)
+            .values((
+                product_attributes::product_id.eq(p.id.as_str()),
+                product_attributes::name.eq(n),
+                product_attributes::value.eq(v),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::type_complexity)]
+type OfferTuple = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    bool,
+    Option<String>,
+    bool,
+    bool,
+    Option<i64>,
+    Option<i64>,
+    Option<Timestamp>,
+    Timestamp,
+);
+
+macro_rules! offer_columns {
+    () => {
+        (
+            offers::store_id,
+            offers::product_id,
+            offers::kind,
+            offers::price_amount,
+            offers::price_currency,
+            offers::stock,
+            offers::sellable,
+            offers::reason,
+            offers::union_fulfilment,
+            offers::requires_price_confirmation,
+            offers::reserve_threshold,
+            offers::urgent_price_amount,
+            offers::urgent_until,
+            offers::updated_at,
+        )
+    };
+}
+
+fn offer_from(t: OfferTuple) -> QueryResult<Offer> {
+    let (
+        store_id,
+        product_id,
+        kind,
+        amount,
+        currency,
+        stock,
+        sellable,
+        reason,
+        uf,
+        rpc,
+        reserve,
+        urgent,
+        until,
+        updated,
+    ) = t;
+    let price = money(amount, &currency)?;
+    Ok(Offer {
+        store_id: StoreId::from_db(store_id),
+        product_id: ProductId::from_db(product_id),
+        kind,
+        price,
+        stock,
+        sellable,
+        reason,
+        union_fulfilment: uf,
+        requires_price_confirmation: rpc,
+        reserve_threshold: reserve,
+        urgent_price: urgent.map(|a| Money::new(a, price.currency)),
+        urgent_until: until,
+        updated_at: updated,
+    })
+}
+
+pub fn find_offer(conn: &mut AnyConnection, store: &StoreId, product: &ProductId) -> QueryResult<Option<Offer>> {
+    let row: Option<OfferTuple> = offers::table
+        .filter(offers::store_id.eq(store.as_str()))
+        .filter(offers::product_id.eq(product.as_str()))
+        .select(offer_columns!())
+        .first(conn)
+        .optional()?;
+    row.map(offer_from).transpose()
+}
+
+pub fn store_offers(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i64) -> QueryResult<Vec<Offer>> {
+    let rows: Vec<OfferTuple> = offers::table
+        .filter(offers::store_id.eq(store.as_str()))
+        .order(offers::product_id.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(offer_columns!())
+        .load(conn)?;
+    rows.into_iter().map(offer_from).collect()
+}
+
+/// Creates or replaces an offer. Returns the sellability before the write (`None` for a
+/// new offer), so the caller knows whether settlement must hear of a change.
+pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<bool>> {
+    let before = offers::table
+        .filter(offers::store_id.eq(offer.store_id.as_str()))
+        .filter(offers::product_id.eq(offer.product_id.as_str()))
+        .select(offers::sellable)
+        .first::<bool>(conn)
+        .optional()?;
+    let t = now();
+    let values = (
+        offers::kind.eq(&offer.kind),
+        offers::price_amount.eq(offer.price.amount),
+        offers::price_currency.eq(offer.price.currency.as_str()),
+        offers::stock.eq(offer.stock),
+        offers::sellable.eq(offer.sellable),
+        offers::reason.eq(offer.reason.as_deref()),
+        offers::union_fulfilment.eq(offer.union_fulfilment),
+        offers::requires_price_confirmation.eq(offer.requires_price_confirmation),
+        offers::reserve_threshold.eq(offer.reserve_threshold),
+        offers::urgent_price_amount.eq(offer.urgent_price.map(|m| m.amount)),
+        offers::urgent_until.eq(offer.urgent_until),
+        offers::updated_at.eq(t),
+    );
+    if before.is_some() {
+        diesel::update(offers::table)
+            .filter(offers::store_id.eq(offer.store_id.as_str()))
+            .filter(offers::product_id.eq(offer.product_id.as_str()))
+            .set(values)
+            .execute(conn)?;
+    } else {
+        diesel::insert_into(offers::table)
+            .values((
+                offers::store_id.eq(offer.store_id.as_str()),
+                offers::product_id.eq(offer.product_id.as_str()),
+                values,
+                offers::created_at.eq(t),
+            ))
+            .execute(conn)?;
+    }
+    Ok(before)
+}
+
+pub fn set_urgent_price(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    product: &ProductId,
+    price: Option<Money>,
+    until: Option<Timestamp>,
+) -> QueryResult<usize> {
+    diesel::update(offers::table)
+        .filter(offers::store_id.eq(store.as_str()))
+        .filter(offers::product_id.eq(product.as_str()))
+        .set((
+            offers::urgent_price_amount.eq(price.map(|m| m.amount)),
+            offers::urgent_until.eq(until),
+            offers::updated_at.eq(now()),
+        ))
+        .execute(conn)
+}
+
+/// Why stock moved; stored with each movement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Movement {
+    /// Goods laid in (from a supplier).
+    In,
+    /// Goods taken out by the store.
+    Out,
+    /// Set directly by an offer update.
+    Set,
+    /// Reserved by an order.
+    Order,
+    /// Returned by a cancelled order.
+    Release,
+}
+
+impl Movement {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Movement::In => "in",
+            Movement::Out => "out",
+            Movement::Set => "set",
+            Movement::Order => "order",
+            Movement::Release => "release",
+        }
+    }
+}
+
+pub fn record_movement(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    product: &ProductId,
+    delta: i64,
+    stock_after: i64,
+    kind: Movement,
+    supplier: Option<&str>,
+    note: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(stock_movements::table)
+        .values((
+            stock_movements::store_id.eq(store.as_str()),
+            stock_movements::product_id.eq(product.as_str()),
+            stock_movements::delta.eq(delta),
+            stock_movements::stock_after.eq(stock_after),
+            stock_movements::kind.eq(kind.as_str()),
+            stock_movements::supplier_id.eq(supplier),
+            stock_movements::note.eq(note),
+            stock_movements::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves stock by `delta` (negative: out) if it stays within `0..=max`; returns the stock
+/// after, or `None` when there was too little (or too much) or no offer. Conditional, so
+/// two concurrent orders can never both take the last unit. Records the movement and mails
+/// the store when the reserve threshold is crossed.
+#[allow(clippy::too_many_arguments)]
+pub fn move_stock(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    product: &ProductId,
+    delta: i64,
+    kind: Movement,
+    supplier: Option<&str>,
+    note: Option<&str>,
+) -> QueryResult<Option<i64>> {
+    let target =
+        offers::table.filter(offers::store_id.eq(store.as_str())).filter(offers::product_id.eq(product.as_str()));
+    let changed = if delta < 0 {
+        diesel::update(target.filter(offers::stock.ge(-delta)))
+            .set((offers::stock.eq(offers::stock + delta), offers::updated_at.eq(now())))
+            .execute(conn)?
+    } else {
+        diesel::update(target.filter(offers::stock.le(super::domain::MAX_STOCK - delta)))
+            .set((offers::stock.eq(offers::stock + delta), offers::updated_at.eq(now())))
+            .execute(conn)?
+    };
+    if changed == 0 {
+        return Ok(None);
+    }
+    let (after, threshold): (i64, Option<i64>) =
+        target.select((offers::stock, offers::reserve_threshold)).first(conn)?;
+    record_movement(conn, store, product, delta, after, kind, supplier, note)?;
+    if crosses_reserve(threshold, after - delta, after) {
+        mail_reserve(conn, store, product, after)?;
+    }
+    Ok(Some(after))
+}
+
+fn mail_reserve(conn: &mut AnyConnection, store_id: &StoreId, product_id: &ProductId, stock: i64) -> QueryResult<()> {
+    let Some(s) = store(conn, store_id)? else { return Ok(()) };
+    if s.contact_email.is_empty() {
+        return Ok(());
+    }
+    let product_name = product(conn, product_id)?.map(|p| p.name).unwrap_or_default();
+    let mail = shared::mail::Mail {
+        to: shared::mail::Recipient::Address { address: s.contact_email.clone() },
+        subject: format!("Reserve reached: {product_name}"),
+        body: format!(
+            "Store {} has {stock} unit(s) left of {product_name} ({product_id}), at or below its reserve.\n",
+            s.name
+        ),
+    };
+    shared::mail::queue(conn, store_id.as_str(), &mail)
+}
+
+/// Takes `qty` units for an order. `false` when the store has fewer.
+pub fn reserve_stock(conn: &mut AnyConnection, store: &StoreId, product: &ProductId, qty: i64) -> QueryResult<bool> {
+    Ok(move_stock(conn, store, product, -qty, Movement::Order, None, None)?.is_some())
+}
+
+/// Gives back what [`reserve_stock`] took (a cancelled order).
+pub fn release_stock(conn: &mut AnyConnection, store: &StoreId, product: &ProductId, qty: i64) -> QueryResult<bool> {
+    Ok(move_stock(conn, store, product, qty, Movement::Release, None, None)?.is_some())
+}
+
+/// Stores that can sell `qty` of `product` instead of `from`: sellable, enough stock,
+/// ranked same union first, then same region, then price (the urgent price where it
+/// runs), then most stock. Manufacturers' stores are left out: they appear as the
+/// back-order instead.
+pub fn alternatives(
+    conn: &mut AnyConnection,
+    from: &StoreId,
+    product: &ProductId,
+    qty: i64,
+) -> QueryResult<Vec<Alternative>> {
+    const MAX: usize = 5;
+    let origin: Option<(Option<String>, String)> = stores::table
+        .filter(stores::id.eq(from.as_str()))
+        .select((stores::union_id, stores::region))
+        .first(conn)
+        .optional()?;
+    let (union_id, region) = origin.unwrap_or((None, String::new()));
+    // One product's offers: bounded by the number of stores, read through offers_product.
+    let rows: Vec<(OfferTuple, String, Option<String>, String)> = offers::table
+        .inner_join(stores::table)
+        .filter(offers::product_id.eq(product.as_str()))
+        .filter(offers::sellable.eq(true))
+        .filter(offers::stock.ge(qty))
+        .filter(offers::store_id.ne(from.as_str()))
+        .filter(stores::manufacturer_id.is_null())
+        .select((offer_columns!(), stores::name, stores::union_id, stores::region))
+        .load(conn)?;
+    let t = now();
+    let mut ranked = Vec::with_capacity(rows.len());
+    for (o, name, u, r) in rows {
+        let offer = offer_from(o)?;
+        let same_union = union_id.is_some() && u == union_id;
+        let same_region = r == region;
+        ranked.push((
+            (!same_union, !same_region, offer.price_at(t).amount, -offer.stock, offer.store_id.clone()),
+            Alternative {
+                store_id: offer.store_id.clone(),
+                store_name: name,
+                price: offer.price_at(t),
+                stock: offer.stock,
+                same_union,
+            },
+        ));
+    }
+    ranked.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(ranked.into_iter().take(MAX).map(|(_, a)| a).collect())
+}
+
+/// Ordering from the manufacturer, where the product names one with a store, unless the
+/// manufacturer marked it non-sellable there (discontinued). The price is the
+/// manufacturer's offer where it has one, else the list price.
+pub fn backorder_offer(conn: &mut AnyConnection, product_id: &ProductId) -> QueryResult<Option<Backorder>> {
+    let Some(p) = product(conn, product_id)? else { return Ok(None) };
+    let Some(manufacturer_id) = p.manufacturer_id else { return Ok(None) };
+    let Some(store_id) = manufacturer_store(conn, &manufacturer_id)? else { return Ok(None) };
+    let price = match find_offer(conn, &store_id, product_id)? {
+        Some(o) if !o.sellable => return Ok(None),
+        Some(o) => o.current_price(),
+        None => p.list_price,
+    };
+    Ok(Some(Backorder { store_id, manufacturer_id, price, estimated_days: p.backorder_days }))
+}
+
+/// Remembers that the buyer was sent from `from` to each alternative for `product`.
+pub fn record_redirects(
+    conn: &mut AnyConnection,
+    from: &StoreId,
+    product: &ProductId,
+    to: &[StoreId],
+) -> QueryResult<()> {
+    let t = now();
+    for s in to {
+        diesel::insert_into(redirects::table)
+            .values((
+                redirects::from_store_id.eq(from.as_str()),
+                redirects::to_store_id.eq(s.as_str()),
+                redirects::product_id.eq(product.as_str()),
+                redirects::created_at.eq(t),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Did `from` send a buyer to `to` for `product` at or after `since`? The referral fee
+/// is due only then.
+pub fn recorded_redirect(
+    conn: &mut AnyConnection,
+    from: &StoreId,
+    to: &StoreId,
+    product: &ProductId,
+    since: Timestamp,
+) -> QueryResult<bool> {
+    let n: i64 = redirects::table
+        .filter(redirects::from_store_id.eq(from.as_str()))
+        .filter(redirects::to_store_id.eq(to.as_str()))
+        .filter(redirects::product_id.eq(product.as_str()))
+        .filter(redirects::created_at.ge(since))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

@@ -1,0 +1,124 @@
+//! The broker's one error enum: every variant a stable `code` clients branch on.
+
+use actix_web::http::StatusCode;
+use serde_json::{Map, Value};
+use shared::error::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Shared(#[from] shared::Error),
+    /// Input that parsed as JSON but makes no sense (empty name, negative stock, …).
+    #[error("{detail}")]
+    Invalid { code: &'static str, detail: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// The store cannot sell what was asked; `alternatives` lists stores that can.
+    #[error("{detail}")]
+    Unsellable { code: &'static str, detail: String, alternatives: Value, backorder: Value },
+}
+
+impl BrokerError {
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        BrokerError::Invalid { code, detail: detail.into() }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        BrokerError::Conflict { code, detail: detail.into() }
+    }
+}
+
+impl From<diesel::result::Error> for BrokerError {
+    fn from(e: diesel::result::Error) -> Self {
+        BrokerError::Shared(e.into())
+    }
+}
+
+impl From<shared::db::DbError> for BrokerError {
+    fn from(e: shared::db::DbError) -> Self {
+        BrokerError::Shared(e.into())
+    }
+}
+
+impl From<shared::money::MoneyError> for BrokerError {
+    fn from(e: shared::money::MoneyError) -> Self {
+        BrokerError::Shared(e.into())
+    }
+}
+
+impl From<shared::ids::InvalidId> for BrokerError {
+    fn from(e: shared::ids::InvalidId) -> Self {
+        BrokerError::Shared(e.into())
+    }
+}
+
+impl ApiError for BrokerError {
+    fn status(&self) -> StatusCode {
+        match self {
+            BrokerError::Shared(e) => e.status(),
+            BrokerError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            BrokerError::NotFound(_) => StatusCode::NOT_FOUND,
+            BrokerError::Forbidden(_) => StatusCode::FORBIDDEN,
+            BrokerError::Conflict { .. } | BrokerError::Unsellable { .. } => StatusCode::CONFLICT,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            BrokerError::Shared(e) => e.code(),
+            BrokerError::Invalid { code, .. } => code,
+            BrokerError::NotFound(_) => "not_found",
+            BrokerError::Forbidden(_) => "forbidden",
+            BrokerError::Conflict { code, .. } | BrokerError::Unsellable { code, .. } => code,
+        }
+    }
+
+    fn extra(&self) -> Option<Map<String, Value>> {
+        match self {
+            BrokerError::Unsellable { alternatives, backorder, .. } => {
+                let mut m = Map::new();
+                m.insert("alternatives".into(), alternatives.clone());
+                m.insert("backorder".into(), backorder.clone());
+                Some(m)
+            }
+            _ => None,
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            BrokerError::Shared(e) => e.headers(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+shared::problem_response!(BrokerError);
+
+pub type Result<T, E = BrokerError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses() {
+        let e = BrokerError::invalid("empty_name", "name must not be empty");
+        assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "empty_name"));
+        assert_eq!(BrokerError::NotFound("store").status(), StatusCode::NOT_FOUND);
+        let e = BrokerError::Unsellable {
+            code: "out_of_stock",
+            detail: "short".into(),
+            alternatives: Value::Array(vec![]),
+            backorder: Value::Null,
+        };
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        assert!(e.extra().unwrap().contains_key("alternatives"));
+        let e: BrokerError = shared::Error::Unauthorized.into();
+        assert_eq!(e.code(), "unauthorized");
+    }
+}

@@ -1,0 +1,13 @@
+DROP TABLE browsing_events;
+DROP TABLE preference_events;
+DROP TABLE redirects;
+DROP TABLE selection_events;
+DROP TABLE suppliers;
+DROP TABLE stock_movements;
+DROP TABLE offers;
+DROP TABLE product_attributes;
+DROP TABLE products;
+DROP TABLE stores;
+DROP TABLE unions;
+DROP TABLE manufacturers;
+DROP TABLE sellers;

@@ -1,10 +1,15 @@
-//! Messages from the other services, applied once each.
+//! Messages from the other services, applied once each. The broker's request and
+//! settlement's payment may come in either order; the shipment is born when both are in.
 
+use crate::error::DeliveryError;
+use crate::settings::DeliverySettings;
+use crate::shipments::{service, store};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use shared::auth::ServiceCaller;
+use shared::config::ServiceName;
 use shared::db::AnyConnection;
-use shared::messages::{Envelope, INBOX_PATH};
+use shared::messages::{Envelope, Message, INBOX_PATH};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(INBOX_PATH, web::post().to(receive));
@@ -12,17 +17,63 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn receive(
     state: web::Data<State>,
-    _caller: ServiceCaller,
+    caller: ServiceCaller,
     envelope: web::Json<Envelope>,
-) -> Result<HttpResponse, shared::Error> {
-    let applied = shared::outbox::receive(&state.core.db, envelope.into_inner(), apply).await?;
+) -> Result<HttpResponse, DeliveryError> {
+    let envelope = envelope.into_inner();
+    if envelope.source != caller.service.as_str() {
+        return Err(shared::Error::Forbidden("a service speaks for itself only".into()).into());
+    }
+    let settings = state.settings.clone();
+    let applied = shared::outbox::receive(&state.core.db, envelope, move |c, e| apply(c, &settings, e)).await?;
     if applied {
         state.core.kick();
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn apply(_conn: &mut AnyConnection, envelope: &Envelope) -> Result<(), shared::Error> {
+fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envelope) -> Result<(), DeliveryError> {
     tracing::debug!(kind = envelope.message.kind(), "message received");
-    Ok(())
+    let from = ServiceName::parse(&envelope.source);
+    match (&envelope.message, from) {
+        (
+            Message::ShipmentRequested {
+                order_id,
+                product_id,
+                quantity,
+                store_id,
+                seller_id,
+                shipper_store_id,
+                manufacturer_id,
+                backorder,
+            },
+            Some(ServiceName::Broker),
+        ) => {
+            if *quantity < 1 {
+                // Never sent by the broker; refusing keeps bad data out rather than retrying.
+                tracing::warn!(order = %order_id, "shipment request without units ignored");
+                return Ok(());
+            }
+            let requested = store::Requested {
+                product_id,
+                quantity: *quantity,
+                store_id,
+                seller_id: seller_id.as_ref(),
+                shipper_store_id: shipper_store_id.as_ref(),
+                manufacturer_id: manufacturer_id.as_ref(),
+                backorder: *backorder,
+            };
+            store::record_request(conn, order_id, &requested)?;
+            service::advance(conn, settings, order_id)
+        }
+        (Message::OrderPaid { order_id }, Some(ServiceName::Settlement)) => {
+            store::record_paid(conn, order_id)?;
+            service::advance(conn, settings, order_id)
+        }
+        (Message::CancelRequested { order_id, .. }, Some(ServiceName::Broker)) => {
+            service::decide_cancel(conn, settings, order_id).map(|_| ())
+        }
+        // Everything else is for the other services.
+        _ => Ok(()),
+    }
 }

@@ -1,13 +1,28 @@
-//! The delivery service.
+//! The delivery service: sealed addresses, the node network and its inventory,
+//! nearest-first routing, shipments, couriers and tracking.
 
 use actix_web::web;
 use shared::config::{Config, ServiceName};
+use shared::crypto::Sealer;
 use shared::db::Migrations;
 use shared::server::{Core, Running, StartError};
 use std::net::TcpListener;
+use std::sync::Arc;
 use utoipa::OpenApi;
 
+pub mod addresses;
+pub mod couriers;
+pub mod error;
 mod inbox;
+pub mod inventory;
+pub mod nodes;
+pub mod routing;
+pub mod schema;
+pub mod settings;
+pub mod shipments;
+mod sweeper;
+
+pub use settings::DeliverySettings;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/delivery/sqlite");
@@ -17,21 +32,47 @@ const POSTGRES: diesel_migrations::EmbeddedMigrations =
 pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || POSTGRES };
 
 #[derive(OpenApi)]
-#[openapi(info(title = "Delivery", description = "The delivery service of the anonymous marketplace."))]
+#[openapi(
+    info(title = "Delivery", description = "The delivery service of the anonymous marketplace."),
+    paths(
+        nodes::routes::create_node,
+        inventory::routes::set_inventory,
+        addresses::routes::set_address,
+        shipments::routes::track,
+        shipments::routes::seller_view,
+        couriers::routes::create_courier,
+        couriers::routes::login,
+        couriers::routes::list,
+        couriers::routes::report,
+    )
+)]
 struct ApiDoc;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct State {
     pub core: Core,
+    /// Seals addresses; its keys live in `<data dir>/keys/delivery-addresses` only.
+    pub sealer: Arc<Sealer>,
+    pub settings: Arc<DeliverySettings>,
 }
 
 /// Opens the database (migrating it) and serves the delivery on `listener`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {
     let core = Core::open(config, ServiceName::Delivery, MIGRATIONS)?;
+    let sealer = Arc::new(Sealer::load_or_create(&config.data_dir.join("keys").join("delivery-addresses"))?);
+    let settings = Arc::new(config.setting::<DeliverySettings>(ServiceName::Delivery));
     let dispatcher = core.dispatcher(None)?;
-    let state = web::Data::new(State { core: core.clone() });
-    shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
-        cfg.app_data(state.clone()).configure(inbox::routes);
-    })
+    let state = web::Data::new(State { core: core.clone(), sealer, settings: settings.clone() });
+    let running = shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
+        cfg.app_data(state.clone())
+            .configure(inbox::routes)
+            .configure(nodes::routes::routes)
+            .configure(inventory::routes::routes)
+            .configure(addresses::routes::routes)
+            .configure(shipments::routes::routes)
+            .configure(couriers::routes::routes);
+    })?;
+    sweeper::spawn(core, settings);
+    Ok(running)
 }

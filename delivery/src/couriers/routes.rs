@@ -1,0 +1,235 @@
+use super::domain::{normalise_email, NewCourier};
+use crate::addresses::domain::Address;
+use crate::error::DeliveryError;
+use crate::shipments::domain::{CourierEvent, LegStatus};
+use crate::shipments::store as shipments;
+use crate::State;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use shared::auth::{Claims, Courier, Operator, Role};
+use shared::config::ServiceName;
+use shared::crypto::Sealed;
+use shared::http::Page;
+use shared::ids::{CourierId, OrderId, ShipmentId};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/couriers", web::post().to(create_courier))
+        .route("/v1/sessions", web::post().to(login))
+        .route("/v1/courier/shipments", web::get().to(list))
+        .route("/v1/courier/shipments/{shipment_id}/events", web::post().to(report));
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CourierBody {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    /// When given, the courier sees only open legs that start in this region.
+    pub region: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Created {
+    #[schema(value_type = String)]
+    pub id: CourierId,
+}
+
+#[utoipa::path(post, path = "/v1/couriers", request_body = CourierBody,
+    responses((status = 201, body = Created), (status = 409, description = "email_taken"),
+        (status = 422, description = "invalid_courier")),
+    security(("operator" = [])))]
+pub async fn create_courier(
+    state: web::Data<State>,
+    _op: Operator,
+    body: web::Json<CourierBody>,
+) -> Result<HttpResponse, DeliveryError> {
+    let b = body.into_inner();
+    let courier = NewCourier::parse(&b.name, &b.email, &b.password, b.region.as_deref())?;
+    let password = courier.password.clone();
+    let hash = tokio::task::spawn_blocking(move || shared::crypto::hash_password(&password))
+        .await
+        .map_err(|e| shared::Error::Internal(e.to_string()))?
+        .map_err(|e| shared::Error::Internal(e.to_string()))?;
+    let id = state
+        .core
+        .db
+        .write(move |c| {
+            super::store::insert(c, &courier.name, &courier.email, &hash, courier.region.as_deref())?
+                .ok_or(DeliveryError::EmailTaken)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(Created { id }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Session {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+#[utoipa::path(post, path = "/v1/sessions", request_body = LoginBody,
+    responses((status = 200, body = Session), (status = 401, description = "invalid_credentials")))]
+pub async fn login(state: web::Data<State>, body: web::Json<LoginBody>) -> Result<HttpResponse, DeliveryError> {
+    let LoginBody { email, password } = body.into_inner();
+    let email = normalise_email(&email);
+    let found = state.core.db.read(move |c| super::store::credentials(c, &email).map_err(DeliveryError::from)).await?;
+    // Unknown e-mails are checked against a dummy hash, so timing tells nothing.
+    let (id, ok) = tokio::task::spawn_blocking(move || {
+        let ok = shared::crypto::verify_password(&password, found.as_ref().map(|(_, h)| h.as_str()));
+        (found.map(|(id, _)| id), ok)
+    })
+    .await
+    .map_err(|e| shared::Error::Internal(e.to_string()))?;
+    let id = match (id, ok) {
+        (Some(id), true) => id,
+        _ => return Err(DeliveryError::InvalidCredentials),
+    };
+    let ttl = state.core.config.access_token_ttl_secs;
+    let claims = Claims::new(ServiceName::Delivery, id.as_str(), Role::Courier, &[ServiceName::Delivery], ttl);
+    let access_token = state.core.auth.signer.sign(&claims)?;
+    Ok(HttpResponse::Ok().json(Session { access_token, token_type: "Bearer", expires_in: ttl }))
+}
+
+/// A leg as a courier sees it: never the order id; the label only on the final leg the
+/// courier holds.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CourierLeg {
+    #[schema(value_type = String)]
+    pub shipment_id: ShipmentId,
+    /// The leg's position in the shipment (0 first).
+    pub leg: i32,
+    pub legs: i64,
+    pub from_node: String,
+    /// The next node's id, or `buyer` for the final leg.
+    pub to: String,
+    pub status: String,
+    pub region: String,
+    pub product_id: String,
+    pub quantity: i64,
+    /// Held by the calling courier.
+    pub claimed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CourierList {
+    pub shipments: Vec<CourierLeg>,
+}
+
+#[utoipa::path(get, path = "/v1/courier/shipments", params(Page),
+    responses((status = 200, body = CourierList)), security(("courier" = [])))]
+pub async fn list(
+    state: web::Data<State>,
+    courier: Courier,
+    page: web::Query<Page>,
+) -> Result<HttpResponse, DeliveryError> {
+    let me = courier.id.clone();
+    let (limit, offset) = (page.limit(), page.offset());
+    let rows = state
+        .core
+        .db
+        .read(move |c| {
+            let region = super::store::region(c, &me).map_err(|_| shared::Error::Unauthorized)?;
+            let mut out = Vec::new();
+            for (s, leg) in shipments::courier_legs(c, &me, region.as_deref(), limit, offset)? {
+                let count = shipments::leg_count(c, &s.id())?;
+                let claimed = leg.status().is_claimed() && leg.courier_id.as_deref() == Some(me.as_str());
+                let is_final = i64::from(leg.seq) == count - 1;
+                let sealed =
+                    if claimed && is_final { crate::addresses::store::sealed(c, &s.order_id())? } else { None };
+                out.push((s, leg, count, claimed, sealed));
+            }
+            Ok::<_, DeliveryError>(out)
+        })
+        .await?;
+    let shipments = rows
+        .into_iter()
+        .map(|(s, leg, count, claimed, sealed)| CourierLeg {
+            label: sealed.and_then(|sealed| label(&state, &s.order_id(), &sealed)),
+            shipment_id: s.id(),
+            leg: leg.seq,
+            legs: count,
+            from_node: leg.from_node,
+            to: leg.to_node.unwrap_or_else(|| "buyer".into()),
+            status: leg.status,
+            region: leg.region,
+            product_id: s.product_id,
+            quantity: s.quantity,
+            claimed,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(CourierList { shipments }))
+}
+
+/// The one place an address is opened: the label for the courier of the final leg.
+fn label(state: &State, order: &OrderId, sealed: &Sealed) -> Option<String> {
+    match state.sealer.open(sealed, order.as_str().as_bytes()) {
+        Ok(bytes) => Address::from_bytes(&bytes).map(|a| a.label()),
+        Err(e) => {
+            tracing::error!(error = %e, "a sealed address does not open");
+            None
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct EventBody {
+    /// `picked_up`, `in_transit`, `delivered` or `failed`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Required with `failed`.
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EventAnswer {
+    #[schema(value_type = String)]
+    pub shipment_id: ShipmentId,
+    pub status: String,
+    pub delivered: bool,
+    pub leg: Option<i32>,
+    pub leg_status: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/courier/shipments/{shipment_id}/events", request_body = EventBody,
+    responses((status = 200, body = EventAnswer), (status = 403, description = "leg_claimed"),
+        (status = 409, description = "invalid_transition"), (status = 422, description = "invalid_event")),
+    security(("courier" = [])))]
+pub async fn report(
+    state: web::Data<State>,
+    courier: Courier,
+    path: web::Path<String>,
+    body: web::Json<EventBody>,
+) -> Result<HttpResponse, DeliveryError> {
+    let shipment = ShipmentId::parse(&path).map_err(shared::Error::from)?;
+    let event = CourierEvent::parse(&body.kind, body.reason.as_deref())?;
+    let settings = state.settings.clone();
+    let me = courier.id.clone();
+    let answer = state
+        .core
+        .db
+        .write(move |c| {
+            crate::shipments::service::courier_event(c, &settings, &shipment, &me, &event)?;
+            let s = shipments::by_id(c, &shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
+            let legs = shipments::legs_of(c, &shipment)?;
+            let current = s.current_leg.and_then(|n| legs.iter().find(|l| l.seq == n));
+            Ok::<_, DeliveryError>(EventAnswer {
+                shipment_id: s.id(),
+                status: s.status.clone(),
+                delivered: s.delivered,
+                leg: current.map(|l| l.seq),
+                leg_status: current.map(|l| LegStatus::from_db(&l.status).as_str().to_string()),
+            })
+        })
+        .await?;
+    state.core.kick();
+    Ok(HttpResponse::Ok().json(answer))
+}

@@ -1,0 +1,4 @@
+//! Inventory per node and product, and the movements that changed it.
+
+pub mod routes;
+pub mod store;

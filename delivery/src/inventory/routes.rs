@@ -1,0 +1,69 @@
+use crate::error::DeliveryError;
+use crate::State;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use shared::auth::Operator;
+use shared::ids::{NodeId, ProductId};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/nodes/{node_id}/inventory/{product_id}", web::put().to(set_inventory));
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct InventoryBody {
+    /// Units at the node and free to issue.
+    pub quantity: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct InventoryView {
+    #[schema(value_type = String)]
+    pub node_id: NodeId,
+    #[schema(value_type = String)]
+    pub product_id: ProductId,
+    pub quantity: i64,
+    /// The latest movements of this node and product: `{delta, reason}`, oldest first.
+    pub movements: Vec<MovementView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MovementView {
+    pub delta: i64,
+    pub reason: String,
+}
+
+#[utoipa::path(put, path = "/v1/nodes/{node_id}/inventory/{product_id}", request_body = InventoryBody,
+    responses((status = 200, body = InventoryView), (status = 404, description = "node_not_found"),
+        (status = 422, description = "invalid_quantity")),
+    security(("operator" = [])))]
+pub async fn set_inventory(
+    state: web::Data<State>,
+    _op: Operator,
+    path: web::Path<(String, String)>,
+    body: web::Json<InventoryBody>,
+) -> Result<HttpResponse, DeliveryError> {
+    let (node, product) = path.into_inner();
+    let node = NodeId::parse(&node).map_err(shared::Error::from)?;
+    let product = ProductId::parse(&product).map_err(shared::Error::from)?;
+    let quantity = body.quantity;
+    if quantity < 0 {
+        return Err(DeliveryError::InvalidQuantity);
+    }
+    let view = state
+        .core
+        .db
+        .write(move |c| {
+            if !crate::nodes::store::exists(c, &node)? {
+                return Err(DeliveryError::NodeNotFound);
+            }
+            super::store::set(c, &node, &product, quantity)?;
+            let quantity = super::store::quantity(c, &node, &product)?;
+            let movements = super::store::movements(c, &node, &product, 20)?
+                .into_iter()
+                .map(|(delta, reason)| MovementView { delta, reason })
+                .collect();
+            Ok(InventoryView { node_id: node, product_id: product, quantity, movements })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

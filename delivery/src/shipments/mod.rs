@@ -1,0 +1,7 @@
+//! Shipments: created once an order is both requested and paid, routed nearest-first,
+//! followed by the buyer and the seller, cancelled while nothing was picked up.
+
+pub mod domain;
+pub mod routes;
+pub mod service;
+pub mod store;

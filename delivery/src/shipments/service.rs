@@ -1,0 +1,285 @@
+//! The shipment's life, each step one transaction: the state change and the messages it
+//! causes commit together (the outbox), so a crash never loses or doubles one.
+
+use super::domain::{transition, CourierEvent, Effect, LegStatus, ShipmentStatus, MAX_FAILED_ATTEMPTS};
+use super::store::{self, ShipmentRow};
+use crate::error::DeliveryError;
+use crate::inventory::store::{self as inventory, Movement};
+use crate::nodes::domain::Position;
+use crate::routing::domain::{self as routing, Destination, Request};
+use crate::settings::DeliverySettings;
+use crate::{addresses, nodes};
+use diesel::QueryResult;
+use shared::config::ServiceName;
+use shared::crypto::Sealed;
+use shared::db::AnyConnection;
+use shared::ids::{CourierId, ManufacturerId, NodeId, OrderId, ProductId, StoreId};
+use shared::messages::Message;
+use shared::time::now;
+
+fn send(conn: &mut AnyConnection, to: ServiceName, message: Message) -> QueryResult<()> {
+    shared::outbox::send(conn, ServiceName::Delivery, to, message).map(|_| ())
+}
+
+/// Creates the shipment once the order is both requested and paid, and routes it if the
+/// address is there. Safe to call any number of times.
+pub fn advance(conn: &mut AnyConnection, settings: &DeliverySettings, order: &OrderId) -> Result<(), DeliveryError> {
+    let Some(o) = store::order(conn, order)? else { return Ok(()) };
+    let (Some(product), Some(quantity), Some(_), Some(_)) = (&o.product_id, o.quantity, o.requested_at, o.paid_at)
+    else {
+        return Ok(());
+    };
+    if store::by_order(conn, order)?.is_some() {
+        return Ok(());
+    }
+    let product = ProductId::from_db(product.clone());
+    let cancelled = o.cancelled_at.is_some();
+    let status = if cancelled { ShipmentStatus::Cancelled } else { ShipmentStatus::AwaitingAddress };
+    let Some(id) = store::insert(conn, order, &product, quantity, status)? else { return Ok(()) };
+    if cancelled {
+        store::end(conn, &id, ShipmentStatus::Cancelled, now() + settings.shred_after())?;
+        return Ok(());
+    }
+    let row = store::by_id(conn, &id)?.ok_or(DeliveryError::ShipmentNotFound)?;
+    route(conn, settings, &row)?;
+    Ok(())
+}
+
+/// Routes a shipment that waits for its address or for stock: reserves the units at the
+/// nearest node that has them and lays out the legs, or leaves it `unroutable`.
+pub fn route(conn: &mut AnyConnection, settings: &DeliverySettings, row: &ShipmentRow) -> Result<(), DeliveryError> {
+    let id = row.id();
+    let order = row.order_id();
+    let Some(dest) = addresses::store::destination(conn, &order)? else { return Ok(()) };
+    if !store::claim(conn, &id, row.status())? {
+        return Ok(());
+    }
+    let o = store::order(conn, &order)?.ok_or(DeliveryError::ShipmentNotFound)?;
+    let req = Request {
+        store_id: StoreId::from_db(o.store_id.unwrap_or_default()),
+        shipper_store_id: o.shipper_store_id.map(StoreId::from_db),
+        manufacturer_id: o.manufacturer_id.map(ManufacturerId::from_db),
+        backorder: o.backorder,
+    };
+    let all = nodes::store::for_routing(conn, &dest.region, &req.owners())?;
+    let plan = routing::plan(&all, &req, &dest);
+    let product = row.product_id();
+    for candidate in &plan.candidates {
+        if inventory::reserve(conn, &candidate.id, &product, row.quantity, &id)? {
+            let legs = routing::legs(&plan, candidate);
+            store::insert_legs(conn, &id, &legs)?;
+            let eta = now() + chrono::Duration::hours(routing::estimated_hours(&legs, settings));
+            store::set_routed(conn, &id, &candidate.id, eta)?;
+            tracing::info!(shipment = %id, legs = legs.len(), "shipment routed");
+            return Ok(());
+        }
+    }
+    store::set_unroutable(conn, &id, row.unroutable_since.unwrap_or_else(now))?;
+    Ok(())
+}
+
+/// Puts a routed shipment's reserved units back where they came from.
+fn release(conn: &mut AnyConnection, row: &ShipmentRow, why: Movement) -> QueryResult<()> {
+    if let Some(source) = &row.source_node {
+        inventory::put_back(conn, &NodeId::from_db(source.clone()), &row.product_id(), row.quantity, &row.id(), why)?;
+    }
+    Ok(())
+}
+
+/// Stores (or replaces) the sealed address and routes what waited for it. It may change
+/// until the final leg starts; once goods travel towards one region it may not move to
+/// another.
+pub fn set_address(
+    conn: &mut AnyConnection,
+    settings: &DeliverySettings,
+    order: &OrderId,
+    sealed: &Sealed,
+    region: &str,
+    position: Option<Position>,
+) -> Result<(), DeliveryError> {
+    store::lock_order(conn, order)?;
+    let shipment = store::by_order(conn, order)?;
+    let before = addresses::store::destination(conn, order)?;
+    let region_changes = before.as_ref().is_some_and(|d| d.region != region);
+    if let Some(s) = &shipment {
+        match s.status() {
+            ShipmentStatus::Delivered | ShipmentStatus::Returned | ShipmentStatus::Cancelled => {
+                return Err(DeliveryError::AddressLocked("the shipment has ended"));
+            }
+            ShipmentStatus::Unroutable if s.abandoned_at.is_some() => {
+                return Err(DeliveryError::AddressLocked("the shipment was abandoned"));
+            }
+            ShipmentStatus::InTransit => {
+                let legs = store::legs_of(conn, &s.id())?;
+                let final_started =
+                    legs.last().is_some_and(|l| l.status() != LegStatus::Pending && l.status() != LegStatus::Open);
+                if final_started {
+                    return Err(DeliveryError::AddressLocked("the final leg has started"));
+                }
+                if region_changes {
+                    return Err(DeliveryError::AddressLocked("the goods are on their way to another region"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let branches = nodes::store::branches_of(conn, region)?;
+    let branch_order = position.map(|p| routing::branches_by_distance(&branches, &p)).unwrap_or_default();
+    let dest = Destination { region: region.to_string(), branch_order };
+    let route_changes = before.as_ref().is_none_or(|d| d.region != dest.region || d.branch_order != dest.branch_order);
+    addresses::store::upsert(conn, order, sealed, &dest)?;
+    let Some(s) = shipment else { return Ok(()) };
+    match s.status() {
+        ShipmentStatus::AwaitingAddress | ShipmentStatus::Unroutable => route(conn, settings, &s)?,
+        ShipmentStatus::Routed if route_changes => {
+            // Nothing has moved yet: take the units back and route again for the new place.
+            release(conn, &s, Movement::Released)?;
+            store::unroute(conn, &s.id(), ShipmentStatus::AwaitingAddress)?;
+            let again = store::by_id(conn, &s.id())?.ok_or(DeliveryError::ShipmentNotFound)?;
+            route(conn, settings, &again)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The broker asks to cancel a paid order: granted while no leg was picked up.
+pub fn decide_cancel(
+    conn: &mut AnyConnection,
+    settings: &DeliverySettings,
+    order: &OrderId,
+) -> Result<bool, DeliveryError> {
+    store::lock_order(conn, order)?;
+    let accepted = match store::by_order(conn, order)? {
+        // Not created yet (the payment or request is still on its way): it will be born
+        // cancelled.
+        None => {
+            store::record_cancelled(conn, order)?;
+            true
+        }
+        Some(s) if s.shipped_at.is_some() => false,
+        Some(s) if s.status() == ShipmentStatus::Cancelled => true,
+        Some(s) if s.status() == ShipmentStatus::Returned || s.status() == ShipmentStatus::Delivered => false,
+        Some(s) => {
+            release(conn, &s, Movement::Released)?;
+            store::record_cancelled(conn, order)?;
+            store::end(conn, &s.id(), ShipmentStatus::Cancelled, now() + settings.shred_after())?;
+            true
+        }
+    };
+    let decided = Message::CancelDecided { order_id: order.clone(), accepted };
+    send(conn, ServiceName::Broker, decided.clone())?;
+    if accepted {
+        send(conn, ServiceName::Settlement, decided)?;
+    }
+    Ok(accepted)
+}
+
+/// A courier's event on the shipment's current leg.
+pub fn courier_event(
+    conn: &mut AnyConnection,
+    settings: &DeliverySettings,
+    shipment: &shared::ids::ShipmentId,
+    courier: &CourierId,
+    event: &CourierEvent,
+) -> Result<(), DeliveryError> {
+    let s = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
+    let not_now = || DeliveryError::InvalidTransition { event: event.as_str(), state: s.status.clone() };
+    if !matches!(s.status(), ShipmentStatus::Routed | ShipmentStatus::InTransit) {
+        return Err(not_now());
+    }
+    let current = s.current_leg.ok_or_else(not_now)?;
+    let legs = store::legs_of(conn, &s.id())?;
+    let leg = legs.iter().find(|l| l.seq == current).ok_or_else(not_now)?;
+    let is_final = legs.last().is_some_and(|l| l.seq == current);
+    let holder = leg.courier();
+    let (next, effect) = transition(leg.status(), holder.as_ref(), courier, event)?;
+    let new_holder = if effect == Effect::Reopen { None } else { Some(courier) };
+    let held_by = if leg.status().is_claimed() { holder.as_ref() } else { None };
+    if !store::update_leg(conn, &s.id(), current, leg.status(), held_by, next, new_holder)? {
+        // Another event changed the leg since we read it (a racing courier).
+        return Err(if effect == Effect::Claim { DeliveryError::LegClaimed } else { not_now() });
+    }
+    let order = s.order_id();
+    match effect {
+        Effect::Claim => {
+            if store::mark_shipped(conn, &s.id())? {
+                send(conn, ServiceName::Broker, Message::OrderShipped { order_id: order })?;
+            }
+        }
+        Effect::Move => {}
+        Effect::Complete if is_final => {
+            store::mark_delivered(conn, &s.id(), now() + settings.shred_after())?;
+            send(conn, ServiceName::Broker, Message::OrderDelivered { order_id: order.clone() })?;
+            send(conn, ServiceName::Settlement, Message::OrderDelivered { order_id: order })?;
+            tracing::info!(shipment = %s.id, "shipment delivered");
+        }
+        Effect::Complete => {
+            if !store::advance_leg(conn, &s.id(), current)? {
+                return Err(not_now());
+            }
+            store::update_leg(conn, &s.id(), current + 1, LegStatus::Pending, None, LegStatus::Open, None)?;
+        }
+        Effect::Reopen => {
+            let delay = chrono::Duration::hours(settings.handling_hours.max(1));
+            let failures = store::add_failure(conn, &s.id(), delay)?;
+            if failures >= MAX_FAILED_ATTEMPTS {
+                // The goods are where the failed leg started; they go back into its stock.
+                let at = NodeId::from_db(leg.from_node.clone());
+                inventory::put_back(conn, &at, &s.product_id(), s.quantity, &s.id(), Movement::Returned)?;
+                store::end(conn, &s.id(), ShipmentStatus::Returned, now() + settings.shred_after())?;
+                let reason = format!("returned after {MAX_FAILED_ATTEMPTS} failed delivery attempts");
+                let abandoned = Message::ShipmentAbandoned { order_id: order, reason };
+                send(conn, ServiceName::Settlement, abandoned.clone())?;
+                send(conn, ServiceName::Broker, abandoned)?;
+                tracing::info!(shipment = %s.id, "shipment returned");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Routing retries for unroutable shipments, and abandonment after the wait. Returns how
+/// many messages it queued.
+pub fn sweep_unroutable(conn: &mut AnyConnection, settings: &DeliverySettings) -> Result<usize, DeliveryError> {
+    let mut sent = 0;
+    for row in
+        store::with_status(conn, ShipmentStatus::Unroutable, 200)?.into_iter().filter(|r| r.abandoned_at.is_none())
+    {
+        route(conn, settings, &row)?;
+        let still = store::by_id(conn, &row.id())?.ok_or(DeliveryError::ShipmentNotFound)?;
+        let expired = still.unroutable_since.is_some_and(|t| t + settings.unroutable_wait() <= now());
+        if still.status() == ShipmentStatus::Unroutable
+            && expired
+            && store::abandon(conn, &row.id(), now() + settings.shred_after())?
+        {
+            let abandoned = Message::ShipmentAbandoned {
+                order_id: row.order_id(),
+                reason: "no node of the network can supply the goods".into(),
+            };
+            send(conn, ServiceName::Settlement, abandoned.clone())?;
+            send(conn, ServiceName::Broker, abandoned)?;
+            tracing::info!(shipment = %row.id, "unroutable shipment abandoned");
+            sent += 2;
+        }
+    }
+    Ok(sent)
+}
+
+/// Routes shipments whose address arrived while their creation was in flight.
+pub fn sweep_awaiting(conn: &mut AnyConnection, settings: &DeliverySettings) -> Result<(), DeliveryError> {
+    for row in store::awaiting_with_address(conn, 200)? {
+        route(conn, settings, &row)?;
+    }
+    Ok(())
+}
+
+/// Deletes the sealed addresses whose time has come.
+pub fn shred_due(conn: &mut AnyConnection) -> Result<usize, DeliveryError> {
+    let due = store::due_for_shredding(conn, now(), 500)?;
+    for row in &due {
+        addresses::store::delete(conn, &row.order_id())?;
+        store::mark_shredded(conn, &row.id())?;
+    }
+    Ok(due.len())
+}

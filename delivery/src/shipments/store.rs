@@ -1,0 +1,465 @@
+use super::domain::{LegStatus, ShipmentStatus};
+use crate::routing::domain::PlannedLeg;
+use crate::schema::{legs, orders, shipments};
+use diesel::prelude::*;
+use shared::db::{is_unique_violation, AnyConnection};
+use shared::ids::{CourierId, ManufacturerId, NodeId, OrderId, ProductId, SellerId, ShipmentId, StoreId};
+use shared::time::{now, Timestamp};
+
+/// What delivery knows of an order: the broker's request and settlement's payment, each
+/// arriving on its own.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub order_id: String,
+    pub product_id: Option<String>,
+    pub quantity: Option<i64>,
+    pub store_id: Option<String>,
+    pub seller_id: Option<String>,
+    pub shipper_store_id: Option<String>,
+    pub manufacturer_id: Option<String>,
+    pub backorder: bool,
+    pub requested_at: Option<Timestamp>,
+    pub paid_at: Option<Timestamp>,
+    pub cancelled_at: Option<Timestamp>,
+}
+
+/// The broker's request, as stored.
+pub struct Requested<'a> {
+    pub product_id: &'a ProductId,
+    pub quantity: i64,
+    pub store_id: &'a StoreId,
+    pub seller_id: Option<&'a SellerId>,
+    pub shipper_store_id: Option<&'a StoreId>,
+    pub manufacturer_id: Option<&'a ManufacturerId>,
+    pub backorder: bool,
+}
+
+/// Makes sure the order's row exists, then locks it (a no-op update), so that the
+/// messages and calls about one order apply one after another on PostgreSQL too.
+pub fn lock_order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
+    let t = now();
+    let n = diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+        .set(orders::order_id.eq(order.as_str()))
+        .execute(conn)?;
+    if n == 1 {
+        return Ok(());
+    }
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(orders::table)
+            .values((orders::order_id.eq(order.as_str()), orders::backorder.eq(false), orders::created_at.eq(t)))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => lock_order(conn, order),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn record_request(conn: &mut AnyConnection, order: &OrderId, r: &Requested) -> QueryResult<()> {
+    lock_order(conn, order)?;
+    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+        .set((
+            orders::product_id.eq(r.product_id.as_str()),
+            orders::quantity.eq(r.quantity),
+            orders::store_id.eq(r.store_id.as_str()),
+            orders::seller_id.eq(r.seller_id.map(|s| s.as_str())),
+            orders::shipper_store_id.eq(r.shipper_store_id.map(|s| s.as_str())),
+            orders::manufacturer_id.eq(r.manufacturer_id.map(|m| m.as_str())),
+            orders::backorder.eq(r.backorder),
+            orders::requested_at.eq(Some(now())),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn record_paid(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
+    lock_order(conn, order)?;
+    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+        .set(orders::paid_at.eq(Some(now())))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn record_cancelled(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
+    lock_order(conn, order)?;
+    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+        .set(orders::cancelled_at.eq(Some(now())))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<OrderRow>> {
+    orders::table.filter(orders::order_id.eq(order.as_str())).select(OrderRow::as_select()).first(conn).optional()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = shipments)]
+pub struct ShipmentRow {
+    pub id: String,
+    pub order_id: String,
+    pub product_id: String,
+    pub quantity: i64,
+    pub status: String,
+    pub delivered: bool,
+    pub source_node: Option<String>,
+    pub current_leg: Option<i32>,
+    pub failed_attempts: i32,
+    pub estimated_delivery: Option<Timestamp>,
+    pub unroutable_since: Option<Timestamp>,
+    pub abandoned_at: Option<Timestamp>,
+    pub shipped_at: Option<Timestamp>,
+    pub delivered_at: Option<Timestamp>,
+    pub shred_after: Option<Timestamp>,
+    pub address_shredded_at: Option<Timestamp>,
+}
+
+impl ShipmentRow {
+    pub fn id(&self) -> ShipmentId {
+        ShipmentId::from_db(self.id.clone())
+    }
+    pub fn order_id(&self) -> OrderId {
+        OrderId::from_db(self.order_id.clone())
+    }
+    pub fn product_id(&self) -> ProductId {
+        ProductId::from_db(self.product_id.clone())
+    }
+    pub fn status(&self) -> ShipmentStatus {
+        ShipmentStatus::from_db(&self.status)
+    }
+}
+
+/// Creates the shipment once; `None` when another transaction created it first.
+pub fn insert(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    product: &ProductId,
+    quantity: i64,
+    status: ShipmentStatus,
+) -> QueryResult<Option<ShipmentId>> {
+    let id = ShipmentId::generate();
+    let t = now();
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(shipments::table)
+            .values((
+                shipments::id.eq(id.as_str()),
+                shipments::order_id.eq(order.as_str()),
+                shipments::product_id.eq(product.as_str()),
+                shipments::quantity.eq(quantity),
+                shipments::status.eq(status.as_str()),
+                shipments::delivered.eq(false),
+                shipments::failed_attempts.eq(0),
+                shipments::created_at.eq(t),
+                shipments::updated_at.eq(t),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(Some(id)),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn by_order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<ShipmentRow>> {
+    shipments::table
+        .filter(shipments::order_id.eq(order.as_str()))
+        .select(ShipmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_id(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<Option<ShipmentRow>> {
+    shipments::table.filter(shipments::id.eq(id.as_str())).select(ShipmentRow::as_select()).first(conn).optional()
+}
+
+pub fn with_status(conn: &mut AnyConnection, status: ShipmentStatus, limit: i64) -> QueryResult<Vec<ShipmentRow>> {
+    shipments::table
+        .filter(shipments::status.eq(status.as_str()))
+        .order(shipments::created_at)
+        .limit(limit)
+        .select(ShipmentRow::as_select())
+        .load(conn)
+}
+
+/// Shipments whose address is due for shredding.
+pub fn due_for_shredding(conn: &mut AnyConnection, at: Timestamp, limit: i64) -> QueryResult<Vec<ShipmentRow>> {
+    shipments::table
+        .filter(shipments::shred_after.le(at))
+        .filter(shipments::address_shredded_at.is_null())
+        .limit(limit)
+        .select(ShipmentRow::as_select())
+        .load(conn)
+}
+
+/// Takes the shipment for a change if it is still in `status`: a conditional update that
+/// also locks the row on PostgreSQL, so two processes never route or end it twice.
+pub fn claim(conn: &mut AnyConnection, id: &ShipmentId, status: ShipmentStatus) -> QueryResult<bool> {
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())).filter(shipments::status.eq(status.as_str())))
+        .set(shipments::updated_at.eq(now()))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn set_routed(
+    conn: &mut AnyConnection,
+    id: &ShipmentId,
+    source: &NodeId,
+    estimated_delivery: Timestamp,
+) -> QueryResult<()> {
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+        .set((
+            shipments::status.eq(ShipmentStatus::Routed.as_str()),
+            shipments::source_node.eq(Some(source.as_str())),
+            shipments::current_leg.eq(Some(0)),
+            shipments::estimated_delivery.eq(Some(estimated_delivery)),
+            shipments::unroutable_since.eq(None::<Timestamp>),
+            shipments::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_unroutable(conn: &mut AnyConnection, id: &ShipmentId, since: Timestamp) -> QueryResult<()> {
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+        .set((
+            shipments::status.eq(ShipmentStatus::Unroutable.as_str()),
+            shipments::unroutable_since.eq(Some(since)),
+            shipments::source_node.eq(None::<String>),
+            shipments::current_leg.eq(None::<i32>),
+            shipments::estimated_delivery.eq(None::<Timestamp>),
+            shipments::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Undoes a routing: no source, no legs (the caller puts the goods back first).
+pub fn unroute(conn: &mut AnyConnection, id: &ShipmentId, status: ShipmentStatus) -> QueryResult<()> {
+    diesel::delete(legs::table.filter(legs::shipment_id.eq(id.as_str()))).execute(conn)?;
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+        .set((
+            shipments::status.eq(status.as_str()),
+            shipments::source_node.eq(None::<String>),
+            shipments::current_leg.eq(None::<i32>),
+            shipments::estimated_delivery.eq(None::<Timestamp>),
+            shipments::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Ends a shipment without delivery; the address is shredded `shred_after`.
+pub fn end(
+    conn: &mut AnyConnection,
+    id: &ShipmentId,
+    status: ShipmentStatus,
+    shred_after: Timestamp,
+) -> QueryResult<()> {
+    diesel::update(
+        legs::table.filter(legs::shipment_id.eq(id.as_str())).filter(legs::status.ne(LegStatus::Delivered.as_str())),
+    )
+    .set((legs::status.eq(LegStatus::Cancelled.as_str()), legs::updated_at.eq(now())))
+    .execute(conn)?;
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+        .set((
+            shipments::status.eq(status.as_str()),
+            shipments::shred_after.eq(Some(shred_after)),
+            shipments::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks an unroutable shipment abandoned, once.
+pub fn abandon(conn: &mut AnyConnection, id: &ShipmentId, shred_after: Timestamp) -> QueryResult<bool> {
+    let t = now();
+    diesel::update(
+        shipments::table
+            .filter(shipments::id.eq(id.as_str()))
+            .filter(shipments::status.eq(ShipmentStatus::Unroutable.as_str()))
+            .filter(shipments::abandoned_at.is_null()),
+    )
+    .set((
+        shipments::abandoned_at.eq(Some(t)),
+        shipments::shred_after.eq(Some(shred_after)),
+        shipments::updated_at.eq(t),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// The first pickup of the shipment: true only the first time.
+pub fn mark_shipped(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<bool> {
+    let t = now();
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())).filter(shipments::shipped_at.is_null()))
+        .set((
+            shipments::shipped_at.eq(Some(t)),
+            shipments::status.eq(ShipmentStatus::InTransit.as_str()),
+            shipments::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn advance_leg(conn: &mut AnyConnection, id: &ShipmentId, from: i32) -> QueryResult<bool> {
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())).filter(shipments::current_leg.eq(Some(from))))
+        .set((shipments::current_leg.eq(Some(from + 1)), shipments::updated_at.eq(now())))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn mark_delivered(conn: &mut AnyConnection, id: &ShipmentId, shred_after: Timestamp) -> QueryResult<()> {
+    let t = now();
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+        .set((
+            shipments::status.eq(ShipmentStatus::Delivered.as_str()),
+            shipments::delivered.eq(true),
+            shipments::delivered_at.eq(Some(t)),
+            shipments::shred_after.eq(Some(shred_after)),
+            shipments::updated_at.eq(t),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Counts a failed attempt and pushes the estimate back; returns the new count.
+pub fn add_failure(conn: &mut AnyConnection, id: &ShipmentId, delay: chrono::Duration) -> QueryResult<i32> {
+    let row = by_id(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
+    let n = row.failed_attempts + 1;
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+        .set((
+            shipments::failed_attempts.eq(n),
+            shipments::estimated_delivery.eq(row.estimated_delivery.map(|t| t + delay)),
+            shipments::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(n)
+}
+
+pub fn mark_shredded(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<()> {
+    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+        .set(shipments::address_shredded_at.eq(Some(now())))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = legs)]
+pub struct LegRow {
+    pub shipment_id: String,
+    pub seq: i32,
+    pub from_node: String,
+    pub to_node: Option<String>,
+    pub region: String,
+    pub status: String,
+    pub courier_id: Option<String>,
+}
+
+impl LegRow {
+    pub fn status(&self) -> LegStatus {
+        LegStatus::from_db(&self.status)
+    }
+    pub fn courier(&self) -> Option<CourierId> {
+        self.courier_id.clone().map(CourierId::from_db)
+    }
+}
+
+pub fn insert_legs(conn: &mut AnyConnection, id: &ShipmentId, planned: &[PlannedLeg]) -> QueryResult<()> {
+    let t = now();
+    for (seq, leg) in planned.iter().enumerate() {
+        let status = if seq == 0 { LegStatus::Open } else { LegStatus::Pending };
+        diesel::insert_into(legs::table)
+            .values((
+                legs::shipment_id.eq(id.as_str()),
+                legs::seq.eq(seq as i32),
+                legs::from_node.eq(leg.from.as_str()),
+                legs::to_node.eq(leg.to.as_ref().map(|n| n.as_str())),
+                legs::region.eq(&leg.region),
+                legs::status.eq(status.as_str()),
+                legs::updated_at.eq(t),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn legs_of(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<Vec<LegRow>> {
+    legs::table.filter(legs::shipment_id.eq(id.as_str())).order(legs::seq).select(LegRow::as_select()).load(conn)
+}
+
+/// Moves a leg from `from` to `to` if it is still in `from` (and, for a claimed leg,
+/// still held by `holder`); false when another event got there first.
+pub fn update_leg(
+    conn: &mut AnyConnection,
+    id: &ShipmentId,
+    seq: i32,
+    from: LegStatus,
+    holder: Option<&CourierId>,
+    to: LegStatus,
+    new_holder: Option<&CourierId>,
+) -> QueryResult<bool> {
+    let target = legs::table
+        .filter(legs::shipment_id.eq(id.as_str()))
+        .filter(legs::seq.eq(seq))
+        .filter(legs::status.eq(from.as_str()));
+    let set =
+        (legs::status.eq(to.as_str()), legs::courier_id.eq(new_holder.map(|c| c.as_str())), legs::updated_at.eq(now()));
+    let n = match holder {
+        Some(h) => diesel::update(target.filter(legs::courier_id.eq(h.as_str()))).set(set).execute(conn)?,
+        None => diesel::update(target).set(set).execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+/// The current legs a courier may see: open ones (of the courier's region, if any) and the
+/// ones they hold. `(shipment, leg, leg count)`.
+pub fn courier_legs(
+    conn: &mut AnyConnection,
+    courier: &CourierId,
+    region: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<(ShipmentRow, LegRow)>> {
+    let open = legs::status.eq(LegStatus::Open.as_str());
+    let mine = legs::courier_id
+        .eq(courier.as_str())
+        .and(legs::status.eq_any([LegStatus::PickedUp.as_str(), LegStatus::InTransit.as_str()]));
+    let base = legs::table
+        .inner_join(shipments::table)
+        .filter(shipments::current_leg.eq(legs::seq.nullable()))
+        .filter(shipments::status.eq_any([ShipmentStatus::Routed.as_str(), ShipmentStatus::InTransit.as_str()]));
+    let rows = match region {
+        Some(r) => base
+            .filter(open.and(legs::region.eq(r)).or(mine))
+            .order((shipments::created_at, legs::shipment_id))
+            .limit(limit)
+            .offset(offset)
+            .select((ShipmentRow::as_select(), LegRow::as_select()))
+            .load(conn)?,
+        None => base
+            .filter(open.or(mine))
+            .order((shipments::created_at, legs::shipment_id))
+            .limit(limit)
+            .offset(offset)
+            .select((ShipmentRow::as_select(), LegRow::as_select()))
+            .load(conn)?,
+    };
+    Ok(rows)
+}
+
+pub fn leg_count(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<i64> {
+    legs::table.filter(legs::shipment_id.eq(id.as_str())).count().get_result(conn)
+}
+
+/// Shipments still awaiting their address although it is there.
+pub fn awaiting_with_address(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<ShipmentRow>> {
+    use crate::schema::addresses;
+    shipments::table
+        .filter(shipments::status.eq(ShipmentStatus::AwaitingAddress.as_str()))
+        .filter(shipments::order_id.eq_any(addresses::table.select(addresses::order_id)))
+        .limit(limit)
+        .select(ShipmentRow::as_select())
+        .load(conn)
+}

@@ -154,10 +154,7 @@ mod tests {
     #[test]
     fn oversized_grids_are_refused() {
         let many: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
-        assert!(matches!(
-            Grid::product(&[("a", many.clone()), ("b", many)]),
-            Err(GridError::TooLarge(_))
-        ));
+        assert!(matches!(Grid::product(&[("a", many.clone()), ("b", many)]), Err(GridError::TooLarge(_))));
     }
 
     #[test]

@@ -5,10 +5,13 @@
 //! Everything here is plain functions over plain values; the services store the budgets
 //! and released copies in their own databases.
 
+pub mod analyses;
+pub mod budget;
 pub mod epsilon;
 pub mod grid;
 pub mod noise;
 pub mod period;
+pub mod report;
 
 pub use epsilon::Epsilon;
 pub use grid::{CellKey, Grid, OTHER};

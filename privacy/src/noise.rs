@@ -66,11 +66,20 @@ impl LaplaceVector {
         if target == Epsilon::ZERO {
             return Err(NoiseError::ZeroEpsilon);
         }
-        let scale = sensitivity as f64 / target.as_f64();
-        let measurement = make_laplace(Counts::new(AtomDomain::default()), L1Distance::<i64>::default(), scale, None)?;
-        let epsilon = Epsilon::from_f64_ceil(measurement.map(&sensitivity)?)
-            .map_err(|e| NoiseError::Library(e.to_string()))?;
-        Ok(LaplaceVector { measurement, sensitivity, scale, epsilon })
+        // `sensitivity / ε` in floating point may come out a hair small, making the privacy
+        // map report a hair more than the target; widen the scale until it does not.
+        let mut scale = sensitivity as f64 / target.as_f64();
+        for _ in 0..8 {
+            let measurement =
+                make_laplace(Counts::new(AtomDomain::default()), L1Distance::<i64>::default(), scale, None)?;
+            let epsilon = Epsilon::from_f64_ceil(measurement.map(&sensitivity)?)
+                .map_err(|e| NoiseError::Library(e.to_string()))?;
+            if epsilon <= target {
+                return Ok(LaplaceVector { measurement, sensitivity, scale, epsilon });
+            }
+            scale *= 1.0 + 1e-9;
+        }
+        Err(NoiseError::Library(format!("cannot calibrate sensitivity {sensitivity} to ε {target}")))
     }
 
     /// The privacy loss of one release, from OpenDP's privacy map, rounded up to micro-ε.

@@ -1,10 +1,13 @@
-//! Messages from the other services, applied once each.
+//! Messages from the other services, applied once each (the inbox dedupes by message id;
+//! each effect is also guarded by the order's state, so a repeated fact changes nothing).
 
+use crate::refunds::apply::{refund_order, OrderRefund};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use shared::auth::ServiceCaller;
+use shared::config::FeeConfig;
 use shared::db::AnyConnection;
-use shared::messages::{Envelope, INBOX_PATH};
+use shared::messages::{Envelope, Message, INBOX_PATH};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(INBOX_PATH, web::post().to(receive));
@@ -15,14 +18,63 @@ async fn receive(
     _caller: ServiceCaller,
     envelope: web::Json<Envelope>,
 ) -> Result<HttpResponse, shared::Error> {
-    let applied = shared::outbox::receive(&state.core.db, envelope.into_inner(), apply).await?;
+    let fees = state.core.config.fees.clone();
+    let applied =
+        shared::outbox::receive(&state.core.db, envelope.into_inner(), move |c, e| apply(c, e, &fees)).await?;
     if applied {
         state.core.kick();
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn apply(_conn: &mut AnyConnection, envelope: &Envelope) -> Result<(), shared::Error> {
+pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) -> Result<(), shared::Error> {
     tracing::debug!(kind = envelope.message.kind(), "message received");
-    Ok(())
+    let result = match &envelope.message {
+        Message::StoreRegistered { store_id, seller_id, manufacturer_id, union_id, name, category, region } => {
+            crate::stores::store::upsert_store(
+                conn,
+                &crate::stores::store::NewStore {
+                    store_id,
+                    seller_id: seller_id.as_ref(),
+                    manufacturer_id: manufacturer_id.as_ref(),
+                    union_id: union_id.as_ref(),
+                    name,
+                    category,
+                    region,
+                },
+            )
+        }
+        Message::SellabilityChanged { store_id, product_id, sellable, reason } => {
+            crate::stores::store::set_sellability(conn, store_id, product_id, *sellable, reason.as_deref())
+        }
+        Message::OrderPayable { order_id, amount, store_id, product_id, referral_store_id, shipper_store_id } => {
+            crate::orders::store::insert(
+                conn,
+                &crate::orders::store::NewOrder {
+                    order_id,
+                    amount: *amount,
+                    store_id,
+                    product_id,
+                    referral_store_id: referral_store_id.as_ref(),
+                    shipper_store_id: shipper_store_id.as_ref(),
+                },
+            )
+            .map(|_| ())
+        }
+        Message::OrderCancelled { order_id, reason } => {
+            refund_order(conn, order_id, OrderRefund::Cancelled, reason).map(|_| ())
+        }
+        Message::CancelDecided { order_id, accepted: true } => {
+            refund_order(conn, order_id, OrderRefund::Undeliverable, "cancelled").map(|_| ())
+        }
+        Message::ShipmentAbandoned { order_id, reason } => {
+            refund_order(conn, order_id, OrderRefund::Undeliverable, reason).map(|_| ())
+        }
+        Message::OrderDelivered { order_id } => crate::escrow::release::release(conn, order_id, fees).map(|_| ()),
+        _ => Ok(()),
+    };
+    result.map_err(|e| match e {
+        crate::error::SettlementError::Shared(e) => e,
+        other => shared::Error::Internal(other.to_string()),
+    })
 }

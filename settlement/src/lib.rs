@@ -1,13 +1,35 @@
-//! The settlement service.
+//! The settlement service: the anonymous settlement server of seed 003. It knows orders by
+//! id, their value and payee, takes payments from partners, holds them in escrow, releases
+//! them on delivery less fees, remits to stores, and keeps it all on a double-entry ledger.
 
 use actix_web::web;
 use shared::config::{Config, ServiceName};
-use shared::db::Migrations;
+use shared::crypto::Sealer;
+use shared::db::{Db, Migrations};
 use shared::server::{Core, Running, StartError};
 use std::net::TcpListener;
+use std::sync::Arc;
 use utoipa::OpenApi;
 
+pub mod charges;
+pub mod error;
+pub mod escrow;
+pub mod events;
+pub mod idempotency;
 mod inbox;
+pub mod jobs;
+pub mod ledger;
+pub mod orders;
+pub mod partners;
+pub mod payments;
+pub mod refunds;
+pub mod remittances;
+pub mod schema;
+pub mod settings;
+pub mod stores;
+
+pub use error::SettlementError;
+pub use ledger::store::ReconcileReport;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/settlement/sqlite");
@@ -17,21 +39,84 @@ const POSTGRES: diesel_migrations::EmbeddedMigrations =
 pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || POSTGRES };
 
 #[derive(OpenApi)]
-#[openapi(info(title = "Settlement", description = "The settlement service of the anonymous marketplace."))]
+#[openapi(
+    info(
+        title = "Settlement",
+        description = "The settlement service of the anonymous marketplace: payments from \
+        partners, escrow, refunds, fees, remittances, webhooks and the ledger.\n\n\
+        Webhooks carry `Settlement-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 over \"t.body\">`, keyed with the \
+        UTF-8 bytes of the partner's `webhook_secret`. To verify: split the header on `,`, take `t` and `v1`, \
+        compute HMAC-SHA256(secret, t + \".\" + raw body), compare with `v1` in constant time, and refuse a `t` \
+        older than five minutes. Idempotency keys are kept 30 days."
+    ),
+    paths(
+        partners::routes::create,
+        payments::routes::create,
+        refunds::routes::create,
+        events::routes::list,
+        orders::routes::settlement,
+        stores::routes::balance,
+        ledger::routes::trial_balance,
+        remittances::routes::run,
+        charges::routes::charge,
+        charges::routes::refund,
+    )
+)]
 struct ApiDoc;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct State {
     pub core: Core,
+    /// Seals webhook secrets at rest.
+    pub sealer: Arc<Sealer>,
+    pub settings: Arc<settings::Settings>,
+}
+
+fn webhook_sealer(config: &Config) -> Result<Sealer, StartError> {
+    Ok(Sealer::load_or_create(&config.data_dir.join("keys").join("settlement-webhooks"))?)
 }
 
 /// Opens the database (migrating it) and serves the settlement on `listener`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {
     let core = Core::open(config, ServiceName::Settlement, MIGRATIONS)?;
-    let dispatcher = core.dispatcher(None)?;
-    let state = web::Data::new(State { core: core.clone() });
+    let settings: settings::Settings = config.setting(ServiceName::Settlement);
+    let sealer = Arc::new(webhook_sealer(config)?);
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| StartError::Io(std::io::Error::other(e)))?;
+    let dispatcher = core.dispatcher(None)?.route(
+        events::store::WEBHOOK_DESTINATION,
+        Arc::new(events::webhook::WebhookRoute {
+            db: core.db.clone(),
+            sealer: sealer.clone(),
+            client,
+            strict: config.strict_webhooks,
+        }),
+    );
+    jobs::spawn(core.clone(), settings.clone());
+    let state = web::Data::new(State { core: core.clone(), sealer, settings: Arc::new(settings) });
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
-        cfg.app_data(state.clone()).configure(inbox::routes);
+        cfg.app_data(state.clone())
+            .configure(inbox::routes)
+            .configure(partners::routes::routes)
+            .configure(payments::routes::routes)
+            .configure(refunds::routes::routes)
+            .configure(events::routes::routes)
+            .configure(orders::routes::routes)
+            .configure(stores::routes::routes)
+            .configure(ledger::routes::routes)
+            .configure(remittances::routes::routes)
+            .configure(charges::routes::routes);
     })
+}
+
+/// Re-derives every account balance from the ledger entries and re-checks that every
+/// transaction balances, on the configured settlement database (the nightly check behind
+/// `marketplace reconcile`). A clean report has no differences.
+pub fn reconcile(config: &Config) -> Result<ReconcileReport, SettlementError> {
+    let db = Db::open(&config.database_url(ServiceName::Settlement), 1, MIGRATIONS)?;
+    db.read_blocking(ledger::store::reconcile)
 }

@@ -1,0 +1,14 @@
+DROP TABLE charges;
+DROP TABLE remittances;
+DROP TABLE idempotency_keys;
+DROP TABLE events;
+DROP TABLE ledger_entries;
+DROP FUNCTION ledger_entries_immutable();
+DROP TABLE ledger_transactions;
+DROP TABLE accounts;
+DROP TABLE refunds;
+DROP TABLE payments;
+DROP TABLE partners;
+DROP TABLE orders;
+DROP TABLE sellability;
+DROP TABLE stores;

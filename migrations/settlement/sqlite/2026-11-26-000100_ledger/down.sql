@@ -1,0 +1,15 @@
+DROP TABLE charges;
+DROP TABLE remittances;
+DROP TABLE idempotency_keys;
+DROP TABLE events;
+DROP TRIGGER ledger_entries_no_delete;
+DROP TRIGGER ledger_entries_no_update;
+DROP TABLE ledger_entries;
+DROP TABLE ledger_transactions;
+DROP TABLE accounts;
+DROP TABLE refunds;
+DROP TABLE payments;
+DROP TABLE partners;
+DROP TABLE orders;
+DROP TABLE sellability;
+DROP TABLE stores;

@@ -1,0 +1,124 @@
+//! Every failure settlement answers with, each with its stable code.
+
+use actix_web::http::StatusCode;
+use shared::error::ApiError;
+use shared::money::Money;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettlementError {
+    #[error(transparent)]
+    Shared(#[from] shared::Error),
+    #[error("this call changes state: send an `Idempotency-Key` header")]
+    IdempotencyKeyRequired,
+    #[error("the `Idempotency-Key` must be 1 to 255 visible ASCII characters")]
+    IdempotencyKeyInvalid,
+    #[error("a request with this `Idempotency-Key` is still being processed; retry later")]
+    IdempotencyKeyInUse,
+    #[error("this `Idempotency-Key` was used with another request body")]
+    IdempotencyKeyReused,
+    #[error("settlement does not know this order yet; retry with the same key later")]
+    UnknownOrder,
+    #[error("no such payment")]
+    UnknownPayment,
+    #[error("the refund exceeds what can still be refunded on this payment ({refundable})")]
+    RefundExceedsPayment { refundable: Money },
+    #[error("the store's available balance is too small")]
+    InsufficientBalance,
+    #[error("you have several stores: name one with `?store_id=`")]
+    StoreRequired,
+    #[error("invalid webhook URL: {0}")]
+    InvalidWebhookUrl(String),
+    #[error("{detail}")]
+    Invalid { code: &'static str, detail: String },
+    #[error("the ledger transaction does not balance")]
+    Unbalanced,
+}
+
+impl SettlementError {
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        SettlementError::Invalid { code, detail: detail.into() }
+    }
+}
+
+impl From<shared::db::DbError> for SettlementError {
+    fn from(e: shared::db::DbError) -> Self {
+        SettlementError::Shared(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for SettlementError {
+    fn from(e: diesel::result::Error) -> Self {
+        SettlementError::Shared(e.into())
+    }
+}
+
+impl From<shared::money::MoneyError> for SettlementError {
+    fn from(e: shared::money::MoneyError) -> Self {
+        SettlementError::Shared(e.into())
+    }
+}
+
+impl From<shared::ids::InvalidId> for SettlementError {
+    fn from(e: shared::ids::InvalidId) -> Self {
+        SettlementError::Shared(e.into())
+    }
+}
+
+impl ApiError for SettlementError {
+    fn status(&self) -> StatusCode {
+        match self {
+            SettlementError::Shared(e) => e.status(),
+            SettlementError::IdempotencyKeyRequired
+            | SettlementError::IdempotencyKeyInvalid
+            | SettlementError::StoreRequired => StatusCode::BAD_REQUEST,
+            SettlementError::IdempotencyKeyInUse | SettlementError::InsufficientBalance => StatusCode::CONFLICT,
+            SettlementError::IdempotencyKeyReused
+            | SettlementError::RefundExceedsPayment { .. }
+            | SettlementError::InvalidWebhookUrl(_)
+            | SettlementError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            SettlementError::UnknownOrder | SettlementError::UnknownPayment => StatusCode::NOT_FOUND,
+            SettlementError::Unbalanced => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SettlementError::Shared(e) => e.code(),
+            SettlementError::IdempotencyKeyRequired => "idempotency_key_required",
+            SettlementError::IdempotencyKeyInvalid => "idempotency_key_invalid",
+            SettlementError::IdempotencyKeyInUse => "idempotency_key_in_use",
+            SettlementError::IdempotencyKeyReused => "idempotency_key_reused",
+            SettlementError::UnknownOrder => "unknown_order",
+            SettlementError::UnknownPayment => "unknown_payment",
+            SettlementError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
+            SettlementError::InsufficientBalance => "insufficient_balance",
+            SettlementError::StoreRequired => "store_id_required",
+            SettlementError::InvalidWebhookUrl(_) => "invalid_webhook_url",
+            SettlementError::Invalid { code, .. } => code,
+            SettlementError::Unbalanced => "internal_error",
+        }
+    }
+
+    fn extra(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        match self {
+            SettlementError::RefundExceedsPayment { refundable } => {
+                let mut m = serde_json::Map::new();
+                m.insert("refundable".into(), serde_json::to_value(refundable).ok()?);
+                Some(m)
+            }
+            _ => None,
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            SettlementError::Shared(e) => e.headers(),
+            SettlementError::IdempotencyKeyInUse => vec![("retry-after", "1".into())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+shared::problem_response!(SettlementError);
+
+pub type Result<T, E = SettlementError> = std::result::Result<T, E>;

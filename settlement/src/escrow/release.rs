@@ -1,0 +1,49 @@
+//! Booking a release.
+
+use super::domain::split;
+use crate::error::Result;
+use crate::ledger::{store as ledger, Account, Transaction};
+use crate::orders::{store as orders, OrderStatus};
+use shared::config::FeeConfig;
+use shared::db::AnyConnection;
+use shared::ids::OrderId;
+
+/// Releases the order's escrow once: only a `captured` order moves to `released`, so a
+/// second `order_delivered` finds nothing to do.
+pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -> Result<bool> {
+    let Some(order) = orders::lock(conn, order_id)? else {
+        return Ok(false);
+    };
+    if !orders::transition(conn, order_id, OrderStatus::Captured, OrderStatus::Released)? {
+        return Ok(false);
+    }
+    let currency = order.currency()?;
+    // What escrow holds: the order's value less any partial refund made before delivery.
+    let held = ledger::owed(conn, &Account::Escrow(order_id.clone()), currency)?;
+    let referral = order.referral();
+    let shipper = order.shipper();
+    let s = split(held, fees, referral.is_some(), shipper.is_some());
+    let escrow = || Account::Escrow(order_id.clone());
+    let mut txn = Transaction::new("release", currency)
+        .order(order_id)
+        .move_money(escrow(), Account::MarketplaceFees, s.marketplace)
+        .move_money(escrow(), Account::Store(order.store()), s.store);
+    if let Some(r) = referral {
+        txn = txn.move_money(escrow(), Account::ReferralFees, s.referral).move_money(
+            Account::ReferralFees,
+            Account::Store(r),
+            s.referral,
+        );
+    }
+    if let Some(sh) = shipper {
+        txn = txn.move_money(escrow(), Account::FulfilmentFees, s.fulfilment).move_money(
+            Account::FulfilmentFees,
+            Account::Store(sh),
+            s.fulfilment,
+        );
+    }
+    if held.amount > 0 {
+        ledger::post(conn, &txn)?;
+    }
+    Ok(true)
+}

@@ -1,0 +1,8 @@
+//! The double-entry ledger: accounts, balanced transactions of immutable entries, the
+//! trial balance and the reconciliation that re-derives every balance from the entries.
+
+pub mod domain;
+pub mod routes;
+pub mod store;
+
+pub use domain::{Account, Transaction};

@@ -1,0 +1,240 @@
+//! Writing transactions and reading balances. Every posting updates the accounts' cached
+//! sums in the same database transaction as its entries, so a balance read is one row.
+
+use super::domain::{Account, Transaction};
+use crate::error::{Result, SettlementError};
+use crate::schema::{accounts, ledger_entries, ledger_transactions};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use shared::db::{is_unique_violation, AnyConnection};
+use shared::money::{Currency, Money};
+use shared::time::now;
+
+/// Writes a balanced transaction; returns its id. Call inside the write transaction that
+/// makes the change it records.
+pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
+    txn.check().map_err(|e| {
+        tracing::error!(error = %e, kind = txn.kind, "refused an unbalanced ledger transaction");
+        SettlementError::Unbalanced
+    })?;
+    let id = format!("txn_{}", shared::ids::random_hex128());
+    let t = now();
+    diesel::insert_into(ledger_transactions::table)
+        .values((
+            ledger_transactions::id.eq(&id),
+            ledger_transactions::kind.eq(txn.kind),
+            ledger_transactions::order_id.eq(txn.order.as_ref().map(|o| o.as_str())),
+            ledger_transactions::reference.eq(txn.reference.as_deref()),
+            ledger_transactions::currency.eq(txn.currency.as_str()),
+            ledger_transactions::created_at.eq(t),
+        ))
+        .execute(conn)?;
+    for line in &txn.lines {
+        let account_id = ensure_account(conn, &line.account, txn.currency)?;
+        diesel::insert_into(ledger_entries::table)
+            .values((
+                ledger_entries::transaction_id.eq(&id),
+                ledger_entries::account_id.eq(&account_id),
+                ledger_entries::debit.eq(line.debit),
+                ledger_entries::credit.eq(line.credit),
+                ledger_entries::created_at.eq(t),
+            ))
+            .execute(conn)?;
+        diesel::update(accounts::table.find(&account_id))
+            .set((
+                accounts::debits.eq(accounts::debits + line.debit),
+                accounts::credits.eq(accounts::credits + line.credit),
+            ))
+            .execute(conn)?;
+    }
+    Ok(id)
+}
+
+fn ensure_account(conn: &mut AnyConnection, account: &Account, currency: Currency) -> Result<String> {
+    let id = account.id(currency);
+    let exists = accounts::table.find(&id).count().get_result::<i64>(conn)? > 0;
+    if !exists {
+        // A savepoint: a concurrent creator's unique violation must not abort our transaction.
+        let inserted = conn.transaction(|c| {
+            diesel::insert_into(accounts::table)
+                .values((
+                    accounts::id.eq(&id),
+                    accounts::kind.eq(account.kind()),
+                    accounts::owner.eq(account.owner()),
+                    accounts::currency.eq(currency.as_str()),
+                    accounts::debits.eq(0i64),
+                    accounts::credits.eq(0i64),
+                    accounts::created_at.eq(now()),
+                ))
+                .execute(c)
+        });
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(id)
+}
+
+/// Debits minus credits (assets and expenses are positive, what we owe is negative).
+pub fn balance(conn: &mut AnyConnection, account: &Account, currency: Currency) -> Result<Money> {
+    let sums: Option<(i64, i64)> = accounts::table
+        .find(account.id(currency))
+        .select((accounts::debits, accounts::credits))
+        .first(conn)
+        .optional()?;
+    let (d, c) = sums.unwrap_or((0, 0));
+    Ok(Money::new(d.checked_sub(c).ok_or(shared::money::MoneyError::Overflow)?, currency))
+}
+
+/// What we owe the account's holder: credits minus debits (a store's available balance,
+/// an order's escrow).
+pub fn owed(conn: &mut AnyConnection, account: &Account, currency: Currency) -> Result<Money> {
+    let b = balance(conn, account, currency)?;
+    Ok(Money::new(-b.amount, currency))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct KindTotals {
+    pub kind: String,
+    pub accounts: i64,
+    pub debits: Money,
+    pub credits: Money,
+    /// Debits minus credits.
+    pub balance: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct TrialBalance {
+    pub currency: Currency,
+    pub total_debits: Money,
+    pub total_credits: Money,
+    pub balanced: bool,
+    /// Totals per kind of account: one escrow account exists per order, so listing each
+    /// would grow with history.
+    pub accounts: Vec<KindTotals>,
+}
+
+#[derive(QueryableByName)]
+struct KindRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    debits: i64,
+    #[diesel(sql_type = BigInt)]
+    credits: i64,
+}
+
+/// The trial balance from the cached account sums.
+pub fn trial_balance(conn: &mut AnyConnection, currency: Currency) -> Result<TrialBalance> {
+    let rows: Vec<KindRow> = diesel::sql_query(
+        "SELECT kind, CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(debits), 0) AS BIGINT) AS debits, \
+         CAST(COALESCE(SUM(credits), 0) AS BIGINT) AS credits FROM accounts WHERE currency = $1 \
+         GROUP BY kind ORDER BY kind",
+    )
+    .bind::<Text, _>(currency.as_str())
+    .load(conn)?;
+    let (mut d, mut c) = (0i64, 0i64);
+    let mut kinds = Vec::with_capacity(rows.len());
+    for r in rows {
+        d = d.checked_add(r.debits).ok_or(shared::money::MoneyError::Overflow)?;
+        c = c.checked_add(r.credits).ok_or(shared::money::MoneyError::Overflow)?;
+        kinds.push(KindTotals {
+            kind: r.kind,
+            accounts: r.n,
+            debits: Money::new(r.debits, currency),
+            credits: Money::new(r.credits, currency),
+            balance: Money::new(r.debits - r.credits, currency),
+        });
+    }
+    Ok(TrialBalance {
+        currency,
+        total_debits: Money::new(d, currency),
+        total_credits: Money::new(c, currency),
+        balanced: d == c,
+        accounts: kinds,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Difference {
+    pub account_id: String,
+    pub cached_debits: i64,
+    pub cached_credits: i64,
+    pub derived_debits: i64,
+    pub derived_credits: i64,
+}
+
+/// What reconciliation found: every cached balance that differs from its entries, and
+/// every transaction whose entries do not balance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReconcileReport {
+    pub accounts_checked: usize,
+    pub transactions_checked: i64,
+    pub differences: Vec<Difference>,
+    pub unbalanced_transactions: Vec<String>,
+}
+
+impl ReconcileReport {
+    pub fn is_clean(&self) -> bool {
+        self.differences.is_empty() && self.unbalanced_transactions.is_empty()
+    }
+}
+
+#[derive(QueryableByName)]
+struct DerivedRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = BigInt)]
+    cached_debits: i64,
+    #[diesel(sql_type = BigInt)]
+    cached_credits: i64,
+    #[diesel(sql_type = BigInt)]
+    debits: i64,
+    #[diesel(sql_type = BigInt)]
+    credits: i64,
+}
+
+#[derive(QueryableByName)]
+struct TxnRow {
+    #[diesel(sql_type = Text)]
+    transaction_id: String,
+}
+
+/// Re-derives every account's sums from its entries and re-checks every transaction.
+pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
+    let derived: Vec<DerivedRow> = diesel::sql_query(
+        "SELECT a.id AS id, a.debits AS cached_debits, a.credits AS cached_credits, \
+         CAST(COALESCE(SUM(e.debit), 0) AS BIGINT) AS debits, CAST(COALESCE(SUM(e.credit), 0) AS BIGINT) AS credits \
+         FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id \
+         GROUP BY a.id, a.debits, a.credits",
+    )
+    .load(conn)?;
+    let unbalanced: Vec<TxnRow> = diesel::sql_query(
+        "SELECT transaction_id FROM ledger_entries GROUP BY transaction_id \
+         HAVING SUM(debit) <> SUM(credit) OR COUNT(*) < 2",
+    )
+    .load(conn)?;
+    let transactions_checked = ledger_transactions::table.count().get_result::<i64>(conn)?;
+    let mut report = ReconcileReport {
+        accounts_checked: derived.len(),
+        transactions_checked,
+        unbalanced_transactions: unbalanced.into_iter().map(|r| r.transaction_id).collect(),
+        ..ReconcileReport::default()
+    };
+    for r in derived {
+        if r.cached_debits != r.debits || r.cached_credits != r.credits {
+            report.differences.push(Difference {
+                account_id: r.id,
+                cached_debits: r.cached_debits,
+                cached_credits: r.cached_credits,
+                derived_debits: r.debits,
+                derived_credits: r.credits,
+            });
+        }
+    }
+    Ok(report)
+}

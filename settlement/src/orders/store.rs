@@ -1,0 +1,161 @@
+//! Order rows.
+
+use super::domain::OrderStatus;
+use crate::error::Result;
+use crate::schema::orders;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use shared::db::{is_unique_violation, AnyConnection};
+use shared::ids::{OrderId, ProductId, StoreId};
+use shared::money::{Currency, Money};
+use shared::time::{now, Timestamp};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub order_id: String,
+    pub store_id: String,
+    pub product_id: String,
+    pub referral_store_id: Option<String>,
+    pub shipper_store_id: Option<String>,
+    pub expected: i64,
+    pub currency: String,
+    pub paid: i64,
+    pub status: String,
+    pub partial_since: Option<Timestamp>,
+}
+
+impl OrderRow {
+    pub fn id(&self) -> OrderId {
+        OrderId::from_db(self.order_id.clone())
+    }
+    pub fn store(&self) -> StoreId {
+        StoreId::from_db(self.store_id.clone())
+    }
+    pub fn product(&self) -> ProductId {
+        ProductId::from_db(self.product_id.clone())
+    }
+    pub fn referral(&self) -> Option<StoreId> {
+        self.referral_store_id.clone().map(StoreId::from_db)
+    }
+    pub fn shipper(&self) -> Option<StoreId> {
+        self.shipper_store_id.clone().map(StoreId::from_db)
+    }
+    pub fn currency(&self) -> Result<Currency> {
+        Ok(Currency::parse(&self.currency)?)
+    }
+    pub fn expected(&self) -> Result<Money> {
+        Ok(Money::new(self.expected, self.currency()?))
+    }
+    pub fn status(&self) -> OrderStatus {
+        OrderStatus::parse(&self.status)
+    }
+}
+
+pub struct NewOrder<'a> {
+    pub order_id: &'a OrderId,
+    pub amount: Money,
+    pub store_id: &'a StoreId,
+    pub product_id: &'a ProductId,
+    pub referral_store_id: Option<&'a StoreId>,
+    pub shipper_store_id: Option<&'a StoreId>,
+}
+
+/// Records a payable order once; a second `order_payable` for it changes nothing.
+pub fn insert(conn: &mut AnyConnection, o: &NewOrder) -> Result<bool> {
+    let t = now();
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(orders::table)
+            .values((
+                orders::order_id.eq(o.order_id.as_str()),
+                orders::store_id.eq(o.store_id.as_str()),
+                orders::product_id.eq(o.product_id.as_str()),
+                orders::referral_store_id.eq(o.referral_store_id.map(|s| s.as_str())),
+                orders::shipper_store_id.eq(o.shipper_store_id.map(|s| s.as_str())),
+                orders::expected.eq(o.amount.amount),
+                orders::currency.eq(o.amount.currency.as_str()),
+                orders::paid.eq(0i64),
+                orders::status.eq(OrderStatus::AwaitingPayment.as_str()),
+                orders::created_at.eq(t),
+                orders::updated_at.eq(t),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Locks the order's row for the rest of the transaction (a write to it holds the row
+/// lock on PostgreSQL; SQLite has one writer anyway) and reads it afresh, so that two
+/// payments or messages for one order apply one after the other.
+pub fn lock(conn: &mut AnyConnection, id: &OrderId) -> Result<Option<OrderRow>> {
+    let n = diesel::update(orders::table.find(id.as_str())).set(orders::updated_at.eq(now())).execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    Ok(Some(orders::table.find(id.as_str()).select(OrderRow::as_select()).first(conn)?))
+}
+
+pub fn find(conn: &mut AnyConnection, id: &OrderId) -> Result<Option<OrderRow>> {
+    Ok(orders::table.find(id.as_str()).select(OrderRow::as_select()).first(conn).optional()?)
+}
+
+pub fn set_state(
+    conn: &mut AnyConnection,
+    id: &OrderId,
+    status: OrderStatus,
+    paid: i64,
+    partial_since: Option<Timestamp>,
+) -> Result<()> {
+    diesel::update(orders::table.find(id.as_str()))
+        .set((
+            orders::status.eq(status.as_str()),
+            orders::paid.eq(paid),
+            orders::partial_since.eq(partial_since),
+            orders::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves the order from `from` to `to` only if it is still in `from`: the guard that makes
+/// a release or refund happen once even when its message arrives twice.
+pub fn transition(conn: &mut AnyConnection, id: &OrderId, from: OrderStatus, to: OrderStatus) -> Result<bool> {
+    let n = diesel::update(orders::table.find(id.as_str()))
+        .filter(orders::status.eq(from.as_str()))
+        .set((orders::status.eq(to.as_str()), orders::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Partial orders whose first payment is older than `cutoff`.
+pub fn partial_before(conn: &mut AnyConnection, cutoff: Timestamp, limit: i64) -> Result<Vec<OrderId>> {
+    let ids: Vec<String> = orders::table
+        .filter(orders::status.eq(OrderStatus::Partial.as_str()))
+        .filter(orders::partial_since.lt(cutoff))
+        .limit(limit)
+        .select(orders::order_id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(OrderId::from_db).collect())
+}
+
+#[derive(QueryableByName)]
+struct Sum {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// Money held for the store's open orders (partial or captured); reads only open orders.
+pub fn escrow_of_store(conn: &mut AnyConnection, store: &StoreId, currency: Currency) -> Result<Money> {
+    let sum: Sum = diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(paid), 0) AS BIGINT) AS total FROM orders \
+         WHERE store_id = $1 AND status IN ('partial', 'captured') AND currency = $2",
+    )
+    .bind::<Text, _>(store.as_str())
+    .bind::<Text, _>(currency.as_str())
+    .get_result(conn)?;
+    Ok(Money::new(sum.total, currency))
+}

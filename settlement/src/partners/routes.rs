@@ -1,0 +1,53 @@
+//! `POST /v1/partners` (operator).
+
+use crate::error::Result;
+use crate::State;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use shared::auth::Operator;
+use shared::ids::PartnerId;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/partners", web::post().to(create));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPartner {
+    pub name: String,
+    /// Where events are posted; loopback and plain http only outside strict mode.
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedPartner {
+    pub id: PartnerId,
+    /// Shown once; send it as `Authorization: Bearer <api_key>`.
+    pub api_key: String,
+    /// Shown once; the HMAC key of `Settlement-Signature`, used as its UTF-8 bytes.
+    pub webhook_secret: String,
+}
+
+/// Creates a payment partner.
+#[utoipa::path(post, path = "/v1/partners", request_body = NewPartner,
+    responses((status = 201, body = CreatedPartner), (status = 422, description = "invalid name or webhook URL")),
+    security(("operator" = [])))]
+pub async fn create(state: web::Data<State>, _op: Operator, body: web::Json<NewPartner>) -> Result<HttpResponse> {
+    let body = body.into_inner();
+    let name = super::domain::parse_name(&body.name)?;
+    let url = body
+        .webhook_url
+        .as_deref()
+        .map(|u| super::domain::parse_webhook_url(u, state.core.config.strict_webhooks))
+        .transpose()?
+        .map(|u| u.to_string());
+    let id = PartnerId::generate();
+    let api_key = shared::crypto::random_token(super::auth::KEY_PREFIX);
+    let webhook_secret = shared::crypto::random_token("whsec");
+    let sealed = state.sealer.seal(webhook_secret.as_bytes(), id.as_str().as_bytes());
+    let hash = shared::crypto::sha256_hex(api_key.as_bytes());
+    let pid = id.clone();
+    state.core.db.write(move |c| super::store::insert(c, &pid, &name, &hash, url.as_deref(), &sealed)).await?;
+    Ok(HttpResponse::Created().json(CreatedPartner { id, api_key, webhook_secret }))
+}

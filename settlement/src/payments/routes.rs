@@ -1,0 +1,51 @@
+//! `POST /v1/payments` (partner, `Idempotency-Key`).
+
+use super::take::{take_payment, PaymentAnswer, PaymentBody, PaymentRequest};
+use crate::error::Result;
+use crate::idempotency;
+use crate::partners::PartnerCaller;
+use crate::State;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/payments", web::post().to(create));
+}
+
+/// Reports a payment for an order.
+#[utoipa::path(post, path = "/v1/payments", request_body = PaymentBody,
+    params(("Idempotency-Key" = String, Header, description = "required; kept 30 days")),
+    responses((status = 201, body = PaymentAnswer, description = "captured, partial or rejected"),
+        (status = 400, description = "idempotency_key_required"),
+        (status = 404, description = "unknown_order: not stored under the key; retry later with it"),
+        (status = 409, description = "idempotency_key_in_use, with Retry-After"),
+        (status = 422, description = "invalid body, or the key was used with another body")),
+    security(("partner" = [])))]
+pub async fn create(
+    state: web::Data<State>,
+    req: HttpRequest,
+    partner: PartnerCaller,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse> {
+    let key = idempotency::key_of(&req)?;
+    let body = body.into_inner();
+    let fingerprint = idempotency::fingerprint("POST /v1/payments", &body);
+    let db = state.core.db.clone();
+    let scope = format!("partner:{}", partner.id);
+    let resp = idempotency::run(&db, scope, key, fingerprint, state.settings.idempotency_lock_secs, |claim| {
+        let db = db.clone();
+        async move {
+            let request = PaymentRequest::parse(body)?;
+            db.write(move |c| {
+                let answer = take_payment(c, &partner.id, &request)?;
+                let text = serde_json::to_string(&answer).expect("answers serialize");
+                idempotency::complete(c, &claim, StatusCode::CREATED, &text)?;
+                Ok((StatusCode::CREATED, text))
+            })
+            .await
+        }
+    })
+    .await?;
+    state.core.kick();
+    Ok(resp)
+}

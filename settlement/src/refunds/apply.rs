@@ -1,0 +1,165 @@
+//! Booking refunds.
+
+use crate::error::{Result, SettlementError};
+use crate::events::{store as events, EventData};
+use crate::ledger::{store as ledger, Account, Transaction};
+use crate::orders::{store as orders, OrderRow, OrderStatus};
+use crate::payments::store::{self as payments, PaymentRow, REFUNDED};
+use serde::{Deserialize, Serialize};
+use shared::config::ServiceName;
+use shared::db::AnyConnection;
+use shared::ids::{OrderId, PartnerId, PaymentId, RefundId};
+use shared::messages::Message;
+use shared::money::Money;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundAnswer {
+    pub refund_id: RefundId,
+    /// `succeeded`.
+    pub status: String,
+    pub payment_id: PaymentId,
+    pub amount: Money,
+}
+
+/// Books one refund of `amount` from `payment`; returns the order's new paid total. Money
+/// comes out of escrow, or out of the payee store's balance once escrow was released (which
+/// may leave it negative; the next remittance recovers it).
+fn refund_one(
+    conn: &mut AnyConnection,
+    order: &OrderRow,
+    paid: i64,
+    payment: &PaymentRow,
+    amount: Money,
+    reason: &str,
+) -> Result<(RefundAnswer, i64)> {
+    if amount.currency != payment.currency()? {
+        return Err(shared::Error::Money(shared::money::MoneyError::CurrencyMismatch(
+            amount.currency,
+            payment.currency()?,
+        ))
+        .into());
+    }
+    if amount.amount > payment.refundable() || !payments::add_refund(conn, &payment.id(), amount.amount)? {
+        return Err(SettlementError::RefundExceedsPayment {
+            refundable: Money::new(payment.refundable(), amount.currency),
+        });
+    }
+    let refund_id = RefundId::generate();
+    let source = match order.status() {
+        OrderStatus::Released => Account::Store(order.store()),
+        _ => Account::Escrow(order.id()),
+    };
+    let txn = Transaction::new("refund", amount.currency)
+        .order(&order.id())
+        .reference(refund_id.as_str())
+        .move_money(source, Account::Refunds, amount)
+        .move_money(Account::Refunds, Account::PartnerClearing(payment.partner()), amount);
+    ledger::post(conn, &txn)?;
+    crate::refunds::store::insert(conn, &refund_id, &payment.id(), amount, reason)?;
+    if payment.refunded + amount.amount == payment.captured {
+        payments::set_status(conn, &payment.id(), REFUNDED)?;
+    }
+    events::emit(
+        conn,
+        &payment.partner(),
+        "refund.succeeded",
+        EventData {
+            payment_id: payment.id(),
+            order_id: order.id(),
+            amount,
+            status: crate::refunds::store::SUCCEEDED.into(),
+            reason: Some(reason.to_string()),
+        },
+    )?;
+    let answer =
+        RefundAnswer { refund_id, status: crate::refunds::store::SUCCEEDED.into(), payment_id: payment.id(), amount };
+    Ok((answer, paid - amount.amount))
+}
+
+/// `POST /v1/refunds`: a partner refunds (part of) one of its payments; the operator any.
+pub fn refund_payment(
+    conn: &mut AnyConnection,
+    caller: Option<&PartnerId>,
+    payment_id: &PaymentId,
+    amount: Money,
+    reason: &str,
+) -> Result<RefundAnswer> {
+    let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
+    if caller.is_some_and(|p| *p != payment.partner()) {
+        // Another partner's payment does not exist, as far as this caller can tell.
+        return Err(SettlementError::UnknownPayment);
+    }
+    let order = orders::lock(conn, &payment.order())?.ok_or(SettlementError::UnknownPayment)?;
+    // Read again under the order's lock: a concurrent refund may have just committed.
+    let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
+    let (answer, paid) = refund_one(conn, &order, order.paid, &payment, amount, reason)?;
+    let status = order.status();
+    if paid == 0 {
+        match status {
+            OrderStatus::Partial => orders::set_state(conn, &order.id(), OrderStatus::AwaitingPayment, 0, None)?,
+            OrderStatus::Captured | OrderStatus::Released => {
+                orders::set_state(conn, &order.id(), OrderStatus::Refunded, 0, None)?;
+                tell_broker_refunded(conn, &order.id(), reason)?;
+            }
+            _ => orders::set_state(conn, &order.id(), status, 0, order.partial_since)?,
+        }
+    } else {
+        orders::set_state(conn, &order.id(), status, paid, order.partial_since)?;
+    }
+    Ok(answer)
+}
+
+/// Why a whole order is refunded, and where it ends up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderRefund {
+    /// The broker cancelled before payment: partial payments go back; `cancelled`.
+    Cancelled,
+    /// Delivery accepted a cancel or abandoned the shipment: all goes back; `refunded`.
+    Undeliverable,
+    /// A partial payment waited too long: it goes back; the order can be paid again.
+    PartialExpired,
+}
+
+/// Refunds everything still refundable on the order, once: a second message finds the
+/// order already moved on and changes nothing.
+pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefund, reason: &str) -> Result<bool> {
+    let Some(order) = orders::lock(conn, order_id)? else {
+        return Ok(false);
+    };
+    let status = order.status();
+    let (applies, end) = match (why, status) {
+        (OrderRefund::Cancelled, OrderStatus::AwaitingPayment | OrderStatus::Partial) => (true, OrderStatus::Cancelled),
+        // Paid in the meantime: the money cannot stay for an order the broker cancelled.
+        (OrderRefund::Cancelled, OrderStatus::Captured) => (true, OrderStatus::Refunded),
+        (OrderRefund::Undeliverable, OrderStatus::Captured) => (true, OrderStatus::Refunded),
+        (OrderRefund::PartialExpired, OrderStatus::Partial) => (true, OrderStatus::AwaitingPayment),
+        _ => (false, status),
+    };
+    if !applies {
+        return Ok(false);
+    }
+    let currency = order.currency()?;
+    let mut paid = order.paid;
+    for payment in payments::of_order(conn, order_id)? {
+        if payment.refundable() > 0 {
+            let amount = Money::new(payment.refundable(), currency);
+            paid = refund_one(conn, &order, paid, &payment, amount, reason)?.1;
+        }
+    }
+    orders::set_state(conn, order_id, end, paid, None)?;
+    if end == OrderStatus::Refunded {
+        tell_broker_refunded(conn, order_id, reason)?;
+    }
+    Ok(true)
+}
+
+fn tell_broker_refunded(conn: &mut AnyConnection, order_id: &OrderId, reason: &str) -> Result<()> {
+    shared::outbox::send(
+        conn,
+        ServiceName::Settlement,
+        ServiceName::Broker,
+        Message::OrderRefunded { order_id: order_id.clone(), reason: reason.to_string() },
+    )?;
+    Ok(())
+}

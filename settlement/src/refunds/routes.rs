@@ -1,0 +1,88 @@
+//! `POST /v1/refunds` (partner or operator, `Idempotency-Key`).
+
+use super::apply::{refund_payment, RefundAnswer};
+use crate::error::{Result, SettlementError};
+use crate::idempotency;
+use crate::partners::auth::RefundCaller;
+use crate::State;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use shared::ids::PaymentId;
+use shared::money::Money;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/refunds", web::post().to(create));
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    pub payment_id: String,
+    pub amount: Money,
+    pub reason: String,
+}
+
+struct RefundRequest {
+    payment_id: PaymentId,
+    amount: Money,
+    reason: String,
+}
+
+fn parse(body: serde_json::Value) -> Result<RefundRequest> {
+    let raw: RefundBody = serde_json::from_value(body).map_err(|e| {
+        if e.to_string().contains("unknown currency") {
+            SettlementError::invalid("unknown_currency", e.to_string())
+        } else {
+            SettlementError::invalid("invalid_body", e.to_string())
+        }
+    })?;
+    let payment_id =
+        PaymentId::parse(&raw.payment_id).map_err(|e| SettlementError::invalid("invalid_payment_id", e.to_string()))?;
+    let amount = raw.amount.positive()?;
+    let reason = raw.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(SettlementError::invalid("invalid_reason", "reason must be 1 to 500 characters"));
+    }
+    Ok(RefundRequest { payment_id, amount, reason: reason.to_string() })
+}
+
+/// Refunds (part of) a captured payment.
+#[utoipa::path(post, path = "/v1/refunds", request_body = RefundBody,
+    params(("Idempotency-Key" = String, Header, description = "required; kept 30 days")),
+    responses((status = 201, body = RefundAnswer),
+        (status = 404, description = "unknown_payment"),
+        (status = 422, description = "refund_exceeds_payment, invalid body, or the key was used with another body")),
+    security(("partner" = []), ("operator" = [])))]
+pub async fn create(
+    state: web::Data<State>,
+    req: HttpRequest,
+    caller: RefundCaller,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse> {
+    let key = idempotency::key_of(&req)?;
+    let body = body.into_inner();
+    let fingerprint = idempotency::fingerprint("POST /v1/refunds", &body);
+    let (scope, partner) = match caller {
+        RefundCaller::Partner(p) => (format!("partner:{p}"), Some(p)),
+        RefundCaller::Operator => ("operator".to_string(), None),
+    };
+    let db = state.core.db.clone();
+    let resp = idempotency::run(&db, scope, key, fingerprint, state.settings.idempotency_lock_secs, |claim| {
+        let db = db.clone();
+        async move {
+            let r = parse(body)?;
+            db.write(move |c| {
+                let answer = refund_payment(c, partner.as_ref(), &r.payment_id, r.amount, &r.reason)?;
+                let text = serde_json::to_string(&answer).expect("answers serialize");
+                idempotency::complete(c, &claim, StatusCode::CREATED, &text)?;
+                Ok((StatusCode::CREATED, text))
+            })
+            .await
+        }
+    })
+    .await?;
+    state.core.kick();
+    Ok(resp)
+}

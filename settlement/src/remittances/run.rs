@@ -1,0 +1,68 @@
+//! One remittance batch.
+
+use crate::error::{Result, SettlementError};
+use crate::ledger::{store as ledger, Account, Transaction};
+use crate::schema::{accounts, remittances};
+use diesel::prelude::*;
+use serde::Serialize;
+use shared::db::AnyConnection;
+use shared::ids::{RemittanceId, StoreId};
+use shared::money::{Currency, Money};
+use shared::time::now;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Remittance {
+    pub id: RemittanceId,
+    pub store_id: StoreId,
+    pub amount: Money,
+}
+
+/// Pays out every store balance above zero, each in its own savepoint: a store whose
+/// balance changed under us (another batch on another copy of the service) is skipped.
+pub fn run(conn: &mut AnyConnection) -> Result<Vec<Remittance>> {
+    let due: Vec<(String, Option<String>, String, i64, i64)> = accounts::table
+        .filter(accounts::kind.eq("store"))
+        .filter(accounts::credits.gt(accounts::debits))
+        .select((accounts::id, accounts::owner, accounts::currency, accounts::debits, accounts::credits))
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (_, owner, currency, debits, credits) in due {
+        let Some(owner) = owner else { continue };
+        let store = StoreId::from_db(owner);
+        let amount = Money::new(credits - debits, Currency::parse(&currency)?);
+        let paid = conn.transaction(|c| remit(c, &store, amount));
+        match paid {
+            Ok(r) => out.push(r),
+            Err(SettlementError::InsufficientBalance) => {
+                tracing::info!(store = %store, "balance changed during remittance; next batch");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money) -> Result<Remittance> {
+    let id = RemittanceId::generate();
+    let txn = Transaction::new("remittance", amount.currency).reference(id.as_str()).move_money(
+        Account::Store(store.clone()),
+        Account::Payouts,
+        amount,
+    );
+    let txn_id = ledger::post(conn, &txn)?;
+    if ledger::owed(conn, &Account::Store(store.clone()), amount.currency)?.amount < 0 {
+        return Err(SettlementError::InsufficientBalance);
+    }
+    diesel::insert_into(remittances::table)
+        .values((
+            remittances::id.eq(id.as_str()),
+            remittances::store_id.eq(store.as_str()),
+            remittances::amount.eq(amount.amount),
+            remittances::currency.eq(amount.currency.as_str()),
+            remittances::transaction_id.eq(txn_id),
+            remittances::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(Remittance { id, store_id: store.clone(), amount })
+}

@@ -1,0 +1,183 @@
+//! The settlement database, table by table (hand-written; see the migrations).
+
+diesel::table! {
+    stores (store_id) {
+        store_id -> Text,
+        seller_id -> Nullable<Text>,
+        manufacturer_id -> Nullable<Text>,
+        union_id -> Nullable<Text>,
+        name -> Text,
+        category -> Text,
+        region -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sellability (store_id, product_id) {
+        store_id -> Text,
+        product_id -> Text,
+        sellable -> Bool,
+        reason -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    orders (order_id) {
+        order_id -> Text,
+        store_id -> Text,
+        product_id -> Text,
+        referral_store_id -> Nullable<Text>,
+        shipper_store_id -> Nullable<Text>,
+        expected -> BigInt,
+        currency -> Text,
+        paid -> BigInt,
+        status -> Text,
+        partial_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> Text,
+        name -> Text,
+        api_key_hash -> Text,
+        webhook_url -> Nullable<Text>,
+        webhook_secret_key_id -> Text,
+        webhook_secret -> Binary,
+        event_seq -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        partner_id -> Text,
+        order_id -> Text,
+        partner_reference -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        captured -> BigInt,
+        refunded -> BigInt,
+        returned -> BigInt,
+        status -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Text,
+        payment_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        reason -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        kind -> Text,
+        owner -> Nullable<Text>,
+        currency -> Text,
+        debits -> BigInt,
+        credits -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> Text,
+        kind -> Text,
+        order_id -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        currency -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (seq) {
+        seq -> BigInt,
+        transaction_id -> Text,
+        account_id -> Text,
+        debit -> BigInt,
+        credit -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (partner_id, seq) {
+        partner_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        locked_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remittances (id) {
+        id -> Text,
+        store_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        transaction_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    charges (purchase_id) {
+        purchase_id -> Text,
+        store_id -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        refunded_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(ledger_entries -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    stores,
+    sellability,
+    orders,
+    partners,
+    payments,
+    refunds,
+    accounts,
+    ledger_transactions,
+    ledger_entries,
+    events,
+    idempotency_keys,
+    remittances,
+    charges,
+);

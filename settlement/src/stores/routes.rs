@@ -1,0 +1,65 @@
+//! `GET /v1/seller/balance?store_id=` (seller, broker-issued token).
+
+use crate::error::{Result, SettlementError};
+use crate::ledger::{store as ledger, Account};
+use crate::State;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use shared::auth::Seller;
+use shared::ids::StoreId;
+use shared::money::Money;
+use utoipa::{IntoParams, ToSchema};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/seller/balance", web::get().to(balance));
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct BalanceQuery {
+    /// Required when the seller has several stores.
+    pub store_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Balance {
+    pub store_id: StoreId,
+    /// Released to the store, not yet remitted (negative after a refund that followed a payout).
+    pub available: Money,
+    /// Paid for the store's orders and held until delivery.
+    pub escrow: Money,
+}
+
+/// The seller's balances for one of its stores.
+#[utoipa::path(get, path = "/v1/seller/balance", params(BalanceQuery),
+    responses((status = 200, body = Balance), (status = 400, description = "store_id_required"),
+        (status = 403, description = "another seller's store")),
+    security(("seller" = [])))]
+pub async fn balance(state: web::Data<State>, seller: Seller, q: web::Query<BalanceQuery>) -> Result<HttpResponse> {
+    let given = q.store_id.as_deref().map(StoreId::parse).transpose()?;
+    let currency = state.settings.currency()?;
+    let balance = state
+        .core
+        .db
+        .read(move |c| {
+            let store = match given {
+                Some(store) => match super::store::owner_of(c, &store)? {
+                    None => return Err(shared::Error::NotFound("store".into()).into()),
+                    Some(Some(owner)) if owner == seller.id => store,
+                    Some(_) => return Err(shared::Error::Forbidden("not your store".into()).into()),
+                },
+                None => {
+                    let mut mine = super::store::stores_of_seller(c, &seller.id)?;
+                    match mine.len() {
+                        0 => return Err(shared::Error::NotFound("store".into()).into()),
+                        1 => mine.remove(0),
+                        _ => return Err(SettlementError::StoreRequired),
+                    }
+                }
+            };
+            let available = ledger::owed(c, &Account::Store(store.clone()), currency)?;
+            let escrow = crate::orders::store::escrow_of_store(c, &store, currency)?;
+            Ok(Balance { store_id: store, available, escrow })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(balance))
+}

@@ -1,0 +1,110 @@
+//! Store and sellability rows.
+
+use crate::error::Result;
+use crate::schema::{sellability, stores};
+use diesel::prelude::*;
+use shared::db::{is_unique_violation, AnyConnection};
+use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
+use shared::time::now;
+
+pub struct NewStore<'a> {
+    pub store_id: &'a StoreId,
+    pub seller_id: Option<&'a SellerId>,
+    pub manufacturer_id: Option<&'a ManufacturerId>,
+    pub union_id: Option<&'a UnionId>,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub region: &'a str,
+}
+
+/// Records a store, or updates it when the broker registers it again.
+pub fn upsert_store(conn: &mut AnyConnection, s: &NewStore) -> Result<()> {
+    let updated = diesel::update(stores::table.find(s.store_id.as_str()))
+        .set((
+            stores::seller_id.eq(s.seller_id.map(|x| x.as_str())),
+            stores::manufacturer_id.eq(s.manufacturer_id.map(|x| x.as_str())),
+            stores::union_id.eq(s.union_id.map(|x| x.as_str())),
+            stores::name.eq(s.name),
+            stores::category.eq(s.category),
+            stores::region.eq(s.region),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(stores::table)
+            .values((
+                stores::store_id.eq(s.store_id.as_str()),
+                stores::seller_id.eq(s.seller_id.map(|x| x.as_str())),
+                stores::manufacturer_id.eq(s.manufacturer_id.map(|x| x.as_str())),
+                stores::union_id.eq(s.union_id.map(|x| x.as_str())),
+                stores::name.eq(s.name),
+                stores::category.eq(s.category),
+                stores::region.eq(s.region),
+                stores::created_at.eq(now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The seller's stores, in a stable order.
+pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> Result<Vec<StoreId>> {
+    let ids: Vec<String> = stores::table
+        .filter(stores::seller_id.eq(seller.as_str()))
+        .order(stores::store_id)
+        .select(stores::store_id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(StoreId::from_db).collect())
+}
+
+/// The store's owning seller: `None` for an unknown store, `Some(None)` for a
+/// manufacturer's store.
+pub fn owner_of(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<Option<SellerId>>> {
+    let row: Option<Option<String>> =
+        stores::table.find(store.as_str()).select(stores::seller_id).first(conn).optional()?;
+    Ok(row.map(|s| s.map(SellerId::from_db)))
+}
+
+pub fn set_sellability(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    product: &ProductId,
+    sellable: bool,
+    reason: Option<&str>,
+) -> Result<()> {
+    let t = now();
+    let updated = diesel::update(sellability::table.find((store.as_str(), product.as_str())))
+        .set((sellability::sellable.eq(sellable), sellability::reason.eq(reason), sellability::updated_at.eq(t)))
+        .execute(conn)?;
+    if updated == 0 {
+        let inserted = conn.transaction(|c| {
+            diesel::insert_into(sellability::table)
+                .values((
+                    sellability::store_id.eq(store.as_str()),
+                    sellability::product_id.eq(product.as_str()),
+                    sellability::sellable.eq(sellable),
+                    sellability::reason.eq(reason),
+                    sellability::updated_at.eq(t),
+                ))
+                .execute(c)
+        });
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                diesel::update(sellability::table.find((store.as_str(), product.as_str())))
+                    .set((sellability::sellable.eq(sellable), sellability::reason.eq(reason)))
+                    .execute(conn)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The last published rule for the offer, if any was published.
+pub fn sellable(conn: &mut AnyConnection, store: &StoreId, product: &ProductId) -> Result<Option<bool>> {
+    Ok(sellability::table
+        .find((store.as_str(), product.as_str()))
+        .select(sellability::sellable)
+        .first(conn)
+        .optional()?)
+}

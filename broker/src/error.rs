@@ -20,6 +20,12 @@ pub enum BrokerError {
     /// The store cannot sell what was asked; `alternatives` lists stores that can.
     #[error("{detail}")]
     Unsellable { code: &'static str, detail: String, alternatives: Value, backorder: Value },
+    /// The order's price is not the one the buyer expected; `current_price` says what it is.
+    #[error("the price changed to {} {}", current.amount, current.currency)]
+    PriceChanged { current: shared::money::Money },
+    /// The order workflow does not allow this step now; `status` is where the order is.
+    #[error("the order is {current}; that step is not possible now")]
+    InvalidTransition { current: &'static str },
 }
 
 impl BrokerError {
@@ -63,7 +69,10 @@ impl ApiError for BrokerError {
             BrokerError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             BrokerError::NotFound(_) => StatusCode::NOT_FOUND,
             BrokerError::Forbidden(_) => StatusCode::FORBIDDEN,
-            BrokerError::Conflict { .. } | BrokerError::Unsellable { .. } => StatusCode::CONFLICT,
+            BrokerError::Conflict { .. }
+            | BrokerError::Unsellable { .. }
+            | BrokerError::PriceChanged { .. }
+            | BrokerError::InvalidTransition { .. } => StatusCode::CONFLICT,
         }
     }
 
@@ -74,6 +83,8 @@ impl ApiError for BrokerError {
             BrokerError::NotFound(_) => "not_found",
             BrokerError::Forbidden(_) => "forbidden",
             BrokerError::Conflict { code, .. } | BrokerError::Unsellable { code, .. } => code,
+            BrokerError::PriceChanged { .. } => "price_changed",
+            BrokerError::InvalidTransition { .. } => "invalid_transition",
         }
     }
 
@@ -83,6 +94,16 @@ impl ApiError for BrokerError {
                 let mut m = Map::new();
                 m.insert("alternatives".into(), alternatives.clone());
                 m.insert("backorder".into(), backorder.clone());
+                Some(m)
+            }
+            BrokerError::PriceChanged { current } => {
+                let mut m = Map::new();
+                m.insert("current_price".into(), serde_json::to_value(current).unwrap_or(Value::Null));
+                Some(m)
+            }
+            BrokerError::InvalidTransition { current } => {
+                let mut m = Map::new();
+                m.insert("status".into(), Value::String((*current).to_string()));
                 Some(m)
             }
             _ => None,

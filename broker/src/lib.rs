@@ -7,10 +7,19 @@ use shared::server::{Core, Running, StartError};
 use std::net::TcpListener;
 use utoipa::OpenApi;
 
+pub mod accounts;
+pub mod browsing;
+pub mod buyers;
 pub mod catalog;
 pub mod error;
 mod inbox;
+pub mod orders;
+pub mod sales;
 pub mod schema;
+pub mod search;
+pub mod selections;
+pub mod stores;
+pub mod unions;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/broker/sqlite");
@@ -20,21 +29,67 @@ const POSTGRES: diesel_migrations::EmbeddedMigrations =
 pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || POSTGRES };
 
 #[derive(OpenApi)]
-#[openapi(info(title = "Broker", description = "The broker service of the anonymous marketplace."))]
+#[openapi(
+    info(title = "Broker", description = "The broker service of the anonymous marketplace."),
+    paths(
+        accounts::routes::create_seller,
+        accounts::routes::create_manufacturer,
+        accounts::routes::create_session,
+        unions::routes::create_union,
+        unions::routes::list_unions,
+        unions::routes::read_union,
+        unions::routes::service_centre,
+        stores::routes::create_store,
+        stores::routes::read_store,
+        stores::routes::list_offers,
+        stores::routes::my_stores,
+        stores::routes::unmet_demand,
+        stores::routes::list_movements,
+        stores::routes::move_stock,
+        stores::routes::list_suppliers,
+        stores::routes::create_supplier,
+        stores::routes::set_urgent,
+        stores::routes::end_urgent,
+        catalog::routes::create_product,
+        catalog::routes::read_product,
+        catalog::routes::put_offer,
+        catalog::routes::read_offer,
+        search::routes::search,
+        selections::routes::select,
+        browsing::routes::create_session,
+        browsing::routes::read_sequence,
+        browsing::routes::forget,
+    )
+)]
 struct ApiDoc;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct State {
     pub core: Core,
+    /// Seals buyers' opt-in mail contacts; only the mail sender opens them.
+    pub contacts: std::sync::Arc<shared::crypto::Sealer>,
 }
 
 /// Opens the database (migrating it) and serves the broker on `listener`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {
     let core = Core::open(config, ServiceName::Broker, MIGRATIONS)?;
-    let dispatcher = core.dispatcher(None)?;
-    let state = web::Data::new(State { core: core.clone() });
+    let contacts = std::sync::Arc::new(shared::crypto::Sealer::load_or_create(
+        &config.data_dir.join("keys").join("mail-contacts"),
+    )?);
+    let dispatcher = core.dispatcher(Some(contacts.clone()))?;
+    let state = web::Data::new(State { core: core.clone(), contacts });
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
-        cfg.app_data(state.clone()).configure(inbox::routes);
+        cfg.app_data(state.clone())
+            .configure(inbox::routes)
+            .configure(accounts::routes)
+            .configure(unions::routes)
+            .configure(stores::routes)
+            .configure(catalog::routes)
+            .configure(search::routes)
+            .configure(selections::routes)
+            .configure(browsing::routes)
+            .configure(orders::routes::routes)
+            .configure(buyers::routes::routes);
     })
 }

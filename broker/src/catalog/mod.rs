@@ -2,6 +2,8 @@
 //! prices, stock movements with a reserve threshold.
 
 pub mod domain;
+pub mod routes;
 pub mod store;
 
 pub use domain::{Alternative, Backorder, Offer, Product, Store};
+pub use routes::routes;

@@ -136,7 +136,8 @@ pub fn insert_product(conn: &mut AnyConnection, p: &Product) -> QueryResult<()> 
             .values((
                 product_attributes::product_id.eq(p.id.as_str()),
                 product_attributes::name.eq(n),
-                product_attributes::value.eq(v),
+                // Lower-cased so that search matches regardless of case; the product keeps the text as given.
+                product_attributes::value.eq(v.to_lowercase()),
             ))
             .execute(conn)?;
     }
@@ -144,7 +145,7 @@ pub fn insert_product(conn: &mut AnyConnection, p: &Product) -> QueryResult<()> 
 }
 
 #[allow(clippy::type_complexity)]
-type OfferTuple = (
+pub(crate) type OfferTuple = (
     String,
     String,
     String,
@@ -161,28 +162,30 @@ type OfferTuple = (
     Timestamp,
 );
 
+#[macro_export]
+#[doc(hidden)]
 macro_rules! offer_columns {
     () => {
         (
-            offers::store_id,
-            offers::product_id,
-            offers::kind,
-            offers::price_amount,
-            offers::price_currency,
-            offers::stock,
-            offers::sellable,
-            offers::reason,
-            offers::union_fulfilment,
-            offers::requires_price_confirmation,
-            offers::reserve_threshold,
-            offers::urgent_price_amount,
-            offers::urgent_until,
-            offers::updated_at,
+            $crate::schema::offers::store_id,
+            $crate::schema::offers::product_id,
+            $crate::schema::offers::kind,
+            $crate::schema::offers::price_amount,
+            $crate::schema::offers::price_currency,
+            $crate::schema::offers::stock,
+            $crate::schema::offers::sellable,
+            $crate::schema::offers::reason,
+            $crate::schema::offers::union_fulfilment,
+            $crate::schema::offers::requires_price_confirmation,
+            $crate::schema::offers::reserve_threshold,
+            $crate::schema::offers::urgent_price_amount,
+            $crate::schema::offers::urgent_until,
+            $crate::schema::offers::updated_at,
         )
     };
 }
 
-fn offer_from(t: OfferTuple) -> QueryResult<Offer> {
+pub(crate) fn offer_from(t: OfferTuple) -> QueryResult<Offer> {
     let (
         store_id,
         product_id,
@@ -388,7 +391,12 @@ pub fn move_stock(
     Ok(Some(after))
 }
 
-fn mail_reserve(conn: &mut AnyConnection, store_id: &StoreId, product_id: &ProductId, stock: i64) -> QueryResult<()> {
+pub(crate) fn mail_reserve(
+    conn: &mut AnyConnection,
+    store_id: &StoreId,
+    product_id: &ProductId,
+    stock: i64,
+) -> QueryResult<()> {
     let Some(s) = store(conn, store_id)? else { return Ok(()) };
     if s.contact_email.is_empty() {
         return Ok(());
@@ -516,4 +524,42 @@ pub fn recorded_redirect(
         .count()
         .get_result(conn)?;
     Ok(n > 0)
+}
+
+/// Can `store` sell `qty` of `product` on its own? A manufacturer's store sells to order
+/// (no stock is checked) whatever it has a back-order offer for; any other store follows
+/// the shared rule over its offer. Union fulfilment is a separate question:
+/// [`union_shipper`].
+pub fn sellability(
+    conn: &mut AnyConnection,
+    store: &Store,
+    product: &ProductId,
+    qty: i64,
+) -> QueryResult<Result<(), shared::rules::Unsellable>> {
+    if store.is_manufacturer_store() {
+        let ok = backorder_offer(conn, product)?.is_some_and(|b| b.store_id == store.id);
+        return Ok(if ok { Ok(()) } else { Err(shared::rules::Unsellable::NonSellable) });
+    }
+    let offer = find_offer(conn, &store.id, product)?;
+    Ok(shared::rules::check(offer.map(|o| o.rule()).as_ref(), qty))
+}
+
+/// What a buyer pays for one unit at `store` now: the offer's current price, or at a
+/// manufacturer's store the back-order price. `None` when the store does not offer it.
+pub fn quote(conn: &mut AnyConnection, store: &Store, product: &ProductId) -> QueryResult<Option<Money>> {
+    if store.is_manufacturer_store() {
+        return Ok(backorder_offer(conn, product)?.filter(|b| b.store_id == store.id).map(|b| b.price));
+    }
+    Ok(find_offer(conn, &store.id, product)?.map(|o| o.current_price()))
+}
+
+/// For an offer that opted in to union fulfilment but is short: the nearest store of the
+/// same union that can ship `qty` (same region first, then cheapest, then most stock).
+pub fn union_shipper(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    product: &ProductId,
+    qty: i64,
+) -> QueryResult<Option<StoreId>> {
+    Ok(alternatives(conn, store, product, qty)?.into_iter().find(|a| a.same_union).map(|a| a.store_id))
 }

@@ -1,0 +1,100 @@
+//! Browsing and preference records.
+
+use super::SessionId;
+use crate::schema::{browsing_events, preference_events};
+use diesel::prelude::*;
+use shared::db::AnyConnection;
+use shared::ids::{ProductId, StoreId, UnionId};
+use shared::time::{now, Timestamp};
+use std::collections::BTreeMap;
+
+/// One step of a browsing sequence: a union, a store or a product viewed.
+#[derive(Debug, Default)]
+pub struct Viewed<'a> {
+    pub union_id: Option<&'a UnionId>,
+    pub store_id: Option<&'a StoreId>,
+    pub product_id: Option<&'a ProductId>,
+}
+
+pub fn record_view(conn: &mut AnyConnection, session: &SessionId, viewed: Viewed<'_>) -> QueryResult<()> {
+    diesel::insert_into(browsing_events::table)
+        .values((
+            browsing_events::session_id.eq(session.as_str()),
+            browsing_events::union_id.eq(viewed.union_id.map(|i| i.as_str())),
+            browsing_events::store_id.eq(viewed.store_id.map(|i| i.as_str())),
+            browsing_events::product_id.eq(viewed.product_id.map(|i| i.as_str())),
+            browsing_events::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Where a preference came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Search,
+    Selection,
+}
+
+/// Records what was asked for (kind and characteristics), never who asked. The pseudonym,
+/// where there is one, only bounds one browser's weight in the analyses.
+pub fn record_preference(
+    conn: &mut AnyConnection,
+    source: Source,
+    session: Option<&SessionId>,
+    kind: &str,
+    attributes: &BTreeMap<String, String>,
+    product: Option<&ProductId>,
+) -> QueryResult<()> {
+    diesel::insert_into(preference_events::table)
+        .values((
+            preference_events::source.eq(match source {
+                Source::Search => "search",
+                Source::Selection => "selection",
+            }),
+            preference_events::session_id.eq(session.map(|s| s.as_str())),
+            preference_events::kind.eq(kind),
+            preference_events::attributes.eq(serde_json::to_string(attributes).expect("attributes serialize")),
+            preference_events::product_id.eq(product.map(|p| p.as_str())),
+            preference_events::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct ViewRow {
+    pub union_id: Option<String>,
+    pub store_id: Option<String>,
+    pub product_id: Option<String>,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String)]
+    pub at: Timestamp,
+}
+
+pub fn sequence(conn: &mut AnyConnection, session: &SessionId, limit: i64) -> QueryResult<Vec<ViewRow>> {
+    browsing_events::table
+        .filter(browsing_events::session_id.eq(session.as_str()))
+        .order(browsing_events::seq.asc())
+        .limit(limit)
+        .select((
+            browsing_events::union_id,
+            browsing_events::store_id,
+            browsing_events::product_id,
+            browsing_events::created_at,
+        ))
+        .load(conn)
+}
+
+/// Deletes everything kept under the pseudonym: its browsing and its preferences.
+pub fn forget(conn: &mut AnyConnection, session: &SessionId) -> QueryResult<usize> {
+    let a = diesel::delete(browsing_events::table.filter(browsing_events::session_id.eq(session.as_str())))
+        .execute(conn)?;
+    let b = diesel::delete(preference_events::table.filter(preference_events::session_id.eq(session.as_str())))
+        .execute(conn)?;
+    Ok(a + b)
+}
+
+pub fn preference_count(conn: &mut AnyConnection, session: &SessionId) -> QueryResult<i64> {
+    preference_events::table.filter(preference_events::session_id.eq(session.as_str())).count().get_result(conn)
+}

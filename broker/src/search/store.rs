@@ -1,0 +1,105 @@
+//! The search query. Offers carry their product's kind so that one index,
+//! `offers_search (kind, sellable, price_amount)`, narrows the scan to sellable offers of
+//! the kind; each characteristic is an indexed lookup in
+//! `product_attributes_lookup (name, value, product_id)`.
+
+use super::domain::SearchQuery;
+use crate::catalog::store::{offer_from, OfferTuple};
+use crate::schema::{offers, product_attributes, products, stores};
+use diesel::dsl::case_when;
+use diesel::prelude::*;
+use diesel::sql_types::Integer;
+use shared::db::AnyConnection;
+use shared::ids::{ProductId, StoreId};
+use shared::money::Money;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Hit {
+    pub store_id: StoreId,
+    pub store_name: String,
+    pub product_id: ProductId,
+    pub product_name: String,
+    /// What the buyer pays now (an urgent price while it runs).
+    pub price: Money,
+    /// True while an urgent (time-limited) price applies.
+    pub urgent: bool,
+    pub stock: i64,
+    pub region: String,
+    pub category: String,
+}
+
+/// One page of sellable offers with stock, ranked by price, then nearness to the buyer's
+/// region, then stock. Fetches one more than the page to tell whether another follows.
+pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit>, bool)> {
+    let t = shared::time::now();
+    // The urgent price while it runs, else the regular one.
+    let price = || {
+        case_when(offers::urgent_until.gt(t), offers::urgent_price_amount.assume_not_null())
+            .otherwise(offers::price_amount)
+    };
+    let mut query = offers::table
+        .inner_join(stores::table)
+        .inner_join(products::table)
+        .filter(offers::kind.eq(&q.kind))
+        .filter(offers::sellable.eq(true))
+        .filter(offers::stock.gt(0))
+        .into_boxed();
+    for (name, value) in &q.attributes {
+        query = query.filter(
+            offers::product_id.eq_any(
+                product_attributes::table
+                    .filter(product_attributes::name.eq(name.clone()))
+                    .filter(product_attributes::value.eq(value.clone()))
+                    .select(product_attributes::product_id),
+            ),
+        );
+    }
+    if let Some(c) = q.currency {
+        query = query.filter(offers::price_currency.eq(c.as_str().to_string()));
+    }
+    if let Some(lo) = q.min_price {
+        query = query.filter(price().ge(lo));
+    }
+    if let Some(hi) = q.max_price {
+        query = query.filter(price().le(hi));
+    }
+    if let Some(r) = &q.region {
+        query = query.filter(stores::region.eq(r.clone()));
+    }
+    if let Some(c) = &q.category {
+        query = query.filter(stores::category.eq(c.clone()));
+    }
+    let near = q.near.clone().unwrap_or_default();
+    let nearness = case_when(stores::region.eq(near), 0.into_sql::<Integer>()).otherwise(1.into_sql::<Integer>());
+    let rows: Vec<(OfferTuple, String, String, String, String)> = query
+        .order(price().asc())
+        .then_order_by(nearness.asc())
+        .then_order_by(offers::stock.desc())
+        .then_order_by(offers::store_id.asc())
+        .then_order_by(offers::product_id.asc())
+        .limit(q.limit + 1)
+        .offset(q.offset)
+        .select((crate::offer_columns!(), stores::name, products::name, stores::region, stores::category))
+        .load(conn)?;
+    let more = rows.len() as i64 > q.limit;
+    let hits = rows
+        .into_iter()
+        .take(q.limit as usize)
+        .map(|(o, store_name, product_name, region, category)| {
+            let offer = offer_from(o)?;
+            let price = offer.price_at(t);
+            Ok(Hit {
+                urgent: price != offer.price,
+                store_id: offer.store_id,
+                store_name,
+                product_id: offer.product_id,
+                product_name,
+                price,
+                stock: offer.stock,
+                region,
+                category,
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    Ok((hits, more))
+}

@@ -1,0 +1,49 @@
+//! What a selection answers.
+
+use crate::catalog::{Alternative, Backorder};
+use serde::Serialize;
+use shared::money::Money;
+use shared::rules::Unsellable;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Selection {
+    pub sellable: bool,
+    /// `null`, `"non_sellable"` or `"out_of_stock"`.
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<Unsellable>,
+    /// The price at this store now, where it sells the product.
+    pub price: Option<Money>,
+    /// True when the store is short but another store of its union ships for it.
+    pub union_fulfilment: bool,
+    pub alternatives: Vec<Alternative>,
+    pub backorder: Option<Backorder>,
+}
+
+/// The outcome recorded for the store's unmet demand: only selections it could not serve
+/// itself (a shortage counts even where its union ships for it).
+pub fn outcome(reason: Option<Unsellable>) -> Option<&'static str> {
+    reason.map(|r| r.code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_serialize_as_their_codes() {
+        let s = Selection {
+            sellable: false,
+            reason: Some(Unsellable::NonSellable),
+            price: None,
+            union_fulfilment: false,
+            alternatives: vec![],
+            backorder: None,
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["reason"], "non_sellable");
+        assert!(v["backorder"].is_null());
+        assert_eq!(outcome(Some(Unsellable::OutOfStock)), Some("out_of_stock"));
+        assert_eq!(outcome(None), None);
+    }
+}

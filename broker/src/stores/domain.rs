@@ -1,0 +1,143 @@
+//! Who may manage a store, and the dashboard's shapes.
+
+use crate::catalog::Store;
+use crate::error::BrokerError;
+use actix_web::{dev::Payload, FromRequest, HttpRequest};
+use serde::Serialize;
+use shared::auth::{Principal, Role};
+use shared::ids::{ManufacturerId, ProductId, SellerId};
+use shared::time::Timestamp;
+
+/// The caller who owns stores: a seller, or a manufacturer (for its own store).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Owner {
+    Seller(SellerId),
+    Manufacturer(ManufacturerId),
+}
+
+impl Owner {
+    pub fn owns(&self, store: &Store) -> bool {
+        match self {
+            Owner::Seller(id) => store.seller_id.as_ref() == Some(id),
+            Owner::Manufacturer(id) => store.manufacturer_id.as_ref() == Some(id),
+        }
+    }
+}
+
+/// Another owner's store is 403; it exists publicly, so hiding it behind a 404 gains nothing.
+pub fn check_owner(owner: &Owner, store: Option<Store>) -> Result<Store, BrokerError> {
+    let store = store.ok_or(BrokerError::NotFound("store"))?;
+    if owner.owns(&store) {
+        Ok(store)
+    } else {
+        Err(BrokerError::Forbidden("this store belongs to another account".into()))
+    }
+}
+
+impl FromRequest for Owner {
+    type Error = shared::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, shared::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let principal = Principal::from_request(req, payload);
+        Box::pin(async move {
+            let claims = principal.await?.0;
+            match claims.role {
+                Role::Seller => {
+                    Ok(Owner::Seller(SellerId::parse(&claims.sub).map_err(|_| shared::Error::Unauthorized)?))
+                }
+                Role::Manufacturer => Ok(Owner::Manufacturer(
+                    ManufacturerId::parse(&claims.sub).map_err(|_| shared::Error::Unauthorized)?,
+                )),
+                _ => Err(shared::Error::Forbidden("this route is for store owners".into())),
+            }
+        })
+    }
+}
+
+/// How often buyers asked a store for a product it could not sell them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UnmetDemand {
+    pub product_id: ProductId,
+    pub product_name: String,
+    pub non_sellable: i64,
+    pub out_of_stock: i64,
+    pub total: i64,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String)]
+    pub last_asked: Timestamp,
+}
+
+/// Folds per-outcome counts into one line per product, most asked first.
+pub fn fold_unmet(rows: Vec<(ProductId, String, String, i64, Timestamp)>) -> Vec<UnmetDemand> {
+    let mut out: Vec<UnmetDemand> = Vec::new();
+    for (product_id, product_name, outcome, n, last) in rows {
+        let line = match out.iter_mut().position(|l| l.product_id == product_id) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(UnmetDemand {
+                    product_id,
+                    product_name,
+                    non_sellable: 0,
+                    out_of_stock: 0,
+                    total: 0,
+                    last_asked: last,
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        match outcome.as_str() {
+            "non_sellable" => line.non_sellable += n,
+            _ => line.out_of_stock += n,
+        }
+        line.total += n;
+        line.last_asked = line.last_asked.max(last);
+    }
+    out.sort_by(|a, b| b.total.cmp(&a.total).then(a.product_id.cmp(&b.product_id)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::ids::StoreId;
+
+    fn store(seller: Option<SellerId>, manufacturer: Option<ManufacturerId>) -> Store {
+        Store {
+            id: StoreId::generate(),
+            name: "s".into(),
+            union_id: None,
+            category: "c".into(),
+            region: "r".into(),
+            seller_id: seller,
+            manufacturer_id: manufacturer,
+            contact_email: "a@b.c".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_owner_manages_a_store() {
+        let me = SellerId::generate();
+        let mine = store(Some(me.clone()), None);
+        assert!(check_owner(&Owner::Seller(me.clone()), Some(mine.clone())).is_ok());
+        let other = Owner::Seller(SellerId::generate());
+        assert!(matches!(check_owner(&other, Some(mine)), Err(BrokerError::Forbidden(_))));
+        assert!(matches!(check_owner(&Owner::Seller(me), None), Err(BrokerError::NotFound(_))));
+        let m = ManufacturerId::generate();
+        assert!(Owner::Manufacturer(m.clone()).owns(&store(None, Some(m))));
+    }
+
+    #[test]
+    fn unmet_demand_folds_per_product() {
+        let t = shared::time::now();
+        let (a, b) = (ProductId::generate(), ProductId::generate());
+        let lines = fold_unmet(vec![
+            (a.clone(), "A".into(), "non_sellable".into(), 2, t),
+            (b.clone(), "B".into(), "out_of_stock".into(), 5, t),
+            (a.clone(), "A".into(), "out_of_stock".into(), 1, t),
+        ]);
+        assert_eq!(lines.len(), 2);
+        assert_eq!((lines[0].product_id.clone(), lines[0].total), (b, 5));
+        assert_eq!((lines[1].non_sellable, lines[1].out_of_stock, lines[1].total), (2, 1, 3));
+    }
+}

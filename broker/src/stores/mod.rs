@@ -1,0 +1,8 @@
+//! Stores: registration in a union, the public view, and the owner's dashboard (unmet
+//! demand, stock movements, suppliers, urgent prices).
+
+pub mod domain;
+pub mod routes;
+pub mod store;
+
+pub use routes::routes;

@@ -1,0 +1,238 @@
+//! Store queries: registration (with its message to settlement), listings, the dashboard.
+
+use crate::schema::{products, selection_events, stock_movements, stores, suppliers, unions};
+use diesel::prelude::*;
+use shared::config::ServiceName;
+use shared::db::AnyConnection;
+use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
+use shared::messages::Message;
+use shared::time::{now, Timestamp};
+
+shared::typed_id!(
+    /// A supplier of one store.
+    SupplierId,
+    "sup"
+);
+
+pub struct NewStore {
+    pub id: StoreId,
+    pub name: String,
+    pub union_id: Option<UnionId>,
+    pub category: String,
+    pub region: String,
+    pub seller_id: Option<SellerId>,
+    pub manufacturer_id: Option<ManufacturerId>,
+}
+
+/// Inserts the store and tells settlement in the same transaction, so a store exists for
+/// settlement exactly when it exists here.
+pub fn insert_store(conn: &mut AnyConnection, s: &NewStore) -> QueryResult<()> {
+    diesel::insert_into(stores::table)
+        .values((
+            stores::id.eq(s.id.as_str()),
+            stores::name.eq(&s.name),
+            stores::union_id.eq(s.union_id.as_ref().map(|u| u.as_str())),
+            stores::category.eq(&s.category),
+            stores::region.eq(&s.region),
+            stores::seller_id.eq(s.seller_id.as_ref().map(|u| u.as_str())),
+            stores::manufacturer_id.eq(s.manufacturer_id.as_ref().map(|u| u.as_str())),
+            stores::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    shared::outbox::send(
+        conn,
+        ServiceName::Broker,
+        ServiceName::Settlement,
+        Message::StoreRegistered {
+            store_id: s.id.clone(),
+            seller_id: s.seller_id.clone(),
+            manufacturer_id: s.manufacturer_id.clone(),
+            union_id: s.union_id.clone(),
+            name: s.name.clone(),
+            category: s.category.clone(),
+            region: s.region.clone(),
+        },
+    )?;
+    Ok(())
+}
+
+pub fn union_region(conn: &mut AnyConnection, id: &UnionId) -> QueryResult<Option<String>> {
+    unions::table.filter(unions::id.eq(id.as_str())).select(unions::region).first(conn).optional()
+}
+
+/// A store's public face: what buyers may see.
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct PublicStore {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub union_id: Option<String>,
+    pub region: String,
+}
+
+macro_rules! public_columns {
+    () => {
+        (stores::id, stores::name, stores::category, stores::union_id, stores::region)
+    };
+}
+
+pub fn public_store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<PublicStore>> {
+    stores::table.filter(stores::id.eq(id.as_str())).select(public_columns!()).first(conn).optional()
+}
+
+pub fn stores_of_union(
+    conn: &mut AnyConnection,
+    union: &UnionId,
+    category: Option<&str>,
+) -> QueryResult<Vec<PublicStore>> {
+    let mut q = stores::table.filter(stores::union_id.eq(union.as_str())).into_boxed();
+    if let Some(c) = category {
+        q = q.filter(stores::category.eq(c));
+    }
+    q.order((stores::category.asc(), stores::name.asc(), stores::id.asc())).select(public_columns!()).load(conn)
+}
+
+pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> QueryResult<Vec<PublicStore>> {
+    stores::table
+        .filter(stores::seller_id.eq(seller.as_str()))
+        .order(stores::created_at.asc())
+        .select(public_columns!())
+        .load(conn)
+}
+
+/// Unmet demand, per product and outcome: (product, name, outcome, count, last time).
+pub fn unmet_demand(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+) -> QueryResult<Vec<(ProductId, String, String, i64, Timestamp)>> {
+    let rows: Vec<(String, String, i64, Option<Timestamp>)> = selection_events::table
+        .filter(selection_events::store_id.eq(store.as_str()))
+        .group_by((selection_events::product_id, selection_events::outcome))
+        .select((
+            selection_events::product_id,
+            selection_events::outcome,
+            diesel::dsl::count_star(),
+            diesel::dsl::max(selection_events::created_at),
+        ))
+        .load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let names: std::collections::HashMap<String, String> = products::table
+        .filter(products::id.eq_any(&ids))
+        .select((products::id, products::name))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(p, o, c, t)| {
+            let name = names.get(&p).cloned().unwrap_or_default();
+            (ProductId::from_db(p), name, o, c, t.unwrap_or_else(now))
+        })
+        .collect())
+}
+
+pub fn record_selection(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    product: &ProductId,
+    quantity: i64,
+    outcome: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(selection_events::table)
+        .values((
+            selection_events::store_id.eq(store.as_str()),
+            selection_events::product_id.eq(product.as_str()),
+            selection_events::quantity.eq(quantity),
+            selection_events::outcome.eq(outcome),
+            selection_events::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct MovementView {
+    pub seq: i64,
+    pub product_id: String,
+    pub delta: i64,
+    pub stock_after: i64,
+    pub kind: String,
+    pub supplier_id: Option<String>,
+    pub note: Option<String>,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+}
+
+pub fn movements(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    product: Option<&ProductId>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<MovementView>> {
+    let mut q = stock_movements::table.filter(stock_movements::store_id.eq(store.as_str())).into_boxed();
+    if let Some(p) = product {
+        q = q.filter(stock_movements::product_id.eq(p.as_str()));
+    }
+    q.order(stock_movements::seq.desc())
+        .limit(limit)
+        .offset(offset)
+        .select((
+            stock_movements::seq,
+            stock_movements::product_id,
+            stock_movements::delta,
+            stock_movements::stock_after,
+            stock_movements::kind,
+            stock_movements::supplier_id,
+            stock_movements::note,
+            stock_movements::created_at,
+        ))
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct SupplierView {
+    pub id: String,
+    pub name: String,
+    pub contact: Option<String>,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+}
+
+pub fn insert_supplier(
+    conn: &mut AnyConnection,
+    id: &SupplierId,
+    store: &StoreId,
+    name: &str,
+    contact: Option<&str>,
+) -> QueryResult<()> {
+    diesel::insert_into(suppliers::table)
+        .values((
+            suppliers::id.eq(id.as_str()),
+            suppliers::store_id.eq(store.as_str()),
+            suppliers::name.eq(name),
+            suppliers::contact.eq(contact),
+            suppliers::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn suppliers_of(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Vec<SupplierView>> {
+    suppliers::table
+        .filter(suppliers::store_id.eq(store.as_str()))
+        .order((suppliers::name.asc(), suppliers::id.asc()))
+        .select((suppliers::id, suppliers::name, suppliers::contact, suppliers::created_at))
+        .load(conn)
+}
+
+pub fn supplier_of_store(conn: &mut AnyConnection, store: &StoreId, supplier: &SupplierId) -> QueryResult<bool> {
+    let n: i64 = suppliers::table
+        .filter(suppliers::id.eq(supplier.as_str()))
+        .filter(suppliers::store_id.eq(store.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

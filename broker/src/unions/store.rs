@@ -1,0 +1,75 @@
+//! Union queries.
+
+use crate::schema::{stores, unions};
+use diesel::prelude::*;
+use shared::db::AnyConnection;
+use shared::ids::UnionId;
+use shared::time::now;
+
+#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
+pub struct UnionRow {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+}
+
+pub fn insert_union(conn: &mut AnyConnection, id: &UnionId, name: &str, region: &str) -> QueryResult<()> {
+    diesel::insert_into(unions::table)
+        .values((
+            unions::id.eq(id.as_str()),
+            unions::name.eq(name),
+            unions::region.eq(region),
+            unions::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn union(conn: &mut AnyConnection, id: &UnionId) -> QueryResult<Option<UnionRow>> {
+    unions::table
+        .filter(unions::id.eq(id.as_str()))
+        .select((unions::id, unions::name, unions::region))
+        .first(conn)
+        .optional()
+}
+
+pub fn unions_in(
+    conn: &mut AnyConnection,
+    region: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<UnionRow>> {
+    let mut q = unions::table.into_boxed();
+    if let Some(r) = region {
+        q = q.filter(unions::region.eq(r));
+    }
+    q.order((unions::region.asc(), unions::name.asc(), unions::id.asc()))
+        .limit(limit)
+        .offset(offset)
+        .select((unions::id, unions::name, unions::region))
+        .load(conn)
+}
+
+/// The union of `region` with the most stores of `category`: where the service centre
+/// sends a customer.
+pub fn best_fit(conn: &mut AnyConnection, region: &str, category: Option<&str>) -> QueryResult<Option<UnionId>> {
+    let mut q = stores::table
+        .inner_join(unions::table)
+        .filter(unions::region.eq(region))
+        .group_by(stores::union_id)
+        .select((stores::union_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(c) = category {
+        q = q.filter(stores::category.eq(c));
+    }
+    let mut counts: Vec<(Option<String>, i64)> = q.load(conn)?;
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if let Some(id) = counts.into_iter().find_map(|(u, _)| u) {
+        return Ok(Some(UnionId::from_db(id)));
+    }
+    if category.is_some() {
+        return Ok(None);
+    }
+    // A region whose unions have no stores yet: still send the customer to one.
+    Ok(unions_in(conn, Some(region), 1, 0)?.into_iter().next().map(|u| UnionId::from_db(u.id)))
+}

@@ -1,10 +1,18 @@
-//! Messages from the other services, applied once each.
+//! Messages from the other services, applied once each (the inbox records the message id
+//! in the same transaction). Each is also tolerant of order: a message that arrives before
+//! the one it depends on (a pickup before the payment) answers an error, so the sender
+//! retries it later; a message overtaken by a later one changes nothing.
 
+use crate::error::BrokerError;
+use crate::orders::domain::{Event, Step};
+use crate::orders::{store, workflow};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use shared::auth::ServiceCaller;
+use shared::config::ServiceName;
 use shared::db::AnyConnection;
-use shared::messages::{Envelope, INBOX_PATH};
+use shared::ids::OrderId;
+use shared::messages::{Envelope, Message, INBOX_PATH};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(INBOX_PATH, web::post().to(receive));
@@ -14,15 +22,94 @@ async fn receive(
     state: web::Data<State>,
     _caller: ServiceCaller,
     envelope: web::Json<Envelope>,
-) -> Result<HttpResponse, shared::Error> {
-    let applied = shared::outbox::receive(&state.core.db, envelope.into_inner(), apply).await?;
+) -> Result<HttpResponse, BrokerError> {
+    let settings = crate::buyers::routes::settings(&state);
+    let applied =
+        shared::outbox::receive(&state.core.db, envelope.into_inner(), move |c, e| apply(c, e, &settings)).await?;
     if applied {
         state.core.kick();
     }
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn apply(_conn: &mut AnyConnection, envelope: &Envelope) -> Result<(), shared::Error> {
-    tracing::debug!(kind = envelope.message.kind(), "message received");
+/// Who may send what: a message from the wrong service is refused, not applied.
+fn expected_source(message: &Message) -> Option<&'static [ServiceName]> {
+    match message {
+        Message::OrderPaid { .. } | Message::PaymentRefused { .. } | Message::OrderRefunded { .. } => {
+            Some(&[ServiceName::Settlement])
+        }
+        Message::CancelDecided { .. }
+        | Message::OrderShipped { .. }
+        | Message::OrderDelivered { .. }
+        | Message::ShipmentAbandoned { .. } => Some(&[ServiceName::Delivery]),
+        _ => None,
+    }
+}
+
+fn apply(
+    conn: &mut AnyConnection,
+    envelope: &Envelope,
+    settings: &crate::buyers::domain::BuyerSettings,
+) -> Result<(), BrokerError> {
+    let message = &envelope.message;
+    tracing::debug!(kind = message.kind(), "message received");
+    let Some(sources) = expected_source(message) else {
+        tracing::warn!(kind = message.kind(), "message the broker does not take; ignored");
+        return Ok(());
+    };
+    if !sources.iter().any(|s| s.as_str() == envelope.source) {
+        return Err(BrokerError::Forbidden(format!("{} does not send {}", envelope.source, message.kind())));
+    }
+    let (order_id, event, note): (&OrderId, Event, Option<String>) = match message {
+        Message::OrderPaid { order_id } => (order_id, Event::Paid, None),
+        Message::PaymentRefused { order_id, reason } => {
+            (order_id, Event::PaymentRefused, Some(format!("payment refused: {reason}")))
+        }
+        Message::OrderRefunded { order_id, reason } => (order_id, Event::Refunded, Some(format!("refunded: {reason}"))),
+        Message::CancelDecided { order_id, accepted } => (order_id, Event::CancelDecided { accepted: *accepted }, None),
+        Message::OrderShipped { order_id } => (order_id, Event::Shipped, None),
+        Message::OrderDelivered { order_id } => (order_id, Event::Delivered, None),
+        Message::ShipmentAbandoned { order_id, reason } => {
+            // The refund that follows from settlement ends the order; this only explains it.
+            if store::get(conn, order_id)?.is_some() {
+                store::set_note(conn, order_id, &format!("shipment abandoned: {reason}"))?;
+            }
+            return Ok(());
+        }
+        _ => return Ok(()),
+    };
+    // A message for an order we do not know is an error (and retried): it cannot be ours yet.
+    let order = store::get(conn, order_id)?.ok_or(BrokerError::NotFound("order"))?;
+    // A cancellation the buyer or seller asked for keeps their reason.
+    let reason = match event {
+        _ if order.reason.is_some() => None,
+        Event::PaymentRefused => Some("the store can no longer sell this product; choose another store"),
+        Event::Refunded => Some("refunded"),
+        _ => None,
+    };
+    if let Some(n) = &note {
+        store::set_note(conn, order_id, n)?;
+    }
+    let (_, step) = workflow::apply(conn, settings, order_id, event, reason)?;
+    if step == Step::NotYet {
+        // Roll back and let the sender retry once the prerequisite is here.
+        return Err(shared::Error::Unavailable(format!("{} arrived before its prerequisite", message.kind())).into());
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_right_service_may_report_each_outcome() {
+        let id = OrderId::generate();
+        assert_eq!(expected_source(&Message::OrderPaid { order_id: id.clone() }), Some(&[ServiceName::Settlement][..]));
+        assert_eq!(
+            expected_source(&Message::OrderShipped { order_id: id.clone() }),
+            Some(&[ServiceName::Delivery][..])
+        );
+        assert_eq!(expected_source(&Message::OrderCancelled { order_id: id, reason: String::new() }), None);
+    }
 }

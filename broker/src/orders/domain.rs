@@ -1,0 +1,492 @@
+//! The order workflow as plain data: statuses, the events that move them, and what each
+//! move causes. No storage, no HTTP: the store and the routes act on these decisions.
+
+use serde::{Deserialize, Serialize};
+use shared::money::Money;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    AwaitingConfirmation,
+    AwaitingApproval,
+    AwaitingPayment,
+    Paid,
+    CancelRequested,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 8] = [
+        OrderStatus::AwaitingConfirmation,
+        OrderStatus::AwaitingApproval,
+        OrderStatus::AwaitingPayment,
+        OrderStatus::Paid,
+        OrderStatus::CancelRequested,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::AwaitingConfirmation => "awaiting_confirmation",
+            OrderStatus::AwaitingApproval => "awaiting_approval",
+            OrderStatus::AwaitingPayment => "awaiting_payment",
+            OrderStatus::Paid => "paid",
+            OrderStatus::CancelRequested => "cancel_requested",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderStatus> {
+        OrderStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Settlement has been told the order exists (its price is final).
+    pub fn payable_sent(&self) -> bool {
+        !matches!(self, OrderStatus::AwaitingConfirmation | OrderStatus::AwaitingApproval)
+    }
+
+    /// Nothing more will happen to it: its buyer contact and any points hold can go.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled)
+    }
+
+    /// Goods have left a node: reserved offer stock is no longer on the shelf.
+    pub fn goods_moved(&self) -> bool {
+        matches!(self, OrderStatus::Shipped | OrderStatus::Delivered)
+    }
+}
+
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The first step a new order needs: most start at `awaiting_payment`.
+pub fn initial_status(needs_confirmation: bool, needs_approval: bool) -> OrderStatus {
+    if needs_confirmation {
+        OrderStatus::AwaitingConfirmation
+    } else if needs_approval {
+        OrderStatus::AwaitingApproval
+    } else {
+        OrderStatus::AwaitingPayment
+    }
+}
+
+/// Who acts on an order through the public routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    Buyer,
+    Seller,
+    Manufacturer,
+}
+
+/// What can happen to an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The seller confirmed the price (possibly a new one).
+    Confirm,
+    /// The manufacturer approved the order.
+    Approve,
+    /// The manufacturer refused it.
+    Refuse,
+    /// The buyer or the seller asked to cancel.
+    Cancel,
+    // From the other services:
+    Paid,
+    PaymentRefused,
+    Refunded,
+    CancelDecided {
+        accepted: bool,
+    },
+    Shipped,
+    Delivered,
+}
+
+/// The outcome of an event in a given status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Move to this status.
+    To(OrderStatus),
+    /// Already applied or overtaken by a later event: nothing to do.
+    Unchanged,
+    /// A message arrived before the one it depends on: try again later.
+    NotYet,
+}
+
+/// The state machine refuses this event in this status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the order is {current}; that is not possible now")]
+pub struct Forbidden {
+    pub current: OrderStatus,
+}
+
+/// The transition table. `needs_approval` decides where a confirmed order goes next.
+pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<Step, Forbidden> {
+    use Event as E;
+    use OrderStatus as S;
+    let forbidden = Err(Forbidden { current });
+    match (event, current) {
+        (E::Confirm, S::AwaitingConfirmation) if needs_approval => Ok(Step::To(S::AwaitingApproval)),
+        (E::Confirm, S::AwaitingConfirmation) => Ok(Step::To(S::AwaitingPayment)),
+        (E::Confirm, _) => forbidden,
+
+        (E::Approve, S::AwaitingApproval) => Ok(Step::To(S::AwaitingPayment)),
+        (E::Refuse, S::AwaitingApproval) => Ok(Step::To(S::Cancelled)),
+        (E::Approve | E::Refuse, _) => forbidden,
+
+        (E::Cancel, S::AwaitingConfirmation | S::AwaitingApproval | S::AwaitingPayment) => Ok(Step::To(S::Cancelled)),
+        // Paid: delivery decides, because goods may already be on their way.
+        (E::Cancel, S::Paid) => Ok(Step::To(S::CancelRequested)),
+        // Asking twice is answered like the first time.
+        (E::Cancel, S::CancelRequested) => Ok(Step::Unchanged),
+        (E::Cancel, S::Shipped | S::Delivered | S::Cancelled) => forbidden,
+
+        (E::Paid, S::AwaitingPayment) => Ok(Step::To(S::Paid)),
+        // Settlement never learns of an order before its price is final.
+        (E::Paid, S::AwaitingConfirmation | S::AwaitingApproval) => Ok(Step::NotYet),
+        // Settlement refuses payments for cancelled orders; a late duplicate changes nothing.
+        (E::Paid, _) => Ok(Step::Unchanged),
+
+        // The store can no longer sell it: the order ends and the buyer goes elsewhere.
+        (E::PaymentRefused, S::AwaitingPayment) => Ok(Step::To(S::Cancelled)),
+        (E::PaymentRefused, _) => Ok(Step::Unchanged),
+
+        // The money went back (a cancellation delivery accepted, an abandoned shipment).
+        (E::Refunded, S::Delivered | S::Cancelled) => Ok(Step::Unchanged),
+        (E::Refunded, _) => Ok(Step::To(S::Cancelled)),
+
+        (E::CancelDecided { accepted: true }, S::CancelRequested) => Ok(Step::To(S::Cancelled)),
+        (E::CancelDecided { accepted: false }, S::CancelRequested) => Ok(Step::To(S::Paid)),
+        (E::CancelDecided { .. }, S::AwaitingPayment) => Ok(Step::NotYet),
+        (E::CancelDecided { .. }, _) => Ok(Step::Unchanged),
+
+        (E::Shipped, S::Paid | S::CancelRequested) => Ok(Step::To(S::Shipped)),
+        (E::Shipped, S::AwaitingConfirmation | S::AwaitingApproval | S::AwaitingPayment) => Ok(Step::NotYet),
+        (E::Shipped, _) => Ok(Step::Unchanged),
+
+        // Delivery sends `order_shipped` before `order_delivered` on one ordering key, but
+        // `order_paid` comes from settlement and may still be on its way.
+        (E::Delivered, S::Paid | S::CancelRequested | S::Shipped) => Ok(Step::To(S::Delivered)),
+        (E::Delivered, S::AwaitingConfirmation | S::AwaitingApproval | S::AwaitingPayment) => Ok(Step::NotYet),
+        (E::Delivered, _) => Ok(Step::Unchanged),
+    }
+}
+
+/// Which parties may cause an event through the public routes.
+pub fn may(party: Party, event: Event) -> bool {
+    match event {
+        Event::Cancel => matches!(party, Party::Buyer | Party::Seller),
+        Event::Confirm => party == Party::Seller,
+        Event::Approve | Event::Refuse => party == Party::Manufacturer,
+        _ => false,
+    }
+}
+
+/// The mails a move sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Placed,
+    ConfirmationNeeded,
+    ApprovalNeeded,
+    /// Price confirmed and approved where needed: the buyer may pay.
+    Approved,
+    Paid,
+    CancelRequested,
+    Cancelled,
+    Shipped,
+    Delivered,
+}
+
+/// Everything a move from `from` to `to` causes besides the status change itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Effects {
+    /// `order_payable` to settlement and `shipment_requested` to delivery.
+    pub announce_payable: bool,
+    /// `order_cancelled` to settlement (it knows the order).
+    pub tell_settlement_cancelled: bool,
+    /// `cancel_requested` to delivery.
+    pub ask_delivery_to_cancel: bool,
+    /// Put the reserved stock back on offer.
+    pub release_stock: bool,
+    /// Give back points spent on the order.
+    pub return_points: bool,
+    /// Remove the sale from the sales history: it did not happen.
+    pub unregister_sale: bool,
+    /// Shred the buyer's contact and the points hold.
+    pub close: bool,
+    pub notice: Option<Notice>,
+}
+
+pub fn effects(from: OrderStatus, to: OrderStatus) -> Effects {
+    use OrderStatus as S;
+    let mut e = Effects::default();
+    match to {
+        S::AwaitingConfirmation => e.notice = Some(Notice::ConfirmationNeeded),
+        S::AwaitingApproval => e.notice = Some(Notice::ApprovalNeeded),
+        S::AwaitingPayment => {
+            e.announce_payable = true;
+            e.notice = Some(Notice::Approved);
+        }
+        // Back to paid after a refused cancellation: nothing new to announce.
+        S::Paid if from == S::CancelRequested => {}
+        S::Paid => e.notice = Some(Notice::Paid),
+        S::CancelRequested => {
+            e.ask_delivery_to_cancel = true;
+            e.notice = Some(Notice::CancelRequested);
+        }
+        S::Shipped => e.notice = Some(Notice::Shipped),
+        S::Delivered => {
+            e.close = true;
+            e.notice = Some(Notice::Delivered);
+        }
+        S::Cancelled => {
+            e.tell_settlement_cancelled = from == S::AwaitingPayment;
+            e.release_stock = !from.goods_moved();
+            e.return_points = true;
+            e.unregister_sale = true;
+            e.close = true;
+            e.notice = Some(Notice::Cancelled);
+        }
+    }
+    e
+}
+
+/// Rejects quantities outside what one order may carry.
+pub fn check_quantity(quantity: i64, max: i64) -> Result<i64, String> {
+    if quantity < 1 {
+        Err("quantity must be at least 1".into())
+    } else if quantity > max {
+        Err(format!("quantity must be at most {max}"))
+    } else {
+        Ok(quantity)
+    }
+}
+
+/// What the buyer pays: the unit price times the quantity, less the points discount,
+/// never below one minor unit (a free order would have nothing to settle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Priced {
+    pub unit_price: Money,
+    pub discount: Money,
+    pub amount: Money,
+    /// Points actually used (fewer than offered when the discount hit the floor).
+    pub points_used: i64,
+}
+
+pub fn price(unit_price: Money, quantity: i64, points: i64, point_value: i64) -> Result<Priced, String> {
+    let gross = unit_price
+        .amount
+        .checked_mul(quantity)
+        .filter(|g| *g > 0)
+        .ok_or_else(|| "the order's value is out of range".to_string())?;
+    if points < 0 {
+        return Err("points must not be negative".into());
+    }
+    let point_value = point_value.max(1);
+    let max_points = (gross - 1) / point_value;
+    let points_used = points.min(max_points);
+    let discount = points_used * point_value;
+    Ok(Priced {
+        unit_price,
+        discount: Money::new(discount, unit_price.currency),
+        amount: Money::new(gross - discount, unit_price.currency),
+        points_used,
+    })
+}
+
+/// A per-order pseudonym for the buyer, shown to the seller: random, so it links to
+/// nothing, not across orders and not across stores.
+pub fn buyer_handle() -> String {
+    let bytes = shared::crypto::random_bytes::<5>();
+    format!("buyer-{}", shared::ids::hex(&bytes))
+}
+
+/// Order messages: short text, no control characters beyond line breaks.
+pub fn check_message(body: &str) -> Result<String, String> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err("the message is empty".into());
+    }
+    if body.chars().count() > 2000 {
+        return Err("the message is longer than 2000 characters".into());
+    }
+    if body.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("the message contains control characters".into());
+    }
+    Ok(body.to_string())
+}
+
+/// A cancellation or refusal reason: required, short.
+pub fn check_reason(reason: &str) -> Result<String, String> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err("a reason is required".into());
+    }
+    if reason.chars().count() > 500 {
+        return Err("the reason is longer than 500 characters".into());
+    }
+    if reason.chars().any(|c| c.is_control()) {
+        return Err("the reason contains control characters".into());
+    }
+    Ok(reason.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::money::Currency;
+    use Event as E;
+    use OrderStatus as S;
+
+    #[test]
+    fn new_orders_start_at_the_first_step_they_need() {
+        assert_eq!(initial_status(false, false), S::AwaitingPayment);
+        assert_eq!(initial_status(true, false), S::AwaitingConfirmation);
+        assert_eq!(initial_status(true, true), S::AwaitingConfirmation);
+        assert_eq!(initial_status(false, true), S::AwaitingApproval);
+    }
+
+    #[test]
+    fn the_happy_path_with_every_step() {
+        let mut s = initial_status(true, true);
+        for (event, next) in [
+            (E::Confirm, S::AwaitingApproval),
+            (E::Approve, S::AwaitingPayment),
+            (E::Paid, S::Paid),
+            (E::Shipped, S::Shipped),
+            (E::Delivered, S::Delivered),
+        ] {
+            assert_eq!(step(s, event, true), Ok(Step::To(next)), "{event:?} in {s}");
+            s = next;
+        }
+        assert_eq!(step(S::AwaitingConfirmation, E::Confirm, false), Ok(Step::To(S::AwaitingPayment)));
+    }
+
+    #[test]
+    fn cancelling_before_payment_is_immediate_after_payment_is_a_request_after_pickup_refused() {
+        for s in [S::AwaitingConfirmation, S::AwaitingApproval, S::AwaitingPayment] {
+            assert_eq!(step(s, E::Cancel, false), Ok(Step::To(S::Cancelled)));
+        }
+        assert_eq!(step(S::Paid, E::Cancel, false), Ok(Step::To(S::CancelRequested)));
+        assert_eq!(step(S::CancelRequested, E::Cancel, false), Ok(Step::Unchanged));
+        for s in [S::Shipped, S::Delivered, S::Cancelled] {
+            assert_eq!(step(s, E::Cancel, false), Err(Forbidden { current: s }));
+        }
+        assert_eq!(step(S::CancelRequested, E::CancelDecided { accepted: true }, false), Ok(Step::To(S::Cancelled)));
+        assert_eq!(step(S::CancelRequested, E::CancelDecided { accepted: false }, false), Ok(Step::To(S::Paid)));
+        // A pickup that raced the request wins.
+        assert_eq!(step(S::CancelRequested, E::Shipped, false), Ok(Step::To(S::Shipped)));
+        assert_eq!(step(S::Shipped, E::CancelDecided { accepted: false }, false), Ok(Step::Unchanged));
+    }
+
+    #[test]
+    fn workflow_steps_only_where_they_belong() {
+        for s in S::ALL {
+            if s != S::AwaitingConfirmation {
+                assert_eq!(step(s, E::Confirm, false), Err(Forbidden { current: s }));
+            }
+            if s != S::AwaitingApproval {
+                assert_eq!(step(s, E::Approve, false), Err(Forbidden { current: s }));
+                assert_eq!(step(s, E::Refuse, false), Err(Forbidden { current: s }));
+            }
+        }
+        assert_eq!(step(S::AwaitingApproval, E::Refuse, false), Ok(Step::To(S::Cancelled)));
+    }
+
+    #[test]
+    fn messages_are_idempotent_and_tolerate_reordering() {
+        // Early arrivals wait for their prerequisite.
+        assert_eq!(step(S::AwaitingPayment, E::Shipped, false), Ok(Step::NotYet));
+        assert_eq!(step(S::AwaitingPayment, E::Delivered, false), Ok(Step::NotYet));
+        assert_eq!(step(S::AwaitingApproval, E::Paid, false), Ok(Step::NotYet));
+        // Repeats and late arrivals change nothing.
+        assert_eq!(step(S::Paid, E::Paid, false), Ok(Step::Unchanged));
+        assert_eq!(step(S::Shipped, E::Paid, false), Ok(Step::Unchanged));
+        assert_eq!(step(S::Delivered, E::Shipped, false), Ok(Step::Unchanged));
+        assert_eq!(step(S::Delivered, E::Delivered, false), Ok(Step::Unchanged));
+        assert_eq!(step(S::Cancelled, E::Refunded, false), Ok(Step::Unchanged));
+        assert_eq!(step(S::Cancelled, E::Paid, false), Ok(Step::Unchanged));
+        // A refund ends any open order, even one in transit (an abandoned shipment).
+        for s in [S::AwaitingPayment, S::Paid, S::CancelRequested, S::Shipped] {
+            assert_eq!(step(s, E::Refunded, false), Ok(Step::To(S::Cancelled)));
+        }
+        assert_eq!(step(S::AwaitingPayment, E::PaymentRefused, false), Ok(Step::To(S::Cancelled)));
+        assert_eq!(step(S::Paid, E::PaymentRefused, false), Ok(Step::Unchanged));
+    }
+
+    #[test]
+    fn parties() {
+        assert!(may(Party::Buyer, E::Cancel) && may(Party::Seller, E::Cancel));
+        assert!(!may(Party::Manufacturer, E::Cancel));
+        assert!(may(Party::Seller, E::Confirm) && !may(Party::Buyer, E::Confirm));
+        assert!(may(Party::Manufacturer, E::Approve) && !may(Party::Seller, E::Approve));
+        assert!(!may(Party::Seller, E::Paid));
+    }
+
+    #[test]
+    fn effects_of_each_move() {
+        let payable = effects(S::AwaitingApproval, S::AwaitingPayment);
+        assert!(payable.announce_payable && payable.notice == Some(Notice::Approved));
+        let early = effects(S::AwaitingConfirmation, S::Cancelled);
+        assert!(early.release_stock && early.close && early.unregister_sale && early.return_points);
+        assert!(!early.tell_settlement_cancelled, "settlement never heard of it");
+        assert!(effects(S::AwaitingPayment, S::Cancelled).tell_settlement_cancelled);
+        let late = effects(S::Shipped, S::Cancelled);
+        assert!(!late.release_stock, "the goods are gone from the shelf");
+        assert!(effects(S::Paid, S::CancelRequested).ask_delivery_to_cancel);
+        assert_eq!(effects(S::CancelRequested, S::Paid), Effects::default());
+        let done = effects(S::Shipped, S::Delivered);
+        assert!(done.close && !done.release_stock && !done.return_points);
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in S::ALL {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(OrderStatus::parse("placed"), None);
+    }
+
+    #[test]
+    fn quantity_bounds() {
+        assert!(check_quantity(0, 100).is_err());
+        assert!(check_quantity(-3, 100).is_err());
+        assert!(check_quantity(101, 100).is_err());
+        assert_eq!(check_quantity(100, 100), Ok(100));
+    }
+
+    #[test]
+    fn pricing_with_points_never_reaches_zero() {
+        let unit = Money::new(1_250, Currency::EUR);
+        let p = price(unit, 2, 0, 1).unwrap();
+        assert_eq!((p.amount.amount, p.discount.amount, p.points_used), (2_500, 0, 0));
+        let p = price(unit, 2, 300, 1).unwrap();
+        assert_eq!((p.amount.amount, p.discount.amount, p.points_used), (2_200, 300, 300));
+        let p = price(unit, 1, 10_000, 1).unwrap();
+        assert_eq!((p.amount.amount, p.points_used), (1, 1_249));
+        let p = price(unit, 1, 10_000, 10).unwrap();
+        assert_eq!((p.amount.amount, p.points_used), (10, 124));
+        assert!(price(unit, i64::MAX, 0, 1).is_err());
+        assert!(price(unit, 1, -1, 1).is_err());
+    }
+
+    #[test]
+    fn handles_are_random_and_texts_are_checked() {
+        assert_ne!(buyer_handle(), buyer_handle());
+        assert!(buyer_handle().starts_with("buyer-"));
+        assert_eq!(check_message("  hello\n "), Ok("hello".into()));
+        assert!(check_message("  ").is_err());
+        assert!(check_message("a\u{7}b").is_err());
+        assert!(check_message(&"x".repeat(2001)).is_err());
+        assert!(check_reason("").is_err());
+        assert_eq!(check_reason(" changed my mind "), Ok("changed my mind".into()));
+    }
+}

@@ -1,0 +1,10 @@
+//! Anonymous orders: placement with a capability, pairing with the store under a
+//! per-order buyer handle, the confirmation/approval/payment/delivery workflow and its
+//! mail, the message relay between buyer and store.
+
+pub mod domain;
+pub mod notices;
+pub mod routes;
+pub mod store;
+pub mod tables;
+pub mod workflow;

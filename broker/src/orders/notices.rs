@@ -1,0 +1,160 @@
+//! The mails an order's steps send. They carry what the seed's approval and cancellation
+//! mails carry (order number, date, item, quantity, price, delivery time, the store's
+//! contact) and never anything about the buyer: there is nothing to carry.
+
+use super::domain::Notice;
+use shared::ids::OrderId;
+use shared::money::Money;
+use shared::time::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Seller,
+    Buyer,
+    Manufacturer,
+}
+
+/// What every order mail may say.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub order_id: OrderId,
+    pub placed_at: Timestamp,
+    pub product_name: String,
+    pub quantity: i64,
+    pub amount: Money,
+    pub store_name: String,
+    pub delivery_days: i64,
+    pub reason: Option<String>,
+}
+
+/// Who hears of a step.
+pub fn audiences(notice: Notice) -> &'static [Audience] {
+    match notice {
+        Notice::ApprovalNeeded => &[Audience::Manufacturer, Audience::Seller, Audience::Buyer],
+        _ => &[Audience::Seller, Audience::Buyer],
+    }
+}
+
+fn amount(m: &Money) -> String {
+    let exp = m.currency.exponent() as u32;
+    if exp == 0 {
+        return format!("{} {}", m.amount, m.currency);
+    }
+    let scale = 10i64.pow(exp);
+    let sign = if m.amount < 0 { "-" } else { "" };
+    let abs = m.amount.unsigned_abs();
+    format!("{sign}{}.{:0width$} {}", abs / scale as u64, abs % scale as u64, m.currency, width = exp as usize)
+}
+
+/// Subject and body of the mail `notice` sends to `audience`.
+pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
+    let id = &s.order_id;
+    let (subject, lead) = match (notice, to) {
+        (Notice::Placed, Audience::Seller) => {
+            (format!("New order {id}"), "A buyer placed an order at your store.".to_string())
+        }
+        (Notice::Placed, _) => (format!("Order {id} received"), "Your order was received.".to_string()),
+        (Notice::ConfirmationNeeded, Audience::Seller) => (
+            format!("Order {id}: please confirm the price"),
+            "This order waits for your price confirmation before it can proceed.".to_string(),
+        ),
+        (Notice::ConfirmationNeeded, _) => (
+            format!("Order {id} awaits the store's price confirmation"),
+            "The store confirms the price before the order proceeds.".to_string(),
+        ),
+        (Notice::ApprovalNeeded, Audience::Manufacturer) => (
+            format!("Order {id}: approval requested"),
+            "An order for your product waits for your approval.".to_string(),
+        ),
+        (Notice::ApprovalNeeded, _) => (
+            format!("Order {id} awaits the manufacturer's approval"),
+            "The manufacturer approves this order before it proceeds.".to_string(),
+        ),
+        (Notice::Approved, Audience::Seller) => {
+            (format!("Order {id} approved"), "The order is approved and awaits the buyer's payment.".to_string())
+        }
+        (Notice::Approved, _) => {
+            (format!("Order {id} approved"), "Your order is approved: you may pay it now.".to_string())
+        }
+        (Notice::Paid, Audience::Seller) => {
+            (format!("Order {id} paid"), "The order is paid; delivery will collect the goods.".to_string())
+        }
+        (Notice::Paid, _) => (format!("Order {id} paid"), "Your payment was received.".to_string()),
+        (Notice::CancelRequested, _) => (
+            format!("Order {id}: cancellation requested"),
+            "A cancellation was requested; delivery decides whether the goods can still be stopped.".to_string(),
+        ),
+        (Notice::Cancelled, _) => (format!("Order {id} cancelled"), "The order was cancelled.".to_string()),
+        (Notice::Shipped, _) => (format!("Order {id} shipped"), "The order is on its way.".to_string()),
+        (Notice::Delivered, _) => (format!("Order {id} delivered"), "The order was delivered.".to_string()),
+    };
+    let mut body = format!(
+        "{lead}\n\nOrder number: {id}\nOrder date: {}\nItem: {}\nQuantity: {}\nPrice: {}\nDelivery time: within {} days of payment\nStore: {}\nStore contact: the order's message relay, /v1/orders/{id}/messages\n",
+        shared::time::to_rfc3339(s.placed_at),
+        s.product_name,
+        s.quantity,
+        amount(&s.amount),
+        s.delivery_days,
+        s.store_name,
+    );
+    if let Some(reason) = &s.reason {
+        body.push_str(&format!("Reason: {reason}\n"));
+    }
+    (subject, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::money::Currency;
+
+    fn summary(reason: Option<&str>) -> Summary {
+        Summary {
+            order_id: OrderId::generate(),
+            placed_at: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap().and_hms_opt(9, 30, 0).unwrap(),
+            product_name: "Toner cartridge TX-1".into(),
+            quantity: 2,
+            amount: Money::new(4_990, Currency::EUR),
+            store_name: "Alpha Office".into(),
+            delivery_days: 3,
+            reason: reason.map(String::from),
+        }
+    }
+
+    #[test]
+    fn approval_and_cancellation_mails_carry_the_seed_fields() {
+        let s = summary(Some("price mistake"));
+        for notice in [Notice::Approved, Notice::Cancelled] {
+            for to in [Audience::Seller, Audience::Buyer] {
+                let (subject, body) = compose(notice, to, &s);
+                assert!(subject.contains(s.order_id.as_str()));
+                for field in [
+                    "Order number: ord_",
+                    "Order date: 2026-11-26T09:30:00.000Z",
+                    "Item: Toner cartridge TX-1",
+                    "Quantity: 2",
+                    "Price: 49.90 EUR",
+                    "Delivery time: within 3 days",
+                    "Store: Alpha Office",
+                    "Store contact:",
+                    "Reason: price mistake",
+                ] {
+                    assert!(body.contains(field), "{field} missing in {body}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn amounts_follow_the_currency_exponent() {
+        assert_eq!(amount(&Money::new(5, Currency::EUR)), "0.05 EUR");
+        assert_eq!(amount(&Money::new(1200, Currency::parse("JPY").unwrap())), "1200 JPY");
+    }
+
+    #[test]
+    fn only_approval_requests_reach_the_manufacturer() {
+        assert!(audiences(Notice::ApprovalNeeded).contains(&Audience::Manufacturer));
+        assert!(!audiences(Notice::Cancelled).contains(&Audience::Manufacturer));
+        assert!(audiences(Notice::Paid).contains(&Audience::Seller));
+    }
+}

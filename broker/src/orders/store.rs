@@ -1,0 +1,300 @@
+//! The order side's queries. Every function runs inside the caller's transaction.
+
+use super::domain::OrderStatus;
+use super::tables::{order_contacts, order_messages, orders};
+use crate::schema::stores;
+use diesel::prelude::*;
+use shared::crypto::Sealed;
+use shared::db::AnyConnection;
+use shared::ids::{OrderId, ProductId, SellerId, StoreId};
+use shared::money::{Currency, Money};
+use shared::time::{now, Timestamp};
+
+/// An order as the broker keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: OrderId,
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub discount: Money,
+    pub amount: Money,
+    pub status: OrderStatus,
+    pub needs_confirmation: bool,
+    pub needs_approval: bool,
+    pub referral_store_id: Option<StoreId>,
+    pub shipper_store_id: Option<StoreId>,
+    pub stock_store_id: Option<StoreId>,
+    pub backorder: bool,
+    pub buyer_handle: String,
+    pub sale_id: Option<String>,
+    /// Why it was cancelled (or refused).
+    pub reason: Option<String>,
+    /// What the other services reported beside a status (a refused payment, say).
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = orders)]
+struct OrderRow {
+    id: String,
+    store_id: String,
+    product_id: String,
+    quantity: i64,
+    unit_price: i64,
+    discount: i64,
+    amount: i64,
+    currency: String,
+    status: String,
+    needs_confirmation: bool,
+    needs_approval: bool,
+    referral_store_id: Option<String>,
+    shipper_store_id: Option<String>,
+    stock_store_id: Option<String>,
+    backorder: bool,
+    buyer_handle: String,
+    sale_id: Option<String>,
+    reason: Option<String>,
+    note: Option<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+fn corrupt(what: &str) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(format!("stored order has an invalid {what}").into())
+}
+
+impl OrderRow {
+    fn into_order(self) -> QueryResult<Order> {
+        let currency = Currency::parse(&self.currency).map_err(|_| corrupt("currency"))?;
+        Ok(Order {
+            id: OrderId::from_db(self.id),
+            store_id: StoreId::from_db(self.store_id),
+            product_id: ProductId::from_db(self.product_id),
+            quantity: self.quantity,
+            unit_price: Money::new(self.unit_price, currency),
+            discount: Money::new(self.discount, currency),
+            amount: Money::new(self.amount, currency),
+            status: OrderStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            needs_confirmation: self.needs_confirmation,
+            needs_approval: self.needs_approval,
+            referral_store_id: self.referral_store_id.map(StoreId::from_db),
+            shipper_store_id: self.shipper_store_id.map(StoreId::from_db),
+            stock_store_id: self.stock_store_id.map(StoreId::from_db),
+            backorder: self.backorder,
+            buyer_handle: self.buyer_handle,
+            sale_id: self.sale_id,
+            reason: self.reason,
+            note: self.note,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+pub fn insert(conn: &mut AnyConnection, o: &Order) -> QueryResult<()> {
+    diesel::insert_into(orders::table)
+        .values((
+            orders::id.eq(o.id.as_str()),
+            orders::store_id.eq(o.store_id.as_str()),
+            orders::product_id.eq(o.product_id.as_str()),
+            orders::quantity.eq(o.quantity),
+            orders::unit_price.eq(o.unit_price.amount),
+            orders::discount.eq(o.discount.amount),
+            orders::amount.eq(o.amount.amount),
+            orders::currency.eq(o.amount.currency.as_str()),
+            orders::status.eq(o.status.as_str()),
+            orders::needs_confirmation.eq(o.needs_confirmation),
+            orders::needs_approval.eq(o.needs_approval),
+            orders::referral_store_id.eq(o.referral_store_id.as_ref().map(|s| s.as_str())),
+            orders::shipper_store_id.eq(o.shipper_store_id.as_ref().map(|s| s.as_str())),
+            orders::stock_store_id.eq(o.stock_store_id.as_ref().map(|s| s.as_str())),
+            orders::backorder.eq(o.backorder),
+            orders::buyer_handle.eq(&o.buyer_handle),
+            orders::sale_id.eq(o.sale_id.as_deref()),
+            orders::reason.eq(o.reason.as_deref()),
+            orders::note.eq(o.note.as_deref()),
+            orders::created_at.eq(o.created_at),
+            orders::updated_at.eq(o.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut AnyConnection, id: &OrderId) -> QueryResult<Option<Order>> {
+    orders::table
+        .filter(orders::id.eq(id.as_str()))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(OrderRow::into_order)
+        .transpose()
+}
+
+/// Moves the order from `from` to `to`; `false` when another request moved it first.
+pub fn move_status(
+    conn: &mut AnyConnection,
+    id: &OrderId,
+    from: OrderStatus,
+    to: OrderStatus,
+    reason: Option<&str>,
+) -> QueryResult<bool> {
+    let target = orders::table.filter(orders::id.eq(id.as_str())).filter(orders::status.eq(from.as_str()));
+    let n = match reason {
+        Some(r) => diesel::update(target)
+            .set((orders::status.eq(to.as_str()), orders::reason.eq(r), orders::updated_at.eq(now())))
+            .execute(conn)?,
+        None => {
+            diesel::update(target).set((orders::status.eq(to.as_str()), orders::updated_at.eq(now()))).execute(conn)?
+        }
+    };
+    Ok(n == 1)
+}
+
+pub fn set_note(conn: &mut AnyConnection, id: &OrderId, note: &str) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
+        .set((orders::note.eq(note), orders::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The seller's confirmed price, before payment is asked for.
+pub fn set_price(conn: &mut AnyConnection, id: &OrderId, unit_price: Money, amount: Money) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
+        .set((orders::unit_price.eq(unit_price.amount), orders::amount.eq(amount.amount)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn clear_sale(conn: &mut AnyConnection, id: &OrderId) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
+        .set(orders::sale_id.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The orders of every store the seller owns, newest first, optionally of one store.
+pub fn for_seller(
+    conn: &mut AnyConnection,
+    seller: &SellerId,
+    store: Option<&StoreId>,
+    status: Option<OrderStatus>,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<Order>> {
+    let mut q = orders::table
+        .inner_join(stores::table)
+        .filter(stores::seller_id.eq(seller.as_str()))
+        .select(OrderRow::as_select())
+        .order((orders::created_at.desc(), orders::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .into_boxed();
+    if let Some(s) = store {
+        q = q.filter(orders::store_id.eq(s.as_str()));
+    }
+    if let Some(s) = status {
+        q = q.filter(orders::status.eq(s.as_str()));
+    }
+    q.load(conn)?.into_iter().map(OrderRow::into_order).collect()
+}
+
+/// Orders of the manufacturer's products waiting for its approval.
+pub fn awaiting_approval(conn: &mut AnyConnection, products: &[String], limit: i64) -> QueryResult<Vec<Order>> {
+    orders::table
+        .filter(orders::product_id.eq_any(products))
+        .filter(orders::status.eq(OrderStatus::AwaitingApproval.as_str()))
+        .select(OrderRow::as_select())
+        .order(orders::created_at.asc())
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(OrderRow::into_order)
+        .collect()
+}
+
+// ---- the buyer's sealed contact
+
+pub fn insert_contact(conn: &mut AnyConnection, order: &OrderId, sealed: &Sealed) -> QueryResult<()> {
+    diesel::insert_into(order_contacts::table)
+        .values((
+            order_contacts::order_id.eq(order.as_str()),
+            order_contacts::key_id.eq(&sealed.key_id),
+            order_contacts::sealed.eq(&sealed.bytes),
+            order_contacts::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<Sealed>> {
+    let row: Option<(String, Vec<u8>)> = order_contacts::table
+        .filter(order_contacts::order_id.eq(order.as_str()))
+        .select((order_contacts::key_id, order_contacts::sealed))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(key_id, bytes)| Sealed { key_id, bytes }))
+}
+
+/// Shreds the contact: the sealed copy in the table, and the payloads of buyer mails
+/// already sent (a mail still pending keeps its copy until it is sent).
+pub fn delete_contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
+    diesel::delete(order_contacts::table.filter(order_contacts::order_id.eq(order.as_str()))).execute(conn)?;
+    use shared::outbox::outbox;
+    diesel::update(
+        outbox::table
+            .filter(outbox::destination.eq(shared::mail::DESTINATION))
+            .filter(outbox::ordering_key.eq(buyer_mail_key(order)))
+            .filter(outbox::status.eq(shared::outbox::DELIVERED)),
+    )
+    .set(outbox::payload.eq("{}"))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The outbox ordering key of the mails to an order's buyer.
+pub fn buyer_mail_key(order: &OrderId) -> String {
+    format!("buyer/{order}")
+}
+
+// ---- the message relay
+
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct RelayedMessage {
+    pub seq: i64,
+    pub author: String,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+pub fn add_message(conn: &mut AnyConnection, order: &OrderId, author: &str, body: &str) -> QueryResult<RelayedMessage> {
+    let t = now();
+    diesel::insert_into(order_messages::table)
+        .values((
+            order_messages::order_id.eq(order.as_str()),
+            order_messages::author.eq(author),
+            order_messages::body.eq(body),
+            order_messages::created_at.eq(t),
+        ))
+        .execute(conn)?;
+    // Our own insert is the newest row of this order that our transaction can see.
+    let seq: i64 = order_messages::table
+        .filter(order_messages::order_id.eq(order.as_str()))
+        .select(diesel::dsl::max(order_messages::seq))
+        .first::<Option<i64>>(conn)?
+        .unwrap_or_default();
+    Ok(RelayedMessage { seq, author: author.to_string(), body: body.to_string(), created_at: t })
+}
+
+pub fn messages(conn: &mut AnyConnection, order: &OrderId, after: i64, limit: i64) -> QueryResult<Vec<RelayedMessage>> {
+    order_messages::table
+        .filter(order_messages::order_id.eq(order.as_str()))
+        .filter(order_messages::seq.gt(after))
+        .order(order_messages::seq.asc())
+        .limit(limit)
+        .select((order_messages::seq, order_messages::author, order_messages::body, order_messages::created_at))
+        .load(conn)
+}

@@ -1,0 +1,383 @@
+//! What happens inside the transaction of each order step: placement (checks, stock,
+//! price, the sale, the sealed contact) and every later move of the state machine with
+//! the messages, mails, stock and points it causes. Each function runs in the caller's
+//! transaction, so a step and its consequences commit together or not at all.
+
+use super::domain::{self, Effects, Event, Notice, OrderStatus, Step};
+use super::notices::{self, Audience, Summary};
+use super::store::{self, Order};
+use crate::buyers::domain::BuyerSettings;
+use crate::catalog::store as catalog;
+use crate::catalog::{Product, Store};
+use crate::error::{BrokerError, Result};
+use shared::config::ServiceName;
+use shared::crypto::Sealer;
+use shared::db::AnyConnection;
+use shared::ids::{BuyerId, ManufacturerId, OrderId, ProductId, StoreId};
+use shared::mail::{Mail, Recipient};
+use shared::messages::Message;
+use shared::money::Money;
+use shared::rules::Unsellable;
+use shared::time::now;
+
+/// A referral counts only for a redirect recorded this recently.
+pub const REFERRAL_WINDOW_HOURS: i64 = 24;
+
+/// An order as the buyer asked for it, already parsed.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub quantity: i64,
+    pub referral_store_id: Option<StoreId>,
+    pub expected_price: Option<Money>,
+    /// A valid mail address the buyer gave for this order only.
+    pub contact: Option<String>,
+    /// Collection points to spend (requires `buyer`).
+    pub points: i64,
+    /// A logged-in buyer: for group prices and points, never stored on the order.
+    pub buyer: Option<BuyerId>,
+}
+
+/// The outcome of a placement: the order, or a refusal to commit (the unmet demand it
+/// records must survive the 409).
+pub enum Placement {
+    Placed { order: Order, store: Store },
+    Refused(BrokerError),
+}
+
+/// Places an order. See DESIGN.md "Decisions at the boundaries" for the referral, price
+/// drift and union fulfilment rules.
+pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &BuyerSettings, sealer: &Sealer) -> Result<Placement> {
+    let store = catalog::store(conn, &new.store_id)?.ok_or(BrokerError::NotFound("store"))?;
+    let product = catalog::product(conn, &new.product_id)?.ok_or(BrokerError::NotFound("product"))?;
+    let quantity = domain::check_quantity(new.quantity, settings.order_max_quantity)
+        .map_err(|d| BrokerError::invalid("invalid_quantity", d))?;
+    if let Some(referrer) = &new.referral_store_id {
+        let since = now() - chrono::Duration::hours(REFERRAL_WINDOW_HOURS);
+        if referrer == &store.id || !catalog::recorded_redirect(conn, referrer, &store.id, &product.id, since)? {
+            return Err(BrokerError::invalid(
+                "unknown_referral",
+                "no redirect from that store to this one for this product was recorded in the last 24 hours",
+            ));
+        }
+    }
+
+    // Where the goods come from, and at what price.
+    let (offer_price, needs_confirmation, stock_store, shipper, backorder) = if store.is_manufacturer_store() {
+        match catalog::backorder_offer(conn, &product.id)?.filter(|b| b.store_id == store.id) {
+            // Made to order: no shelf stock to reserve.
+            Some(b) => (b.price, false, None, None, true),
+            None => return refuse(conn, &store, &product, quantity, Unsellable::NonSellable),
+        }
+    } else {
+        let offer = catalog::find_offer(conn, &store.id, &product.id)?;
+        let verdict = shared::rules::check(offer.as_ref().map(|o| o.rule()).as_ref(), quantity);
+        let offer = match (verdict, offer) {
+            (Err(Unsellable::NonSellable), _) | (_, None) => {
+                return refuse(conn, &store, &product, quantity, Unsellable::NonSellable)
+            }
+            (_, Some(o)) => o,
+        };
+        let own = verdict.is_ok() && catalog::reserve_stock(conn, &store.id, &product.id, quantity)?;
+        let shipper = if own {
+            None
+        } else if offer.union_fulfilment && store.union_id.is_some() {
+            match union_shipper(conn, &store, &product.id, quantity)? {
+                Some(s) => Some(s),
+                None => return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock),
+            }
+        } else {
+            return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock);
+        };
+        let stock_store = shipper.clone().unwrap_or_else(|| store.id.clone());
+        (offer.current_price(), offer.requires_price_confirmation, Some(stock_store), shipper, false)
+    };
+
+    let unit_price = match &new.buyer {
+        Some(b) => {
+            let equipment = crate::buyers::store::equipment(conn, b)?;
+            let points = crate::buyers::store::profile(conn, b)?.map(|p| p.points).unwrap_or(0);
+            let groups = crate::buyers::store::group_prices(conn, &store.id, &product.id)?;
+            crate::buyers::domain::user_price(offer_price, &groups, &equipment, points)
+        }
+        None => offer_price,
+    };
+    if new.expected_price.is_some_and(|e| e != unit_price) {
+        return Err(BrokerError::PriceChanged { current: unit_price });
+    }
+    let priced = domain::price(unit_price, quantity, new.points, settings.point_value_minor)
+        .map_err(|d| BrokerError::invalid("invalid_amount", d))?;
+
+    let id = OrderId::generate();
+    if priced.points_used > 0 {
+        let buyer = new.buyer.as_ref().ok_or(shared::Error::Unauthorized)?;
+        if !crate::buyers::store::spend_points(conn, buyer, &id, priced.points_used)? {
+            return Err(BrokerError::conflict("insufficient_points", "the account has fewer points than that"));
+        }
+    }
+    let t = now();
+    let sale = crate::sales::register(conn, &product, &store, quantity, priced.amount, t)?;
+    let status = domain::initial_status(needs_confirmation, product.requires_approval);
+    let order = Order {
+        id: id.clone(),
+        store_id: store.id.clone(),
+        product_id: product.id.clone(),
+        quantity,
+        unit_price: priced.unit_price,
+        discount: priced.discount,
+        amount: priced.amount,
+        status,
+        needs_confirmation,
+        needs_approval: product.requires_approval,
+        referral_store_id: new.referral_store_id.clone(),
+        shipper_store_id: shipper,
+        stock_store_id: stock_store,
+        backorder,
+        buyer_handle: domain::buyer_handle(),
+        sale_id: Some(sale.into_string()),
+        reason: None,
+        note: None,
+        created_at: t,
+        updated_at: t,
+    };
+    store::insert(conn, &order)?;
+    if let Some(contact) = &new.contact {
+        store::insert_contact(conn, &id, &sealer.seal(contact.as_bytes(), id.as_str().as_bytes()))?;
+    }
+
+    let ctx = Context { settings, store: &store, product: &product };
+    match status {
+        OrderStatus::AwaitingConfirmation => mail(conn, &ctx, &order, Notice::ConfirmationNeeded)?,
+        OrderStatus::AwaitingApproval => mail(conn, &ctx, &order, Notice::ApprovalNeeded)?,
+        _ => {
+            mail(conn, &ctx, &order, Notice::Placed)?;
+            announce_payable(conn, &ctx, &order)?;
+        }
+    }
+    Ok(Placement::Placed { order, store })
+}
+
+/// Under union fulfilment: the first store of the same union that can take the stock
+/// (the catalog ranks same union first, then region, price, stock), reserved here.
+fn union_shipper(conn: &mut AnyConnection, store: &Store, product: &ProductId, qty: i64) -> Result<Option<StoreId>> {
+    for alt in catalog::alternatives(conn, &store.id, product, qty)?.into_iter().filter(|a| a.same_union) {
+        if catalog::reserve_stock(conn, &alt.store_id, product, qty)? {
+            return Ok(Some(alt.store_id));
+        }
+    }
+    Ok(None)
+}
+
+/// The 409 with alternatives, after recording the unmet demand and the redirects it
+/// makes (so that an order at an alternative may pay this store a referral fee).
+fn refuse(conn: &mut AnyConnection, store: &Store, product: &Product, qty: i64, why: Unsellable) -> Result<Placement> {
+    let alternatives = catalog::alternatives(conn, &store.id, &product.id, qty)?;
+    let backorder = catalog::backorder_offer(conn, &product.id)?.filter(|b| b.store_id != store.id);
+    crate::stores::store::record_selection(conn, &store.id, &product.id, qty, why.code())?;
+    let to: Vec<StoreId> = alternatives.iter().map(|a| a.store_id.clone()).collect();
+    catalog::record_redirects(conn, &store.id, &product.id, &to)?;
+    let detail = match why {
+        Unsellable::NonSellable => "this store cannot sell this product",
+        Unsellable::OutOfStock => "this store has too little stock",
+    };
+    Ok(Placement::Refused(BrokerError::Unsellable {
+        code: why.code(),
+        detail: detail.into(),
+        alternatives: serde_json::to_value(&alternatives).unwrap_or_default(),
+        backorder: serde_json::to_value(&backorder).unwrap_or_default(),
+    }))
+}
+
+/// What the steps of one order need to know besides the order itself.
+pub struct Context<'a> {
+    pub settings: &'a BuyerSettings,
+    pub store: &'a Store,
+    pub product: &'a Product,
+}
+
+/// Loads the store and product of an order, for authorisation and mail.
+pub fn surroundings(conn: &mut AnyConnection, order: &Order) -> Result<(Store, Product)> {
+    let store = catalog::store(conn, &order.store_id)?.ok_or(BrokerError::NotFound("store"))?;
+    let product = catalog::product(conn, &order.product_id)?.ok_or(BrokerError::NotFound("product"))?;
+    Ok((store, product))
+}
+
+/// Applies `event` to the order: the state machine decides, then the move's effects run
+/// in the same transaction. Returns the order as it is afterwards and what happened.
+pub fn apply(
+    conn: &mut AnyConnection,
+    settings: &BuyerSettings,
+    id: &OrderId,
+    event: Event,
+    reason: Option<&str>,
+) -> Result<(Order, Step)> {
+    let order = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;
+    let step = domain::step(order.status, event, order.needs_approval)
+        .map_err(|f| BrokerError::InvalidTransition { current: f.current.as_str() })?;
+    let Step::To(next) = step else { return Ok((order, step)) };
+    if !store::move_status(conn, id, order.status, next, reason)? {
+        // Another request moved it between our read and our write: the caller retries.
+        return Err(BrokerError::conflict("order_changed", "the order changed meanwhile; try again"));
+    }
+    let (store_row, product) = surroundings(conn, &order)?;
+    let ctx = Context { settings, store: &store_row, product: &product };
+    let moved = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;
+    run(conn, &ctx, &moved, order.status, domain::effects(order.status, next))?;
+    Ok((moved, step))
+}
+
+fn run(conn: &mut AnyConnection, ctx: &Context, order: &Order, from: OrderStatus, e: Effects) -> Result<()> {
+    let reason = || order.reason.clone().unwrap_or_else(|| "cancelled".into());
+    if e.announce_payable {
+        announce_payable(conn, ctx, order)?;
+    }
+    if e.tell_settlement_cancelled {
+        let m = Message::OrderCancelled { order_id: order.id.clone(), reason: reason() };
+        shared::outbox::send(conn, ServiceName::Broker, ServiceName::Settlement, m)?;
+    }
+    if e.ask_delivery_to_cancel {
+        let m = Message::CancelRequested { order_id: order.id.clone(), reason: reason() };
+        shared::outbox::send(conn, ServiceName::Broker, ServiceName::Delivery, m)?;
+    }
+    if e.release_stock {
+        if let Some(s) = &order.stock_store_id {
+            catalog::release_stock(conn, s, &order.product_id, order.quantity)?;
+        }
+    }
+    if e.unregister_sale {
+        if let Some(sale) = &order.sale_id {
+            crate::sales::unregister(conn, sale)?;
+            store::clear_sale(conn, &order.id)?;
+        }
+    }
+    if let Some(notice) = e.notice {
+        mail(conn, ctx, order, notice)?;
+    }
+    if e.close {
+        // Mails already queued carry their own sealed copy; the stored one goes now.
+        crate::buyers::store::settle_points(conn, &order.id, e.return_points)?;
+        store::delete_contact(conn, &order.id)?;
+    }
+    tracing::debug!(order = %order.id, from = %from, to = %order.status, "order moved");
+    Ok(())
+}
+
+/// The price is final: settlement learns what to collect and for whom, delivery what to
+/// move once paid.
+fn announce_payable(conn: &mut AnyConnection, ctx: &Context, order: &Order) -> Result<()> {
+    shared::outbox::send(
+        conn,
+        ServiceName::Broker,
+        ServiceName::Settlement,
+        Message::OrderPayable {
+            order_id: order.id.clone(),
+            amount: order.amount,
+            store_id: order.store_id.clone(),
+            product_id: order.product_id.clone(),
+            referral_store_id: order.referral_store_id.clone(),
+            shipper_store_id: order.shipper_store_id.clone(),
+        },
+    )?;
+    shared::outbox::send(
+        conn,
+        ServiceName::Broker,
+        ServiceName::Delivery,
+        Message::ShipmentRequested {
+            order_id: order.id.clone(),
+            product_id: order.product_id.clone(),
+            quantity: order.quantity,
+            store_id: order.store_id.clone(),
+            seller_id: ctx.store.seller_id.clone(),
+            shipper_store_id: order.shipper_store_id.clone(),
+            manufacturer_id: ctx.product.manufacturer_id.clone(),
+            backorder: order.backorder,
+        },
+    )?;
+    Ok(())
+}
+
+fn summary(ctx: &Context, order: &Order) -> Summary {
+    Summary {
+        order_id: order.id.clone(),
+        placed_at: order.created_at,
+        product_name: ctx.product.name.clone(),
+        quantity: order.quantity,
+        amount: order.amount,
+        store_name: ctx.store.name.clone(),
+        delivery_days: if order.backorder { ctx.product.backorder_days as i64 } else { ctx.settings.delivery_days },
+        reason: order.reason.clone(),
+    }
+}
+
+fn mail(conn: &mut AnyConnection, ctx: &Context, order: &Order, notice: Notice) -> Result<()> {
+    for to in notices::audiences(notice) {
+        mail_to(conn, ctx, order, notice, *to)?;
+    }
+    Ok(())
+}
+
+fn mail_to(conn: &mut AnyConnection, ctx: &Context, order: &Order, notice: Notice, to: Audience) -> Result<()> {
+    let (recipient, key) = match to {
+        Audience::Seller if !ctx.store.contact_email.is_empty() => {
+            (Recipient::Address { address: ctx.store.contact_email.clone() }, format!("store/{}", order.id))
+        }
+        Audience::Seller => return Ok(()),
+        Audience::Buyer => match store::contact(conn, &order.id)? {
+            Some(sealed) => (Recipient::sealed(&sealed, order.id.as_str()), store::buyer_mail_key(&order.id)),
+            None => return Ok(()),
+        },
+        Audience::Manufacturer => match &ctx.product.manufacturer_id {
+            Some(m) => match manufacturer_email(conn, m)? {
+                Some(address) => (Recipient::Address { address }, format!("manufacturer/{}", order.id)),
+                None => return Ok(()),
+            },
+            None => return Ok(()),
+        },
+    };
+    let (subject, body) = notices::compose(notice, to, &summary(ctx, order));
+    shared::mail::queue(conn, &key, &Mail { to: recipient, subject, body })?;
+    Ok(())
+}
+
+fn manufacturer_email(conn: &mut AnyConnection, id: &ManufacturerId) -> Result<Option<String>> {
+    use crate::schema::manufacturers;
+    use diesel::prelude::*;
+    Ok(manufacturers::table
+        .filter(manufacturers::id.eq(id.as_str()))
+        .select(manufacturers::email)
+        .first(conn)
+        .optional()?)
+}
+
+/// The seller confirms the price (optionally a new unit price) of an order waiting for it.
+pub fn confirm(
+    conn: &mut AnyConnection,
+    settings: &BuyerSettings,
+    id: &OrderId,
+    new_price: Option<Money>,
+) -> Result<Order> {
+    let order = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;
+    if order.status != OrderStatus::AwaitingConfirmation {
+        return Err(BrokerError::InvalidTransition { current: order.status.as_str() });
+    }
+    if let Some(unit) = new_price {
+        let unit = unit.positive()?;
+        if unit.currency != order.unit_price.currency {
+            return Err(shared::money::MoneyError::CurrencyMismatch(order.unit_price.currency, unit.currency).into());
+        }
+        let gross = unit
+            .amount
+            .checked_mul(order.quantity)
+            .ok_or_else(|| BrokerError::invalid("invalid_amount", "the order's value is out of range"))?;
+        let amount = Money::new(gross - order.discount.amount, unit.currency);
+        if amount.amount < 1 {
+            return Err(BrokerError::invalid("invalid_amount", "the price is below the points discount"));
+        }
+        store::set_price(conn, id, unit, amount)?;
+        if let Some(sale) = &order.sale_id {
+            crate::sales::revalue(conn, sale, amount)?;
+        }
+    }
+    Ok(apply(conn, settings, id, Event::Confirm, None)?.0)
+}

@@ -1,0 +1,9 @@
+DROP TABLE sales;
+DROP TABLE group_prices;
+DROP TABLE collection_codes;
+DROP TABLE order_points;
+DROP TABLE buyer_equipment;
+DROP TABLE buyers;
+DROP TABLE order_messages;
+DROP TABLE order_contacts;
+DROP TABLE orders;

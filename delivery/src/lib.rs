@@ -14,6 +14,7 @@ pub mod addresses;
 pub mod couriers;
 pub mod error;
 mod inbox;
+pub mod inspect;
 pub mod inventory;
 pub mod nodes;
 pub mod routing;
@@ -37,6 +38,7 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
     paths(
         nodes::routes::create_node,
         inventory::routes::set_inventory,
+        inventory::routes::get_inventory,
         addresses::routes::set_address,
         shipments::routes::track,
         shipments::routes::seller_view,

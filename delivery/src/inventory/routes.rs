@@ -6,7 +6,8 @@ use shared::auth::Operator;
 use shared::ids::{NodeId, ProductId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/nodes/{node_id}/inventory/{product_id}", web::put().to(set_inventory));
+    cfg.route("/v1/nodes/{node_id}/inventory/{product_id}", web::put().to(set_inventory))
+        .route("/v1/nodes/{node_id}/inventory/{product_id}", web::get().to(get_inventory));
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -57,12 +58,40 @@ pub async fn set_inventory(
                 return Err(DeliveryError::NodeNotFound);
             }
             super::store::set(c, &node, &product, quantity)?;
-            let quantity = super::store::quantity(c, &node, &product)?;
-            let movements = super::store::movements(c, &node, &product, 20)?
-                .into_iter()
-                .map(|(delta, reason)| MovementView { delta, reason })
-                .collect();
-            Ok(InventoryView { node_id: node, product_id: product, quantity, movements })
+            view(c, node, product)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+fn view(c: &mut shared::db::AnyConnection, node: NodeId, product: ProductId) -> Result<InventoryView, DeliveryError> {
+    let quantity = super::store::quantity(c, &node, &product)?;
+    let movements = super::store::movements(c, &node, &product, 20)?
+        .into_iter()
+        .map(|(delta, reason)| MovementView { delta, reason })
+        .collect();
+    Ok(InventoryView { node_id: node, product_id: product, quantity, movements })
+}
+
+#[utoipa::path(get, path = "/v1/nodes/{node_id}/inventory/{product_id}",
+    responses((status = 200, body = InventoryView), (status = 404, description = "node_not_found")),
+    security(("operator" = [])))]
+pub async fn get_inventory(
+    state: web::Data<State>,
+    _op: Operator,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, DeliveryError> {
+    let (node, product) = path.into_inner();
+    let node = NodeId::parse(&node).map_err(shared::Error::from)?;
+    let product = ProductId::parse(&product).map_err(shared::Error::from)?;
+    let view = state
+        .core
+        .db
+        .read(move |c| {
+            if !crate::nodes::store::exists(c, &node)? {
+                return Err(DeliveryError::NodeNotFound);
+            }
+            view(c, node, product)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -1,0 +1,24 @@
+//! Read-only views of the delivery database for operators' tools and the end-to-end
+//! tests: what the outbox holds, and whether an order's sealed address still exists.
+
+use diesel::prelude::*;
+use shared::db::{Db, DbError};
+use shared::ids::OrderId;
+use shared::messages::Envelope;
+
+/// Every message queued for another service, oldest first: `(destination, envelope)`.
+pub fn queued_messages(db: &Db) -> Result<Vec<(String, Envelope)>, DbError> {
+    use shared::outbox::outbox;
+    let rows: Vec<(String, String)> = db.read_blocking(|c| {
+        outbox::table.order(outbox::seq).select((outbox::destination, outbox::payload)).load(c).map_err(DbError::from)
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(to, payload)| serde_json::from_str::<Envelope>(&payload).ok().map(|e| (to, e)))
+        .collect())
+}
+
+/// Whether the order's sealed address is still stored (false once shredded).
+pub fn sealed_address_exists(db: &Db, order: &OrderId) -> Result<bool, DbError> {
+    db.read_blocking(|c| crate::addresses::store::sealed(c, order).map(|s| s.is_some()).map_err(DbError::from))
+}

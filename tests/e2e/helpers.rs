@@ -291,3 +291,105 @@ impl TestMarket {
         self.client.post(url).bearer_auth(token).json(&envelope).send().await.unwrap().status().as_u16()
     }
 }
+
+/// Catalog set-up: unions, accounts, stores, products and offers through the broker's API.
+impl TestMarket {
+    pub async fn create_union(&self, name: &str, region: &str) -> String {
+        let v = self
+            .post(&format!("{}/v1/unions", self.broker), Some(&self.operator), json!({"name": name, "region": region}))
+            .await
+            .expect(201);
+        json_of(&v, "id")
+    }
+
+    /// Registers a seller and logs in: `(seller_id, access_token)`.
+    pub async fn create_seller(&self, name: &str) -> (String, String) {
+        let email = format!("{}@sellers.example", shared::ids::random_hex128());
+        let v = self
+            .post(
+                &format!("{}/v1/sellers", self.broker),
+                None,
+                json!({"name": name, "email": email, "password": "correct horse battery"}),
+            )
+            .await
+            .expect(201);
+        (json_of(&v, "id"), self.login(&email, "correct horse battery").await)
+    }
+
+    /// Creates a manufacturer (with its own store) and logs in: `(id, store_id, token)`.
+    pub async fn create_manufacturer(&self, name: &str) -> (String, String, String) {
+        let email = format!("{}@makers.example", shared::ids::random_hex128());
+        let v = self
+            .post(
+                &format!("{}/v1/manufacturers", self.broker),
+                Some(&self.operator),
+                json!({"name": name, "email": email, "password": "correct horse battery"}),
+            )
+            .await
+            .expect(201);
+        (json_of(&v, "id"), json_of(&v, "store_id"), self.login(&email, "correct horse battery").await)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let v = self
+            .post(&format!("{}/v1/sessions", self.broker), None, json!({"email": email, "password": password}))
+            .await
+            .expect(200);
+        json_of(&v, "access_token")
+    }
+
+    pub async fn create_store(&self, seller_token: &str, union_id: &str, name: &str, category: &str) -> String {
+        let v = self
+            .post(
+                &format!("{}/v1/stores", self.broker),
+                Some(seller_token),
+                json!({"name": name, "union_id": union_id, "category": category}),
+            )
+            .await
+            .expect(201);
+        json_of(&v, "id")
+    }
+
+    /// A product added by `token` (the operator or a manufacturer), priced in EUR.
+    pub async fn create_product(&self, token: &str, name: &str, kind: &str, attributes: Value, list_price: i64) -> String {
+        let v = self
+            .post(
+                &format!("{}/v1/products", self.broker),
+                Some(token),
+                json!({"name": name, "kind": kind, "attributes": attributes, "list_price": money(list_price)}),
+            )
+            .await
+            .expect(201);
+        json_of(&v, "id")
+    }
+
+    /// Sets a store's offer (price in EUR); extra members (e.g. `union_fulfilment`) merge in.
+    pub async fn put_offer(
+        &self,
+        seller_token: &str,
+        store_id: &str,
+        product_id: &str,
+        price: i64,
+        stock: i64,
+        sellable: bool,
+        extra: Value,
+    ) -> Value {
+        let mut body = json!({"price": money(price), "stock": stock, "sellable": sellable});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.put(&format!("{}/v1/stores/{store_id}/offers/{product_id}", self.broker), Some(seller_token), body)
+            .await
+            .expect(200)
+    }
+
+    pub async fn select(&self, store_id: &str, product_id: &str, quantity: i64) -> Value {
+        self.post(
+            &format!("{}/v1/stores/{store_id}/selections", self.broker),
+            None,
+            json!({"product_id": product_id, "quantity": quantity}),
+        )
+        .await
+        .expect(200)
+    }
+}

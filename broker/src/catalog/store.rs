@@ -563,3 +563,215 @@ pub fn union_shipper(
 ) -> QueryResult<Option<StoreId>> {
     Ok(alternatives(conn, store, product, qty)?.into_iter().find(|a| a.same_union).map(|a| a.store_id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stores::store::{insert_store, NewStore};
+    use shared::money::Currency;
+
+    fn sqlite() -> (tempfile::TempDir, AnyConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = shared::db::Manager::new(dir.path().join("b.db").to_str().unwrap()).establish().unwrap();
+        crate::MIGRATIONS.run(&mut conn).unwrap();
+        (dir, conn)
+    }
+
+    #[derive(QueryableByName)]
+    struct OutboxLine {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        destination: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        kind: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        payload: String,
+    }
+
+    fn outbox(conn: &mut AnyConnection) -> Vec<OutboxLine> {
+        let AnyConnection::Sqlite(c) = conn else { unreachable!() };
+        diesel::sql_query("SELECT destination, kind, payload FROM outbox ORDER BY seq").load(c).unwrap()
+    }
+
+    fn eur(a: i64) -> Money {
+        Money::new(a, Currency::EUR)
+    }
+
+    struct World {
+        union_a: UnionId,
+        seller: SellerId,
+        product: ProductId,
+        manufacturer: ManufacturerId,
+        maker_store: StoreId,
+    }
+
+    fn world(conn: &mut AnyConnection) -> World {
+        let union_a = UnionId::generate();
+        crate::unions::store::insert_union(conn, &union_a, "A", "north").unwrap();
+        let seller = SellerId::generate();
+        crate::accounts::store::insert_seller(conn, &seller, "S", "s@x.example", "hash").unwrap();
+        let manufacturer = ManufacturerId::generate();
+        crate::accounts::store::insert_manufacturer(conn, &manufacturer, "M", "m@x.example", "hash").unwrap();
+        let maker_store = StoreId::generate();
+        insert_store(
+            conn,
+            &NewStore {
+                id: maker_store.clone(),
+                name: "M".into(),
+                union_id: None,
+                category: "manufacturer".into(),
+                region: String::new(),
+                seller_id: None,
+                manufacturer_id: Some(manufacturer.clone()),
+            },
+        )
+        .unwrap();
+        let product = ProductId::generate();
+        insert_product(
+            conn,
+            &Product {
+                id: product.clone(),
+                name: "Drill".into(),
+                kind: "drill".into(),
+                attributes: [("colour".to_string(), "Red".to_string())].into(),
+                list_price: eur(1000),
+                manufacturer_id: Some(manufacturer.clone()),
+                requires_approval: false,
+                backorder_days: 10,
+                compatible_with: vec![],
+            },
+        )
+        .unwrap();
+        World { union_a, seller, product, manufacturer, maker_store }
+    }
+
+    fn shop(conn: &mut AnyConnection, w: &World, union: Option<&UnionId>, region: &str) -> StoreId {
+        let id = StoreId::generate();
+        insert_store(
+            conn,
+            &NewStore {
+                id: id.clone(),
+                name: format!("shop {region}"),
+                union_id: union.cloned(),
+                category: "hardware".into(),
+                region: region.into(),
+                seller_id: Some(w.seller.clone()),
+                manufacturer_id: None,
+            },
+        )
+        .unwrap();
+        id
+    }
+
+    fn offer(conn: &mut AnyConnection, store: &StoreId, product: &ProductId, price: i64, stock: i64, sellable: bool) {
+        put_offer(
+            conn,
+            &Offer {
+                store_id: store.clone(),
+                product_id: product.clone(),
+                kind: "drill".into(),
+                price: eur(price),
+                stock,
+                sellable,
+                reason: None,
+                union_fulfilment: false,
+                requires_price_confirmation: false,
+                reserve_threshold: Some(2),
+                urgent_price: None,
+                urgent_until: None,
+                updated_at: now(),
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn registering_a_store_writes_store_registered_for_settlement() {
+        let (_d, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let s = shop(&mut conn, &w, Some(&w.union_a), "north");
+        let lines = outbox(&mut conn);
+        let line = lines.iter().find(|l| l.payload.contains(s.as_str())).expect("a message for the store");
+        assert_eq!((line.destination.as_str(), line.kind.as_str()), ("settlement", "store_registered"));
+        let env: shared::messages::Envelope = serde_json::from_str(&line.payload).unwrap();
+        match env.message {
+            shared::messages::Message::StoreRegistered { store_id, seller_id, union_id, region, .. } => {
+                assert_eq!((store_id, seller_id, union_id), (s, Some(w.seller.clone()), Some(w.union_a.clone())));
+                assert_eq!(region, "north");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The manufacturer's own store has no union and names the manufacturer.
+        let maker = lines.iter().find(|l| l.payload.contains(w.maker_store.as_str())).unwrap();
+        assert!(maker.payload.contains(w.manufacturer.as_str()) && maker.payload.contains("\"union_id\":null"));
+    }
+
+    #[test]
+    fn reserving_never_takes_more_than_there_is_and_mails_at_the_reserve() {
+        let (_d, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let s = shop(&mut conn, &w, Some(&w.union_a), "north");
+        offer(&mut conn, &s, &w.product, 900, 3, true);
+        assert!(!reserve_stock(&mut conn, &s, &w.product, 4).unwrap());
+        assert!(reserve_stock(&mut conn, &s, &w.product, 1).unwrap());
+        assert_eq!(find_offer(&mut conn, &s, &w.product).unwrap().unwrap().stock, 2);
+        // 3 -> 2 crossed the reserve of 2: one mail to the seller.
+        let mails: Vec<_> = outbox(&mut conn).into_iter().filter(|l| l.destination == "mail").collect();
+        assert_eq!(mails.len(), 1);
+        assert!(mails[0].payload.contains("s@x.example"));
+        assert!(reserve_stock(&mut conn, &s, &w.product, 2).unwrap());
+        assert!(!reserve_stock(&mut conn, &s, &w.product, 1).unwrap());
+        assert!(release_stock(&mut conn, &s, &w.product, 3).unwrap());
+        assert_eq!(find_offer(&mut conn, &s, &w.product).unwrap().unwrap().stock, 3);
+        assert!(!reserve_stock(&mut conn, &s, &ProductId::generate(), 1).unwrap());
+    }
+
+    #[test]
+    fn alternatives_rank_same_union_first_and_redirects_are_remembered() {
+        let (_d, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let union_b = UnionId::generate();
+        crate::unions::store::insert_union(&mut conn, &union_b, "B", "south").unwrap();
+        let origin = shop(&mut conn, &w, Some(&w.union_a), "north");
+        let near_dear = shop(&mut conn, &w, Some(&w.union_a), "north");
+        let far_cheap = shop(&mut conn, &w, Some(&union_b), "south");
+        let short = shop(&mut conn, &w, Some(&w.union_a), "north");
+        offer(&mut conn, &origin, &w.product, 900, 5, false);
+        offer(&mut conn, &near_dear, &w.product, 1200, 5, true);
+        offer(&mut conn, &far_cheap, &w.product, 800, 5, true);
+        offer(&mut conn, &short, &w.product, 700, 1, true);
+        let alts = alternatives(&mut conn, &origin, &w.product, 2).unwrap();
+        let ids: Vec<_> = alts.iter().map(|a| a.store_id.clone()).collect();
+        assert_eq!(ids, vec![near_dear.clone(), far_cheap.clone()]);
+        assert!(alts[0].same_union && !alts[1].same_union);
+        assert_eq!(union_shipper(&mut conn, &origin, &w.product, 2).unwrap(), Some(near_dear.clone()));
+
+        let since = now() - chrono::Duration::hours(24);
+        assert!(!recorded_redirect(&mut conn, &origin, &near_dear, &w.product, since).unwrap());
+        record_redirects(&mut conn, &origin, &w.product, &ids).unwrap();
+        assert!(recorded_redirect(&mut conn, &origin, &near_dear, &w.product, since).unwrap());
+        assert!(!recorded_redirect(&mut conn, &near_dear, &origin, &w.product, since).unwrap());
+        assert!(!recorded_redirect(&mut conn, &origin, &near_dear, &w.product, now() + chrono::Duration::seconds(5))
+            .unwrap());
+    }
+
+    #[test]
+    fn the_backorder_is_an_offer_of_the_manufacturers_store() {
+        let (_d, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let b = backorder_offer(&mut conn, &w.product).unwrap().unwrap();
+        assert_eq!((b.store_id.clone(), b.manufacturer_id.clone()), (w.maker_store.clone(), w.manufacturer.clone()));
+        assert_eq!((b.price, b.estimated_days), (eur(1000), 10));
+        let maker_store = store(&mut conn, &w.maker_store).unwrap().unwrap();
+        assert!(maker_store.is_manufacturer_store());
+        assert_eq!(maker_store.contact_email, "m@x.example");
+        // Made to order: sellable without stock, at the back-order price.
+        assert_eq!(sellability(&mut conn, &maker_store, &w.product, 50).unwrap(), Ok(()));
+        assert_eq!(quote(&mut conn, &maker_store, &w.product).unwrap(), Some(eur(1000)));
+        // The manufacturer's own price wins; a discontinued product has no back-order.
+        offer(&mut conn, &w.maker_store, &w.product, 1100, 0, true);
+        assert_eq!(backorder_offer(&mut conn, &w.product).unwrap().unwrap().price, eur(1100));
+        offer(&mut conn, &w.maker_store, &w.product, 1100, 0, false);
+        assert!(backorder_offer(&mut conn, &w.product).unwrap().is_none());
+        assert!(sellability(&mut conn, &maker_store, &w.product, 1).unwrap().is_err());
+    }
+}

@@ -103,3 +103,68 @@ pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit
         .collect::<QueryResult<Vec<_>>>()?;
     Ok((hits, more))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use std::sync::{Arc, Mutex};
+
+    fn sqlite() -> (tempfile::TempDir, AnyConnection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = shared::db::Manager::new(dir.path().join("b.db").to_str().unwrap()).establish().unwrap();
+        crate::MIGRATIONS.run(&mut conn).unwrap();
+        (dir, conn)
+    }
+
+    #[derive(QueryableByName)]
+    struct PlanRow {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+
+    /// Runs the real search query with instrumentation, then asks SQLite how it would run
+    /// exactly that SQL: through the search index and the attribute index, never a scan of
+    /// all offers.
+    #[test]
+    fn the_search_query_uses_the_indexes() {
+        let (_dir, mut conn) = sqlite();
+        let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = seen.clone();
+        let record = move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                sink.lock().unwrap().push(query.to_string());
+            }
+        };
+        conn.set_instrumentation(record);
+        let q = super::super::domain::parse(&[
+            ("kind".into(), "drill".into()),
+            ("attr.colour".into(), "red".into()),
+            ("min_price".into(), "1".into()),
+            ("currency".into(), "EUR".into()),
+            ("region".into(), "north".into()),
+        ])
+        .unwrap();
+        let (hits, more) = search(&mut conn, &q).unwrap();
+        assert!(hits.is_empty() && !more);
+        conn.set_instrumentation(
+            diesel::connection::get_default_instrumentation()
+                .unwrap_or_else(|| Box::new(|_: InstrumentationEvent<'_>| {}) as Box<dyn Instrumentation>),
+        );
+        let sql = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.contains("FROM") && s.contains("offers"))
+            .cloned()
+            .expect("the search query ran");
+        let sql = sql.split(" -- binds:").next().unwrap().to_string();
+        let AnyConnection::Sqlite(c) = &mut conn else { unreachable!() };
+        let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c).unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|r| r.detail).collect();
+        let text = plan.join("\n");
+        assert!(text.contains("offers_search"), "the search index is not used:\n{text}\n{sql}");
+        assert!(text.contains("product_attributes_lookup"), "the attribute index is not used:\n{text}");
+        assert!(!plan.iter().any(|l| l.starts_with("SCAN") && l.contains("offers")), "offers are scanned:\n{text}");
+    }
+}

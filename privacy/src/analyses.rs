@@ -5,7 +5,7 @@
 use crate::budget::{Analyst, Budget, BudgetError};
 use crate::epsilon::{Epsilon, InvalidEpsilon};
 use crate::grid::{labels_with_other, public_or_other, CellKey, Grid, GridError, OTHER};
-use crate::period::{Month, Window};
+use crate::period::{Month, PeriodError, Window};
 use crate::report::{Contribution, RatioSpec, ReportSpec, SumSpec};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,11 @@ impl ReportKind {
             ReportKind::Preferences => "preferences",
             ReportKind::Finances => "finances",
         }
+    }
+
+    /// Any kind by name (as stored).
+    pub fn from_name(s: &str) -> Option<ReportKind> {
+        ReportKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     /// A kind this analyst sells; any other name is unknown there.
@@ -191,6 +196,65 @@ impl Grouping {
 
     fn has(&self, dim: &str) -> bool {
         self.dimensions().contains(&dim)
+    }
+}
+
+/// A report asked for: kind, grouping and whole-month window, checked against the months
+/// the service holds data for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub kind: ReportKind,
+    pub grouping: Grouping,
+    pub window: Window,
+}
+
+/// The fields of a purchase request, as given.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub kind: &'a str,
+    pub group_by: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    #[error(transparent)]
+    Period(#[from] PeriodError),
+}
+
+impl RequestError {
+    /// The stable problem code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::Analysis(AnalysisError::UnknownKind(_)) => "unknown_kind",
+            RequestError::Analysis(AnalysisError::UnknownGrouping { .. }) => "unknown_grouping",
+            RequestError::Analysis(AnalysisError::Grid(_)) => "report_too_large",
+            RequestError::Period(PeriodError::Malformed(_)) => "invalid_period",
+            RequestError::Period(PeriodError::Reversed { .. }) => "period_reversed",
+            RequestError::Period(PeriodError::TooLong { .. }) => "period_too_long",
+            RequestError::Period(PeriodError::OutsideData { .. }) => "period_outside_data",
+        }
+    }
+}
+
+impl Request {
+    /// Parses what a salesperson asked this analyst for. `first` and `last` are the months
+    /// of data the service holds (`last` is the current month).
+    pub fn parse(
+        analyst: Analyst,
+        settings: &Settings,
+        asked: Asked<'_>,
+        first: Month,
+        last: Month,
+    ) -> Result<Request, RequestError> {
+        let kind = ReportKind::parse(asked.kind, analyst)?;
+        let grouping = kind.grouping(asked.group_by)?;
+        let window = Window::parse(asked.from, asked.to)?;
+        window.check(settings.max_window_months, first, last)?;
+        Ok(Request { kind, grouping, window })
     }
 }
 
@@ -617,6 +681,25 @@ mod tests {
         assert_eq!(c[0].cell, vec!["drill".to_string(), "volts".into(), OTHER.into()]);
         assert_eq!(c[1].cell, vec!["drill".to_string(), OTHER.into(), OTHER.into()]);
         assert_eq!(c[0].values, vec![1]);
+    }
+
+    #[test]
+    fn requests_are_parsed_into_codes() {
+        let s = Settings::default();
+        let (first, last) = (Month::parse("2026-01").unwrap(), Month::parse("2026-11").unwrap());
+        let asked = Asked { kind: "sales_history", group_by: "kind,month", from: "2026-10", to: "2026-11-03" };
+        let ok = Request::parse(Analyst::Broker, &s, asked, first, last).unwrap();
+        assert_eq!(ok.window.months().len(), 2);
+        let code = |kind: &str, group_by: &str, from: &str, to: &str| {
+            let asked = Asked { kind, group_by, from, to };
+            Request::parse(Analyst::Broker, &s, asked, first, last).unwrap_err().code()
+        };
+        assert_eq!(code("finances", "month", "2026-10", "2026-10"), "unknown_kind");
+        assert_eq!(code("sales_history", "buyer", "2026-10", "2026-10"), "unknown_grouping");
+        assert_eq!(code("sales_history", "month", "last week", "2026-10"), "invalid_period");
+        assert_eq!(code("sales_history", "month", "2026-11", "2026-10"), "period_reversed");
+        assert_eq!(code("sales_history", "month", "2025-12", "2026-10"), "period_outside_data");
+        assert_eq!(code("sales_history", "month", "2026-11", "2026-12"), "period_outside_data");
     }
 
     #[test]

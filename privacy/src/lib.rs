@@ -16,3 +16,5 @@ pub mod report;
 pub use epsilon::Epsilon;
 pub use grid::{CellKey, Grid, OTHER};
 pub use period::{Month, Window};
+#[cfg(feature = "store")]
+pub mod store;

@@ -12,7 +12,7 @@ use opendp::domains::{AtomDomain, VectorDomain};
 use opendp::measurements::make_laplace;
 use opendp::measures::MaxDivergence;
 use opendp::metrics::L1Distance;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 type Counts = VectorDomain<AtomDomain<i64>>;
 type CountsMeasurement = opendp::core::Measurement<Counts, L1Distance<i64>, MaxDivergence, Vec<i64>>;
@@ -36,7 +36,7 @@ impl From<opendp::error::Error> for NoiseError {
 /// What an analyst needs to read a noisy figure: the Laplace scale `b`, the standard
 /// deviation (≈ b·√2) and the half-width of a 95 % interval (b·ln 20: the noise exceeds
 /// it in absolute value with probability ≤ 5 %).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct NoiseScale {
     pub scale: f64,
     pub std_dev: f64,

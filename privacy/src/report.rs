@@ -181,7 +181,7 @@ impl Plan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeasureNoise {
     pub measure: String,
     /// L1 sensitivity after bounding.
@@ -200,7 +200,7 @@ pub struct Row {
 }
 
 /// A released report: what is stored, resold and shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
     pub dimensions: Vec<String>,
     pub measures: Vec<String>,

@@ -294,7 +294,7 @@ pub async fn put_offer(
                     },
                 )?;
             }
-            Ok::<_, BrokerError>(store::find_offer(c, &store_id, &product_id)?.ok_or(BrokerError::NotFound("offer"))?)
+            store::find_offer(c, &store_id, &product_id)?.ok_or(BrokerError::NotFound("offer"))
         })
         .await?;
     state.core.kick();

@@ -329,6 +329,7 @@ impl Movement {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn record_movement(
     conn: &mut AnyConnection,
     store: &StoreId,

@@ -100,11 +100,10 @@ pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> QueryRes
         .load(conn)
 }
 
-/// Unmet demand, per product and outcome: (product, name, outcome, count, last time).
-pub fn unmet_demand(
-    conn: &mut AnyConnection,
-    store: &StoreId,
-) -> QueryResult<Vec<(ProductId, String, String, i64, Timestamp)>> {
+/// Unmet demand of one product and outcome: (product, name, outcome, count, last time).
+pub type UnmetRow = (ProductId, String, String, i64, Timestamp);
+
+pub fn unmet_demand(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Vec<UnmetRow>> {
     let rows: Vec<(String, String, i64, Option<Timestamp>)> = selection_events::table
         .filter(selection_events::store_id.eq(store.as_str()))
         .group_by((selection_events::product_id, selection_events::outcome))

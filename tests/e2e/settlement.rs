@@ -1,1 +1,641 @@
-//! End-to-end tests: settlement.
+//! End-to-end tests: settlement. The broker and delivery are played through their
+//! messages, so these tests depend only on settlement.
+
+use crate::helpers::{json_of, money, Answer, TestMarket};
+use reqwest::Method;
+use serde_json::{json, Value};
+use shared::config::ServiceName;
+use shared::ids::{OrderId, ProductId, SellerId, StoreId};
+use shared::messages::Message;
+use shared::money::{Currency, Money};
+use std::sync::{Arc, Mutex};
+
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::EUR)
+}
+
+struct Partner {
+    id: String,
+    key: String,
+    secret: String,
+}
+
+struct Order {
+    id: OrderId,
+    product: ProductId,
+}
+
+async fn partner(m: &TestMarket, webhook_url: Option<&str>) -> Partner {
+    let body = match webhook_url {
+        Some(u) => json!({ "name": "Acme Pay", "webhook_url": u }),
+        None => json!({ "name": "Acme Pay" }),
+    };
+    let v = m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), body).await.expect(201);
+    Partner { id: json_of(&v, "id"), key: json_of(&v, "api_key"), secret: json_of(&v, "webhook_secret") }
+}
+
+async fn to_settlement(m: &TestMarket, from: ServiceName, message: Message) {
+    assert_eq!(m.send_message(from, ServiceName::Settlement, message).await, 204);
+}
+
+async fn register_store(m: &TestMarket, seller: &SellerId) -> StoreId {
+    let store = StoreId::generate();
+    to_settlement(
+        m,
+        ServiceName::Broker,
+        Message::StoreRegistered {
+            store_id: store.clone(),
+            seller_id: Some(seller.clone()),
+            manufacturer_id: None,
+            union_id: None,
+            name: "Corner shop".into(),
+            category: "tools".into(),
+            region: "north".into(),
+        },
+    )
+    .await;
+    store
+}
+
+async fn payable(
+    m: &TestMarket,
+    amount: i64,
+    store: &StoreId,
+    referral: Option<&StoreId>,
+    shipper: Option<&StoreId>,
+) -> Order {
+    let order = Order { id: OrderId::generate(), product: ProductId::generate() };
+    to_settlement(
+        m,
+        ServiceName::Broker,
+        Message::OrderPayable {
+            order_id: order.id.clone(),
+            amount: eur(amount),
+            store_id: store.clone(),
+            product_id: order.product.clone(),
+            referral_store_id: referral.cloned(),
+            shipper_store_id: shipper.cloned(),
+        },
+    )
+    .await;
+    order
+}
+
+async fn pay_raw(m: &TestMarket, p: &Partner, key: Option<&str>, body: &Value) -> Answer {
+    let mut headers = Vec::new();
+    if let Some(k) = key {
+        headers.push(("Idempotency-Key", k));
+    }
+    m.call(Method::POST, &format!("{}/v1/payments", m.settlement), Some(&p.key), Some(body), &headers).await
+}
+
+async fn pay(m: &TestMarket, p: &Partner, order: &OrderId, amount: Money) -> Value {
+    let body = json!({ "order_id": order, "amount": amount, "partner_reference": "ref-1" });
+    pay_raw(m, p, Some(&shared::ids::random_hex128()), &body).await.expect(201)
+}
+
+async fn refund(m: &TestMarket, token: &str, payment_id: &str, amount: i64) -> Answer {
+    let key = shared::ids::random_hex128();
+    let body = json!({ "payment_id": payment_id, "amount": money(amount), "reason": "customer request" });
+    m.call(
+        Method::POST,
+        &format!("{}/v1/refunds", m.settlement),
+        Some(token),
+        Some(&body),
+        &[("Idempotency-Key", &key)],
+    )
+    .await
+}
+
+async fn view(m: &TestMarket, order: &OrderId) -> Value {
+    let cap = m.capability_for(order.as_str());
+    m.get(&format!("{}/v1/orders/{order}/settlement", m.settlement), Some(&cap)).await.expect(200)
+}
+
+async fn balance(m: &TestMarket, seller: &SellerId, store: &StoreId) -> (i64, i64) {
+    let token = m.seller_token_for(seller.as_str());
+    let v = m.get(&format!("{}/v1/seller/balance?store_id={store}", m.settlement), Some(&token)).await.expect(200);
+    (v["available"]["amount"].as_i64().unwrap(), v["escrow"]["amount"].as_i64().unwrap())
+}
+
+async fn trial_balance(m: &TestMarket) -> Value {
+    m.get(&format!("{}/v1/ledger/trial-balance", m.settlement), Some(&m.operator)).await.expect(200)
+}
+
+/// The ledger balances and every cached balance matches its entries.
+async fn assert_ledger_sound(m: &TestMarket) -> Value {
+    let tb = trial_balance(m).await;
+    assert_eq!(tb["total_debits"], tb["total_credits"], "{tb}");
+    assert_eq!(tb["balanced"], true);
+    let report = settlement::reconcile(&m.config).expect("reconcile runs");
+    assert!(report.is_clean(), "{report:?}");
+    tb
+}
+
+fn kind_balance(tb: &Value, kind: &str) -> i64 {
+    tb["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == kind)
+        .map_or(0, |a| a["balance"]["amount"].as_i64().unwrap())
+}
+
+async fn events(m: &TestMarket, p: &Partner) -> Vec<Value> {
+    let v = m.get(&format!("{}/v1/events?after=0&limit=500", m.settlement), Some(&p.key)).await.expect(200);
+    v["events"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn exact_payment_is_captured_and_released_with_fees_once() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let (seller, referrer_seller, shipper_seller) = (SellerId::generate(), SellerId::generate(), SellerId::generate());
+    let store = register_store(&m, &seller).await;
+    let referrer = register_store(&m, &referrer_seller).await;
+    let shipper = register_store(&m, &shipper_seller).await;
+    let order = payable(&m, 10_000, &store, Some(&referrer), Some(&shipper)).await;
+    assert_eq!(view(&m, &order.id).await["status"], "awaiting_payment");
+
+    let a = pay(&m, &p, &order.id, eur(10_000)).await;
+    assert_eq!((a["status"].as_str(), &a["refund"], &a["reason"]), (Some("captured"), &Value::Null, &Value::Null));
+    let v = view(&m, &order.id).await;
+    assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("captured"), Some(10_000)));
+    assert_eq!(balance(&m, &seller, &store).await, (0, 10_000));
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "escrow"), -10_000);
+    assert_eq!(kind_balance(&tb, "partner_clearing"), 10_000);
+
+    // Delivered twice (two messages with their own ids): released once.
+    for _ in 0..2 {
+        to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: order.id.clone() }).await;
+    }
+    assert_eq!(view(&m, &order.id).await["status"], "released");
+    assert_eq!(balance(&m, &seller, &store).await, (9_300, 0));
+    assert_eq!(balance(&m, &referrer_seller, &referrer).await, (200, 0));
+    assert_eq!(balance(&m, &shipper_seller, &shipper).await, (200, 0));
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "marketplace_fees"), -300);
+    assert_eq!(kind_balance(&tb, "escrow"), 0);
+    assert_eq!(kind_balance(&tb, "referral_fees"), 0);
+
+    // Remittance pays every positive balance out, once.
+    let batch = m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
+    assert_eq!(batch["remittances"].as_array().unwrap().len(), 3);
+    let again = m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
+    assert!(again["remittances"].as_array().unwrap().is_empty());
+    assert_eq!(balance(&m, &seller, &store).await, (0, 0));
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "payouts"), -9_700);
+
+    // A refund after payout takes the store's balance below zero; the ledger still balances.
+    let refunded = refund(&m, &m.operator, &json_of(&a, "payment_id"), 10_000).await.expect(201);
+    assert_eq!(refunded["status"], "succeeded");
+    assert_eq!(balance(&m, &seller, &store).await, (-10_000, 0));
+    assert_eq!(view(&m, &order.id).await["status"], "refunded");
+    refund(&m, &m.operator, &json_of(&a, "payment_id"), 1).await.expect_problem(422, "refund_exceeds_payment");
+    assert_ledger_sound(&m).await;
+}
+
+#[tokio::test]
+async fn short_then_over_completes_and_returns_the_excess() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let seller = SellerId::generate();
+    let store = register_store(&m, &seller).await;
+    let order = payable(&m, 10_000, &store, None, None).await;
+
+    let first = pay(&m, &p, &order.id, eur(4_000)).await;
+    assert_eq!((first["status"].as_str(), &first["refund"]), (Some("partial"), &Value::Null));
+    let v = view(&m, &order.id).await;
+    assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("partial"), Some(4_000)));
+
+    let rest = pay(&m, &p, &order.id, eur(7_000)).await;
+    assert_eq!(rest["status"], "captured");
+    assert_eq!(rest["refund"]["amount"], json!(money(1_000)));
+    let v = view(&m, &order.id).await;
+    assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("captured"), Some(10_000)));
+    assert_eq!(balance(&m, &seller, &store).await, (0, 10_000));
+
+    // The first payment became captured too, and each change is an event.
+    let types: Vec<String> = events(&m, &p).await.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect();
+    assert_eq!(types, ["payment.partial", "payment.captured", "payment.captured"]);
+
+    // An overpayment on a fresh order: captured, excess returned.
+    let o2 = payable(&m, 500, &store, None, None).await;
+    let over = pay(&m, &p, &o2.id, eur(800)).await;
+    assert_eq!((over["status"].as_str(), over["refund"]["amount"]["amount"].as_i64()), (Some("captured"), Some(300)));
+    assert_eq!(view(&m, &o2.id).await["paid"]["amount"], 500);
+    assert_ledger_sound(&m).await;
+}
+
+#[tokio::test]
+async fn refused_payments_are_rejected_whole_and_move_nothing() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+
+    // Wrong currency.
+    let o = payable(&m, 1_000, &store, None, None).await;
+    let usd = Money::new(1_000, Currency::parse("USD").unwrap());
+    let before = trial_balance(&m).await;
+    let a = pay(&m, &p, &o.id, usd).await;
+    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("wrong_currency")));
+    assert_eq!(a["refund"]["amount"], json!({"amount": 1_000, "currency": "USD"}));
+
+    // Cancelled by the broker before payment.
+    let c = payable(&m, 1_000, &store, None, None).await;
+    to_settlement(&m, ServiceName::Broker, Message::OrderCancelled { order_id: c.id.clone(), reason: "buyer".into() })
+        .await;
+    let a = pay(&m, &p, &c.id, eur(1_000)).await;
+    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("order_cancelled")));
+    assert_eq!(a["refund"]["amount"]["amount"], 1_000);
+    assert_eq!(view(&m, &c.id).await["status"], "cancelled");
+
+    // No longer sellable at the payee store.
+    let n = payable(&m, 1_000, &store, None, None).await;
+    to_settlement(
+        &m,
+        ServiceName::Broker,
+        Message::SellabilityChanged {
+            store_id: store.clone(),
+            product_id: n.product.clone(),
+            sellable: false,
+            reason: Some("recall".into()),
+        },
+    )
+    .await;
+    let a = pay(&m, &p, &n.id, eur(1_000)).await;
+    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("non_sellable")));
+    assert_eq!(a["refund"]["amount"]["amount"], 1_000);
+    assert_eq!(view(&m, &n.id).await["status"], "awaiting_payment");
+    assert_eq!(trial_balance(&m).await, before, "a rejected payment moved money");
+
+    // Already paid.
+    let a = pay(&m, &p, &o.id, eur(1_000)).await;
+    assert_eq!(a["status"], "captured");
+    let a = pay(&m, &p, &o.id, eur(1_000)).await;
+    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("already_paid")));
+    assert_eq!(view(&m, &o.id).await["paid"]["amount"], 1_000);
+    assert_ledger_sound(&m).await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_code_and_no_entry() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+    let o = payable(&m, 1_000, &store, None, None).await;
+    let before = trial_balance(&m).await;
+    let body = |amount: Value| json!({ "order_id": o.id, "amount": amount, "partner_reference": "r" });
+
+    pay_raw(&m, &p, None, &body(money(1_000))).await.expect_problem(400, "idempotency_key_required");
+    pay_raw(&m, &p, Some("k1"), &body(money(-5))).await.expect_problem(422, "invalid_amount");
+    pay_raw(&m, &p, Some("k2"), &body(money(0))).await.expect_problem(422, "invalid_amount");
+    pay_raw(&m, &p, Some("k3"), &body(json!({"amount": 10.5, "currency": "EUR"})))
+        .await
+        .expect_problem(422, "invalid_body");
+    pay_raw(&m, &p, Some("k4"), &body(json!({"amount": 1, "currency": "XYZ"})))
+        .await
+        .expect_problem(422, "unknown_currency");
+    let huge = format!(
+        r#"{{"order_id":"{}","amount":{{"amount":99999999999999999999,"currency":"EUR"}},"partner_reference":"r"}}"#,
+        o.id
+    );
+    let resp = m
+        .client
+        .post(format!("{}/v1/payments", m.settlement))
+        .bearer_auth(&p.key)
+        .header("Idempotency-Key", "k5")
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422, "an amount beyond i64 is refused");
+    let stranger = Partner { id: String::new(), key: "sk_live_nope".into(), secret: String::new() };
+    pay_raw(&m, &stranger, Some("k6"), &body(money(1_000))).await.expect_problem(401, "unauthorized");
+    let seller = Partner { key: m.seller_token_for(SellerId::generate().as_str()), ..stranger };
+    pay_raw(&m, &seller, Some("k7"), &body(money(1_000))).await.expect_problem(401, "unauthorized");
+    let unknown = json!({ "order_id": OrderId::generate(), "amount": money(1_000), "partner_reference": "r" });
+    pay_raw(&m, &p, Some("k8"), &unknown).await.expect_problem(404, "unknown_order");
+    m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "x", "webhook_url": "ftp://x"}))
+        .await
+        .expect_problem(422, "invalid_webhook_url");
+
+    assert_eq!(trial_balance(&m).await, before);
+    assert_eq!(view(&m, &o.id).await["status"], "awaiting_payment");
+    assert!(events(&m, &p).await.is_empty());
+    // A refusal on content is stored under its key like any answer.
+    let again = pay_raw(&m, &p, Some("k1"), &body(money(-5))).await;
+    assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again.expect_problem(422, "invalid_amount")["code"], "invalid_amount");
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_refuse_other_bodies_and_serialize_concurrent_calls() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+
+    // Unknown order: not stored, so the same key works once the order arrives.
+    let id = OrderId::generate();
+    let body = json!({ "order_id": id, "amount": money(2_500), "partner_reference": "abc" });
+    pay_raw(&m, &p, Some("key-early"), &body).await.expect_problem(404, "unknown_order");
+    to_settlement(
+        &m,
+        ServiceName::Broker,
+        Message::OrderPayable {
+            order_id: id.clone(),
+            amount: eur(2_500),
+            store_id: store.clone(),
+            product_id: ProductId::generate(),
+            referral_store_id: None,
+            shipper_store_id: None,
+        },
+    )
+    .await;
+    let first = pay_raw(&m, &p, Some("key-early"), &body).await;
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let first = first.expect(201);
+    assert_eq!(first["status"], "captured");
+
+    // Same key and body (keys reordered): the stored answer, marked as a replay.
+    let reordered = json!({ "partner_reference": "abc", "amount": money(2_500), "order_id": id });
+    let replay = pay_raw(&m, &p, Some("key-early"), &reordered).await;
+    assert_eq!(replay.headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(replay.expect(201), first);
+    // Same key, other body.
+    let other = json!({ "order_id": id, "amount": money(2_400), "partner_reference": "abc" });
+    pay_raw(&m, &p, Some("key-early"), &other).await.expect_problem(422, "idempotency_key_reused");
+    // Keys belong to their partner: another partner's same key is a new request.
+    let q = partner(&m, None).await;
+    let a = pay_raw(&m, &q, Some("key-early"), &body).await.expect(201);
+    assert_eq!(a["reason"], "already_paid");
+
+    // 20 concurrent calls with one key: one effect; the others wait (409) or replay it.
+    let o = payable(&m, 7_000, &store, None, None).await;
+    let body = json!({ "order_id": o.id, "amount": money(3_000), "partner_reference": "c" });
+    let calls = (0..20).map(|_| pay_raw(&m, &p, Some("key-race"), &body));
+    let answers = futures_util::future::join_all(calls).await;
+    let mut payment_ids = std::collections::HashSet::new();
+    for a in answers {
+        match a.status.as_u16() {
+            201 => {
+                payment_ids.insert(json_of(&a.body, "payment_id"));
+            }
+            409 => {
+                assert_eq!(a.code(), "idempotency_key_in_use");
+                assert!(a.headers.get("retry-after").is_some());
+            }
+            other => panic!("unexpected {other}: {}", a.body),
+        }
+    }
+    assert_eq!(payment_ids.len(), 1, "{payment_ids:?}");
+    let v = view(&m, &o.id).await;
+    assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("partial"), Some(3_000)));
+    let partials = events(&m, &p).await.iter().filter(|e| e["data"]["order_id"] == o.id.as_str()).count();
+    assert_eq!(partials, 1);
+    assert_ledger_sound(&m).await;
+}
+
+/// A webhook receiver on a random port that records what arrives.
+async fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = got.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let sink = sink.clone();
+        App::new().route(
+            "/hooks",
+            web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                let sink = sink.clone();
+                async move {
+                    let sig = req.headers().get("settlement-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
+                    sink.lock().unwrap().push((sig.to_string(), String::from_utf8_lossy(&body).into_owned()));
+                    HttpResponse::Ok().finish()
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, got)
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_carry_no_product_or_store_and_events_have_no_gaps() {
+    let m = TestMarket::spawn().await;
+    let (url, got) = receiver().await;
+    let p = partner(&m, Some(&url)).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+    let o1 = payable(&m, 1_000, &store, None, None).await;
+    let o2 = payable(&m, 2_000, &store, None, None).await;
+    let a = pay(&m, &p, &o1.id, eur(1_000)).await;
+    pay(&m, &p, &o2.id, eur(500)).await;
+    refund(&m, &p.key, &json_of(&a, "payment_id"), 400).await.expect(201);
+    to_settlement(&m, ServiceName::Broker, Message::OrderCancelled { order_id: o2.id.clone(), reason: "buyer".into() })
+        .await;
+
+    let listed = events(&m, &p).await;
+    let types: Vec<&str> = listed.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["payment.captured", "payment.partial", "refund.succeeded", "refund.succeeded"]);
+    let seqs: Vec<i64> = listed.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    let page = m.get(&format!("{}/v1/events?after=2&limit=1", m.settlement), Some(&p.key)).await.expect(200);
+    assert_eq!((page["events"][0]["seq"].as_i64(), page["next_after"].as_i64()), (Some(3), Some(3)));
+
+    let delivered = m
+        .eventually("four webhooks", || {
+            let got = got.clone();
+            async move {
+                let v = got.lock().unwrap().clone();
+                (v.len() >= 4).then_some(v)
+            }
+        })
+        .await;
+    let now = shared::time::unix_seconds();
+    let mut seen = Vec::new();
+    for (sig, body) in &delivered {
+        assert!(settlement::events::domain::verify(sig, &p.secret, body, now, 300), "bad signature {sig} on {body}");
+        assert!(!settlement::events::domain::verify(sig, "whsec_wrong", body, now, 300));
+        let t: i64 = sig.strip_prefix("t=").unwrap().split(',').next().unwrap().parse().unwrap();
+        let mac = shared::crypto::hmac_sha256_hex(p.secret.as_bytes(), format!("{t}.{body}").as_bytes());
+        assert!(sig.ends_with(&format!(",v1={mac}")));
+        let event: Value = serde_json::from_str(body).unwrap();
+        assert!(!body.contains(store.as_str()) && !body.contains(o1.product.as_str()) && !body.contains("store"));
+        let mut keys: Vec<&str> = event["data"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort();
+        assert_eq!(keys, ["amount", "order_id", "payment_id", "reason", "status"]);
+        // The body is the event as /v1/events lists it.
+        let same = listed.iter().find(|e| e["id"] == event["id"]).expect("listed");
+        assert_eq!(same, &event);
+        seen.push(event["seq"].as_i64().unwrap());
+    }
+    assert_eq!(seen, [1, 2, 3, 4], "webhooks leave in order");
+    assert!(!p.id.is_empty());
+    assert_ledger_sound(&m).await;
+}
+
+#[tokio::test]
+async fn refunds_follow_cancellations_and_abandonment_once_and_never_exceed_the_payment() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let seller = SellerId::generate();
+    let store = register_store(&m, &seller).await;
+
+    // Partner refunds: partial, then too much, then the rest.
+    let o = payable(&m, 5_000, &store, None, None).await;
+    let a = pay(&m, &p, &o.id, eur(5_000)).await;
+    let pid = json_of(&a, "payment_id");
+    refund(&m, &p.key, &pid, 2_000).await.expect(201);
+    let too_much = refund(&m, &p.key, &pid, 3_001).await.expect_problem(422, "refund_exceeds_payment");
+    assert_eq!(too_much["refundable"]["amount"], 3_000);
+    assert_eq!(view(&m, &o.id).await["paid"]["amount"], 3_000);
+    // Another partner cannot refund it.
+    let q = partner(&m, None).await;
+    refund(&m, &q.key, &pid, 1).await.expect_problem(404, "unknown_payment");
+    refund(&m, &p.key, &pid, 3_000).await.expect(201);
+    assert_eq!(view(&m, &o.id).await["status"], "refunded");
+
+    // Delivery accepts a cancel: full refund, applied once although the message comes twice.
+    let c = payable(&m, 4_000, &store, None, None).await;
+    pay(&m, &p, &c.id, eur(4_000)).await;
+    for _ in 0..2 {
+        to_settlement(&m, ServiceName::Delivery, Message::CancelDecided { order_id: c.id.clone(), accepted: true })
+            .await;
+    }
+    let v = view(&m, &c.id).await;
+    assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("refunded"), Some(0)));
+    // Then a late delivery report releases nothing.
+    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: c.id.clone() }).await;
+    assert_eq!(balance(&m, &seller, &store).await, (0, 0));
+
+    // A refused cancel changes nothing; an abandoned shipment refunds.
+    let s = payable(&m, 3_000, &store, None, None).await;
+    pay(&m, &p, &s.id, eur(3_000)).await;
+    to_settlement(&m, ServiceName::Delivery, Message::CancelDecided { order_id: s.id.clone(), accepted: false }).await;
+    assert_eq!(view(&m, &s.id).await["status"], "captured");
+    to_settlement(
+        &m,
+        ServiceName::Delivery,
+        Message::ShipmentAbandoned { order_id: s.id.clone(), reason: "unroutable".into() },
+    )
+    .await;
+    assert_eq!(view(&m, &s.id).await["status"], "refunded");
+
+    // The broker cancels an order with a partial payment: the partial payment goes back.
+    let b = payable(&m, 3_000, &store, None, None).await;
+    pay(&m, &p, &b.id, eur(1_000)).await;
+    to_settlement(&m, ServiceName::Broker, Message::OrderCancelled { order_id: b.id.clone(), reason: "buyer".into() })
+        .await;
+    let v = view(&m, &b.id).await;
+    assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("cancelled"), Some(0)));
+
+    let refunds: Vec<i64> = events(&m, &p)
+        .await
+        .iter()
+        .filter(|e| e["type"] == "refund.succeeded")
+        .map(|e| e["data"]["amount"]["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(refunds, [2_000, 3_000, 4_000, 3_000, 1_000]);
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "escrow"), 0);
+    assert_eq!(kind_balance(&tb, "partner_clearing"), 0);
+}
+
+#[tokio::test]
+async fn a_partial_payment_is_refunded_when_it_expires() {
+    let m = TestMarket::spawn_with(|c| {
+        let given = "[settings.settlement]\npartial_expiry_secs = 1\nsweep_interval_secs = 1\n";
+        c.settings = shared::config::Config::from_toml(given).unwrap().settings;
+    })
+    .await;
+    let p = partner(&m, None).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+    let o = payable(&m, 3_000, &store, None, None).await;
+    pay(&m, &p, &o.id, eur(1_000)).await;
+    let v = m
+        .eventually("the partial payment's refund", || async {
+            let v = view(&m, &o.id).await;
+            (v["status"] == "awaiting_payment").then_some(v)
+        })
+        .await;
+    assert_eq!(v["paid"]["amount"], 0);
+    let last = events(&m, &p).await.pop().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["data"]["reason"].as_str()),
+        (Some("refund.succeeded"), Some("partial_payment_expired"))
+    );
+    // The order can still be paid in full.
+    assert_eq!(pay(&m, &p, &o.id, eur(3_000)).await["status"], "captured");
+    assert_ledger_sound(&m).await;
+}
+
+#[tokio::test]
+async fn sellers_see_their_own_balances_only() {
+    let m = TestMarket::spawn().await;
+    let (seller, other) = (SellerId::generate(), SellerId::generate());
+    let s1 = register_store(&m, &seller).await;
+    let token = m.seller_token_for(seller.as_str());
+    let url = format!("{}/v1/seller/balance", m.settlement);
+    let one = m.get(&url, Some(&token)).await.expect(200);
+    assert_eq!((one["store_id"].as_str(), one["available"]["amount"].as_i64()), (Some(s1.as_str()), Some(0)));
+    register_store(&m, &seller).await;
+    m.get(&url, Some(&token)).await.expect_problem(400, "store_id_required");
+    let theirs = register_store(&m, &other).await;
+    m.get(&format!("{url}?store_id={theirs}"), Some(&token)).await.expect_problem(403, "forbidden");
+    m.get(&url, None).await.expect_problem(401, "unauthorized");
+    // A capability is not a seller token; another order's capability reads nothing.
+    let o = payable(&m, 100, &s1, None, None).await;
+    m.get(&url, Some(&m.capability_for(o.id.as_str()))).await.expect_problem(403, "forbidden");
+    let stranger = m.capability_for(OrderId::generate().as_str());
+    m.get(&format!("{}/v1/orders/{}/settlement", m.settlement, o.id), Some(&stranger))
+        .await
+        .expect_problem(403, "forbidden");
+}
+
+fn broker_token(m: &TestMarket) -> String {
+    let ring = shared::crypto::KeyRing::load_or_create(&m.config.data_dir, "broker").unwrap();
+    shared::auth::TokenSigner::new(ServiceName::Broker, &ring).service_token(ServiceName::Settlement).unwrap()
+}
+
+#[tokio::test]
+async fn report_charges_are_idempotent_and_never_overdraw() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let seller = SellerId::generate();
+    let store = register_store(&m, &seller).await;
+    let o = payable(&m, 1_000, &store, None, None).await;
+    pay(&m, &p, &o.id, eur(1_000)).await;
+    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    assert_eq!(balance(&m, &seller, &store).await, (970, 0));
+
+    let token = broker_token(&m);
+    let url = format!("{}/internal/v1/charges", m.settlement);
+    let charge =
+        |purchase: &str, amount: i64| json!({ "purchase_id": purchase, "store_id": store, "amount": money(amount) });
+    m.post(&url, Some(&token), charge("pur-1", 971)).await.expect_problem(409, "insufficient_balance");
+    assert_eq!(balance(&m, &seller, &store).await, (970, 0));
+    let first = m.post(&url, Some(&token), charge("pur-1", 600)).await.expect(201);
+    assert_eq!(m.post(&url, Some(&token), charge("pur-1", 600)).await.expect(201), first);
+    assert_eq!(balance(&m, &seller, &store).await, (370, 0));
+    m.post(&url, Some(&token), charge("pur-1", 500)).await.expect_problem(409, "purchase_id_reused");
+    m.post(&url, Some(&token), charge("pur-2", 371)).await.expect_problem(409, "insufficient_balance");
+    // Only the broker may charge.
+    let seller_token = m.seller_token_for(seller.as_str());
+    m.post(&url, Some(&seller_token), charge("pur-3", 1)).await.expect_problem(403, "forbidden");
+
+    let refund_url = format!("{}/internal/v1/charges/pur-1/refund", m.settlement);
+    assert_eq!(m.post(&refund_url, Some(&token), json!({})).await.expect(200)["status"], "refunded");
+    m.post(&refund_url, Some(&token), json!({})).await.expect(200);
+    assert_eq!(balance(&m, &seller, &store).await, (970, 0));
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "report_revenue"), 0);
+}

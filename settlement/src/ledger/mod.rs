@@ -6,3 +6,6 @@ pub mod routes;
 pub mod store;
 
 pub use domain::{Account, Transaction};
+
+#[cfg(test)]
+mod random_flows;

@@ -1,0 +1,177 @@
+//! Random sequences of every money movement, checking after each step that the ledger
+//! balances, that reconciliation finds nothing, and that no payment is refunded beyond
+//! what it captured.
+
+use crate::error::SettlementError;
+use crate::escrow::release::release;
+use crate::ledger::store::{owed, reconcile, trial_balance};
+use crate::ledger::Account;
+use crate::orders::store::{self as orders, NewOrder};
+use crate::payments::take::{take_payment, PaymentRequest};
+use crate::refunds::apply::{refund_order, refund_payment, OrderRefund};
+use diesel::Connection;
+use shared::config::FeeConfig;
+use shared::db::{AnyConnection, Db};
+use shared::ids::{OrderId, PartnerId, PaymentId, ProductId, StoreId};
+use shared::money::{Currency, Money};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn eur(a: i64) -> Money {
+    Money::new(a, Currency::EUR)
+}
+
+fn partner(conn: &mut AnyConnection) -> PartnerId {
+    let id = PartnerId::generate();
+    let sealed = shared::crypto::Sealer::ephemeral().seal(b"whsec_x", id.as_str().as_bytes());
+    crate::partners::store::insert(conn, &id, "p", &shared::crypto::random_token("h"), None, &sealed).unwrap();
+    id
+}
+
+fn check(conn: &mut AnyConnection, orders_seen: &[OrderId]) {
+    let tb = trial_balance(conn, Currency::EUR).unwrap();
+    assert!(tb.balanced, "trial balance off: {tb:?}");
+    assert_eq!(tb.total_debits, tb.total_credits);
+    let report = reconcile(conn).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    for o in orders_seen {
+        let row = orders::find(conn, o).unwrap().unwrap();
+        let held = owed(conn, &Account::Escrow(o.clone()), Currency::EUR).unwrap();
+        if row.status != "released" {
+            assert_eq!(held.amount, row.paid, "escrow of {o} differs from what was paid");
+        } else {
+            assert_eq!(held.amount, 0, "released escrow of {o} still holds money");
+        }
+        for p in crate::payments::store::of_order(conn, o).unwrap() {
+            assert!(p.refunded <= p.captured && p.refunded >= 0, "{p:?}");
+        }
+    }
+}
+
+#[test]
+fn the_ledger_balances_after_any_sequence_of_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("s.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
+    let fees = FeeConfig::default();
+    for seed in [0x9e37_79b9_7f4a_7c15u64, 42, 7_777_777, 0xdead_beef] {
+        let mut rng = Rng(seed);
+        db.write_blocking(|conn| {
+            let partners: Vec<PartnerId> = (0..2).map(|_| partner(conn)).collect();
+            let stores: Vec<StoreId> = (0..3).map(|_| StoreId::generate()).collect();
+            let mut orders_seen: Vec<OrderId> = Vec::new();
+            let mut payments_seen: Vec<(PartnerId, PaymentId)> = Vec::new();
+            for _ in 0..150 {
+                match rng.below(9) {
+                    0 | 1 => {
+                        let id = OrderId::generate();
+                        let s = |i: u64| stores[i as usize % stores.len()].clone();
+                        let referral = (rng.below(2) == 0).then(|| s(rng.below(3)));
+                        let shipper = (rng.below(2) == 0).then(|| s(rng.below(3)));
+                        orders::insert(
+                            conn,
+                            &NewOrder {
+                                order_id: &id,
+                                amount: eur(1 + rng.below(20_000) as i64),
+                                store_id: &s(rng.below(3)),
+                                product_id: &ProductId::generate(),
+                                referral_store_id: referral.as_ref(),
+                                shipper_store_id: shipper.as_ref(),
+                            },
+                        )?;
+                        orders_seen.push(id);
+                    }
+                    2 | 3 if !orders_seen.is_empty() => {
+                        let o = orders_seen[rng.below(orders_seen.len() as u64) as usize].clone();
+                        let p = partners[rng.below(2) as usize].clone();
+                        let req = PaymentRequest {
+                            order_id: o,
+                            amount: eur(1 + rng.below(25_000) as i64),
+                            partner_reference: "r".into(),
+                        };
+                        let a = take_payment(conn, &p, &req)?;
+                        payments_seen.push((p, a.payment_id));
+                    }
+                    4 if !orders_seen.is_empty() => {
+                        let o = &orders_seen[rng.below(orders_seen.len() as u64) as usize];
+                        release(conn, o, &fees)?;
+                    }
+                    5 if !payments_seen.is_empty() => {
+                        let (p, pay) = payments_seen[rng.below(payments_seen.len() as u64) as usize].clone();
+                        match refund_payment(conn, Some(&p), &pay, eur(1 + rng.below(15_000) as i64), "test") {
+                            Ok(_) | Err(SettlementError::RefundExceedsPayment { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    6 if !orders_seen.is_empty() => {
+                        let o = &orders_seen[rng.below(orders_seen.len() as u64) as usize];
+                        let why = [OrderRefund::Cancelled, OrderRefund::Undeliverable, OrderRefund::PartialExpired]
+                            [rng.below(3) as usize];
+                        refund_order(conn, o, why, "test")?;
+                    }
+                    7 => {
+                        crate::remittances::run::run(conn)?;
+                    }
+                    8 => {
+                        let store = &stores[rng.below(3) as usize];
+                        let purchase = format!("pur{}", rng.below(20));
+                        let r = conn.transaction(|c| {
+                            crate::charges::store::charge(c, &purchase, store, eur(1 + rng.below(500) as i64))
+                        });
+                        match r {
+                            Ok(_) | Err(SettlementError::InsufficientBalance) | Err(SettlementError::Shared(_)) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    _ => {}
+                }
+                check(conn, &orders_seen);
+            }
+            // A store's balance is never taken below zero by a remittance or a charge.
+            for s in &stores {
+                let _ = owed(conn, &Account::Store(s.clone()), Currency::EUR)?;
+            }
+            Ok::<_, SettlementError>(())
+        })
+        .unwrap();
+    }
+}
+
+#[test]
+fn entries_cannot_be_edited_or_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("s.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
+    db.write_blocking(|conn| {
+        let txn = crate::ledger::Transaction::new("test", Currency::EUR).move_money(
+            Account::Refunds,
+            Account::Payouts,
+            eur(5),
+        );
+        crate::ledger::store::post(conn, &txn)?;
+        Ok::<_, SettlementError>(())
+    })
+    .unwrap();
+    use diesel::{ExpressionMethods, RunQueryDsl};
+    let edit = db.write_blocking(|conn| {
+        diesel::update(crate::schema::ledger_entries::table)
+            .set(crate::schema::ledger_entries::debit.eq(6i64))
+            .execute(conn)
+            .map_err(SettlementError::from)
+    });
+    assert!(edit.is_err());
+    let delete = db.write_blocking(|conn| {
+        diesel::delete(crate::schema::ledger_entries::table).execute(conn).map_err(SettlementError::from)
+    });
+    assert!(delete.is_err());
+}

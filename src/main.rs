@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use shared::config::{Config, ServiceName};
 use std::path::PathBuf;
 
+mod bench;
 mod demo;
 mod run;
 
@@ -44,6 +45,8 @@ enum Command {
     },
     /// Load the demo data into running services.
     Demo,
+    /// Drive complete checkouts with concurrent buyers and report throughput and latency.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -78,5 +81,6 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => demo::seed(&config).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -232,6 +232,7 @@ impl Dispatcher {
         loop {
             let delivered = match self.run_once().await {
                 Ok(n) => n,
+                Err(DbError::Cancelled) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox pass failed");
                     0
@@ -246,7 +247,12 @@ impl Dispatcher {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.config.poll_interval()) => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    // The owner is gone: the process is ending.
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
             if *shutdown.borrow() {
                 // One last pass, so a graceful stop finishes what was committed.

@@ -75,6 +75,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(shipments::routes::routes)
             .configure(couriers::routes::routes);
     })?;
-    sweeper::spawn(core, settings);
+    sweeper::spawn(core, Arc::downgrade(&settings));
+    drop(settings);
     Ok(running)
 }

@@ -5,15 +5,19 @@
 use crate::settings::DeliverySettings;
 use crate::shipments::service;
 use shared::server::Core;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-pub fn spawn(core: Core, settings: Arc<DeliverySettings>) -> tokio::task::JoinHandle<()> {
-    let every = std::time::Duration::from_millis(settings.sweep_interval_ms.max(10));
+/// Runs until the server that owns `settings` (through its handlers' state) is gone, so a
+/// stopped service leaves no pass behind.
+pub fn spawn(core: Core, settings: Weak<DeliverySettings>) -> tokio::task::JoinHandle<()> {
+    let every = settings.upgrade().map(|s| s.sweep_interval_ms).unwrap_or(1_000);
+    let every = std::time::Duration::from_millis(every.max(10));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            let Some(settings) = settings.upgrade() else { break };
             if let Err(e) = run_once(&core, &settings).await {
                 tracing::warn!(error = %e, "delivery sweep failed");
             }
@@ -29,7 +33,8 @@ pub async fn run_once(core: &Core, settings: &Arc<DeliverySettings>) -> Result<(
     }
     let s = settings.clone();
     core.db.write(move |c| service::sweep_awaiting(c, &s)).await?;
-    let shredded = core.db.write(service::shred_due).await?;
+    let s = settings.clone();
+    let shredded = core.db.write(move |c| service::shred_due(c, &s)).await?;
     if shredded > 0 {
         tracing::info!(count = shredded, "sealed addresses shredded");
     }

@@ -569,6 +569,37 @@ async fn the_address_is_sealed_at_rest_and_shredded_after_delivery() {
 }
 
 #[tokio::test]
+async fn an_address_for_an_order_that_never_ships_is_deleted_in_time() {
+    let w = world_with("orphan_address_secs = 1").await;
+    let (paid, never) = (OrderId::generate(), OrderId::generate());
+    w.put_address(&never, address("north")).await.expect(204);
+    w.put_address(&paid, address("north")).await.expect(204);
+    w.send(ServiceName::Broker, w.request(&paid)).await;
+    w.pay(&paid).await;
+    assert_eq!(w.tracking(&paid).await["status"], "unroutable");
+    w.m.eventually("orphan shredding", || async {
+        (!delivery::inspect::sealed_address_exists(&w.db, &never).unwrap()).then_some(())
+    })
+    .await;
+    // The address of a live shipment stays.
+    assert!(delivery::inspect::sealed_address_exists(&w.db, &paid).unwrap());
+}
+
+#[tokio::test]
+async fn two_couriers_racing_for_one_leg_one_wins() {
+    let w = world().await;
+    w.stock(&w.b1, 1).await;
+    let order = w.order().await;
+    let shipment = json_of(&w.tracking(&order).await, "shipment_id");
+    let couriers = futures_util::future::join_all((0..4).map(|_| w.courier(None))).await;
+    let answers = futures_util::future::join_all(couriers.iter().map(|c| w.event(c, &shipment, "picked_up"))).await;
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status.as_u16()).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 403, 403, 403]);
+    assert_eq!(w.sent("order_shipped", &order).len(), 1);
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_with_a_code_and_changes_nothing() {
     let w = world().await;
     w.stock(&w.b1, 1).await;

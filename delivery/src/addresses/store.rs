@@ -68,3 +68,14 @@ pub fn sealed(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<S
 pub fn delete(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<usize> {
     diesel::delete(addresses::table.filter(addresses::order_id.eq(order.as_str()))).execute(conn)
 }
+
+/// Deletes addresses older than `before` whose order never became a shipment.
+pub fn delete_orphans(conn: &mut AnyConnection, before: shared::time::Timestamp) -> QueryResult<usize> {
+    use crate::schema::shipments;
+    diesel::delete(
+        addresses::table
+            .filter(addresses::updated_at.lt(before))
+            .filter(diesel::dsl::not(addresses::order_id.eq_any(shipments::table.select(shipments::order_id)))),
+    )
+    .execute(conn)
+}

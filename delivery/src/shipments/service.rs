@@ -50,6 +50,7 @@ pub fn advance(conn: &mut AnyConnection, settings: &DeliverySettings, order: &Or
 pub fn route(conn: &mut AnyConnection, settings: &DeliverySettings, row: &ShipmentRow) -> Result<(), DeliveryError> {
     let id = row.id();
     let order = row.order_id();
+    store::lock_order(conn, &order)?;
     let Some(dest) = addresses::store::destination(conn, &order)? else { return Ok(()) };
     if !store::claim(conn, &id, row.status())? {
         return Ok(());
@@ -150,6 +151,7 @@ pub fn decide_cancel(
     order: &OrderId,
 ) -> Result<bool, DeliveryError> {
     store::lock_order(conn, order)?;
+    let mut refund_follows = false;
     let accepted = match store::by_order(conn, order)? {
         // Not created yet (the payment or request is still on its way): it will be born
         // cancelled.
@@ -161,6 +163,8 @@ pub fn decide_cancel(
         Some(s) if s.status() == ShipmentStatus::Cancelled => true,
         Some(s) if s.status() == ShipmentStatus::Returned || s.status() == ShipmentStatus::Delivered => false,
         Some(s) => {
+            // Abandoned: settlement refunds on `shipment_abandoned` already.
+            refund_follows = s.abandoned_at.is_some();
             release(conn, &s, Movement::Released)?;
             store::record_cancelled(conn, order)?;
             store::end(conn, &s.id(), ShipmentStatus::Cancelled, now() + settings.shred_after())?;
@@ -169,7 +173,7 @@ pub fn decide_cancel(
     };
     let decided = Message::CancelDecided { order_id: order.clone(), accepted };
     send(conn, ServiceName::Broker, decided.clone())?;
-    if accepted {
+    if accepted && !refund_follows {
         send(conn, ServiceName::Settlement, decided)?;
     }
     Ok(accepted)
@@ -183,6 +187,9 @@ pub fn courier_event(
     courier: &CourierId,
     event: &CourierEvent,
 ) -> Result<(), DeliveryError> {
+    let found = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
+    // Everything about one order happens one transaction at a time: read again once locked.
+    store::lock_order(conn, &found.order_id())?;
     let s = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
     let not_now = || DeliveryError::InvalidTransition { event: event.as_str(), state: s.status.clone() };
     if !matches!(s.status(), ShipmentStatus::Routed | ShipmentStatus::InTransit) {
@@ -274,12 +281,14 @@ pub fn sweep_awaiting(conn: &mut AnyConnection, settings: &DeliverySettings) -> 
     Ok(())
 }
 
-/// Deletes the sealed addresses whose time has come.
-pub fn shred_due(conn: &mut AnyConnection) -> Result<usize, DeliveryError> {
+/// Deletes the sealed addresses whose time has come: after the shipment ended, or long
+/// after they came for an order that never shipped.
+pub fn shred_due(conn: &mut AnyConnection, settings: &DeliverySettings) -> Result<usize, DeliveryError> {
     let due = store::due_for_shredding(conn, now(), 500)?;
     for row in &due {
         addresses::store::delete(conn, &row.order_id())?;
         store::mark_shredded(conn, &row.id())?;
     }
-    Ok(due.len())
+    let orphans = addresses::store::delete_orphans(conn, now() - settings.orphan_address())?;
+    Ok(due.len() + orphans)
 }

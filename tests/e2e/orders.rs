@@ -1,1 +1,648 @@
-//! End-to-end tests: orders.
+//! End-to-end tests: anonymous orders, pairing, the workflow and its mail, the message
+//! relay, buyer accounts, and the messages to settlement and delivery.
+
+use crate::helpers::{json_of, money, TestMarket};
+use serde_json::{json, Value};
+use shared::config::ServiceName;
+use shared::ids::OrderId;
+use shared::messages::Message;
+
+const PASSWORD: &str = "correct horse battery";
+const BUYER_MAIL: &str = "reader@buyers.example";
+
+/// A union with three stores: A cannot sell the printer toner, B can, C is another
+/// store of the union; the seller tokens and the product.
+struct World {
+    m: TestMarket,
+    union_id: String,
+    a: String,
+    a_token: String,
+    b: String,
+    b_token: String,
+    b_seller: String,
+    c: String,
+    c_token: String,
+    product: String,
+}
+
+async fn world() -> World {
+    let m = TestMarket::spawn().await;
+    let union_id = m.create_union("North Offices", "north").await;
+    let (_, a_token) = m.create_seller("Alpha").await;
+    let (b_seller, b_token) = m.create_seller("Beta").await;
+    let (_, c_token) = m.create_seller("Gamma").await;
+    let a = m.create_store(&a_token, &union_id, "Alpha Office", "office").await;
+    let b = m.create_store(&b_token, &union_id, "Beta Office", "office").await;
+    let c = m.create_store(&c_token, &union_id, "Gamma Office", "office").await;
+    let product = m.create_product(&m.operator, "Toner TX-1", "toner", json!({"colour": "black"}), 1_100).await;
+    m.put_offer(&a_token, &a, &product, 1_000, 5, false, json!({"reason": "no licence"})).await;
+    m.put_offer(&b_token, &b, &product, 1_000, 10, true, json!({})).await;
+    World { m, union_id, a, a_token, b, b_token, b_seller, c, c_token, product }
+}
+
+impl World {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.m.broker)
+    }
+
+    async fn order(&self, body: Value) -> crate::helpers::Answer {
+        self.m.post(&self.url("/v1/orders"), None, body).await
+    }
+
+    /// Places an order that must succeed: `(order_id, capability, answer)`.
+    async fn place(&self, store: &str, product: &str, quantity: i64, extra: Value) -> (String, String, Value) {
+        let mut body = json!({"store_id": store, "product_id": product, "quantity": quantity});
+        body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+        let v = self.order(body).await.expect(201);
+        (json_of(&v, "order_id"), json_of(&v, "capability"), v)
+    }
+
+    async fn read(&self, order: &str, token: &str) -> crate::helpers::Answer {
+        self.m.get(&self.url(&format!("/v1/orders/{order}")), Some(token)).await
+    }
+
+    async fn status(&self, order: &str, token: &str) -> String {
+        json_of(&self.read(order, token).await.expect(200), "status")
+    }
+
+    async fn stock(&self, store: &str) -> i64 {
+        self.stock_of(store, &self.product).await
+    }
+
+    /// Offer stock, read by the store's own seller.
+    async fn stock_of(&self, store: &str, product: &str) -> i64 {
+        let token = [(&self.a, &self.a_token), (&self.b, &self.b_token), (&self.c, &self.c_token)]
+            .into_iter()
+            .find(|(s, _)| s.as_str() == store)
+            .map(|(_, t)| t.clone())
+            .expect("a store of the world");
+        let v = self.m.get(&self.url(&format!("/v1/stores/{store}/offers/{product}")), Some(&token)).await.expect(200);
+        v["stock"].as_i64().unwrap_or_else(|| panic!("no stock in {v}"))
+    }
+
+    async fn cancel(&self, order: &str, token: &str, reason: &str) -> crate::helpers::Answer {
+        self.m.post(&self.url(&format!("/v1/orders/{order}/cancel")), Some(token), json!({"reason": reason})).await
+    }
+
+    fn db(&self) -> shared::db::Db {
+        shared::db::Db::open(&self.m.config.database_url(ServiceName::Broker), 2, broker::MIGRATIONS).unwrap()
+    }
+
+    /// The messages the broker queued for `to` about `order`.
+    fn sent(&self, to: ServiceName, order: &str) -> Vec<(String, Message)> {
+        broker::orders::inspect::queued_messages(&self.db())
+            .unwrap()
+            .into_iter()
+            .filter(|(dest, _, e)| dest == to.as_str() && e.message.ordering_key() == order)
+            .map(|(_, status, e)| (status, e.message))
+            .collect()
+    }
+
+    async fn tell(&self, from: ServiceName, message: Message) -> u16 {
+        self.m.send_message(from, ServiceName::Broker, message).await
+    }
+
+    /// Mails whose text contains every one of `needles`, once the outbox has sent them.
+    async fn mails_with(&self, needles: &[&str]) -> Vec<String> {
+        self.m
+            .eventually(&format!("a mail with {needles:?}"), || async {
+                // Long header lines arrive folded: unfold them before matching.
+                let found: Vec<String> = self
+                    .m
+                    .mails()
+                    .into_iter()
+                    .map(|t| t.replace("\r\n", "\n").replace("\n ", " ").replace("\n\t", " "))
+                    .filter(|t| needles.iter().all(|n| t.contains(n)))
+                    .collect();
+                (!found.is_empty()).then_some(found)
+            })
+            .await
+    }
+}
+
+fn oid(s: &str) -> OrderId {
+    OrderId::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn a_redirected_buyer_orders_reads_with_the_capability_and_the_store_sees_only_a_handle() {
+    let w = world().await;
+    // At A the toner is non-sellable: 409 with B among the alternatives.
+    let refused = w
+        .order(json!({"store_id": w.a, "product_id": w.product, "quantity": 2}))
+        .await
+        .expect_problem(409, "non_sellable");
+    assert!(refused["alternatives"].as_array().unwrap().iter().any(|a| a["store_id"] == w.b.as_str()), "{refused}");
+
+    // An unrecorded referral (C never sent anyone to B) is 422 and writes nothing.
+    let sales_before = broker::orders::inspect::sales_count(&w.db()).unwrap();
+    w.order(json!({"store_id": w.b, "product_id": w.product, "quantity": 2, "referral_store_id": w.c}))
+        .await
+        .expect_problem(422, "unknown_referral");
+    assert_eq!(w.stock(&w.b).await, 10);
+    assert_eq!(broker::orders::inspect::sales_count(&w.db()).unwrap(), sales_before);
+
+    // The redirect from A to B was recorded: the referral counts.
+    let (order, cap, placed) = w
+        .place(
+            &w.b,
+            &w.product,
+            2,
+            json!({"referral_store_id": w.a, "expected_price": money(1_000), "contact": BUYER_MAIL}),
+        )
+        .await;
+    assert_eq!(placed["status"], "awaiting_payment");
+    assert_eq!(placed["amount"], money(2_000));
+    assert_eq!(placed["store"], json!({"id": w.b, "name": "Beta Office"}));
+    assert_eq!(w.stock(&w.b).await, 8, "two units reserved");
+    assert_eq!(broker::orders::inspect::sales_count(&w.db()).unwrap(), sales_before + 1, "the sale is registered");
+
+    // The capability reads the order; the buyer sees the store's display name only.
+    let mine = w.read(&order, &cap).await.expect(200);
+    assert_eq!((mine["order_id"].as_str(), mine["quantity"].as_i64()), (Some(order.as_str()), Some(2)));
+    assert_eq!(mine["store"]["name"], "Beta Office");
+    for hidden in ["buyer_handle", "seller_id", "email"] {
+        assert!(mine.get(hidden).is_none(), "{hidden} shown to the buyer: {mine}");
+    }
+
+    // Forged, expired and other-order capabilities.
+    let stranger = tempfile::tempdir().unwrap();
+    let ring = shared::crypto::KeyRing::load_or_create(stranger.path(), "broker").unwrap();
+    let mut claims =
+        shared::auth::Claims::new(ServiceName::Broker, &order, shared::auth::Role::Capability, &ServiceName::ALL, 600);
+    claims.scope = vec!["read".into()];
+    let forged = shared::auth::TokenSigner::new(ServiceName::Broker, &ring).sign(&claims).unwrap();
+    w.read(&order, &forged).await.expect_problem(401, "unauthorized");
+    let own_ring = shared::crypto::KeyRing::load_or_create(&w.m.config.data_dir, "broker").unwrap();
+    claims.exp = shared::time::unix_seconds() - 300;
+    let expired = shared::auth::TokenSigner::new(ServiceName::Broker, &own_ring).sign(&claims).unwrap();
+    w.read(&order, &expired).await.expect_problem(401, "token_expired");
+    let (other, other_cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    w.read(&order, &other_cap).await.expect_problem(403, "forbidden");
+    w.read(&other, &cap).await.expect_problem(403, "forbidden");
+    w.m.get(&w.url(&format!("/v1/orders/{order}")), None).await.expect_problem(401, "unauthorized");
+
+    // Pairing: B's seller lists the order under a per-order handle; A's seller may not read it.
+    let list = w.m.get(&w.url("/v1/seller/orders"), Some(&w.b_token)).await.expect(200);
+    let orders = list["orders"].as_array().unwrap();
+    let row = orders.iter().find(|o| o["order_id"] == order.as_str()).expect("the order is listed");
+    let other_row = orders.iter().find(|o| o["order_id"] == other.as_str()).expect("the other order is listed");
+    let handle = row["buyer_handle"].as_str().unwrap();
+    assert!(handle.starts_with("buyer-"));
+    assert_ne!(handle, other_row["buyer_handle"].as_str().unwrap(), "handles link nothing across orders");
+    assert_eq!((row["product_id"].as_str(), row["quantity"].as_i64()), (Some(w.product.as_str()), Some(2)));
+    assert_eq!((&row["amount"], &row["status"]), (&money(2_000), &json!("awaiting_payment")));
+    assert_eq!(row["shipment_status"], "not_requested");
+    assert_eq!(row["referral_store_id"], w.a.as_str());
+    w.read(&order, &w.a_token).await.expect_problem(403, "forbidden");
+    assert_eq!(w.read(&order, &w.b_token).await.expect(200)["buyer_handle"], handle);
+    let a_list = w.m.get(&w.url("/v1/seller/orders"), Some(&w.a_token)).await.expect(200);
+    assert_eq!(a_list["orders"], json!([]));
+
+    // Settlement learns the price, payee and referrer; delivery what to move.
+    let to_settlement = w.sent(ServiceName::Settlement, &order);
+    assert!(
+        to_settlement.iter().any(|(_, m)| matches!(m, Message::OrderPayable { amount, store_id, referral_store_id, shipper_store_id: None, .. }
+            if amount.amount == 2_000 && store_id.as_str() == w.b && referral_store_id.as_ref().map(|s| s.as_str()) == Some(w.a.as_str()))),
+        "{to_settlement:?}"
+    );
+    let to_delivery = w.sent(ServiceName::Delivery, &order);
+    assert!(
+        to_delivery.iter().any(|(_, m)| matches!(m, Message::ShipmentRequested { quantity: 2, store_id, seller_id: Some(s), backorder: false, .. }
+            if store_id.as_str() == w.b && s.as_str() == w.b_seller)),
+        "{to_delivery:?}"
+    );
+
+    // Mail: the seller hears of the order, the buyer (who opted in) too; neither mail
+    // carries the buyer's address in its text.
+    let seller_mail = w.mails_with(&[&format!("New order {order}"), "Quantity: 2", "Price: 20.00 EUR"]).await;
+    assert!(seller_mail.iter().all(|t| !t.contains(BUYER_MAIL)), "{seller_mail:?}");
+    let buyer_mail = w.mails_with(&[&format!("Order {order} received"), &format!("To: {BUYER_MAIL}")]).await;
+    assert!(buyer_mail[0].contains("Store: Beta Office"));
+    let db = w.db();
+    assert!(broker::orders::inspect::contact_exists(&db, &oid(&order)).unwrap());
+
+    // Paid, shipped, delivered by message; the contact is shredded when the order closes.
+    assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: oid(&order) }).await, 204);
+    assert_eq!(w.status(&order, &cap).await, "paid");
+    assert_eq!(w.tell(ServiceName::Delivery, Message::OrderShipped { order_id: oid(&order) }).await, 204);
+    assert_eq!(w.status(&order, &cap).await, "shipped");
+    let late = w.m.post(&w.url(&format!("/v1/orders/{order}/cancel")), Some(&cap), json!({"reason": "too late"})).await;
+    assert_eq!(late.expect_problem(409, "invalid_transition")["status"], "shipped");
+    assert_eq!(w.tell(ServiceName::Delivery, Message::OrderDelivered { order_id: oid(&order) }).await, 204);
+    assert_eq!(w.status(&order, &cap).await, "delivered");
+    assert!(!broker::orders::inspect::contact_exists(&db, &oid(&order)).unwrap(), "contact shredded");
+    w.mails_with(&[&format!("Order {order} delivered"), &format!("To: {BUYER_MAIL}")]).await;
+    // A message from the wrong service is refused.
+    assert_ne!(w.tell(ServiceName::Delivery, Message::OrderPaid { order_id: oid(&other) }).await, 204);
+    assert_eq!(w.status(&other, &other_cap).await, "awaiting_payment");
+}
+
+/// A product that needs the manufacturer's approval, offered by B with price confirmation.
+async fn approval_product(w: &World) -> (String, String, String) {
+    let (maker, _store, maker_token) = w.m.create_manufacturer("Tonerworks").await;
+    let v =
+        w.m.post(
+            &w.url("/v1/products"),
+            Some(&w.m.operator),
+            json!({"name": "Drum DR-9", "kind": "drum", "attributes": {}, "list_price": money(2_500),
+                   "manufacturer_id": maker, "requires_approval": true}),
+        )
+        .await
+        .expect(201);
+    let product = json_of(&v, "id");
+    w.m.put_offer(&w.b_token, &w.b, &product, 2_000, 4, true, json!({"requires_price_confirmation": true})).await;
+    (product, maker, maker_token)
+}
+
+#[tokio::test]
+async fn the_seller_confirms_the_manufacturer_approves_and_the_buyer_cancels_with_mail_to_both() {
+    let w = world().await;
+    let (product, _maker, maker_token) = approval_product(&w).await;
+    let (order, cap, placed) = w.place(&w.b, &product, 2, json!({"contact": BUYER_MAIL})).await;
+    assert_eq!(placed["status"], "awaiting_confirmation");
+    assert!(w.sent(ServiceName::Settlement, &order).is_empty(), "nothing is payable before the price is final");
+    w.mails_with(&[&format!("Order {order}: please confirm the price")]).await;
+
+    // Only the store confirms, only the manufacturer approves, each in its turn.
+    let url = |step: &str| w.url(&format!("/v1/orders/{order}/{step}"));
+    w.m.post(&url("confirm"), Some(&cap), json!({})).await.expect_problem(403, "forbidden");
+    w.m.post(&url("confirm"), Some(&w.a_token), json!({})).await.expect_problem(403, "forbidden");
+    let early = w.m.post(&url("approve"), Some(&maker_token), json!({})).await;
+    assert_eq!(early.expect_problem(409, "invalid_transition")["status"], "awaiting_confirmation");
+    let confirmed = w.m.post(&url("confirm"), Some(&w.b_token), json!({"price": money(1_900)})).await.expect(200);
+    assert_eq!((&confirmed["status"], &confirmed["amount"]), (&json!("awaiting_approval"), &money(3_800)));
+    w.m.post(&url("confirm"), Some(&w.b_token), json!({})).await.expect_problem(409, "invalid_transition");
+
+    let waiting = w.m.get(&w.url("/v1/manufacturer/orders"), Some(&maker_token)).await.expect(200);
+    assert!(waiting["orders"].as_array().unwrap().iter().any(|o| o["order_id"] == order.as_str()), "{waiting}");
+    w.mails_with(&[&format!("Order {order}: approval requested")]).await;
+    w.m.post(&url("approve"), Some(&w.b_token), json!({})).await.expect_problem(403, "forbidden");
+    let approved = w.m.post(&url("approve"), Some(&maker_token), json!({})).await.expect(200);
+    assert_eq!(approved["status"], "awaiting_payment");
+    assert!(w
+        .sent(ServiceName::Settlement, &order)
+        .iter()
+        .any(|(_, m)| matches!(m, Message::OrderPayable { amount, .. } if amount.amount == 3_800)));
+
+    // The approval mail carries what the seed lists, to the store and to the buyer.
+    let date = json_of(&w.read(&order, &cap).await.expect(200), "created_at");
+    for to in ["@sellers.example", BUYER_MAIL] {
+        let mail = w.mails_with(&[&format!("Subject: Order {order} approved"), to]).await;
+        for field in [
+            format!("Order number: {order}"),
+            format!("Order date: {date}"),
+            "Item: Drum DR-9".into(),
+            "Quantity: 2".into(),
+            "Price: 38.00 EUR".into(),
+            "Delivery time: within 3 days".into(),
+            "Store: Beta Office".into(),
+            "Store contact:".into(),
+        ] {
+            assert!(mail[0].contains(&field), "{field} missing: {}", mail[0]);
+        }
+    }
+
+    // The buyer cancels before paying: at once, stock back, settlement told, both mailed.
+    assert_eq!(w.stock_of(&w.b, &product).await, 2);
+    w.m.post(&url("cancel"), Some(&cap), json!({"reason": ""})).await.expect_problem(422, "invalid_reason");
+    let cancelled = w.m.post(&url("cancel"), Some(&cap), json!({"reason": "found it cheaper"})).await.expect(200);
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(w.stock_of(&w.b, &product).await, 4, "the reserved stock is back");
+    assert!(w
+        .sent(ServiceName::Settlement, &order)
+        .iter()
+        .any(|(_, m)| matches!(m, Message::OrderCancelled { reason, .. } if reason == "found it cheaper")));
+    for to in ["@sellers.example", BUYER_MAIL] {
+        let mail = w.mails_with(&[&format!("Subject: Order {order} cancelled"), to]).await;
+        assert!(mail[0].contains("Reason: found it cheaper") && mail[0].contains("Item: Drum DR-9"), "{}", mail[0]);
+    }
+    let again = w.m.post(&url("cancel"), Some(&w.b_token), json!({"reason": "twice"})).await;
+    assert_eq!(again.expect_problem(409, "invalid_transition")["status"], "cancelled");
+    // A cancelled order cannot be paid: a late payment changes nothing.
+    assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: oid(&order) }).await, 204);
+    assert_eq!(w.status(&order, &cap).await, "cancelled");
+}
+
+#[tokio::test]
+async fn the_manufacturer_may_refuse_and_the_seller_may_cancel() {
+    let w = world().await;
+    let (product, _maker, maker_token) = approval_product(&w).await;
+    let (order, cap, _) = w.place(&w.b, &product, 1, json!({})).await;
+    w.m.post(&w.url(&format!("/v1/orders/{order}/confirm")), Some(&w.b_token), json!({})).await.expect(200);
+    let refused =
+        w.m.post(&w.url(&format!("/v1/orders/{order}/refuse")), Some(&maker_token), json!({"reason": "price mistake"}))
+            .await
+            .expect(200);
+    assert_eq!((&refused["status"], &refused["reason"]), (&json!("cancelled"), &json!("price mistake")));
+    assert!(w.sent(ServiceName::Settlement, &order).is_empty(), "settlement never heard of it");
+    w.mails_with(&[&format!("Order {order} cancelled"), "Reason: price mistake"]).await;
+    assert_eq!(w.status(&order, &cap).await, "cancelled");
+
+    let (second, _, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    let by_store =
+        w.m.post(&w.url(&format!("/v1/orders/{second}/cancel")), Some(&w.b_token), json!({"reason": "cannot deliver"}))
+            .await
+            .expect(200);
+    assert_eq!(by_store["status"], "cancelled");
+    assert_eq!(w.stock(&w.b).await, 10);
+}
+
+#[tokio::test]
+async fn a_paid_order_is_cancelled_only_as_delivery_decides_and_messages_may_come_out_of_order() {
+    let w = world().await;
+    let (order, cap, _) = w.place(&w.b, &w.product, 3, json!({})).await;
+    let id = oid(&order);
+    // A pickup reported before the payment is refused for now and applied after it.
+    assert_ne!(w.tell(ServiceName::Delivery, Message::OrderShipped { order_id: id.clone() }).await, 204);
+    assert_eq!(w.status(&order, &cap).await, "awaiting_payment");
+    assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: id.clone() }).await, 204);
+    assert_eq!(w.status(&order, &cap).await, "paid");
+    assert_eq!(w.stock(&w.b).await, 7);
+
+    // Paid: the cancel is a request to delivery, which decides. Delivery (the real one)
+    // has picked nothing up, so it accepts, and the order ends with its stock restored.
+    let asked = w.cancel(&order, &cap, "changed my mind").await.expect(202);
+    assert_eq!(asked["status"], "cancel_requested");
+    assert!(w
+        .sent(ServiceName::Delivery, &order)
+        .iter()
+        .any(|(_, m)| matches!(m, Message::CancelRequested { reason, .. } if reason == "changed my mind")));
+    w.m.eventually("delivery's decision", || async { (w.status(&order, &cap).await == "cancelled").then_some(()) })
+        .await;
+    assert_eq!(w.stock(&w.b).await, 10, "stock restored once");
+    let v = w.read(&order, &cap).await.expect(200);
+    assert_eq!(v["reason"], "changed my mind");
+    // The refund that follows, repeats and late decisions change nothing more.
+    let refunded = Message::OrderRefunded { order_id: id.clone(), reason: "cancelled".into() };
+    assert_eq!(w.tell(ServiceName::Settlement, refunded.clone()).await, 204);
+    assert_eq!(w.tell(ServiceName::Settlement, refunded).await, 204);
+    assert_eq!(
+        w.tell(ServiceName::Delivery, Message::CancelDecided { order_id: id.clone(), accepted: false }).await,
+        204
+    );
+    assert_eq!(w.status(&order, &cap).await, "cancelled");
+    assert_eq!(w.stock(&w.b).await, 10);
+
+    // A decision with no request pending changes nothing; from the first pickup a cancel is
+    // 409. (A refused request going back to `paid` is in the state machine's unit tests:
+    // the real delivery, with nothing picked up, always accepts.)
+    let (second, second_cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    let sid = oid(&second);
+    assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: sid.clone() }).await, 204);
+    assert_eq!(
+        w.tell(ServiceName::Delivery, Message::CancelDecided { order_id: sid.clone(), accepted: false }).await,
+        204
+    );
+    assert_eq!(w.status(&second, &second_cap).await, "paid", "a decision without a request changes nothing");
+    let seller_view = w.read(&second, &w.b_token).await.expect(200);
+    assert_eq!(seller_view["shipment_status"], "awaiting_pickup");
+    assert_eq!(w.tell(ServiceName::Delivery, Message::OrderShipped { order_id: sid.clone() }).await, 204);
+    let late = w.cancel(&second, &w.b_token, "too late").await;
+    assert_eq!(late.expect_problem(409, "invalid_transition")["status"], "shipped");
+
+    // A refused payment ends an unpaid order and says why.
+    let (third, third_cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    let refused = Message::PaymentRefused { order_id: oid(&third), reason: "non_sellable".into() };
+    assert_eq!(w.tell(ServiceName::Settlement, refused).await, 204);
+    let v = w.read(&third, &third_cap).await.expect(200);
+    assert_eq!(v["status"], "cancelled");
+    assert!(v["note"].as_str().unwrap().contains("non_sellable"), "{v}");
+    assert_eq!(w.stock(&w.b).await, 9, "the third order's unit is back; the shipped one is gone");
+    assert!(w.sent(ServiceName::Settlement, &third).iter().any(|(_, m)| matches!(m, Message::OrderCancelled { .. })));
+}
+
+#[tokio::test]
+async fn bad_orders_are_refused_with_a_stable_code_and_leave_nothing_behind() {
+    let w = world().await;
+    let before = broker::orders::inspect::sales_count(&w.db()).unwrap();
+    let base = |extra: Value| {
+        let mut b = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
+        b.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap());
+        b
+    };
+    let drift = w.order(base(json!({"expected_price": money(900)}))).await.expect_problem(409, "price_changed");
+    assert_eq!(drift["current_price"], money(1_000));
+    w.order(base(json!({"quantity": 0}))).await.expect_problem(422, "invalid_quantity");
+    w.order(base(json!({"quantity": 1_000_000}))).await.expect_problem(422, "invalid_quantity");
+    w.order(base(json!({"contact": "not an address"}))).await.expect_problem(422, "invalid_contact");
+    w.order(base(json!({"points": 10}))).await.expect_problem(401, "unauthorized");
+    w.order(base(json!({"store_id": "sto_00000000000000000000000000000000"}))).await.expect_problem(404, "not_found");
+    w.order(base(json!({"store_id": "nope"}))).await.expect_problem(422, "invalid_body");
+    w.order(base(json!({"quantity": 11}))).await.expect_problem(409, "out_of_stock");
+    assert_eq!(w.stock(&w.b).await, 10);
+    assert_eq!(broker::orders::inspect::sales_count(&w.db()).unwrap(), before);
+    assert_eq!(w.m.get(&w.url("/v1/seller/orders"), Some(&w.b_token)).await.expect(200)["orders"], json!([]));
+}
+
+#[tokio::test]
+async fn a_union_store_ships_when_the_seller_is_short_and_the_seller_keeps_the_sale() {
+    let w = world().await;
+    w.m.put_offer(&w.c_token, &w.c, &w.product, 1_050, 6, true, json!({})).await;
+    // B is short but opted in to union fulfilment; A's stores are left out (non-sellable).
+    w.m.put_offer(&w.b_token, &w.b, &w.product, 1_000, 1, true, json!({"union_fulfilment": true})).await;
+    let (order, _, placed) = w.place(&w.b, &w.product, 4, json!({})).await;
+    assert_eq!(placed["amount"], money(4_000), "the selling store's price");
+    assert_eq!(placed["store"]["id"], w.b.as_str());
+    assert_eq!(w.stock(&w.c).await, 2, "the shipper's stock is reserved");
+    assert_eq!(w.stock(&w.b).await, 1);
+    let row = w.read(&order, &w.b_token).await.expect(200);
+    assert_eq!(row["shipper_store_id"], w.c.as_str());
+    assert!(w.sent(ServiceName::Settlement, &order).iter().any(|(_, m)| matches!(m,
+        Message::OrderPayable { store_id, shipper_store_id: Some(s), .. } if store_id.as_str() == w.b && s.as_str() == w.c)));
+    // Without the opt-in, a short store is 409 with alternatives.
+    w.m.put_offer(&w.b_token, &w.b, &w.product, 1_000, 1, true, json!({})).await;
+    let short = w
+        .order(json!({"store_id": w.b, "product_id": w.product, "quantity": 2}))
+        .await
+        .expect_problem(409, "out_of_stock");
+    assert!(short["alternatives"].as_array().unwrap().iter().any(|a| a["store_id"] == w.c.as_str()));
+    let _ = &w.union_id;
+}
+
+#[tokio::test]
+async fn buyer_and_store_talk_through_the_relay_without_learning_who_the_other_is() {
+    let w = world().await;
+    let (order, cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    let url = w.url(&format!("/v1/orders/{order}/messages"));
+    let sent = w.m.post(&url, Some(&cap), json!({"body": "Can you gift-wrap it?"})).await.expect(201);
+    assert_eq!(sent["author"], "buyer");
+    w.m.post(&url, Some(&w.b_token), json!({"body": "Yes, gladly."})).await.expect(201);
+    w.m.post(&url, Some(&w.a_token), json!({"body": "spam"})).await.expect_problem(403, "forbidden");
+    w.m.post(&url, Some(&cap), json!({"body": "   "})).await.expect_problem(422, "invalid_message");
+    let (_, other_cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    w.m.get(&url, Some(&other_cap)).await.expect_problem(403, "forbidden");
+    for token in [&cap, &w.b_token] {
+        let list = w.m.get(&url, Some(token)).await.expect(200);
+        let msgs = list["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 2);
+        assert_eq!((&msgs[0]["author"], &msgs[0]["body"]), (&json!("buyer"), &json!("Can you gift-wrap it?")));
+        assert_eq!((&msgs[1]["author"], &msgs[1]["body"]), (&json!("store"), &json!("Yes, gladly.")));
+        assert_eq!(msgs[0].as_object().unwrap().len(), 4, "seq, author, body, created_at only: {}", msgs[0]);
+    }
+    let note = w.mails_with(&[&format!("Order {order}: a message from the buyer"), "@sellers.example"]).await;
+    assert!(!note[0].contains("gift-wrap"), "the text stays in the relay");
+}
+
+async fn buyer_account(w: &World, handle: &str) -> (String, String) {
+    let v = w.m.post(&w.url("/v1/buyers"), None, json!({"handle": handle, "password": PASSWORD})).await.expect(201);
+    let s =
+        w.m.post(&w.url("/v1/buyer-sessions"), None, json!({"handle": handle, "password": PASSWORD})).await.expect(200);
+    assert_eq!(s["token_type"], "Bearer");
+    (json_of(&v, "id"), json_of(&s, "access_token"))
+}
+
+#[tokio::test]
+async fn buyer_accounts_hold_equipment_group_prices_and_collection_points_but_orders_stay_anonymous() {
+    let w = world().await;
+    let (buyer_id, token) = buyer_account(&w, "toner.fan").await;
+    w.m.post(&w.url("/v1/buyers"), None, json!({"handle": "Toner.Fan", "password": PASSWORD}))
+        .await
+        .expect_problem(409, "handle_taken");
+    w.m.post(&w.url("/v1/buyers"), None, json!({"handle": "x@y.example", "password": PASSWORD}))
+        .await
+        .expect_problem(422, "invalid_handle");
+    w.m.post(&w.url("/v1/buyer-sessions"), None, json!({"handle": "toner.fan", "password": "wrong password!"}))
+        .await
+        .expect_problem(401, "unauthorized");
+
+    // Equipment: the broker shows only compatible products.
+    let fits = w
+        .m
+        .post(
+            &w.url("/v1/products"),
+            Some(&w.m.operator),
+            json!({"name": "Toner X1", "kind": "toner", "attributes": {}, "list_price": money(900), "compatible_with": ["X-100"]}),
+        )
+        .await
+        .expect(201);
+    let fits = json_of(&fits, "id");
+    w.m.put(&w.url("/v1/buyer/equipment"), Some(&token), json!({"equipment": ["X-100"]})).await.expect(200);
+    let shown = w.m.get(&w.url("/v1/buyer/products"), Some(&token)).await.expect(200);
+    let ids: Vec<&str> =
+        shown["products"].as_array().unwrap().iter().map(|p| p["product_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![fits.as_str()], "only the compatible product: {shown}");
+
+    // A price for owners of X-100 (a group, never an account).
+    w.m.put(
+        &w.url(&format!("/v1/stores/{}/group-prices", w.b)),
+        Some(&w.b_token),
+        json!({"product_id": w.product, "group": {"equipment": "X-100"}, "price": money(800)}),
+    )
+    .await
+    .expect(200);
+    w.m.put(
+        &w.url(&format!("/v1/stores/{}/group-prices", w.b)),
+        Some(&w.a_token),
+        json!({"product_id": w.product, "group": {"min_points": 1}, "price": money(1)}),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
+    let anonymous = w.order(body.clone()).await.expect(201);
+    assert_eq!(anonymous["amount"], money(1_000));
+
+    // Collection points: a one-time code handed in with three returned cartridges.
+    let code = w.m.post(&w.url("/v1/buyer/collection-codes"), Some(&token), json!({})).await.expect(201);
+    let code = json_of(&code, "code");
+    let redeemed =
+        w.m.post(&w.url("/v1/seller/collections"), Some(&w.c_token), json!({"code": code, "items": 3}))
+            .await
+            .expect(200);
+    assert_eq!(redeemed["points"], 150);
+    assert!(!redeemed.to_string().contains("toner.fan") && !redeemed.to_string().contains(&buyer_id));
+    w.m.post(&w.url("/v1/seller/collections"), Some(&w.c_token), json!({"code": code, "items": 3}))
+        .await
+        .expect_problem(422, "unknown_code");
+    let me = w.m.get(&w.url("/v1/buyer"), Some(&token)).await.expect(200);
+    assert_eq!((&me["points"], &me["equipment"]), (&json!(150), &json!(["x-100"])));
+
+    // Logged in: the group price, less 100 points.
+    let mut with_points = body.clone();
+    with_points["points"] = json!(100);
+    let placed = w.m.post(&w.url("/v1/orders"), Some(&token), with_points.clone()).await.expect(201);
+    assert_eq!((&placed["unit_price"], &placed["amount"]), (&money(800), &money(700)));
+    with_points["points"] = json!(1_000);
+    w.m.post(&w.url("/v1/orders"), Some(&token), with_points).await.expect_problem(409, "insufficient_points");
+    assert_eq!(w.m.get(&w.url("/v1/buyer"), Some(&token)).await.expect(200)["points"], 50);
+    // Still paired anonymously: the store sees a handle that is not the account's.
+    let order = json_of(&placed, "order_id");
+    let row = w.read(&order, &w.b_token).await.expect(200);
+    let text = row.to_string();
+    assert!(!text.contains("toner.fan") && !text.contains(&buyer_id), "{text}");
+    // Cancelled: the points come back.
+    let cap = json_of(&placed, "capability");
+    w.m.post(&w.url(&format!("/v1/orders/{order}/cancel")), Some(&cap), json!({"reason": "oops"})).await.expect(200);
+    assert_eq!(w.m.get(&w.url("/v1/buyer"), Some(&token)).await.expect(200)["points"], 150);
+}
+
+#[tokio::test]
+async fn no_route_a_seller_can_call_returns_a_capability_an_address_or_a_buyer_account_field() {
+    let w = world().await;
+    let (buyer_id, token) = buyer_account(&w, "quiet.buyer").await;
+    let placed =
+        w.m.post(
+            &w.url("/v1/orders"),
+            Some(&token),
+            json!({"store_id": w.b, "product_id": w.product, "quantity": 1, "contact": BUYER_MAIL}),
+        )
+        .await
+        .expect(201);
+    let (order, cap) = (json_of(&placed, "order_id"), json_of(&placed, "capability"));
+    w.m.post(&w.url(&format!("/v1/orders/{order}/messages")), Some(&cap), json!({"body": "hello"})).await.expect(201);
+    assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: oid(&order) }).await, 204);
+
+    let b = &w.b;
+    let p = &w.product;
+    let gets = [
+        "/v1/seller/orders".to_string(),
+        format!("/v1/orders/{order}"),
+        format!("/v1/orders/{order}/messages"),
+        "/v1/seller/stores".to_string(),
+        format!("/v1/seller/stores/{b}/unmet-demand"),
+        format!("/v1/seller/stores/{b}/stock-movements"),
+        format!("/v1/seller/stores/{b}/suppliers"),
+        format!("/v1/stores/{b}"),
+        format!("/v1/stores/{b}/offers"),
+        format!("/v1/stores/{b}/offers/{p}"),
+    ];
+    let mut answers = Vec::new();
+    for path in &gets {
+        answers.push((path.clone(), w.m.get(&w.url(path), Some(&w.b_token)).await.body));
+    }
+    let reply =
+        w.m.post(&w.url(&format!("/v1/orders/{order}/messages")), Some(&w.b_token), json!({"body": "hi"})).await;
+    answers.push(("POST messages".into(), reply.body));
+    let cancel =
+        w.m.post(&w.url(&format!("/v1/orders/{order}/cancel")), Some(&w.b_token), json!({"reason": "no stock"})).await;
+    assert_eq!(cancel.status.as_u16(), 202);
+    answers.push(("POST cancel".into(), cancel.body));
+
+    fn keys(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    out.push(k.clone());
+                    keys(v, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    let forbidden_keys = ["capability", "address", "contact", "buyer_id", "handle", "email", "line1", "postal_code"];
+    for (path, body) in &answers {
+        let text = body.to_string();
+        for secret in [cap.as_str(), BUYER_MAIL, "quiet.buyer", buyer_id.as_str()] {
+            assert!(!text.contains(secret), "{path} leaks {secret}: {text}");
+        }
+        let mut found = Vec::new();
+        keys(body, &mut found);
+        for k in forbidden_keys {
+            assert!(!found.iter().any(|f| f == k), "{path} has a `{k}` field: {text}");
+        }
+    }
+    // And the store's mail never carries the buyer's address or account.
+    let mails = w.mails_with(&[&format!("New order {order}"), "@sellers.example"]).await;
+    assert!(mails.iter().all(|t| !t.contains(BUYER_MAIL) && !t.contains("quiet.buyer")));
+}

@@ -45,19 +45,20 @@ pub fn parse_handle(value: &str) -> Result<String, BrokerError> {
     }
 }
 
-/// Equipment names as products list them in `compatible_with`: trimmed, deduplicated.
+/// Equipment names as products list them in `compatible_with`: trimmed, lower-cased,
+/// deduplicated.
 pub fn parse_equipment(values: &[String]) -> Result<Vec<String>, BrokerError> {
     if values.len() > MAX_EQUIPMENT {
         return Err(BrokerError::invalid("too_much_equipment", format!("at most {MAX_EQUIPMENT} items of equipment")));
     }
     let mut out: Vec<String> = Vec::new();
     for v in values {
-        let v = v.trim();
+        let v = v.trim().to_lowercase();
         if v.is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control) {
             return Err(BrokerError::invalid("invalid_equipment", "equipment names are 1 to 100 printable characters"));
         }
-        if !out.iter().any(|o| o == v) {
-            out.push(v.to_string());
+        if !out.contains(&v) {
+            out.push(v);
         }
     }
     Ok(out)
@@ -134,7 +135,7 @@ mod tests {
     #[test]
     fn equipment_is_deduplicated_and_bounded() {
         let e = parse_equipment(&["LaserJet 4".into(), " LaserJet 4 ".into(), "X-100".into()]).unwrap();
-        assert_eq!(e, vec!["LaserJet 4".to_string(), "X-100".to_string()]);
+        assert_eq!(e, vec!["laserjet 4".to_string(), "x-100".to_string()]);
         assert!(parse_equipment(&[" ".into()]).is_err());
         assert!(parse_equipment(&vec!["a".to_string(); MAX_EQUIPMENT + 1]).is_err());
     }
@@ -158,7 +159,7 @@ mod tests {
     #[test]
     fn group_wire_format_and_keys() {
         let g: Group = serde_json::from_str(r#"{"equipment":"X-100"}"#).unwrap();
-        assert_eq!(g.key(), "equipment:X-100");
+        assert_eq!(g.parse().unwrap().key(), "equipment:x-100");
         let g: Group = serde_json::from_str(r#"{"min_points":100}"#).unwrap();
         assert_eq!(g.key(), "points:100");
         assert!(Group::MinPoints(0).parse().is_err());

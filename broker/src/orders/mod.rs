@@ -3,6 +3,7 @@
 //! mail, the message relay between buyer and store.
 
 pub mod domain;
+pub mod inspect;
 pub mod notices;
 pub mod routes;
 pub mod store;

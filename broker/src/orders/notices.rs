@@ -56,7 +56,7 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
         (Notice::Placed, _) => (format!("Order {id} received"), "Your order was received.".to_string()),
         (Notice::ConfirmationNeeded, Audience::Seller) => (
             format!("Order {id}: please confirm the price"),
-            "This order waits for your price confirmation before it can proceed.".to_string(),
+            "This order waits for your price confirmation.".to_string(),
         ),
         (Notice::ConfirmationNeeded, _) => (
             format!("Order {id} awaits the store's price confirmation"),
@@ -82,14 +82,14 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
         (Notice::Paid, _) => (format!("Order {id} paid"), "Your payment was received.".to_string()),
         (Notice::CancelRequested, _) => (
             format!("Order {id}: cancellation requested"),
-            "A cancellation was requested; delivery decides whether the goods can still be stopped.".to_string(),
+            "A cancellation was requested. Delivery decides whether\nthe goods can still be stopped.".to_string(),
         ),
         (Notice::Cancelled, _) => (format!("Order {id} cancelled"), "The order was cancelled.".to_string()),
         (Notice::Shipped, _) => (format!("Order {id} shipped"), "The order is on its way.".to_string()),
         (Notice::Delivered, _) => (format!("Order {id} delivered"), "The order was delivered.".to_string()),
     };
     let mut body = format!(
-        "{lead}\n\nOrder number: {id}\nOrder date: {}\nItem: {}\nQuantity: {}\nPrice: {}\nDelivery time: within {} days of payment\nStore: {}\nStore contact: the order's message relay, /v1/orders/{id}/messages\n",
+        "{lead}\n\nOrder number: {id}\nOrder date: {}\nItem: {}\nQuantity: {}\nPrice: {}\nDelivery time: within {} days of payment\nStore: {}\nStore contact: through the order's messages at\n  /v1/orders/{id}/messages\n",
         shared::time::to_rfc3339(s.placed_at),
         s.product_name,
         s.quantity,
@@ -141,6 +141,17 @@ mod tests {
                 ] {
                     assert!(body.contains(field), "{field} missing in {body}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn lines_stay_short_enough_to_travel_as_plain_text() {
+        let s = summary(Some("price mistake"));
+        for notice in [Notice::Placed, Notice::CancelRequested, Notice::ConfirmationNeeded, Notice::Approved] {
+            for to in [Audience::Seller, Audience::Buyer, Audience::Manufacturer] {
+                let (_, body) = compose(notice, to, &s);
+                assert!(body.lines().all(|l| l.len() <= 76), "{body}");
             }
         }
     }

@@ -306,7 +306,7 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
     let placement = state.core.db.write(move |c| workflow::place(c, new, &settings, &sealer)).await?;
     state.core.kick();
     let (order, store) = match placement {
-        Placement::Placed { order, store } => (order, store),
+        Placement::Placed { order, store } => (*order, *store),
         Placement::Refused(e) => return Err(e),
     };
     let mut claims = Claims::new(
@@ -532,7 +532,10 @@ pub async fn post_message(
                     let mail = shared::mail::Mail {
                         to: shared::mail::Recipient::Address { address: s.contact_email },
                         subject: format!("Order {id}: a message from the buyer"),
-                        body: format!("{}\n\nReply at /v1/orders/{id}/messages.\n", m.body),
+                        // The text itself stays in the relay: the mail only says where to read it.
+                        body: format!(
+                            "The buyer wrote about order {id}.\nRead and reply at\n  /v1/orders/{id}/messages\n"
+                        ),
                     };
                     shared::mail::queue(c, &format!("store/{id}"), &mail)?;
                 }

@@ -42,7 +42,7 @@ pub struct NewOrder {
 /// The outcome of a placement: the order, or a refusal to commit (the unmet demand it
 /// records must survive the 409).
 pub enum Placement {
-    Placed { order: Order, store: Store },
+    Placed { order: Box<Order>, store: Box<Store> },
     Refused(BrokerError),
 }
 
@@ -110,12 +110,6 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &BuyerSettings, 
         .map_err(|d| BrokerError::invalid("invalid_amount", d))?;
 
     let id = OrderId::generate();
-    if priced.points_used > 0 {
-        let buyer = new.buyer.as_ref().ok_or(shared::Error::Unauthorized)?;
-        if !crate::buyers::store::spend_points(conn, buyer, &id, priced.points_used)? {
-            return Err(BrokerError::conflict("insufficient_points", "the account has fewer points than that"));
-        }
-    }
     let t = now();
     let sale = crate::sales::register(conn, &product, &store, quantity, priced.amount, t)?;
     let status = domain::initial_status(needs_confirmation, product.requires_approval);
@@ -142,6 +136,12 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &BuyerSettings, 
         updated_at: t,
     };
     store::insert(conn, &order)?;
+    if priced.points_used > 0 {
+        let buyer = new.buyer.as_ref().ok_or(shared::Error::Unauthorized)?;
+        if !crate::buyers::store::spend_points(conn, buyer, &id, priced.points_used)? {
+            return Err(BrokerError::conflict("insufficient_points", "the account has fewer points than that"));
+        }
+    }
     if let Some(contact) = &new.contact {
         store::insert_contact(conn, &id, &sealer.seal(contact.as_bytes(), id.as_str().as_bytes()))?;
     }
@@ -155,7 +155,7 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &BuyerSettings, 
             announce_payable(conn, &ctx, &order)?;
         }
     }
-    Ok(Placement::Placed { order, store })
+    Ok(Placement::Placed { order: Box::new(order), store: Box::new(store) })
 }
 
 /// Under union fulfilment: the first store of the same union that can take the stock

@@ -5,11 +5,11 @@
 //! so two purchases racing on one month can never both pass the check, on SQLite or on
 //! PostgreSQL, and a reservation made in a transaction that rolls back spends nothing.
 
-use crate::analyses::{ReportKind, Settings};
+use crate::analyses::{grid, AnalysisError, PublicLabels, ReportKind, Request, Settings};
 use crate::budget::{Analyst, Budget, Exhausted, Limit, Spent};
 use crate::epsilon::Epsilon;
 use crate::period::{Month, Window};
-use crate::report::{MeasureNoise, Release};
+use crate::report::{Contribution, MeasureNoise, Plan, Release, ReportError};
 use diesel::prelude::*;
 use serde::Serialize;
 use shared::db::{is_unique_violation, AnyConnection};
@@ -368,6 +368,93 @@ pub fn insert_release(
         Ok(_) => Ok(Some(StoredRelease { id, epsilon: release.epsilon, release, created_at: t })),
         Err(e) if is_unique_violation(&e) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Exhausted(#[from] Exhausted),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    #[error(transparent)]
+    Settings(#[from] crate::budget::BudgetError),
+}
+
+impl From<StoreError> for ReleaseError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Exhausted(x) => ReleaseError::Exhausted(x),
+            StoreError::Db(x) => ReleaseError::Db(x),
+        }
+    }
+}
+
+/// Reserves what a purchase will cost in privacy: nothing when the report was released
+/// before (the copy is resold), the plan's ε in every month of the window otherwise.
+pub fn reserve_for(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    seller: &SellerId,
+    purchase: &ReportId,
+    request: &Request,
+) -> Result<Epsilon, ReleaseError> {
+    if find_release(conn, request.kind, request.grouping.as_str(), request.window)?.is_some() {
+        return Ok(Epsilon::ZERO);
+    }
+    let plan = Plan::new(request.kind.spec(settings))?;
+    let cost = plan.epsilon();
+    let budget = settings.budget()?;
+    reserve(conn, &budget, request.kind.analyst(), seller, request.window, cost, purchase)?;
+    Ok(cost)
+}
+
+/// The released copy a purchase gets, and the ε it finally spent: the existing copy (its
+/// reservation, if any, given back since nothing fresh was shown), or a fresh release
+/// computed from `load` (public labels and the records as contributions) and stored as
+/// the one copy.
+pub fn release_for<F>(
+    conn: &mut AnyConnection,
+    settings: &Settings,
+    seller: &SellerId,
+    purchase: &ReportId,
+    request: &Request,
+    reserved: Epsilon,
+    load: F,
+) -> Result<(StoredRelease, Epsilon), ReleaseError>
+where
+    F: FnOnce(&mut AnyConnection) -> QueryResult<(PublicLabels, Vec<Contribution>)>,
+{
+    let (kind, group_by, window) = (request.kind, request.grouping.as_str(), request.window);
+    if let Some(existing) = find_release(conn, kind, group_by, window)? {
+        give_back(conn, seller, window, reserved, purchase)?;
+        return Ok((existing, Epsilon::ZERO));
+    }
+    let plan = Plan::new(kind.spec(settings))?;
+    let cost = plan.epsilon();
+    let mut spent = reserved;
+    if reserved < cost {
+        // Only if the settings changed between reservation and release: reserve the rest.
+        let budget = settings.budget()?;
+        let more = cost.saturating_sub(reserved);
+        reserve(conn, &budget, kind.analyst(), seller, window, more, purchase)?;
+        spent = cost;
+    }
+    let (labels, contributions) = load(conn)?;
+    let g = grid(request.grouping, &labels, window)?;
+    let release = plan.release(&g, &contributions)?;
+    match insert_release(conn, kind, group_by, window, release)? {
+        Some(stored) => Ok((stored, spent)),
+        None => {
+            // Another purchase stored the copy first: ours was never shown.
+            give_back(conn, seller, window, spent, purchase)?;
+            let existing = find_release(conn, kind, group_by, window)?.ok_or(diesel::result::Error::NotFound)?;
+            Ok((existing, Epsilon::ZERO))
+        }
     }
 }
 

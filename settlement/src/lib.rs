@@ -24,6 +24,7 @@ pub mod partners;
 pub mod payments;
 pub mod refunds;
 pub mod remittances;
+pub mod reports;
 pub mod schema;
 pub mod settings;
 pub mod stores;
@@ -60,6 +61,11 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         remittances::routes::run,
         charges::routes::charge,
         charges::routes::refund,
+        reports::routes::catalogue,
+        reports::routes::buy,
+        reports::routes::list,
+        reports::routes::show,
+        reports::routes::csv,
     )
 )]
 struct ApiDoc;
@@ -97,6 +103,9 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
         }),
     );
     jobs::spawn(core.clone(), settings.clone());
+    let report_data = web::Data::new(
+        reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?,
+    );
     let state = web::Data::new(State { core: core.clone(), sealer, settings: Arc::new(settings) });
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
         cfg.app_data(state.clone())
@@ -109,7 +118,9 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(stores::routes::routes)
             .configure(ledger::routes::routes)
             .configure(remittances::routes::routes)
-            .configure(charges::routes::routes);
+            .configure(charges::routes::routes)
+            .app_data(report_data.clone())
+            .configure(reports::routes);
     })
 }
 

@@ -1,0 +1,10 @@
+//! The finance analyses sold to salespeople (seed `003_…`): paid value, refunds and
+//! average basket by the payee store's public category, region and month, released
+//! through the privacy engine (crate `privacy`) and paid from the buyer store's balance.
+
+pub mod domain;
+pub mod routes;
+pub mod store;
+
+pub use domain::Reports;
+pub use routes::routes;

@@ -85,6 +85,24 @@ async fn search_finds_sellable_offers_with_stock_only() {
     assert_eq!(ids(&page2["results"], "store_id"), vec![d.able.clone()]);
     assert!(page2["next_offset"].is_null());
 
+    // Compatibility with the buyer's equipment narrows too.
+    let toner = json_of(
+        &m.post(
+            &format!("{}/v1/products", m.broker),
+            Some(&m.operator),
+            json!({"name": "Toner T1", "kind": "toner", "attributes": {}, "list_price": money(2_000),
+                   "compatible_with": ["Laser-200"]}),
+        )
+        .await
+        .expect(201),
+        "id",
+    );
+    m.put_offer(&d.other_token, &d.able, &toner, 2_000, 3, true, json!({})).await;
+    let fits = m.get(&format!("{}/v1/search?kind=toner&compatible=laser-200", m.broker), None).await.expect(200);
+    assert_eq!(ids(&fits["results"], "product_id"), vec![toner.clone()]);
+    let misfit = m.get(&format!("{}/v1/search?kind=toner&compatible=laser-2", m.broker), None).await.expect(200);
+    assert!(misfit["results"].as_array().unwrap().is_empty());
+
     // Once the blocked store may sell, it appears.
     m.put_offer(&d.seller_token, &d.blocked, &d.product, 9_000, 10, true, json!({})).await;
     let after = m.get(&format!("{}/v1/search?kind=drill", m.broker), None).await.expect(200);

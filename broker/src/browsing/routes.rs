@@ -41,6 +41,14 @@ impl FromRequest for Session {
 }
 
 impl Session {
+    /// Adds a step to the session's browsing sequence, where the caller has a session.
+    pub async fn note(&self, state: &State, viewed: store::Viewed) -> Result<()> {
+        if let Some(id) = self.0.clone() {
+            state.core.db.write(move |c| Ok::<_, BrokerError>(store::record_view(c, &id, &viewed)?)).await?;
+        }
+        Ok(())
+    }
+
     fn required(self) -> Result<SessionId> {
         self.0.ok_or_else(|| {
             BrokerError::invalid(

@@ -9,20 +9,20 @@ use shared::time::{now, Timestamp};
 use std::collections::BTreeMap;
 
 /// One step of a browsing sequence: a union, a store or a product viewed.
-#[derive(Debug, Default)]
-pub struct Viewed<'a> {
-    pub union_id: Option<&'a UnionId>,
-    pub store_id: Option<&'a StoreId>,
-    pub product_id: Option<&'a ProductId>,
+#[derive(Debug, Default, Clone)]
+pub struct Viewed {
+    pub union_id: Option<UnionId>,
+    pub store_id: Option<StoreId>,
+    pub product_id: Option<ProductId>,
 }
 
-pub fn record_view(conn: &mut AnyConnection, session: &SessionId, viewed: Viewed<'_>) -> QueryResult<()> {
+pub fn record_view(conn: &mut AnyConnection, session: &SessionId, viewed: &Viewed) -> QueryResult<()> {
     diesel::insert_into(browsing_events::table)
         .values((
             browsing_events::session_id.eq(session.as_str()),
-            browsing_events::union_id.eq(viewed.union_id.map(|i| i.as_str())),
-            browsing_events::store_id.eq(viewed.store_id.map(|i| i.as_str())),
-            browsing_events::product_id.eq(viewed.product_id.map(|i| i.as_str())),
+            browsing_events::union_id.eq(viewed.union_id.as_ref().map(|i| i.as_str())),
+            browsing_events::store_id.eq(viewed.store_id.as_ref().map(|i| i.as_str())),
+            browsing_events::product_id.eq(viewed.product_id.as_ref().map(|i| i.as_str())),
             browsing_events::created_at.eq(now()),
         ))
         .execute(conn)
@@ -97,4 +97,31 @@ pub fn forget(conn: &mut AnyConnection, session: &SessionId) -> QueryResult<usiz
 
 pub fn preference_count(conn: &mut AnyConnection, session: &SessionId) -> QueryResult<i64> {
     preference_events::table.filter(preference_events::session_id.eq(session.as_str())).count().get_result(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::testing::sqlite;
+
+    #[test]
+    fn forgetting_a_session_removes_its_browsing_and_preferences_only() {
+        let (_d, mut conn) = sqlite();
+        let (mine, theirs) = (SessionId::generate(), SessionId::generate());
+        let store = StoreId::generate();
+        let attrs = BTreeMap::from([("colour".to_string(), "red".to_string())]);
+        for s in [&mine, &theirs] {
+            record_view(&mut conn, s, &Viewed { store_id: Some(store.clone()), ..Default::default() }).unwrap();
+            record_preference(&mut conn, Source::Search, Some(s), "drill", &attrs, None).unwrap();
+        }
+        record_preference(&mut conn, Source::Search, None, "drill", &attrs, None).unwrap();
+        assert_eq!(sequence(&mut conn, &mine, 10).unwrap().len(), 1);
+        assert_eq!(forget(&mut conn, &mine).unwrap(), 2);
+        assert!(sequence(&mut conn, &mine, 10).unwrap().is_empty());
+        assert_eq!(preference_count(&mut conn, &mine).unwrap(), 0);
+        assert_eq!(sequence(&mut conn, &theirs, 10).unwrap().len(), 1);
+        assert_eq!(preference_count(&mut conn, &theirs).unwrap(), 1);
+        let total: i64 = preference_events::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(total, 2, "anonymous preferences stay");
+    }
 }

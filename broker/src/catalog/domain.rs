@@ -133,6 +133,17 @@ pub fn parse_key(field: &'static str, value: &str) -> Result<String, BrokerError
     Ok(parse_name(field, value)?.to_lowercase())
 }
 
+/// An equipment kind a product fits: plain characters only, since search matches it
+/// inside the product's stored list.
+pub fn parse_equipment(value: &str) -> Result<String, BrokerError> {
+    let v = parse_key("compatible", value)?;
+    if v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b' ' | b'.')) {
+        Ok(v)
+    } else {
+        Err(BrokerError::invalid("invalid_parameter", "equipment kinds are letters, digits, `-`, `.` and spaces"))
+    }
+}
+
 /// Characteristics: a flat JSON object of strings, numbers or booleans, bounded in count
 /// and length. Names are lower-cased; values kept as text (search compares text).
 pub fn parse_attributes(value: &serde_json::Value) -> Result<BTreeMap<String, String>, BrokerError> {

@@ -4,6 +4,8 @@
 pub mod domain;
 pub mod routes;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use domain::{Alternative, Backorder, Offer, Product, Store};
 pub use routes::routes;

@@ -1,11 +1,11 @@
 //! `POST /v1/products`, `GET /v1/products/{id}`, `PUT /v1/stores/{store_id}/offers/{product_id}`.
 
 use super::domain::{
-    parse_attributes, parse_key, parse_name, parse_price, parse_stock, Offer, Product, MAX_ATTRIBUTES,
+    parse_attributes, parse_equipment, parse_key, parse_name, parse_price, parse_stock, Offer, Product, MAX_ATTRIBUTES,
 };
 use super::store::{self, Movement};
 use crate::accounts::store::manufacturer_exists;
-use crate::browsing::store::{record_view, Viewed};
+use crate::browsing::store::Viewed;
 use crate::browsing::Session;
 use crate::error::{BrokerError, Result};
 use crate::stores::domain::Owner;
@@ -121,11 +121,7 @@ pub async fn create_product(
         manufacturer_id,
         requires_approval: body.requires_approval,
         backorder_days,
-        compatible_with: body
-            .compatible_with
-            .iter()
-            .map(|k| parse_key("compatible_with", k))
-            .collect::<Result<Vec<_>>>()?,
+        compatible_with: body.compatible_with.iter().map(|k| parse_equipment(k)).collect::<Result<Vec<_>>>()?,
     };
     let id = product.id.clone();
     state
@@ -147,17 +143,9 @@ pub async fn create_product(
 #[utoipa::path(get, path = "/v1/products/{product_id}", responses((status = 200, body = Object), (status = 404)))]
 pub async fn read_product(state: web::Data<State>, path: web::Path<String>, session: Session) -> Result<HttpResponse> {
     let id = ProductId::parse(&path)?;
-    let product = state
-        .core
-        .db
-        .write(move |c| {
-            let p = store::product(c, &id)?.ok_or(BrokerError::NotFound("product"))?;
-            if let Some(s) = &session.0 {
-                record_view(c, s, Viewed { product_id: Some(&id), ..Default::default() })?;
-            }
-            Ok::<_, BrokerError>(p)
-        })
-        .await?;
+    let pid = id.clone();
+    let product = state.core.db.read(move |c| store::product(c, &pid)?.ok_or(BrokerError::NotFound("product"))).await?;
+    session.note(&state, Viewed { product_id: Some(id), ..Default::default() }).await?;
     Ok(HttpResponse::Ok().json(product))
 }
 

@@ -1,6 +1,6 @@
 //! A search request, parsed from the query string before any query runs.
 
-use crate::catalog::domain::{parse_attribute_name, parse_attribute_value, parse_key};
+use crate::catalog::domain::{parse_attribute_name, parse_attribute_value, parse_equipment, parse_key};
 use crate::error::BrokerError;
 use shared::money::Currency;
 use std::collections::BTreeMap;
@@ -20,6 +20,8 @@ pub struct SearchQuery {
     pub category: Option<String>,
     /// The buyer's region: offers there rank first among equal prices.
     pub near: Option<String>,
+    /// Only products that fit this kind of equipment.
+    pub compatible: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -43,6 +45,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<SearchQuery, BrokerError> {
         region: None,
         category: None,
         near: None,
+        compatible: None,
         limit: 20,
         offset: 0,
     };
@@ -67,6 +70,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<SearchQuery, BrokerError> {
             "region" => q.region = Some(parse_key("region", value)?),
             "category" => q.category = Some(parse_key("category", value)?),
             "near" => q.near = Some(parse_key("near", value)?),
+            "compatible" => q.compatible = Some(parse_equipment(value)?),
             "limit" => q.limit = integer(key, value)?,
             "offset" => q.offset = integer(key, value)?,
             other => {
@@ -140,6 +144,7 @@ mod tests {
         assert_eq!(code("kind=drill&attr.a=1&attr.a=2"), "duplicate_parameter");
         assert_eq!(code("kind=drill&colour=red"), "unknown_parameter");
         assert_eq!(code("kind=drill&limit=0"), "invalid_parameter");
+        assert_eq!(code("kind=drill&compatible=a%25"), "invalid_parameter");
         assert_eq!(code("kind=drill&attr.bad name=1"), "invalid_attributes");
         let many: String = (0..=MAX_FILTERS).map(|i| format!("&attr.k{i}=v")).collect();
         assert_eq!(code(&format!("kind=drill{many}")), "too_many_attributes");

@@ -34,6 +34,7 @@ pub struct Results {
         ("currency" = Option<String>, Query, description = "required with a price range"),
         ("region" = Option<String>, Query), ("category" = Option<String>, Query),
         ("near" = Option<String>, Query, description = "the buyer's region, for ranking"),
+        ("compatible" = Option<String>, Query, description = "only products that fit this equipment kind"),
         ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
     ),
     responses((status = 200, body = Results), (status = 422, description = "invalid query")))]

@@ -69,6 +69,10 @@ pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit
     if let Some(c) = &q.category {
         query = query.filter(stores::category.eq(c.clone()));
     }
+    if let Some(e) = &q.compatible {
+        // The list is stored as a JSON array of plain words: match the quoted word.
+        query = query.filter(products::compatible_with.like(format!("%\"{e}\"%")));
+    }
     let near = q.near.clone().unwrap_or_default();
     let nearness = case_when(stores::region.eq(near), 0.into_sql::<Integer>()).otherwise(1.into_sql::<Integer>());
     let rows: Vec<(OfferTuple, String, String, String, String)> = query

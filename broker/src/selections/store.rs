@@ -45,7 +45,9 @@ pub fn select(
     };
     record_preference(conn, Source::Selection, session, &product.kind, &product.attributes, Some(product_id))?;
     if let Some(s) = session {
-        record_view(conn, s, Viewed { store_id: Some(store_id), product_id: Some(product_id), ..Default::default() })?;
+        let viewed =
+            Viewed { store_id: Some(store_id.clone()), product_id: Some(product_id.clone()), ..Default::default() };
+        record_view(conn, s, &viewed)?;
     }
     let price = if reason.is_none() || covered { catalog::quote(conn, &store, product_id)? } else { None };
     Ok(Selection {
@@ -56,4 +58,69 @@ pub fn select(
         alternatives,
         backorder,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::testing::*;
+    use crate::schema::preference_events;
+    use diesel::prelude::*;
+
+    #[test]
+    fn an_unmet_selection_is_recorded_redirected_and_remembered_as_a_preference() {
+        let (_d, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let origin = shop(&mut conn, &w, Some(&w.union_a), "north");
+        let able = shop(&mut conn, &w, Some(&w.union_a), "north");
+        offer(&mut conn, &origin, &w.product, 900, 5, false);
+        offer(&mut conn, &able, &w.product, 950, 5, true);
+        let session = SessionId::generate();
+
+        let s = select(&mut conn, &origin, &w.product, 1, Some(&session)).unwrap();
+        assert_eq!((s.sellable, s.reason), (false, Some(Unsellable::NonSellable)));
+        assert_eq!(s.alternatives[0].store_id, able);
+        assert_eq!(s.backorder.as_ref().unwrap().store_id, w.maker_store);
+        let since = shared::time::now() - chrono::Duration::hours(24);
+        assert!(catalog::recorded_redirect(&mut conn, &origin, &able, &w.product, since).unwrap());
+        let unmet = crate::stores::store::unmet_demand(&mut conn, &origin).unwrap();
+        assert_eq!(unmet.len(), 1);
+        assert_eq!((unmet[0].2.as_str(), unmet[0].3), ("non_sellable", 1));
+
+        // A selection the store can serve is not unmet demand, but is a preference.
+        let ok = select(&mut conn, &able, &w.product, 5, None).unwrap();
+        assert!(ok.sellable && ok.alternatives.is_empty() && ok.backorder.is_none());
+        assert_eq!(ok.price, Some(eur(950)));
+        assert!(crate::stores::store::unmet_demand(&mut conn, &able).unwrap().is_empty());
+
+        // Preferences hold the kind and characteristics asked for; the pseudonym only where
+        // the buyer sent one.
+        let prefs: Vec<(String, Option<String>, String, String)> = preference_events::table
+            .order(preference_events::seq.asc())
+            .select((
+                preference_events::source,
+                preference_events::session_id,
+                preference_events::kind,
+                preference_events::attributes,
+            ))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(prefs.len(), 2);
+        assert_eq!(
+            prefs[0],
+            ("selection".into(), Some(session.to_string()), "drill".into(), r#"{"colour":"Red"}"#.into())
+        );
+        assert_eq!(prefs[1].1, None);
+
+        // Unknown store or product: nothing is recorded.
+        assert!(matches!(
+            select(&mut conn, &StoreId::generate(), &w.product, 1, None),
+            Err(BrokerError::NotFound("store"))
+        ));
+        assert!(matches!(
+            select(&mut conn, &origin, &ProductId::generate(), 1, None),
+            Err(BrokerError::NotFound("product"))
+        ));
+        assert_eq!(crate::stores::store::unmet_demand(&mut conn, &origin).unwrap()[0].3, 1);
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::domain::{check_owner, fold_unmet, Owner, UnmetDemand};
 use super::store::{self, NewStore, PublicStore, SupplierId};
-use crate::browsing::store::{record_view, Viewed};
+use crate::browsing::store::Viewed;
 use crate::browsing::Session;
 use crate::catalog::domain::{parse_key, parse_name, parse_price, parse_quantity};
 use crate::catalog::store::{self as catalog, Movement};
@@ -88,17 +88,10 @@ pub async fn create_store(
 #[utoipa::path(get, path = "/v1/stores/{store_id}", responses((status = 200, body = PublicStore), (status = 404)))]
 pub async fn read_store(state: web::Data<State>, path: web::Path<String>, session: Session) -> Result<HttpResponse> {
     let id = StoreId::parse(&path)?;
-    let found = state
-        .core
-        .db
-        .write(move |c| {
-            let s = store::public_store(c, &id)?.ok_or(BrokerError::NotFound("store"))?;
-            if let Some(session) = &session.0 {
-                record_view(c, session, Viewed { store_id: Some(&id), ..Default::default() })?;
-            }
-            Ok::<_, BrokerError>(s)
-        })
-        .await?;
+    let sid = id.clone();
+    let found =
+        state.core.db.read(move |c| store::public_store(c, &sid)?.ok_or(BrokerError::NotFound("store"))).await?;
+    session.note(&state, Viewed { store_id: Some(id), ..Default::default() }).await?;
     Ok(HttpResponse::Ok().json(found))
 }
 

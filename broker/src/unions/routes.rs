@@ -1,7 +1,7 @@
 //! `POST /v1/unions`, `GET /v1/unions`, `GET /v1/unions/{id}`, `GET /v1/service-centre`.
 
 use super::store::{self, UnionRow};
-use crate::browsing::store::{record_view, Viewed};
+use crate::browsing::store::Viewed;
 use crate::browsing::Session;
 use crate::catalog::domain::{parse_key, parse_name};
 use crate::error::{BrokerError, Result};
@@ -104,18 +104,17 @@ pub async fn read_union(
 ) -> Result<HttpResponse> {
     let id = UnionId::parse(&path)?;
     let (_, category) = q.parse()?;
+    let uid = id.clone();
     let view = state
         .core
         .db
-        .write(move |c| {
-            let union = store::union(c, &id)?.ok_or(BrokerError::NotFound("union"))?;
-            let stores = stores_of_union(c, &id, category.as_deref())?;
-            if let Some(s) = &session.0 {
-                record_view(c, s, Viewed { union_id: Some(&id), ..Default::default() })?;
-            }
+        .read(move |c| {
+            let union = store::union(c, &uid)?.ok_or(BrokerError::NotFound("union"))?;
+            let stores = stores_of_union(c, &uid, category.as_deref())?;
             Ok::<_, BrokerError>(UnionView { union, stores })
         })
         .await?;
+    session.note(&state, Viewed { union_id: Some(id), ..Default::default() }).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 

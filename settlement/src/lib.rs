@@ -53,12 +53,16 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
     paths(
         partners::routes::create,
         payments::routes::create,
+        payments::routes::show,
         refunds::routes::create,
         events::routes::list,
+        events::routes::deliveries,
+        events::routes::redeliver,
         orders::routes::settlement,
         stores::routes::balance,
         ledger::routes::trial_balance,
         remittances::routes::run,
+        remittances::routes::of_seller,
         charges::routes::charge,
         charges::routes::refund,
         reports::routes::catalogue,
@@ -66,9 +70,30 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         reports::routes::list,
         reports::routes::show,
         reports::routes::csv,
-    )
+    ),
+    modifiers(&BearerSchemes)
 )]
 struct ApiDoc;
+
+/// The four kinds of bearer credentials the routes name in their `security`.
+struct BearerSchemes;
+
+impl utoipa::Modify for BearerSchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for (name, what) in [
+            ("operator", "the operator token"),
+            ("partner", "a payment partner's API key"),
+            ("seller", "a seller's access token issued by the broker"),
+            ("capability", "an order capability issued by the broker"),
+        ] {
+            let mut http = Http::new(HttpAuthScheme::Bearer);
+            http.description = Some(what.to_string());
+            components.add_security_scheme(name, SecurityScheme::Http(http));
+        }
+    }
+}
 
 /// What the handlers share.
 #[derive(Clone)]

@@ -639,3 +639,183 @@ async fn report_charges_are_idempotent_and_never_overdraw() {
     let tb = assert_ledger_sound(&m).await;
     assert_eq!(kind_balance(&tb, "report_revenue"), 0);
 }
+
+/// What settlement's outbox holds for `order`: (destination, kind) in order.
+fn sent_for(m: &TestMarket, order: &OrderId) -> Vec<(String, String)> {
+    let db = shared::db::Db::open(&m.config.database_url(ServiceName::Settlement), 1, settlement::MIGRATIONS).unwrap();
+    db.read_blocking(|c| settlement::orders::store::messages_sent(c, order)).unwrap()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+#[tokio::test]
+async fn captures_refusals_and_refunds_tell_the_broker_and_delivery() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+
+    let paid = payable(&m, 1_000, &store, None, None).await;
+    pay(&m, &p, &paid.id, eur(400)).await;
+    assert!(sent_for(&m, &paid.id).is_empty(), "a partial payment leaves the order unpaid");
+    pay(&m, &p, &paid.id, eur(600)).await;
+    to_settlement(&m, ServiceName::Delivery, Message::CancelDecided { order_id: paid.id.clone(), accepted: true })
+        .await;
+    to_settlement(&m, ServiceName::Delivery, Message::CancelDecided { order_id: paid.id.clone(), accepted: true })
+        .await;
+    assert_eq!(
+        sent_for(&m, &paid.id),
+        pairs(&[("broker", "order_paid"), ("delivery", "order_paid"), ("broker", "order_refunded")])
+    );
+
+    let refused = payable(&m, 1_000, &store, None, None).await;
+    let change = Message::SellabilityChanged {
+        store_id: store.clone(),
+        product_id: refused.product.clone(),
+        sellable: false,
+        reason: None,
+    };
+    to_settlement(&m, ServiceName::Broker, change).await;
+    pay(&m, &p, &refused.id, eur(1_000)).await;
+    assert_eq!(sent_for(&m, &refused.id), pairs(&[("broker", "payment_refused")]));
+    // Sellable again: the payment goes through.
+    let change = Message::SellabilityChanged {
+        store_id: store.clone(),
+        product_id: refused.product.clone(),
+        sellable: true,
+        reason: None,
+    };
+    to_settlement(&m, ServiceName::Broker, change).await;
+    assert_eq!(pay(&m, &p, &refused.id, eur(1_000)).await["status"], "captured");
+    assert_ledger_sound(&m).await;
+}
+
+#[tokio::test]
+async fn concurrent_payments_with_different_keys_capture_an_order_once() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+    let o = payable(&m, 5_000, &store, None, None).await;
+    let calls = (0..12).map(|i| {
+        let body = json!({ "order_id": o.id, "amount": money(5_000), "partner_reference": format!("r{i}") });
+        let key = format!("key-{i}");
+        let m = &m;
+        let p = &p;
+        async move { pay_raw(m, p, Some(&key), &body).await.expect(201) }
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let captured = answers.iter().filter(|a| a["status"] == "captured").count();
+    let rejected = answers.iter().filter(|a| a["reason"] == "already_paid").count();
+    assert_eq!((captured, rejected), (1, 11));
+    let v = view(&m, &o.id).await;
+    assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("captured"), Some(5_000)));
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "escrow"), -5_000);
+    // The partner reads its payment back; another partner cannot.
+    let winner = answers.iter().find(|a| a["status"] == "captured").unwrap();
+    let url = format!("{}/v1/payments/{}", m.settlement, json_of(winner, "payment_id"));
+    let read = m.get(&url, Some(&p.key)).await.expect(200);
+    assert_eq!((read["captured"]["amount"].as_i64(), read["refunded"]["amount"].as_i64()), (Some(5_000), Some(0)));
+    let q = partner(&m, None).await;
+    m.get(&url, Some(&q.key)).await.expect_problem(404, "unknown_payment");
+}
+
+#[tokio::test]
+async fn strict_mode_refuses_internal_webhook_urls() {
+    let m = TestMarket::spawn_with(|c| c.strict_webhooks = true).await;
+    let url = format!("{}/v1/partners", m.settlement);
+    for hook in ["http://127.0.0.1:9/hooks", "https://127.0.0.1/hooks", "https://10.0.0.8/x", "https://localhost/x"] {
+        m.post(&url, Some(&m.operator), json!({ "name": "p", "webhook_url": hook }))
+            .await
+            .expect_problem(422, "invalid_webhook_url");
+    }
+    m.post(&url, Some(&m.operator), json!({ "name": "p", "webhook_url": "https://hooks.partner.example/x" }))
+        .await
+        .expect(201);
+    // Only the operator creates partners.
+    m.post(&url, None, json!({ "name": "p" })).await.expect_problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn failed_webhooks_are_logged_retried_and_can_be_sent_again() {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let m = TestMarket::spawn().await;
+    // A receiver that fails its first two calls.
+    let calls = Arc::new(Mutex::new(0u32));
+    let counter = calls.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let counter = counter.clone();
+        App::new().route(
+            "/hooks",
+            web::post().to(move || {
+                let counter = counter.clone();
+                async move {
+                    let mut n = counter.lock().unwrap();
+                    *n += 1;
+                    if *n <= 2 {
+                        HttpResponse::ServiceUnavailable().finish()
+                    } else {
+                        HttpResponse::NoContent().finish()
+                    }
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+
+    let p = partner(&m, Some(&hook)).await;
+    let store = register_store(&m, &SellerId::generate()).await;
+    let o = payable(&m, 100, &store, None, None).await;
+    pay(&m, &p, &o.id, eur(100)).await;
+    let log_url = format!("{}/v1/webhooks/deliveries", m.settlement);
+    let log = m
+        .eventually("the webhook delivered after retries", || async {
+            let v = m.get(&log_url, Some(&p.key)).await.expect(200);
+            (v["deliveries"][0]["status"] == "delivered").then_some(v)
+        })
+        .await;
+    let d = &log["deliveries"][0];
+    assert_eq!(
+        (d["seq"].as_i64(), d["attempts"].as_i64(), d["type"].as_str()),
+        (Some(1), Some(3), Some("payment.captured"))
+    );
+    assert!(d["last_error"].as_str().unwrap().contains("503"), "{d}");
+
+    let again = m.post(&format!("{}/v1/events/1/redeliver", m.settlement), Some(&p.key), json!({})).await.expect(202);
+    assert_eq!(again["seq"], 1);
+    m.eventually("the redelivery", || async { (*calls.lock().unwrap() >= 4).then_some(()) }).await;
+    m.post(&format!("{}/v1/events/9/redeliver", m.settlement), Some(&p.key), json!({}))
+        .await
+        .expect_problem(404, "not_found");
+}
+
+#[tokio::test]
+async fn sellers_read_their_remittance_statements() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let seller = SellerId::generate();
+    let store = register_store(&m, &seller).await;
+    let o = payable(&m, 2_000, &store, None, None).await;
+    pay(&m, &p, &o.id, eur(2_000)).await;
+    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
+    let token = m.seller_token_for(seller.as_str());
+    let v = m.get(&format!("{}/v1/seller/remittances", m.settlement), Some(&token)).await.expect(200);
+    assert_eq!(v["remittances"].as_array().unwrap().len(), 1);
+    assert_eq!(v["remittances"][0]["amount"]["amount"], 1_940);
+    let other = m.seller_token_for(SellerId::generate().as_str());
+    m.get(&format!("{}/v1/seller/remittances?store_id={store}", m.settlement), Some(&other))
+        .await
+        .expect_problem(403, "forbidden");
+    m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&token), json!({}))
+        .await
+        .expect_problem(403, "forbidden");
+}

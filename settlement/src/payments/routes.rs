@@ -7,9 +7,13 @@ use crate::partners::PartnerCaller;
 use crate::State;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use shared::ids::{OrderId, PaymentId};
+use shared::money::Money;
+use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/payments", web::post().to(create));
+    cfg.route("/v1/payments", web::post().to(create)).route("/v1/payments/{payment_id}", web::get().to(show));
 }
 
 /// Reports a payment for an order.
@@ -48,4 +52,42 @@ pub async fn create(
     .await?;
     state.core.kick();
     Ok(resp)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    pub payment_id: PaymentId,
+    pub order_id: OrderId,
+    /// `captured`, `partial`, `rejected` or `refunded`.
+    pub status: String,
+    pub reason: Option<String>,
+    /// What the partner reported.
+    pub amount: Money,
+    /// Booked into escrow.
+    pub captured: Money,
+    /// Refunded so far out of `captured`.
+    pub refunded: Money,
+    /// Returned at once (an overpayment's excess, or all of a rejected payment).
+    pub returned: Money,
+}
+
+/// One of the calling partner's payments.
+#[utoipa::path(get, path = "/v1/payments/{payment_id}",
+    responses((status = 200, body = PaymentView), (status = 404, description = "unknown_payment")),
+    security(("partner" = [])))]
+pub async fn show(state: web::Data<State>, partner: PartnerCaller, path: web::Path<String>) -> Result<HttpResponse> {
+    let id = PaymentId::parse(&path.into_inner())?;
+    let row = state.core.db.read(move |c| super::store::find(c, &id)).await?;
+    let row = row.filter(|p| p.partner() == partner.id).ok_or(crate::error::SettlementError::UnknownPayment)?;
+    let currency = row.currency()?;
+    Ok(HttpResponse::Ok().json(PaymentView {
+        payment_id: row.id(),
+        order_id: row.order(),
+        status: row.status.clone(),
+        reason: row.reason.clone(),
+        amount: Money::new(row.amount, currency),
+        captured: Money::new(row.captured, currency),
+        refunded: Money::new(row.refunded, currency),
+        returned: Money::new(row.returned, currency),
+    }))
 }

@@ -9,7 +9,7 @@ use shared::auth::Operator;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/remittances/run", web::post().to(run));
+    cfg.route("/v1/remittances/run", web::post().to(run)).route("/v1/seller/remittances", web::get().to(of_seller));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -23,4 +23,40 @@ pub struct Batch {
 pub async fn run(state: web::Data<State>, _op: Operator) -> Result<HttpResponse> {
     let remittances = state.core.db.write(super::run::run).await?;
     Ok(HttpResponse::Ok().json(Batch { remittances }))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct StatementQuery {
+    /// Required when the seller has several stores.
+    pub store_id: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Statements {
+    pub store_id: shared::ids::StoreId,
+    pub remittances: Vec<super::run::Statement>,
+}
+
+/// The seller's remittances for one of its stores, newest first.
+#[utoipa::path(get, path = "/v1/seller/remittances", params(StatementQuery),
+    responses((status = 200, body = Statements)), security(("seller" = [])))]
+pub async fn of_seller(
+    state: web::Data<State>,
+    seller: shared::auth::Seller,
+    q: web::Query<StatementQuery>,
+) -> Result<HttpResponse> {
+    let given = q.store_id.as_deref().map(shared::ids::StoreId::parse).transpose()?;
+    let page = shared::http::Page { limit: q.limit, offset: q.offset };
+    let out = state
+        .core
+        .db
+        .read(move |c| {
+            let store = crate::stores::routes::resolve_store(c, &seller.id, given)?;
+            let remittances = super::run::of_store(c, &store, page.limit(), page.offset())?;
+            Ok::<_, crate::error::SettlementError>(Statements { store_id: store, remittances })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
 }

@@ -66,3 +66,32 @@ fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money) -> Result<Rem
         .execute(conn)?;
     Ok(Remittance { id, store_id: store.clone(), amount })
 }
+
+/// The store's remittances, newest first: its statement of payouts.
+pub fn of_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i64) -> Result<Vec<Statement>> {
+    let rows: Vec<(String, i64, String, shared::time::Timestamp)> = remittances::table
+        .filter(remittances::store_id.eq(store.as_str()))
+        .order(remittances::created_at.desc())
+        .limit(limit)
+        .offset(offset)
+        .select((remittances::id, remittances::amount, remittances::currency, remittances::created_at))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, amount, currency, created)| {
+            Ok(Statement {
+                id: RemittanceId::from_db(id),
+                amount: Money::new(amount, Currency::parse(&currency)?),
+                created,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Statement {
+    pub id: RemittanceId,
+    pub amount: Money,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created: shared::time::Timestamp,
+}

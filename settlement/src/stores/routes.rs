@@ -41,25 +41,35 @@ pub async fn balance(state: web::Data<State>, seller: Seller, q: web::Query<Bala
         .core
         .db
         .read(move |c| {
-            let store = match given {
-                Some(store) => match super::store::owner_of(c, &store)? {
-                    None => return Err(shared::Error::NotFound("store".into()).into()),
-                    Some(Some(owner)) if owner == seller.id => store,
-                    Some(_) => return Err(shared::Error::Forbidden("not your store".into()).into()),
-                },
-                None => {
-                    let mut mine = super::store::stores_of_seller(c, &seller.id)?;
-                    match mine.len() {
-                        0 => return Err(shared::Error::NotFound("store".into()).into()),
-                        1 => mine.remove(0),
-                        _ => return Err(SettlementError::StoreRequired),
-                    }
-                }
-            };
+            let store = resolve_store(c, &seller.id, given)?;
             let available = ledger::owed(c, &Account::Store(store.clone()), currency)?;
             let escrow = crate::orders::store::escrow_of_store(c, &store, currency)?;
-            Ok(Balance { store_id: store, available, escrow })
+            Ok::<_, SettlementError>(Balance { store_id: store, available, escrow })
         })
         .await?;
     Ok(HttpResponse::Ok().json(balance))
+}
+
+/// The store a seller's request is about: the one named (it must be the seller's), or the
+/// seller's only store.
+pub fn resolve_store(
+    c: &mut shared::db::AnyConnection,
+    seller: &shared::ids::SellerId,
+    given: Option<StoreId>,
+) -> Result<StoreId> {
+    match given {
+        Some(store) => match super::store::owner_of(c, &store)? {
+            None => Err(shared::Error::NotFound("store".into()).into()),
+            Some(Some(owner)) if owner == *seller => Ok(store),
+            Some(_) => Err(shared::Error::Forbidden("not your store".into()).into()),
+        },
+        None => {
+            let mut mine = super::store::stores_of_seller(c, seller)?;
+            match mine.len() {
+                0 => Err(shared::Error::NotFound("store".into()).into()),
+                1 => Ok(mine.remove(0)),
+                _ => Err(SettlementError::StoreRequired),
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod error;
 mod inbox;
 pub mod orders;
+pub mod reports;
 pub mod sales;
 pub mod schema;
 pub mod search;
@@ -77,6 +78,11 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         buyers::routes::create_collection_code,
         buyers::routes::redeem_collection,
         buyers::routes::put_group_price,
+        reports::routes::catalogue,
+        reports::routes::buy,
+        reports::routes::list,
+        reports::routes::show,
+        reports::routes::csv,
     )
 )]
 struct ApiDoc;
@@ -95,7 +101,11 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let contacts = std::sync::Arc::new(shared::crypto::Sealer::load_or_create(
         &config.data_dir.join("keys").join("mail-contacts"),
     )?);
-    let dispatcher = core.dispatcher(Some(contacts.clone()))?;
+    let report_settings =
+        reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
+    let charger = reports::Charger::new(&core, std::sync::Arc::new(report_settings))?;
+    let dispatcher = core.dispatcher(Some(contacts.clone()))?.route(reports::charge::DESTINATION, charger.route());
+    let charger = web::Data::new(charger);
     let state = web::Data::new(State { core: core.clone(), contacts });
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
         cfg.app_data(state.clone())
@@ -108,6 +118,8 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(selections::routes)
             .configure(browsing::routes)
             .configure(orders::routes::routes)
-            .configure(buyers::routes::routes);
+            .configure(buyers::routes::routes)
+            .app_data(charger.clone())
+            .configure(reports::routes);
     })
 }

@@ -1,0 +1,251 @@
+//! Charging a purchase through settlement's internal charge route, keyed by the purchase
+//! id so that a retry never charges twice, with the outbox as its recovery: the purchase
+//! and its charge message commit together; the handler then charges at once, and the
+//! dispatcher delivers the message later only if the purchase is still charging (the
+//! process stopped, settlement was away). A purchase charged but not completable is
+//! refunded through the same outbox.
+
+use super::domain::{is_permanent, release_error, Reports};
+use crate::error::{BrokerError, Result};
+use futures_util::future::BoxFuture;
+use privacy::analyses::Request;
+use privacy::store::{self as reports, Purchase, PurchaseStatus};
+use reqwest::StatusCode;
+use shared::auth::AuthState;
+use shared::config::ServiceName;
+use shared::db::{AnyConnection, Db};
+use shared::ids::ReportId;
+use shared::outbox::{Deliver, DeliverError, OutboxRow};
+use std::sync::Arc;
+
+/// The outbox destination of charges and refunds.
+pub const DESTINATION: &str = "report_charges";
+const CHARGE: &str = "report_charge";
+const REFUND: &str = "report_refund";
+
+/// Where a purchase stands after an attempt to settle it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    /// Nothing was charged (or the charge was refunded): the problem code.
+    Refused(&'static str),
+    /// Settlement could not be reached; the outbox keeps trying.
+    Pending,
+}
+
+enum Answer {
+    Charged,
+    Insufficient,
+    Rejected,
+}
+
+#[derive(Clone)]
+pub struct Charger {
+    db: Db,
+    auth: Arc<AuthState>,
+    settlement: String,
+    client: reqwest::Client,
+    reports: Arc<Reports>,
+}
+
+/// Writes the charge message for a new purchase, in the purchase's transaction.
+pub fn enqueue_charge(conn: &mut AnyConnection, id: &ReportId) -> diesel::QueryResult<()> {
+    let payload = serde_json::json!({ "purchase_id": id }).to_string();
+    shared::outbox::enqueue(conn, DESTINATION, id.as_str(), CHARGE, &payload).map(|_| ())
+}
+
+fn enqueue_refund(conn: &mut AnyConnection, id: &ReportId) -> diesel::QueryResult<()> {
+    let payload = serde_json::json!({ "purchase_id": id }).to_string();
+    shared::outbox::enqueue(conn, DESTINATION, id.as_str(), REFUND, &payload).map(|_| ())
+}
+
+impl Charger {
+    pub fn new(core: &shared::server::Core, reports: Arc<Reports>) -> std::io::Result<Charger> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(Charger {
+            db: core.db.clone(),
+            auth: core.auth.clone(),
+            settlement: core.config.service(ServiceName::Settlement).public_url(),
+            client,
+            reports,
+        })
+    }
+
+    pub fn reports(&self) -> &Reports {
+        &self.reports
+    }
+
+    /// The outbox route for [`DESTINATION`].
+    pub fn route(&self) -> Arc<dyn Deliver> {
+        Arc::new(self.clone())
+    }
+
+    /// Charges a charging purchase and completes it, or fails it when settlement refuses.
+    pub async fn settle(&self, id: &ReportId) -> Result<Outcome> {
+        let lookup = id.clone();
+        let Some(p) = self.db.read(move |c| Ok::<_, BrokerError>(reports::get_purchase(c, &lookup)?)).await? else {
+            return Err(BrokerError::NotFound("report"));
+        };
+        match p.status {
+            PurchaseStatus::Completed => return Ok(Outcome::Completed),
+            PurchaseStatus::Failed => return Ok(Outcome::Refused(failure_code(&p))),
+            PurchaseStatus::Charging => {}
+        }
+        match self.charge(&p).await {
+            Ok(Answer::Charged) => self.complete(&p).await,
+            Ok(Answer::Insufficient) => self.fail(&p, "insufficient_balance", false).await,
+            Ok(Answer::Rejected) => self.fail(&p, "charge_rejected", false).await,
+            Err(e) => {
+                tracing::warn!(purchase = %p.id, error = %e.message, "report charge pending");
+                Ok(Outcome::Pending)
+            }
+        }
+    }
+
+    async fn charge(&self, p: &Purchase) -> std::result::Result<Answer, DeliverError> {
+        let token = self.auth.signer.service_token(ServiceName::Settlement)?;
+        let body = serde_json::json!({ "purchase_id": p.id, "store_id": p.store_id, "amount": p.price });
+        let resp = self
+            .client
+            .post(format!("{}/internal/v1/charges", self.settlement))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(Answer::Charged);
+        }
+        let problem: serde_json::Value = resp.json().await.unwrap_or_default();
+        match (status, problem["code"].as_str()) {
+            (StatusCode::CONFLICT, Some("insufficient_balance")) => Ok(Answer::Insufficient),
+            (s, code) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::TOO_MANY_REQUESTS => {
+                tracing::error!(purchase = %p.id, status = %s, code = ?code, "settlement rejected a report charge");
+                Ok(Answer::Rejected)
+            }
+            (s, _) => Err(DeliverError { message: format!("settlement answered {s}") }),
+        }
+    }
+
+    async fn refund(&self, id: &str) -> std::result::Result<(), DeliverError> {
+        let token = self.auth.signer.service_token(ServiceName::Settlement)?;
+        let resp = self
+            .client
+            .post(format!("{}/internal/v1/charges/{id}/refund", self.settlement))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        // 404: nothing was ever charged, so there is nothing to give back.
+        if resp.status().is_success() || resp.status() == StatusCode::NOT_FOUND {
+            Ok(())
+        } else {
+            Err(DeliverError { message: format!("settlement answered {} to a refund", resp.status()) })
+        }
+    }
+
+    /// Attaches the release (computed now if it is the first purchase of the report) and
+    /// shows the rows. A report that cannot be computed is refunded.
+    async fn complete(&self, p: &Purchase) -> Result<Outcome> {
+        let (p2, r) = (p.clone(), self.reports.clone());
+        let done = self
+            .db
+            .write(move |c| {
+                let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
+                if current.status != PurchaseStatus::Charging {
+                    return Ok(Ok(current.status));
+                }
+                let request = request_of(&current)?;
+                let released = reports::release_for(
+                    c,
+                    &r.settings,
+                    &current.seller_id,
+                    &current.id,
+                    &request,
+                    current.epsilon_spent,
+                    |c| super::store::load(c, request.kind, request.grouping, request.window, r.currency),
+                );
+                match released {
+                    Ok((release, spent)) => {
+                        reports::complete(c, &current.id, &release.id, spent)?;
+                        Ok(Ok(PurchaseStatus::Completed))
+                    }
+                    Err(e) if is_permanent(&e) => Ok(Err(e)),
+                    Err(e) => Err(release_error(e)),
+                }
+            })
+            .await;
+        match done {
+            Ok(Ok(PurchaseStatus::Completed)) => Ok(Outcome::Completed),
+            Ok(Ok(_)) => Ok(Outcome::Refused(failure_code(p))),
+            Ok(Err(e)) => {
+                tracing::error!(purchase = %p.id, error = %e, "a charged report could not be computed; refunding");
+                self.fail(p, "report_unavailable", true).await
+            }
+            Err(e) => {
+                tracing::warn!(purchase = %p.id, error = %e, "completing a charged report failed; will retry");
+                Ok(Outcome::Pending)
+            }
+        }
+    }
+
+    /// Fails a charging purchase and gives back its reserved budget (nothing of it was
+    /// shown); `refund` also sends the charge back.
+    async fn fail(&self, p: &Purchase, code: &'static str, refund: bool) -> Result<Outcome> {
+        let p2 = p.clone();
+        self.db
+            .write(move |c| {
+                let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
+                if current.status != PurchaseStatus::Charging {
+                    return Ok::<_, BrokerError>(());
+                }
+                reports::give_back(c, &current.seller_id, current.window, current.epsilon_spent, &current.id)?;
+                reports::fail(c, &current.id, code)?;
+                if refund {
+                    enqueue_refund(c, &current.id)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Outcome::Refused(code))
+    }
+}
+
+fn request_of(p: &Purchase) -> diesel::QueryResult<Request> {
+    let grouping = p
+        .kind
+        .grouping(&p.group_by)
+        .map_err(|e| diesel::result::Error::DeserializationError(format!("stored grouping of {}: {e}", p.id).into()))?;
+    Ok(Request { kind: p.kind, grouping, window: p.window })
+}
+
+fn failure_code(p: &Purchase) -> &'static str {
+    match p.failure.as_deref() {
+        Some("insufficient_balance") => "insufficient_balance",
+        Some("report_unavailable") => "report_unavailable",
+        _ => "charge_rejected",
+    }
+}
+
+impl Deliver for Charger {
+    fn deliver<'a>(&'a self, row: &'a OutboxRow) -> BoxFuture<'a, std::result::Result<(), DeliverError>> {
+        Box::pin(async move {
+            let v: serde_json::Value = serde_json::from_str(&row.payload)?;
+            let id = v["purchase_id"].as_str().unwrap_or_default().to_string();
+            match row.kind.as_str() {
+                CHARGE => {
+                    let id = ReportId::parse(&id)?;
+                    match self.settle(&id).await {
+                        Ok(Outcome::Pending) => Err(DeliverError { message: "settlement unavailable".into() }),
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(DeliverError { message: e.to_string() }),
+                    }
+                }
+                REFUND => self.refund(&id).await,
+                other => Err(DeliverError { message: format!("unknown report message {other}") }),
+            }
+        })
+    }
+}

@@ -213,6 +213,16 @@ async fn a_redirected_buyer_orders_reads_with_the_capability_and_the_store_sees_
         "{to_delivery:?}"
     );
 
+    // Both services take them: the outbox marks them delivered, and settlement answers
+    // the buyer's capability with the expected value.
+    w.m.eventually("order_payable and shipment_requested delivered", || async {
+        let done = |to| w.sent(to, &order).iter().all(|(status, _)| status == "delivered");
+        (done(ServiceName::Settlement) && done(ServiceName::Delivery)).then_some(())
+    })
+    .await;
+    let settlement = w.m.get(&format!("{}/v1/orders/{order}/settlement", w.m.settlement), Some(&cap)).await;
+    assert_eq!(settlement.expect(200)["expected"], money(2_000));
+
     // Mail: the seller hears of the order, the buyer (who opted in) too; neither mail
     // carries the buyer's address in its text.
     let seller_mail = w.mails_with(&[&format!("New order {order}"), "Quantity: 2", "Price: 20.00 EUR"]).await;

@@ -20,7 +20,11 @@ pub fn spawn(core: Core, settings: Settings) {
             if every > 0 && last_remittance.elapsed() >= Duration::from_secs(every) {
                 last_remittance = Instant::now();
                 match core.db.write(crate::remittances::run::run).await {
-                    Ok(batch) => tracing::info!(remitted = batch.len(), "remittance batch"),
+                    Ok(batch) => tracing::info!(
+                        remitted = batch.remittances.len(),
+                        skipped = batch.skipped.len(),
+                        "remittance batch"
+                    ),
                     Err(e) => tracing::warn!(error = %e, "remittance batch failed"),
                 }
             }

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod orders;
 pub mod partners;
 pub mod payments;
+pub mod payouts;
 pub mod refunds;
 pub mod remittances;
 pub mod reports;
@@ -63,6 +64,8 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         ledger::routes::trial_balance,
         remittances::routes::run,
         remittances::routes::of_seller,
+        payouts::routes::set,
+        payouts::routes::show,
         charges::routes::charge,
         charges::routes::refund,
         reports::routes::catalogue,
@@ -101,18 +104,21 @@ pub struct State {
     pub core: Core,
     /// Seals webhook secrets at rest.
     pub sealer: Arc<Sealer>,
+    /// Seals stores' payout accounts at rest.
+    pub payout_sealer: Arc<Sealer>,
     pub settings: Arc<settings::Settings>,
 }
 
-fn webhook_sealer(config: &Config) -> Result<Sealer, StartError> {
-    Ok(Sealer::load_or_create(&config.data_dir.join("keys").join("settlement-webhooks"))?)
+fn open_sealer(config: &Config, purpose: &str) -> Result<Arc<Sealer>, StartError> {
+    Ok(Arc::new(Sealer::load_or_create(&config.data_dir.join("keys").join(format!("settlement-{purpose}")))?))
 }
 
 /// Opens the database (migrating it) and serves the settlement on `listener`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {
     let core = Core::open(config, ServiceName::Settlement, MIGRATIONS)?;
     let settings: settings::Settings = config.setting(ServiceName::Settlement);
-    let sealer = Arc::new(webhook_sealer(config)?);
+    let sealer = open_sealer(config, "webhooks")?;
+    let payout_sealer = open_sealer(config, "payouts")?;
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
@@ -131,7 +137,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let report_data = web::Data::new(
         reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?,
     );
-    let state = web::Data::new(State { core: core.clone(), sealer, settings: Arc::new(settings) });
+    let state = web::Data::new(State { core: core.clone(), sealer, payout_sealer, settings: Arc::new(settings) });
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
         cfg.app_data(state.clone())
             .configure(inbox::routes)
@@ -143,6 +149,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(stores::routes::routes)
             .configure(ledger::routes::routes)
             .configure(remittances::routes::routes)
+            .configure(payouts::routes::routes)
             .configure(charges::routes::routes)
             .app_data(report_data.clone())
             .configure(reports::routes);

@@ -149,6 +149,17 @@ diesel::table! {
         currency -> Text,
         transaction_id -> Text,
         created_at -> Timestamp,
+        account_last4 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    payout_accounts (store_id) {
+        store_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+        last4 -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -179,5 +190,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     idempotency_keys,
     remittances,
+    payout_accounts,
     charges,
 );

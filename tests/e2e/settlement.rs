@@ -118,6 +118,14 @@ async fn balance(m: &TestMarket, seller: &SellerId, store: &StoreId) -> (i64, i6
     (v["available"]["amount"].as_i64().unwrap(), v["escrow"]["amount"].as_i64().unwrap())
 }
 
+async fn set_payout_account(m: &TestMarket, seller: &SellerId, store: &StoreId) {
+    let token = m.seller_token_for(seller.as_str());
+    let url = format!("{}/v1/seller/payout-account?store_id={store}", m.settlement);
+    let body = json!({ "holder": "Corner Shop Ltd", "iban": "GB82 WEST 1234 5698 7654 32" });
+    let v = m.put(&url, Some(&token), body).await.expect(200);
+    assert_eq!(v["iban_last4"], "5432");
+}
+
 async fn trial_balance(m: &TestMarket) -> Value {
     m.get(&format!("{}/v1/ledger/trial-balance", m.settlement), Some(&m.operator)).await.expect(200)
 }
@@ -179,9 +187,17 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     assert_eq!(kind_balance(&tb, "escrow"), 0);
     assert_eq!(kind_balance(&tb, "referral_fees"), 0);
 
-    // Remittance pays every positive balance out, once.
+    // Remittance pays every positive balance out, once, to a payout account: the store
+    // without one keeps its balance until its seller sets one.
+    set_payout_account(&m, &seller, &store).await;
+    set_payout_account(&m, &referrer_seller, &referrer).await;
     let batch = m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
-    assert_eq!(batch["remittances"].as_array().unwrap().len(), 3);
+    assert_eq!(batch["remittances"].as_array().unwrap().len(), 2);
+    assert_eq!(batch["skipped"][0]["reason"], "no_payout_account");
+    assert_eq!(balance(&m, &shipper_seller, &shipper).await, (200, 0));
+    set_payout_account(&m, &shipper_seller, &shipper).await;
+    let batch = m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
+    assert_eq!(batch["remittances"][0]["amount"]["amount"], 200);
     let again = m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
     assert!(again["remittances"].as_array().unwrap().is_empty());
     assert_eq!(balance(&m, &seller, &store).await, (0, 0));
@@ -806,11 +822,20 @@ async fn sellers_read_their_remittance_statements() {
     let o = payable(&m, 2_000, &store, None, None).await;
     pay(&m, &p, &o.id, eur(2_000)).await;
     to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
-    m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
     let token = m.seller_token_for(seller.as_str());
+    let account_url = format!("{}/v1/seller/payout-account", m.settlement);
+    m.get(&account_url, Some(&token)).await.expect_problem(404, "not_found");
+    let bad = json!({ "holder": "Shop", "iban": "GB82 WEST 1234 5698 7654 33" });
+    m.put(&account_url, Some(&token), bad).await.expect_problem(422, "invalid_iban");
+    set_payout_account(&m, &seller, &store).await;
+    let shown = m.get(&account_url, Some(&token)).await.expect(200);
+    assert_eq!(shown["iban_last4"], "5432");
+    assert!(!shown.to_string().contains("WEST"), "the account is shown masked: {shown}");
+    m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
     let v = m.get(&format!("{}/v1/seller/remittances", m.settlement), Some(&token)).await.expect(200);
     assert_eq!(v["remittances"].as_array().unwrap().len(), 1);
     assert_eq!(v["remittances"][0]["amount"]["amount"], 1_940);
+    assert_eq!(v["remittances"][0]["iban_last4"], "5432");
     let other = m.seller_token_for(SellerId::generate().as_str());
     m.get(&format!("{}/v1/seller/remittances?store_id={store}", m.settlement), Some(&other))
         .await

@@ -70,6 +70,12 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
         db.write_blocking(|conn| {
             let partners: Vec<PartnerId> = (0..2).map(|_| partner(conn)).collect();
             let stores: Vec<StoreId> = (0..3).map(|_| StoreId::generate()).collect();
+            let sealer = shared::crypto::Sealer::ephemeral();
+            let account = crate::payouts::domain::PayoutAccount::parse("Shop", "GB82WEST12345698765432").unwrap();
+            // Two of the three stores can be paid out; the third keeps its balance.
+            for s in &stores[..2] {
+                crate::payouts::store::set(conn, &sealer, s, &account)?;
+            }
             let mut orders_seen: Vec<OrderId> = Vec::new();
             let mut payments_seen: Vec<(PartnerId, PaymentId)> = Vec::new();
             for _ in 0..150 {

@@ -1,6 +1,6 @@
 //! `POST /v1/remittances/run` (operator).
 
-use super::run::Remittance;
+use super::run::Batch;
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -12,17 +12,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/remittances/run", web::post().to(run)).route("/v1/seller/remittances", web::get().to(of_seller));
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Batch {
-    pub remittances: Vec<Remittance>,
-}
-
 /// Runs a remittance batch now.
 #[utoipa::path(post, path = "/v1/remittances/run", responses((status = 200, body = Batch)),
     security(("operator" = [])))]
 pub async fn run(state: web::Data<State>, _op: Operator) -> Result<HttpResponse> {
-    let remittances = state.core.db.write(super::run::run).await?;
-    Ok(HttpResponse::Ok().json(Batch { remittances }))
+    let batch: Batch = state.core.db.write(super::run::run).await?;
+    Ok(HttpResponse::Ok().json(batch))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -16,24 +16,45 @@ pub struct Remittance {
     pub id: RemittanceId,
     pub store_id: StoreId,
     pub amount: Money,
+    /// The payout account it went to, masked.
+    pub iban_last4: String,
 }
 
-/// Pays out every store balance above zero, each in its own savepoint: a store whose
-/// balance changed under us (another batch on another copy of the service) is skipped.
-pub fn run(conn: &mut AnyConnection) -> Result<Vec<Remittance>> {
-    let due: Vec<(String, Option<String>, String, i64, i64)> = accounts::table
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Skipped {
+    pub store_id: StoreId,
+    pub amount: Money,
+    /// `no_payout_account`: the balance waits until the seller sets one.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Batch {
+    pub remittances: Vec<Remittance>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Pays out every store balance above zero to the store's payout account, each in its own
+/// savepoint: a store whose balance changed under us (another batch on another copy of the
+/// service) is left for the next batch. A store without a payout account keeps its balance.
+pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
+    let due: Vec<(Option<String>, String, i64, i64)> = accounts::table
         .filter(accounts::kind.eq("store"))
         .filter(accounts::credits.gt(accounts::debits))
-        .select((accounts::id, accounts::owner, accounts::currency, accounts::debits, accounts::credits))
+        .select((accounts::owner, accounts::currency, accounts::debits, accounts::credits))
         .load(conn)?;
-    let mut out = Vec::new();
-    for (_, owner, currency, debits, credits) in due {
+    let mut out = Batch::default();
+    for (owner, currency, debits, credits) in due {
         let Some(owner) = owner else { continue };
         let store = StoreId::from_db(owner);
         let amount = Money::new(credits - debits, Currency::parse(&currency)?);
-        let paid = conn.transaction(|c| remit(c, &store, amount));
+        let Some((last4, _)) = crate::payouts::store::summary(conn, &store)? else {
+            out.skipped.push(Skipped { store_id: store, amount, reason: "no_payout_account".into() });
+            continue;
+        };
+        let paid = conn.transaction(|c| remit(c, &store, amount, &last4));
         match paid {
-            Ok(r) => out.push(r),
+            Ok(r) => out.remittances.push(r),
             Err(SettlementError::InsufficientBalance) => {
                 tracing::info!(store = %store, "balance changed during remittance; next batch");
             }
@@ -43,7 +64,7 @@ pub fn run(conn: &mut AnyConnection) -> Result<Vec<Remittance>> {
     Ok(out)
 }
 
-fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money) -> Result<Remittance> {
+fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money, last4: &str) -> Result<Remittance> {
     let id = RemittanceId::generate();
     let txn = Transaction::new("remittance", amount.currency).reference(id.as_str()).move_money(
         Account::Store(store.clone()),
@@ -62,26 +83,34 @@ fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money) -> Result<Rem
             remittances::currency.eq(amount.currency.as_str()),
             remittances::transaction_id.eq(txn_id),
             remittances::created_at.eq(now()),
+            remittances::account_last4.eq(Some(last4)),
         ))
         .execute(conn)?;
-    Ok(Remittance { id, store_id: store.clone(), amount })
+    Ok(Remittance { id, store_id: store.clone(), amount, iban_last4: last4.to_string() })
 }
 
 /// The store's remittances, newest first: its statement of payouts.
 pub fn of_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i64) -> Result<Vec<Statement>> {
-    let rows: Vec<(String, i64, String, shared::time::Timestamp)> = remittances::table
+    let rows: Vec<StatementRow> = remittances::table
         .filter(remittances::store_id.eq(store.as_str()))
         .order(remittances::created_at.desc())
         .limit(limit)
         .offset(offset)
-        .select((remittances::id, remittances::amount, remittances::currency, remittances::created_at))
+        .select((
+            remittances::id,
+            remittances::amount,
+            remittances::currency,
+            remittances::created_at,
+            remittances::account_last4,
+        ))
         .load(conn)?;
     rows.into_iter()
-        .map(|(id, amount, currency, created)| {
+        .map(|(id, amount, currency, created, iban_last4)| {
             Ok(Statement {
                 id: RemittanceId::from_db(id),
                 amount: Money::new(amount, Currency::parse(&currency)?),
                 created,
+                iban_last4,
             })
         })
         .collect()
@@ -94,4 +123,7 @@ pub struct Statement {
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created: shared::time::Timestamp,
+    pub iban_last4: Option<String>,
 }
+
+type StatementRow = (String, i64, String, shared::time::Timestamp, Option<String>);

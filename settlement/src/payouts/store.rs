@@ -1,0 +1,62 @@
+//! Payout account rows: sealed, bound to their store.
+
+use super::domain::PayoutAccount;
+use crate::error::Result;
+use crate::schema::payout_accounts as pa;
+use diesel::prelude::*;
+use shared::crypto::Sealer;
+use shared::db::{is_unique_violation, AnyConnection};
+use shared::ids::StoreId;
+use shared::time::{now, Timestamp};
+
+pub fn set(conn: &mut AnyConnection, sealer: &Sealer, store: &StoreId, account: &PayoutAccount) -> Result<()> {
+    let plain = serde_json::to_vec(account).expect("accounts serialize");
+    let sealed = sealer.seal(&plain, store.as_str().as_bytes());
+    let last4 = account.last4();
+    let t = now();
+    let updated = diesel::update(pa::table.find(store.as_str()))
+        .set((pa::key_id.eq(&sealed.key_id), pa::sealed.eq(&sealed.bytes), pa::last4.eq(&last4), pa::updated_at.eq(t)))
+        .execute(conn)?;
+    if updated == 0 {
+        let inserted = conn.transaction(|c| {
+            diesel::insert_into(pa::table)
+                .values((
+                    pa::store_id.eq(store.as_str()),
+                    pa::key_id.eq(&sealed.key_id),
+                    pa::sealed.eq(&sealed.bytes),
+                    pa::last4.eq(&last4),
+                    pa::updated_at.eq(t),
+                ))
+                .execute(c)
+        });
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                diesel::update(pa::table.find(store.as_str()))
+                    .set((pa::key_id.eq(&sealed.key_id), pa::sealed.eq(&sealed.bytes), pa::last4.eq(&last4)))
+                    .execute(conn)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The last four characters of the store's account and when it was set, if it has one.
+pub fn summary(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<(String, Timestamp)>> {
+    Ok(pa::table.find(store.as_str()).select((pa::last4, pa::updated_at)).first(conn).optional()?)
+}
+
+/// The account in clear, for the payout file only.
+pub fn open(conn: &mut AnyConnection, sealer: &Sealer, store: &StoreId) -> Result<Option<PayoutAccount>> {
+    let row: Option<(String, Vec<u8>)> =
+        pa::table.find(store.as_str()).select((pa::key_id, pa::sealed)).first(conn).optional()?;
+    let Some((key_id, bytes)) = row else { return Ok(None) };
+    let plain = sealer
+        .open(&shared::crypto::Sealed { key_id, bytes }, store.as_str().as_bytes())
+        .map_err(|e| shared::Error::Internal(format!("payout account of {store}: {e}")))?;
+    Ok(Some(
+        serde_json::from_slice(&plain)
+            .map_err(|e| shared::Error::Internal(format!("payout account of {store}: {e}")))?,
+    ))
+}

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod messages;
 pub mod money;
 pub mod outbox;
+pub mod ratelimit;
 pub mod rules;
 pub mod server;
 pub mod telemetry;

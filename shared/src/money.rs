@@ -232,3 +232,113 @@ mod tests {
         assert_eq!(Money::new(500, Currency::parse("JPY").unwrap()).to_string(), "500 JPY");
     }
 }
+
+/// Hostile and random amounts: the arithmetic never wraps, never mixes currencies, and
+/// fees keep their promises for every amount and rate.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn currency() -> impl Strategy<Value = Currency> {
+        prop::sample::select(KNOWN.iter().map(|(c, _)| Currency::parse(c).unwrap()).collect::<Vec<_>>())
+    }
+
+    /// The exact fee in rational terms: `amount · rate / 10 000` as (quotient, remainder).
+    fn exact(amount: i64, rate: u32) -> (i128, i128) {
+        let scaled = amount as i128 * rate as i128;
+        (scaled / 10_000, scaled % 10_000)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn add_and_sub_are_exact_or_refused(a in any::<i64>(), b in any::<i64>(), c in currency()) {
+            let (x, y) = (Money::new(a, c), Money::new(b, c));
+            match (a as i128 + b as i128).try_into() {
+                Ok(sum) => prop_assert_eq!(x.checked_add(y), Ok(Money::new(sum, c))),
+                Err(_) => prop_assert_eq!(x.checked_add(y), Err(MoneyError::Overflow)),
+            }
+            match (a as i128 - b as i128).try_into() {
+                Ok(diff) => {
+                    prop_assert_eq!(x.checked_sub(y), Ok(Money::new(diff, c)));
+                    // Subtraction undoes addition whenever both fit.
+                    if let Ok(sum) = x.checked_add(y) {
+                        prop_assert_eq!(sum.checked_sub(y), Ok(x));
+                    }
+                }
+                Err(_) => prop_assert_eq!(x.checked_sub(y), Err(MoneyError::Overflow)),
+            }
+            prop_assert_eq!(x.checked_add(y).ok(), y.checked_add(x).ok());
+        }
+
+        #[test]
+        fn multiplication_is_exact_or_refused(a in any::<i64>(), f in any::<i64>()) {
+            let m = Money::new(a, Currency::EUR);
+            match (a as i128 * f as i128).try_into() {
+                Ok(p) => prop_assert_eq!(m.checked_mul(f), Ok(Money::new(p, Currency::EUR))),
+                Err(_) => prop_assert_eq!(m.checked_mul(f), Err(MoneyError::Overflow)),
+            }
+        }
+
+        #[test]
+        fn currencies_never_mix(a in any::<i64>(), b in any::<i64>(), c1 in currency(), c2 in currency()) {
+            prop_assume!(c1 != c2);
+            let is_mismatch = |r: Result<Money, MoneyError>| matches!(r, Err(MoneyError::CurrencyMismatch(..)));
+            prop_assert!(is_mismatch(Money::new(a, c1).checked_add(Money::new(b, c2))));
+            prop_assert!(is_mismatch(Money::new(a, c1).checked_sub(Money::new(b, c2))));
+        }
+
+        #[test]
+        fn fee_is_the_half_even_rounding_floored_at_one_and_capped_at_the_amount(
+            amount in prop_oneof![1i64..1_000_000, any::<i64>(), Just(i64::MAX), Just(1i64)],
+            rate in prop_oneof![0u32..=10_000, any::<u32>()],
+        ) {
+            let fee = Money::new(amount, Currency::EUR).fee(BasisPoints(rate)).amount;
+            if amount <= 0 || rate == 0 {
+                prop_assert_eq!(fee, 0);
+                return Ok(());
+            }
+            prop_assert!(fee >= 1, "a non-zero rate on a positive amount costs at least one unit");
+            prop_assert!(fee <= amount, "a fee above the amount: {} on {}", fee, amount);
+            let (q, r) = exact(amount, rate);
+            let rounded = if r > 5_000 || (r == 5_000 && q % 2 == 1) { q + 1 } else { q };
+            prop_assert_eq!(fee as i128, rounded.max(1).min(amount as i128));
+            // Within half a unit of the exact value whenever neither bound applies.
+            if rounded >= 1 && rounded <= amount as i128 {
+                let twice_error = (fee as i128 * 10_000 - amount as i128 * rate as i128).abs() * 2;
+                prop_assert!(twice_error <= 10_000);
+            }
+        }
+
+        #[test]
+        fn fee_never_decreases_with_the_amount_or_the_rate(a in 1i64..i64::MAX, rate in 1u32..=10_000) {
+            let m = Money::new(a, Currency::EUR);
+            let more = Money::new(a.saturating_add(1), Currency::EUR);
+            prop_assert!(m.fee(BasisPoints(rate)).amount <= more.fee(BasisPoints(rate)).amount);
+            prop_assert!(m.fee(BasisPoints(rate)).amount <= m.fee(BasisPoints(rate.saturating_add(1))).amount);
+        }
+
+        #[test]
+        fn a_seller_keeps_the_amount_less_the_fees_and_nothing_is_lost(
+            amount in 1i64..10_000_000_000, marketplace in 0u32..=2_000, referral in 0u32..=2_000,
+        ) {
+            let m = Money::new(amount, Currency::EUR);
+            let (f1, f2) = (m.fee(BasisPoints(marketplace)), m.fee(BasisPoints(referral)));
+            let kept = m.checked_sub(f1).and_then(|k| k.checked_sub(f2)).unwrap();
+            prop_assert_eq!(kept.checked_add(f1).and_then(|k| k.checked_add(f2)).unwrap(), m);
+        }
+
+        #[test]
+        fn json_round_trips_and_hostile_json_is_refused(a in any::<i64>(), c in currency(), junk in ".{0,40}") {
+            let m = Money::new(a, c);
+            let text = serde_json::to_string(&m).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Money>(&text).unwrap(), m);
+            // Any string that is not one of the known codes is refused, never guessed.
+            let hostile = serde_json::json!({"amount": a, "currency": junk});
+            let parsed = serde_json::from_value::<Money>(hostile);
+            prop_assert_eq!(parsed.is_ok(), Currency::parse(&junk).is_ok());
+        }
+    }
+}

@@ -131,6 +131,10 @@ where
     let jwks = web::Data::new(Jwks(core.keys.jwks().to_string()));
     let db = web::Data::new(core.db.clone());
     let auth = web::Data::from(core.auth.clone());
+    let rate_limits = web::Data::new(
+        crate::ratelimit::RateLimits::from_config(&core.config)
+            .map_err(|e| StartError::Io(std::io::Error::other(e)))?,
+    );
     let workers = core.config.service(core.name).workers.max(1);
     let server = HttpServer::new(move || {
         App::new()
@@ -141,6 +145,7 @@ where
             .app_data(crate::http::query_config())
             .app_data(db.clone())
             .app_data(auth.clone())
+            .app_data(rate_limits.clone())
             .app_data(openapi.clone())
             .app_data(jwks.clone())
             .route("/healthz", web::get().to(crate::http::healthz))

@@ -1,0 +1,321 @@
+//! Per-client rate limits for the routes an attacker would hammer: the logins (password
+//! guessing) and the partner API (key guessing, floods). Each class of route has a keyed
+//! GCRA bucket (`governor`): logins are keyed by the client's address, partner routes by
+//! the API key presented (a partner behind many addresses is still one client). Over the
+//! limit, the request is answered `429 rate_limited` with `Retry-After` before its
+//! handler runs, so a refused request has no effect.
+//!
+//! Limits come from `[settings.rate_limits]`; the defaults stop a guessing loop while
+//! leaving room for a busy partner (the load generator's single partner is never held).
+//!
+//! Wiring: the service's app data holds a [`RateLimits`] (registered by
+//! [`crate::server::start`]), and a route opts in with
+//! `web::post().to(login).wrap(from_fn(shared::ratelimit::login))`.
+
+use crate::config::Config;
+use crate::error::Problem;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::web;
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use serde::Deserialize;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// One limit: a sustained rate and the burst a quiet client may spend at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl Limit {
+    fn quota(&self) -> Quota {
+        let per_minute = NonZeroU32::new(self.per_minute.max(1)).expect("at least one");
+        let burst = NonZeroU32::new(self.burst.max(1)).expect("at least one");
+        Quota::per_minute(per_minute).allow_burst(burst)
+    }
+}
+
+/// `[settings.rate_limits]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Off only for a closed test bed.
+    pub enabled: bool,
+    /// `POST /v1/sessions` (broker and delivery) and `POST /v1/buyer-sessions`, per address.
+    pub login: Limit,
+    /// `POST /v1/payments` and `POST /v1/refunds`, per API key.
+    pub partner: Limit,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            // Two guesses a second sustained, after a burst of 30: plenty for people and
+            // scripts that log in once an hour, useless for guessing passwords.
+            login: Limit { per_minute: 120, burst: 30 },
+            // 50,000 a second per partner: far above what one partner sends in the
+            // benchmark at full load (retries included), yet a bound on a runaway client.
+            partner: Limit { per_minute: 3_000_000, burst: 50_000 },
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// From `[settings.rate_limits]`; a table that does not parse is an error, not a
+    /// silent fallback to the defaults.
+    pub fn from_config(config: &Config) -> Result<RateLimitConfig, String> {
+        match config.settings.get("rate_limits") {
+            None => Ok(RateLimitConfig::default()),
+            Some(v) => v.clone().try_into().map_err(|e: toml::de::Error| format!("[settings.rate_limits]: {e}")),
+        }
+    }
+}
+
+type Keyed = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// A keyed bucket for one class of routes.
+pub struct Bucket {
+    limiter: Keyed,
+    clock: DefaultClock,
+    checks: AtomicU64,
+}
+
+/// Forget idle clients every so many checks, so the key map stays as small as the set
+/// of clients active within one refill period.
+const PRUNE_EVERY: u64 = 4096;
+
+impl Bucket {
+    pub fn new(limit: Limit) -> Bucket {
+        let clock = DefaultClock::default();
+        Bucket {
+            limiter: RateLimiter::dashmap_with_clock(limit.quota(), clock.clone()),
+            clock,
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// `Ok` to go ahead; `Err(wait)` when the client must wait that long.
+    pub fn check(&self, key: &str) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&key.to_string()).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// How many clients the bucket currently remembers.
+    pub fn len(&self) -> usize {
+        self.limiter.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The buckets of one service.
+pub struct RateLimits {
+    pub login: Option<Bucket>,
+    pub partner: Option<Bucket>,
+}
+
+impl RateLimits {
+    pub fn new(config: &RateLimitConfig) -> RateLimits {
+        if !config.enabled {
+            return RateLimits { login: None, partner: None };
+        }
+        RateLimits { login: Some(Bucket::new(config.login)), partner: Some(Bucket::new(config.partner)) }
+    }
+
+    pub fn from_config(config: &Config) -> Result<RateLimits, String> {
+        Ok(RateLimits::new(&RateLimitConfig::from_config(config)?))
+    }
+}
+
+/// The 429 answer: problem+json, code `rate_limited`, `Retry-After` in whole seconds
+/// (rounded up, at least 1, so a client that obeys it is let through).
+pub fn refusal(wait: Duration) -> actix_web::HttpResponse {
+    let secs = retry_after_secs(wait);
+    let mut resp = Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("too many requests from this client; retry in {secs} s"),
+    )
+    .response();
+    resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from(secs));
+    resp
+}
+
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    whole.max(1)
+}
+
+/// The client's address as the socket sees it. A proxy in front should be configured to
+/// keep the client's address (PROXY protocol) rather than have us trust a header anyone
+/// can set.
+fn client_address(req: &ServiceRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+/// The presented API key, hashed (the key itself is never held in memory longer than the
+/// request), or the address when none was presented.
+fn api_key(req: &ServiceRequest) -> String {
+    match crate::auth::bearer(req.request()) {
+        Some(key) => format!("key:{}", crate::crypto::sha256_hex(key.as_bytes())),
+        None => format!("addr:{}", client_address(req)),
+    }
+}
+
+async fn limited(
+    which: fn(&RateLimits) -> Option<&Bucket>,
+    key: fn(&ServiceRequest) -> String,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let verdict =
+        req.app_data::<web::Data<RateLimits>>().and_then(|limits| which(limits).map(|bucket| bucket.check(&key(&req))));
+    match verdict {
+        Some(Err(wait)) => Ok(req.into_response(refusal(wait))),
+        _ => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
+    }
+}
+
+/// Middleware for login routes: per client address.
+pub async fn login(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    limited(|l| l.login.as_ref(), client_address, req, next).await
+}
+
+/// Middleware for partner routes: per API key.
+pub async fn partner(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    limited(|l| l.partner.as_ref(), api_key, req, next).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::middleware::from_fn;
+    use actix_web::{test as web_test, App, HttpResponse};
+
+    #[test]
+    fn a_burst_passes_then_the_client_waits_while_others_go_on() {
+        let bucket = Bucket::new(Limit { per_minute: 60, burst: 3 });
+        for _ in 0..3 {
+            assert!(bucket.check("a").is_ok());
+        }
+        let wait = bucket.check("a").unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1), "{wait:?}");
+        assert!(bucket.check("b").is_ok(), "another client has its own bucket");
+        assert_eq!(bucket.len(), 2);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1000)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
+    }
+
+    #[test]
+    fn config_defaults_and_overrides() {
+        let mut config = Config::default();
+        assert_eq!(RateLimitConfig::from_config(&config).unwrap(), RateLimitConfig::default());
+        config.settings = toml::from_str("[rate_limits]\nlogin = { per_minute = 6, burst = 2 }\n").expect("toml");
+        let parsed = RateLimitConfig::from_config(&config).unwrap();
+        assert_eq!(parsed.login, Limit { per_minute: 6, burst: 2 });
+        assert_eq!(parsed.partner, RateLimitConfig::default().partner);
+        config.settings = toml::from_str("[rate_limits]\nlogins = 1\n").expect("toml");
+        assert!(RateLimitConfig::from_config(&config).is_err(), "a misspelt key is an error");
+        let off = RateLimits::new(&RateLimitConfig { enabled: false, ..Default::default() });
+        assert!(off.login.is_none() && off.partner.is_none());
+    }
+
+    #[test]
+    fn the_defaults_never_hold_one_busy_partner() {
+        let bucket = Bucket::new(RateLimitConfig::default().partner);
+        for _ in 0..20_000 {
+            assert!(bucket.check("key:one").is_ok());
+        }
+    }
+
+    #[actix_web::test]
+    async fn over_the_limit_is_429_problem_with_retry_after_and_the_handler_never_runs() {
+        let ran = web::Data::new(AtomicU64::new(0));
+        let limits = web::Data::new(RateLimits::new(&RateLimitConfig {
+            enabled: true,
+            login: Limit { per_minute: 1, burst: 2 },
+            partner: Limit { per_minute: 1, burst: 1 },
+        }));
+        let app = web_test::init_service(
+            App::new()
+                .app_data(limits)
+                .app_data(ran.clone())
+                .route(
+                    "/login",
+                    web::post()
+                        .to(|ran: web::Data<AtomicU64>| async move {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                            HttpResponse::Ok().finish()
+                        })
+                        .wrap(from_fn(login)),
+                )
+                .route("/pay", web::post().to(HttpResponse::Created).wrap(from_fn(partner))),
+        )
+        .await;
+        let peer = "10.0.0.1:5000".parse().unwrap();
+        for _ in 0..2 {
+            let req = web_test::TestRequest::post().uri("/login").peer_addr(peer).to_request();
+            assert_eq!(web_test::call_service(&app, req).await.status(), 200);
+        }
+        let req = web_test::TestRequest::post().uri("/login").peer_addr(peer).to_request();
+        let resp = web_test::call_service(&app, req).await;
+        assert_eq!(resp.status(), 429);
+        assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
+        let retry: u64 = resp.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let body: serde_json::Value = web_test::read_body_json(resp).await;
+        assert_eq!(body["code"], "rate_limited");
+        assert_eq!(ran.load(Ordering::SeqCst), 2, "the refused request reached the handler");
+        // Another address is not held.
+        let req = web_test::TestRequest::post().uri("/login").peer_addr("10.0.0.2:5000".parse().unwrap()).to_request();
+        assert_eq!(web_test::call_service(&app, req).await.status(), 200);
+
+        // Partner routes count per key, whatever the address.
+        let pay = |key: &'static str, port: u16| {
+            web_test::TestRequest::post()
+                .uri("/pay")
+                .peer_addr(format!("10.0.1.{port}:1").parse().unwrap())
+                .insert_header(("authorization", format!("Bearer {key}")))
+                .to_request()
+        };
+        assert_eq!(web_test::call_service(&app, pay("sk_live_a", 1)).await.status(), 201);
+        assert_eq!(web_test::call_service(&app, pay("sk_live_a", 2)).await.status(), 429);
+        assert_eq!(web_test::call_service(&app, pay("sk_live_b", 2)).await.status(), 201);
+    }
+
+    #[actix_web::test]
+    async fn without_registered_limits_routes_pass() {
+        let app =
+            web_test::init_service(App::new().route("/login", web::post().to(HttpResponse::Ok).wrap(from_fn(login))))
+                .await;
+        for _ in 0..5 {
+            let req = web_test::TestRequest::post().uri("/login").to_request();
+            assert_eq!(web_test::call_service(&app, req).await.status(), 200);
+        }
+    }
+}

@@ -8,4 +8,5 @@ mod catalog;
 mod delivery;
 mod foundation;
 mod orders;
+mod reports;
 mod settlement;

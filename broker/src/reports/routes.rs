@@ -41,21 +41,34 @@ pub struct BudgetView {
     pub monthly_epsilon: Epsilon,
     pub service_epsilon: Epsilon,
     pub seller_epsilon: Epsilon,
+    /// What this salesperson can still spend on the current month.
+    pub left_this_month: Epsilon,
 }
 
 /// The sales-history and preference reports on offer.
 #[utoipa::path(get, path = "/v1/seller/reports/catalogue", responses((status = 200, body = Catalogue)))]
-pub async fn catalogue(state: web::Data<State>, charger: web::Data<Charger>, _seller: Seller) -> Result<HttpResponse> {
-    let settings = charger.reports().settings.clone();
-    let first = state.core.db.read(move |c| Ok::<_, BrokerError>(reports::first_month(c, &settings)?)).await?;
-    let r = charger.reports();
+pub async fn catalogue(state: web::Data<State>, charger: web::Data<Charger>, seller: Seller) -> Result<HttpResponse> {
+    let r = charger.reports().clone();
     let budget = r.settings.budget().map_err(|e| shared::Error::Internal(e.to_string()))?;
+    let this_month = Month::of(now());
+    let (first, left) = state
+        .core
+        .db
+        .read(move |c| {
+            let first = reports::first_month(c, &r.settings)?;
+            let window = privacy::Window { from: this_month, to: this_month };
+            let left = reports::left(c, &budget, Analyst::Broker, &seller.id, window)?;
+            Ok::<_, BrokerError>((first, left))
+        })
+        .await?;
+    let r = charger.reports();
     Ok(HttpResponse::Ok().json(Catalogue {
-        reports: reports::catalogue(&r.settings, Analyst::Broker, r.currency, first, Month::of(now())),
+        reports: reports::catalogue(&r.settings, Analyst::Broker, r.currency, first, this_month),
         budget: BudgetView {
             monthly_epsilon: budget.monthly(),
             service_epsilon: budget.service_cap(Analyst::Broker),
             seller_epsilon: budget.seller_cap(Analyst::Broker),
+            left_this_month: left,
         },
     }))
 }

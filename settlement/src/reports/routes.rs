@@ -40,26 +40,34 @@ pub struct BudgetView {
     pub monthly_epsilon: Epsilon,
     pub service_epsilon: Epsilon,
     pub seller_epsilon: Epsilon,
+    /// What this salesperson can still spend on the current month.
+    pub left_this_month: Epsilon,
 }
 
 /// The finance reports on offer.
 #[utoipa::path(get, path = "/v1/seller/reports/catalogue", responses((status = 200, body = Catalogue)),
     security(("seller" = [])))]
-pub async fn catalogue(state: web::Data<State>, reports: web::Data<Reports>, _seller: Seller) -> Result<HttpResponse> {
+pub async fn catalogue(state: web::Data<State>, reports: web::Data<Reports>, seller: Seller) -> Result<HttpResponse> {
     let r = reports.get_ref().clone();
-    let first = state
+    let budget = r.settings.budget().map_err(|e| shared::Error::Internal(e.to_string()))?;
+    let this_month = Month::of(now());
+    let (first, left) = state
         .core
         .db
-        .read(move |c| Ok::<_, crate::error::SettlementError>(reports::first_month(c, &r.settings)?))
+        .read(move |c| {
+            let first = reports::first_month(c, &r.settings)?;
+            let window = privacy::Window { from: this_month, to: this_month };
+            let left = reports::left(c, &budget, Analyst::Settlement, &seller.id, window)?;
+            Ok::<_, crate::error::SettlementError>((first, left))
+        })
         .await?;
-    let s = &reports.settings;
-    let budget = s.budget().map_err(|e| shared::Error::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(Catalogue {
-        reports: reports::catalogue(s, Analyst::Settlement, reports.currency, first, Month::of(now())),
+        reports: reports::catalogue(&reports.settings, Analyst::Settlement, reports.currency, first, this_month),
         budget: BudgetView {
             monthly_epsilon: budget.monthly(),
             service_epsilon: budget.service_cap(Analyst::Settlement),
             seller_epsilon: budget.seller_cap(Analyst::Settlement),
+            left_this_month: left,
         },
     }))
 }

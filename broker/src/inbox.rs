@@ -4,7 +4,7 @@
 //! retries it later; a message overtaken by a later one changes nothing.
 
 use crate::error::BrokerError;
-use crate::orders::domain::{Event, Step};
+use crate::orders::domain::{Event, OrderStatus, Step};
 use crate::orders::{store, workflow};
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -23,7 +23,7 @@ async fn receive(
     _caller: ServiceCaller,
     envelope: web::Json<Envelope>,
 ) -> Result<HttpResponse, BrokerError> {
-    let settings = crate::buyers::routes::settings(&state);
+    let settings = crate::orders::settings::of(&state);
     let applied =
         shared::outbox::receive(&state.core.db, envelope.into_inner(), move |c, e| apply(c, e, &settings)).await?;
     if applied {
@@ -49,7 +49,7 @@ fn expected_source(message: &Message) -> Option<&'static [ServiceName]> {
 fn apply(
     conn: &mut AnyConnection,
     envelope: &Envelope,
-    settings: &crate::buyers::domain::BuyerSettings,
+    settings: &crate::orders::settings::OrderSettings,
 ) -> Result<(), BrokerError> {
     let message = &envelope.message;
     tracing::debug!(kind = message.kind(), "message received");
@@ -90,10 +90,17 @@ fn apply(
     if let Some(n) = &note {
         store::set_note(conn, order_id, n)?;
     }
+    if event == Event::Paid && order.status == OrderStatus::Cancelled {
+        // Paid after the order ended: settlement refunds it (it knows of the cancellation),
+        // and delivery, which heard of the payment too, must not ship it.
+        let m = Message::CancelRequested { order_id: order_id.clone(), reason: "paid after cancellation".into() };
+        shared::outbox::send(conn, ServiceName::Broker, ServiceName::Delivery, m)?;
+    }
     let (_, step) = workflow::apply(conn, settings, order_id, event, reason)?;
     if step == Step::NotYet {
         // Roll back and let the sender retry once the prerequisite is here.
-        return Err(shared::Error::Unavailable(format!("{} arrived before its prerequisite", message.kind())).into());
+        // A 409, not a 5xx: nothing is wrong, it is just early.
+        return Err(BrokerError::conflict("not_yet", format!("{} arrived before its prerequisite", message.kind())));
     }
     Ok(())
 }

@@ -26,7 +26,10 @@ struct World {
 }
 
 async fn world() -> World {
-    let m = TestMarket::spawn().await;
+    world_with(TestMarket::spawn().await).await
+}
+
+async fn world_with(m: TestMarket) -> World {
     let union_id = m.create_union("North Offices", "north").await;
     let (_, a_token) = m.create_seller("Alpha").await;
     let (b_seller, b_token) = m.create_seller("Beta").await;
@@ -655,4 +658,27 @@ async fn no_route_a_seller_can_call_returns_a_capability_an_address_or_a_buyer_a
     // And the store's mail never carries the buyer's address or account.
     let mails = w.mails_with(&[&format!("New order {order}"), "@sellers.example"]).await;
     assert!(mails.iter().all(|t| !t.contains(BUYER_MAIL) && !t.contains("quiet.buyer")));
+}
+
+#[tokio::test]
+async fn unpaid_orders_expire_and_give_their_stock_back_paid_ones_stay() {
+    let m = TestMarket::spawn_with(|c| {
+        let quick =
+            shared::config::Config::from_toml("[settings.broker]\nunpaid_order_ttl_secs = 1\nexpiry_sweep_secs = 1\n");
+        c.settings.extend(quick.unwrap().settings);
+    })
+    .await;
+    let w = world_with(m).await;
+    let (unpaid, unpaid_cap, _) = w.place(&w.b, &w.product, 2, json!({})).await;
+    let (paid, paid_cap, _) = w.place(&w.b, &w.product, 3, json!({})).await;
+    assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: oid(&paid) }).await, 204);
+    w.m.eventually("the unpaid order expires", || async {
+        (w.status(&unpaid, &unpaid_cap).await == "cancelled").then_some(())
+    })
+    .await;
+    assert_eq!(w.read(&unpaid, &unpaid_cap).await.expect(200)["reason"], "not paid in time");
+    assert_eq!(w.stock(&w.b).await, 7, "the unpaid order's two units are back, the paid three are not");
+    assert!(w.sent(ServiceName::Settlement, &unpaid).iter().any(|(_, m)| matches!(m, Message::OrderCancelled { .. })));
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert_eq!(w.status(&paid, &paid_cap).await, "paid");
 }

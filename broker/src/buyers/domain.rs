@@ -8,31 +8,6 @@ use shared::money::Money;
 
 pub const MAX_EQUIPMENT: usize = 20;
 
-/// What `[settings.broker]` may say about buyer accounts and orders.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct BuyerSettings {
-    /// Points a buyer earns per item returned to a collection point.
-    pub collection_points_per_item: i64,
-    /// Minor units of discount one point is worth.
-    pub point_value_minor: i64,
-    /// The largest quantity one order may carry.
-    pub order_max_quantity: i64,
-    /// The delivery time promised in order mails, from payment.
-    pub delivery_days: i64,
-}
-
-impl Default for BuyerSettings {
-    fn default() -> Self {
-        BuyerSettings {
-            collection_points_per_item: 50,
-            point_value_minor: 1,
-            order_max_quantity: 1_000,
-            delivery_days: 3,
-        }
-    }
-}
-
 /// A handle: 3 to 32 characters of `a-z 0-9 _ . -`, lower-cased. It is the account's only
 /// name, so it must not look like an address.
 pub fn parse_handle(value: &str) -> Result<String, BrokerError> {

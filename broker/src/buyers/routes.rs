@@ -1,7 +1,7 @@
 //! `POST /v1/buyers`, `POST /v1/buyer-sessions`, the account's equipment, points and
 //! compatible products, collection codes, and the group prices stores set.
 
-use super::domain::{self, BuyerSettings, Group};
+use super::domain::{self, Group};
 use super::store;
 use crate::accounts::domain::parse_password;
 use crate::catalog::Product;
@@ -26,10 +26,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/buyer/collection-codes", web::post().to(create_collection_code))
         .route("/v1/seller/collections", web::post().to(redeem_collection))
         .route("/v1/stores/{store_id}/group-prices", web::put().to(put_group_price));
-}
-
-pub fn settings(state: &State) -> BuyerSettings {
-    state.core.config.setting(ServiceName::Broker)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -233,7 +229,7 @@ pub async fn redeem_collection(
     body: web::Json<Collection>,
 ) -> Result<HttpResponse> {
     let Collection { code, items } = body.into_inner();
-    let points = domain::collection_points(items, settings(&state).collection_points_per_item)?;
+    let points = domain::collection_points(items, crate::orders::settings::of(&state).collection_points_per_item)?;
     let hash = shared::crypto::sha256_hex(code.trim().as_bytes());
     state
         .core

@@ -3,9 +3,11 @@
 //! mail, the message relay between buyer and store.
 
 pub mod domain;
+pub mod expiry;
 pub mod inspect;
 pub mod notices;
 pub mod routes;
+pub mod settings;
 pub mod store;
 pub mod tables;
 pub mod workflow;

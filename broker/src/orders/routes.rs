@@ -5,9 +5,9 @@
 use super::domain::{self, Event, OrderStatus, Party, Step};
 use super::store::{self, Order, RelayedMessage};
 use super::workflow::{self, NewOrder, Placement};
-use crate::buyers::routes::settings;
 use crate::catalog::{Product, Store};
 use crate::error::{BrokerError, Result};
+use crate::orders::settings::of as settings;
 use crate::State;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};

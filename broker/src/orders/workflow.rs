@@ -6,10 +6,10 @@
 use super::domain::{self, Effects, Event, Notice, OrderStatus, Step};
 use super::notices::{self, Audience, Summary};
 use super::store::{self, Order};
-use crate::buyers::domain::BuyerSettings;
 use crate::catalog::store as catalog;
 use crate::catalog::{Product, Store};
 use crate::error::{BrokerError, Result};
+use crate::orders::settings::OrderSettings;
 use shared::config::ServiceName;
 use shared::crypto::Sealer;
 use shared::db::AnyConnection;
@@ -48,7 +48,7 @@ pub enum Placement {
 
 /// Places an order. See DESIGN.md "Decisions at the boundaries" for the referral, price
 /// drift and union fulfilment rules.
-pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &BuyerSettings, sealer: &Sealer) -> Result<Placement> {
+pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, sealer: &Sealer) -> Result<Placement> {
     let store = catalog::store(conn, &new.store_id)?.ok_or(BrokerError::NotFound("store"))?;
     let product = catalog::product(conn, &new.product_id)?.ok_or(BrokerError::NotFound("product"))?;
     let quantity = domain::check_quantity(new.quantity, settings.order_max_quantity)
@@ -191,7 +191,7 @@ fn refuse(conn: &mut AnyConnection, store: &Store, product: &Product, qty: i64, 
 
 /// What the steps of one order need to know besides the order itself.
 pub struct Context<'a> {
-    pub settings: &'a BuyerSettings,
+    pub settings: &'a OrderSettings,
     pub store: &'a Store,
     pub product: &'a Product,
 }
@@ -207,7 +207,7 @@ pub fn surroundings(conn: &mut AnyConnection, order: &Order) -> Result<(Store, P
 /// in the same transaction. Returns the order as it is afterwards and what happened.
 pub fn apply(
     conn: &mut AnyConnection,
-    settings: &BuyerSettings,
+    settings: &OrderSettings,
     id: &OrderId,
     event: Event,
     reason: Option<&str>,
@@ -353,7 +353,7 @@ fn manufacturer_email(conn: &mut AnyConnection, id: &ManufacturerId) -> Result<O
 /// The seller confirms the price (optionally a new unit price) of an order waiting for it.
 pub fn confirm(
     conn: &mut AnyConnection,
-    settings: &BuyerSettings,
+    settings: &OrderSettings,
     id: &OrderId,
     new_price: Option<Money>,
 ) -> Result<Order> {

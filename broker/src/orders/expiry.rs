@@ -1,0 +1,66 @@
+//! Orders nobody pays: after `unpaid_order_ttl_secs` an order still waiting (for the
+//! seller, the manufacturer or the payment) is cancelled like any other, so its stock goes
+//! back on offer, settlement stops accepting payment for it and the store is told. Each
+//! cancellation is a conditional move, so copies of the broker may sweep side by side.
+
+use super::domain::{Event, OrderStatus};
+use super::settings::OrderSettings;
+use super::tables::orders;
+use crate::error::BrokerError;
+use diesel::prelude::*;
+use shared::ids::OrderId;
+use shared::server::Core;
+use std::time::Duration;
+
+pub const REASON: &str = "not paid in time";
+
+pub fn spawn(core: Core, settings: OrderSettings) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(settings.expiry_sweep_secs.max(1))).await;
+            match sweep(&core, &settings).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(cancelled = n, "unpaid orders expired"),
+                Err(e) => tracing::warn!(error = %e, "order expiry sweep failed"),
+            }
+        }
+    });
+}
+
+/// One pass; returns how many orders it cancelled.
+pub async fn sweep(core: &Core, settings: &OrderSettings) -> Result<usize, BrokerError> {
+    let cutoff = shared::time::now() - chrono::Duration::seconds(settings.unpaid_order_ttl_secs.max(0));
+    let waiting: Vec<String> = core
+        .db
+        .read(move |c| {
+            orders::table
+                .filter(orders::status.eq_any([
+                    OrderStatus::AwaitingConfirmation.as_str(),
+                    OrderStatus::AwaitingApproval.as_str(),
+                    OrderStatus::AwaitingPayment.as_str(),
+                ]))
+                .filter(orders::created_at.lt(cutoff))
+                .select(orders::id)
+                .order(orders::created_at.asc())
+                .limit(100)
+                .load(c)
+                .map_err(BrokerError::from)
+        })
+        .await?;
+    let mut cancelled = 0;
+    for id in waiting {
+        let id = OrderId::from_db(id);
+        let s = settings.clone();
+        let done = core.db.write(move |c| super::workflow::apply(c, &s, &id, Event::Cancel, Some(REASON))).await;
+        match done {
+            Ok(_) => cancelled += 1,
+            // Paid or cancelled meanwhile: nothing to expire.
+            Err(BrokerError::InvalidTransition { .. }) | Err(BrokerError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if cancelled > 0 {
+        core.kick();
+    }
+    Ok(cancelled)
+}

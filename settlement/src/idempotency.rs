@@ -222,3 +222,65 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("k.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
+        (dir, db)
+    }
+
+    fn claimed(b: Begin) -> Claim {
+        match b {
+            Begin::Claimed(c) => c,
+            Begin::Replay { .. } => panic!("expected a claim"),
+        }
+    }
+
+    #[tokio::test]
+    async fn claim_replay_reuse_busy_takeover_and_purge() {
+        let (_d, db) = db();
+        let body = serde_json::json!({"b": 1, "a": [1, 2]});
+        let same = serde_json::json!({"a": [1, 2], "b": 1});
+        let fp = fingerprint("POST /x", &body);
+        assert_eq!(fp, fingerprint("POST /x", &same), "key order does not matter");
+        assert_ne!(fp, fingerprint("POST /y", &body));
+
+        let claim = claimed(begin(&db, "p".into(), "k".into(), fp.clone(), 60).await.unwrap());
+        // While it runs, the same key is busy; another body is refused either way.
+        assert!(matches!(
+            begin(&db, "p".into(), "k".into(), fp.clone(), 60).await,
+            Err(SettlementError::IdempotencyKeyInUse)
+        ));
+        assert!(matches!(
+            begin(&db, "p".into(), "k".into(), "other".into(), 60).await,
+            Err(SettlementError::IdempotencyKeyReused)
+        ));
+        // Another scope has its own keys.
+        claimed(begin(&db, "q".into(), "k".into(), fp.clone(), 60).await.unwrap());
+
+        let c = claim.clone();
+        db.write(move |conn| complete(conn, &c, StatusCode::CREATED, "{\"ok\":true}")).await.unwrap();
+        match begin(&db, "p".into(), "k".into(), fp.clone(), 60).await.unwrap() {
+            Begin::Replay { status, body } => assert_eq!((status, body.as_str()), (201, "{\"ok\":true}")),
+            Begin::Claimed(_) => panic!("expected a replay"),
+        }
+
+        // A request that died keeps its key only until its lock expires.
+        claimed(begin(&db, "p".into(), "dead".into(), fp.clone(), -1).await.unwrap());
+        claimed(begin(&db, "p".into(), "dead".into(), fp.clone(), 60).await.unwrap());
+
+        // Abandoned keys can be claimed again at once.
+        let gone = claimed(begin(&db, "p".into(), "gone".into(), fp.clone(), 60).await.unwrap());
+        abandon(&db, gone).await;
+        claimed(begin(&db, "p".into(), "gone".into(), fp.clone(), 60).await.unwrap());
+
+        // Purging keeps keys younger than the retention period.
+        assert_eq!(db.write(|c| purge(c, 30)).await.unwrap(), 0);
+        assert!(db.write(|c| purge(c, -1)).await.unwrap() >= 4);
+        claimed(begin(&db, "p".into(), "k".into(), fp, 60).await.unwrap());
+    }
+}

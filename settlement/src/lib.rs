@@ -62,6 +62,7 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         orders::routes::settlement,
         stores::routes::balance,
         ledger::routes::trial_balance,
+        ledger::routes::reconciliation,
         remittances::routes::run,
         remittances::routes::of_seller,
         payouts::routes::set,

@@ -137,6 +137,9 @@ async fn assert_ledger_sound(m: &TestMarket) -> Value {
     assert_eq!(tb["balanced"], true);
     let report = settlement::reconcile(&m.config).expect("reconcile runs");
     assert!(report.is_clean(), "{report:?}");
+    let url = format!("{}/v1/ledger/reconciliation", m.settlement);
+    let live = m.get(&url, Some(&m.operator)).await.expect(200);
+    assert_eq!(live["clean"], true, "{live}");
     tb
 }
 

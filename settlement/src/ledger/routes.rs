@@ -10,7 +10,8 @@ use shared::money::Currency;
 use utoipa::IntoParams;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/ledger/trial-balance", web::get().to(trial_balance));
+    cfg.route("/v1/ledger/trial-balance", web::get().to(trial_balance))
+        .route("/v1/ledger/reconciliation", web::get().to(reconciliation));
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -33,4 +34,16 @@ pub async fn trial_balance(
     };
     let tb = state.core.db.read(move |c| super::store::trial_balance(c, currency)).await?;
     Ok(HttpResponse::Ok().json(tb))
+}
+
+/// Re-derives every account's balance from its entries and re-checks every transaction
+/// (what `marketplace reconcile` runs nightly); `clean` is true when nothing differs.
+#[utoipa::path(get, path = "/v1/ledger/reconciliation",
+    responses((status = 200, description = "{clean, accounts_checked, transactions_checked, differences, unbalanced_transactions}")),
+    security(("operator" = [])))]
+pub async fn reconciliation(state: web::Data<State>, _op: Operator) -> Result<HttpResponse> {
+    let report = state.core.db.read(super::store::reconcile).await?;
+    let mut body = serde_json::to_value(&report).map_err(|e| shared::Error::Internal(e.to_string()))?;
+    body["clean"] = serde_json::Value::Bool(report.is_clean());
+    Ok(HttpResponse::Ok().json(body))
 }

@@ -71,3 +71,8 @@ pub fn manufacturer_exists(conn: &mut AnyConnection, id: &ManufacturerId) -> Que
     let n: i64 = manufacturers::table.filter(manufacturers::id.eq(id.as_str())).count().get_result(conn)?;
     Ok(n > 0)
 }
+
+pub fn seller_exists(conn: &mut AnyConnection, id: &SellerId) -> QueryResult<bool> {
+    let n: i64 = sellers::table.filter(sellers::id.eq(id.as_str())).count().get_result(conn)?;
+    Ok(n > 0)
+}

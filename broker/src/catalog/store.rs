@@ -265,13 +265,19 @@ pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<
         offers::urgent_until.eq(offer.urgent_until),
         offers::updated_at.eq(t),
     );
-    if before.is_some() {
+    let update = |conn: &mut AnyConnection| {
         diesel::update(offers::table)
             .filter(offers::store_id.eq(offer.store_id.as_str()))
             .filter(offers::product_id.eq(offer.product_id.as_str()))
             .set(values)
-            .execute(conn)?;
-    } else {
+            .execute(conn)
+    };
+    if before.is_some() {
+        update(conn)?;
+        return Ok(before);
+    }
+    // Two first writes of one offer may race; the loser updates what the winner inserted.
+    let inserted = conn.transaction(|c| {
         diesel::insert_into(offers::table)
             .values((
                 offers::store_id.eq(offer.store_id.as_str()),
@@ -279,7 +285,15 @@ pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<
                 values,
                 offers::created_at.eq(t),
             ))
-            .execute(conn)?;
+            .execute(c)
+    });
+    match inserted {
+        Err(e) if shared::db::is_unique_violation(&e) => {
+            update(conn)?;
+        }
+        other => {
+            other?;
+        }
     }
     Ok(before)
 }

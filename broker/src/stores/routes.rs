@@ -67,6 +67,10 @@ pub async fn create_store(
         .core
         .db
         .write(move |c| {
+            // A valid token for an account that is gone opens nothing.
+            if !crate::accounts::store::seller_exists(c, &seller.id)? {
+                return Err(BrokerError::Shared(shared::Error::Unauthorized));
+            }
             let region = store::union_region(c, &union_id)?.ok_or(BrokerError::NotFound("union"))?;
             let new = NewStore {
                 id: sid,

@@ -22,3 +22,31 @@ pub fn queued_messages(db: &Db) -> Result<Vec<(String, Envelope)>, DbError> {
 pub fn sealed_address_exists(db: &Db, order: &OrderId) -> Result<bool, DbError> {
     db.read_blocking(|c| crate::addresses::store::sealed(c, order).map(|s| s.is_some()).map_err(DbError::from))
 }
+
+/// Every byte stored for addresses (ciphertext, key id, routing zone, branch order), row
+/// by row, so a test can show that no plaintext is among them on either backend.
+pub fn stored_address_bytes(db: &Db) -> Result<Vec<Vec<u8>>, DbError> {
+    use crate::schema::addresses;
+    let rows: Vec<(String, String, Vec<u8>, String, String)> = db.read_blocking(|c| {
+        addresses::table
+            .select((
+                addresses::order_id,
+                addresses::key_id,
+                addresses::sealed,
+                addresses::region,
+                addresses::branch_order,
+            ))
+            .load(c)
+            .map_err(DbError::from)
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(order, key, sealed, region, branches)| {
+            let mut v = sealed;
+            for text in [order, key, region, branches] {
+                v.extend_from_slice(text.as_bytes());
+            }
+            v
+        })
+        .collect())
+}

@@ -79,3 +79,26 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     drop(settings);
     Ok(running)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        let doc = ApiDoc::openapi();
+        for path in [
+            "/v1/nodes",
+            "/v1/nodes/{node_id}/inventory/{product_id}",
+            "/v1/shipments/{order_id}/address",
+            "/v1/shipments/{order_id}",
+            "/v1/seller/shipments/{order_id}",
+            "/v1/couriers",
+            "/v1/sessions",
+            "/v1/courier/shipments",
+            "/v1/courier/shipments/{shipment_id}/events",
+        ] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
+    }
+}

@@ -422,6 +422,8 @@ async fn couriers_claim_legs_and_another_courier_gets_403() {
         assert!(label.contains(part), "{label}");
     }
     assert!(!theirs.to_string().contains(order.as_str()));
+    // The final leg has started: the address can no longer change.
+    w.put_address(&order, address("north")).await.expect_problem(409, "address_locked");
     let other = w.courier_list(&a).await.to_string();
     assert!(!other.contains(LINE1) && !other.contains(&shipment), "{other}");
 }
@@ -544,6 +546,11 @@ async fn the_address_is_sealed_at_rest_and_shredded_after_delivery() {
     w.stock(&w.b1, 1).await;
     let order = w.order().await;
     assert!(delivery::inspect::sealed_address_exists(&w.db, &order).unwrap());
+    let stored = delivery::inspect::stored_address_bytes(&w.db).unwrap();
+    assert_eq!(stored.len(), 1);
+    for part in [NAME, LINE1, CITY, POSTAL, "Flat 3b"] {
+        assert!(!stored[0].windows(part.len()).any(|win| win == part.as_bytes()), "`{part}` is stored in clear");
+    }
     if shared::db::Backend::of_url(&w.m.config.database_url(ServiceName::Delivery)) == shared::db::Backend::Sqlite {
         let path = w.m.config.database_url(ServiceName::Delivery);
         let mut bytes = std::fs::read(&path).unwrap();

@@ -45,6 +45,9 @@ enum Command {
     },
     /// Load the demo data into running services.
     Demo,
+    /// Re-derive every ledger balance from its entries and report any difference
+    /// (exits non-zero when the ledger does not reconcile).
+    Reconcile,
     /// Drive complete checkouts with concurrent buyers and report throughput and latency.
     Bench(bench::BenchArgs),
 }
@@ -81,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => demo::seed(&config).await,
+        Command::Reconcile => run::reconcile(&config),
         Command::Bench(args) => bench::run(args).await,
     }
 }

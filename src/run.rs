@@ -60,6 +60,20 @@ pub fn migrate(config: &Config, only: Option<ServiceName>) -> anyhow::Result<()>
     Ok(())
 }
 
+pub fn reconcile(config: &Config) -> anyhow::Result<()> {
+    let report = settlement::reconcile(config).context("reading the settlement ledger")?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.is_clean() {
+        anyhow::bail!(
+            "the ledger does not reconcile: {} account differences, {} unbalanced transactions",
+            report.differences.len(),
+            report.unbalanced_transactions.len()
+        );
+    }
+    println!("ledger reconciles: {} accounts, {} transactions", report.accounts_checked, report.transactions_checked);
+    Ok(())
+}
+
 pub fn keys_init(config: &Config) -> anyhow::Result<()> {
     for service in ServiceName::ALL {
         let ring = shared::crypto::KeyRing::load_or_create(&config.data_dir, service.as_str())?;

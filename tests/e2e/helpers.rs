@@ -19,6 +19,8 @@ pub struct TestMarket {
     pub data_dir: tempfile::TempDir,
     running: Vec<Running>,
     postgres: Option<(String, Vec<String>)>,
+    /// The launcher, when the market runs as a separate process.
+    child: Option<std::process::Child>,
 }
 
 /// An HTTP answer: status, headers and parsed body (`Null` when empty or not JSON).
@@ -120,7 +122,82 @@ impl TestMarket {
             data_dir,
             running,
             postgres,
+            child: None,
         }
+    }
+
+    /// The market as users run it: the `marketplace up` binary in its own process, with
+    /// its log (at debug level) written to `<data dir>/launcher.log`.
+    pub async fn spawn_process() -> TestMarket {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config { data_dir: data_dir.path().to_path_buf(), ..Config::default() };
+        config.operator_token = Some(shared::crypto::random_token("op"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace"));
+        cmd.arg("up")
+            .env("MARKETPLACE_DATA_DIR", data_dir.path())
+            .env("MARKETPLACE_OPERATOR_TOKEN", config.operator_token.as_ref().unwrap())
+            .env("MARKETPLACE_LOG", "debug");
+        for service in ServiceName::ALL {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+            config.service_mut(service).addr = port;
+            cmd.env(format!("MARKETPLACE_{}_ADDR", service.as_str().to_uppercase()), port.to_string());
+        }
+        let postgres = postgres_admin_url().map(|admin| {
+            let run = shared::ids::random_hex128();
+            let mut names = Vec::new();
+            for service in ServiceName::ALL {
+                let name = format!("mkt_{}_{}", &run[..12], service);
+                let url = shared::db::create_postgres_database(&admin, &name).expect("PostgreSQL is required");
+                cmd.env(format!("MARKETPLACE_{}_DATABASE_URL", service.as_str().to_uppercase()), &url);
+                config.service_mut(service).database_url = Some(url);
+                names.push(name);
+            }
+            (admin, names)
+        });
+        let log = std::fs::File::create(data_dir.path().join("launcher.log")).unwrap();
+        cmd.stdout(log.try_clone().unwrap()).stderr(log);
+        let child = cmd.spawn().expect("launcher starts");
+        let market = TestMarket {
+            broker: config.broker.public_url(),
+            settlement: config.settlement.public_url(),
+            delivery: config.delivery.public_url(),
+            operator: config.operator_token.clone().unwrap(),
+            client: reqwest::Client::new(),
+            config,
+            data_dir,
+            running: Vec::new(),
+            postgres,
+            child: Some(child),
+        };
+        for service in ServiceName::ALL {
+            let url = format!("{}/readyz", market.url(service));
+            market
+                .eventually("the launcher to be ready", || async {
+                    let r = market.client.get(&url).send().await.ok()?;
+                    r.status().is_success().then_some(())
+                })
+                .await;
+        }
+        market
+    }
+
+    /// Sends SIGTERM to the launcher and waits for it to exit; returns its exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// What the launcher logged so far.
+    pub fn launcher_log(&self) -> String {
+        std::fs::read_to_string(self.config.data_dir.join("launcher.log")).unwrap_or_default()
     }
 
     pub fn url(&self, service: ServiceName) -> &str {
@@ -229,6 +306,10 @@ impl TestMarket {
 
 impl Drop for TestMarket {
     fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         if let Some((admin, names)) = self.postgres.take() {
             // Best effort: the servers may still hold connections, which FORCE closes.
             for n in names {
@@ -351,7 +432,14 @@ impl TestMarket {
     }
 
     /// A product added by `token` (the operator or a manufacturer), priced in EUR.
-    pub async fn create_product(&self, token: &str, name: &str, kind: &str, attributes: Value, list_price: i64) -> String {
+    pub async fn create_product(
+        &self,
+        token: &str,
+        name: &str,
+        kind: &str,
+        attributes: Value,
+        list_price: i64,
+    ) -> String {
         let v = self
             .post(
                 &format!("{}/v1/products", self.broker),

@@ -5,8 +5,11 @@
 mod helpers;
 
 mod catalog;
+mod checkout;
+mod crash;
 mod delivery;
 mod foundation;
 mod orders;
+mod privacy;
 mod reports;
 mod settlement;

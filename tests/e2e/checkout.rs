@@ -1,0 +1,254 @@
+//! A whole checkout across the three services, and what each party can and cannot see
+//! once it is done.
+
+use crate::helpers::{json_of, money, postgres_admin_url, TestMarket};
+use serde_json::{json, Value};
+use shared::config::ServiceName;
+
+pub const ADDRESS_LINE: &str = "17 Quiet Privacy Lane";
+pub const RECIPIENT: &str = "Ada Recipientname";
+
+/// What a checkout leaves behind, for the assertions.
+pub struct Done {
+    pub order_id: String,
+    pub capability: String,
+    pub seller_token: String,
+    pub store_id: String,
+    pub api_key: String,
+    pub courier_token: String,
+}
+
+pub async fn checkout(m: &TestMarket, price: i64) -> Done {
+    let union = m.create_union("North union", "north").await;
+    let (_seller, seller_token) = m.create_seller("Northern Toner Ltd").await;
+    let store_id = m.create_store(&seller_token, &union, "Toner corner", "office").await;
+    let product = m.create_product(&m.operator, "Toner T-1", "toner", json!({"colour": "black"}), price).await;
+    m.put_offer(&seller_token, &store_id, &product, price, 5, true, json!({})).await;
+
+    let node = m
+        .post(
+            &format!("{}/v1/nodes", m.delivery),
+            Some(&m.operator),
+            json!({"kind": "branch", "name": "North 1", "region": "north", "position": {"lat": 53.5, "lon": 10.0}, "rank": 1}),
+        )
+        .await
+        .expect(201);
+    let node = json_of(&node, "id");
+    m.put(&format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery), Some(&m.operator), json!({"quantity": 3}))
+        .await
+        .expect(200);
+    m.post(
+        &format!("{}/v1/couriers", m.delivery),
+        Some(&m.operator),
+        json!({"name": "Cora", "email": "cora@couriers.example", "password": "courier password 1"}),
+    )
+    .await
+    .expect(201);
+    let courier = m
+        .post(
+            &format!("{}/v1/sessions", m.delivery),
+            None,
+            json!({"email": "cora@couriers.example", "password": "courier password 1"}),
+        )
+        .await
+        .expect(200);
+    let courier = json_of(&courier, "access_token");
+    let partner = m
+        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}))
+        .await
+        .expect(201);
+    let api_key = json_of(&partner, "api_key");
+
+    // The buyer: search, select, order, give the address straight to delivery.
+    let found = m.get(&format!("{}/v1/search?kind=toner&attr.colour=black", m.broker), None).await.expect(200);
+    assert_eq!(found["results"][0]["store_id"], store_id.as_str());
+    assert_eq!(m.select(&store_id, &product, 1).await["sellable"], true);
+    let order = m
+        .post(
+            &format!("{}/v1/orders", m.broker),
+            None,
+            json!({"store_id": store_id, "product_id": product, "quantity": 1, "expected_price": money(price)}),
+        )
+        .await
+        .expect(201);
+    let order_id = json_of(&order, "order_id");
+    let capability = json_of(&order, "capability");
+    assert_eq!(order["amount"], money(price));
+    assert_eq!(order["store"]["name"], "Toner corner");
+    let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Northtown", "postal_code": "20095",
+                         "region": "north", "country": "DE"});
+    m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
+
+    // The partner pays (retrying while settlement has not heard of the order yet).
+    let key = format!("pay-{order_id}");
+    let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": "ref-1"});
+    let paid = m
+        .eventually("settlement to know the order", || {
+            let (payment, key, api_key) = (payment.clone(), key.clone(), api_key.clone());
+            async move {
+                let a = m
+                    .call(
+                        reqwest::Method::POST,
+                        &format!("{}/v1/payments", m.settlement),
+                        Some(&api_key),
+                        Some(&payment),
+                        &[("Idempotency-Key", &key)],
+                    )
+                    .await;
+                (a.status.as_u16() == 201).then_some(a.body)
+            }
+        })
+        .await;
+    assert_eq!(paid["status"], "captured", "{paid}");
+
+    // Delivery routes it; the courier sees a shipment, never the order.
+    let shipment = m
+        .eventually("the shipment to be routed", || async {
+            let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
+            (a.status.as_u16() == 200 && a.body["status"] == "routed").then_some(a.body)
+        })
+        .await;
+    let shipment_id = json_of(&shipment, "shipment_id");
+    let listed = m.get(&format!("{}/v1/courier/shipments", m.delivery), Some(&courier)).await.expect(200);
+    let listed_text = listed.to_string();
+    assert!(listed_text.contains(&shipment_id), "{listed}");
+    assert!(!listed_text.contains(&order_id), "a courier's list shows no order id: {listed}");
+    for event in ["picked_up", "delivered"] {
+        m.post(
+            &format!("{}/v1/courier/shipments/{shipment_id}/events", m.delivery),
+            Some(&courier),
+            json!({"type": event}),
+        )
+        .await
+        .expect(200);
+    }
+    m.eventually("escrow to be released", || async {
+        let a = m.get(&format!("{}/v1/orders/{order_id}/settlement", m.settlement), Some(&capability)).await;
+        (a.body["status"] == "released").then_some(())
+    })
+    .await;
+    m.eventually("the broker to see the delivery", || async {
+        let a = m.get(&format!("{}/v1/orders/{order_id}", m.broker), Some(&capability)).await;
+        (a.body["status"] == "delivered").then_some(())
+    })
+    .await;
+    Done { order_id, capability, seller_token, store_id, api_key, courier_token: courier }
+}
+
+#[tokio::test]
+async fn a_complete_checkout_releases_escrow_to_the_store_less_the_fee() {
+    let m = TestMarket::spawn().await;
+    let done = checkout(&m, 10_000).await;
+
+    let settlement = m
+        .get(&format!("{}/v1/orders/{}/settlement", m.settlement, done.order_id), Some(&done.capability))
+        .await
+        .expect(200);
+    assert_eq!(settlement["expected"], money(10_000));
+    assert_eq!(settlement["paid"], money(10_000));
+    // 3 % marketplace fee: 300 of 10 000.
+    let balance = m
+        .get(&format!("{}/v1/seller/balance?store_id={}", m.settlement, done.store_id), Some(&done.seller_token))
+        .await
+        .expect(200);
+    assert_eq!(balance["available"], money(9_700), "{balance}");
+    assert_eq!(balance["escrow"], money(0), "{balance}");
+    let trial = m.get(&format!("{}/v1/ledger/trial-balance", m.settlement), Some(&m.operator)).await.expect(200);
+    assert_eq!(trial["total_debits"], trial["total_credits"], "{trial}");
+
+    let shipment =
+        m.get(&format!("{}/v1/shipments/{}", m.delivery, done.order_id), Some(&done.capability)).await.expect(200);
+    assert_eq!(shipment["delivered"], true);
+}
+
+#[tokio::test]
+async fn after_a_checkout_no_party_can_tie_buyer_address_and_purchase_together() {
+    let m = TestMarket::spawn().await;
+    let done = checkout(&m, 2_500).await;
+
+    // The salesperson's views: a per-order handle, the shipment's status, nothing else.
+    let orders = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&done.seller_token)).await.expect(200);
+    let order = orders["orders"].as_array().unwrap().iter().find(|o| o["order_id"] == done.order_id.as_str()).unwrap();
+    assert!(order["buyer_handle"].as_str().is_some_and(|h| !h.is_empty()));
+    let seller_shipment = m
+        .get(&format!("{}/v1/seller/shipments/{}", m.delivery, done.order_id), Some(&done.seller_token))
+        .await
+        .expect(200);
+    for view in [&orders, &seller_shipment] {
+        let text = view.to_string();
+        for secret in [ADDRESS_LINE, RECIPIENT, "Northtown", "20095", &done.capability] {
+            assert!(!text.contains(secret), "a seller's view holds `{secret}`: {text}");
+        }
+        assert_no_keys(view, &["capability", "address", "line1", "postal_code", "buyer_id", "region", "from_node"]);
+    }
+
+    // The broker's and settlement's databases hold no address; delivery's holds it only sealed.
+    for service in ServiceName::ALL {
+        let dump = database_text(&m, service);
+        assert!(!dump.is_empty(), "{service}: nothing read from the database");
+        for secret in [ADDRESS_LINE, RECIPIENT, "Northtown"] {
+            assert!(!dump.contains(secret), "{service}'s database holds `{secret}` in plain text");
+        }
+        assert!(!dump.contains(&done.capability), "{service}'s database stores the capability");
+    }
+}
+
+/// Fails when any object in `v` has one of `keys`.
+fn assert_no_keys(v: &Value, keys: &[&str]) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                assert!(!keys.contains(&k.as_str()), "found `{k}` in {v}");
+                assert_no_keys(child, keys);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| assert_no_keys(i, keys)),
+        _ => {}
+    }
+}
+
+/// Everything a service's database holds, as text: the SQLite files' bytes (with the
+/// write-ahead log), or every row of every table on PostgreSQL.
+fn database_text(m: &TestMarket, service: ServiceName) -> String {
+    if postgres_admin_url().is_some() {
+        return postgres_dump(&m.config.database_url(service));
+    }
+    let path = m.config.database_url(service);
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal"] {
+        if let Ok(b) = std::fs::read(format!("{path}{suffix}")) {
+            bytes.extend(b);
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn postgres_dump(url: &str) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        table_name: String,
+    }
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    let mut conn = shared::db::Manager::new(url).establish().expect("connect");
+    let tables: Vec<Name> = diesel::sql_query(
+        "SELECT table_name::text AS table_name FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .load(&mut conn)
+    .unwrap();
+    let mut out = String::new();
+    for t in tables {
+        let rows: Vec<Row> =
+            diesel::sql_query(format!("SELECT t::text AS row FROM \"{}\" t", t.table_name)).load(&mut conn).unwrap();
+        for r in rows {
+            out.push_str(&r.row);
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -669,7 +669,7 @@ async fn unpaid_orders_expire_and_give_their_stock_back_paid_ones_stay() {
     })
     .await;
     let w = world_with(m).await;
-    let (unpaid, unpaid_cap, _) = w.place(&w.b, &w.product, 2, json!({})).await;
+    let (unpaid, unpaid_cap, _) = w.place(&w.b, &w.product, 2, json!({"contact": BUYER_MAIL})).await;
     let (paid, paid_cap, _) = w.place(&w.b, &w.product, 3, json!({})).await;
     assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: oid(&paid) }).await, 204);
     w.m.eventually("the unpaid order expires", || async {
@@ -679,6 +679,13 @@ async fn unpaid_orders_expire_and_give_their_stock_back_paid_ones_stay() {
     assert_eq!(w.read(&unpaid, &unpaid_cap).await.expect(200)["reason"], "not paid in time");
     assert_eq!(w.stock(&w.b).await, 7, "the unpaid order's two units are back, the paid three are not");
     assert!(w.sent(ServiceName::Settlement, &unpaid).iter().any(|(_, m)| matches!(m, Message::OrderCancelled { .. })));
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // The buyer hears of it; afterwards no sealed copy of the contact is left anywhere.
+    w.mails_with(&[&format!("Order {unpaid} cancelled"), &format!("To: {BUYER_MAIL}"), "not paid in time"]).await;
+    let db = w.db();
+    assert!(!broker::orders::inspect::contact_exists(&db, &oid(&unpaid)).unwrap());
+    w.m.eventually("sent buyer mail redacted", || async {
+        (broker::orders::inspect::unredacted_buyer_mail(&db, &oid(&unpaid)).unwrap() == 0).then_some(())
+    })
+    .await;
     assert_eq!(w.status(&paid, &paid_cap).await, "paid");
 }

@@ -2,6 +2,7 @@
 //! seller, the manufacturer or the payment) is cancelled like any other, so its stock goes
 //! back on offer, settlement stops accepting payment for it and the store is told. Each
 //! cancellation is a conditional move, so copies of the broker may sweep side by side.
+//! The same sweep blanks buyer mails already sent, so no sealed contact outlives its use.
 
 use super::domain::{Event, OrderStatus};
 use super::settings::OrderSettings;
@@ -22,6 +23,10 @@ pub fn spawn(core: Core, settings: OrderSettings) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(cancelled = n, "unpaid orders expired"),
                 Err(e) => tracing::warn!(error = %e, "order expiry sweep failed"),
+            }
+            if let Err(e) = core.db.write(|c| super::store::redact_sent_buyer_mail(c).map_err(BrokerError::from)).await
+            {
+                tracing::warn!(error = %e, "redacting sent buyer mail failed");
             }
         }
     });

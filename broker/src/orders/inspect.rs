@@ -33,3 +33,18 @@ pub fn sales_count(db: &Db) -> Result<i64, DbError> {
     use super::tables::sales;
     db.read_blocking(|c| sales::table.count().get_result(c).map_err(DbError::from))
 }
+
+/// Buyer mails of the order whose payload (with its sealed contact) is still stored.
+pub fn unredacted_buyer_mail(db: &Db, order: &OrderId) -> Result<i64, DbError> {
+    use shared::outbox::outbox;
+    let key = super::store::buyer_mail_key(order);
+    db.read_blocking(|c| {
+        outbox::table
+            .filter(outbox::destination.eq(shared::mail::DESTINATION))
+            .filter(outbox::ordering_key.eq(key))
+            .filter(outbox::payload.ne("{}"))
+            .count()
+            .get_result(c)
+            .map_err(DbError::from)
+    })
+}

@@ -255,6 +255,21 @@ pub fn delete_contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<
     Ok(())
 }
 
+/// Blanks the payload of every buyer mail already sent: its sealed contact has done its
+/// work. The mails queued with an order's last step are caught here after they are sent.
+pub fn redact_sent_buyer_mail(conn: &mut AnyConnection) -> QueryResult<usize> {
+    use shared::outbox::outbox;
+    diesel::update(
+        outbox::table
+            .filter(outbox::destination.eq(shared::mail::DESTINATION))
+            .filter(outbox::ordering_key.like("buyer/%"))
+            .filter(outbox::status.eq(shared::outbox::DELIVERED))
+            .filter(outbox::payload.ne("{}")),
+    )
+    .set(outbox::payload.eq("{}"))
+    .execute(conn)
+}
+
 /// The outbox ordering key of the mails to an order's buyer.
 pub fn buyer_mail_key(order: &OrderId) -> String {
     format!("buyer/{order}")

@@ -675,3 +675,77 @@ async fn bad_input_is_refused_with_a_code_and_changes_nothing() {
     let unknown = shared::ids::ShipmentId::generate();
     w.event(&courier, unknown.as_str(), "picked_up").await.expect_problem(404, "shipment_not_found");
 }
+
+/// The whole way with the real broker and settlement: an order is paid, routed, carried
+/// and delivered, and the delivery releases the escrow to the store.
+#[tokio::test]
+async fn a_delivered_order_releases_escrow_in_settlement() {
+    let w = world().await;
+    let m = &w.m;
+    let union = m.create_union("Riverside", "north").await;
+    let (seller_id, seller_token) = m.create_seller("Corner Shop").await;
+    let store = m.create_store(&seller_token, &union, "Corner Shop", "stationery").await;
+    let product = m.create_product(&m.operator, "Toner T-1", "toner", json!({ "colour": "black" }), 4_000).await;
+    m.put_offer(&seller_token, &store, &product, 4_000, 10, true, json!({})).await;
+    let placed = m
+        .post(
+            &format!("{}/v1/orders", m.broker),
+            None,
+            json!({ "store_id": store, "product_id": product, "quantity": 1 }),
+        )
+        .await
+        .expect(201);
+    let (order, cap) = (json_of(&placed, "order_id"), json_of(&placed, "capability"));
+    let order_id = OrderId::parse(&order).unwrap();
+
+    // Goods at the region's branch; the address straight from the buyer.
+    let url = w.url(&format!("/v1/nodes/{}/inventory/{product}", w.b1));
+    m.put(&url, Some(&m.operator), json!({ "quantity": 3 })).await.expect(200);
+    m.put(&w.url(&format!("/v1/shipments/{order}/address")), Some(&cap), address("north")).await.expect(204);
+
+    let partner =
+        m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({ "name": "Acme Pay" })).await;
+    let key = json_of(&partner.expect(201), "api_key");
+    let pay = json!({ "order_id": order, "amount": placed["amount"], "partner_reference": "r-1" });
+    let idem = shared::ids::random_hex128();
+    let paid = m
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/v1/payments", m.settlement),
+            Some(&key),
+            Some(&pay),
+            &[("Idempotency-Key", &idem)],
+        )
+        .await
+        .expect(201);
+    assert_eq!(paid["status"], "captured");
+
+    // Settlement's `order_paid` and the broker's `shipment_requested` make the shipment.
+    let track = w.url(&format!("/v1/shipments/{order}"));
+    let t = m
+        .eventually("routed", || async {
+            let a = m.get(&track, Some(&cap)).await;
+            (a.status == 200 && a.body["status"] == "routed").then_some(a.body)
+        })
+        .await;
+    assert_eq!(w.hops(&order_id).await, vec![(w.b1.clone(), "buyer".to_string())]);
+    let shipment = json_of(&t, "shipment_id");
+    let courier = w.courier(None).await;
+    w.deliver_all(&courier, &shipment, 1).await;
+
+    // Escrow released to the store, less the 3 % marketplace fee; the broker knows.
+    let balance = format!("{}/v1/seller/balance?store_id={store}", m.settlement);
+    m.eventually("escrow released", || async {
+        let b = m.get(&balance, Some(&seller_token)).await.body;
+        (b["available"]["amount"] == 3_880 && b["escrow"]["amount"] == 0).then_some(())
+    })
+    .await;
+    let order_url = format!("{}/v1/orders/{order}", m.broker);
+    m.eventually("broker order delivered", || async {
+        (m.get(&order_url, Some(&cap)).await.body["status"] == "delivered").then_some(())
+    })
+    .await;
+    let view = m.get(&w.url(&format!("/v1/seller/shipments/{order}")), Some(&seller_token)).await.expect(200);
+    assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
+    assert_eq!(seller_id.len(), 36);
+}

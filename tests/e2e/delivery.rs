@@ -683,7 +683,7 @@ async fn a_delivered_order_releases_escrow_in_settlement() {
     let w = world().await;
     let m = &w.m;
     let union = m.create_union("Riverside", "north").await;
-    let (seller_id, seller_token) = m.create_seller("Corner Shop").await;
+    let (_seller_id, seller_token) = m.create_seller("Corner Shop").await;
     let store = m.create_store(&seller_token, &union, "Corner Shop", "stationery").await;
     let product = m.create_product(&m.operator, "Toner T-1", "toner", json!({ "colour": "black" }), 4_000).await;
     m.put_offer(&seller_token, &store, &product, 4_000, 10, true, json!({})).await;
@@ -747,5 +747,4 @@ async fn a_delivered_order_releases_escrow_in_settlement() {
     .await;
     let view = m.get(&w.url(&format!("/v1/seller/shipments/{order}")), Some(&seller_token)).await.expect(200);
     assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
-    assert_eq!(seller_id.len(), 36);
 }

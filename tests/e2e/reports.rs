@@ -28,6 +28,7 @@ fn with_privacy(toml_text: &str) -> impl FnOnce(&mut Config) + '_ {
 }
 
 struct Shop {
+    seller: String,
     token: String,
     store: String,
     product: String,
@@ -35,7 +36,7 @@ struct Shop {
 
 /// A seller with one store of `category` offering one drill.
 async fn shop(m: &TestMarket, union: &str, category: &str) -> Shop {
-    let (_, token) = m.create_seller(&format!("{category} seller")).await;
+    let (seller, token) = m.create_seller(&format!("{category} seller")).await;
     let store = m.create_store(&token, union, &format!("{category} corner"), category).await;
     let product = m.create_product(&m.operator, "Drill 18V", "drill", json!({"volts": "18"}), 4_000).await;
     m.put_offer(&token, &store, &product, 4_000, 10_000, true, json!({})).await;
@@ -45,7 +46,7 @@ async fn shop(m: &TestMarket, union: &str, category: &str) -> Shop {
         (m.get(&url, Some(&token)).await.status == 200).then_some(())
     })
     .await;
-    Shop { token, store, product }
+    Shop { seller, token, store, product }
 }
 
 async fn available(m: &TestMarket, s: &Shop) -> i64 {
@@ -413,4 +414,61 @@ async fn a_finance_report_is_bought_on_the_ledger_and_resold_without_privacy_cos
     // A poor store is refused and spends nothing.
     buy(&m, &m.settlement, &other.token, "finances", "month").await.expect_problem(409, "insufficient_balance");
     assert!(close(left_this_month(&catalogue(&m, &m.settlement, &other.token).await), 0.2));
+}
+
+/// A purchase recorded just before the broker stopped (purchase, reserved budget and charge
+/// message committed; the handler never went on to charge) is charged and completed by
+/// the outbox, once; one whose store cannot pay fails and gives its budget back.
+#[tokio::test]
+async fn purchases_left_charging_are_completed_or_failed_by_the_outbox() {
+    let m = TestMarket::spawn().await;
+    let union = m.create_union("North", "north").await;
+    let rich = shop(&m, &union, "tools").await;
+    let poor = shop(&m, &union, "garden").await;
+    fund(&m, &rich, 10_000).await;
+    order(&m, &rich, 2).await;
+    let before = available(&m, &rich).await;
+
+    let db = shared::db::Db::open(&m.config.database_url(ServiceName::Broker), 1, broker::MIGRATIONS).unwrap();
+    let reports = broker::reports::Reports::from_config(&m.config).unwrap();
+    let begin = |seller: &str| {
+        let seller = shared::ids::SellerId::parse(seller).unwrap();
+        let body = broker::reports::domain::BuyBody {
+            kind: "sales_history".into(),
+            group_by: "category".into(),
+            from: this_month(),
+            to: this_month(),
+        };
+        let reports = reports.clone();
+        db.write_blocking(move |c| broker::reports::charge::begin_purchase(c, &reports, &seller, None, &body)).unwrap()
+    };
+
+    let id = begin(&rich.seller);
+    let url = format!("{}/v1/seller/reports/{id}", m.broker);
+    let done = m
+        .eventually("the outbox completes the purchase", || async {
+            let v = m.get(&url, Some(&rich.token)).await.expect(200);
+            (v["status"] == "completed").then_some(v)
+        })
+        .await;
+    assert!(close(done["epsilon_spent"].as_f64().unwrap(), 0.2));
+    assert_eq!(done["rows"].as_array().unwrap().len(), 3, "tools, garden, (other): {done}");
+    assert_eq!(available(&m, &rich).await, before - 2_500);
+    assert_eq!(report_revenue(&ledger_balanced(&m).await), 2_500);
+
+    let id = begin(&poor.seller);
+    let url = format!("{}/v1/seller/reports/{id}", m.broker);
+    let failed = m
+        .eventually("the outbox fails the purchase", || async {
+            let v = m.get(&url, Some(&poor.token)).await.expect(200);
+            (v["status"] == "failed").then_some(v)
+        })
+        .await;
+    assert_eq!(failed["failure"], "insufficient_balance");
+    assert!(failed["rows"].is_null());
+    assert_eq!(failed["epsilon_spent"], 0.0);
+    assert!(close(left_this_month(&catalogue(&m, &m.broker, &poor.token).await), 0.3));
+    let csv = format!("{url}/csv");
+    m.get(&csv, Some(&poor.token)).await.expect_problem(409, "report_not_ready");
+    assert_eq!(report_revenue(&ledger_balanced(&m).await), 2_500);
 }

@@ -5,17 +5,21 @@
 //! process stopped, settlement was away). A purchase charged but not completable is
 //! refunded through the same outbox.
 
-use super::domain::{is_permanent, release_error, Reports};
+use super::domain::{is_permanent, release_error, request_error, BuyBody, Reports};
 use crate::error::{BrokerError, Result};
 use futures_util::future::BoxFuture;
-use privacy::analyses::Request;
+use privacy::analyses::{Asked, Request};
+use privacy::budget::Analyst;
 use privacy::store::{self as reports, Purchase, PurchaseStatus};
+use privacy::Month;
 use reqwest::StatusCode;
 use shared::auth::AuthState;
 use shared::config::ServiceName;
 use shared::db::{AnyConnection, Db};
-use shared::ids::ReportId;
+use shared::ids::{ReportId, SellerId, StoreId};
+use shared::money::Money;
 use shared::outbox::{Deliver, DeliverError, OutboxRow};
+use shared::time::now;
 use std::sync::Arc;
 
 /// The outbox destination of charges and refunds.
@@ -48,8 +52,45 @@ pub struct Charger {
     reports: Arc<Reports>,
 }
 
+/// Records a purchase, in one transaction: the buyer store, the request checked against
+/// the data, the privacy budget reserved (nothing for a copy already released) and the
+/// charge message. Nothing is shown until the charge succeeds.
+pub fn begin_purchase(
+    conn: &mut AnyConnection,
+    r: &Reports,
+    seller: &SellerId,
+    given: Option<&StoreId>,
+    body: &BuyBody,
+) -> Result<ReportId> {
+    let store = super::store::buyer_store(conn, seller, given)?;
+    let first = reports::first_month(conn, &r.settings)?;
+    let asked = Asked { kind: &body.kind, group_by: &body.group_by, from: &body.from, to: &body.to };
+    let request =
+        Request::parse(Analyst::Broker, &r.settings, asked, first, Month::of(now())).map_err(request_error)?;
+    let id = ReportId::generate();
+    let reserved = reports::reserve_for(conn, &r.settings, seller, &id, &request).map_err(release_error)?;
+    let purchase = Purchase {
+        id: id.clone(),
+        seller_id: seller.clone(),
+        store_id: store,
+        kind: request.kind,
+        group_by: request.grouping.as_str().to_string(),
+        window: request.window,
+        price: Money::new(request.kind.price_minor(&r.settings), r.currency),
+        epsilon_spent: reserved,
+        release_id: None,
+        status: PurchaseStatus::Charging,
+        failure: None,
+        created_at: now(),
+        completed_at: None,
+    };
+    reports::insert_purchase(conn, &purchase)?;
+    enqueue_charge(conn, &id)?;
+    Ok(id)
+}
+
 /// Writes the charge message for a new purchase, in the purchase's transaction.
-pub fn enqueue_charge(conn: &mut AnyConnection, id: &ReportId) -> diesel::QueryResult<()> {
+fn enqueue_charge(conn: &mut AnyConnection, id: &ReportId) -> diesel::QueryResult<()> {
     let payload = serde_json::json!({ "purchase_id": id }).to_string();
     shared::outbox::enqueue(conn, DESTINATION, id.as_str(), CHARGE, &payload).map(|_| ())
 }

@@ -4,7 +4,9 @@ use crate::error::BrokerError;
 use privacy::analyses::{RequestError, Settings, SettingsError};
 use privacy::budget::Exhausted;
 use privacy::store::ReleaseError;
+use serde::Deserialize;
 use shared::money::Currency;
+use utoipa::ToSchema;
 
 /// The analyses' settings (`[settings.privacy]`, shared with settlement, which checks the
 /// same split) and the currency prices and values are in.
@@ -22,6 +24,19 @@ impl Reports {
             .map_err(|_| SettingsError::Invalid(format!("unknown currency {}", settings.currency)))?;
         Ok(Reports { settings, currency })
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyBody {
+    /// `sales_history` or `preferences`.
+    pub kind: String,
+    /// One of the catalogue's groupings, e.g. `category,region,month`.
+    pub group_by: String,
+    /// First month (`YYYY-MM`, or a date: the window is widened to whole months).
+    pub from: String,
+    /// Last month, inclusive.
+    pub to: String,
 }
 
 pub fn request_error(e: RequestError) -> BrokerError {

@@ -2,12 +2,11 @@
 //! `GET /v1/seller/reports/{id}` and `GET /v1/seller/reports/{id}/csv` (seller): the
 //! `sales_history` and `preferences` analyses.
 
-use super::charge::{enqueue_charge, Charger, Outcome};
-use super::domain::{release_error, request_error};
+use super::charge::{begin_purchase, Charger, Outcome};
+pub use super::domain::BuyBody;
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
-use privacy::analyses::{Asked, Request};
 use privacy::budget::Analyst;
 use privacy::store::{self as reports, Purchase, PurchaseStatus, ReportView};
 use privacy::{Epsilon, Month};
@@ -15,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use shared::auth::Seller;
 use shared::http::Page;
 use shared::ids::{ReportId, StoreId};
-use shared::money::Money;
 use shared::time::now;
 use utoipa::{IntoParams, ToSchema};
 
@@ -73,19 +71,6 @@ pub async fn catalogue(state: web::Data<State>, charger: web::Data<Charger>, sel
     }))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BuyBody {
-    /// `sales_history` or `preferences`.
-    pub kind: String,
-    /// One of the catalogue's groupings, e.g. `category,region,month`.
-    pub group_by: String,
-    /// First month (`YYYY-MM`, or a date: the window is widened to whole months).
-    pub from: String,
-    /// Last month, inclusive.
-    pub to: String,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct StoreQuery {
     /// The store to charge; required when the seller has several.
@@ -110,37 +95,7 @@ pub async fn buy(
     let body = body.into_inner();
     let r = charger.reports().clone();
     let buyer = seller.id.clone();
-    let id = state
-        .core
-        .db
-        .write(move |c| {
-            let store = super::store::buyer_store(c, &buyer, given.as_ref())?;
-            let first = reports::first_month(c, &r.settings)?;
-            let asked = Asked { kind: &body.kind, group_by: &body.group_by, from: &body.from, to: &body.to };
-            let request =
-                Request::parse(Analyst::Broker, &r.settings, asked, first, Month::of(now())).map_err(request_error)?;
-            let id = ReportId::generate();
-            let reserved = reports::reserve_for(c, &r.settings, &buyer, &id, &request).map_err(release_error)?;
-            let purchase = Purchase {
-                id: id.clone(),
-                seller_id: buyer,
-                store_id: store,
-                kind: request.kind,
-                group_by: request.grouping.as_str().to_string(),
-                window: request.window,
-                price: Money::new(request.kind.price_minor(&r.settings), r.currency),
-                epsilon_spent: reserved,
-                release_id: None,
-                status: PurchaseStatus::Charging,
-                failure: None,
-                created_at: now(),
-                completed_at: None,
-            };
-            reports::insert_purchase(c, &purchase)?;
-            enqueue_charge(c, &id)?;
-            Ok::<_, BrokerError>(id)
-        })
-        .await?;
+    let id = state.core.db.write(move |c| begin_purchase(c, &r, &buyer, given.as_ref(), &body)).await?;
     let outcome = charger.settle(&id).await?;
     let view = view_of(&state, &charger, &seller, &id, true).await?;
     match outcome {

@@ -199,6 +199,8 @@ pub enum Notice {
     Approved,
     Paid,
     CancelRequested,
+    /// Delivery could not stop the goods: the order stays paid.
+    CancelRefused,
     Cancelled,
     Shipped,
     Delivered,
@@ -234,8 +236,8 @@ pub fn effects(from: OrderStatus, to: OrderStatus) -> Effects {
             e.announce_payable = true;
             e.notice = Some(Notice::Approved);
         }
-        // Back to paid after a refused cancellation: nothing new to announce.
-        S::Paid if from == S::CancelRequested => {}
+        // Back to paid after a refused cancellation: nothing to announce to the services.
+        S::Paid if from == S::CancelRequested => e.notice = Some(Notice::CancelRefused),
         S::Paid => e.notice = Some(Notice::Paid),
         S::CancelRequested => {
             e.ask_delivery_to_cancel = true;
@@ -441,7 +443,8 @@ mod tests {
         let late = effects(S::Shipped, S::Cancelled);
         assert!(!late.release_stock, "the goods are gone from the shelf");
         assert!(effects(S::Paid, S::CancelRequested).ask_delivery_to_cancel);
-        assert_eq!(effects(S::CancelRequested, S::Paid), Effects::default());
+        let kept = effects(S::CancelRequested, S::Paid);
+        assert_eq!(kept, Effects { notice: Some(Notice::CancelRefused), ..Effects::default() });
         let done = effects(S::Shipped, S::Delivered);
         assert!(done.close && !done.release_stock && !done.return_points);
     }

@@ -84,6 +84,10 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
             format!("Order {id}: cancellation requested"),
             "A cancellation was requested. Delivery decides whether\nthe goods can still be stopped.".to_string(),
         ),
+        (Notice::CancelRefused, _) => (
+            format!("Order {id}: cancellation not possible"),
+            "The goods could no longer be stopped; the order stays paid.".to_string(),
+        ),
         (Notice::Cancelled, _) => (format!("Order {id} cancelled"), "The order was cancelled.".to_string()),
         (Notice::Shipped, _) => (format!("Order {id} shipped"), "The order is on its way.".to_string()),
         (Notice::Delivered, _) => (format!("Order {id} delivered"), "The order was delivered.".to_string()),

@@ -41,6 +41,26 @@ pub fn emit(conn: &mut AnyConnection, partner: &PartnerId, type_: &str, data: Ev
     Ok(event)
 }
 
+/// Events to write at the end of a transaction, after its ledger postings, in partner id
+/// order (a stable sort keeps each partner's own order): every transaction then takes its
+/// row locks in the same order (accounts, then partners by id), so two cannot deadlock.
+#[derive(Debug, Default)]
+pub struct Pending(Vec<(PartnerId, &'static str, EventData)>);
+
+impl Pending {
+    pub fn push(&mut self, partner: PartnerId, type_: &'static str, data: EventData) {
+        self.0.push((partner, type_, data));
+    }
+
+    pub fn emit(mut self, conn: &mut AnyConnection) -> Result<()> {
+        self.0.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        for (partner, type_, data) in self.0 {
+            emit(conn, &partner, type_, data)?;
+        }
+        Ok(())
+    }
+}
+
 pub fn list(conn: &mut AnyConnection, partner: &PartnerId, after: i64, limit: i64) -> Result<Vec<Event>> {
     let rows: Vec<(i64, String, String, String, shared::time::Timestamp)> = events::table
         .filter(events::partner_id.eq(partner.as_str()))

@@ -29,6 +29,7 @@ pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
             ledger_transactions::created_at.eq(t),
         ))
         .execute(conn)?;
+    let mut totals: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
     for line in &txn.lines {
         let account_id = ensure_account(conn, &line.account, txn.currency)?;
         diesel::insert_into(ledger_entries::table)
@@ -40,11 +41,15 @@ pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
                 ledger_entries::created_at.eq(t),
             ))
             .execute(conn)?;
+        let total = totals.entry(account_id).or_default();
+        total.0 += line.debit;
+        total.1 += line.credit;
+    }
+    // Cached sums are updated in account id order, whatever the order of the lines, so
+    // concurrent postings lock account rows in one global order and cannot deadlock.
+    for (account_id, (debit, credit)) in totals {
         diesel::update(accounts::table.find(&account_id))
-            .set((
-                accounts::debits.eq(accounts::debits + line.debit),
-                accounts::credits.eq(accounts::credits + line.credit),
-            ))
+            .set((accounts::debits.eq(accounts::debits + debit), accounts::credits.eq(accounts::credits + credit)))
             .execute(conn)?;
     }
     Ok(id)

@@ -156,14 +156,14 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
                 ledger::post(conn, &txn)?;
             }
             let paid = order.paid + booked;
+            let mut pending = events::Pending::default();
             if completes {
                 // Earlier partial payments are now part of a captured order.
                 for earlier in payments::of_order(conn, &req.order_id)? {
                     if earlier.status == PARTIAL && earlier.id != payment_id.as_str() {
                         payments::set_status(conn, &earlier.id(), CAPTURED)?;
-                        events::emit(
-                            conn,
-                            &earlier.partner(),
+                        pending.push(
+                            earlier.partner(),
                             "payment.captured",
                             EventData {
                                 payment_id: earlier.id(),
@@ -172,7 +172,7 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
                                 status: CAPTURED.into(),
                                 reason: None,
                             },
-                        )?;
+                        );
                     }
                 }
                 orders::set_state(conn, &req.order_id, OrderStatus::Captured, paid, None)?;
@@ -184,12 +184,13 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
                         Message::OrderPaid { order_id: req.order_id.clone() },
                     )?;
                 }
-                events::emit(conn, partner, "payment.captured", event(CAPTURED, None))?;
+                pending.push(partner.clone(), "payment.captured", event(CAPTURED, None));
             } else {
                 let since = order.partial_since.unwrap_or_else(shared::time::now);
                 orders::set_state(conn, &req.order_id, OrderStatus::Partial, paid, Some(since))?;
-                events::emit(conn, partner, "payment.partial", event(PARTIAL, None))?;
+                pending.push(partner.clone(), "payment.partial", event(PARTIAL, None));
             }
+            pending.emit(conn)?;
             Ok(answer(status, None, returned))
         }
     }

@@ -32,6 +32,7 @@ fn refund_one(
     payment: &PaymentRow,
     amount: Money,
     reason: &str,
+    pending: &mut events::Pending,
 ) -> Result<(RefundAnswer, i64)> {
     if amount.currency != payment.currency()? {
         return Err(shared::Error::Money(shared::money::MoneyError::CurrencyMismatch(
@@ -60,9 +61,8 @@ fn refund_one(
     if payment.refunded + amount.amount == payment.captured {
         payments::set_status(conn, &payment.id(), REFUNDED)?;
     }
-    events::emit(
-        conn,
-        &payment.partner(),
+    pending.push(
+        payment.partner(),
         "refund.succeeded",
         EventData {
             payment_id: payment.id(),
@@ -71,7 +71,7 @@ fn refund_one(
             status: crate::refunds::store::SUCCEEDED.into(),
             reason: Some(reason.to_string()),
         },
-    )?;
+    );
     let answer =
         RefundAnswer { refund_id, status: crate::refunds::store::SUCCEEDED.into(), payment_id: payment.id(), amount };
     Ok((answer, paid - amount.amount))
@@ -93,7 +93,9 @@ pub fn refund_payment(
     let order = orders::lock(conn, &payment.order())?.ok_or(SettlementError::UnknownPayment)?;
     // Read again under the order's lock: a concurrent refund may have just committed.
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
-    let (answer, paid) = refund_one(conn, &order, order.paid, &payment, amount, reason)?;
+    let mut pending = events::Pending::default();
+    let (answer, paid) = refund_one(conn, &order, order.paid, &payment, amount, reason, &mut pending)?;
+    pending.emit(conn)?;
     let status = order.status();
     if paid == 0 {
         match status {
@@ -141,12 +143,14 @@ pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefu
     }
     let currency = order.currency()?;
     let mut paid = order.paid;
+    let mut pending = events::Pending::default();
     for payment in payments::of_order(conn, order_id)? {
         if payment.refundable() > 0 {
             let amount = Money::new(payment.refundable(), currency);
-            paid = refund_one(conn, &order, paid, &payment, amount, reason)?.1;
+            paid = refund_one(conn, &order, paid, &payment, amount, reason, &mut pending)?.1;
         }
     }
+    pending.emit(conn)?;
     orders::set_state(conn, order_id, end, paid, None)?;
     if end == OrderStatus::Refunded {
         tell_broker_refunded(conn, order_id, reason)?;

@@ -6,6 +6,7 @@ mod helpers;
 
 mod catalog;
 mod checkout;
+mod concurrency;
 mod crash;
 mod delivery;
 mod foundation;

@@ -472,3 +472,50 @@ async fn purchases_left_charging_are_completed_or_failed_by_the_outbox() {
     m.get(&csv, Some(&poor.token)).await.expect_problem(409, "report_not_ready");
     assert_eq!(report_revenue(&ledger_balanced(&m).await), 2_500);
 }
+
+/// Racing purchases: the budget's conditional updates let exactly as many fresh reports
+/// through as the broker's part allows, and the same report bought at once by two
+/// salespeople is computed and paid for in privacy only once.
+#[tokio::test]
+async fn concurrent_purchases_never_overspend_and_a_report_is_released_once() {
+    let m = TestMarket::spawn().await;
+    let union = m.create_union("North", "north").await;
+    let mut shops = vec![];
+    for category in ["tools", "garden", "home", "toys", "books", "music"] {
+        let s = shop(&m, &union, category).await;
+        fund(&m, &s, 5_000).await;
+        shops.push(s);
+    }
+    order(&m, &shops[0], 1).await;
+
+    // Two salespeople, the same report, at once.
+    let (a, b) = tokio::join!(
+        buy(&m, &m.broker, &shops[0].token, "sales_history", "category"),
+        buy(&m, &m.broker, &shops[1].token, "sales_history", "category"),
+    );
+    let (a, b) = (a.expect(201), b.expect(201));
+    assert_eq!(a["rows"], b["rows"]);
+    assert_eq!(a["privacy"]["release_id"], b["privacy"]["release_id"]);
+    let spent: f64 = [&a, &b].iter().map(|v| v["epsilon_spent"].as_f64().unwrap()).sum();
+    assert!(close(spent, 0.2), "the copy was paid for in privacy once, not {spent}");
+
+    // Four fresh reports racing for the 0.4 left of the broker's 0.6: two get through.
+    let groupings = ["kind", "region", "month", "price_band"];
+    let answers = futures_util::future::join_all(
+        shops[2..].iter().zip(groupings).map(|(s, g)| buy(&m, &m.broker, &s.token, "sales_history", g)),
+    )
+    .await;
+    let mut ok = 0;
+    for (answer, s) in answers.into_iter().zip(&shops[2..]) {
+        match answer.status.as_u16() {
+            201 => ok += 1,
+            _ => {
+                answer.expect_problem(409, "privacy_budget_exhausted");
+                assert_eq!(available(&m, s).await, 5_000 - 150, "a refused purchase is not charged");
+            }
+        }
+    }
+    assert_eq!(ok, 2);
+    assert!(close(left_this_month(&catalogue(&m, &m.broker, &shops[5].token).await), 0.0));
+    assert_eq!(report_revenue(&ledger_balanced(&m).await), 4 * 2_500);
+}

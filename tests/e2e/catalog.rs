@@ -108,6 +108,16 @@ async fn search_finds_sellable_offers_with_stock_only() {
     let after = m.get(&format!("{}/v1/search?kind=drill", m.broker), None).await.expect(200);
     assert!(ids(&after["results"], "store_id").contains(&d.blocked));
 
+    // At equal prices the buyer's region ranks first, then more stock.
+    m.put_offer(&d.other_token, &d.able, &d.product, 8_000, 4, true, json!({})).await;
+    let url = |near: &str| format!("{}/v1/search?kind=drill&max_price=8000&currency=EUR&near={near}", m.broker);
+    let north = m.get(&url("north"), None).await.expect(200);
+    assert_eq!(ids(&north["results"], "store_id"), vec![d.able.clone(), d.far.clone()]);
+    let south = m.get(&url("south-munich"), None).await.expect(200);
+    assert_eq!(ids(&south["results"], "store_id"), vec![d.far.clone(), d.able.clone()]);
+    let elsewhere = m.get(&url("east"), None).await.expect(200);
+    assert_eq!(ids(&elsewhere["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "more stock first");
+
     // Bad queries.
     m.get(&format!("{}/v1/search?attr.colour=red", m.broker), None).await.expect_problem(422, "kind_required");
     m.get(&format!("{}/v1/search?kind=drill&min_price=-1&currency=EUR", m.broker), None)

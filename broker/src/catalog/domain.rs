@@ -222,6 +222,23 @@ pub fn parse_price(price: Money) -> Result<Money, BrokerError> {
     Ok(price.positive()?)
 }
 
+/// How near `region` lies to `from`: 0 the same region, 1 the same parent region (regions
+/// are hierarchical codes such as `north-hamburg`: the part before the first `-` is the
+/// parent), 2 elsewhere.
+pub fn nearness(from: &str, region: &str) -> u8 {
+    if from == region {
+        0
+    } else if !from.is_empty() && parent_region(from) == parent_region(region) {
+        1
+    } else {
+        2
+    }
+}
+
+pub fn parent_region(region: &str) -> &str {
+    region.split('-').next().unwrap_or(region)
+}
+
 /// The reserve threshold is crossed when stock falls from above it to at or below it.
 pub fn crosses_reserve(threshold: Option<i64>, before: i64, after: i64) -> bool {
     matches!(threshold, Some(t) if before > t && after <= t)
@@ -294,6 +311,16 @@ mod tests {
         assert_eq!(offer.price_at(now + chrono::Duration::hours(2)), eur(1000));
         offer.urgent_until = None;
         assert_eq!(offer.price_at(now), eur(1000));
+    }
+
+    #[test]
+    fn nearness_follows_the_region_hierarchy() {
+        assert_eq!(nearness("north-hamburg", "north-hamburg"), 0);
+        assert_eq!(nearness("north-hamburg", "north-kiel"), 1);
+        assert_eq!(nearness("north-hamburg", "north"), 1);
+        assert_eq!(nearness("north", "north-kiel"), 1);
+        assert_eq!(nearness("north", "south"), 2);
+        assert_eq!(nearness("", "south"), 2);
     }
 
     #[test]

@@ -439,7 +439,7 @@ pub fn release_stock(conn: &mut AnyConnection, store: &StoreId, product: &Produc
 }
 
 /// Stores that can sell `qty` of `product` instead of `from`: sellable, enough stock,
-/// ranked same union first, then same region, then price (the urgent price where it
+/// ranked same union first, then region nearness, then price (the urgent price where it
 /// runs), then most stock. Manufacturers' stores are left out: they appear as the
 /// back-order instead.
 pub fn alternatives(
@@ -470,9 +470,9 @@ pub fn alternatives(
     for (o, name, u, r) in rows {
         let offer = offer_from(o)?;
         let same_union = union_id.is_some() && u == union_id;
-        let same_region = r == region;
+        let near = super::domain::nearness(&region, &r);
         ranked.push((
-            (!same_union, !same_region, offer.price_at(t).amount, -offer.stock, offer.store_id.clone()),
+            (!same_union, near, offer.price_at(t).amount, -offer.stock, offer.store_id.clone()),
             Alternative {
                 store_id: offer.store_id.clone(),
                 store_name: name,

@@ -73,8 +73,25 @@ pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit
         // The list is stored as a JSON array of plain words: match the quoted word.
         query = query.filter(products::compatible_with.like(format!("%\"{e}\"%")));
     }
-    let near = q.near.clone().unwrap_or_default();
-    let nearness = case_when(stores::region.eq(near), 0.into_sql::<Integer>()).otherwise(1.into_sql::<Integer>());
+    // Region nearness (see `catalog::domain::nearness`): the same region, then the same
+    // parent region, then elsewhere.
+    // Regions are trimmed printable text, so a control character matches none of them.
+    const NONE: &str = "\u{1}";
+    let (near, parent, sibling) = match &q.near {
+        Some(near) => {
+            let parent = crate::catalog::domain::parent_region(near).to_string();
+            let sibling = if parent.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                format!("{parent}-%")
+            } else {
+                NONE.to_string()
+            };
+            (near.clone(), parent, sibling)
+        }
+        None => (NONE.to_string(), NONE.to_string(), NONE.to_string()),
+    };
+    let nearness = case_when(stores::region.eq(near), 0.into_sql::<Integer>())
+        .when(stores::region.eq(parent).or(stores::region.like(sibling)), 1.into_sql::<Integer>())
+        .otherwise(2.into_sql::<Integer>());
     let rows: Vec<(OfferTuple, String, String, String, String)> = query
         .order(price().asc())
         .then_order_by(nearness.asc())

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod search;
 pub mod selections;
 pub mod stores;
+mod storefront;
 pub mod unions;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
@@ -55,6 +56,7 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         catalog::routes::read_product,
         catalog::routes::put_offer,
         catalog::routes::read_offer,
+        catalog::routes::list_own_offers,
         search::routes::search,
         selections::routes::select,
         browsing::routes::create_session,
@@ -121,6 +123,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(orders::routes::routes)
             .configure(buyers::routes::routes)
             .app_data(charger.clone())
-            .configure(reports::routes);
+            .configure(reports::routes)
+            .configure(storefront::routes);
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod crypto;
 pub mod db;
 pub mod error;

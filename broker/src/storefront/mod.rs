@@ -1,0 +1,114 @@
+//! The buyer's storefront and the seller pages: server-rendered HTML over the broker's own
+//! JSON API, with a little plain JavaScript from this origin for what the browser does
+//! itself (the receipt code, the address sent straight to delivery, tracking, messages).
+//!
+//! The pages keep the API's promises: no third-party request, a strict
+//! Content-Security-Policy, no referrer, and no cookie but the optional browsing pseudonym
+//! and the sign-in sessions (all `HttpOnly`, `SameSite=Strict`, `Secure` off localhost).
+
+mod account;
+mod api;
+mod checkout;
+mod demo_pay;
+mod seller;
+mod shop;
+mod view;
+
+use crate::State;
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
+
+pub const SESSION_COOKIE: &str = crate::browsing::routes::COOKIE;
+pub const BUYER_COOKIE: &str = "mp_buyer";
+pub const SELLER_COOKIE: &str = "mp_seller";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(shop::home))
+        .route("/static/app.js", web::get().to(script))
+        .route("/static/style.css", web::get().to(style))
+        .route("/shop/search", web::get().to(shop::search))
+        .route("/shop/unions/{union_id}", web::get().to(shop::union))
+        .route("/shop/stores/{store_id}", web::get().to(shop::store))
+        .route("/shop/stores/{store_id}/products/{product_id}", web::get().to(shop::product))
+        .route("/shop/stores/{store_id}/products/{product_id}/select", web::post().to(shop::select))
+        .route("/shop/order", web::post().to(checkout::place))
+        .route("/shop/orders", web::get().to(checkout::find))
+        .route("/shop/orders/{order_id}", web::get().to(checkout::order))
+        .route("/shop/privacy", web::get().to(account::privacy))
+        .route("/shop/privacy/pseudonym", web::post().to(account::start_pseudonym))
+        .route("/shop/privacy/forget", web::post().to(account::forget))
+        .route("/shop/account", web::get().to(account::page))
+        .route("/shop/account/register", web::post().to(account::register))
+        .route("/shop/account/sign-in", web::post().to(account::sign_in))
+        .route("/shop/account/sign-out", web::post().to(account::sign_out))
+        .route("/demo-pay/{order_id}", web::get().to(demo_pay::page))
+        .route("/demo-pay/{order_id}", web::post().to(demo_pay::pay))
+        .route("/seller", web::get().to(seller::dashboard))
+        .route("/seller/sign-in", web::post().to(seller::sign_in))
+        .route("/seller/sign-out", web::post().to(seller::sign_out))
+        .route("/seller/orders/{order_id}/confirm", web::post().to(seller::confirm))
+        .route("/seller/reports", web::get().to(seller::reports))
+        .route("/seller/reports", web::post().to(seller::buy_report));
+}
+
+const APP_JS: &str = include_str!("../../static/app.js");
+const STYLE_CSS: &str = include_str!("../../static/style.css");
+
+async fn script(state: web::Data<State>) -> HttpResponse {
+    asset(&state, "text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn style(state: web::Data<State>) -> HttpResponse {
+    asset(&state, "text/css; charset=utf-8", STYLE_CSS)
+}
+
+fn asset(state: &State, content_type: &str, body: &'static str) -> HttpResponse {
+    let mut r = HttpResponse::Ok();
+    headers(&mut r, state);
+    r.insert_header((header::CONTENT_TYPE, content_type)).insert_header((header::CACHE_CONTROL, "no-cache")).body(body)
+}
+
+/// The origins the page may call besides its own: settlement (the order's settlement
+/// status) and delivery (address and tracking).
+pub fn peer_origins(state: &State) -> (String, String) {
+    let c = &state.core.config;
+    (shared::cors::origin_of(&c.settlement.public_url()), shared::cors::origin_of(&c.delivery.public_url()))
+}
+
+/// The privacy headers every storefront answer carries.
+pub fn headers(r: &mut actix_web::HttpResponseBuilder, state: &State) {
+    let (settlement, delivery) = peer_origins(state);
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self' {settlement} {delivery}; form-action 'self'; frame-ancestors 'none'; \
+         base-uri 'none'; object-src 'none'"
+    );
+    r.insert_header(("content-security-policy", csp))
+        .insert_header(("referrer-policy", "no-referrer"))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .insert_header(("x-frame-options", "DENY"))
+        .insert_header(("cross-origin-opener-policy", "same-origin"))
+        .insert_header(("permissions-policy", "interest-cohort=(), browsing-topics=(), geolocation=(), camera=()"));
+}
+
+/// Form posts must come from this origin (a browser always names it on a POST); together
+/// with `SameSite=Strict` cookies this keeps other sites from acting for the buyer.
+pub fn same_origin(req: &HttpRequest, state: &State) -> bool {
+    match req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let own = shared::cors::origin_of(&state.core.config.broker.public_url());
+            let host = req.connection_info().host().to_ascii_lowercase();
+            origin == own || origin.split_once("://").is_some_and(|(_, h)| h == host)
+        }
+    }
+}
+
+/// Cookies get `Secure` unless the storefront is served from this machine over plain
+/// http (development and tests).
+pub fn secure_cookies(state: &State) -> bool {
+    let url = state.core.config.broker.public_url();
+    let origin = shared::cors::origin_of(&url);
+    let host = origin.split_once("://").map(|(_, h)| h).unwrap_or_default();
+    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    !(origin.starts_with("http://") && matches!(host, "127.0.0.1" | "localhost" | "[::1]"))
+}

@@ -1,0 +1,293 @@
+//! The salesperson's desk: orders (with per-order buyer handles), price confirmation, the
+//! unmet-demand record, balances and remittances (from settlement, with the seller's own
+//! token), and aggregated reports with a table and a chart.
+
+use super::api::{cookie, enc, Api, Reply};
+use super::view::{self, money, see_other, unreachable, Frame};
+use super::{same_origin, SELLER_COOKIE};
+use crate::State;
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup, PreEscaped};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn frame() -> Frame {
+    Frame { seller: true, private: true, ..Frame::default() }
+}
+
+fn sign_in_page(state: &State, status: u16, error: Option<String>) -> HttpResponse {
+    let body = html! {
+        form #seller-sign-in method="post" action="/seller/sign-in" {
+            label for="email" { "Mail address" }
+            input #email name="email" type="email" autocomplete="username" required;
+            label for="password" { "Password" }
+            input #password name="password" type="password" autocomplete="current-password" required;
+            @if let Some(e) = error { span.field-error #sign-in-error role="alert" { (e) } }
+            button type="submit" { "Sign in" }
+        }
+    };
+    view::respond(state, status, frame(), "Seller sign-in", body)
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+pub async fn sign_in(state: web::Data<State>, req: HttpRequest, form: web::Form<Credentials>) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    let body = json!({"email": form.email, "password": form.password});
+    let r = match Api::broker(&state, &req).post("/v1/sessions", body).await {
+        Ok(r) => r,
+        Err(e) => return unreachable(&state, e),
+    };
+    if !r.ok() {
+        return sign_in_page(&state, r.status, Some(r.detail()));
+    }
+    let token = r.body["access_token"].as_str().unwrap_or_default();
+    let c = view::cookie(&state, SELLER_COOKIE, token, "/seller", r.body["expires_in"].as_i64());
+    see_other(&state, "/seller", &[c])
+}
+
+pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    see_other(&state, "/seller", &[view::cookie(&state, SELLER_COOKIE, "", "/seller", Some(0))])
+}
+
+/// The seller's token and their stores, or the sign-in page.
+async fn signed_in(state: &State, req: &HttpRequest) -> Result<(String, Vec<Value>), HttpResponse> {
+    let Some(token) = cookie(req, SELLER_COOKIE) else { return Err(sign_in_page(state, 200, None)) };
+    let api = Api::broker(state, req).bearer(Some(token.clone()));
+    match api.get("/v1/seller/stores").await {
+        Ok(r) if r.ok() => Ok((token, r.body["stores"].as_array().cloned().unwrap_or_default())),
+        Ok(r) if r.status == 401 || r.status == 403 => {
+            Err(sign_in_page(state, 401, Some("Your session ended; sign in again.".into())))
+        }
+        Ok(r) => Err(view::problem(state, frame(), "Seller desk", &r)),
+        Err(e) => Err(unreachable(state, e)),
+    }
+}
+
+fn rows(r: &Result<Reply, super::api::Unreachable>, key: &str) -> Vec<Value> {
+    match r {
+        Ok(r) if r.ok() => r.body[key].as_array().cloned().unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    let (token, stores) = match signed_in(&state, &req).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let broker = Api::broker(&state, &req).bearer(Some(token.clone()));
+    let settlement = Api::settlement(&state).bearer(Some(token));
+    let orders = rows(&broker.get("/v1/seller/orders?limit=100").await, "orders");
+    let mut per_store = Vec::new();
+    for s in &stores {
+        let id = enc(s["id"].as_str().unwrap_or_default());
+        let unmet = rows(&broker.get(&format!("/v1/seller/stores/{id}/unmet-demand")).await, "products");
+        let balance = settlement.get(&format!("/v1/seller/balance?store_id={id}")).await.ok().filter(Reply::ok);
+        let remits = rows(&settlement.get(&format!("/v1/seller/remittances?store_id={id}&limit=10")).await, "remittances");
+        per_store.push((s, unmet, balance.map(|b| b.body), remits));
+    }
+    let body = html! {
+        form method="post" action="/seller/sign-out" { button type="submit" { "Sign out" } }
+        h2 { "Orders" }
+        @if orders.is_empty() { p { "No orders yet." } }
+        @else {
+            table.results #seller-orders {
+                thead { tr { th { "Order" } th { "Buyer handle" } th { "Product" } th.num { "Qty" } th.num { "Value" } th { "Status" } th { "Shipment" } th {} } }
+                tbody {
+                    @for o in &orders {
+                        @let id = o["order_id"].as_str().unwrap_or_default();
+                        tr {
+                            td { code { (id) } }
+                            td { (o["buyer_handle"].as_str().unwrap_or_default()) }
+                            td { code { (o["product_id"].as_str().unwrap_or_default()) } }
+                            td.num { (o["quantity"]) }
+                            td.num { (money(&o["amount"])) }
+                            td { (o["status"].as_str().unwrap_or_default()) }
+                            td { (o["shipment_status"].as_str().unwrap_or_default()) }
+                            td { @if o["status"] == "awaiting_confirmation" {
+                                form method="post" action={"/seller/orders/" (enc(id)) "/confirm"} {
+                                    label { "Unit price " input name="price" value=(view::major_text(o["unit_price"]["amount"].as_i64().unwrap_or(0), o["unit_price"]["currency"].as_str().unwrap_or("EUR"))) size="8"; }
+                                    input type="hidden" name="currency" value=(o["unit_price"]["currency"].as_str().unwrap_or("EUR"));
+                                    button type="submit" { "Confirm price" }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+        @for (s, unmet, balance, remits) in &per_store {
+            section.store {
+                h2 { (s["name"].as_str().unwrap_or_default()) }
+                @if let Some(b) = balance {
+                    p { "Available " strong { (money(&b["available"])) } " · in escrow " (money(&b["escrow"])) }
+                }
+                h3 { "Unmet demand" }
+                @if unmet.is_empty() { p.muted { "Nobody asked for anything this store could not sell." } }
+                @else {
+                    table.results { thead { tr { th { "Product" } th.num { "Not sellable" } th.num { "Out of stock" } th.num { "Total" } } }
+                        tbody { @for u in unmet { tr { td { (u["product_name"].as_str().unwrap_or_default()) } td.num { (u["non_sellable"]) } td.num { (u["out_of_stock"]) } td.num { (u["total"]) } } } } }
+                }
+                h3 { "Remittances" }
+                @if remits.is_empty() { p.muted { "None yet." } }
+                @else {
+                    table.results { tbody { @for r in remits { tr { td { (r["created_at"].as_str().or(r["id"].as_str()).unwrap_or_default()) } td.num { (money(&r["amount"])) } td { (r["status"].as_str().unwrap_or_default()) } } } } }
+                }
+            }
+        }
+    };
+    view::page(&state, frame(), "Seller desk", body)
+}
+
+#[derive(Deserialize)]
+pub struct Confirm {
+    price: String,
+    currency: String,
+}
+
+pub async fn confirm(
+    state: web::Data<State>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<Confirm>,
+) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let Some(amount) = view::parse_major(&form.price, &form.currency) else {
+        let r = Reply { status: 422, body: json!({"detail": "write the unit price as an amount, e.g. 12.50"}) };
+        return view::problem(&state, frame(), "Confirm price", &r);
+    };
+    let body = json!({"price": {"amount": amount, "currency": form.currency}});
+    match Api::broker(&state, &req).bearer(Some(token)).post(&format!("/v1/orders/{}/confirm", enc(&path)), body).await {
+        Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
+        Ok(r) => view::problem(&state, frame(), "Confirm price", &r),
+        Err(e) => unreachable(&state, e),
+    }
+}
+
+pub async fn reports(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    report_page(&state, &req, None).await
+}
+
+async fn report_page(state: &State, req: &HttpRequest, bought: Option<Reply>) -> HttpResponse {
+    let (token, stores) = match signed_in(state, req).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let catalogue = rows(&Api::broker(state, req).bearer(Some(token.clone())).get("/v1/seller/reports/catalogue").await, "reports");
+    let finances = rows(&Api::settlement(state).bearer(Some(token)).get("/v1/seller/reports/catalogue").await, "reports");
+    let today = shared::time::now().format("%Y-%m").to_string();
+    let status = bought.as_ref().map(|r| if r.ok() { 200 } else { r.status }).unwrap_or(200);
+    let body = html! {
+        @if let Some(r) = &bought {
+            @if r.ok() { (report(&r.body)) } @else { p.error role="alert" { (r.detail()) } }
+        }
+        h2 { "Buy a report" }
+        p.muted { "Every figure is aggregated, bounded per order and noised; a copy already released costs money but no privacy." }
+        form #buy-report method="post" action="/seller/reports" {
+            label for="kind" { "Report" }
+            select #kind name="choice" {
+                @for c in catalogue.iter().chain(finances.iter()) {
+                    option value={(c["kind"].as_str().unwrap_or_default()) "|" (c["group_by"].as_str().unwrap_or_default())} {
+                        (c["kind"].as_str().unwrap_or_default()) " by " (c["group_by"].as_str().unwrap_or_default()) " · " (money(&c["price"])) }
+                }
+            }
+            @if stores.len() > 1 {
+                label for="store" { "Charge store" }
+                select #store name="store_id" { @for s in &stores { option value=(s["id"].as_str().unwrap_or_default()) { (s["name"].as_str().unwrap_or_default()) } } }
+            }
+            label for="from" { "From (YYYY-MM)" } input #from name="from" value=(today);
+            label for="to" { "To (YYYY-MM)" } input #to name="to" value=(today);
+            button type="submit" { "Buy" }
+        }
+    };
+    view::respond(state, status, frame(), "Reports", body)
+}
+
+#[derive(Deserialize)]
+pub struct Buy {
+    choice: String,
+    store_id: Option<String>,
+    from: String,
+    to: String,
+}
+
+pub async fn buy_report(state: web::Data<State>, req: HttpRequest, form: web::Form<Buy>) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let (kind, group_by) = form.choice.split_once('|').unwrap_or((&form.choice, ""));
+    let body = json!({"kind": kind, "group_by": group_by, "from": form.from.trim(), "to": form.to.trim()});
+    let query = form.store_id.as_deref().map(|s| format!("?store_id={}", enc(s))).unwrap_or_default();
+    // Finances are settlement's analyses; sales and preferences the broker's.
+    let api = if kind == "finances" { Api::settlement(&state) } else { Api::broker(&state, &req) };
+    match api.bearer(Some(token)).post(&format!("/v1/seller/reports{query}"), body).await {
+        Ok(r) => report_page(&state, &req, Some(r)).await,
+        Err(e) => unreachable(&state, e),
+    }
+}
+
+/// A report's rows as a table, and its first numeric column as a bar chart.
+fn report(r: &Value) -> Markup {
+    let rows = r["rows"].as_array().cloned().unwrap_or_default();
+    let columns: Vec<String> =
+        rows.first().and_then(Value::as_object).map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let numeric = columns.iter().find(|c| rows.iter().all(|row| row[c.as_str()].is_number())).cloned();
+    let label_col = columns.iter().find(|c| Some(*c) != numeric.as_ref()).cloned();
+    html! {
+        section #report {
+            h2 { (r["kind"].as_str().unwrap_or_default()) " by " (r["group_by"].as_str().unwrap_or_default()) }
+            p.muted { "Price " (money(&r["price"])) " · ε spent " (r["epsilon_spent"]) " · budget left " (r["budget_left"]) }
+            @if rows.is_empty() { p { "No group had enough orders to be shown." } }
+            @else {
+                @if let Some(n) = &numeric { (chart(&rows, label_col.as_deref(), n)) }
+                table.results {
+                    thead { tr { @for c in &columns { th { (c) } } } }
+                    tbody { @for row in &rows { tr { @for c in &columns {
+                        td { (row[c.as_str()].as_str().map(str::to_string).unwrap_or_else(|| row[c.as_str()].to_string())) } } } } }
+                }
+            }
+        }
+    }
+}
+
+/// A horizontal bar chart as inline SVG (presentation attributes only, so the strict
+/// style policy holds).
+fn chart(rows: &[Value], label: Option<&str>, value: &str) -> Markup {
+    let max = rows.iter().filter_map(|r| r[value].as_f64()).fold(0.0_f64, f64::max).max(1.0);
+    let bar_h = 22;
+    let height = rows.len() as i64 * bar_h + 10;
+    let mut svg = format!(
+        r#"<svg class="chart" role="img" aria-label="{value} per group" width="640" height="{height}" viewBox="0 0 640 {height}" xmlns="http://www.w3.org/2000/svg">"#
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let v = r[value].as_f64().unwrap_or(0.0);
+        let w = ((v.max(0.0) / max) * 380.0).round();
+        let y = i as i64 * bar_h + 5;
+        let name = label.map(|l| r[l].as_str().map(str::to_string).unwrap_or_else(|| r[l].to_string())).unwrap_or_default();
+        svg.push_str(&format!(
+            r##"<text x="0" y="{}" font-size="12" fill="#222">{}</text><rect x="200" y="{y}" width="{w}" height="{}" fill="#3b6ea5"/><text x="{}" y="{}" font-size="12" fill="#222">{}</text>"##,
+            y + 15,
+            html! { (name) }.into_string(),
+            bar_h - 6,
+            205.0 + w,
+            y + 15,
+            v
+        ));
+    }
+    svg.push_str("</svg>");
+    PreEscaped(svg)
+}

@@ -363,6 +363,14 @@ async fn bad_input_is_refused_without_partial_writes() {
     m.post(&format!("{b}/v1/stores"), Some(&d.seller_token), json!({"name": "X", "union_id": "42", "category": "c"}))
         .await
         .expect_problem(400, "invalid_id");
+    let union = m.create_union("West", "west").await;
+    m.post(
+        &format!("{b}/v1/stores"),
+        Some(&d.seller_token),
+        json!({"name": "X", "union_id": union, "category": "Manufacturer"}),
+    )
+    .await
+    .expect_problem(422, "reserved_category");
     let mine = m.get(&format!("{b}/v1/seller/stores"), Some(&d.seller_token)).await.expect(200);
     assert_eq!(mine["stores"].as_array().unwrap().len(), 2, "{mine}");
     m.post_raw(&format!("{b}/v1/sellers"), None, "{").await.expect_problem(400, "malformed_json");
@@ -468,6 +476,12 @@ async fn stock_movements_reserve_mail_suppliers_and_urgent_prices() {
     m.post(&moves, Some(tok), json!({"product_id": d.product, "direction": "sideways", "quantity": 1}))
         .await
         .expect_problem(422, "invalid_body");
+    let own = m.get(&format!("{b}/v1/seller/stores/{store}/offers"), Some(tok)).await.expect(200);
+    assert_eq!(own["offers"][0]["stock"], 3);
+    assert_eq!(own["offers"][0]["reserve_threshold"], 3);
+    m.get(&format!("{b}/v1/seller/stores/{store}/offers"), Some(&d.seller_token))
+        .await
+        .expect_problem(403, "forbidden");
     let history = m.get(&moves, Some(tok)).await.expect(200);
     let kinds: Vec<&str> =
         history["movements"].as_array().unwrap().iter().map(|h| h["kind"].as_str().unwrap()).collect();

@@ -26,7 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/products", web::post().to(create_product))
         .route("/v1/products/{product_id}", web::get().to(read_product))
         .route("/v1/stores/{store_id}/offers/{product_id}", web::put().to(put_offer))
-        .route("/v1/stores/{store_id}/offers/{product_id}", web::get().to(read_offer));
+        .route("/v1/stores/{store_id}/offers/{product_id}", web::get().to(read_offer))
+        .route("/v1/seller/stores/{store_id}/offers", web::get().to(list_own_offers));
 }
 
 /// Who may add to the catalog: the operator, or a manufacturer (for its own products).
@@ -307,4 +308,31 @@ pub async fn read_offer(
         })
         .await?;
     Ok(HttpResponse::Ok().json(OfferView::from(offer)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OwnOffers {
+    offers: Vec<OfferView>,
+}
+
+/// The owner's view of all its store's offers, with stock thresholds and urgent prices.
+#[utoipa::path(get, path = "/v1/seller/stores/{store_id}/offers", params(shared::http::Page),
+    responses((status = 200, body = OwnOffers)))]
+pub async fn list_own_offers(
+    state: web::Data<State>,
+    owner: Owner,
+    path: web::Path<String>,
+    page: web::Query<shared::http::Page>,
+) -> Result<HttpResponse> {
+    let store_id = StoreId::parse(&path)?;
+    let (limit, offset) = (page.limit(), page.offset());
+    let offers = state
+        .core
+        .db
+        .read(move |c| {
+            owned(c, &owner, &store_id)?;
+            Ok::<_, BrokerError>(store::store_offers(c, &store_id, limit, offset)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(OwnOffers { offers: offers.into_iter().map(OfferView::from).collect() }))
 }

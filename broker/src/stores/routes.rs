@@ -4,7 +4,7 @@ use super::domain::{check_owner, fold_unmet, Owner, UnmetDemand};
 use super::store::{self, NewStore, PublicStore, SupplierId};
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
-use crate::catalog::domain::{parse_key, parse_name, parse_price, parse_quantity};
+use crate::catalog::domain::{parse_key, parse_name, parse_price, parse_quantity, MANUFACTURER_CATEGORY};
 use crate::catalog::store::{self as catalog, Movement};
 use crate::catalog::Store;
 use crate::error::{BrokerError, Result};
@@ -60,6 +60,9 @@ pub async fn create_store(
     let body = body.into_inner();
     let name = parse_name("name", &body.name)?;
     let category = parse_key("category", &body.category)?;
+    if category == MANUFACTURER_CATEGORY {
+        return Err(BrokerError::invalid("reserved_category", "that category belongs to manufacturers' own stores"));
+    }
     let union_id = UnionId::parse(body.union_id.trim())?;
     let id = StoreId::generate();
     let sid = id.clone();

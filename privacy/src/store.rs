@@ -612,6 +612,18 @@ pub fn list_purchases(
     rows.into_iter().map(purchase).collect()
 }
 
+/// Takes the row lock of a purchase that is still charging (a no-op update) and says
+/// whether it is: whoever completes or fails it must hold this first, so that two workers
+/// settling the same purchase (the handler and the outbox) cannot both act on it; on
+/// PostgreSQL the second waits for the first to commit and then sees it settled.
+pub fn lock_charging(conn: &mut AnyConnection, id: &ReportId) -> QueryResult<bool> {
+    let n = diesel::update(report_purchases::table.find(id.as_str()))
+        .filter(report_purchases::status.eq(PurchaseStatus::Charging.as_str()))
+        .set(report_purchases::status.eq(PurchaseStatus::Charging.as_str()))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Moves a charging purchase to completed with its release; `false` if it was no longer
 /// charging (another worker finished it).
 pub fn complete(

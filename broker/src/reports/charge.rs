@@ -194,10 +194,11 @@ impl Charger {
         let done = self
             .db
             .write(move |c| {
-                let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
-                if current.status != PurchaseStatus::Charging {
+                if !reports::lock_charging(c, &p2.id)? {
+                    let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
                     return Ok(Ok(current.status));
                 }
+                let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
                 let request = request_of(&current)?;
                 let released = reports::release_for(
                     c,
@@ -238,10 +239,10 @@ impl Charger {
         let p2 = p.clone();
         self.db
             .write(move |c| {
-                let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
-                if current.status != PurchaseStatus::Charging {
+                if !reports::lock_charging(c, &p2.id)? {
                     return Ok::<_, BrokerError>(());
                 }
+                let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
                 reports::give_back(c, &current.seller_id, current.window, current.epsilon_spent, &current.id)?;
                 reports::fail(c, &current.id, code)?;
                 if refund {

@@ -621,7 +621,19 @@ async fn no_route_a_seller_can_call_returns_a_capability_an_address_or_a_buyer_a
     ];
     let mut answers = Vec::new();
     for path in &gets {
-        answers.push((path.clone(), w.m.get(&w.url(path), Some(&w.b_token)).await.body));
+        let answer = w.m.get(&w.url(path), Some(&w.b_token)).await;
+        assert_eq!(answer.status.as_u16(), 200, "{path}: {}", answer.body);
+        answers.push((path.clone(), answer.body));
+    }
+    // The other services' seller routes, with the same broker-issued token.
+    for url in [
+        format!("{}/v1/seller/reports/catalogue", w.m.broker),
+        format!("{}/v1/seller/balance?store_id={b}", w.m.settlement),
+        format!("{}/v1/seller/shipments/{order}", w.m.delivery),
+    ] {
+        let answer = w.m.get(&url, Some(&w.b_token)).await;
+        assert!(![401, 403].contains(&answer.status.as_u16()), "{url}: {}", answer.body);
+        answers.push((url.clone(), answer.body));
     }
     let reply =
         w.m.post(&w.url(&format!("/v1/orders/{order}/messages")), Some(&w.b_token), json!({"body": "hi"})).await;

@@ -88,6 +88,9 @@ impl TokenSigner {
     }
 }
 
+/// Clock skew tolerated between the services, on `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: u64 = 30;
+
 struct KnownKey {
     issuer: String,
     key: DecodingKey,
@@ -150,12 +153,21 @@ impl TokenVerifier {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[self.audience.as_str()]);
         validation.set_issuer(&[known.issuer.as_str()]);
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS;
+        // A token is not valid before its `nbf`, nor before it was issued: a future `iat`
+        // means a clock far ahead or a token minted for later use.
+        validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &known.key, &validation).map(|d| d.claims).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::TokenExpired,
-            _ => Error::Unauthorized,
-        })
+        let claims = jsonwebtoken::decode::<Claims>(token, &known.key, &validation).map(|d| d.claims).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::TokenExpired,
+                _ => Error::Unauthorized,
+            }
+        })?;
+        if claims.iat > crate::time::unix_seconds() + LEEWAY_SECS as i64 {
+            return Err(Error::Unauthorized);
+        }
+        Ok(claims)
     }
 
     fn has_key(&self, kid: &str) -> bool {
@@ -410,6 +422,37 @@ mod tests {
         claims.exp = crate::time::unix_seconds() - 120;
         let expired = signer.sign(&claims).unwrap();
         assert!(matches!(verifier.verify(&expired).await, Err(Error::TokenExpired)));
+    }
+
+    #[tokio::test]
+    async fn tokens_issued_in_the_future_or_not_yet_valid_are_refused() {
+        let (_d, ring) = key_ring();
+        let signer = TokenSigner::new(ServiceName::Broker, &ring);
+        let verifier = TokenVerifier::new(ServiceName::Broker, &ring, vec![]);
+        let now = crate::time::unix_seconds();
+        let mut claims = Claims::new(ServiceName::Broker, "s", Role::Service, &[ServiceName::Broker], 7_200);
+        claims.iat = now + 3_600;
+        assert!(matches!(verifier.verify(&signer.sign(&claims).unwrap()).await, Err(Error::Unauthorized)));
+        claims.iat = now + 10;
+        assert!(verifier.verify(&signer.sign(&claims).unwrap()).await.is_ok(), "within the leeway");
+
+        // `nbf` is not a field of ours, but a token may carry it: it is honoured.
+        let sign_with_nbf = |nbf: i64| {
+            let mut value = serde_json::to_value(Claims::new(
+                ServiceName::Broker,
+                "s",
+                Role::Service,
+                &[ServiceName::Broker],
+                7_200,
+            ))
+            .unwrap();
+            value["nbf"] = serde_json::json!(nbf);
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some(ring.signing().kid.clone());
+            jsonwebtoken::encode(&header, &value, &EncodingKey::from_ed_der(ring.signing().pkcs8())).unwrap()
+        };
+        assert!(matches!(verifier.verify(&sign_with_nbf(now + 3_600)).await, Err(Error::Unauthorized)));
+        assert!(verifier.verify(&sign_with_nbf(now - 10)).await.is_ok());
     }
 
     #[test]

@@ -227,4 +227,78 @@ mod tests {
             std::panic::resume_unwind(p);
         }
     }
+
+    /// A rough timing on a larger catalog: `cargo test -p broker --lib large_catalog -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn search_on_a_large_catalog() {
+        use crate::catalog::testing::*;
+        let (_dir, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let kinds = ["drill", "saw", "sander", "lamp", "kettle"];
+        let mut products = Vec::new();
+        for i in 0..2_000 {
+            let id = ProductId::generate();
+            let p = crate::catalog::Product {
+                id: id.clone(),
+                name: format!("p{i}"),
+                kind: kinds[i % kinds.len()].into(),
+                attributes: [
+                    ("colour".to_string(), ["red", "blue", "green"][i % 3].to_string()),
+                    ("model".to_string(), format!("m{}", i % 50)),
+                ]
+                .into(),
+                list_price: eur(1000),
+                manufacturer_id: None,
+                requires_approval: false,
+                backorder_days: 10,
+                compatible_with: vec![],
+            };
+            crate::catalog::store::insert_product(&mut conn, &p).unwrap();
+            products.push((id, p.kind));
+        }
+        let started = std::time::Instant::now();
+        use diesel::Connection;
+        conn.transaction(|c| {
+            for s in 0..50 {
+                let store = shop(c, &w, Some(&w.union_a), if s % 2 == 0 { "north" } else { "south" });
+                for (i, (p, kind)) in products.iter().enumerate() {
+                    let o = crate::catalog::Offer {
+                        store_id: store.clone(),
+                        product_id: p.clone(),
+                        kind: kind.clone(),
+                        price: eur(500 + ((i * 7 + s * 13) % 900) as i64),
+                        stock: ((i + s) % 5) as i64,
+                        sellable: (i + s) % 7 != 0,
+                        reason: None,
+                        union_fulfilment: false,
+                        requires_price_confirmation: false,
+                        reserve_threshold: None,
+                        urgent_price: None,
+                        urgent_until: None,
+                        updated_at: shared::time::now(),
+                    };
+                    crate::catalog::store::put_offer(c, &o).unwrap();
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+        eprintln!("loaded 100000 offers in {:?}", started.elapsed());
+        for query in [
+            vec![("kind", "drill")],
+            vec![("kind", "drill"), ("attr.colour", "red")],
+            vec![("kind", "drill"), ("attr.colour", "red"), ("attr.model", "m10"), ("near", "south")],
+            vec![("kind", "drill"), ("min_price", "600"), ("max_price", "700"), ("currency", "EUR"), ("offset", "100")],
+        ] {
+            let pairs: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let q = super::super::domain::parse(&pairs).unwrap();
+            let t = std::time::Instant::now();
+            let runs = 20;
+            for _ in 0..runs {
+                search(&mut conn, &q).unwrap();
+            }
+            eprintln!("{query:?}: {:?} per search", t.elapsed() / runs);
+        }
+    }
 }

@@ -19,8 +19,8 @@ pub mod sales;
 pub mod schema;
 pub mod search;
 pub mod selections;
-pub mod stores;
 mod storefront;
+pub mod stores;
 pub mod unions;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =

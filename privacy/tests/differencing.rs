@@ -137,6 +137,11 @@ fn one_order_added_between_two_reports_is_hidden_within_epsilon() {
     let accuracy = attack(trials, |present| vec![(feb.release(&plan, present), exact.clone())]);
     // Sampling error of the accuracy estimate: √(0.25 / 12 000) ≈ 0.0046; 0.015 is > 3σ.
     let limit = bound(plan.epsilon()) + 0.015;
+    println!(
+        "one order: attacker right {accuracy:.4}, ε = {} bounds it by {:.4}",
+        plan.epsilon(),
+        bound(plan.epsilon())
+    );
     assert!(accuracy <= limit, "attacker right {accuracy:.4} of the time, ε = {} allows {limit:.4}", plan.epsilon());
     // The test is sharp enough to see a leak: without noise the same attacker always wins.
     assert!(accuracy > 0.5, "the optimal attacker should gain a little: {accuracy:.4}");
@@ -166,6 +171,10 @@ fn overlapping_windows_cost_both_releases_in_the_shared_month_and_no_more() {
         vec![(a.release(&plan, present), exact.clone()), (b.release(&plan, present), exact.clone())]
     });
     let limit = bound(spent_on_feb) + 0.015;
+    println!(
+        "overlapping windows: attacker right {accuracy:.4}, ε = {spent_on_feb} bounds it by {:.4}",
+        bound(spent_on_feb)
+    );
     assert!(accuracy <= limit, "pooled attack right {accuracy:.4}, February's ε {spent_on_feb} allows {limit:.4}");
 
     // Once February's part is spent, any further window touching it is refused, however

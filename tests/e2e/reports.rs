@@ -206,6 +206,14 @@ async fn a_sales_history_report_is_bought_paid_and_resold_at_no_privacy_cost() {
     m.get(&format!("{}/v1/seller/reports/{id}", m.broker), Some(&other.token)).await.expect_problem(404, "not_found");
     let listed = m.get(&format!("{}/v1/seller/reports", m.broker), Some(&tools.token)).await.expect(200);
     assert_eq!(listed["reports"].as_array().unwrap().len(), 2);
+
+    // Both services document the routes.
+    for base in [&m.broker, &m.settlement] {
+        let api = m.get(&format!("{base}/openapi.json"), None).await.expect(200);
+        for path in ["/v1/seller/reports/catalogue", "/v1/seller/reports", "/v1/seller/reports/{report_id}/csv"] {
+            assert!(api["paths"][path].is_object(), "{base} does not document {path}");
+        }
+    }
 }
 
 #[tokio::test]

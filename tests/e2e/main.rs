@@ -10,6 +10,7 @@ mod concurrency;
 mod crash;
 mod delivery;
 mod foundation;
+mod hostile;
 mod orders;
 mod privacy;
 mod reports;

@@ -259,10 +259,10 @@ pub struct GroupPrice {
 pub async fn put_group_price(
     state: web::Data<State>,
     seller: Seller,
-    path: web::Path<StoreId>,
+    path: web::Path<String>,
     body: web::Json<GroupPrice>,
 ) -> Result<HttpResponse> {
-    let store_id = path.into_inner();
+    let store_id = StoreId::parse(&path)?;
     let GroupPrice { product_id, group, price } = body.into_inner();
     let group = group.parse()?;
     let price = price.positive()?;

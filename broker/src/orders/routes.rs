@@ -335,8 +335,8 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
 #[utoipa::path(get, path = "/v1/orders/{order_id}",
     responses((status = 200, description = "BuyerView for the capability, SellerView for the store"),
         (status = 401, description = "unauthorized"), (status = 403, description = "forbidden")))]
-pub async fn read(state: web::Data<State>, caller: OrderCaller, path: web::Path<OrderId>) -> Result<HttpResponse> {
-    let id = path.into_inner();
+pub async fn read(state: web::Data<State>, caller: OrderCaller, path: web::Path<String>) -> Result<HttpResponse> {
+    let id = OrderId::parse(&path)?;
     caller.precheck(&id, "read")?;
     let v = state
         .core
@@ -387,10 +387,10 @@ async fn step(
 pub async fn cancel(
     state: web::Data<State>,
     caller: OrderCaller,
-    path: web::Path<OrderId>,
+    path: web::Path<String>,
     body: web::Json<Reason>,
 ) -> Result<HttpResponse> {
-    let id = path.into_inner();
+    let id = OrderId::parse(&path)?;
     caller.precheck(&id, "cancel")?;
     let reason = domain::check_reason(&body.reason).map_err(|d| BrokerError::invalid("invalid_reason", d))?;
     let (v, _) = step(&state, caller, id.clone(), Event::Cancel, Some(reason)).await?;
@@ -414,10 +414,10 @@ pub struct Confirmation {
 pub async fn confirm(
     state: web::Data<State>,
     seller: OrderCaller,
-    path: web::Path<OrderId>,
+    path: web::Path<String>,
     body: Option<web::Json<Confirmation>>,
 ) -> Result<HttpResponse> {
-    let id = path.into_inner();
+    let id = OrderId::parse(&path)?;
     let price = body.map(|b| b.into_inner()).unwrap_or_default().price;
     let settings = settings(&state);
     let v = state
@@ -435,8 +435,8 @@ pub async fn confirm(
 
 #[utoipa::path(post, path = "/v1/orders/{order_id}/approve",
     responses((status = 200, description = "the order, approved"), (status = 409, description = "invalid_transition")))]
-pub async fn approve(state: web::Data<State>, caller: OrderCaller, path: web::Path<OrderId>) -> Result<HttpResponse> {
-    let (v, _) = step(&state, caller, path.into_inner(), Event::Approve, None).await?;
+pub async fn approve(state: web::Data<State>, caller: OrderCaller, path: web::Path<String>) -> Result<HttpResponse> {
+    let (v, _) = step(&state, caller, OrderId::parse(&path)?, Event::Approve, None).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -445,11 +445,11 @@ pub async fn approve(state: web::Data<State>, caller: OrderCaller, path: web::Pa
 pub async fn refuse(
     state: web::Data<State>,
     caller: OrderCaller,
-    path: web::Path<OrderId>,
+    path: web::Path<String>,
     body: web::Json<Reason>,
 ) -> Result<HttpResponse> {
     let reason = domain::check_reason(&body.reason).map_err(|d| BrokerError::invalid("invalid_reason", d))?;
-    let (v, _) = step(&state, caller, path.into_inner(), Event::Refuse, Some(reason)).await?;
+    let (v, _) = step(&state, caller, OrderId::parse(&path)?, Event::Refuse, Some(reason)).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -483,10 +483,10 @@ pub struct After {
 pub async fn messages(
     state: web::Data<State>,
     caller: OrderCaller,
-    path: web::Path<OrderId>,
+    path: web::Path<String>,
     q: web::Query<After>,
 ) -> Result<HttpResponse> {
-    let id = path.into_inner();
+    let id = OrderId::parse(&path)?;
     caller.precheck(&id, "message")?;
     let (after, limit) = (q.after.unwrap_or(0), q.limit.unwrap_or(100).clamp(1, 500));
     let list = state
@@ -512,10 +512,10 @@ pub struct NewMessage {
 pub async fn post_message(
     state: web::Data<State>,
     caller: OrderCaller,
-    path: web::Path<OrderId>,
+    path: web::Path<String>,
     body: web::Json<NewMessage>,
 ) -> Result<HttpResponse> {
-    let id = path.into_inner();
+    let id = OrderId::parse(&path)?;
     caller.precheck(&id, "message")?;
     let text = domain::check_message(&body.body).map_err(|d| BrokerError::invalid("invalid_message", d))?;
     let m = state

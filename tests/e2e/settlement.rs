@@ -847,3 +847,60 @@ async fn sellers_read_their_remittance_statements() {
         .await
         .expect_problem(403, "forbidden");
 }
+
+#[tokio::test]
+async fn concurrent_flows_across_orders_and_partners_keep_the_ledger_sound() {
+    let m = TestMarket::spawn().await;
+    let (p, q) = (partner(&m, None).await, partner(&m, None).await);
+    let seller = SellerId::generate();
+    let store = register_store(&m, &seller).await;
+    let referrer = register_store(&m, &SellerId::generate()).await;
+    let mut orders = Vec::new();
+    for _ in 0..8 {
+        orders.push(payable(&m, 3_000, &store, Some(&referrer), None).await);
+    }
+    // Each order paid in two halves by two partners, all at once.
+    let halves = orders.iter().flat_map(|o| [(o, &p), (o, &q)]).map(|(o, who)| pay(&m, who, &o.id, eur(1_500)));
+    let answers = futures_util::future::join_all(halves).await;
+    assert!(answers.iter().all(|a| a["status"] == "partial" || a["status"] == "captured"));
+    for o in &orders {
+        assert_eq!(view(&m, &o.id).await["status"], "captured");
+    }
+    // Half delivered, half cancelled by delivery, while partners refund and report charges run.
+    let (delivered, cancelled) = orders.split_at(4);
+    let mut jobs: Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + '_>>> = Vec::new();
+    for o in delivered {
+        jobs.push(Box::pin(to_settlement(
+            &m,
+            ServiceName::Delivery,
+            Message::OrderDelivered { order_id: o.id.clone() },
+        )));
+    }
+    for o in cancelled {
+        let msg = Message::CancelDecided { order_id: o.id.clone(), accepted: true };
+        jobs.push(Box::pin(to_settlement(&m, ServiceName::Delivery, msg)));
+    }
+    for (i, a) in answers.iter().take(4).enumerate() {
+        let pid = json_of(a, "payment_id");
+        // Payments alternate between the two partners; each refunds its own.
+        let key = if i % 2 == 0 { p.key.clone() } else { q.key.clone() };
+        let m = &m;
+        jobs.push(Box::pin(async move {
+            // The refund applies, or the order was already refunded in full; never more.
+            let r = refund(m, &key, &pid, 100).await;
+            assert!(matches!(r.status.as_u16(), 201 | 422), "{:?}", r.body);
+        }));
+    }
+    futures_util::future::join_all(jobs).await;
+    for o in delivered {
+        assert_eq!(view(&m, &o.id).await["status"], "released");
+    }
+    for o in cancelled {
+        let v = view(&m, &o.id).await;
+        assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("refunded"), Some(0)));
+    }
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "escrow"), 0);
+    // Fees on each released order: 3 % marketplace of what escrow held.
+    assert!(kind_balance(&tb, "marketplace_fees") < 0);
+}

@@ -110,19 +110,24 @@ impl Transaction {
 
     /// Debits `debit` and credits `credit` with `amount`. A zero amount adds nothing.
     pub fn move_money(mut self, debit: Account, credit: Account, amount: Money) -> Self {
+        self.add(debit, credit, amount);
+        self
+    }
+
+    /// [`Transaction::move_money`] in place, for transactions built in a loop.
+    pub fn add(&mut self, debit: Account, credit: Account, amount: Money) {
         if amount.currency != self.currency {
             self.error.get_or_insert(LedgerError::Currency(amount.currency, self.currency));
-            return self;
+            return;
         }
         if amount.amount < 0 {
             self.error.get_or_insert(LedgerError::Negative);
-            return self;
+            return;
         }
         if amount.amount > 0 {
             self.lines.push(Line { account: debit, debit: amount.amount, credit: 0 });
             self.lines.push(Line { account: credit, debit: 0, credit: amount.amount });
         }
-        self
     }
 
     /// Refuses a transaction that does not balance, is empty or mixes currencies.

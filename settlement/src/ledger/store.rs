@@ -29,9 +29,19 @@ pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
             ledger_transactions::created_at.eq(t),
         ))
         .execute(conn)?;
+    // Accounts are created, and their cached sums updated, in account id order whatever the
+    // order of the lines, so concurrent postings lock account rows in one global order and
+    // cannot deadlock.
     let mut totals: std::collections::BTreeMap<String, (i64, i64)> = std::collections::BTreeMap::new();
+    let mut accounts_used: std::collections::BTreeMap<String, &Account> = std::collections::BTreeMap::new();
     for line in &txn.lines {
-        let account_id = ensure_account(conn, &line.account, txn.currency)?;
+        accounts_used.insert(line.account.id(txn.currency), &line.account);
+    }
+    for account in accounts_used.values() {
+        ensure_account(conn, account, txn.currency)?;
+    }
+    for line in &txn.lines {
+        let account_id = line.account.id(txn.currency);
         diesel::insert_into(ledger_entries::table)
             .values((
                 ledger_entries::transaction_id.eq(&id),
@@ -45,8 +55,6 @@ pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
         total.0 += line.debit;
         total.1 += line.credit;
     }
-    // Cached sums are updated in account id order, whatever the order of the lines, so
-    // concurrent postings lock account rows in one global order and cannot deadlock.
     for (account_id, (debit, credit)) in totals {
         diesel::update(accounts::table.find(&account_id))
             .set((accounts::debits.eq(accounts::debits + debit), accounts::credits.eq(accounts::credits + credit)))

@@ -22,9 +22,12 @@ pub struct RefundAnswer {
     pub amount: Money,
 }
 
-/// Books one refund of `amount` from `payment`; returns the order's new paid total. Money
-/// comes out of escrow, or out of the payee store's balance once escrow was released (which
-/// may leave it negative; the next remittance recovers it).
+/// Records one refund of `amount` from `payment` and adds its money movement to `txn`
+/// (posted once by the caller, so that a refund of several payments takes its account
+/// locks in one go); returns the order's new paid total. Money comes out of escrow, or out
+/// of the payee store's balance once escrow was released (which may leave it negative; the
+/// next remittance recovers it).
+#[allow(clippy::too_many_arguments)]
 fn refund_one(
     conn: &mut AnyConnection,
     order: &OrderRow,
@@ -32,6 +35,7 @@ fn refund_one(
     payment: &PaymentRow,
     amount: Money,
     reason: &str,
+    txn: &mut Transaction,
     pending: &mut events::Pending,
 ) -> Result<(RefundAnswer, i64)> {
     if amount.currency != payment.currency()? {
@@ -51,12 +55,8 @@ fn refund_one(
         OrderStatus::Released => Account::Store(order.store()),
         _ => Account::Escrow(order.id()),
     };
-    let txn = Transaction::new("refund", amount.currency)
-        .order(&order.id())
-        .reference(refund_id.as_str())
-        .move_money(source, Account::Refunds, amount)
-        .move_money(Account::Refunds, Account::PartnerClearing(payment.partner()), amount);
-    ledger::post(conn, &txn)?;
+    txn.add(source, Account::Refunds, amount);
+    txn.add(Account::Refunds, Account::PartnerClearing(payment.partner()), amount);
     crate::refunds::store::insert(conn, &refund_id, &payment.id(), amount, reason)?;
     if payment.refunded + amount.amount == payment.captured {
         payments::set_status(conn, &payment.id(), REFUNDED)?;
@@ -94,7 +94,9 @@ pub fn refund_payment(
     // Read again under the order's lock: a concurrent refund may have just committed.
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
     let mut pending = events::Pending::default();
-    let (answer, paid) = refund_one(conn, &order, order.paid, &payment, amount, reason, &mut pending)?;
+    let mut txn = Transaction::new("refund", amount.currency).order(&order.id());
+    let (answer, paid) = refund_one(conn, &order, order.paid, &payment, amount, reason, &mut txn, &mut pending)?;
+    ledger::post(conn, &txn.reference(answer.refund_id.as_str()))?;
     pending.emit(conn)?;
     let status = order.status();
     if paid == 0 {
@@ -144,11 +146,15 @@ pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefu
     let currency = order.currency()?;
     let mut paid = order.paid;
     let mut pending = events::Pending::default();
+    let mut txn = Transaction::new("order_refund", currency).order(order_id);
     for payment in payments::of_order(conn, order_id)? {
         if payment.refundable() > 0 {
             let amount = Money::new(payment.refundable(), currency);
-            paid = refund_one(conn, &order, paid, &payment, amount, reason, &mut pending)?.1;
+            paid = refund_one(conn, &order, paid, &payment, amount, reason, &mut txn, &mut pending)?.1;
         }
+    }
+    if !txn.lines.is_empty() {
+        ledger::post(conn, &txn)?;
     }
     pending.emit(conn)?;
     orders::set_state(conn, order_id, end, paid, None)?;

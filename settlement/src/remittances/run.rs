@@ -38,9 +38,11 @@ pub struct Batch {
 /// savepoint: a store whose balance changed under us (another batch on another copy of the
 /// service) is left for the next batch. A store without a payout account keeps its balance.
 pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
+    // In account id order, the order postings lock accounts in.
     let due: Vec<(Option<String>, String, i64, i64)> = accounts::table
         .filter(accounts::kind.eq("store"))
         .filter(accounts::credits.gt(accounts::debits))
+        .order(accounts::id)
         .select((accounts::owner, accounts::currency, accounts::debits, accounts::credits))
         .load(conn)?;
     let mut out = Batch::default();

@@ -3,8 +3,16 @@
 //! tracking) straight from the browser, so that the address never passes through the
 //! broker. Those two services allow exactly the broker's public origin and no other.
 
+use crate::config::{Config, ServiceName};
 use actix_cors::Cors;
 use actix_web::http::{header, Method};
+use actix_web::middleware::Condition;
+
+/// The CORS layer a service wraps around its routes: settlement and delivery allow the
+/// storefront's origin; the broker (which serves the storefront) needs none and gets none.
+pub fn for_service(config: &Config, name: ServiceName) -> Condition<Cors> {
+    Condition::new(name != ServiceName::Broker, cors(&config.broker.public_url()))
+}
 
 /// CORS for settlement and delivery: only `allowed_origin` (the broker's public URL; any
 /// path in it is ignored), only the methods and headers the storefront sends. Requests

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod browser;
 mod catalog;
 mod checkout;
 mod concurrency;

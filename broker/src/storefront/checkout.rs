@@ -29,17 +29,19 @@ pub struct OrderForm {
 }
 
 impl OrderForm {
+    /// What the form asks for; an empty optional field counts as left out.
     fn fingerprint(&self) -> String {
+        let opt = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
         shared::crypto::sha256_hex(
             format!(
                 "{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
-                self.store_id,
-                self.product_id,
-                self.quantity,
+                self.store_id.trim(),
+                self.product_id.trim(),
+                self.quantity.trim(),
                 self.expected_amount,
-                self.expected_currency,
-                self.referral_store_id,
-                self.contact
+                opt(&self.expected_currency),
+                opt(&self.referral_store_id),
+                opt(&self.contact)
             )
             .as_bytes(),
         )
@@ -129,7 +131,13 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
     f.private = true;
     let key = form.idempotency_key.trim().to_string();
     if key.len() < 16 || key.len() > 128 {
-        return view::respond(&state, 400, f, "Order", html! { p.error { "This form is stale: go back and choose again." } });
+        return view::respond(
+            &state,
+            400,
+            f,
+            "Order",
+            html! { p.error { "This form is stale: go back and choose again." } },
+        );
     }
     let fingerprint = form.fingerprint();
     let mut waited = 0;
@@ -138,8 +146,14 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
             Claim::Fresh => break None,
             Claim::Replay(order) => break Some(order),
             Claim::Mismatch => {
-                return view::respond(&state, 422, f, "Order", html! {
-                    p.error { "This order form was already used for another order. Go back and choose again." } })
+                return view::respond(
+                    &state,
+                    422,
+                    f,
+                    "Order",
+                    html! {
+                    p.error { "This order form was already used for another order. Go back and choose again." } },
+                )
             }
             // The first click is still being placed: wait for it rather than place another.
             Claim::Busy if waited < 100 => {
@@ -147,8 +161,14 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Claim::Busy => {
-                return view::respond(&state, 409, f, "Order", html! {
-                    p.error { "Your order is still being placed. Reload this page in a moment." } })
+                return view::respond(
+                    &state,
+                    409,
+                    f,
+                    "Order",
+                    html! {
+                    p.error { "Your order is still being placed. Reload this page in a moment." } },
+                )
             }
         }
     };
@@ -192,7 +212,9 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
                 p.error role="alert" id="contact-error" { (r.detail()) }
                 p { "Go back and correct the mail address, or leave it empty." }
             },
-            _ => html! { p.error role="alert" id="quantity-error" { (r.detail()) } p { a href="/" { "Back to the shop" } } },
+            _ => {
+                html! { p.error role="alert" id="quantity-error" { (r.detail()) } p { a href="/" { "Back to the shop" } } }
+            }
         };
         return view::respond(&state, r.status, f, "Order not placed", shown);
     }

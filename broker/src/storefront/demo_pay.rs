@@ -8,8 +8,8 @@
 //! partner's hosted payment page instead, and the partner calls settlement itself.
 
 use super::api::{enc, Api};
-use super::view::{self, format_minor, major_text, parse_major, Frame};
 use super::same_origin;
+use super::view::{self, format_minor, major_text, parse_major, Frame};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -46,7 +46,13 @@ fn banner() -> Markup {
 }
 
 fn off(state: &State) -> HttpResponse {
-    view::respond(state, 404, frame(), "Not here", html! { p { "There is no demo payment partner in this marketplace." } })
+    view::respond(
+        state,
+        404,
+        frame(),
+        "Not here",
+        html! { p { "There is no demo payment partner in this marketplace." } },
+    )
 }
 
 #[derive(Deserialize)]
@@ -102,7 +108,8 @@ pub async fn pay(
     let order_id = path.into_inner();
     let currency = form.currency.trim().to_ascii_uppercase();
     let Some(amount) = parse_major(&form.amount, &currency) else {
-        let body = html! { (banner()) (pay_form(&order_id, &form.amount, &currency, Some("write an amount, e.g. 12.50"))) };
+        let body =
+            html! { (banner()) (pay_form(&order_id, &form.amount, &currency, Some("write an amount, e.g. 12.50"))) };
         return view::respond(&state, 422, frame(), "Demo Pay", body);
     };
     let idem = format!("demo-pay-{}", form.idempotency_key.trim());
@@ -113,7 +120,9 @@ pub async fn pay(
     // demo retries with the same key while the order is still unknown there.
     let mut tries = 0;
     let r = loop {
-        let r = match api.call(reqwest::Method::POST, "/v1/payments", Some(body.clone()), &[("idempotency-key", &idem)]).await
+        let r = match api
+            .call(reqwest::Method::POST, "/v1/payments", Some(body.clone()), &[("idempotency-key", &idem)])
+            .await
         {
             Ok(r) => r,
             Err(e) => return view::unreachable(&state, e),

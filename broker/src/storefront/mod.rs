@@ -90,11 +90,18 @@ pub fn headers(r: &mut actix_web::HttpResponseBuilder, state: &State) {
         .insert_header(("permissions-policy", "interest-cohort=(), browsing-topics=(), geolocation=(), camera=()"));
 }
 
-/// Form posts must come from this origin (a browser always names it on a POST); together
-/// with `SameSite=Strict` cookies this keeps other sites from acting for the buyer.
+/// Form posts must come from this shop's own pages; together with `SameSite=Strict`
+/// cookies this keeps other sites from acting for the buyer. Browsers name where a
+/// request comes from in `Sec-Fetch-Site`; under `Referrer-Policy: no-referrer` their
+/// `Origin` on a form post is `null`, so that header decides only where it names a site.
 pub fn same_origin(req: &HttpRequest, state: &State) -> bool {
-    match req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    let h = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    if let Some(site) = h("sec-fetch-site") {
+        return site == "same-origin";
+    }
+    match h(header::ORIGIN.as_str()) {
         None => true,
+        Some(origin) if origin == "null" => true,
         Some(origin) => {
             let own = shared::cors::origin_of(&state.core.config.broker.public_url());
             let host = req.connection_info().host().to_ascii_lowercase();

@@ -93,7 +93,8 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
         let id = enc(s["id"].as_str().unwrap_or_default());
         let unmet = rows(&broker.get(&format!("/v1/seller/stores/{id}/unmet-demand")).await, "products");
         let balance = settlement.get(&format!("/v1/seller/balance?store_id={id}")).await.ok().filter(Reply::ok);
-        let remits = rows(&settlement.get(&format!("/v1/seller/remittances?store_id={id}&limit=10")).await, "remittances");
+        let remits =
+            rows(&settlement.get(&format!("/v1/seller/remittances?store_id={id}&limit=10")).await, "remittances");
         per_store.push((s, unmet, balance.map(|b| b.body), remits));
     }
     let body = html! {
@@ -170,7 +171,8 @@ pub async fn confirm(
         return view::problem(&state, frame(), "Confirm price", &r);
     };
     let body = json!({"price": {"amount": amount, "currency": form.currency}});
-    match Api::broker(&state, &req).bearer(Some(token)).post(&format!("/v1/orders/{}/confirm", enc(&path)), body).await {
+    match Api::broker(&state, &req).bearer(Some(token)).post(&format!("/v1/orders/{}/confirm", enc(&path)), body).await
+    {
         Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
         Ok(r) => view::problem(&state, frame(), "Confirm price", &r),
         Err(e) => unreachable(&state, e),
@@ -186,8 +188,10 @@ async fn report_page(state: &State, req: &HttpRequest, bought: Option<Reply>) ->
         Ok(s) => s,
         Err(page) => return page,
     };
-    let catalogue = rows(&Api::broker(state, req).bearer(Some(token.clone())).get("/v1/seller/reports/catalogue").await, "reports");
-    let finances = rows(&Api::settlement(state).bearer(Some(token)).get("/v1/seller/reports/catalogue").await, "reports");
+    let catalogue =
+        rows(&Api::broker(state, req).bearer(Some(token.clone())).get("/v1/seller/reports/catalogue").await, "reports");
+    let finances =
+        rows(&Api::settlement(state).bearer(Some(token)).get("/v1/seller/reports/catalogue").await, "reports");
     let today = shared::time::now().format("%Y-%m").to_string();
     let status = bought.as_ref().map(|r| if r.ok() { 200 } else { r.status }).unwrap_or(200);
     let body = html! {
@@ -277,7 +281,8 @@ fn chart(rows: &[Value], label: Option<&str>, value: &str) -> Markup {
         let v = r[value].as_f64().unwrap_or(0.0);
         let w = ((v.max(0.0) / max) * 380.0).round();
         let y = i as i64 * bar_h + 5;
-        let name = label.map(|l| r[l].as_str().map(str::to_string).unwrap_or_else(|| r[l].to_string())).unwrap_or_default();
+        let name =
+            label.map(|l| r[l].as_str().map(str::to_string).unwrap_or_else(|| r[l].to_string())).unwrap_or_default();
         svg.push_str(&format!(
             r##"<text x="0" y="{}" font-size="12" fill="#222">{}</text><rect x="200" y="{y}" width="{w}" height="{}" fill="#3b6ea5"/><text x="{}" y="{}" font-size="12" fill="#222">{}</text>"##,
             y + 15,

@@ -66,7 +66,13 @@ pub fn respond(state: &State, status: u16, frame: Frame, title: &str, body: Mark
 /// A page that says what went wrong, in the API's words.
 pub fn problem(state: &State, frame: Frame, title: &str, reply: &Reply) -> HttpResponse {
     let status = if reply.status >= 400 { reply.status } else { 502 };
-    respond(state, status, frame, title, html! { p.error role="alert" { (reply.detail()) } p { a href="/" { "Back to the shop" } } })
+    respond(
+        state,
+        status,
+        frame,
+        title,
+        html! { p.error role="alert" { (reply.detail()) } p { a href="/" { "Back to the shop" } } },
+    )
 }
 
 pub fn unreachable(state: &State, e: super::api::Unreachable) -> HttpResponse {
@@ -81,7 +87,13 @@ pub fn unreachable(state: &State, e: super::api::Unreachable) -> HttpResponse {
 }
 
 pub fn forbidden_origin(state: &State) -> HttpResponse {
-    respond(state, 403, Frame::default(), "Refused", html! { p.error { "This form must be sent from this shop's own pages." } })
+    respond(
+        state,
+        403,
+        Frame::default(),
+        "Refused",
+        html! { p.error { "This form must be sent from this shop's own pages." } },
+    )
 }
 
 /// Money in a JSON answer, as a person reads it: `12.34 EUR`.

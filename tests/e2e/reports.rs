@@ -527,3 +527,60 @@ async fn concurrent_purchases_never_overspend_and_a_report_is_released_once() {
     assert!(close(left_this_month(&catalogue(&m, &m.broker, &shops[5].token).await), 0.0));
     assert_eq!(report_revenue(&ledger_balanced(&m).await), 4 * 2_500);
 }
+
+/// With a generous budget the finance figures sit near the truth: paid value, refunds and
+/// the average basket of 24 paid orders, 8 of them partly refunded.
+#[tokio::test]
+async fn finance_figures_carry_paid_value_refunds_and_average_basket() {
+    let m = TestMarket::spawn_with(with_privacy(
+        "[settings.privacy]\nmonthly_epsilon = 20.0\nbroker_epsilon = 12.0\nsettlement_epsilon = 8.0\n\
+         [settings.privacy.finances]\nepsilon = 4.0\nvalue_cap = 5000",
+    ))
+    .await;
+    let union = m.create_union("North", "north").await;
+    let s = shop(&m, &union, "tools").await;
+    fund(&m, &s, 4_000).await;
+    let partner = m
+        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Acme Pay"}))
+        .await
+        .expect(201);
+    let api_key = json_of(&partner, "api_key");
+    for i in 0..23 {
+        let order = OrderId::generate();
+        let payable = Message::OrderPayable {
+            order_id: order.clone(),
+            amount: Money::new(4_000, Currency::EUR),
+            store_id: StoreId::parse(&s.store).unwrap(),
+            product_id: shared::ids::ProductId::parse(&s.product).unwrap(),
+            referral_store_id: None,
+            shipper_store_id: None,
+        };
+        assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
+        let key = shared::ids::random_hex128();
+        let body = json!({"order_id": order, "amount": money(4_000), "partner_reference": "r"});
+        let url = format!("{}/v1/payments", m.settlement);
+        let paid = m.call(Method::POST, &url, Some(&api_key), Some(&body), &[("Idempotency-Key", key.as_str())]).await;
+        let payment = json_of(&paid.expect(201), "payment_id");
+        if i < 8 {
+            let key = shared::ids::random_hex128();
+            let body = json!({"payment_id": payment, "amount": money(1_000), "reason": "damaged box"});
+            let url = format!("{}/v1/refunds", m.settlement);
+            m.call(Method::POST, &url, Some(&api_key), Some(&body), &[("Idempotency-Key", key.as_str())])
+                .await
+                .expect(201);
+        }
+    }
+    // 24 orders of 40.00 (one from the funding), 8 refunded 10.00 each.
+    let report = buy(&m, &m.settlement, &s.token, "finances", "category").await.expect(201);
+    let cell = report["rows"].as_array().unwrap().iter().find(|r| r["category"] == "tools").unwrap().clone();
+    assert_eq!(cell["suppressed"], false, "{report}");
+    let near = |measure: &str, truth: i64, tolerance: i64| {
+        let v = cell[measure].as_i64().unwrap();
+        assert!((v - truth).abs() <= tolerance, "{measure}: {v} released for {truth}");
+    };
+    // Noise scales: orders 1/1.6 ≈ 0.6; paid and refunded 5 000/1.2 ≈ 4 167 minor units.
+    near("orders", 24, 5);
+    near("paid", 24 * 4_000, 25_000);
+    near("refunded", 8 * 1_000, 25_000);
+    near("average_basket", 4_000, 1_200);
+}

@@ -63,7 +63,7 @@ fn apply(
     let (order_id, event, note): (&OrderId, Event, Option<String>) = match message {
         Message::OrderPaid { order_id } => (order_id, Event::Paid, None),
         Message::PaymentRefused { order_id, reason } => {
-            (order_id, Event::PaymentRefused, Some(format!("payment refused: {reason}")))
+            (order_id, Event::PaymentRefused, Some(format!("{}: {reason}", crate::orders::domain::PAYMENT_REFUSED)))
         }
         Message::OrderRefunded { order_id, reason } => (order_id, Event::Refunded, Some(format!("refunded: {reason}"))),
         Message::CancelDecided { order_id, accepted } => (order_id, Event::CancelDecided { accepted: *accepted }, None),

@@ -414,13 +414,16 @@ async fn a_paid_order_is_cancelled_only_as_delivery_decides_and_messages_may_com
     let late = w.cancel(&second, &w.b_token, "too late").await;
     assert_eq!(late.expect_problem(409, "invalid_transition")["status"], "shipped");
 
-    // A refused payment ends an unpaid order and says why.
+    // A refused payment ends an unpaid order, says why and shows where else to buy.
+    w.m.put_offer(&w.c_token, &w.c, &w.product, 1_050, 6, true, json!({})).await;
     let (third, third_cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
     let refused = Message::PaymentRefused { order_id: oid(&third), reason: "non_sellable".into() };
     assert_eq!(w.tell(ServiceName::Settlement, refused).await, 204);
     let v = w.read(&third, &third_cap).await.expect(200);
     assert_eq!(v["status"], "cancelled");
     assert!(v["note"].as_str().unwrap().contains("non_sellable"), "{v}");
+    let offered = v["alternatives"].as_array().unwrap_or_else(|| panic!("no alternatives: {v}"));
+    assert!(offered.iter().any(|a| a["store_id"] == w.c.as_str()), "the buyer is sent to C: {v}");
     assert_eq!(w.stock(&w.b).await, 9, "the third order's unit is back; the shipped one is gone");
     assert!(w.sent(ServiceName::Settlement, &third).iter().any(|(_, m)| matches!(m, Message::OrderCancelled { .. })));
 }

@@ -68,6 +68,10 @@ impl std::fmt::Display for OrderStatus {
     }
 }
 
+/// How an order's note begins when settlement refused its payment (the store can no longer
+/// sell the product): the buyer's view then offers the alternatives.
+pub const PAYMENT_REFUSED: &str = "payment refused";
+
 /// The first step a new order needs: most start at `awaiting_payment`.
 pub fn initial_status(needs_confirmation: bool, needs_approval: bool) -> OrderStatus {
     if needs_confirmation {

@@ -343,7 +343,20 @@ pub async fn read(state: web::Data<State>, caller: OrderCaller, path: web::Path<
         .db
         .read(move |c| {
             let (o, s, p, party) = authorize(c, &caller, &id, &[Party::Buyer, Party::Seller, Party::Manufacturer])?;
-            Ok::<_, BrokerError>(view(party, o, &s, &p))
+            // Redirect the buyer whose payment was refused to stores that can sell it.
+            let redirect = party == Party::Buyer
+                && o.status == OrderStatus::Cancelled
+                && o.note.as_deref().is_some_and(|n| n.starts_with(domain::PAYMENT_REFUSED));
+            let alternatives = if redirect {
+                Some(crate::catalog::store::alternatives(c, &o.store_id, &o.product_id, o.quantity)?)
+            } else {
+                None
+            };
+            let mut v = view(party, o, &s, &p);
+            if let (Some(a), Some(obj)) = (alternatives, v.as_object_mut()) {
+                obj.insert("alternatives".into(), serde_json::to_value(a).unwrap_or_default());
+            }
+            Ok::<_, BrokerError>(v)
         })
         .await?;
     Ok(HttpResponse::Ok().json(v))

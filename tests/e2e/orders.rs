@@ -704,3 +704,39 @@ async fn unpaid_orders_expire_and_give_their_stock_back_paid_ones_stay() {
     .await;
     assert_eq!(w.status(&paid, &paid_cap).await, "paid");
 }
+
+#[tokio::test]
+async fn a_back_order_is_sold_and_shipped_by_the_manufacturer() {
+    let w = world().await;
+    let (maker, maker_store, maker_token) = w.m.create_manufacturer("Tonerworks").await;
+    let v =
+        w.m.post(
+            &w.url("/v1/products"),
+            Some(&w.m.operator),
+            json!({"name": "Toner TX-2", "kind": "toner", "attributes": {}, "list_price": money(1_500),
+                   "manufacturer_id": maker, "backorder_days": 10}),
+        )
+        .await
+        .expect(201);
+    let product = json_of(&v, "id");
+    w.m.put_offer(&w.a_token, &w.a, &product, 1_400, 0, true, json!({})).await;
+    // A is empty: the refusal offers the manufacturer's back-order.
+    let short = w
+        .order(json!({"store_id": w.a, "product_id": product, "quantity": 2}))
+        .await
+        .expect_problem(409, "out_of_stock");
+    assert_eq!(short["backorder"]["store_id"], maker_store.as_str(), "{short}");
+    let (order, cap, placed) = w.place(&maker_store, &product, 2, json!({"contact": BUYER_MAIL})).await;
+    assert_eq!((&placed["status"], &placed["amount"]), (&json!("awaiting_payment"), &money(3_000)));
+    assert!(w.sent(ServiceName::Delivery, &order).iter().any(|(_, m)| matches!(m,
+        Message::ShipmentRequested { backorder: true, manufacturer_id: Some(mid), seller_id: None, .. } if mid.as_str() == maker)));
+    // The manufacturer is this order's seller: it reads it under a handle, mailed at its address.
+    let seen = w.read(&order, &maker_token).await.expect(200);
+    assert!(seen["buyer_handle"].as_str().unwrap().starts_with("buyer-") && seen["backorder"] == true, "{seen}");
+    w.read(&order, &w.b_token).await.expect_problem(403, "forbidden");
+    w.mails_with(&[&format!("New order {order}"), "@makers.example", "Delivery time: within 10 days"]).await;
+    let msg = w.url(&format!("/v1/orders/{order}/messages"));
+    w.m.post(&msg, Some(&maker_token), json!({"body": "Made to order, ten days."})).await.expect(201);
+    let list = w.m.get(&msg, Some(&cap)).await.expect(200);
+    assert_eq!(list["messages"][0]["author"], "store");
+}

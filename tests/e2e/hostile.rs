@@ -640,3 +640,158 @@ async fn random_json_on_every_public_route_is_4xx_problem_json_never_5xx() {
         m.get(&format!("{}/healthz", m.url(s)), None).await.expect(200);
     }
 }
+
+/// The ledger's balance invariant under any sequence of money movements a hostile or
+/// unlucky world can produce (orders, payments short, exact or over, releases, partial
+/// and whole refunds, cancellations, remittances, report charges), with shrinking to the
+/// shortest failing sequence: after every step the books balance, every cached balance
+/// matches its entries, a released order holds nothing in escrow, an unreleased one holds
+/// exactly what was paid, and no payment is refunded beyond its capture.
+mod ledger_properties {
+    use diesel::Connection;
+    use proptest::prelude::*;
+    use settlement::ledger::store::{owed, reconcile, trial_balance};
+    use settlement::ledger::Account;
+    use settlement::orders::store::{self as orders, NewOrder};
+    use settlement::payments::take::{take_payment, PaymentRequest};
+    use settlement::refunds::apply::{refund_order, refund_payment, OrderRefund};
+    use settlement::SettlementError;
+    use shared::config::FeeConfig;
+    use shared::db::{AnyConnection, Db};
+    use shared::ids::{OrderId, PartnerId, PaymentId, ProductId, StoreId};
+    use shared::money::{Currency, Money};
+
+    fn eur(a: i64) -> Money {
+        Money::new(a, Currency::EUR)
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Order { amount: i64, store: usize, referral: Option<usize>, shipper: Option<usize> },
+        Pay { order: usize, amount: i64 },
+        Release { order: usize },
+        Refund { payment: usize, amount: i64 },
+        RefundOrder { order: usize, why: usize },
+        Remit,
+        Charge { store: usize, purchase: u8, amount: i64 },
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (1i64..50_000, 0usize..3, proptest::option::of(0usize..3), proptest::option::of(0usize..3))
+                .prop_map(|(amount, store, referral, shipper)| Step::Order { amount, store, referral, shipper }),
+            3 => (any::<usize>(), prop_oneof![1i64..60_000, Just(1), Just(i64::MAX / 4)])
+                .prop_map(|(order, amount)| Step::Pay { order, amount }),
+            2 => any::<usize>().prop_map(|order| Step::Release { order }),
+            2 => (any::<usize>(), 1i64..40_000).prop_map(|(payment, amount)| Step::Refund { payment, amount }),
+            1 => (any::<usize>(), 0usize..3).prop_map(|(order, why)| Step::RefundOrder { order, why }),
+            1 => Just(Step::Remit),
+            1 => (0usize..3, any::<u8>(), 1i64..2_000).prop_map(|(store, purchase, amount)| Step::Charge { store, purchase: purchase % 8, amount }),
+        ]
+    }
+
+    fn check(conn: &mut AnyConnection, seen: &[OrderId]) -> Result<(), TestCaseError> {
+        let tb = trial_balance(conn, Currency::EUR).unwrap();
+        prop_assert!(tb.balanced && tb.total_debits == tb.total_credits, "{:?}", tb);
+        let report = reconcile(conn).unwrap();
+        prop_assert!(report.is_clean(), "{:?}", report);
+        for o in seen {
+            let row = orders::find(conn, o).unwrap().unwrap();
+            let held = owed(conn, &Account::Escrow(o.clone()), Currency::EUR).unwrap().amount;
+            if row.status == "released" {
+                prop_assert_eq!(held, 0, "released {} still holds money", o);
+            } else {
+                prop_assert_eq!(held, row.paid, "escrow of {} ({}) differs from what was paid", o, row.status);
+            }
+            for p in settlement::payments::store::of_order(conn, o).unwrap() {
+                prop_assert!(0 <= p.refunded && p.refunded <= p.captured, "{:?}", p);
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_books_balance_after_any_sequence_of_money_movements(steps in proptest::collection::vec(step(), 1..60)) {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Db::open(dir.path().join("s.db").to_str().unwrap(), 1, settlement::MIGRATIONS).unwrap();
+            let fees = FeeConfig::default();
+            db.write_blocking(|conn| -> Result<(), SettlementError> {
+                let partner = PartnerId::generate();
+                let sealed = shared::crypto::Sealer::ephemeral().seal(b"whsec_x", partner.as_str().as_bytes());
+                settlement::partners::store::insert(conn, &partner, "p", &shared::crypto::random_token("h"), None, &sealed)?;
+                let stores: Vec<StoreId> = (0..3).map(|_| StoreId::generate()).collect();
+                let account = settlement::payouts::domain::PayoutAccount::parse("Shop", "GB82WEST12345698765432")?;
+                let sealer = shared::crypto::Sealer::ephemeral();
+                for s in &stores[..2] {
+                    settlement::payouts::store::set(conn, &sealer, s, &account)?;
+                }
+                let mut seen: Vec<OrderId> = Vec::new();
+                let mut payments: Vec<PaymentId> = Vec::new();
+                for s in &steps {
+                    match s.clone() {
+                        Step::Order { amount, store, referral, shipper } => {
+                            let id = OrderId::generate();
+                            orders::insert(conn, &NewOrder {
+                                order_id: &id,
+                                amount: eur(amount),
+                                store_id: &stores[store],
+                                product_id: &ProductId::generate(),
+                                referral_store_id: referral.map(|r| &stores[r]),
+                                shipper_store_id: shipper.map(|r| &stores[r]),
+                            })?;
+                            seen.push(id);
+                        }
+                        Step::Pay { order, amount } if !seen.is_empty() => {
+                            let req = PaymentRequest {
+                                order_id: seen[order % seen.len()].clone(),
+                                amount: eur(amount),
+                                partner_reference: "r".into(),
+                            };
+                            payments.push(take_payment(conn, &partner, &req)?.payment_id);
+                        }
+                        Step::Release { order } if !seen.is_empty() => {
+                            settlement::escrow::release::release(conn, &seen[order % seen.len()], &fees)?;
+                        }
+                        Step::Refund { payment, amount } if !payments.is_empty() => {
+                            let p = &payments[payment % payments.len()];
+                            match refund_payment(conn, Some(&partner), p, eur(amount), "test") {
+                                Ok(_) | Err(SettlementError::RefundExceedsPayment { .. }) => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        Step::RefundOrder { order, why } if !seen.is_empty() => {
+                            let why = [OrderRefund::Cancelled, OrderRefund::Undeliverable, OrderRefund::PartialExpired][why];
+                            refund_order(conn, &seen[order % seen.len()], why, "test")?;
+                        }
+                        Step::Remit => {
+                            settlement::remittances::run::run(conn)?;
+                        }
+                        Step::Charge { store, purchase, amount } => {
+                            let r = conn.transaction(|c| {
+                                settlement::charges::store::charge(c, &format!("pur{purchase}"), &stores[store], eur(amount))
+                            });
+                            match r {
+                                Ok(_) | Err(SettlementError::InsufficientBalance) | Err(SettlementError::Shared(_)) => {}
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        _ => {}
+                    }
+                    if let Err(e) = check(conn, &seen) {
+                        panic!("after {s:?}: {e}");
+                    }
+                }
+                for s in &stores[..2] {
+                    // A remittance never takes a payable store below zero.
+                    settlement::remittances::run::run(conn)?;
+                    let available = owed(conn, &Account::Store(s.clone()), Currency::EUR)?.amount;
+                    assert!(available <= 0, "a payable store kept {available} after a remittance");
+                }
+                Ok(())
+            }).unwrap();
+        }
+    }
+}

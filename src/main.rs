@@ -8,6 +8,7 @@ use std::path::PathBuf;
 mod bench;
 mod demo;
 mod run;
+mod tour;
 
 #[derive(Parser)]
 #[command(name = "marketplace", version, about = "Anonymous marketplace with a brokered settlement gateway")]
@@ -45,6 +46,9 @@ enum Command {
     },
     /// Load the demo data into running services.
     Demo,
+    /// Play one purchase from search to remittance in a fresh in-process market and print
+    /// what each party and each database knows about it.
+    Tour,
     /// Re-derive every ledger balance from its entries and report any difference
     /// (exits non-zero when the ledger does not reconcile).
     Reconcile,
@@ -84,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => demo::seed(&config).await,
+        Command::Tour => tour::run().await,
         Command::Reconcile => run::reconcile(&config),
         Command::Bench(args) => bench::run(args).await,
     }

@@ -352,3 +352,303 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     assert!(screenshots >= 10, "a screenshot per step: {screenshots}");
     client.close().await.unwrap();
 }
+
+// ---- the same pages without a browser: JavaScript off, headers, cookies, bad input
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// A market with one store selling a toner (stock 3) and one that cannot sell it.
+async fn small_market(m: &TestMarket) -> (String, String, String, String) {
+    let union = m.create_union("North union", "north").await;
+    let (_a, seller_a) = m.create_seller("Seller A").await;
+    let (_b, seller_b) = m.create_seller("Seller B").await;
+    let store_a = m.create_store(&seller_a, &union, "Corner A", "office").await;
+    let store_b = m.create_store(&seller_b, &union, "Corner B", "office").await;
+    let product = m.create_product(&m.operator, "Toner T-9", "toner", json!({"colour": "black"}), 1_990).await;
+    m.put_offer(&seller_a, &store_a, &product, 1_890, 4, false, json!({})).await;
+    m.put_offer(&seller_b, &store_b, &product, 1_990, 3, true, json!({})).await;
+    (store_a, store_b, product, seller_b)
+}
+
+#[tokio::test]
+async fn browsing_and_search_work_without_javascript_and_set_no_cookie() {
+    let m = TestMarket::spawn().await;
+    let (store_a, store_b, product, _) = small_market(&m).await;
+    let c = no_redirects();
+    for path in [
+        "/".to_string(),
+        "/shop/search?kind=toner&characteristics=colour%3Dblack&max_price=25".to_string(),
+        format!("/shop/stores/{store_a}"),
+        format!("/shop/stores/{store_b}/products/{product}"),
+        "/static/app.js".to_string(),
+    ] {
+        let r = c.get(format!("{}{path}", m.broker)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        assert!(r.headers().get("set-cookie").is_none(), "{path} sets a cookie");
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer", "{path}");
+        let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.starts_with("default-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("<script>") && !body.contains("https://"), "{path}: no inline or outside script");
+    }
+    let found = c
+        .get(format!("{}/shop/search?kind=toner&characteristics=colour%3Dblack&max_price=25", m.broker))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("Corner B") && found.contains("19.90 EUR") && !found.contains("Corner A"), "{found}");
+    // A price the buyer cannot mean is refused next to its field, and nothing is searched.
+    let bad = c.get(format!("{}/shop/search?kind=toner&max_price=cheap", m.broker)).send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("id=\"max_price-error\"") && bad.contains("not an amount"), "{bad}");
+    // The selection at the store that cannot sell answers with the alternative, JavaScript off.
+    let chosen = c
+        .post(format!("{}/shop/stores/{store_a}/products/{product}/select", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("quantity", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.status().as_u16(), 200);
+    let chosen = chosen.text().await.unwrap();
+    assert!(
+        chosen.contains("cannot sell")
+            && chosen.contains(&format!("/shop/stores/{store_b}/products/{product}?from={store_a}")),
+        "{chosen}"
+    );
+}
+
+#[tokio::test]
+async fn the_browsing_pseudonym_is_opt_in_and_its_sequence_can_be_deleted() {
+    let m = TestMarket::spawn().await;
+    let (store_a, ..) = small_market(&m).await;
+    let c = no_redirects();
+    // Another site cannot make the browser take a pseudonym.
+    let forged = c
+        .post(format!("{}/shop/privacy/pseudonym", m.broker))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(forged.headers().get("set-cookie").is_none());
+
+    let r = c
+        .post(format!("{}/shop/privacy/pseudonym", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http on this machine: {cookie}");
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let session = pair.split_once('=').unwrap().1.to_string();
+    c.get(format!("{}/shop/stores/{store_a}", m.broker)).header("cookie", &pair).send().await.unwrap();
+    let seq = m
+        .call(reqwest::Method::GET, &format!("{}/v1/browsing", m.broker), None, None, &[("x-session-id", &session)])
+        .await;
+    assert!(!seq.body["events"].as_array().unwrap().is_empty(), "the store visit is in the sequence: {}", seq.body);
+    let page =
+        c.get(format!("{}/shop/privacy", m.broker)).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("pseudonym-on"), "{page}");
+
+    let gone = c
+        .post(format!("{}/shop/privacy/forget", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status().as_u16(), 303);
+    assert!(gone.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let seq = m
+        .call(reqwest::Method::GET, &format!("{}/v1/browsing", m.broker), None, None, &[("x-session-id", &session)])
+        .await;
+    assert_eq!(seq.body["events"].as_array().map(Vec::len), Some(0), "the sequence is deleted: {}", seq.body);
+}
+
+#[tokio::test]
+async fn an_order_form_sent_twice_places_one_order_and_a_refused_one_says_why() {
+    let m = TestMarket::spawn().await;
+    let (_store_a, store_b, product, seller_b) = small_market(&m).await;
+    let c = no_redirects();
+    let key = shared::ids::random_hex128();
+    let form = [
+        ("idempotency_key", key.as_str()),
+        ("store_id", store_b.as_str()),
+        ("product_id", product.as_str()),
+        ("quantity", "1"),
+        ("expected_amount", "1990"),
+        ("expected_currency", "EUR"),
+        ("contact", ""),
+    ];
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = c.post(format!("{}/shop/order", m.broker)).form(&form).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store", "the receipt is never cached");
+        let page = r.text().await.unwrap();
+        let id = page.split("id=\"order-id\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+        assert!(page.contains("id=\"capability\""));
+        seen.push(id);
+    }
+    assert_eq!(seen[0], seen[1], "the second post answers with the first order");
+    let orders = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&seller_b)).await.expect(200);
+    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(1), "{orders}");
+
+    // The same key for another order is refused rather than replayed.
+    let mut changed = form;
+    changed[3] = ("quantity", "2");
+    let r = c.post(format!("{}/shop/order", m.broker)).form(&changed).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+
+    // More than the store has: the API's answer, with the alternatives, and no order.
+    let key = shared::ids::random_hex128();
+    let mut short = form;
+    short[0] = ("idempotency_key", key.as_str());
+    short[3] = ("quantity", "50");
+    let r = c.post(format!("{}/shop/order", m.broker)).form(&short).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 409);
+    assert!(r.text().await.unwrap().contains("not enough in stock"));
+    let orders = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&seller_b)).await.expect(200);
+    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(1), "no partial write: {orders}");
+}
+
+#[tokio::test]
+async fn the_demo_partner_page_exists_only_in_demo_mode_and_never_shows_its_key() {
+    let m = TestMarket::spawn().await;
+    let c = no_redirects();
+    let url = format!("{}/demo-pay/ord_00000000000000000000000000000000?amount=1990&currency=EUR", m.broker);
+    assert_eq!(c.get(&url).send().await.unwrap().status().as_u16(), 404);
+    let partner = m
+        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Demo Pay"}))
+        .await
+        .expect(201);
+    let key = json_of(&partner, "api_key");
+    std::fs::write(
+        m.config.data_dir.join("demo-credentials.json"),
+        json!({"payment partner Demo Pay": partner}).to_string(),
+    )
+    .unwrap();
+    let page = c.get(&url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("DEMO PAYMENT PARTNER") && page.contains("19.90"), "{page}");
+    assert!(!page.contains(&key), "the partner's key stays on the server");
+    // An order settlement never heard of is refused as the partner API refuses it.
+    let r = c
+        .post(format!("{}/demo-pay/ord_00000000000000000000000000000000", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("idempotency_key", "k1234567890abcdef"), ("amount", "abc"), ("currency", "EUR")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("amount-error"));
+}
+
+#[tokio::test]
+async fn the_seller_desk_shows_orders_by_buyer_handle_only() {
+    let m = TestMarket::spawn().await;
+    let union = m.create_union("North union", "north").await;
+    let email = format!("{}@sellers.example", shared::ids::random_hex128());
+    m.post(
+        &format!("{}/v1/sellers", m.broker),
+        None,
+        json!({"name": "Desk Seller", "email": email, "password": "correct horse battery"}),
+    )
+    .await
+    .expect(201);
+    let token = m.login(&email, "correct horse battery").await;
+    let store = m.create_store(&token, &union, "Desk store", "office").await;
+    let product = m.create_product(&m.operator, "Toner T-9", "toner", json!({"colour": "black"}), 1_990).await;
+    m.put_offer(&token, &store, &product, 1_990, 3, true, json!({})).await;
+    let order = m
+        .post(
+            &format!("{}/v1/orders", m.broker),
+            None,
+            json!({"store_id": store, "product_id": product, "quantity": 1}),
+        )
+        .await
+        .expect(201);
+    let order_id = json_of(&order, "order_id");
+
+    let c = no_redirects();
+    let wrong = c
+        .post(format!("{}/seller/sign-in", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", email.as_str()), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(wrong.text().await.unwrap().contains("sign-in-error"));
+    let r = c
+        .post(format!("{}/seller/sign-in", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", email.as_str()), ("password", "correct horse battery")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("Path=/seller") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let desk = c.get(format!("{}/seller", m.broker)).header("cookie", &pair).send().await.unwrap();
+    assert_eq!(desk.status().as_u16(), 200);
+    let desk = desk.text().await.unwrap();
+    let seller_view = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&token)).await.expect(200);
+    let handle = seller_view["orders"][0]["buyer_handle"].as_str().unwrap().to_string();
+    assert!(desk.contains(&order_id) && desk.contains(&handle) && desk.contains("Desk store"), "{desk}");
+    assert!(!desk.contains(&json_of(&order, "capability")));
+}
+
+#[tokio::test]
+async fn the_tour_shows_each_party_only_its_share() {
+    if postgres_admin_url().is_some() {
+        return; // The tour runs its own SQLite market.
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_marketplace"))
+        .arg("tour")
+        .env("MARKETPLACE_LOG", "error")
+        .output()
+        .expect("the tour runs");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|-"))
+        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+        .collect();
+    let header = &rows[0];
+    let cell = |fact: &str, who: &str| -> String {
+        let col = header.iter().position(|h| h == who).unwrap_or_else(|| panic!("no column {who}: {text}"));
+        let row = rows.iter().find(|r| r[0] == fact).unwrap_or_else(|| panic!("no row {fact}: {text}"));
+        row[col].clone()
+    };
+    for who in ["buyer", "salesperson", "payment partner", "broker db", "settlement db", "delivery db (after)"] {
+        assert_eq!(cell("delivery address", who), "-", "{who} knows the address: {text}");
+    }
+    assert_eq!(cell("delivery address", "delivery db (in transit)"), "sealed", "{text}");
+    assert_eq!(cell("delivery address", "courier"), "yes", "the final leg's label: {text}");
+    assert_eq!(cell("order id", "courier"), "-", "{text}");
+    for fact in ["product", "selling store"] {
+        assert_eq!(cell(fact, "payment partner"), "-", "{text}");
+    }
+    assert_eq!(cell("salesperson's legal name", "buyer"), "-", "{text}");
+    assert_eq!(cell("store's payout IBAN", "broker db"), "-", "{text}");
+    assert_eq!(cell("payment id", "broker db"), "-", "{text}");
+    assert_eq!(cell("payment id", "delivery db (after)"), "-", "{text}");
+    assert_eq!(cell("amount (42.17 EUR)", "delivery db (after)"), "-", "{text}");
+    for who in &header[1..] {
+        assert_eq!(cell("receipt code (capability)", who), "-", "{who} keeps the capability: {text}");
+    }
+}

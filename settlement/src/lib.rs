@@ -63,6 +63,7 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         stores::routes::balance,
         ledger::routes::trial_balance,
         ledger::routes::reconciliation,
+        ledger::routes::accounts,
         remittances::routes::run,
         remittances::routes::of_seller,
         payouts::routes::set,

@@ -187,6 +187,12 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     assert_eq!(balance(&m, &shipper_seller, &shipper).await, (200, 0));
     let tb = assert_ledger_sound(&m).await;
     assert_eq!(kind_balance(&tb, "marketplace_fees"), -300);
+    let url = format!("{}/v1/ledger/accounts?kind=store", m.settlement);
+    let stores = m.get(&url, Some(&m.operator)).await.expect(200);
+    let mut owed: Vec<i64> =
+        stores["accounts"].as_array().unwrap().iter().map(|a| -a["balance"]["amount"].as_i64().unwrap()).collect();
+    owed.sort();
+    assert_eq!(owed, [200, 200, 9_300]);
     assert_eq!(kind_balance(&tb, "escrow"), 0);
     assert_eq!(kind_balance(&tb, "referral_fees"), 0);
 

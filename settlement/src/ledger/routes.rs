@@ -11,7 +11,8 @@ use utoipa::IntoParams;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/ledger/trial-balance", web::get().to(trial_balance))
-        .route("/v1/ledger/reconciliation", web::get().to(reconciliation));
+        .route("/v1/ledger/reconciliation", web::get().to(reconciliation))
+        .route("/v1/ledger/accounts", web::get().to(accounts));
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -46,4 +47,38 @@ pub async fn reconciliation(state: web::Data<State>, _op: Operator) -> Result<Ht
     let mut body = serde_json::to_value(&report).map_err(|e| shared::Error::Internal(e.to_string()))?;
     body["clean"] = serde_json::Value::Bool(report.is_clean());
     Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AccountsQuery {
+    /// Defaults to the settlement currency.
+    pub currency: Option<String>,
+    /// `partner_clearing`, `escrow`, `store`, `marketplace_fees`, `referral_fees`,
+    /// `fulfilment_fees`, `report_revenue`, `refunds` or `payouts`.
+    pub kind: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountList {
+    pub accounts: Vec<super::store::AccountBalance>,
+}
+
+/// The accounts behind the trial balance, a page at a time.
+#[utoipa::path(get, path = "/v1/ledger/accounts", params(AccountsQuery),
+    responses((status = 200, body = AccountList)), security(("operator" = [])))]
+pub async fn accounts(state: web::Data<State>, _op: Operator, q: web::Query<AccountsQuery>) -> Result<HttpResponse> {
+    let currency = match &q.currency {
+        Some(c) => Currency::parse(c)?,
+        None => state.settings.currency()?,
+    };
+    let page = shared::http::Page { limit: q.limit, offset: q.offset };
+    let kind = q.kind.clone();
+    let accounts = state
+        .core
+        .db
+        .read(move |c| super::store::accounts_page(c, currency, kind.as_deref(), page.limit(), page.offset()))
+        .await?;
+    Ok(HttpResponse::Ok().json(AccountList { accounts }))
 }

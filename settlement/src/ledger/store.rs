@@ -251,3 +251,46 @@ pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
     }
     Ok(report)
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountBalance {
+    pub id: String,
+    pub kind: String,
+    /// The order, store or partner the account belongs to.
+    pub owner: Option<String>,
+    pub debits: Money,
+    pub credits: Money,
+    /// Debits minus credits.
+    pub balance: Money,
+}
+
+/// Accounts one page at a time, optionally of one kind, in id order.
+pub fn accounts_page(
+    conn: &mut AnyConnection,
+    currency: Currency,
+    kind: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AccountBalance>> {
+    let mut q = accounts::table.filter(accounts::currency.eq(currency.as_str())).into_boxed();
+    if let Some(kind) = kind {
+        q = q.filter(accounts::kind.eq(kind.to_string()));
+    }
+    let rows: Vec<(String, String, Option<String>, i64, i64)> = q
+        .order(accounts::id)
+        .limit(limit)
+        .offset(offset)
+        .select((accounts::id, accounts::kind, accounts::owner, accounts::debits, accounts::credits))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, owner, d, c)| AccountBalance {
+            id,
+            kind,
+            owner,
+            debits: Money::new(d, currency),
+            credits: Money::new(c, currency),
+            balance: Money::new(d - c, currency),
+        })
+        .collect())
+}

@@ -734,6 +734,8 @@ async fn a_back_order_is_sold_and_shipped_by_the_manufacturer() {
     let seen = w.read(&order, &maker_token).await.expect(200);
     assert!(seen["buyer_handle"].as_str().unwrap().starts_with("buyer-") && seen["backorder"] == true, "{seen}");
     w.read(&order, &w.b_token).await.expect_problem(403, "forbidden");
+    let listed = w.m.get(&w.url("/v1/manufacturer/orders"), Some(&maker_token)).await.expect(200);
+    assert!(listed["orders"].as_array().unwrap().iter().any(|o| o["order_id"] == order.as_str()), "{listed}");
     w.mails_with(&[&format!("New order {order}"), "@makers.example", "Delivery time: within 10 days"]).await;
     let msg = w.url(&format!("/v1/orders/{order}/messages"));
     w.m.post(&msg, Some(&maker_token), json!({"body": "Made to order, ten days."})).await.expect(201);

@@ -602,8 +602,13 @@ pub async fn seller_orders(
 }
 
 #[utoipa::path(get, path = "/v1/manufacturer/orders",
-    responses((status = 200, description = "{orders: [SellerView]}: orders waiting for approval")))]
-pub async fn manufacturer_orders(state: web::Data<State>, m: Manufacturer) -> Result<HttpResponse> {
+    responses((status = 200, description = "{orders: [SellerView]}: orders waiting for its approval, then the back-orders its own store sold")))]
+pub async fn manufacturer_orders(
+    state: web::Data<State>,
+    m: Manufacturer,
+    page: web::Query<shared::http::Page>,
+) -> Result<HttpResponse> {
+    let page = page.into_inner();
     let list = state
         .core
         .db
@@ -612,7 +617,13 @@ pub async fn manufacturer_orders(state: web::Data<State>, m: Manufacturer) -> Re
             use diesel::prelude::*;
             let mine: Vec<String> =
                 products::table.filter(products::manufacturer_id.eq(m.id.as_str())).select(products::id).load(c)?;
-            Ok::<_, BrokerError>(store::awaiting_approval(c, &mine, 200)?)
+            let mut list = store::awaiting_approval(c, &mine, 200)?;
+            if let Some(own) = crate::catalog::store::manufacturer_store(c, &m.id)? {
+                let sold = store::for_store(c, &own, page.limit(), page.offset())?;
+                let seen: Vec<OrderId> = list.iter().map(|o| o.id.clone()).collect();
+                list.extend(sold.into_iter().filter(|o| !seen.contains(&o.id)));
+            }
+            Ok::<_, BrokerError>(list)
         })
         .await?;
     let orders: Vec<SellerView> = list.into_iter().map(seller_view).collect();

@@ -202,6 +202,20 @@ pub fn for_seller(
     q.load(conn)?.into_iter().map(OrderRow::into_order).collect()
 }
 
+/// One store's orders, newest first.
+pub fn for_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i64) -> QueryResult<Vec<Order>> {
+    orders::table
+        .filter(orders::store_id.eq(store.as_str()))
+        .select(OrderRow::as_select())
+        .order((orders::created_at.desc(), orders::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .load(conn)?
+        .into_iter()
+        .map(OrderRow::into_order)
+        .collect()
+}
+
 /// Orders of the manufacturer's products waiting for its approval.
 pub fn awaiting_approval(conn: &mut AnyConnection, products: &[String], limit: i64) -> QueryResult<Vec<Order>> {
     orders::table

@@ -1,7 +1,8 @@
 //! Per-client rate limits for the routes an attacker would hammer: the logins (password
 //! guessing) and the partner API (key guessing, floods). Each class of route has a keyed
-//! GCRA bucket (`governor`): logins are keyed by the client's address, partner routes by
-//! the API key presented (a partner behind many addresses is still one client). Over the
+//! GCRA bucket (`governor`): logins are keyed by the client's address (the socket's peer,
+//! or the `X-Forwarded-For` hop named by a trusted proxy), partner routes by the API key
+//! presented (a partner behind many addresses is still one client). Over the
 //! limit, the request is answered `429 rate_limited` with `Retry-After` before its
 //! handler runs, so a refused request has no effect.
 //!
@@ -23,6 +24,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use serde::Deserialize;
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -53,6 +55,10 @@ pub struct RateLimitConfig {
     pub login: Limit,
     /// `POST /v1/payments` and `POST /v1/refunds`, per API key.
     pub partner: Limit,
+    /// Peers whose `X-Forwarded-For` is believed (a load balancer, or the broker's own
+    /// storefront relaying a visitor's login). Anyone else's header is ignored, so a
+    /// client cannot pick its own bucket.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Default for RateLimitConfig {
@@ -65,6 +71,7 @@ impl Default for RateLimitConfig {
             // 50,000 a second per partner: far above what one partner sends in the
             // benchmark at full load (retries included), yet a bound on a runaway client.
             partner: Limit { per_minute: 3_000_000, burst: 50_000 },
+            trusted_proxies: vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)],
         }
     }
 }
@@ -125,14 +132,39 @@ impl Bucket {
 pub struct RateLimits {
     pub login: Option<Bucket>,
     pub partner: Option<Bucket>,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl RateLimits {
     pub fn new(config: &RateLimitConfig) -> RateLimits {
+        let trusted_proxies = config.trusted_proxies.clone();
         if !config.enabled {
-            return RateLimits { login: None, partner: None };
+            return RateLimits { login: None, partner: None, trusted_proxies };
         }
-        RateLimits { login: Some(Bucket::new(config.login)), partner: Some(Bucket::new(config.partner)) }
+        RateLimits {
+            login: Some(Bucket::new(config.login)),
+            partner: Some(Bucket::new(config.partner)),
+            trusted_proxies,
+        }
+    }
+
+    /// The client's address: the socket's peer, or, when the peer is a trusted proxy, the
+    /// nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+    pub fn client_address(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> String {
+        let Some(peer) = peer else { return "unknown".into() };
+        if !self.trusted_proxies.contains(&peer) {
+            return peer.to_string();
+        }
+        let hops = forwarded_for.unwrap_or("").rsplit(',').map(str::trim).filter(|h| !h.is_empty());
+        for hop in hops {
+            match hop.parse::<IpAddr>() {
+                Ok(ip) if self.trusted_proxies.contains(&ip) => continue,
+                Ok(ip) => return ip.to_string(),
+                // A hop we cannot read: stop at it rather than trust what lies beyond.
+                Err(_) => return format!("unreadable:{}", hop.chars().take(64).collect::<String>()),
+            }
+        }
+        peer.to_string()
     }
 
     pub fn from_config(config: &Config) -> Result<RateLimits, String> {
@@ -159,30 +191,29 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     whole.max(1)
 }
 
-/// The client's address as the socket sees it. A proxy in front should be configured to
-/// keep the client's address (PROXY protocol) rather than have us trust a header anyone
-/// can set.
-fn client_address(req: &ServiceRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into())
+fn client_address(limits: &RateLimits, req: &ServiceRequest) -> String {
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    limits.client_address(req.peer_addr().map(|a| a.ip()), forwarded)
 }
 
 /// The presented API key, hashed (the key itself is never held in memory longer than the
 /// request), or the address when none was presented.
-fn api_key(req: &ServiceRequest) -> String {
+fn api_key(limits: &RateLimits, req: &ServiceRequest) -> String {
     match crate::auth::bearer(req.request()) {
         Some(key) => format!("key:{}", crate::crypto::sha256_hex(key.as_bytes())),
-        None => format!("addr:{}", client_address(req)),
+        None => format!("addr:{}", client_address(limits, req)),
     }
 }
 
 async fn limited(
     which: fn(&RateLimits) -> Option<&Bucket>,
-    key: fn(&ServiceRequest) -> String,
+    key: fn(&RateLimits, &ServiceRequest) -> String,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let verdict =
-        req.app_data::<web::Data<RateLimits>>().and_then(|limits| which(limits).map(|bucket| bucket.check(&key(&req))));
+    let verdict = req
+        .app_data::<web::Data<RateLimits>>()
+        .and_then(|limits| which(limits).map(|bucket| bucket.check(&key(limits, &req))));
     match verdict {
         Some(Err(wait)) => Ok(req.into_response(refusal(wait))),
         _ => next.call(req).await.map(ServiceResponse::map_into_boxed_body),
@@ -224,6 +255,20 @@ mod tests {
     }
 
     #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let limits = RateLimits::new(&RateLimitConfig::default());
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let outside: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(limits.client_address(Some(outside), Some("198.51.100.1")), "203.0.113.9");
+        assert_eq!(limits.client_address(Some(local), Some("198.51.100.1")), "198.51.100.1");
+        assert_eq!(limits.client_address(Some(local), Some("1.1.1.1, 198.51.100.1, 127.0.0.1")), "198.51.100.1");
+        assert_eq!(limits.client_address(Some(local), None), "127.0.0.1");
+        assert_eq!(limits.client_address(Some(local), Some("127.0.0.1")), "127.0.0.1");
+        assert!(limits.client_address(Some(local), Some("1.1.1.1, nonsense")).starts_with("unreadable:"));
+        assert_eq!(limits.client_address(None, Some("1.1.1.1")), "unknown");
+    }
+
+    #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
         assert_eq!(retry_after_secs(Duration::ZERO), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
@@ -260,6 +305,7 @@ mod tests {
             enabled: true,
             login: Limit { per_minute: 1, burst: 2 },
             partner: Limit { per_minute: 1, burst: 1 },
+            trusted_proxies: vec!["10.9.9.9".parse().unwrap()],
         }));
         let app = web_test::init_service(
             App::new()
@@ -294,6 +340,23 @@ mod tests {
         // Another address is not held.
         let req = web_test::TestRequest::post().uri("/login").peer_addr("10.0.0.2:5000".parse().unwrap()).to_request();
         assert_eq!(web_test::call_service(&app, req).await.status(), 200);
+        // A client's own X-Forwarded-For does not get it a fresh bucket.
+        let req = web_test::TestRequest::post()
+            .uri("/login")
+            .peer_addr(peer)
+            .insert_header(("x-forwarded-for", "203.0.113.7"))
+            .to_request();
+        assert_eq!(web_test::call_service(&app, req).await.status(), 429);
+        // Through the trusted proxy, each visitor counts on its own.
+        let via_proxy = |visitor: &'static str| {
+            web_test::TestRequest::post()
+                .uri("/login")
+                .peer_addr("10.9.9.9:443".parse().unwrap())
+                .insert_header(("x-forwarded-for", visitor))
+                .to_request()
+        };
+        assert_eq!(web_test::call_service(&app, via_proxy("10.0.0.1")).await.status(), 429);
+        assert_eq!(web_test::call_service(&app, via_proxy("198.51.100.1, 10.9.9.9")).await.status(), 200);
 
         // Partner routes count per key, whatever the address.
         let pay = |key: &'static str, port: u16| {

@@ -134,6 +134,10 @@ pub struct OutboxConfig {
     /// After this many failed attempts a message is dead-lettered for an operator.
     pub max_attempts: i32,
     pub batch_size: i64,
+    /// Delivered messages are deleted after this many hours (dead ones are kept for an
+    /// operator). Receivers keep their inbox records for good, so a late duplicate still
+    /// changes nothing.
+    pub retain_delivered_hours: i64,
 }
 
 impl Default for OutboxConfig {
@@ -144,6 +148,7 @@ impl Default for OutboxConfig {
             max_backoff_ms: 60_000,
             max_attempts: 25,
             batch_size: 100,
+            retain_delivered_hours: 24 * 7,
         }
     }
 }

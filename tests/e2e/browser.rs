@@ -291,6 +291,10 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     // The order page: the address goes from the browser straight to delivery.
     t.click("#to-order").await;
     t.until_text("#o-status", "awaiting payment", false).await;
+    // The buyer writes to the store through the broker's relay.
+    t.type_into("#message", "Please ring twice.").await;
+    t.click("#message-form button").await;
+    t.until_text("#messages", "Please ring twice.", false).await;
     t.type_into("#a-name", "Collection code 7731").await;
     t.type_into("#a-line1", "1 Browser Way").await;
     t.type_into("#a-city", "Northtown").await;
@@ -340,6 +344,13 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     t.until_text("#o-shipment", "delivered", true).await;
     t.until_text("#o-status", "delivered", true).await;
     t.snap("delivered").await;
+
+    // A receipt code that is not one says so plainly.
+    t.go(&format!("{}/shop/orders", m.broker)).await;
+    t.type_into("#receipt-code", "not-a-receipt-code").await;
+    t.click("#receipt-form button").await;
+    t.until_text("#receipt-code-error", "not a receipt code", false).await;
+    t.snap("wrong-code").await;
 
     // Every request the page made went to the marketplace's own origins.
     let own = [&m.broker, &m.settlement, &m.delivery];
@@ -609,6 +620,13 @@ async fn the_seller_desk_shows_orders_by_buyer_handle_only() {
     let handle = seller_view["orders"][0]["buyer_handle"].as_str().unwrap().to_string();
     assert!(desk.contains(&order_id) && desk.contains(&handle) && desk.contains("Desk store"), "{desk}");
     assert!(!desk.contains(&json_of(&order, "capability")));
+    let reports = c.get(format!("{}/seller/reports", m.broker)).header("cookie", &pair).send().await.unwrap();
+    assert_eq!(reports.status().as_u16(), 200);
+    let reports = reports.text().await.unwrap();
+    assert!(reports.contains("sales_history") && reports.contains("id=\"buy-report\""), "{reports}");
+    // Outside `/seller` the seller's cookie is not sent, and without it the desk asks to sign in.
+    let anonymous = c.get(format!("{}/seller", m.broker)).send().await.unwrap().text().await.unwrap();
+    assert!(anonymous.contains("seller-sign-in") && !anonymous.contains(&order_id));
 }
 
 #[tokio::test]
@@ -651,4 +669,47 @@ async fn the_tour_shows_each_party_only_its_share() {
     for who in &header[1..] {
         assert_eq!(cell("receipt code (capability)", who), "-", "{who} keeps the capability: {text}");
     }
+}
+
+#[tokio::test]
+async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
+    let m = TestMarket::spawn().await;
+    let c = no_redirects();
+    let form = [("handle", "quiet-otter-17"), ("password", "correct horse battery")];
+    let r = c
+        .post(format!("{}/shop/account/register", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("mp_buyer=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let page = c.get(format!("{}/shop/account", m.broker)).header("cookie", &pair).send().await.unwrap();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("signed-in") && page.contains("quiet-otter-17"), "{page}");
+
+    // A wrong password is refused next to the form, and no session cookie is set.
+    let wrong = c
+        .post(format!("{}/shop/account/sign-in", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("handle", "quiet-otter-17"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(wrong.text().await.unwrap().contains("id=\"sign-in-error\""));
+
+    let out = c
+        .post(format!("{}/shop/account/sign-out", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
 }

@@ -68,12 +68,23 @@ pub struct TokenSigner {
     pub service: ServiceName,
     kid: String,
     key: EncodingKey,
+    /// Service tokens are reused while they have a minute left, so that the outbox does not
+    /// sign (and the receiver verify a fresh signature of) one token per message.
+    service_tokens: std::sync::Mutex<HashMap<ServiceName, (String, i64)>>,
 }
+
+/// Lifetime of a service-to-service token.
+const SERVICE_TOKEN_TTL: i64 = 120;
 
 impl TokenSigner {
     pub fn new(service: ServiceName, ring: &KeyRing) -> TokenSigner {
         let key = ring.signing();
-        TokenSigner { service, kid: key.kid.clone(), key: EncodingKey::from_ed_der(key.pkcs8()) }
+        TokenSigner {
+            service,
+            kid: key.kid.clone(),
+            key: EncodingKey::from_ed_der(key.pkcs8()),
+            service_tokens: std::sync::Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn sign(&self, claims: &Claims) -> Result<String, Error> {
@@ -84,7 +95,17 @@ impl TokenSigner {
 
     /// A short-lived token for a call to another service.
     pub fn service_token(&self, audience: ServiceName) -> Result<String, Error> {
-        self.sign(&Claims::new(self.service, self.service.as_str(), Role::Service, &[audience], 120))
+        let now = crate::time::unix_seconds();
+        let mut cache = self.service_tokens.lock().expect("token cache poisoned");
+        if let Some((token, exp)) = cache.get(&audience) {
+            if exp - now > 60 {
+                return Ok(token.clone());
+            }
+        }
+        let claims = Claims::new(self.service, self.service.as_str(), Role::Service, &[audience], SERVICE_TOKEN_TTL);
+        let token = self.sign(&claims)?;
+        cache.insert(audience, (token.clone(), claims.exp));
+        Ok(token)
     }
 }
 
@@ -105,7 +126,12 @@ pub struct TokenVerifier {
     remotes: Vec<(ServiceName, String)>,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
     http: reqwest::Client,
+    /// Tokens already verified (service tokens and capabilities are presented many times),
+    /// with their claims, until they expire. Bounded: cleared when it grows too large.
+    verified: std::sync::Mutex<HashMap<String, Claims>>,
 }
+
+const VERIFIED_CACHE_MAX: usize = 4096;
 
 #[derive(Deserialize)]
 struct Jwks {
@@ -136,10 +162,26 @@ impl TokenVerifier {
             remotes,
             last_fetch: tokio::sync::Mutex::new(None),
             http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("http client"),
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, Error> {
+        if let Some(claims) = self.verified.lock().expect("verified cache poisoned").get(token) {
+            if claims.exp > crate::time::unix_seconds() {
+                return Ok(claims.clone());
+            }
+        }
+        let claims = self.verify_signature(token).await?;
+        let mut verified = self.verified.lock().expect("verified cache poisoned");
+        if verified.len() >= VERIFIED_CACHE_MAX {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), claims.clone());
+        Ok(claims)
+    }
+
+    async fn verify_signature(&self, token: &str) -> Result<Claims, Error> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthorized)?;
         if header.alg != Algorithm::EdDSA {
             return Err(Error::Unauthorized);

@@ -187,7 +187,7 @@
     legs.replaceChildren();
     if (ship && ship.ok) {
       const s = ship.data;
-      $("#o-shipment").textContent = s.status.replace(/_/g, " ") + (s.delivered ? " · delivered" : "");
+      $("#o-shipment").textContent = s.status.replace(/_/g, " ") + (s.delivered && s.status !== "delivered" ? " · delivered" : "");
       orderBox.dataset.shipment = s.status;
       (s.legs || []).forEach((leg, i) => {
         const li = document.createElement("li");

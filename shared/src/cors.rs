@@ -19,8 +19,20 @@ pub fn for_service(config: &Config, name: ServiceName) -> Condition<Cors> {
 /// without an `Origin` (services, partners, couriers' tools) pass untouched; a browser
 /// page from any other origin is refused.
 pub fn cors(allowed_origin: &str) -> Cors {
-    Cors::default()
-        .allowed_origin(&origin_of(allowed_origin))
+    let origin = origin_of(allowed_origin);
+    // On this machine the same page is reached as 127.0.0.1 or localhost.
+    let twin = if origin.contains("://127.0.0.1") {
+        Some(origin.replacen("://127.0.0.1", "://localhost", 1))
+    } else if origin.contains("://localhost") {
+        Some(origin.replacen("://localhost", "://127.0.0.1", 1))
+    } else {
+        None
+    };
+    let cors = match twin {
+        Some(t) => Cors::default().allowed_origin(&t),
+        None => Cors::default(),
+    };
+    cors.allowed_origin(&origin)
         .allowed_methods([Method::GET, Method::PUT, Method::POST])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
         .allowed_header("idempotency-key")
@@ -72,6 +84,8 @@ mod tests {
         let ok = web_test::call_service(&app, preflight("http://127.0.0.1:8080")).await;
         assert!(ok.status().is_success());
         assert_eq!(ok.headers().get("access-control-allow-origin").unwrap(), "http://127.0.0.1:8080");
+        let twin = web_test::call_service(&app, preflight("http://localhost:8080")).await;
+        assert_eq!(twin.headers().get("access-control-allow-origin").unwrap(), "http://localhost:8080");
         let other = web_test::call_service(&app, preflight("http://evil.example")).await;
         assert!(other.headers().get("access-control-allow-origin").is_none());
         // A call without Origin (another service, a partner) is not affected.

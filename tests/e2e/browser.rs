@@ -691,6 +691,18 @@ async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
     assert_eq!(page.headers()["cache-control"], "no-store");
     let page = page.text().await.unwrap();
     assert!(page.contains("signed-in") && page.contains("quiet-otter-17"), "{page}");
+    let saved = c
+        .post(format!("{}/shop/account/equipment", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &pair)
+        .form(&[("equipment", "printer, kettle")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 303);
+    let page = c.get(format!("{}/shop/account", m.broker)).header("cookie", &pair).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("printer") && page.contains("kettle"), "the equipment is kept: {page}");
 
     // A wrong password is refused next to the form, and no session cookie is set.
     let wrong = c

@@ -84,6 +84,12 @@ pub async fn page_with(state: &State, req: &HttpRequest, status: u16, error: Opt
             p #signed-in { "Signed in as " strong { (p.body["handle"].as_str().unwrap_or_default()) } ". Points: "
                 (p.body["points"]) ". Equipment: " (p.body["equipment"].as_array().map(|e| e.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
             p { "Orders you place while signed in get your group's prices; the store still sees only a per-order handle." }
+            form #equipment-form method="post" action="/shop/account/equipment" {
+                label for="equipment" { "Equipment you own (kinds, separated by commas), for compatible items and prices" }
+                input #equipment name="equipment" value=(p.body["equipment"].as_array().map(|e| e.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default());
+                @if let Some(d) = err("equipment") { span.field-error #equipment-error role="alert" { (d) } }
+                button type="submit" { "Save equipment" }
+            }
             form method="post" action="/shop/account/sign-out" { button #sign-out type="submit" { "Sign out" } }
         } @else {
             p { "An account is optional: a handle and a password, no mail address. It keeps equipment, points and group prices." }
@@ -151,4 +157,23 @@ pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse
         return view::forbidden_origin(&state);
     }
     see_other(&state, "/shop/account", &[view::cookie(&state, BUYER_COOKIE, "", "/", Some(0))])
+}
+
+#[derive(Deserialize)]
+pub struct Equipment {
+    equipment: String,
+}
+
+pub async fn equipment(state: web::Data<State>, req: HttpRequest, form: web::Form<Equipment>) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    let Some(token) = cookie(&req, BUYER_COOKIE) else { return page_with(&state, &req, 401, None).await };
+    let list: Vec<&str> = form.equipment.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
+    let api = Api::broker(&state, &req).bearer(Some(token));
+    match api.call(reqwest::Method::PUT, "/v1/buyer/equipment", Some(json!({"equipment": list})), &[]).await {
+        Ok(r) if r.ok() => see_other(&state, "/shop/account", &[]),
+        Ok(r) => page_with(&state, &req, r.status, Some(("equipment", r.detail()))).await,
+        Err(e) => unreachable(&state, e),
+    }
 }

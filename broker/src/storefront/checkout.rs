@@ -232,7 +232,7 @@ fn receipt(state: &State, f: view::Frame, order: &Value, capability: Option<Stri
     let order_id = order["order_id"].as_str().unwrap_or_default();
     let body = html! {
         p { "Order " code #order-id { (order_id) } " at " (order["store"]["name"].as_str().unwrap_or_default())
-            ": " strong #order-amount { (money(&order["amount"])) } ", " span #order-status { (order["status"].as_str().unwrap_or_default()) } "." }
+            ": " strong #order-amount { (money(&order["amount"])) } ", " span #order-status { (order["status"].as_str().unwrap_or_default().replace('_', " ")) } "." }
         section #receipt data-order-id=(order_id) {
             h2 { "Your receipt code" }
             p { "This code is your only key to the order: to pay, give the address, track it and write to the store. "

@@ -40,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/shop/account/register", web::post().to(account::register))
         .route("/shop/account/sign-in", web::post().to(account::sign_in))
         .route("/shop/account/sign-out", web::post().to(account::sign_out))
+        .route("/shop/account/equipment", web::post().to(account::equipment))
         .route("/demo-pay/{order_id}", web::get().to(demo_pay::page))
         .route("/demo-pay/{order_id}", web::post().to(demo_pay::pay))
         .route("/seller", web::get().to(seller::dashboard))

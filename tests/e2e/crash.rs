@@ -100,6 +100,28 @@ impl Launcher {
 impl Drop for Launcher {
     fn drop(&mut self) {
         self.kill();
+        // The data dir goes with the test; show what the launcher said before it does.
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("last lines of the launcher's log:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
+    }
+}
+
+/// Databases made for one run, dropped when it ends, whether it passed or not.
+struct PgDatabases {
+    admin: Option<String>,
+    names: Vec<String>,
+}
+
+impl Drop for PgDatabases {
+    fn drop(&mut self) {
+        if let Some(admin) = &self.admin {
+            for name in &self.names {
+                let _ = shared::db::drop_postgres_database(admin, name);
+            }
+        }
     }
 }
 
@@ -562,7 +584,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
     let admin = postgres_admin_url();
     let run = shared::ids::random_hex128();
     let mut db_urls = HashMap::new();
-    let mut pg_names = Vec::new();
+    let mut pg = PgDatabases { admin: admin.clone(), names: Vec::new() };
     for service in ServiceName::ALL {
         let url = match &admin {
             Some(admin) => {
@@ -570,7 +592,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
                 let url = shared::db::create_postgres_database(admin, &name)
                     .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this run: {e}"));
                 env.push((format!("MARKETPLACE_{}_DATABASE_URL", service.as_str().to_uppercase()), url.clone()));
-                pg_names.push(name);
+                pg.names.push(name);
                 url
             }
             None => data.join(format!("{service}.db")).display().to_string(),
@@ -686,12 +708,9 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
         started.elapsed().as_secs_f64()
     );
 
+    // The launcher goes first, then its databases.
     launcher.kill();
-    if let Some(admin) = &admin {
-        for name in pg_names {
-            let _ = shared::db::drop_postgres_database(admin, &name);
-        }
-    }
+    drop(pg);
 }
 
 /// Everything the crash test proves, from the databases themselves.

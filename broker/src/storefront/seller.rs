@@ -296,3 +296,24 @@ fn chart(rows: &[Value], label: Option<&str>, value: &str) -> Markup {
     svg.push_str("</svg>");
     PreEscaped(svg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_shows_its_rows_and_a_bar_per_row() {
+        let r = json!({
+            "kind": "sales_history", "group_by": "category", "price": {"amount": 2500, "currency": "EUR"},
+            "epsilon_spent": 0.2, "budget_left": 0.3,
+            "rows": [{"category": "office <b>", "units": 40}, {"category": "home", "units": 20}],
+        });
+        let html = report(&r).into_string();
+        assert_eq!(html.matches("<rect").count(), 2, "{html}");
+        assert!(html.contains("office &lt;b&gt;") && !html.contains("office <b>"), "labels are escaped: {html}");
+        assert!(html.contains("width=\"380\"") && html.contains("width=\"190\""), "bars scale to the largest: {html}");
+        assert!(!html.contains("style="), "no inline style under the strict policy: {html}");
+        let empty = report(&json!({"kind": "sales_history", "rows": []})).into_string();
+        assert!(empty.contains("No group had enough orders"));
+    }
+}

@@ -452,6 +452,7 @@ impl TestMarket {
     }
 
     /// Sets a store's offer (price in EUR); extra members (e.g. `union_fulfilment`) merge in.
+    #[allow(clippy::too_many_arguments)] // mirrors the offer's fields, as the tests read them
     pub async fn put_offer(
         &self,
         seller_token: &str,

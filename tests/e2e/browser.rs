@@ -76,6 +76,14 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
     ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a browser session")
 }
 
+/// A fresh folder for one test's screenshots under `target/browser-screenshots/`.
+fn screenshots(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("browser-screenshots").join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Records each page's requests and writes a screenshot per step.
 struct Tour<'a> {
     client: &'a Client,
@@ -225,9 +233,7 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
 
     let profile = tempfile::tempdir().unwrap();
     let client = browser(&driver, profile.path()).await;
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("browser-screenshots");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = screenshots("purchase");
     let mut t = Tour { client: &client, dir, step: 0, requests: BTreeSet::new() };
 
     // Search by kind and characteristics: only the store that sells it shows.
@@ -361,6 +367,50 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     assert!(t.requests.iter().any(|u| u.starts_with(m.settlement.as_str())), "the payment state came from settlement");
     let screenshots = std::fs::read_dir(&t.dir).unwrap().count();
     assert!(screenshots >= 10, "a screenshot per step: {screenshots}");
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_buyer_cancels_an_unpaid_order_from_the_order_page() {
+    if postgres_admin_url().is_some() {
+        return;
+    }
+    let driver = start_driver().await;
+    let m = TestMarket::spawn().await;
+    let (_store_a, store_b, product, seller_b) = small_market(&m).await;
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+    let mut t = Tour { client: &client, dir: screenshots("cancel"), step: 0, requests: BTreeSet::new() };
+
+    t.go(&format!("{}/shop/stores/{store_b}/products/{product}", m.broker)).await;
+    t.click("#choose").await;
+    t.click("#place-order").await;
+    let order_id = t.text("#order-id").await;
+    t.click("#remember").await;
+    t.click("#to-order").await;
+    t.until_text("#o-status", "awaiting payment", false).await;
+    t.snap("before-cancel").await;
+    t.click("#cancel").await;
+    t.until_text("#o-status", "cancelled", false).await;
+    assert!(!t.find("#cancel-box").await.is_displayed().await.unwrap(), "nothing left to cancel");
+    t.snap("cancelled").await;
+    let seen = m.get(&format!("{}/v1/orders/{order_id}", m.broker), Some(&seller_b)).await.expect(200);
+    assert_eq!(seen["status"], "cancelled", "{seen}");
+
+    // The code was kept in this browser at the buyer's request: the order opens again from
+    // the list, and removing it leaves the page asking for the code.
+    t.go(&format!("{}/shop/orders", m.broker)).await;
+    t.click("#kept-orders a").await;
+    t.until_text("#o-status", "cancelled", false).await;
+    t.click("#forget-code").await;
+    t.until_text("#code-problem", "removed", false).await;
+    t.snap("code-removed").await;
+    for url in &t.requests {
+        assert!(
+            [&m.broker, &m.settlement, &m.delivery].iter().any(|o| url.starts_with(o.as_str())),
+            "the page called another origin: {url}"
+        );
+    }
     client.close().await.unwrap();
 }
 

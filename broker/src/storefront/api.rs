@@ -56,6 +56,9 @@ pub struct Api {
     base: String,
     session: Option<String>,
     bearer: Option<String>,
+    /// The page's client, so that per-client limits (sign-in) still apply per client
+    /// where the broker's own address is among the trusted proxies.
+    forwarded_for: Option<String>,
 }
 
 impl Api {
@@ -68,11 +71,17 @@ impl Api {
         } else {
             format!("http://{addr}")
         };
-        Api { base, session: cookie(req, SESSION_COOKIE), bearer: None }
+        let peer = req.peer_addr().map(|a| a.ip().to_string());
+        let before = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let forwarded_for = match (before, peer) {
+            (Some(b), Some(p)) => Some(format!("{b}, {p}")),
+            (b, p) => b.or(p),
+        };
+        Api { base, session: cookie(req, SESSION_COOKIE), bearer: None, forwarded_for }
     }
 
     pub fn settlement(state: &State) -> Api {
-        Api { base: state.core.config.settlement.public_url(), session: None, bearer: None }
+        Api { base: state.core.config.settlement.public_url(), session: None, bearer: None, forwarded_for: None }
     }
 
     pub fn bearer(mut self, token: Option<String>) -> Api {
@@ -101,6 +110,9 @@ impl Api {
         }
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t);
+        }
+        if let Some(f) = &self.forwarded_for {
+            req = req.header("x-forwarded-for", f);
         }
         for (k, v) in headers {
             req = req.header(*k, *v);

@@ -677,6 +677,43 @@ async fn the_seller_desk_shows_orders_by_buyer_handle_only() {
     // Outside `/seller` the seller's cookie is not sent, and without it the desk asks to sign in.
     let anonymous = c.get(format!("{}/seller", m.broker)).send().await.unwrap().text().await.unwrap();
     assert!(anonymous.contains("seller-sign-in") && !anonymous.contains(&order_id));
+
+    // An offer that needs the salesperson's price: confirmed from the desk at a new price.
+    m.put_offer(&token, &store, &product, 1_990, 3, true, json!({"requires_price_confirmation": true})).await;
+    let waiting = m
+        .post(
+            &format!("{}/v1/orders", m.broker),
+            None,
+            json!({"store_id": store, "product_id": product, "quantity": 1}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(waiting["status"], "awaiting_confirmation", "{waiting}");
+    let waiting_id = json_of(&waiting, "order_id");
+    let desk =
+        c.get(format!("{}/seller", m.broker)).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
+    assert!(desk.contains(&format!("/seller/orders/{waiting_id}/confirm")), "{desk}");
+    let bad = c
+        .post(format!("{}/seller/orders/{waiting_id}/confirm", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &pair)
+        .form(&[("price", "lots"), ("currency", "EUR")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+    let ok = c
+        .post(format!("{}/seller/orders/{waiting_id}/confirm", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &pair)
+        .form(&[("price", "18.50"), ("currency", "EUR")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 303);
+    let after = m.get(&format!("{}/v1/orders/{waiting_id}", m.broker), Some(&token)).await.expect(200);
+    assert_eq!(after["status"], "awaiting_payment", "{after}");
+    assert_eq!(after["unit_price"]["amount"], 1_850, "{after}");
 }
 
 #[tokio::test]

@@ -142,7 +142,7 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                 h3 { "Remittances" }
                 @if remits.is_empty() { p.muted { "None yet." } }
                 @else {
-                    table.results { tbody { @for r in remits { tr { td { (r["created_at"].as_str().or(r["id"].as_str()).unwrap_or_default()) } td.num { (money(&r["amount"])) } td { (r["status"].as_str().unwrap_or_default()) } } } } }
+                    table.results { tbody { @for r in remits { tr { td { (r["created"].as_str().unwrap_or_default()) } td.num { (money(&r["amount"])) } td { "to the account ending " (r["iban_last4"].as_str().unwrap_or("····")) } } } } }
                 }
             }
         }

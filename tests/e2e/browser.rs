@@ -791,6 +791,23 @@ async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
     let page = page.text().await.unwrap();
     assert!(page.contains("printer") && page.contains("kettle"), "the equipment is kept: {page}");
 
+    // Signed in, the order form offers the account's points; anonymous, it does not.
+    let (_a, store_b, product, _) = small_market(&m).await;
+    let choose = |cookie: Option<String>| {
+        let mut r = c
+            .post(format!("{}/shop/stores/{store_b}/products/{product}/select", m.broker))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("quantity", "1")]);
+        if let Some(k) = cookie {
+            r = r.header("cookie", k);
+        }
+        r.send()
+    };
+    let signed = choose(Some(pair.clone())).await.unwrap().text().await.unwrap();
+    assert!(signed.contains("id=\"points\""), "{signed}");
+    let anonymous = choose(None).await.unwrap().text().await.unwrap();
+    assert!(!anonymous.contains("id=\"points\"") && anonymous.contains("id=\"place-order\""), "{anonymous}");
+
     // A wrong password is refused next to the form, and no session cookie is set.
     let wrong = c
         .post(format!("{}/shop/account/sign-in", m.broker))

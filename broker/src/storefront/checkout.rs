@@ -26,6 +26,7 @@ pub struct OrderForm {
     expected_currency: Option<String>,
     referral_store_id: Option<String>,
     contact: Option<String>,
+    points: Option<String>,
 }
 
 impl OrderForm {
@@ -34,14 +35,15 @@ impl OrderForm {
         let opt = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
         shared::crypto::sha256_hex(
             format!(
-                "{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+                "{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
                 self.store_id.trim(),
                 self.product_id.trim(),
                 self.quantity.trim(),
                 self.expected_amount,
                 opt(&self.expected_currency),
                 opt(&self.referral_store_id),
-                opt(&self.contact)
+                opt(&self.contact),
+                opt(&self.points).filter(|p| p != "0")
             )
             .as_bytes(),
         )
@@ -190,6 +192,21 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
     if let Some(c) = form.contact.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         body["contact"] = json!(c);
     }
+    match form.points.as_deref().map(str::trim).filter(|p| !p.is_empty() && *p != "0").map(str::parse::<i64>) {
+        None => {}
+        Some(Ok(p)) => body["points"] = json!(p),
+        Some(Err(_)) => {
+            settle(&key, &fingerprint, None);
+            return view::respond(
+                &state,
+                422,
+                f,
+                "Order",
+                html! {
+                p.error #points-error role="alert" { "Points must be a whole number." } },
+            );
+        }
+    }
     let api = Api::broker(&state, &req).bearer(cookie(&req, BUYER_COOKIE));
     let r = match api.call(reqwest::Method::POST, "/v1/orders", Some(body), &[("idempotency-key", &key)]).await {
         Ok(r) => r,
@@ -201,12 +218,14 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
     if r.status != 201 {
         settle(&key, &fingerprint, None);
         let shown = match r.code() {
-            "non_sellable" | "out_of_stock" => alternatives(&form.store_id, &form.product_id, quantity, &r.body),
+            "non_sellable" | "out_of_stock" => {
+                alternatives(&form.store_id, &form.product_id, quantity, &r.body, f.signed_in)
+            }
             "price_changed" => html! {
                 p.error role="alert" { (r.detail()) }
                 p { "Order at the new price?" }
                 (order_form(&form.store_id, &form.product_id, quantity, &r.body["current_price"],
-                    form.referral_store_id.as_deref().filter(|s| !s.is_empty()), "Order at the new price"))
+                    form.referral_store_id.as_deref().filter(|s| !s.is_empty()), f.signed_in, "Order at the new price"))
             },
             "invalid_contact" => html! {
                 p.error role="alert" id="contact-error" { (r.detail()) }

@@ -363,10 +363,10 @@ pub async fn select(
         html! {
             p { "This store sells it: " strong { (money(&answer["price"])) } " each."
                 @if answer["union_fulfilment"] == true { " Another store of its union ships it for this store." } }
-            (order_form(&store_id, &product_id, quantity, &answer["price"], from.as_deref(), "Order without an account"))
+            (order_form(&store_id, &product_id, quantity, &answer["price"], from.as_deref(), frame(&req).signed_in, "Order without an account"))
         }
     } else {
-        alternatives(&store_id, &product_id, quantity, &answer)
+        alternatives(&store_id, &product_id, quantity, &answer, frame(&req).signed_in)
     };
     let mut f = frame(&req);
     f.private = true;
@@ -374,7 +374,7 @@ pub async fn select(
 }
 
 /// Why a store cannot sell, and where the buyer can get it instead.
-pub fn alternatives(store_id: &str, product_id: &str, quantity: i64, answer: &Value) -> Markup {
+pub fn alternatives(store_id: &str, product_id: &str, quantity: i64, answer: &Value, signed_in: bool) -> Markup {
     let reason = match answer["reason"].as_str().or(answer["code"].as_str()) {
         Some("non_sellable") => "This store cannot sell this product.",
         Some("out_of_stock") => "This store has not enough in stock.",
@@ -400,7 +400,7 @@ pub fn alternatives(store_id: &str, product_id: &str, quantity: i64, answer: &Va
             @let b = &answer["backorder"];
             h2 { "Back-order from the manufacturer" }
             p { "The manufacturer can make it for you: " (money(&b["price"])) " each, in about " (b["estimated_days"]) " days." }
-            (order_form(b["store_id"].as_str().unwrap_or_default(), product_id, quantity, &b["price"], None, "Back-order it"))
+            (order_form(b["store_id"].as_str().unwrap_or_default(), product_id, quantity, &b["price"], None, signed_in, "Back-order it"))
         }
         @if alts.is_empty() && !answer["backorder"].is_object() { p { "No other store has it now. " a href="/" { "Back to the shop" } } }
     }
@@ -414,6 +414,7 @@ pub fn order_form(
     quantity: i64,
     price: &Value,
     referral: Option<&str>,
+    signed_in: bool,
     label: &str,
 ) -> Markup {
     html! {
@@ -433,6 +434,10 @@ pub fn order_form(
                 label for="contact" { "Mail address" }
                 input id="contact" name="contact" type="email" autocomplete="off";
                 p.muted { "Sealed, never shown to the store, deleted when the order closes." }
+            }
+            @if signed_in {
+                label for="points" { "Collection points to spend (optional)" }
+                input #points name="points" type="number" min="0" value="0";
             }
             button #place-order type="submit" data-once="1" { (label) }
         }

@@ -790,6 +790,15 @@ async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
     let page = c.get(format!("{}/shop/account", m.broker)).header("cookie", &pair).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("printer") && page.contains("kettle"), "the equipment is kept: {page}");
+    let coded = c
+        .post(format!("{}/shop/account/collection-code", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(coded.status().as_u16(), 200);
+    assert!(coded.text().await.unwrap().contains("id=\"collection-code\""));
 
     // Signed in, the order form offers the account's points; anonymous, it does not.
     let (_a, store_b, product, _) = small_market(&m).await;

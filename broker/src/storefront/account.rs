@@ -71,10 +71,31 @@ pub async fn forget(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
 }
 
 pub async fn page_with(state: &State, req: &HttpRequest, status: u16, error: Option<(&str, String)>) -> HttpResponse {
+    account_page(state, req, status, error, None).await
+}
+
+async fn account_page(
+    state: &State,
+    req: &HttpRequest,
+    status: u16,
+    error: Option<(&str, String)>,
+    collection_code: Option<String>,
+) -> HttpResponse {
     let token = cookie(req, BUYER_COOKIE);
+    let api = Api::broker(state, req).bearer(token.clone());
     let profile = match &token {
-        Some(t) => Api::broker(state, req).bearer(Some(t.clone())).get("/v1/buyer").await.ok().filter(|r| r.ok()),
+        Some(_) => api.get("/v1/buyer").await.ok().filter(|r| r.ok()),
         None => None,
+    };
+    let compatible = match &profile {
+        Some(_) => api
+            .get("/v1/buyer/products?limit=20")
+            .await
+            .ok()
+            .filter(|r| r.ok())
+            .and_then(|r| r.body["products"].as_array().cloned())
+            .unwrap_or_default(),
+        None => Vec::new(),
     };
     let mut f = frame(req);
     f.private = true;
@@ -90,6 +111,19 @@ pub async fn page_with(state: &State, req: &HttpRequest, status: u16, error: Opt
                 @if let Some(d) = err("equipment") { span.field-error #equipment-error role="alert" { (d) } }
                 button type="submit" { "Save equipment" }
             }
+            @if !compatible.is_empty() {
+                h2 { "Fits your equipment" }
+                ul #compatible {
+                    @for p in &compatible {
+                        li { a href={"/shop/search?kind=" (super::api::enc(p["kind"].as_str().unwrap_or_default()))} { (p["name"].as_str().unwrap_or_default()) }
+                             " · list price " (view::money(&p["list_price"])) }
+                    }
+                }
+            }
+            h2 { "Collection and recycling" }
+            p { "Hand in used items with a one-time code; the store that takes them learns only the code, and you get points." }
+            @if let Some(code) = collection_code { p #collection-code { "Your code: " strong { (code) } } }
+            form method="post" action="/shop/account/collection-code" { button #new-collection-code type="submit" { "Get a collection code" } }
             form method="post" action="/shop/account/sign-out" { button #sign-out type="submit" { "Sign out" } }
         } @else {
             p { "An account is optional: a handle and a password, no mail address. It keeps equipment, points and group prices." }
@@ -174,6 +208,21 @@ pub async fn equipment(state: web::Data<State>, req: HttpRequest, form: web::For
     match api.call(reqwest::Method::PUT, "/v1/buyer/equipment", Some(json!({"equipment": list})), &[]).await {
         Ok(r) if r.ok() => see_other(&state, "/shop/account", &[]),
         Ok(r) => page_with(&state, &req, r.status, Some(("equipment", r.detail()))).await,
+        Err(e) => unreachable(&state, e),
+    }
+}
+
+pub async fn collection_code(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    let Some(token) = cookie(&req, BUYER_COOKIE) else { return page_with(&state, &req, 401, None).await };
+    match Api::broker(&state, &req).bearer(Some(token)).post("/v1/buyer/collection-codes", json!({})).await {
+        Ok(r) if r.ok() => {
+            let code = r.body["code"].as_str().map(str::to_string);
+            account_page(&state, &req, 200, None, code).await
+        }
+        Ok(r) => view::problem(&state, frame(&req), "Account", &r),
         Err(e) => unreachable(&state, e),
     }
 }

@@ -41,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/shop/account/sign-in", web::post().to(account::sign_in))
         .route("/shop/account/sign-out", web::post().to(account::sign_out))
         .route("/shop/account/equipment", web::post().to(account::equipment))
+        .route("/shop/account/collection-code", web::post().to(account::collection_code))
         .route("/demo-pay/{order_id}", web::get().to(demo_pay::page))
         .route("/demo-pay/{order_id}", web::post().to(demo_pay::pay))
         .route("/seller", web::get().to(seller::dashboard))

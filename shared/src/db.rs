@@ -2,9 +2,11 @@
 //! r2d2 pools, embedded migrations, and queries run off the async executor.
 //!
 //! SQLite allows one writer at a time. Rather than letting concurrent writers race into
-//! "database is locked", each process writes through a pool of exactly one connection, so
-//! writers queue in the pool, while reads use their own pool and never block (WAL).
-//! PostgreSQL uses one pool for both. Code that must not race across processes uses
+//! "database is locked", each process writes through exactly one connection owned by a
+//! writer thread: write transactions queue on a channel, and the thread runs whatever has
+//! queued up as one group: each in its own savepoint, all committed together (group
+//! commit), and only then answered. A failed transaction rolls back its savepoint alone.
+//! Reads use their own pool and never block (WAL). PostgreSQL uses one pool for both. Code that must not race across processes uses
 //! conditional updates (`… WHERE stock >= ?`) and unique constraints, which behave the same
 //! on both backends.
 
@@ -13,6 +15,7 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(diesel::MultiConnection)]
@@ -52,6 +55,8 @@ pub enum DbError {
     Migration(String),
     #[error("the blocking task was cancelled")]
     Cancelled,
+    #[error("the group commit failed: {0}")]
+    Commit(String),
 }
 
 impl DbError {
@@ -98,7 +103,8 @@ impl Manager {
                 let mut conn = diesel::SqliteConnection::establish(&self.url)?;
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000;",
+                     PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16000; \
+                     PRAGMA mmap_size = 268435456;",
                 )?;
                 Ok(AnyConnection::Sqlite(conn))
             }
@@ -150,13 +156,97 @@ impl Migrations {
     }
 }
 
-/// A service's database: a writer pool and a reader pool (the same pool on PostgreSQL).
+/// A service's database: a writer and a reader pool (one pool for both on PostgreSQL).
 #[derive(Clone)]
 pub struct Db {
-    write: DbPool,
+    write: Writer,
     read: DbPool,
     backend: Backend,
     migrations: Migrations,
+}
+
+#[derive(Clone)]
+enum Writer {
+    Pool(DbPool),
+    Serial(Arc<SerialWriter>),
+}
+
+/// Most transactions one group commit takes from the queue.
+const MAX_GROUP: usize = 64;
+
+/// What a queued write returns once it ran: a call that answers its caller with the
+/// outcome of the group's commit.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = Box<dyn FnOnce(&mut AnyConnection) -> Finish + Send>;
+
+/// SQLite's single writer: the connection (shared with [`Db::write_blocking`]) and the
+/// queue its thread drains.
+struct SerialWriter {
+    conn: Arc<Mutex<AnyConnection>>,
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl SerialWriter {
+    fn start(conn: AnyConnection, manager: Manager) -> Result<Arc<SerialWriter>, DbError> {
+        let conn = Arc::new(Mutex::new(conn));
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let thread_conn = conn.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || {
+                // Ends when every `Db` handle (and so every sender) is gone.
+                while let Ok(first) = queue.recv() {
+                    let mut group = vec![first];
+                    while group.len() < MAX_GROUP {
+                        match queue.try_recv() {
+                            Ok(job) => group.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut conn = thread_conn.lock().unwrap_or_else(|p| p.into_inner());
+                    if !run_group(&mut conn, group) {
+                        // A job panicked inside its savepoint: the transaction state is
+                        // unknown, so start over on a new connection (closing the old one
+                        // rolls back whatever it still held).
+                        match manager.establish() {
+                            Ok(fresh) => *conn = fresh,
+                            Err(e) => tracing::error!(error = %e, "cannot reopen the SQLite writer"),
+                        }
+                    }
+                }
+            })
+            .map_err(|e| DbError::Commit(format!("cannot start the writer thread: {e}")))?;
+        Ok(Arc::new(SerialWriter { conn, jobs }))
+    }
+}
+
+/// Runs a group of queued transactions inside one transaction, each in a savepoint, then
+/// tells each caller whether the commit held. A panicking job fails the whole group (its
+/// callers retry); returns false when that happened.
+fn run_group(conn: &mut AnyConnection, group: Vec<Job>) -> bool {
+    let mut finishes: Vec<Finish> = Vec::with_capacity(group.len());
+    let mut panicked = false;
+    let outcome = conn.transaction::<(), diesel::result::Error, _>(|c| {
+        for job in group {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c))) {
+                Ok(finish) => finishes.push(finish),
+                Err(_) => {
+                    panicked = true;
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
+            }
+        }
+        Ok(())
+    });
+    let outcome = if panicked {
+        Err("a transaction in the group panicked".to_string())
+    } else {
+        outcome.map_err(|e| e.to_string())
+    };
+    for finish in finishes {
+        finish(outcome.clone());
+    }
+    !panicked
 }
 
 impl Db {
@@ -180,15 +270,15 @@ impl Db {
         };
         let (write, read) = match backend {
             Backend::Sqlite => {
-                let write = build(1)?;
+                let mut conn = manager.establish()?;
                 // Migrate before any reader opens the file, so readers see the schema.
-                migrations.run(&mut *write.get()?)?;
-                (write, build(pool_size)?)
+                migrations.run(&mut conn)?;
+                (Writer::Serial(SerialWriter::start(conn, manager.clone())?), build(pool_size)?)
             }
             Backend::Postgres => {
                 let pool = build(pool_size)?;
                 migrate_postgres_exclusively(&mut *pool.get()?, &migrations)?;
-                (pool.clone(), pool)
+                (Writer::Pool(pool.clone()), pool)
             }
         };
         Ok(Db { write, read, backend, migrations })
@@ -198,20 +288,40 @@ impl Db {
         self.backend
     }
 
-    /// Runs `f` in a write transaction on a blocking thread.
+    /// Runs `f` in a write transaction, off the async executor.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut AnyConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        let pool = self.write.clone();
-        run_blocking(move || {
-            let mut conn = pool.get().map_err(DbError::from)?;
-            let conn: &mut AnyConnection = &mut conn;
-            conn.transaction(f)
-        })
-        .await
+        match &self.write {
+            Writer::Pool(pool) => {
+                let pool = pool.clone();
+                run_blocking(move || {
+                    let mut conn = pool.get().map_err(DbError::from)?;
+                    let conn: &mut AnyConnection = &mut conn;
+                    conn.transaction(f)
+                })
+                .await
+            }
+            Writer::Serial(writer) => {
+                let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+                let job: Job = Box::new(move |c: &mut AnyConnection| {
+                    // Nested in the group's transaction: a savepoint of its own.
+                    let result = c.transaction(f);
+                    Box::new(move |committed: Result<(), String>| {
+                        let answer = match committed {
+                            Ok(()) => result,
+                            Err(e) => Err(DbError::Commit(e).into()),
+                        };
+                        let _ = tx.send(answer);
+                    })
+                });
+                writer.jobs.send(job).map_err(|_| DbError::Cancelled)?;
+                rx.await.unwrap_or_else(|_| Err(DbError::Cancelled.into()))
+            }
+        }
     }
 
     /// Runs `f` on a reader connection, in a transaction so it sees one snapshot.
@@ -236,9 +346,17 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, E>,
         E: From<DbError> + From<diesel::result::Error>,
     {
-        let mut conn = self.write.get().map_err(DbError::from)?;
-        let conn: &mut AnyConnection = &mut conn;
-        conn.transaction(f)
+        match &self.write {
+            Writer::Pool(pool) => {
+                let mut conn = pool.get().map_err(DbError::from)?;
+                let conn: &mut AnyConnection = &mut conn;
+                conn.transaction(f)
+            }
+            Writer::Serial(writer) => {
+                let mut conn = writer.conn.lock().unwrap_or_else(|p| p.into_inner());
+                conn.transaction(f)
+            }
+        }
     }
 
     pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
@@ -335,5 +453,62 @@ mod tests {
         }
         let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(&mut conn).unwrap();
         assert_eq!(mode.journal_mode, "wal");
+    }
+
+    const NONE: Migrations = Migrations {
+        sqlite: || diesel_migrations::EmbeddedMigrations::new(&[]),
+        postgres: || diesel_migrations::EmbeddedMigrations::new(&[]),
+    };
+
+    fn count(db: &Db) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        db.read_blocking(|c| diesel::sql_query("SELECT count(*) AS n FROM t").get_result::<N>(c).map_err(DbError::from))
+            .unwrap()
+            .n
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_keeps_each_transaction_atomic_and_survives_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("g.db").to_str().unwrap(), 2, NONE).unwrap();
+        db.write_blocking(|c| c.batch_execute("CREATE TABLE t (v INTEGER NOT NULL)").map_err(DbError::from)).unwrap();
+
+        // 200 concurrent writers: the odd ones fail after writing, so only their savepoint goes.
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write(move |c| {
+                        c.batch_execute(&format!("INSERT INTO t (v) VALUES ({i})"))?;
+                        if i % 2 == 1 {
+                            return Err(DbError::Commit("refused".into()));
+                        }
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            ok += t.await.unwrap().is_ok() as i64;
+        }
+        assert_eq!(ok, 100);
+        assert_eq!(count(&db), 100);
+
+        // A panicking transaction fails its group but not the writer.
+        let panicked = db
+            .write(|c| -> Result<(), DbError> {
+                c.batch_execute("INSERT INTO t (v) VALUES (-1)")?;
+                panic!("a bug in a handler")
+            })
+            .await;
+        assert!(panicked.is_err());
+        db.write(|c| c.batch_execute("INSERT INTO t (v) VALUES (7)").map_err(DbError::from)).await.unwrap();
+        assert_eq!(count(&db), 101);
     }
 }

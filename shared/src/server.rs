@@ -136,10 +136,12 @@ where
             .map_err(|e| StartError::Io(std::io::Error::other(e)))?,
     );
     let workers = core.config.service(core.name).workers.max(1);
+    let (cors_config, cors_name) = (core.config.clone(), core.name);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(crate::telemetry::request_span))
             .wrap(metrics.clone())
+            .wrap(crate::cors::for_service(&cors_config, cors_name))
             .app_data(crate::http::json_config())
             .app_data(crate::http::path_config())
             .app_data(crate::http::query_config())

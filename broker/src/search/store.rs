@@ -74,23 +74,22 @@ pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit
         query = query.filter(products::compatible_with.like(format!("%\"{e}\"%")));
     }
     // Region nearness (see `catalog::domain::nearness`): the same region, then the same
-    // parent region, then elsewhere.
+    // parent region (`north` for `north-kiel`), then elsewhere. The parent's children are
+    // the range ["north-", "north.") because '.' follows '-'; a range rather than
+    // `LIKE 'north-%'` keeps SQLite from re-preparing the statement at every execution
+    // (a bound LIKE pattern expires a prepared statement when it is rebound).
     // Regions are trimmed printable text, so a control character matches none of them.
     const NONE: &str = "\u{1}";
-    let (near, parent, sibling) = match &q.near {
-        Some(near) => {
-            let parent = crate::catalog::domain::parent_region(near).to_string();
-            let sibling = if parent.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                format!("{parent}-%")
-            } else {
-                NONE.to_string()
-            };
-            (near.clone(), parent, sibling)
-        }
-        None => (NONE.to_string(), NONE.to_string(), NONE.to_string()),
+    let (near, parent) = match &q.near {
+        Some(near) => (near.clone(), crate::catalog::domain::parent_region(near).to_string()),
+        None => (NONE.to_string(), NONE.to_string()),
     };
+    let (children_from, children_to) = (format!("{parent}-"), format!("{parent}."));
     let nearness = case_when(stores::region.eq(near), 0.into_sql::<Integer>())
-        .when(stores::region.eq(parent).or(stores::region.like(sibling)), 1.into_sql::<Integer>())
+        .when(
+            stores::region.eq(parent).or(stores::region.ge(children_from).and(stores::region.lt(children_to))),
+            1.into_sql::<Integer>(),
+        )
         .otherwise(2.into_sql::<Integer>());
     let rows: Vec<(OfferTuple, String, String, String, String)> = query
         .order(price().asc())

@@ -3,7 +3,7 @@
 //! route, and per-client rate limits. Each case is answered 4xx problem+json (except where
 //! the HTTP codec itself refuses, said below) and leaves no trace.
 
-use crate::helpers::{json_of, money, TestMarket};
+use crate::helpers::{json_of, money, Answer, TestMarket};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
@@ -639,6 +639,132 @@ async fn random_json_on_every_public_route_is_4xx_problem_json_never_5xx() {
     for s in ServiceName::ALL {
         m.get(&format!("{}/healthz", m.url(s)), None).await.expect(200);
     }
+}
+
+/// A market whose login and partner limits are small enough to reach in a test.
+async fn limited_market() -> TestMarket {
+    TestMarket::spawn_with(|c| {
+        c.settings.insert(
+            "rate_limits".into(),
+            toml::Value::Table(
+                toml::from_str("login = { per_minute = 60, burst = 3 }\npartner = { per_minute = 60, burst = 2 }\n")
+                    .unwrap(),
+            ),
+        );
+    })
+    .await
+}
+
+fn retry_after(a: &Answer) -> u64 {
+    a.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("Retry-After")
+}
+
+#[tokio::test]
+async fn login_routes_are_rate_limited_per_client_with_retry_after() {
+    let m = limited_market().await;
+    let email = format!("{}@limits.example", shared::ids::random_hex128());
+    m.post(
+        &format!("{}/v1/sellers", m.broker),
+        None,
+        json!({"name": "L", "email": email, "password": "correct horse battery"}),
+    )
+    .await
+    .expect(201);
+    m.post(
+        &format!("{}/v1/buyers", m.broker),
+        None,
+        json!({"handle": "limited-buyer", "password": "correct horse battery"}),
+    )
+    .await
+    .expect(201);
+    let courier_email = format!("{}@couriers.example", shared::ids::random_hex128());
+    m.post(
+        &format!("{}/v1/couriers", m.delivery),
+        Some(&m.operator),
+        json!({"name": "C", "email": courier_email, "password": "correct horse battery"}),
+    )
+    .await
+    .expect(201);
+    for (url, good, bad) in [
+        (
+            format!("{}/v1/sessions", m.broker),
+            json!({"email": email, "password": "correct horse battery"}),
+            json!({"email": email, "password": "guess"}),
+        ),
+        (
+            format!("{}/v1/buyer-sessions", m.broker),
+            json!({"handle": "limited-buyer", "password": "correct horse battery"}),
+            json!({"handle": "limited-buyer", "password": "guess"}),
+        ),
+        (
+            format!("{}/v1/sessions", m.delivery),
+            json!({"email": courier_email, "password": "correct horse battery"}),
+            json!({"email": courier_email, "password": "guess"}),
+        ),
+    ] {
+        // Guesses spend the burst of three (the broker's two login routes share one
+        // bucket per client, so the second starts where the first left off) ...
+        let mut guesses = 0;
+        loop {
+            let a = m.post(&url, None, bad.clone()).await;
+            if a.status == 429 {
+                break;
+            }
+            assert!(a.status == 401 || a.status == 422, "{url}: {}", a.body);
+            guesses += 1;
+            assert!(guesses <= 3, "{url}: more than the burst of guesses went through");
+        }
+        // ... so even the right password is held back, without a token.
+        let held = m.post(&url, None, good.clone()).await;
+        let wait = retry_after(&held);
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body = held.expect_problem(429, "rate_limited");
+        assert!(body.get("access_token").is_none());
+        // After the wait the client is let through again.
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+        m.post(&url, None, good).await.expect(200);
+    }
+}
+
+#[tokio::test]
+async fn partner_routes_are_rate_limited_per_api_key_and_a_refused_payment_has_no_effect() {
+    let m = limited_market().await;
+    let t = target(&m).await;
+    let new_partner = || async {
+        let v =
+            m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "P"})).await.expect(201);
+        json_of(&v, "api_key")
+    };
+    let (busy, quiet) = (new_partner().await, new_partner().await);
+    let view = format!("{}/v1/orders/{}/settlement", m.settlement, t.order);
+    let cap = t.capability.clone();
+    m.eventually("settlement to learn the order", || async {
+        (m.get(&view, Some(&cap)).await.status == 200).then_some(())
+    })
+    .await;
+    let url = format!("{}/v1/payments", m.settlement);
+    let refunds = format!("{}/v1/refunds", m.settlement);
+    let unknown = json!({"payment_id": "pay_00000000000000000000000000000000", "amount": money(1), "reason": "r"});
+    // Two calls spend the busy partner's burst (refunds count with payments).
+    for _ in 0..2 {
+        let k = shared::ids::random_hex128();
+        m.call(Method::POST, &refunds, Some(&busy), Some(&unknown), &[("Idempotency-Key", &k)]).await;
+    }
+    let key = shared::ids::random_hex128();
+    let body = json!({"order_id": t.order, "amount": money(PRICE), "partner_reference": "r"});
+    let held = m.call(Method::POST, &url, Some(&busy), Some(&body), &[("Idempotency-Key", &key)]).await;
+    let wait = retry_after(&held);
+    held.expect_problem(429, "rate_limited");
+    assert_eq!(m.get(&view, Some(&cap)).await.expect(200)["paid"]["amount"], 0, "a refused payment was taken");
+    // Another partner is not held by the busy one.
+    let k = shared::ids::random_hex128();
+    let a = m.call(Method::POST, &refunds, Some(&quiet), Some(&unknown), &[("Idempotency-Key", &k)]).await;
+    assert_ne!(a.status, 429, "{}", a.body);
+    // The refused call did not use up its key: after the wait the same call is taken.
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let a = m.call(Method::POST, &url, Some(&busy), Some(&body), &[("Idempotency-Key", &key)]).await;
+    assert_eq!(a.headers.get("idempotent-replayed"), None);
+    assert_eq!(a.expect(201)["status"], "captured");
 }
 
 /// The ledger's balance invariant under any sequence of money movements a hostile or

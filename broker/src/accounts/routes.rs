@@ -18,7 +18,10 @@ use utoipa::ToSchema;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/sellers", web::post().to(create_seller))
         .route("/v1/manufacturers", web::post().to(create_manufacturer))
-        .route("/v1/sessions", web::post().to(create_session));
+        .route(
+            "/v1/sessions",
+            web::post().to(create_session).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)),
+        );
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -19,7 +19,10 @@ use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/buyers", web::post().to(create_buyer))
-        .route("/v1/buyer-sessions", web::post().to(create_session))
+        .route(
+            "/v1/buyer-sessions",
+            web::post().to(create_session).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)),
+        )
         .route("/v1/buyer", web::get().to(profile))
         .route("/v1/buyer/equipment", web::put().to(put_equipment))
         .route("/v1/buyer/products", web::get().to(compatible_products))

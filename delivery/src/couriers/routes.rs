@@ -14,7 +14,7 @@ use shared::ids::{CourierId, OrderId, ShipmentId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/couriers", web::post().to(create_courier))
-        .route("/v1/sessions", web::post().to(login))
+        .route("/v1/sessions", web::post().to(login).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)))
         .route("/v1/courier/shipments", web::get().to(list))
         .route("/v1/courier/shipments/{shipment_id}/events", web::post().to(report));
 }

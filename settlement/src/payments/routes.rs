@@ -13,7 +13,8 @@ use shared::money::Money;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/payments", web::post().to(create)).route("/v1/payments/{payment_id}", web::get().to(show));
+    cfg.route("/v1/payments", web::post().to(create).wrap(actix_web::middleware::from_fn(shared::ratelimit::partner)))
+        .route("/v1/payments/{payment_id}", web::get().to(show));
 }
 
 /// Reports a payment for an order.

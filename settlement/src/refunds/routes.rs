@@ -13,7 +13,7 @@ use shared::money::Money;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/refunds", web::post().to(create));
+    cfg.route("/v1/refunds", web::post().to(create).wrap(actix_web::middleware::from_fn(shared::ratelimit::partner)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -544,6 +544,17 @@ async fn drained(urls: &HashMap<ServiceName, String>) -> Result<(), String> {
             return Ok(());
         }
         if Instant::now() > deadline {
+            // Name the stuck messages, so a failure says what got stuck and why.
+            for (service, url) in urls {
+                let stuck = ids(
+                    &mut connect(url),
+                    "SELECT destination || ' ' || kind || ' ' || status || ' attempts=' || CAST(attempts AS TEXT) \
+                     || ' ' || COALESCE(last_error, '') AS id FROM outbox WHERE status <> 'delivered'",
+                );
+                for row in stuck {
+                    eprintln!("{service} outbox: {row}");
+                }
+            }
             return Err(format!("outboxes not drained within 60 s: {left:?}"));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

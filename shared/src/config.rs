@@ -138,6 +138,9 @@ pub struct OutboxConfig {
     /// operator). Receivers keep their inbox records for good, so a late duplicate still
     /// changes nothing.
     pub retain_delivered_hours: i64,
+    /// How long a dispatcher owns a claimed message before another (or the same one after
+    /// a restart) may try it again; longer than an HTTP delivery's timeout.
+    pub lease_secs: u64,
 }
 
 impl Default for OutboxConfig {
@@ -149,6 +152,7 @@ impl Default for OutboxConfig {
             max_attempts: 25,
             batch_size: 100,
             retain_delivered_hours: 24 * 7,
+            lease_secs: 15,
         }
     }
 }

@@ -53,9 +53,6 @@ pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 pub const DEAD: &str = "dead";
 
-/// How long a dispatcher owns a claimed message before another may retry it.
-const LEASE: Duration = Duration::from_secs(30);
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
@@ -276,7 +273,8 @@ impl Dispatcher {
     pub async fn run_once(&self) -> Result<usize, DbError> {
         let limit = self.config.batch_size;
         let destinations: Vec<String> = self.routes.keys().cloned().collect();
-        let rows = self.db.write(move |c| claim_due(c, &destinations, limit)).await?;
+        let lease = Duration::from_secs(self.config.lease_secs.max(1));
+        let rows = self.db.write(move |c| claim_due(c, &destinations, limit, lease)).await?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -311,7 +309,12 @@ impl Dispatcher {
 /// Picks due messages whose ordering key has no earlier undelivered message, and leases
 /// them. The lease is taken row by row with a conditional update, so two dispatchers on
 /// one PostgreSQL database never deliver the same row at once.
-fn claim_due(conn: &mut AnyConnection, destinations: &[String], limit: i64) -> Result<Vec<OutboxRow>, DbError> {
+fn claim_due(
+    conn: &mut AnyConnection,
+    destinations: &[String],
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<OutboxRow>, DbError> {
     let t = now();
     let blocked = earlier
         .filter(earlier.field(outbox::status).eq(PENDING))
@@ -329,7 +332,7 @@ fn claim_due(conn: &mut AnyConnection, destinations: &[String], limit: i64) -> R
         .limit(limit)
         .select(OutboxRow::as_select())
         .load(conn)?;
-    let lease = t + chrono::Duration::from_std(LEASE).expect("lease fits");
+    let lease = t + chrono::Duration::from_std(lease).expect("lease fits");
     let mut claimed = Vec::with_capacity(candidates.len());
     for row in candidates {
         let n = diesel::update(outbox::table)

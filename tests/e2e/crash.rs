@@ -57,8 +57,17 @@ struct Launcher {
 impl Launcher {
     fn start(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("launcher log");
+        // Quick retries and short leases: a restart should not wait out production's
+        // minute-long backoff or a dead process's claims.
+        let config = self.log.with_file_name("crash-test.toml");
+        std::fs::write(
+            &config,
+            "[outbox]\npoll_interval_ms = 100\nbase_backoff_ms = 50\nmax_backoff_ms = 1000\nlease_secs = 3\n",
+        )
+        .expect("config written");
         let child = Command::new(env!("CARGO_BIN_EXE_marketplace"))
             .arg("up")
+            .env("MARKETPLACE_CONFIG", &config)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

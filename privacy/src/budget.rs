@@ -64,6 +64,28 @@ pub struct Budget {
     seller_share_bps: u32,
 }
 
+/// What a salesperson is shown of the budget: ε per calendar month for everything both
+/// services release, this service's part of it, what one salesperson may spend of that
+/// part, and what this salesperson can still spend on the current month.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BudgetView {
+    pub monthly_epsilon: Epsilon,
+    pub service_epsilon: Epsilon,
+    pub seller_epsilon: Epsilon,
+    pub left_this_month: Epsilon,
+}
+
+impl BudgetView {
+    pub fn new(budget: &Budget, analyst: Analyst, left_this_month: Epsilon) -> BudgetView {
+        BudgetView {
+            monthly_epsilon: budget.monthly(),
+            service_epsilon: budget.service_cap(analyst),
+            seller_epsilon: budget.seller_cap(analyst),
+            left_this_month,
+        }
+    }
+}
+
 /// What has been spent on one month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Spent {

@@ -9,7 +9,7 @@ use crate::State;
 use actix_web::{web, HttpResponse};
 use privacy::budget::Analyst;
 use privacy::store::{self as reports, Purchase, PurchaseStatus, ReportView};
-use privacy::{Epsilon, Month};
+use privacy::Month;
 use serde::{Deserialize, Serialize};
 use shared::auth::Seller;
 use shared::http::Page;
@@ -31,16 +31,7 @@ pub struct Catalogue {
     /// ε per calendar month of data for everything both services release, the broker's
     /// part of it, and what one salesperson may spend of that part.
     #[schema(value_type = Object)]
-    pub budget: BudgetView,
-}
-
-#[derive(Debug, Serialize)]
-pub struct BudgetView {
-    pub monthly_epsilon: Epsilon,
-    pub service_epsilon: Epsilon,
-    pub seller_epsilon: Epsilon,
-    /// What this salesperson can still spend on the current month.
-    pub left_this_month: Epsilon,
+    pub budget: privacy::budget::BudgetView,
 }
 
 /// The sales-history and preference reports on offer.
@@ -62,12 +53,7 @@ pub async fn catalogue(state: web::Data<State>, charger: web::Data<Charger>, sel
     let r = charger.reports();
     Ok(HttpResponse::Ok().json(Catalogue {
         reports: reports::catalogue(&r.settings, Analyst::Broker, r.currency, first, this_month),
-        budget: BudgetView {
-            monthly_epsilon: budget.monthly(),
-            service_epsilon: budget.service_cap(Analyst::Broker),
-            seller_epsilon: budget.seller_cap(Analyst::Broker),
-            left_this_month: left,
-        },
+        budget: privacy::budget::BudgetView::new(&budget, Analyst::Broker, left),
     }))
 }
 

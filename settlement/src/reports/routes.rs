@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use privacy::analyses::{Asked, Request};
 use privacy::budget::Analyst;
 use privacy::store::{self as reports, Purchase, PurchaseStatus, ReportView};
-use privacy::{Epsilon, Month};
+use privacy::Month;
 use serde::{Deserialize, Serialize};
 use shared::auth::Seller;
 use shared::http::Page;
@@ -32,16 +32,7 @@ pub struct Catalogue {
     /// ε per calendar month of data for everything both services release, settlement's
     /// part of it, and what one salesperson may spend of that part.
     #[schema(value_type = Object)]
-    pub budget: BudgetView,
-}
-
-#[derive(Debug, Serialize)]
-pub struct BudgetView {
-    pub monthly_epsilon: Epsilon,
-    pub service_epsilon: Epsilon,
-    pub seller_epsilon: Epsilon,
-    /// What this salesperson can still spend on the current month.
-    pub left_this_month: Epsilon,
+    pub budget: privacy::budget::BudgetView,
 }
 
 /// The finance reports on offer.
@@ -63,12 +54,7 @@ pub async fn catalogue(state: web::Data<State>, reports: web::Data<Reports>, sel
         .await?;
     Ok(HttpResponse::Ok().json(Catalogue {
         reports: reports::catalogue(&reports.settings, Analyst::Settlement, reports.currency, first, this_month),
-        budget: BudgetView {
-            monthly_epsilon: budget.monthly(),
-            service_epsilon: budget.service_cap(Analyst::Settlement),
-            seller_epsilon: budget.seller_cap(Analyst::Settlement),
-            left_this_month: left,
-        },
+        budget: privacy::budget::BudgetView::new(&budget, Analyst::Settlement, left),
     }))
 }
 

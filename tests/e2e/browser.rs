@@ -392,7 +392,16 @@ async fn a_buyer_cancels_an_unpaid_order_from_the_order_page() {
     t.snap("before-cancel").await;
     t.click("#cancel").await;
     t.until_text("#o-status", "cancelled", false).await;
-    assert!(!t.find("#cancel-box").await.is_displayed().await.unwrap(), "nothing left to cancel");
+    // The page updates the status before it hides the cancel box: give it a moment.
+    let mut hidden = false;
+    for _ in 0..50 {
+        if !t.find("#cancel-box").await.is_displayed().await.unwrap() {
+            hidden = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(hidden, "nothing left to cancel");
     t.snap("cancelled").await;
     let seen = m.get(&format!("{}/v1/orders/{order_id}", m.broker), Some(&seller_b)).await.expect(200);
     assert_eq!(seen["status"], "cancelled", "{seen}");

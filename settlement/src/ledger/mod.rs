@@ -3,6 +3,7 @@
 
 pub mod domain;
 pub mod routes;
+pub mod seed;
 pub mod store;
 
 pub use domain::{Account, Transaction};

@@ -3,7 +3,10 @@
 //! latency percentiles per step.
 //!
 //! It either starts the three services in this process on a fresh data dir (SQLite, or
-//! PostgreSQL with `--postgres ADMIN_URL`), or targets running services by URL.
+//! PostgreSQL with `--postgres ADMIN_URL`), or targets running services by URL. The
+//! `ledger` scenario (in [`ledger`]) measures reads and writes as the ledger grows.
+
+mod ledger;
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Args, ValueEnum};
@@ -20,7 +23,7 @@ pub struct BenchArgs {
     /// Concurrent simulated buyers.
     #[arg(long, default_value_t = 16)]
     pub buyers: usize,
-    /// Checkouts (or orders, or searches) to run in total.
+    /// Checkouts (or orders, or searches) to run in total; for `ledger`, balance reads per size.
     #[arg(long, default_value_t = 2000)]
     pub count: usize,
     /// Products in the catalog.
@@ -47,6 +50,12 @@ pub struct BenchArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
+    /// `ledger`: the ledger sizes (entries) to measure at, grown in this order.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000,1000000")]
+    pub ledger_sizes: Vec<u64>,
+    /// `ledger`: pay flows (order, then payment and capture) per size.
+    #[arg(long, default_value_t = 1000)]
+    pub ledger_writes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -57,6 +66,8 @@ pub enum Scenario {
     Orders,
     /// search alone
     Search,
+    /// seller balance reads, trial balance and payments as the ledger grows (in-process only)
+    Ledger,
 }
 
 /// Latency histograms (µs) per step, and errors by step and code.
@@ -103,11 +114,16 @@ struct Endpoints {
 struct World {
     products: Vec<(String, String)>, // (product id, kind)
     store_id: String,
+    seller_token: String,
+    partner_id: String,
     partner_key: String,
     courier_token: String,
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.scenario == Scenario::Ledger {
+        return ledger::run(args).await;
+    }
     let (endpoints, _services) = match &args.broker {
         Some(broker) => (
             Endpoints {
@@ -123,8 +139,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             (e, Some(s))
         }
     };
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).timeout(Duration::from_secs(60)).build()?;
-    let api = Api { client, e: Arc::new(endpoints) };
+    let api = Api::new(endpoints)?;
 
     let setup_start = Instant::now();
     let world = Arc::new(setup(&api, &args).await.context("setting up the catalog")?);
@@ -151,6 +166,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     Scenario::Checkout => checkout(&api, &world, buyer, i, &mut rec).await,
                     Scenario::Orders => place_order(&api, &world, i, &mut rec).await.map(|_| ()),
                     Scenario::Search => search(&api, &world, i, &mut rec).await.map(|_| ()),
+                    Scenario::Ledger => unreachable!("run by ledger::run"),
                 };
                 match ok {
                     Ok(()) => rec.record("total", t.elapsed()),
@@ -192,6 +208,11 @@ impl std::fmt::Display for CallError {
 impl std::error::Error for CallError {}
 
 impl Api {
+    fn new(endpoints: Endpoints) -> anyhow::Result<Api> {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(256).timeout(Duration::from_secs(60)).build()?;
+        Ok(Api { client, e: Arc::new(endpoints) })
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -377,6 +398,8 @@ async fn setup(api: &Api, args: &BenchArgs) -> anyhow::Result<World> {
     Ok(World {
         products,
         store_id,
+        seller_token: seller,
+        partner_id: field(&partner, "id")?,
         partner_key: field(&partner, "api_key")?,
         courier_token: field(&courier, "access_token")?,
     })
@@ -600,6 +623,8 @@ fn print_report(r: &Value) {
 /// The services in this process, on random ports and a fresh data dir.
 struct InProcess {
     running: Vec<shared::server::Running>,
+    /// The configuration they run with (database URLs, fees).
+    config: Config,
     _dir: tempfile::TempDir,
 }
 
@@ -640,5 +665,5 @@ async fn start_in_process(postgres: Option<&str>) -> anyhow::Result<(Endpoints, 
         delivery: config.delivery.public_url(),
         operator: config.operator_token.clone().unwrap_or_default(),
     };
-    Ok((e, InProcess { running, _dir: dir }))
+    Ok((e, InProcess { running, config, _dir: dir }))
 }

@@ -1,0 +1,355 @@
+//! `marketplace bench --scenario ledger`: how settlement behaves as its ledger grows, from a
+//! thousand entries to a million.
+//!
+//! For each size the ledger is grown in-process with settlement's seeder (whole synthetic
+//! orders posted through the same path that keeps the cached account sums, in batched
+//! write transactions), and then, over real HTTP with the configured concurrency:
+//! the seller's balance (`GET /v1/seller/balance`), the operator's trial balance
+//! (`GET /v1/ledger/trial-balance`, which sums every account: fewer calls) and pay flows
+//! (orders placed at the broker, whose `order_payable` reaches settlement by its outbox,
+//! then the partner's payment, captured into escrow) are timed.
+
+use super::{setup, start_in_process, Api, BenchArgs, CallError, Recorder, World};
+use anyhow::{bail, Context};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use settlement::ledger::seed::{account_count, entry_count, grow, History};
+use settlement::SettlementError;
+use shared::config::{FeeConfig, ServiceName};
+use shared::db::Db;
+use shared::ids::{PartnerId, StoreId};
+use shared::money::{Currency, Money};
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Entries per seeding transaction: short enough not to hold the writer for long.
+const SEED_BATCH: usize = 5_000;
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.broker.is_some() || args.settlement.is_some() {
+        bail!(
+            "--scenario ledger grows settlement's database directly, so it starts the services itself: \
+             leave out --broker/--settlement/--delivery (add --postgres ADMIN_URL for PostgreSQL)"
+        );
+    }
+    let mut sizes = args.ledger_sizes.clone();
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.is_empty() {
+        bail!("--ledger-sizes names no size");
+    }
+    let backend = if args.postgres.is_some() { "postgresql" } else { "sqlite" };
+    let (endpoints, services) = start_in_process(args.postgres.as_deref()).await?;
+    let api = Api::new(endpoints)?;
+    let world = Arc::new(setup(&api, &args).await.context("setting up the catalog")?);
+    wait_for_store(&api, &world).await?;
+
+    let db = Db::open(&services.config.database_url(ServiceName::Settlement), 2, settlement::MIGRATIONS)
+        .context("opening settlement's database")?;
+    let history = History {
+        store: StoreId::parse(&world.store_id)?,
+        partner: PartnerId::parse(&world.partner_id)?,
+        order_value: Money::new(25_00, Currency::EUR),
+        remit_every: 100,
+    };
+    let trial_ops = (args.count / 10).max(20);
+    let mut rows = Vec::new();
+    for &size in &sizes {
+        let seeded = grow_to(&db, &history, &services.config.fees, size).await?;
+        let (entries, accounts) = db.read(|c| Ok::<_, SettlementError>((entry_count(c)?, account_count(c)?))).await?;
+        eprintln!("ledger at {entries} entries ({accounts} accounts): measuring");
+        check_trial_balance(&api).await?;
+
+        let balance = measure(args.buyers, args.count, {
+            let (api, world) = (api.clone(), world.clone());
+            move |_| {
+                let (api, world) = (api.clone(), world.clone());
+                async move {
+                    let url = api.s("/v1/seller/balance");
+                    api.expect(Method::GET, url, Some(&world.seller_token), None, 200).await.map(|_| ())
+                }
+            }
+        })
+        .await?;
+        let trial = measure(args.buyers, trial_ops, {
+            let api = api.clone();
+            move |_| {
+                let api = api.clone();
+                async move {
+                    let url = api.s("/v1/ledger/trial-balance");
+                    api.expect(Method::GET, url, Some(&api.e.operator), None, 200).await.map(|_| ())
+                }
+            }
+        })
+        .await?;
+        let (orders, payments) = pay_flows(&api, &world, args.buyers, args.ledger_writes).await?;
+        rows.push(json!({
+            "size": size,
+            "entries": entries,
+            "accounts": accounts,
+            "seeded": seeded,
+            "balance_read": balance.summary(),
+            "trial_balance": trial.summary(),
+            "orders": orders.summary(),
+            "payments": payments.summary(),
+        }));
+    }
+    let report = json!({
+        "scenario": "ledger",
+        "backend": backend,
+        "buyers": args.buyers,
+        "rows": rows,
+    });
+    print_table(&report);
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+    }
+    drop(services);
+    Ok(())
+}
+
+/// Settlement learns the store from the broker's outbox; balances answer 404 until then.
+async fn wait_for_store(api: &Api, world: &World) -> anyhow::Result<()> {
+    let waited = Instant::now();
+    loop {
+        let (status, _) =
+            api.call(Method::GET, api.s("/v1/seller/balance"), Some(&world.seller_token), None, None).await?;
+        if status == 200 {
+            return Ok(());
+        }
+        if waited.elapsed() > Duration::from_secs(30) {
+            bail!("settlement did not learn the bench store within 30 s (balance answers {status})");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Grows the ledger to at least `size` entries in batched write transactions; reports what
+/// was written and how fast.
+async fn grow_to(db: &Db, history: &History, fees: &FeeConfig, size: u64) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    let mut present = db.read(entry_count).await.map_err(anyhow_of)? as u64;
+    let (mut written, mut orders) = (0usize, 0usize);
+    let mut reported = present;
+    while present < size {
+        let want = ((size - present) as usize).min(SEED_BATCH);
+        let (h, f) = (history.clone(), fees.clone());
+        let grown = db.write(move |c| grow(c, &h, &f, want)).await.map_err(anyhow_of)?;
+        present += grown.entries as u64;
+        written += grown.entries;
+        orders += grown.orders;
+        if present - reported >= 100_000 {
+            eprintln!("seeding: {present} entries ({:.0}/s)", written as f64 / started.elapsed().as_secs_f64());
+            reported = present;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(json!({
+        "entries": written,
+        "orders": orders,
+        "seconds": secs,
+        "entries_per_second": if secs > 0.0 { written as f64 / secs } else { 0.0 },
+    }))
+}
+
+fn anyhow_of(e: SettlementError) -> anyhow::Error {
+    anyhow::anyhow!("settlement database: {e}")
+}
+
+/// The seeded history must leave the books balanced, or the figures measure a broken ledger.
+async fn check_trial_balance(api: &Api) -> anyhow::Result<()> {
+    let url = api.s("/v1/ledger/trial-balance");
+    let tb = api.expect(Method::GET, url, Some(&api.e.operator), None, 200).await?;
+    if tb["balanced"] != Value::Bool(true) {
+        bail!("the trial balance does not balance: {tb}");
+    }
+    Ok(())
+}
+
+/// `n` orders placed at the broker (timed apart), waited for until settlement knows them,
+/// then paid by the partner: each payment posts the capture into escrow.
+async fn pay_flows(
+    api: &Api,
+    world: &Arc<World>,
+    concurrency: usize,
+    n: usize,
+) -> anyhow::Result<(Measured, Measured)> {
+    let placed = Arc::new(std::sync::Mutex::new(vec![None; n]));
+    let orders = measure(concurrency, n, {
+        let (api, world, placed) = (api.clone(), world.clone(), placed.clone());
+        move |i| {
+            let (api, world, placed) = (api.clone(), world.clone(), placed.clone());
+            async move {
+                let (product, _) = &world.products[i % world.products.len()];
+                let body = json!({"store_id": world.store_id, "product_id": product, "quantity": 1});
+                let order = api.expect(Method::POST, api.b("/v1/orders"), None, Some(body), 201).await?;
+                placed.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(order);
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let placed: Vec<Value> =
+        std::mem::take(&mut *placed.lock().unwrap_or_else(|p| p.into_inner())).into_iter().flatten().collect();
+    let known = futures_util::stream::iter(placed.iter())
+        .map(|order| wait_until_payable(api, order))
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    known.into_iter().collect::<Result<Vec<_>, _>>()?;
+
+    let placed = Arc::new(placed);
+    let payments = measure(concurrency, placed.len(), {
+        let (api, world) = (api.clone(), world.clone());
+        move |i| {
+            let (api, world, placed) = (api.clone(), world.clone(), placed.clone());
+            async move {
+                let order = &placed[i];
+                let order_id = order["order_id"].as_str().unwrap_or_default();
+                let key = format!("bench-{order_id}");
+                let body = json!({"order_id": order_id, "amount": order["amount"], "partner_reference": key});
+                let (status, answer) = api
+                    .call(Method::POST, api.s("/v1/payments"), Some(&world.partner_key), Some(body), Some(&key))
+                    .await?;
+                match (status, answer["status"].as_str()) {
+                    (201, Some("captured")) => Ok(()),
+                    _ => Err(CallError(
+                        answer["code"].as_str().or(answer["reason"].as_str()).unwrap_or("unexpected").to_string(),
+                    )),
+                }
+            }
+        }
+    })
+    .await?;
+    Ok((orders, payments))
+}
+
+async fn wait_until_payable(api: &Api, order: &Value) -> anyhow::Result<()> {
+    let id = order["order_id"].as_str().unwrap_or_default();
+    let capability = order["capability"].as_str().unwrap_or_default();
+    let url = api.s(&format!("/v1/orders/{id}/settlement"));
+    let waited = Instant::now();
+    loop {
+        let (status, _) = api.call(Method::GET, url.clone(), Some(capability), None, None).await?;
+        if status == 200 {
+            return Ok(());
+        }
+        if waited.elapsed() > Duration::from_secs(60) {
+            bail!("settlement did not learn order {id} within 60 s (answers {status})");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Latencies of one kind of operation, run `ops` times by `concurrency` tasks.
+struct Measured {
+    rec: Recorder,
+    wall: Duration,
+}
+
+const OP: &str = "op";
+
+async fn measure<F, Fut>(concurrency: usize, ops: usize, op: F) -> anyhow::Result<Measured>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), CallError>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency.max(1))
+        .map(|_| {
+            let (op, next) = (op.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut rec = Recorder::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= ops {
+                        break;
+                    }
+                    let t = Instant::now();
+                    match op(i).await {
+                        Ok(()) => rec.record(OP, t.elapsed()),
+                        Err(e) => rec.error(OP, &e.0),
+                    }
+                }
+                rec
+            })
+        })
+        .collect();
+    let mut all = Recorder::default();
+    for t in tasks {
+        all.merge(t.await?);
+    }
+    Ok(Measured { rec: all, wall: started.elapsed() })
+}
+
+impl Measured {
+    fn summary(&self) -> Value {
+        let secs = self.wall.as_secs_f64();
+        let errors: u64 = self.rec.errors.values().sum();
+        match self.rec.steps.get(OP) {
+            Some(h) => {
+                let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+                json!({
+                    "count": h.len(),
+                    "per_second": h.len() as f64 / secs,
+                    "p50_ms": ms(0.50), "p90_ms": ms(0.90), "p99_ms": ms(0.99),
+                    "max_ms": h.max() as f64 / 1000.0,
+                    "errors": errors,
+                    "error_codes": self.rec.errors,
+                })
+            }
+            None => json!({"count": 0, "per_second": 0.0, "errors": errors, "error_codes": self.rec.errors}),
+        }
+    }
+}
+
+fn print_table(r: &Value) {
+    println!("scenario ledger  backend {}  concurrency {}", r["backend"].as_str().unwrap_or(""), r["buyers"]);
+    println!(
+        "{:>9} {:>9} {:>8} {:>8} | {:>11} {:>9} {:>9} | {:>9} {:>9} {:>7} | {:>8} {:>9} | {}",
+        "size",
+        "entries",
+        "accounts",
+        "seed s",
+        "balance p50",
+        "p99 ms",
+        "per sec",
+        "trial p50",
+        "p99 ms",
+        "per sec",
+        "pay/s",
+        "pay p99",
+        "errors"
+    );
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    for row in r["rows"].as_array().into_iter().flatten() {
+        let (b, t, p) = (&row["balance_read"], &row["trial_balance"], &row["payments"]);
+        let errors = ["balance_read", "trial_balance", "orders", "payments"]
+            .iter()
+            .filter_map(|k| row[k]["error_codes"].as_object().map(|m| (k, m)))
+            .flat_map(|(k, m)| m.iter().map(move |(code, n)| format!("{k} {code}: {n}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "{:>9} {:>9} {:>8} {:>8.1} | {:>11.2} {:>9.2} {:>9.0} | {:>9.2} {:>9.2} {:>7.0} | {:>8.0} {:>9.2} | {}",
+            row["size"].as_u64().unwrap_or(0),
+            row["entries"].as_i64().unwrap_or(0),
+            row["accounts"].as_i64().unwrap_or(0),
+            f(&row["seeded"]["seconds"]),
+            f(&b["p50_ms"]),
+            f(&b["p99_ms"]),
+            f(&b["per_second"]),
+            f(&t["p50_ms"]),
+            f(&t["p99_ms"]),
+            f(&t["per_second"]),
+            f(&p["per_second"]),
+            f(&p["p99_ms"]),
+            if errors.is_empty() { "-".to_string() } else { errors },
+        );
+    }
+}

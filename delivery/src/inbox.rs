@@ -73,6 +73,9 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
         (Message::CancelRequested { order_id, .. }, Some(ServiceName::Broker)) => {
             service::decide_cancel(conn, settings, order_id).map(|_| ())
         }
+        (Message::StoreRegistered { store_id, seller_id, manufacturer_id, .. }, Some(ServiceName::Broker)) => {
+            Ok(crate::sellers::store::register(conn, store_id, seller_id.as_ref(), manufacturer_id.as_ref())?)
+        }
         // Everything else is for the other services.
         _ => Ok(()),
     }

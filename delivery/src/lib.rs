@@ -19,6 +19,7 @@ pub mod inventory;
 pub mod nodes;
 pub mod routing;
 pub mod schema;
+pub mod sellers;
 pub mod settings;
 pub mod shipments;
 mod sweeper;
@@ -46,6 +47,10 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         couriers::routes::login,
         couriers::routes::list,
         couriers::routes::report,
+        sellers::routes::nodes,
+        sellers::routes::set_stock,
+        sellers::routes::dispatches,
+        sellers::routes::issue,
     )
 )]
 struct ApiDoc;
@@ -73,7 +78,8 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(inventory::routes::routes)
             .configure(addresses::routes::routes)
             .configure(shipments::routes::routes)
-            .configure(couriers::routes::routes);
+            .configure(couriers::routes::routes)
+            .configure(sellers::routes::routes);
     })?;
     sweeper::spawn(core, Arc::downgrade(&settings));
     drop(settings);
@@ -97,6 +103,10 @@ mod tests {
             "/v1/sessions",
             "/v1/courier/shipments",
             "/v1/courier/shipments/{shipment_id}/events",
+            "/v1/seller/nodes",
+            "/v1/seller/nodes/{node_id}/inventory/{product_id}",
+            "/v1/seller/dispatches",
+            "/v1/seller/dispatches/{shipment_id}/goods-issue",
         ] {
             assert!(doc.paths.paths.contains_key(path), "{path}");
         }

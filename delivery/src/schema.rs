@@ -110,6 +110,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stores (id) {
+        id -> Text,
+        seller_id -> Nullable<Text>,
+        manufacturer_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(legs -> shipments (shipment_id));
 diesel::allow_tables_to_appear_in_same_query!(
     nodes,
@@ -119,5 +128,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     addresses,
     shipments,
     legs,
-    couriers
+    couriers,
+    stores
 );

@@ -214,7 +214,9 @@ async fn routing_falls_back_nearest_first_one_step_at_a_time() {
         assert_eq!(t["delivered"], false);
         assert!(t["estimated_delivery"].as_str().is_some(), "{t}");
         assert_eq!(w.hops(&order).await, expected);
-        assert_eq!(t["legs"][0]["status"], "open");
+        // The seller's own node waits for its salesperson to issue the goods.
+        let first = if source == w.seller_node.as_str() { "awaiting_goods_issue" } else { "open" };
+        assert_eq!(t["legs"][0]["status"], first);
         assert_eq!(w.inventory(source).await, 0, "the unit left {source}");
     }
     // Nearest first: with stock everywhere, branch 1 gives; a longer chain is later.
@@ -749,4 +751,85 @@ async fn a_delivered_order_releases_escrow_in_settlement() {
     .await;
     let view = m.get(&w.url(&format!("/v1/seller/shipments/{order}")), Some(&seller_token)).await.expect(200);
     assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
+}
+
+/// Seed 001: when only the seller's node has the goods, delivery is entrusted to the
+/// seller. The salesperson sees the goods to issue at their node (never the order, the
+/// buyer or the destination), counts their node's stock, and issues the goods; only then
+/// can a courier take the leg.
+#[tokio::test]
+async fn a_seller_issues_the_goods_at_their_own_node_before_a_courier_takes_them() {
+    let w = world().await;
+    let registered = |store: &StoreId, seller: &SellerId| Message::StoreRegistered {
+        store_id: store.clone(),
+        seller_id: Some(seller.clone()),
+        manufacturer_id: None,
+        union_id: None,
+        name: "Back room".into(),
+        category: "office".into(),
+        region: "south".into(),
+    };
+    w.send(ServiceName::Broker, registered(&w.store, &w.seller)).await;
+    // A second delivery of the same message changes nothing.
+    w.send(ServiceName::Broker, registered(&w.store, &w.seller)).await;
+    let seller = w.m.seller_token_for(w.seller.as_str());
+    let other_seller = SellerId::generate();
+    let other_store = StoreId::generate();
+    w.send(ServiceName::Broker, registered(&other_store, &other_seller)).await;
+    let stranger = w.m.seller_token_for(other_seller.as_str());
+
+    // The salesperson counts the stock at their own node; another salesperson cannot.
+    let stock_url = w.url(&format!("/v1/seller/nodes/{}/inventory/{}", w.seller_node, w.product));
+    w.m.put(&stock_url, Some(&stranger), json!({ "quantity": 9 })).await.expect_problem(404, "node_not_found");
+    w.m.put(&stock_url, Some(&seller), json!({ "quantity": -1 })).await.expect_problem(422, "invalid_quantity");
+    let set = w.m.put(&stock_url, Some(&seller), json!({ "quantity": 2 })).await.expect(200);
+    assert_eq!(set["quantity"], 2);
+    let mine = w.m.get(&w.url("/v1/seller/nodes"), Some(&seller)).await.expect(200);
+    assert_eq!(mine["nodes"].as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine["nodes"][0]["node_id"], w.seller_node.as_str());
+    assert_eq!(mine["nodes"][0]["stock"][0]["quantity"], 2);
+    let theirs = w.m.get(&w.url("/v1/seller/nodes"), Some(&stranger)).await.expect(200);
+    assert_eq!(theirs["nodes"], json!([]));
+
+    // Only the seller's node has the goods: the shipment waits for the goods issue.
+    let order = w.order().await;
+    let t = w.tracking(&order).await;
+    let shipment = json_of(&t, "shipment_id");
+    assert_eq!(w.hops(&order).await, vec![(w.seller_node.clone(), "buyer".to_string())]);
+    assert_eq!(t["legs"][0]["status"], "awaiting_goods_issue");
+    assert_eq!(w.inventory(&w.seller_node).await, 1);
+
+    // No courier sees or takes the leg before the goods are issued.
+    let courier = w.courier(None).await;
+    assert!(!w.courier_list(&courier).await.to_string().contains(&shipment));
+    w.event(&courier, &shipment, "picked_up").await.expect_problem(409, "invalid_transition");
+
+    // The salesperson's list: shipment, product and quantity, nothing about the buyer.
+    let list = w.m.get(&w.url("/v1/seller/dispatches"), Some(&seller)).await.expect(200);
+    let d = &list["dispatches"][0];
+    assert_eq!(
+        (d["shipment_id"].as_str(), d["status"].as_str()),
+        (Some(shipment.as_str()), Some("awaiting_goods_issue"))
+    );
+    assert_eq!((d["product_id"].as_str(), d["quantity"].as_i64()), (Some(w.product.as_str()), Some(1)));
+    let text = list.to_string();
+    for secret in [order.as_str(), NAME, LINE1, CITY, POSTAL, "north"] {
+        assert!(!text.contains(secret), "a seller's dispatch list shows {secret}: {text}");
+    }
+    assert_eq!(w.m.get(&w.url("/v1/seller/dispatches"), Some(&stranger)).await.expect(200)["dispatches"], json!([]));
+
+    // Another salesperson cannot issue it; the owner can, and again changes nothing.
+    let issue = w.url(&format!("/v1/seller/dispatches/{shipment}/goods-issue"));
+    w.m.post(&issue, Some(&stranger), json!({})).await.expect_problem(404, "shipment_not_found");
+    w.m.post(&issue, Some(&courier), json!({})).await.expect_problem(403, "forbidden");
+    assert_eq!(w.tracking(&order).await["legs"][0]["status"], "awaiting_goods_issue");
+    assert_eq!(w.m.post(&issue, Some(&seller), json!({})).await.expect(200)["status"], "open");
+    assert_eq!(w.m.post(&issue, Some(&seller), json!({})).await.expect(200)["status"], "open");
+
+    // Now a courier takes it to the buyer.
+    assert!(w.courier_list(&courier).await.to_string().contains(&shipment));
+    let last = w.deliver_all(&courier, &shipment, 1).await;
+    assert_eq!(last["delivered"], true);
+    assert_eq!(w.m.get(&w.url("/v1/seller/dispatches"), Some(&seller)).await.expect(200)["dispatches"], json!([]));
+    assert_eq!(w.inventory(&w.seller_node).await, 1);
 }

@@ -84,6 +84,10 @@ impl Api {
         Api { base: state.core.config.settlement.public_url(), session: None, bearer: None, forwarded_for: None }
     }
 
+    pub fn delivery(state: &State) -> Api {
+        Api { base: state.core.config.delivery.public_url(), session: None, bearer: None, forwarded_for: None }
+    }
+
     pub fn bearer(mut self, token: Option<String>) -> Api {
         self.bearer = token;
         self

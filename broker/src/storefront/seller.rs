@@ -1,6 +1,7 @@
 //! The salesperson's desk: orders (with per-order buyer handles), price confirmation, the
 //! unmet-demand record, balances and remittances (from settlement, with the seller's own
-//! token), and aggregated reports with a table and a chart.
+//! token), their own nodes' stock and the goods to issue there (from delivery, likewise),
+//! and aggregated reports with a table and a chart.
 
 use super::api::{cookie, enc, Api, Reply};
 use super::view::{self, money, see_other, unreachable, Frame};
@@ -86,8 +87,11 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
         Err(page) => return page,
     };
     let broker = Api::broker(&state, &req).bearer(Some(token.clone()));
-    let settlement = Api::settlement(&state).bearer(Some(token));
+    let settlement = Api::settlement(&state).bearer(Some(token.clone()));
     let orders = rows(&broker.get("/v1/seller/orders?limit=100").await, "orders");
+    let delivery = Api::delivery(&state).bearer(Some(token));
+    let nodes = rows(&delivery.get("/v1/seller/nodes").await, "nodes");
+    let dispatches = rows(&delivery.get("/v1/seller/dispatches?limit=100").await, "dispatches");
     let mut per_store = Vec::new();
     for s in &stores {
         let id = enc(s["id"].as_str().unwrap_or_default());
@@ -124,6 +128,46 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                             } }
                         }
                     }
+                }
+            }
+        }
+        @if !dispatches.is_empty() {
+            h2 { "Goods to issue at your node" }
+            p.muted { "Delivery entrusts these to you: hand each to the courier, then mark it issued. The buyer and the destination stay with delivery." }
+            table.results #seller-dispatches {
+                thead { tr { th { "Shipment" } th { "Product" } th.num { "Qty" } th { "Status" } th {} } }
+                tbody {
+                    @for d in &dispatches {
+                        @let id = d["shipment_id"].as_str().unwrap_or_default();
+                        tr {
+                            td { code { (id) } }
+                            td { code { (d["product_id"].as_str().unwrap_or_default()) } }
+                            td.num { (d["quantity"]) }
+                            td { (d["status"].as_str().unwrap_or_default()) }
+                            td { @if d["status"] == "awaiting_goods_issue" {
+                                form method="post" action={"/seller/dispatches/" (enc(id)) "/goods-issue"} {
+                                    button type="submit" { "Goods issued" }
+                                }
+                            } }
+                        }
+                    }
+                }
+            }
+        }
+        @for n in &nodes {
+            @let node_id = n["node_id"].as_str().unwrap_or_default();
+            section.node {
+                h2 { "Stock at " (n["name"].as_str().unwrap_or_default()) }
+                @let stock = n["stock"].as_array().cloned().unwrap_or_default();
+                @if stock.is_empty() { p.muted { "Nothing counted here yet." } }
+                @else {
+                    table.results { thead { tr { th { "Product" } th.num { "Units" } } }
+                        tbody { @for l in &stock { tr { td { code { (l["product_id"].as_str().unwrap_or_default()) } } td.num { (l["quantity"]) } } } } }
+                }
+                form.node-stock method="post" action={"/seller/nodes/" (enc(node_id)) "/stock"} {
+                    label { "Product " input name="product_id" required size="30"; }
+                    label { "Units " input name="quantity" type="number" min="0" required size="6"; }
+                    button type="submit" { "Set stock" }
                 }
             }
         }
@@ -175,6 +219,50 @@ pub async fn confirm(
     {
         Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
         Ok(r) => view::problem(&state, frame(), "Confirm price", &r),
+        Err(e) => unreachable(&state, e),
+    }
+}
+
+/// The salesperson has handed the goods to the courier at their node.
+pub async fn issue_goods(state: web::Data<State>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let path = format!("/v1/seller/dispatches/{}/goods-issue", enc(&path));
+    match Api::delivery(&state).bearer(Some(token)).post(&path, json!({})).await {
+        Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
+        Ok(r) => view::problem(&state, frame(), "Goods issue", &r),
+        Err(e) => unreachable(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NodeStock {
+    product_id: String,
+    quantity: String,
+}
+
+/// The salesperson counts the stock at their own node.
+pub async fn set_node_stock(
+    state: web::Data<State>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<NodeStock>,
+) -> HttpResponse {
+    if !same_origin(&req, &state) {
+        return view::forbidden_origin(&state);
+    }
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let Ok(quantity) = form.quantity.trim().parse::<i64>() else {
+        let r = Reply { status: 422, body: json!({"detail": "write the units as a whole number, e.g. 12"}) };
+        return view::problem(&state, frame(), "Set stock", &r);
+    };
+    let url = format!("/v1/seller/nodes/{}/inventory/{}", enc(&path), enc(form.product_id.trim()));
+    let api = Api::delivery(&state).bearer(Some(token));
+    match api.call(reqwest::Method::PUT, &url, Some(json!({"quantity": quantity})), &[]).await {
+        Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
+        Ok(r) => view::problem(&state, frame(), "Set stock", &r),
         Err(e) => unreachable(&state, e),
     }
 }

@@ -39,20 +39,19 @@ pub fn insert_store(conn: &mut AnyConnection, s: &NewStore) -> QueryResult<()> {
             stores::created_at.eq(now()),
         ))
         .execute(conn)?;
-    shared::outbox::send(
-        conn,
-        ServiceName::Broker,
-        ServiceName::Settlement,
-        Message::StoreRegistered {
-            store_id: s.id.clone(),
-            seller_id: s.seller_id.clone(),
-            manufacturer_id: s.manufacturer_id.clone(),
-            union_id: s.union_id.clone(),
-            name: s.name.clone(),
-            category: s.category.clone(),
-            region: s.region.clone(),
-        },
-    )?;
+    let registered = Message::StoreRegistered {
+        store_id: s.id.clone(),
+        seller_id: s.seller_id.clone(),
+        manufacturer_id: s.manufacturer_id.clone(),
+        union_id: s.union_id.clone(),
+        name: s.name.clone(),
+        category: s.category.clone(),
+        region: s.region.clone(),
+    };
+    // Settlement needs the owner for balances; delivery, to let the salesperson run
+    // their own node.
+    shared::outbox::send(conn, ServiceName::Broker, ServiceName::Delivery, registered.clone())?;
+    shared::outbox::send(conn, ServiceName::Broker, ServiceName::Settlement, registered)?;
     Ok(())
 }
 

@@ -64,7 +64,11 @@ pub async fn set_inventory(
     Ok(HttpResponse::Ok().json(view))
 }
 
-fn view(c: &mut shared::db::AnyConnection, node: NodeId, product: ProductId) -> Result<InventoryView, DeliveryError> {
+pub(crate) fn view(
+    c: &mut shared::db::AnyConnection,
+    node: NodeId,
+    product: ProductId,
+) -> Result<InventoryView, DeliveryError> {
     let quantity = super::store::quantity(c, &node, &product)?;
     let movements = super::store::movements(c, &node, &product, 20)?
         .into_iter()

@@ -91,6 +91,8 @@ pub struct PlannedLeg {
     /// The region of `from`, which decides which couriers see the leg.
     pub region: String,
     pub km: f64,
+    /// The leg starts at a seller's node: its salesperson issues the goods first.
+    pub seller_issues: bool,
 }
 
 /// The legs from the issuing node down to the buyer: a branch of the destination region
@@ -114,10 +116,17 @@ pub fn legs(plan: &Plan, source: &Node) -> Vec<PlannedLeg> {
             to: Some(w[1].id.clone()),
             region: w[0].region.clone(),
             km: w[0].position.distance_km(&w[1].position),
+            seller_issues: w[0].kind == NodeKind::Seller,
         })
         .collect();
     let last = path.last().expect("the path starts at the source");
-    legs.push(PlannedLeg { from: last.id.clone(), to: None, region: last.region.clone(), km: 0.0 });
+    legs.push(PlannedLeg {
+        from: last.id.clone(),
+        to: None,
+        region: last.region.clone(),
+        km: 0.0,
+        seller_issues: last.kind == NodeKind::Seller,
+    });
     legs
 }
 
@@ -227,8 +236,12 @@ mod tests {
     fn the_master_ships_through_the_serving_branch_and_the_seller_itself() {
         let w = world();
         let p = plan(&w.nodes, &w.req, &dest(vec![]));
-        assert_eq!(legs(&p, &w.nodes[4]).len(), 2);
-        assert_eq!(legs(&p, &w.nodes[5]).len(), 1);
+        let from_master = legs(&p, &w.nodes[4]);
+        assert_eq!(from_master.len(), 2);
+        assert!(from_master.iter().all(|l| !l.seller_issues));
+        let from_seller = legs(&p, &w.nodes[5]);
+        assert_eq!(from_seller.len(), 1);
+        assert!(from_seller[0].seller_issues, "the salesperson issues the goods at their own node");
     }
 
     #[test]

@@ -50,6 +50,10 @@ impl ShipmentStatus {
 pub enum LegStatus {
     /// Waits for the legs before it.
     Pending,
+    /// The first leg from a seller's node: the salesperson issues the goods (hands them to
+    /// the courier) before any courier can claim it (seed 001: delivery entrusted to the
+    /// seller).
+    AwaitingGoodsIssue,
     /// The current leg, free for any courier to claim.
     Open,
     PickedUp,
@@ -63,6 +67,7 @@ impl LegStatus {
     pub fn as_str(&self) -> &'static str {
         match self {
             LegStatus::Pending => "pending",
+            LegStatus::AwaitingGoodsIssue => "awaiting_goods_issue",
             LegStatus::Open => "open",
             LegStatus::PickedUp => "picked_up",
             LegStatus::InTransit => "in_transit",
@@ -74,6 +79,7 @@ impl LegStatus {
     pub fn from_db(s: &str) -> LegStatus {
         match s {
             "pending" => LegStatus::Pending,
+            "awaiting_goods_issue" => LegStatus::AwaitingGoodsIssue,
             "open" => LegStatus::Open,
             "picked_up" => LegStatus::PickedUp,
             "in_transit" => LegStatus::InTransit,
@@ -84,6 +90,11 @@ impl LegStatus {
 
     pub fn is_claimed(&self) -> bool {
         matches!(self, LegStatus::PickedUp | LegStatus::InTransit)
+    }
+
+    /// Nobody has taken the goods on this leg yet.
+    pub fn not_started(&self) -> bool {
+        matches!(self, LegStatus::Pending | LegStatus::AwaitingGoodsIssue | LegStatus::Open)
     }
 }
 

@@ -112,8 +112,7 @@ pub fn set_address(
             }
             ShipmentStatus::InTransit => {
                 let legs = store::legs_of(conn, &s.id())?;
-                let final_started =
-                    legs.last().is_some_and(|l| l.status() != LegStatus::Pending && l.status() != LegStatus::Open);
+                let final_started = legs.last().is_some_and(|l| !l.status().not_started());
                 if final_started {
                     return Err(DeliveryError::AddressLocked("the final leg has started"));
                 }
@@ -291,4 +290,36 @@ pub fn shred_due(conn: &mut AnyConnection, settings: &DeliverySettings) -> Resul
     }
     let orphans = addresses::store::delete_orphans(conn, now() - settings.orphan_address())?;
     Ok(due.len() + orphans)
+}
+
+/// The salesperson hands the goods out at their own node: the leg opens to couriers.
+/// Issuing again answers as the first time did; another salesperson's shipment does not
+/// exist for them.
+pub fn issue_goods(
+    conn: &mut AnyConnection,
+    seller: &shared::ids::SellerId,
+    shipment: &shared::ids::ShipmentId,
+) -> Result<(), DeliveryError> {
+    let found = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
+    store::lock_order(conn, &found.order_id())?;
+    let s = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
+    let legs = store::legs_of(conn, &s.id())?;
+    let Some(first) = legs.first() else { return Err(DeliveryError::ShipmentNotFound) };
+    if !crate::sellers::store::owns(conn, seller, &NodeId::from_db(first.from_node.clone()))? {
+        return Err(DeliveryError::ShipmentNotFound);
+    }
+    match first.status() {
+        LegStatus::AwaitingGoodsIssue => {
+            if !matches!(s.status(), ShipmentStatus::Routed) {
+                return Err(DeliveryError::InvalidTransition { event: "goods_issue", state: s.status.clone() });
+            }
+            store::update_leg(conn, &s.id(), first.seq, LegStatus::AwaitingGoodsIssue, None, LegStatus::Open, None)?;
+            tracing::info!(shipment = %s.id, "goods issued at the seller's node");
+            Ok(())
+        }
+        LegStatus::Open | LegStatus::PickedUp | LegStatus::InTransit | LegStatus::Delivered => Ok(()),
+        LegStatus::Pending | LegStatus::Cancelled => {
+            Err(DeliveryError::InvalidTransition { event: "goods_issue", state: first.status.clone() })
+        }
+    }
 }

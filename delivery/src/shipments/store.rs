@@ -369,7 +369,11 @@ impl LegRow {
 pub fn insert_legs(conn: &mut AnyConnection, id: &ShipmentId, planned: &[PlannedLeg]) -> QueryResult<()> {
     let t = now();
     for (seq, leg) in planned.iter().enumerate() {
-        let status = if seq == 0 { LegStatus::Open } else { LegStatus::Pending };
+        let status = match (seq, leg.seller_issues) {
+            (0, true) => LegStatus::AwaitingGoodsIssue,
+            (0, false) => LegStatus::Open,
+            _ => LegStatus::Pending,
+        };
         diesel::insert_into(legs::table)
             .values((
                 legs::shipment_id.eq(id.as_str()),

@@ -1,0 +1,2 @@
+DROP INDEX legs_by_from_node;
+DROP TABLE stores;

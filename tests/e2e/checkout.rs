@@ -252,3 +252,160 @@ fn postgres_dump(url: &str) -> String {
     }
     out
 }
+
+/// Seed 001 end to end: only the store's own node has the goods, so delivery entrusts
+/// the shipment to the salesperson, who issues the goods from the seller desk; the
+/// courier then delivers and escrow is released. The store's owner reaches delivery by
+/// the broker's own `store_registered` message.
+#[tokio::test]
+async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
+    let m = TestMarket::spawn().await;
+    let price = 2_400;
+    let union = m.create_union("South union", "south").await;
+    let email = format!("{}@sellers.example", shared::ids::random_hex128());
+    let password = "correct horse battery";
+    m.post(
+        &format!("{}/v1/sellers", m.broker),
+        None,
+        json!({"name": "Back Room Ltd", "email": email, "password": password}),
+    )
+    .await
+    .expect(201);
+    let seller_token = m.login(&email, password).await;
+    let store_id = m.create_store(&seller_token, &union, "Back room", "office").await;
+    let product = m.create_product(&m.operator, "Toner T-4", "toner", json!({"colour": "cyan"}), price).await;
+    m.put_offer(&seller_token, &store_id, &product, price, 5, true, json!({})).await;
+    let node = m
+        .post(
+            &format!("{}/v1/nodes", m.delivery),
+            Some(&m.operator),
+            json!({"kind": "seller", "name": "Back room shelf", "region": "south", "owner": store_id,
+                   "position": {"lat": 41.0, "lon": 2.0}}),
+        )
+        .await
+        .expect(201);
+    let node = json_of(&node, "id");
+
+    // The salesperson counts their node's stock from the desk, once delivery knows the store.
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = c
+        .post(format!("{}/seller/sign-in", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("email", email.as_str()), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    m.eventually("delivery to know the store's owner", || async {
+        let a = m.get(&format!("{}/v1/seller/nodes", m.delivery), Some(&seller_token)).await;
+        (a.body["nodes"].as_array().is_some_and(|n| n.len() == 1)).then_some(())
+    })
+    .await;
+    let set = c
+        .post(format!("{}/seller/nodes/{node}/stock", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie)
+        .form(&[("product_id", product.as_str()), ("quantity", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status().as_u16(), 303);
+    let inventory = format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery);
+    assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 2);
+
+    // The buyer orders and pays; delivery routes from the seller's node and waits for them.
+    let order = m
+        .post(
+            &format!("{}/v1/orders", m.broker),
+            None,
+            json!({"store_id": store_id, "product_id": product, "quantity": 1}),
+        )
+        .await
+        .expect(201);
+    let (order_id, capability) = (json_of(&order, "order_id"), json_of(&order, "capability"));
+    let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Southtown", "postal_code": "08001",
+                         "region": "south", "country": "ES"});
+    m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
+    let api_key = json_of(
+        &m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}))
+            .await
+            .expect(201),
+        "api_key",
+    );
+    let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": "ref-own-node"});
+    m.eventually("the payment to be captured", || {
+        let (payment, api_key, key) = (payment.clone(), api_key.clone(), format!("pay-{order_id}"));
+        let m = &m;
+        async move {
+            let a = m
+                .call(
+                    reqwest::Method::POST,
+                    &format!("{}/v1/payments", m.settlement),
+                    Some(&api_key),
+                    Some(&payment),
+                    &[("Idempotency-Key", &key)],
+                )
+                .await;
+            (a.status.as_u16() == 201 && a.body["status"] == "captured").then_some(())
+        }
+    })
+    .await;
+    let tracking = m
+        .eventually("the shipment to wait for the goods issue", || async {
+            let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
+            (a.body["legs"][0]["status"] == "awaiting_goods_issue").then_some(a.body)
+        })
+        .await;
+    let shipment = json_of(&tracking, "shipment_id");
+    assert_eq!(tracking["legs"][0]["from_node"], node.as_str());
+
+    // The desk lists the goods to issue without the buyer, order or address.
+    let desk = c.get(format!("{}/seller", m.broker)).header("cookie", &cookie).send().await.unwrap();
+    let desk = desk.text().await.unwrap();
+    let issue_action = format!("/seller/dispatches/{shipment}/goods-issue");
+    assert!(desk.contains("seller-dispatches") && desk.contains(&issue_action), "{desk}");
+    assert!(!desk.contains(ADDRESS_LINE) && !desk.contains(RECIPIENT) && !desk.contains(&capability));
+    let issued = c
+        .post(format!("{}{issue_action}", m.broker))
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status().as_u16(), 303);
+
+    // The courier now takes it to the buyer, and the escrow is released to the store.
+    m.post(
+        &format!("{}/v1/couriers", m.delivery),
+        Some(&m.operator),
+        json!({"name": "Sam", "email": "sam@couriers.example", "password": "courier password 2"}),
+    )
+    .await
+    .expect(201);
+    let courier = json_of(
+        &m.post(
+            &format!("{}/v1/sessions", m.delivery),
+            None,
+            json!({"email": "sam@couriers.example", "password": "courier password 2"}),
+        )
+        .await
+        .expect(200),
+        "access_token",
+    );
+    for event in ["picked_up", "delivered"] {
+        m.post(
+            &format!("{}/v1/courier/shipments/{shipment}/events", m.delivery),
+            Some(&courier),
+            json!({"type": event}),
+        )
+        .await
+        .expect(200);
+    }
+    m.eventually("escrow to be released", || async {
+        let a = m.get(&format!("{}/v1/orders/{order_id}/settlement", m.settlement), Some(&capability)).await;
+        (a.body["status"] == "released").then_some(())
+    })
+    .await;
+    assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
+}

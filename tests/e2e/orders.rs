@@ -742,3 +742,184 @@ async fn a_back_order_is_sold_and_shipped_by_the_manufacturer() {
     let list = w.m.get(&msg, Some(&cap)).await.expect(200);
     assert_eq!(list["messages"][0]["author"], "store");
 }
+
+// ---- idempotency keys on `POST /v1/orders`
+
+impl World {
+    async fn order_keyed(&self, key: &str, body: &Value) -> crate::helpers::Answer {
+        self.m.call(reqwest::Method::POST, &self.url("/v1/orders"), None, Some(body), &[("Idempotency-Key", key)]).await
+    }
+
+    fn orders_count(&self) -> i64 {
+        broker::orders::inspect::orders_count(&self.db()).unwrap()
+    }
+}
+
+fn replayed(a: &crate::helpers::Answer) -> bool {
+    a.headers.get("idempotent-replayed").and_then(|v| v.to_str().ok()) == Some("true")
+}
+
+#[tokio::test]
+async fn an_idempotency_key_answers_its_first_order_again_with_a_fresh_capability() {
+    let w = world().await;
+    let key = shared::ids::random_hex128();
+    let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 2, "contact": BUYER_MAIL});
+    let first = w.order_keyed(&key, &body).await;
+    assert!(!replayed(&first), "a first answer is not a replay");
+    let first = first.expect(201);
+    let again = w.order_keyed(&key, &body).await;
+    assert!(replayed(&again), "the second answer says it is a replay: {:?}", again.headers);
+    let again = again.expect(201);
+    for field in ["order_id", "amount", "unit_price", "quantity", "product_id", "status", "store"] {
+        assert_eq!(first[field], again[field], "{field} differs: {first} / {again}");
+    }
+    let order = json_of(&first, "order_id");
+    let cap = json_of(&again, "capability");
+    assert_eq!(w.read(&order, &cap).await.expect(200)["order_id"], order.as_str(), "the replayed capability works");
+    assert_eq!((w.stock(&w.b).await, w.orders_count()), (8, 1), "one order, its stock taken once");
+
+    // What is kept: a hash of the key with the order and its answer, never the key, the
+    // capability or the contact.
+    let rows = broker::orders::inspect::order_keys(&w.db()).unwrap();
+    assert_eq!(rows.len(), 1);
+    let (key_hash, request_hash, order_id, answer) = &rows[0];
+    assert_eq!(key_hash, &shared::crypto::sha256_hex(key.as_bytes()));
+    assert_eq!(order_id.as_deref(), Some(order.as_str()));
+    let stored = format!("{key_hash}{request_hash}{}", answer.as_deref().unwrap_or_default());
+    for secret in [key.as_str(), json_of(&first, "capability").as_str(), cap.as_str(), BUYER_MAIL, "capability"] {
+        assert!(!stored.contains(secret), "{secret} is stored: {stored}");
+    }
+
+    // Without a key every request is a new order, as before.
+    let plain = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
+    let a = json_of(&w.order(plain.clone()).await.expect(201), "order_id");
+    let b = json_of(&w.order(plain).await.expect(201), "order_id");
+    assert_ne!(a, b);
+    assert_eq!(w.orders_count(), 3);
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_refused_and_refusals_do_not_use_a_key_up() {
+    let w = world().await;
+    let key = shared::ids::random_hex128();
+    let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
+    let order = json_of(&w.order_keyed(&key, &body).await.expect(201), "order_id");
+    let sales = broker::orders::inspect::sales_count(&w.db()).unwrap();
+    let other = json!({"store_id": w.b, "product_id": w.product, "quantity": 2});
+    w.order_keyed(&key, &other).await.expect_problem(422, "idempotency_key_reused");
+    let with_contact = json!({"store_id": w.b, "product_id": w.product, "quantity": 1, "contact": BUYER_MAIL});
+    w.order_keyed(&key, &with_contact).await.expect_problem(422, "idempotency_key_reused");
+    assert_eq!((w.stock(&w.b).await, w.orders_count()), (9, 1), "nothing placed");
+    assert_eq!(broker::orders::inspect::sales_count(&w.db()).unwrap(), sales);
+    // The first body still replays.
+    assert_eq!(json_of(&w.order_keyed(&key, &body).await.expect(201), "order_id"), order);
+
+    // A refusal places nothing and keeps nothing under its key: the same key may place the
+    // order once it can be placed.
+    let short = shared::ids::random_hex128();
+    let eleven = json!({"store_id": w.b, "product_id": w.product, "quantity": 11});
+    w.order_keyed(&short, &eleven).await.expect_problem(409, "out_of_stock");
+    let drift = json!({"store_id": w.b, "product_id": w.product, "quantity": 1, "expected_price": money(900)});
+    w.order_keyed(&short, &drift).await.expect_problem(409, "price_changed");
+    assert_eq!((w.stock(&w.b).await, w.orders_count()), (9, 1));
+    assert_eq!(broker::orders::inspect::order_keys(&w.db()).unwrap().len(), 1, "only the placed order's key");
+    let placed = w.order_keyed(&short, &body).await;
+    assert!(!replayed(&placed));
+    assert_ne!(json_of(&placed.expect(201), "order_id"), order);
+    assert_eq!((w.stock(&w.b).await, w.orders_count()), (8, 2));
+}
+
+#[tokio::test]
+async fn ten_concurrent_requests_with_one_key_place_exactly_one_order() {
+    let w = world().await;
+    let key = shared::ids::random_hex128();
+    let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 3});
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (client, url, key, body) = (w.m.client.clone(), w.url("/v1/orders"), key.clone(), body.clone());
+        tasks.spawn(async move {
+            let r = client.post(url).header("Idempotency-Key", key).json(&body).send().await.expect("sent");
+            let replayed = r.headers().get("idempotent-replayed").is_some();
+            let status = r.status().as_u16();
+            (status, replayed, r.json::<Value>().await.unwrap_or(Value::Null))
+        });
+    }
+    let mut ids = Vec::new();
+    let mut replays = 0;
+    while let Some(done) = tasks.join_next().await {
+        let (status, was_replayed, v) = done.unwrap();
+        assert_eq!(status, 201, "every request answers with the order: {v}");
+        replays += usize::from(was_replayed);
+        ids.push(json_of(&v, "order_id"));
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one order id for all: {ids:?}");
+    assert_eq!(replays, 9, "the first placed it, nine replayed it");
+    assert_eq!((w.stock(&w.b).await, w.orders_count()), (7, 1), "stock drops by the quantity once");
+    let listed = w.m.get(&w.url("/v1/seller/orders"), Some(&w.b_token)).await.expect(200);
+    assert_eq!(listed["orders"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(
+        broker::orders::inspect::queued_messages(&w.db())
+            .unwrap()
+            .iter()
+            .filter(|(to, _, e)| {
+                to == ServiceName::Settlement.as_str() && matches!(e.message, Message::OrderPayable { .. })
+            })
+            .count(),
+        1,
+        "settlement hears of one order"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_idempotency_key_is_400_and_places_nothing() {
+    let w = world().await;
+    let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
+    let long = "k".repeat(256);
+    for key in ["", "too-short-key", long.as_str(), "0123456789 abcdef", "0123456789\tabcdef"] {
+        w.order_keyed(key, &body).await.expect_problem(400, "idempotency_key_invalid");
+    }
+    // Not ASCII, and two keys at once.
+    let url = w.url("/v1/orders");
+    let odd = reqwest::header::HeaderValue::from_bytes("0123456789abcdéf".as_bytes()).unwrap();
+    let r = w.m.client.post(&url).header("Idempotency-Key", odd).json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r =
+        w.m.client
+            .post(&url)
+            .header("Idempotency-Key", shared::ids::random_hex128())
+            .header("Idempotency-Key", shared::ids::random_hex128())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "idempotency_key_invalid");
+    assert_eq!((w.stock(&w.b).await, w.orders_count()), (10, 0));
+    assert!(broker::orders::inspect::order_keys(&w.db()).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_idempotency_key_outlives_a_broker_restart() {
+    let w = world().await;
+    let key = shared::ids::random_hex128();
+    let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
+    let order = json_of(&w.order_keyed(&key, &body).await.expect(201), "order_id");
+    let (config, _dir) = w.m.stop().await;
+    let broker = broker::start(&config, std::net::TcpListener::bind(config.broker.addr).unwrap()).unwrap();
+    let url = format!("{}/v1/orders", config.broker.public_url());
+    let client = reqwest::Client::new();
+    let r = client.post(&url).header("Idempotency-Key", &key).json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(json_of(&v, "order_id"), order);
+    let read = client
+        .get(format!("{}/v1/orders/{order}", config.broker.public_url()))
+        .bearer_auth(json_of(&v, "capability"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    broker.stop(true).await;
+}

@@ -344,6 +344,77 @@ pub fn check_reason(reason: &str) -> Result<String, String> {
     Ok(reason.to_string())
 }
 
+/// A buyer's `Idempotency-Key` for placing an order. Orders are anonymous, so keys share
+/// one space across all buyers, and a key replays its order's answer with a fresh
+/// capability: it is a bearer secret for that order. Hence a minimum length (a short key
+/// could collide with another buyer's, or be guessed), and only a hash of it is stored.
+pub struct OrderKey(String);
+
+impl OrderKey {
+    pub const MIN_LEN: usize = 16;
+    pub const MAX_LEN: usize = 255;
+
+    /// 16 to 255 visible ASCII characters (a random UUID or 128 bits in hex will do).
+    pub fn parse(raw: &str) -> Result<OrderKey, KeyRefusal> {
+        if raw.len() < Self::MIN_LEN || raw.len() > Self::MAX_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(KeyRefusal::Invalid);
+        }
+        Ok(OrderKey(raw.to_string()))
+    }
+
+    /// What the broker stores in place of the key.
+    pub fn digest(&self) -> String {
+        shared::crypto::sha256_hex(self.0.as_bytes())
+    }
+
+    /// The fingerprint of the request made under this key. It is keyed with the key
+    /// itself, so that the stored fingerprint reveals nothing of the body (which may hold
+    /// the buyer's mail address) to anyone without the key.
+    pub fn fingerprint(&self, request: &str) -> String {
+        shared::crypto::hmac_sha256_hex(self.0.as_bytes(), request.as_bytes())
+    }
+}
+
+/// Never printed: the key opens its order.
+impl std::fmt::Debug for OrderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OrderKey(..)")
+    }
+}
+
+/// Refusals of the `Idempotency-Key` itself (a key used with another body is an ordinary
+/// 422 `idempotency_key_reused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KeyRefusal {
+    #[error("the `Idempotency-Key` must be 16 to 255 visible ASCII characters, sent once")]
+    Invalid,
+    #[error("an order with this `Idempotency-Key` is still being placed; retry shortly")]
+    InUse,
+}
+
+impl shared::error::ApiError for KeyRefusal {
+    fn status(&self) -> actix_web::http::StatusCode {
+        match self {
+            KeyRefusal::Invalid => actix_web::http::StatusCode::BAD_REQUEST,
+            KeyRefusal::InUse => actix_web::http::StatusCode::CONFLICT,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            KeyRefusal::Invalid => "idempotency_key_invalid",
+            KeyRefusal::InUse => "idempotency_key_in_use",
+        }
+    }
+
+    fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            KeyRefusal::Invalid => Vec::new(),
+            KeyRefusal::InUse => vec![("retry-after", "1".into())],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,5 +566,32 @@ mod tests {
         assert!(check_message(&"x".repeat(2001)).is_err());
         assert!(check_reason("").is_err());
         assert_eq!(check_reason(" changed my mind "), Ok("changed my mind".into()));
+    }
+
+    #[test]
+    fn order_keys_are_long_visible_ascii_and_stored_only_as_hashes() {
+        let key = "0123456789abcdef";
+        assert!(OrderKey::parse(key).is_ok());
+        assert!(OrderKey::parse(&"k".repeat(255)).is_ok());
+        assert!(OrderKey::parse("0b6a1f3e-9c2d-4e5f-8a7b-1c2d3e4f5a6b").is_ok());
+        for bad in
+            ["", "0123456789abcde", " 0123456789abcdef", "0123456789 abcdef", "0123456789abcdé1", "0123456789\tabcdef"]
+        {
+            assert_eq!(OrderKey::parse(bad).err(), Some(KeyRefusal::Invalid), "{bad:?}");
+        }
+        assert_eq!(OrderKey::parse(&"k".repeat(256)).err(), Some(KeyRefusal::Invalid));
+        assert_eq!(OrderKey::parse("0123456789abcdef\u{7f}").err(), Some(KeyRefusal::Invalid));
+
+        let k = OrderKey::parse(key).unwrap();
+        assert_eq!(k.digest(), shared::crypto::sha256_hex(key.as_bytes()));
+        assert!(!k.digest().contains(key));
+        assert!(!format!("{k:?}").contains(key), "the key never reaches a log line");
+        // The fingerprint depends on the request and on the key: without the key, the
+        // stored one cannot be checked against a guessed body.
+        assert_eq!(k.fingerprint("body"), k.fingerprint("body"));
+        assert_ne!(k.fingerprint("body"), k.fingerprint("other body"));
+        let other = OrderKey::parse("fedcba9876543210").unwrap();
+        assert_ne!(k.fingerprint("body"), other.fingerprint("body"));
+        assert_ne!(k.fingerprint("body"), shared::crypto::sha256_hex(b"body"));
     }
 }

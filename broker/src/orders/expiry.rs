@@ -2,7 +2,8 @@
 //! seller, the manufacturer or the payment) is cancelled like any other, so its stock goes
 //! back on offer, settlement stops accepting payment for it and the store is told. Each
 //! cancellation is a conditional move, so copies of the broker may sweep side by side.
-//! The same sweep blanks buyer mails already sent, so no sealed contact outlives its use.
+//! The same sweep blanks buyer mails already sent, so no sealed contact outlives its use,
+//! and purges order idempotency keys past their retention.
 
 use super::domain::{Event, OrderStatus};
 use super::settings::OrderSettings;
@@ -28,8 +29,20 @@ pub fn spawn(core: Core, settings: OrderSettings) {
             {
                 tracing::warn!(error = %e, "redacting sent buyer mail failed");
             }
+            match purge_keys(&core, &settings).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "old order idempotency keys purged"),
+                Err(e) => tracing::warn!(error = %e, "purging order idempotency keys failed"),
+            }
         }
     });
+}
+
+/// Deletes order idempotency keys past their retention (30 days at least, as API.md
+/// promises); returns how many.
+pub async fn purge_keys(core: &Core, settings: &OrderSettings) -> Result<usize, BrokerError> {
+    let cutoff = shared::time::now() - chrono::Duration::days(settings.order_key_retention_days.max(30));
+    core.db.write(move |c| super::store::purge_keys(c, cutoff).map_err(BrokerError::from)).await
 }
 
 /// One pass; returns how many orders it cancelled.

@@ -1,5 +1,6 @@
 //! Read-only views of the broker database for operators' tools and the end-to-end tests:
-//! what the outbox holds, and whether an order's sealed buyer contact still exists.
+//! what the outbox holds, whether an order's sealed buyer contact still exists, the
+//! orders and their idempotency keys as stored.
 
 use diesel::prelude::*;
 use shared::db::{Db, DbError};
@@ -47,4 +48,25 @@ pub fn unredacted_buyer_mail(db: &Db, order: &OrderId) -> Result<i64, DbError> {
             .get_result(c)
             .map_err(DbError::from)
     })
+}
+
+/// A stored order idempotency key: `(key hash, request hash, order id, answer)`.
+pub type OrderKeyRow = (String, String, Option<String>, Option<String>);
+
+/// The stored order idempotency keys, oldest first.
+pub fn order_keys(db: &Db) -> Result<Vec<OrderKeyRow>, DbError> {
+    use super::tables::order_keys as k;
+    db.read_blocking(|c| {
+        k::table
+            .order(k::created_at)
+            .select((k::key_hash, k::request_hash, k::order_id, k::answer))
+            .load(c)
+            .map_err(DbError::from)
+    })
+}
+
+/// How many orders the broker holds.
+pub fn orders_count(db: &Db) -> Result<i64, DbError> {
+    use super::tables::orders;
+    db.read_blocking(|c| orders::table.count().get_result(c).map_err(DbError::from))
 }

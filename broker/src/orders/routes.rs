@@ -2,9 +2,9 @@
 //! the seller's and manufacturer's order lists. Buyers act with the order capability;
 //! nothing here stores or returns anything that names a person.
 
-use super::domain::{self, Event, OrderStatus, Party, Step};
+use super::domain::{self, Event, KeyRefusal, OrderKey, OrderStatus, Party, Step};
 use super::store::{self, Order, RelayedMessage};
-use super::workflow::{self, NewOrder, Placement};
+use super::workflow::{self, KeyHashes, Keyed, NewOrder, Receipt};
 use crate::catalog::{Product, Store};
 use crate::error::{BrokerError, Result};
 use crate::orders::settings::of as settings;
@@ -230,7 +230,12 @@ fn view(party: Party, o: Order, store: &Store, product: &Product) -> serde_json:
 
 // ---- placing
 
-#[derive(Deserialize, ToSchema)]
+/// The request header naming one placement; see [`place`].
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// Set on an answer given again for a key.
+pub const REPLAYED: &str = "Idempotent-Replayed";
+
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
     store_id: StoreId,
@@ -263,6 +268,21 @@ pub struct Placed {
     store: StoreRef,
 }
 
+impl Placed {
+    fn new(r: Receipt, capability: String) -> Placed {
+        Placed {
+            order_id: r.order_id,
+            capability,
+            amount: r.amount,
+            unit_price: r.unit_price,
+            quantity: r.quantity,
+            product_id: r.product_id,
+            status: r.status,
+            store: StoreRef { id: r.store_id, name: r.store_name },
+        }
+    }
+}
+
 /// A logged-in buyer, if the request carries a token; a bad token is refused rather than
 /// silently ignored.
 async fn optional_buyer(req: &HttpRequest) -> Result<Option<Buyer>> {
@@ -272,13 +292,58 @@ async fn optional_buyer(req: &HttpRequest) -> Result<Option<Buyer>> {
     Ok(Some(Buyer::extract(req).await?))
 }
 
+/// The request's `Idempotency-Key`, if it sent one (exactly one, well formed).
+fn order_key(req: &HttpRequest) -> std::result::Result<Option<OrderKey>, KeyRefusal> {
+    let mut values = req.headers().get_all(IDEMPOTENCY_KEY);
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(KeyRefusal::Invalid);
+    }
+    OrderKey::parse(value.to_str().map_err(|_| KeyRefusal::Invalid)?).map(Some)
+}
+
+/// A capability for the order, signed now: the broker never stores one.
+fn capability(state: &State, order: &OrderId) -> Result<String> {
+    let mut claims = Claims::new(
+        ServiceName::Broker,
+        order.as_str(),
+        Role::Capability,
+        &ServiceName::ALL,
+        state.core.config.capability_ttl_secs,
+    );
+    claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
+    Ok(state.core.auth.signer.sign(&claims)?)
+}
+
+/// Places an order. With an `Idempotency-Key` (the storefront always sends one), the same
+/// key and body answer the first order again, with `Idempotent-Replayed: true` and a freshly
+/// signed capability; the same key with another body is 422 `idempotency_key_reused`. The
+/// key is committed with its order, so a concurrent request with the same key waits for the
+/// first and replays it. Refusals (409, 422) place nothing and are not kept under the key.
 #[utoipa::path(post, path = "/v1/orders", request_body = PlaceOrder,
-    responses((status = 201, body = Placed),
-        (status = 409, description = "non_sellable, out_of_stock (with alternatives), price_changed (with current_price), insufficient_points"),
-        (status = 422, description = "unknown_referral, invalid_quantity, invalid_contact")))]
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "optional: 16 to 255 visible ASCII characters, unguessable (it opens the order); \
+            kept 30 days, as a hash only")),
+    responses((status = 201, body = Placed, headers(("Idempotent-Replayed" = String,
+            description = "`true` when this is the answer to an earlier request with the same key")),
+            description = "placed, or the key's order answered again with a fresh capability"),
+        (status = 400, description = "idempotency_key_invalid"),
+        (status = 409, description = "non_sellable, out_of_stock (with alternatives), price_changed (with current_price), insufficient_points, idempotency_key_in_use (with Retry-After)"),
+        (status = 422, description = "unknown_referral, invalid_quantity, invalid_contact, idempotency_key_reused (the key was used with another body)")))]
 pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<PlaceOrder>) -> Result<HttpResponse> {
+    let key = match order_key(&req) {
+        Ok(k) => k,
+        Err(refusal) => return Ok(shared::error::respond(&refusal)),
+    };
     let buyer = optional_buyer(&req).await?;
     let body = body.into_inner();
+    let key = key.map(|k| {
+        // The body as parsed (defaults filled in) and who asks: another buyer's request,
+        // even with the same body, is another request.
+        let request = serde_json::to_string(&body).unwrap_or_default();
+        let who = buyer.as_ref().map(|b| b.id.as_str()).unwrap_or("-");
+        KeyHashes { key_hash: k.digest(), request_hash: k.fingerprint(&format!("POST /v1/orders\n{who}\n{request}")) }
+    });
     let contact = match body.contact.as_deref().map(str::trim) {
         Some(c) if shared::mail::valid_address(c) => Some(c.to_string()),
         Some(_) => return Err(BrokerError::invalid("invalid_contact", "`contact` is not a valid mail address")),
@@ -303,31 +368,25 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
     };
     let settings = settings(&state);
     let sealer = state.contacts.clone();
-    let placement = state.core.db.write(move |c| workflow::place(c, new, &settings, &sealer)).await?;
-    state.core.kick();
-    let (order, store) = match placement {
-        Placement::Placed { order, store } => (*order, *store),
-        Placement::Refused(e) => return Err(e),
+    let keyed = state.core.db.write(move |c| workflow::place_keyed(c, key.as_ref(), new, &settings, &sealer)).await?;
+    let (receipt, replayed) = match keyed {
+        Keyed::Placed(r) => {
+            state.core.kick();
+            (r, false)
+        }
+        Keyed::Replayed(r) => (r, true),
+        Keyed::Refused(e) => {
+            state.core.kick();
+            return Err(e);
+        }
+        Keyed::Busy => return Ok(shared::error::respond(&KeyRefusal::InUse)),
     };
-    let mut claims = Claims::new(
-        ServiceName::Broker,
-        order.id.as_str(),
-        Role::Capability,
-        &ServiceName::ALL,
-        state.core.config.capability_ttl_secs,
-    );
-    claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
-    let capability = state.core.auth.signer.sign(&claims)?;
-    Ok(HttpResponse::Created().json(Placed {
-        order_id: order.id,
-        capability,
-        amount: order.amount,
-        unit_price: order.unit_price,
-        quantity: order.quantity,
-        product_id: order.product_id,
-        status: order.status,
-        store: StoreRef { id: store.id, name: store.name },
-    }))
+    let capability = capability(&state, &receipt.order_id)?;
+    let mut answer = HttpResponse::Created();
+    if replayed {
+        answer.insert_header((REPLAYED, "true"));
+    }
+    Ok(answer.json(Placed::new(receipt, capability)))
 }
 
 // ---- reading and the workflow

@@ -18,6 +18,8 @@ pub struct OrderSettings {
     pub unpaid_order_ttl_secs: i64,
     /// How often the broker looks for such orders.
     pub expiry_sweep_secs: u64,
+    /// How long an order's `Idempotency-Key` answers again; never less than 30 days.
+    pub order_key_retention_days: i64,
 }
 
 impl Default for OrderSettings {
@@ -29,6 +31,7 @@ impl Default for OrderSettings {
             delivery_days: 3,
             unpaid_order_ttl_secs: 3 * 24 * 3600,
             expiry_sweep_secs: 60,
+            order_key_retention_days: 30,
         }
     }
 }

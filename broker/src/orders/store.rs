@@ -1,7 +1,7 @@
 //! The order side's queries. Every function runs inside the caller's transaction.
 
 use super::domain::OrderStatus;
-use super::tables::{order_contacts, order_messages, orders};
+use super::tables::{order_contacts, order_keys, order_messages, orders};
 use crate::schema::stores;
 use diesel::prelude::*;
 use shared::crypto::Sealed;
@@ -228,6 +228,72 @@ pub fn awaiting_approval(conn: &mut AnyConnection, products: &[String], limit: i
         .into_iter()
         .map(OrderRow::into_order)
         .collect()
+}
+
+// ---- idempotency keys (their hashes: see `domain::OrderKey`)
+
+/// What a key's row says when a request arrives with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyClaim {
+    /// The key is new: this transaction holds its row until it commits or rolls back.
+    Claimed,
+    /// An order was placed under it: the fingerprint of that request and its answer.
+    Used { request_hash: String, answer: Option<String> },
+    /// Held by a transaction whose row this one cannot see yet (not expected with the
+    /// isolation both backends use; answered 409 `idempotency_key_in_use`).
+    Busy,
+}
+
+fn key_row(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<Option<(String, Option<String>)>> {
+    order_keys::table.find(key_hash).select((order_keys::request_hash, order_keys::answer)).first(conn).optional()
+}
+
+/// Claims the key inside the order's transaction, before anything else is written. A
+/// concurrent request with the same key blocks on the row (PostgreSQL's unique index; the
+/// single SQLite writer runs one at a time) and then finds the first one's committed row.
+pub fn claim_key(conn: &mut AnyConnection, key_hash: &str, request_hash: &str) -> QueryResult<KeyClaim> {
+    if let Some((request_hash, answer)) = key_row(conn, key_hash)? {
+        return Ok(KeyClaim::Used { request_hash, answer });
+    }
+    // A savepoint, so that losing the race does not abort the outer transaction.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(order_keys::table)
+            .values((
+                order_keys::key_hash.eq(key_hash),
+                order_keys::request_hash.eq(request_hash),
+                order_keys::created_at.eq(now()),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(KeyClaim::Claimed),
+        Err(e) if shared::db::is_unique_violation(&e) => Ok(match key_row(conn, key_hash)? {
+            Some((request_hash, answer)) => KeyClaim::Used { request_hash, answer },
+            None => KeyClaim::Busy,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Ties a claimed key to the order placed under it and the answer (without capability)
+/// to give again; in the order's transaction.
+pub fn complete_key(conn: &mut AnyConnection, key_hash: &str, order: &OrderId, answer: &str) -> QueryResult<()> {
+    diesel::update(order_keys::table.find(key_hash))
+        .set((order_keys::order_id.eq(order.as_str()), order_keys::answer.eq(answer)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Gives a claimed key up when no order was placed (a refusal that still commits what it
+/// records), so that the same request may be tried again.
+pub fn release_key(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<()> {
+    diesel::delete(order_keys::table.find(key_hash).filter(order_keys::order_id.is_null())).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes keys created before `cutoff`.
+pub fn purge_keys(conn: &mut AnyConnection, cutoff: Timestamp) -> QueryResult<usize> {
+    diesel::delete(order_keys::table.filter(order_keys::created_at.lt(cutoff))).execute(conn)
 }
 
 // ---- the buyer's sealed contact

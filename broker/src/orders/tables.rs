@@ -48,6 +48,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// `Idempotency-Key`s of placed orders: the key's hash, never the key.
+    order_keys (key_hash) {
+        key_hash -> Text,
+        request_hash -> Text,
+        order_id -> Nullable<Text>,
+        answer -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     buyers (id) {
         id -> Text,
         handle -> Text,
@@ -118,6 +129,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     order_contacts,
     order_messages,
+    order_keys,
     buyers,
     buyer_equipment,
     order_points,

@@ -10,6 +10,7 @@ use crate::catalog::store as catalog;
 use crate::catalog::{Product, Store};
 use crate::error::{BrokerError, Result};
 use crate::orders::settings::OrderSettings;
+use serde::{Deserialize, Serialize};
 use shared::config::ServiceName;
 use shared::crypto::Sealer;
 use shared::db::AnyConnection;
@@ -44,6 +45,102 @@ pub struct NewOrder {
 pub enum Placement {
     Placed { order: Box<Order>, store: Box<Store> },
     Refused(BrokerError),
+}
+
+/// The answer to a placed order without its capability: what an `Idempotency-Key`
+/// answers again (with a capability signed afresh: capabilities are never stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub unit_price: Money,
+    pub quantity: i64,
+    pub product_id: ProductId,
+    pub status: OrderStatus,
+    pub store_id: StoreId,
+    pub store_name: String,
+}
+
+impl Receipt {
+    fn of(order: &Order, store: &Store) -> Receipt {
+        Receipt {
+            order_id: order.id.clone(),
+            amount: order.amount,
+            unit_price: order.unit_price,
+            quantity: order.quantity,
+            product_id: order.product_id.clone(),
+            status: order.status,
+            store_id: store.id.clone(),
+            store_name: store.name.clone(),
+        }
+    }
+}
+
+/// A request's `Idempotency-Key` as the broker keeps it (see `domain::OrderKey`).
+#[derive(Debug, Clone)]
+pub struct KeyHashes {
+    pub key_hash: String,
+    pub request_hash: String,
+}
+
+/// The outcome of placing under an optional idempotency key.
+pub enum Keyed {
+    Placed(Receipt),
+    /// The key's order, placed by an earlier request with the same body.
+    Replayed(Receipt),
+    /// No order; what the refusal recorded is committed, the key is not kept.
+    Refused(BrokerError),
+    /// The key is held by a request this one cannot see yet.
+    Busy,
+}
+
+/// Places an order once per key: the key's row is claimed first and completed with the
+/// order in the same transaction, so there is never an order without its key nor a key
+/// without its order, and a concurrent request with the same key waits for this one and
+/// answers with its order. Refusals are not kept: they place nothing, and the same request
+/// may succeed later (stock back, a price confirmed).
+pub fn place_keyed(
+    conn: &mut AnyConnection,
+    key: Option<&KeyHashes>,
+    new: NewOrder,
+    settings: &OrderSettings,
+    sealer: &Sealer,
+) -> Result<Keyed> {
+    if let Some(k) = key {
+        match store::claim_key(conn, &k.key_hash, &k.request_hash)? {
+            store::KeyClaim::Claimed => {}
+            store::KeyClaim::Used { request_hash, .. }
+                if !shared::crypto::constant_time_eq(request_hash.as_bytes(), k.request_hash.as_bytes()) =>
+            {
+                return Err(BrokerError::invalid(
+                    "idempotency_key_reused",
+                    "this `Idempotency-Key` was used with another request body",
+                ));
+            }
+            store::KeyClaim::Used { answer: Some(answer), .. } => {
+                let receipt = serde_json::from_str(&answer)
+                    .map_err(|e| shared::Error::Internal(format!("stored order answer: {e}")))?;
+                return Ok(Keyed::Replayed(receipt));
+            }
+            store::KeyClaim::Used { answer: None, .. } | store::KeyClaim::Busy => return Ok(Keyed::Busy),
+        }
+    }
+    match place(conn, new, settings, sealer)? {
+        Placement::Placed { order, store } => {
+            let receipt = Receipt::of(&order, &store);
+            if let Some(k) = key {
+                let answer = serde_json::to_string(&receipt).map_err(|e| shared::Error::Internal(e.to_string()))?;
+                store::complete_key(conn, &k.key_hash, &order.id, &answer)?;
+            }
+            Ok(Keyed::Placed(receipt))
+        }
+        Placement::Refused(e) => {
+            if let Some(k) = key {
+                store::release_key(conn, &k.key_hash)?;
+            }
+            Ok(Keyed::Refused(e))
+        }
+    }
 }
 
 /// Places an order. See DESIGN.md "Decisions at the boundaries" for the referral, price

@@ -10,14 +10,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::html;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::auth::{Claims, Role};
-use shared::config::ServiceName;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-#[derive(Deserialize, Clone)]
+#[derive(Deserialize)]
 pub struct OrderForm {
+    /// Generated when the form was rendered. The broker keeps it (hashed) with the order,
+    /// so a reload or a second click (the browser posts the same form again), even across
+    /// broker restarts or copies, answers with the first order and a fresh receipt code.
     idempotency_key: String,
     store_id: String,
     product_id: String,
@@ -29,101 +27,6 @@ pub struct OrderForm {
     points: Option<String>,
 }
 
-impl OrderForm {
-    /// What the form asks for; an empty optional field counts as left out.
-    fn fingerprint(&self) -> String {
-        let opt = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-        shared::crypto::sha256_hex(
-            format!(
-                "{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
-                self.store_id.trim(),
-                self.product_id.trim(),
-                self.quantity.trim(),
-                self.expected_amount,
-                opt(&self.expected_currency),
-                opt(&self.referral_store_id),
-                opt(&self.contact),
-                opt(&self.points).filter(|p| p != "0")
-            )
-            .as_bytes(),
-        )
-    }
-}
-
-/// What a form's idempotency key already did. The page's key makes a reload (the browser
-/// posts the form again) or a second click answer with the first order. The capability
-/// itself is not kept: a replay gets a freshly signed one for the same order.
-enum Slot {
-    Placing { since: Instant },
-    Placed { fingerprint: String, at: Instant, order: Value },
-}
-
-const KEEP: Duration = Duration::from_secs(24 * 3600);
-
-fn slots() -> &'static Mutex<HashMap<String, Slot>> {
-    static SLOTS: std::sync::OnceLock<Mutex<HashMap<String, Slot>>> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(Default::default)
-}
-
-enum Claim {
-    Fresh,
-    Replay(Value),
-    Busy,
-    Mismatch,
-}
-
-fn claim(key: &str, fingerprint: &str) -> Claim {
-    let mut slots = slots().lock().unwrap_or_else(|p| p.into_inner());
-    if slots.len() > 50_000 {
-        slots.retain(|_, s| match s {
-            Slot::Placing { since, .. } => since.elapsed() < Duration::from_secs(60),
-            Slot::Placed { at, .. } => at.elapsed() < KEEP,
-        });
-    }
-    match slots.get(key) {
-        Some(Slot::Placed { fingerprint: f, order, at }) if at.elapsed() < KEEP => {
-            if f == fingerprint {
-                Claim::Replay(order.clone())
-            } else {
-                Claim::Mismatch
-            }
-        }
-        Some(Slot::Placing { since, .. }) if since.elapsed() < Duration::from_secs(60) => Claim::Busy,
-        _ => {
-            slots.insert(key.to_string(), Slot::Placing { since: Instant::now() });
-            Claim::Fresh
-        }
-    }
-}
-
-fn settle(key: &str, fingerprint: &str, placed: Option<Value>) {
-    let mut slots = slots().lock().unwrap_or_else(|p| p.into_inner());
-    match placed {
-        Some(order) => {
-            slots.insert(
-                key.to_string(),
-                Slot::Placed { fingerprint: fingerprint.to_string(), at: Instant::now(), order },
-            );
-        }
-        // A refused order may be tried again with the same form.
-        None => {
-            slots.remove(key);
-        }
-    }
-}
-
-fn capability_for(state: &State, order_id: &str) -> Option<String> {
-    let mut claims = Claims::new(
-        ServiceName::Broker,
-        order_id,
-        Role::Capability,
-        &ServiceName::ALL,
-        state.core.config.capability_ttl_secs,
-    );
-    claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
-    state.core.auth.signer.sign(&claims).ok()
-}
-
 pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<OrderForm>) -> HttpResponse {
     if !same_origin(&req, &state) {
         return view::forbidden_origin(&state);
@@ -131,55 +34,7 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
     let form = form.into_inner();
     let mut f = frame(&req);
     f.private = true;
-    let key = form.idempotency_key.trim().to_string();
-    if key.len() < 16 || key.len() > 128 {
-        return view::respond(
-            &state,
-            400,
-            f,
-            "Order",
-            html! { p.error { "This form is stale: go back and choose again." } },
-        );
-    }
-    let fingerprint = form.fingerprint();
-    let mut waited = 0;
-    let replay = loop {
-        match claim(&key, &fingerprint) {
-            Claim::Fresh => break None,
-            Claim::Replay(order) => break Some(order),
-            Claim::Mismatch => {
-                return view::respond(
-                    &state,
-                    422,
-                    f,
-                    "Order",
-                    html! {
-                    p.error { "This order form was already used for another order. Go back and choose again." } },
-                )
-            }
-            // The first click is still being placed: wait for it rather than place another.
-            Claim::Busy if waited < 100 => {
-                waited += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Claim::Busy => {
-                return view::respond(
-                    &state,
-                    409,
-                    f,
-                    "Order",
-                    html! {
-                    p.error { "Your order is still being placed. Reload this page in a moment." } },
-                )
-            }
-        }
-    };
-    if let Some(order) = replay {
-        return receipt(&state, f, &order, capability_for(&state, order["order_id"].as_str().unwrap_or_default()));
-    }
-
     let Ok(quantity) = form.quantity.trim().parse::<i64>() else {
-        settle(&key, &fingerprint, None);
         return view::respond(&state, 422, f, "Order", html! { p.error { "The quantity must be a whole number." } });
     };
     let mut body = json!({"store_id": form.store_id, "product_id": form.product_id, "quantity": quantity});
@@ -196,7 +51,6 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
         None => {}
         Some(Ok(p)) => body["points"] = json!(p),
         Some(Err(_)) => {
-            settle(&key, &fingerprint, None);
             return view::respond(
                 &state,
                 422,
@@ -208,42 +62,42 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
         }
     }
     let api = Api::broker(&state, &req).bearer(cookie(&req, BUYER_COOKIE));
-    let r = match api.call(reqwest::Method::POST, "/v1/orders", Some(body), &[("idempotency-key", &key)]).await {
+    let key = form.idempotency_key.trim();
+    let r = match api.call(reqwest::Method::POST, "/v1/orders", Some(body), &[("idempotency-key", key)]).await {
         Ok(r) => r,
-        Err(e) => {
-            settle(&key, &fingerprint, None);
-            return unreachable(&state, e);
+        Err(e) => return unreachable(&state, e),
+    };
+    if r.status == 201 {
+        let capability = r.body["capability"].as_str().map(str::to_string);
+        return receipt(&state, f, &r.body, capability);
+    }
+    let shown = match r.code() {
+        "idempotency_key_invalid" => html! { p.error { "This form is stale: go back and choose again." } },
+        "idempotency_key_reused" => html! {
+        p.error { "This order form was already used for another order. Go back and choose again." } },
+        // The first click is still being placed.
+        "idempotency_key_in_use" => {
+            html! { p.error { "Your order is still being placed. Reload this page in a moment." } }
+        }
+        "non_sellable" | "out_of_stock" => {
+            alternatives(&form.store_id, &form.product_id, quantity, &r.body, f.signed_in)
+        }
+        "price_changed" => html! {
+            p.error role="alert" { (r.detail()) }
+            p { "Order at the new price?" }
+            (order_form(&form.store_id, &form.product_id, quantity, &r.body["current_price"],
+                form.referral_store_id.as_deref().filter(|s| !s.is_empty()), f.signed_in, "Order at the new price"))
+        },
+        "invalid_contact" => html! {
+            p.error role="alert" id="contact-error" { (r.detail()) }
+            p { "Go back and correct the mail address, or leave it empty." }
+        },
+        _ => {
+            html! { p.error role="alert" id="quantity-error" { (r.detail()) } p { a href="/" { "Back to the shop" } } }
         }
     };
-    if r.status != 201 {
-        settle(&key, &fingerprint, None);
-        let shown = match r.code() {
-            "non_sellable" | "out_of_stock" => {
-                alternatives(&form.store_id, &form.product_id, quantity, &r.body, f.signed_in)
-            }
-            "price_changed" => html! {
-                p.error role="alert" { (r.detail()) }
-                p { "Order at the new price?" }
-                (order_form(&form.store_id, &form.product_id, quantity, &r.body["current_price"],
-                    form.referral_store_id.as_deref().filter(|s| !s.is_empty()), f.signed_in, "Order at the new price"))
-            },
-            "invalid_contact" => html! {
-                p.error role="alert" id="contact-error" { (r.detail()) }
-                p { "Go back and correct the mail address, or leave it empty." }
-            },
-            _ => {
-                html! { p.error role="alert" id="quantity-error" { (r.detail()) } p { a href="/" { "Back to the shop" } } }
-            }
-        };
-        return view::respond(&state, r.status, f, "Order not placed", shown);
-    }
-    let capability = r.body["capability"].as_str().map(str::to_string);
-    let mut kept = r.body.clone();
-    if let Some(o) = kept.as_object_mut() {
-        o.remove("capability");
-    }
-    settle(&key, &fingerprint, Some(kept.clone()));
-    receipt(&state, f, &kept, capability)
+    let title = if r.code().starts_with("idempotency_key") { "Order" } else { "Order not placed" };
+    view::respond(&state, r.status, f, title, shown)
 }
 
 /// The receipt: the capability shown once, to copy or to keep in this browser.

@@ -899,27 +899,59 @@ async fn a_malformed_idempotency_key_is_400_and_places_nothing() {
     assert!(broker::orders::inspect::order_keys(&w.db()).unwrap().is_empty());
 }
 
+/// The storefront's order form, posted as the browser posts it: the receipt's order id.
+async fn post_order_form(broker: &str, fields: &[(&str, &str)]) -> String {
+    let page = reqwest::Client::new()
+        .post(format!("{broker}/shop/order"))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let id = page.split("id=\"order-id\">").nth(1).unwrap_or_else(|| panic!("no receipt: {page}"));
+    assert!(page.contains("id=\"capability\""), "the receipt shows a code");
+    id.split('<').next().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn an_idempotency_key_outlives_a_broker_restart() {
     let w = world().await;
     let key = shared::ids::random_hex128();
     let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
     let order = json_of(&w.order_keyed(&key, &body).await.expect(201), "order_id");
+    // The storefront's form carries its own key, generated when the form was rendered.
+    let form_key = shared::ids::random_hex128();
+    let form = [
+        ("idempotency_key", form_key.as_str()),
+        ("store_id", w.b.as_str()),
+        ("product_id", w.product.as_str()),
+        ("quantity", "2"),
+        ("contact", ""),
+    ];
+    let from_form = post_order_form(&w.m.broker, &form).await;
+    assert_ne!(from_form, order);
+
     let (config, _dir) = w.m.stop().await;
     let broker = broker::start(&config, std::net::TcpListener::bind(config.broker.addr).unwrap()).unwrap();
-    let url = format!("{}/v1/orders", config.broker.public_url());
+    let base = config.broker.public_url();
     let client = reqwest::Client::new();
-    let r = client.post(&url).header("Idempotency-Key", &key).json(&body).send().await.unwrap();
+    let r = client.post(format!("{base}/v1/orders")).header("Idempotency-Key", &key).json(&body).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 201);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
     let v: Value = r.json().await.unwrap();
     assert_eq!(json_of(&v, "order_id"), order);
-    let read = client
-        .get(format!("{}/v1/orders/{order}", config.broker.public_url()))
-        .bearer_auth(json_of(&v, "capability"))
-        .send()
-        .await
-        .unwrap();
+    let read =
+        client.get(format!("{base}/v1/orders/{order}")).bearer_auth(json_of(&v, "capability")).send().await.unwrap();
     assert_eq!(read.status().as_u16(), 200);
+    // A reload of the receipt page after the restart shows the same order: the form's key
+    // went with the order to the broker's database, as the API shows.
+    assert_eq!(post_order_form(&base, &form).await, from_form);
+    let same = json!({"store_id": w.b, "product_id": w.product, "quantity": 2});
+    let r = client.post(format!("{base}/v1/orders")).header("Idempotency-Key", &form_key).json(&same).send().await;
+    assert_eq!(json_of(&r.unwrap().json::<Value>().await.unwrap(), "order_id"), from_form);
+    let db = shared::db::Db::open(&config.database_url(ServiceName::Broker), 2, broker::MIGRATIONS).unwrap();
+    assert_eq!(broker::orders::inspect::orders_count(&db).unwrap(), 2);
     broker.stop(true).await;
 }

@@ -52,7 +52,8 @@ enum Command {
     /// Re-derive every ledger balance from its entries and report any difference
     /// (exits non-zero when the ledger does not reconcile).
     Reconcile,
-    /// Drive complete checkouts with concurrent buyers and report throughput and latency.
+    /// Drive complete checkouts with concurrent buyers and report throughput and latency
+    /// (`--scenario ledger`: balance reads and payments as the ledger grows).
     Bench(bench::BenchArgs),
 }
 

@@ -113,6 +113,7 @@ struct Endpoints {
 /// What setup made: the ids and credentials the buyers use.
 struct World {
     products: Vec<(String, String)>, // (product id, kind)
+    union_id: String,
     store_id: String,
     seller_token: String,
     partner_id: String,
@@ -397,6 +398,7 @@ async fn setup(api: &Api, args: &BenchArgs) -> anyhow::Result<World> {
         api.expect(Method::POST, api.s("/v1/partners"), Some(&op), Some(json!({"name": "Bench partner"})), 201).await?;
     Ok(World {
         products,
+        union_id: field(&union, "id")?,
         store_id,
         seller_token: seller,
         partner_id: field(&partner, "id")?,

@@ -70,6 +70,9 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
             store::record_paid(conn, order_id)?;
             service::advance(conn, settings, order_id)
         }
+        (Message::OrderRefunded { order_id, .. }, Some(ServiceName::Settlement)) => {
+            service::order_refunded(conn, settings, order_id)
+        }
         (Message::CancelRequested { order_id, .. }, Some(ServiceName::Broker)) => {
             service::decide_cancel(conn, settings, order_id).map(|_| ())
         }

@@ -76,7 +76,8 @@ pub enum Message {
     /// Settlement refused a payment because the product is no longer sellable at the
     /// store; the broker redirects the buyer.
     PaymentRefused { order_id: OrderId, reason: String },
-    /// The order's money went back to the payer.
+    /// The order's money went back to the payer. To the broker always; to delivery too
+    /// while it was in escrow, so that goods not yet picked up stay where they are.
     OrderRefunded { order_id: OrderId, reason: String },
 
     // ---- delivery → broker, settlement

@@ -409,3 +409,135 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     .await;
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
 }
+
+/// A partner refunds a captured payment in full before any courier picked the goods up:
+/// the shipment stops, its unit goes back on the shelf, and no courier can take it. Once
+/// a courier has the goods, a refund no longer stops them.
+#[tokio::test]
+async fn a_full_refund_before_pickup_stops_the_shipment() {
+    let m = TestMarket::spawn().await;
+    let price = 1_500;
+    let union = m.create_union("North union", "north").await;
+    let (_seller, seller_token) = m.create_seller("Refund Toner Ltd").await;
+    let store_id = m.create_store(&seller_token, &union, "Refund corner", "office").await;
+    let product = m.create_product(&m.operator, "Toner T-6", "toner", json!({"colour": "black"}), price).await;
+    m.put_offer(&seller_token, &store_id, &product, price, 5, true, json!({})).await;
+    let node = m
+        .post(
+            &format!("{}/v1/nodes", m.delivery),
+            Some(&m.operator),
+            json!({"kind": "branch", "name": "North 1", "region": "north", "position": {"lat": 53.5, "lon": 10.0}, "rank": 1}),
+        )
+        .await
+        .expect(201);
+    let node = json_of(&node, "id");
+    let inventory = format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery);
+    m.put(&inventory, Some(&m.operator), json!({"quantity": 3})).await.expect(200);
+    m.post(
+        &format!("{}/v1/couriers", m.delivery),
+        Some(&m.operator),
+        json!({"name": "Rae", "email": "rae@couriers.example", "password": "courier password 3"}),
+    )
+    .await
+    .expect(201);
+    let courier = json_of(
+        &m.post(
+            &format!("{}/v1/sessions", m.delivery),
+            None,
+            json!({"email": "rae@couriers.example", "password": "courier password 3"}),
+        )
+        .await
+        .expect(200),
+        "access_token",
+    );
+    let api_key = json_of(
+        &m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}))
+            .await
+            .expect(201),
+        "api_key",
+    );
+
+    // Two paid and routed orders.
+    let mut placed = Vec::new();
+    for i in 0..2 {
+        let order = m
+            .post(
+                &format!("{}/v1/orders", m.broker),
+                None,
+                json!({"store_id": store_id, "product_id": product, "quantity": 1}),
+            )
+            .await
+            .expect(201);
+        let (order_id, capability) = (json_of(&order, "order_id"), json_of(&order, "capability"));
+        let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Northtown", "postal_code": "20095",
+                             "region": "north", "country": "DE"});
+        m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
+        let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": format!("ref-{i}")});
+        let paid = m
+            .eventually("the payment to be captured", || {
+                let (payment, api_key, key) = (payment.clone(), api_key.clone(), format!("pay-{order_id}"));
+                let m = &m;
+                async move {
+                    let a = m
+                        .call(
+                            reqwest::Method::POST,
+                            &format!("{}/v1/payments", m.settlement),
+                            Some(&api_key),
+                            Some(&payment),
+                            &[("Idempotency-Key", &key)],
+                        )
+                        .await;
+                    (a.status.as_u16() == 201 && a.body["status"] == "captured").then_some(a.body)
+                }
+            })
+            .await;
+        let tracking = m
+            .eventually("the shipment to be routed", || async {
+                let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
+                (a.body["status"] == "routed").then_some(a.body)
+            })
+            .await;
+        placed.push((order_id, capability, json_of(&paid, "payment_id"), json_of(&tracking, "shipment_id")));
+    }
+    assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
+    let refund = |payment_id: String| {
+        let (m, api_key) = (&m, api_key.clone());
+        async move {
+            m.call(
+                reqwest::Method::POST,
+                &format!("{}/v1/refunds", m.settlement),
+                Some(&api_key),
+                Some(&json!({"payment_id": payment_id, "amount": money(price), "reason": "buyer changed their mind"})),
+                &[("Idempotency-Key", &format!("refund-{payment_id}"))],
+            )
+            .await
+            .expect(201)
+        }
+    };
+
+    // The first is refunded before pickup: the shipment stops and the unit is back.
+    let (order_id, capability, payment_id, shipment) = &placed[0];
+    refund(payment_id.clone()).await;
+    m.eventually("delivery to stop the shipment", || async {
+        let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(capability)).await;
+        (a.body["status"] == "cancelled").then_some(())
+    })
+    .await;
+    assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 2);
+    let event = format!("{}/v1/courier/shipments/{shipment}/events", m.delivery);
+    m.post(&event, Some(&courier), json!({"type": "picked_up"})).await.expect_problem(409, "invalid_transition");
+
+    // The second is picked up first: the refund goes through, the goods go on.
+    let (order_id, capability, payment_id, shipment) = &placed[1];
+    let event = format!("{}/v1/courier/shipments/{shipment}/events", m.delivery);
+    m.post(&event, Some(&courier), json!({"type": "picked_up"})).await.expect(200);
+    refund(payment_id.clone()).await;
+    m.eventually("the broker to see the refund", || async {
+        let a = m.get(&format!("{}/v1/orders/{order_id}/settlement", m.settlement), Some(capability)).await;
+        (a.body["status"] == "refunded").then_some(())
+    })
+    .await;
+    let tracking = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(capability)).await.expect(200);
+    assert_eq!(tracking["status"], "in_transit", "{tracking}");
+    assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 2);
+}

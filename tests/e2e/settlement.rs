@@ -712,7 +712,21 @@ async fn captures_refusals_and_refunds_tell_the_broker_and_delivery() {
         reason: None,
     };
     to_settlement(&m, ServiceName::Broker, change).await;
-    assert_eq!(pay(&m, &p, &refused.id, eur(1_000)).await["status"], "captured");
+    let captured = pay(&m, &p, &refused.id, eur(1_000)).await;
+    assert_eq!(captured["status"], "captured");
+    // The partner refunds it all while it is in escrow: delivery hears of it too, so a
+    // shipment not yet picked up stops.
+    refund(&m, &p.key, &json_of(&captured, "payment_id"), 1_000).await.expect(201);
+    assert_eq!(
+        sent_for(&m, &refused.id),
+        pairs(&[
+            ("broker", "payment_refused"),
+            ("broker", "order_paid"),
+            ("delivery", "order_paid"),
+            ("delivery", "order_refunded"),
+            ("broker", "order_refunded"),
+        ])
+    );
     assert_ledger_sound(&m).await;
 }
 

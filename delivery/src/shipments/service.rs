@@ -149,26 +149,10 @@ pub fn decide_cancel(
     settings: &DeliverySettings,
     order: &OrderId,
 ) -> Result<bool, DeliveryError> {
-    store::lock_order(conn, order)?;
-    let mut refund_follows = false;
-    let accepted = match store::by_order(conn, order)? {
-        // Not created yet (the payment or request is still on its way): it will be born
-        // cancelled.
-        None => {
-            store::record_cancelled(conn, order)?;
-            true
-        }
-        Some(s) if s.shipped_at.is_some() => false,
-        Some(s) if s.status() == ShipmentStatus::Cancelled => true,
-        Some(s) if s.status() == ShipmentStatus::Returned || s.status() == ShipmentStatus::Delivered => false,
-        Some(s) => {
-            // Abandoned: settlement refunds on `shipment_abandoned` already.
-            refund_follows = s.abandoned_at.is_some();
-            release(conn, &s, Movement::Released)?;
-            store::record_cancelled(conn, order)?;
-            store::end(conn, &s.id(), ShipmentStatus::Cancelled, now() + settings.shred_after())?;
-            true
-        }
+    let (accepted, refund_follows) = match stop_unshipped(conn, settings, order)? {
+        Stopped::Now { was_abandoned } => (true, was_abandoned),
+        Stopped::Already => (true, false),
+        Stopped::TooLate => (false, false),
     };
     let decided = Message::CancelDecided { order_id: order.clone(), accepted };
     send(conn, ServiceName::Broker, decided.clone())?;
@@ -176,6 +160,58 @@ pub fn decide_cancel(
         send(conn, ServiceName::Settlement, decided)?;
     }
     Ok(accepted)
+}
+
+/// Settlement gave the money back while the goods were still in escrow (a partner's
+/// refund, or a payment that raced a cancel): nothing ships for it unless a courier
+/// already has the goods. Settlement and the broker already know; nothing to tell.
+pub fn order_refunded(
+    conn: &mut AnyConnection,
+    settings: &DeliverySettings,
+    order: &OrderId,
+) -> Result<(), DeliveryError> {
+    if let Stopped::TooLate = stop_unshipped(conn, settings, order)? {
+        tracing::info!(order = %order, "refunded after the goods left or the shipment ended: nothing to stop");
+    }
+    Ok(())
+}
+
+enum Stopped {
+    /// Stopped by this call; `was_abandoned`: settlement refunds on its own already.
+    Now { was_abandoned: bool },
+    /// Cancelled before.
+    Already,
+    /// Picked up, delivered or returned: too late to stop.
+    TooLate,
+}
+
+/// Cancels the order's shipment while no leg was picked up, putting its reserved units
+/// back; a shipment not born yet will be born cancelled.
+fn stop_unshipped(
+    conn: &mut AnyConnection,
+    settings: &DeliverySettings,
+    order: &OrderId,
+) -> Result<Stopped, DeliveryError> {
+    store::lock_order(conn, order)?;
+    Ok(match store::by_order(conn, order)? {
+        // Not created yet (the payment or request is still on its way): it will be born
+        // cancelled.
+        None => {
+            store::record_cancelled(conn, order)?;
+            Stopped::Now { was_abandoned: false }
+        }
+        Some(s) if s.shipped_at.is_some() => Stopped::TooLate,
+        Some(s) if s.status() == ShipmentStatus::Cancelled => Stopped::Already,
+        Some(s) if s.status() == ShipmentStatus::Returned || s.status() == ShipmentStatus::Delivered => {
+            Stopped::TooLate
+        }
+        Some(s) => {
+            release(conn, &s, Movement::Released)?;
+            store::record_cancelled(conn, order)?;
+            store::end(conn, &s.id(), ShipmentStatus::Cancelled, now() + settings.shred_after())?;
+            Stopped::Now { was_abandoned: s.abandoned_at.is_some() }
+        }
+    })
 }
 
 /// A courier's event on the shipment's current leg.

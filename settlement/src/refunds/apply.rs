@@ -104,7 +104,7 @@ pub fn refund_payment(
             OrderStatus::Partial => orders::set_state(conn, &order.id(), OrderStatus::AwaitingPayment, 0, None)?,
             OrderStatus::Captured | OrderStatus::Released => {
                 orders::set_state(conn, &order.id(), OrderStatus::Refunded, 0, None)?;
-                tell_broker_refunded(conn, &order.id(), reason)?;
+                tell_refunded(conn, &order.id(), reason, status == OrderStatus::Captured)?;
             }
             _ => orders::set_state(conn, &order.id(), status, 0, order.partial_since)?,
         }
@@ -159,17 +159,20 @@ pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefu
     pending.emit(conn)?;
     orders::set_state(conn, order_id, end, paid, None)?;
     if end == OrderStatus::Refunded {
-        tell_broker_refunded(conn, order_id, reason)?;
+        // Delivery asked for an undeliverable order's refund itself.
+        let stop_shipment = status == OrderStatus::Captured && why != OrderRefund::Undeliverable;
+        tell_refunded(conn, order_id, reason, stop_shipment)?;
     }
     Ok(true)
 }
 
-fn tell_broker_refunded(conn: &mut AnyConnection, order_id: &OrderId, reason: &str) -> Result<()> {
-    shared::outbox::send(
-        conn,
-        ServiceName::Settlement,
-        ServiceName::Broker,
-        Message::OrderRefunded { order_id: order_id.clone(), reason: reason.to_string() },
-    )?;
+/// The broker ends the order; when the money was still in escrow (nothing delivered yet),
+/// delivery also stops a shipment that has not left.
+fn tell_refunded(conn: &mut AnyConnection, order_id: &OrderId, reason: &str, stop_shipment: bool) -> Result<()> {
+    let refunded = Message::OrderRefunded { order_id: order_id.clone(), reason: reason.to_string() };
+    if stop_shipment {
+        shared::outbox::send(conn, ServiceName::Settlement, ServiceName::Delivery, refunded.clone())?;
+    }
+    shared::outbox::send(conn, ServiceName::Settlement, ServiceName::Broker, refunded)?;
     Ok(())
 }

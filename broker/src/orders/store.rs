@@ -393,3 +393,30 @@ pub fn messages(conn: &mut AnyConnection, order: &OrderId, after: i64, limit: i6
         .select((order_messages::seq, order_messages::author, order_messages::body, order_messages::created_at))
         .load(conn)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::db::{Db, DbError};
+
+    fn run<T>(db: &Db, f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> T {
+        db.write_blocking(|c| f(c).map_err(DbError::from)).unwrap()
+    }
+
+    #[test]
+    fn a_key_is_claimed_once_given_up_when_nothing_was_placed_and_purged_when_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("b.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
+        assert_eq!(run(&db, |c| claim_key(c, "h1", "r1")), KeyClaim::Claimed);
+        // Seen again before an order completed it: no answer to give, so the caller answers
+        // "in use" rather than replaying.
+        let seen = run(&db, |c| claim_key(c, "h1", "r2"));
+        assert_eq!(seen, KeyClaim::Used { request_hash: "r1".into(), answer: None });
+        run(&db, |c| release_key(c, "h1"));
+        assert_eq!(run(&db, |c| claim_key(c, "h1", "r2")), KeyClaim::Claimed);
+
+        assert_eq!(run(&db, |c| purge_keys(c, now() - chrono::Duration::days(30))), 0, "young keys stay");
+        assert_eq!(run(&db, |c| purge_keys(c, now() + chrono::Duration::seconds(1))), 1);
+        assert_eq!(run(&db, |c| claim_key(c, "h1", "r3")), KeyClaim::Claimed, "a purged key is new again");
+    }
+}

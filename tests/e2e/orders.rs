@@ -811,6 +811,12 @@ async fn the_same_key_with_another_body_is_refused_and_refusals_do_not_use_a_key
     w.order_keyed(&key, &with_contact).await.expect_problem(422, "idempotency_key_reused");
     assert_eq!((w.stock(&w.b).await, w.orders_count()), (9, 1), "nothing placed");
     assert_eq!(broker::orders::inspect::sales_count(&w.db()).unwrap(), sales);
+    // Another caller is another request, even with the same body: a signed-in buyer does
+    // not get the anonymous order's capability.
+    let (_, buyer) = buyer_account(&w, "keyholder").await;
+    let url = w.url("/v1/orders");
+    let theirs = w.m.call(reqwest::Method::POST, &url, Some(&buyer), Some(&body), &[("Idempotency-Key", &key)]).await;
+    theirs.expect_problem(422, "idempotency_key_reused");
     // The first body still replays.
     assert_eq!(json_of(&w.order_keyed(&key, &body).await.expect(201), "order_id"), order);
 
@@ -897,6 +903,13 @@ async fn a_malformed_idempotency_key_is_400_and_places_nothing() {
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "idempotency_key_invalid");
     assert_eq!((w.stock(&w.b).await, w.orders_count()), (10, 0));
     assert!(broker::orders::inspect::order_keys(&w.db()).unwrap().is_empty());
+
+    // The header is in the published contract.
+    let doc = w.m.get(&w.url("/openapi.json"), None).await.expect(200);
+    let post = &doc["paths"]["/v1/orders"]["post"];
+    let params = post["parameters"].as_array().cloned().unwrap_or_default();
+    assert!(params.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"), "{post}");
+    assert!(post["responses"]["201"]["headers"]["Idempotent-Replayed"].is_object(), "{post}");
 }
 
 /// The storefront's order form, posted as the browser posts it: the receipt's order id.

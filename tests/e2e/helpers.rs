@@ -482,3 +482,17 @@ impl TestMarket {
         .expect(200)
     }
 }
+
+impl TestMarket {
+    /// A broker-issued manufacturer token, as sign-in would give.
+    pub fn manufacturer_token_for(&self, manufacturer_id: &str) -> String {
+        let claims = shared::auth::Claims::new(
+            ServiceName::Broker,
+            manufacturer_id,
+            shared::auth::Role::Manufacturer,
+            &ServiceName::ALL,
+            3600,
+        );
+        self.signer(ServiceName::Broker).sign(&claims).unwrap()
+    }
+}

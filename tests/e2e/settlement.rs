@@ -924,3 +924,46 @@ async fn concurrent_flows_across_orders_and_partners_keep_the_ledger_sound() {
     // Fees on each released order: 3 % marketplace of what escrow held.
     assert!(kind_balance(&tb, "marketplace_fees") < 0);
 }
+
+/// A manufacturer's own store (the seller of back-orders) is paid like any store, and the
+/// manufacturer reads its balance, sets its payout account and reads its remittances;
+/// a salesperson or another manufacturer cannot.
+#[tokio::test]
+async fn a_manufacturer_reads_its_own_stores_money() {
+    let m = TestMarket::spawn().await;
+    let p = partner(&m, None).await;
+    let (mfr, other_mfr) = (shared::ids::ManufacturerId::generate(), shared::ids::ManufacturerId::generate());
+    let store = StoreId::generate();
+    let registered = Message::StoreRegistered {
+        store_id: store.clone(),
+        seller_id: None,
+        manufacturer_id: Some(mfr.clone()),
+        union_id: None,
+        name: "Maker direct".into(),
+        category: "tools".into(),
+        region: "north".into(),
+    };
+    to_settlement(&m, ServiceName::Broker, registered).await;
+    let o = payable(&m, 2_000, &store, None, None).await;
+    pay(&m, &p, &o.id, eur(2_000)).await;
+    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+
+    let token = m.manufacturer_token_for(mfr.as_str());
+    let url = |path: &str| format!("{}{path}", m.settlement);
+    let b = m.get(&url("/v1/seller/balance"), Some(&token)).await.expect(200);
+    assert_eq!((b["store_id"].as_str(), b["available"]["amount"].as_i64()), (Some(store.as_str()), Some(1_940)));
+    let named = m.get(&url(&format!("/v1/seller/balance?store_id={store}")), Some(&token)).await.expect(200);
+    assert_eq!(named, b);
+    let body = json!({"holder": "Maker GmbH", "iban": "DE89370400440532013000"});
+    m.put(&url("/v1/seller/payout-account"), Some(&token), body).await.expect(200);
+    m.get(&url("/v1/seller/remittances"), Some(&token)).await.expect(200);
+
+    // Nobody else reads it.
+    let other = m.manufacturer_token_for(other_mfr.as_str());
+    m.get(&url(&format!("/v1/seller/balance?store_id={store}")), Some(&other)).await.expect_problem(403, "forbidden");
+    m.get(&url("/v1/seller/balance"), Some(&other)).await.expect_problem(404, "not_found");
+    let seller = m.seller_token_for(SellerId::generate().as_str());
+    m.get(&url(&format!("/v1/seller/balance?store_id={store}")), Some(&seller)).await.expect_problem(403, "forbidden");
+    let courier_like = m.capability_for(o.id.as_str());
+    m.get(&url("/v1/seller/balance"), Some(&courier_like)).await.expect_problem(403, "forbidden");
+}

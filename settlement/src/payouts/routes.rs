@@ -5,7 +5,6 @@ use crate::error::{Result, SettlementError};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use shared::auth::Seller;
 use shared::ids::StoreId;
 use utoipa::{IntoParams, ToSchema};
 
@@ -42,7 +41,7 @@ pub struct PayoutAccountView {
     security(("seller" = [])))]
 pub async fn set(
     state: web::Data<State>,
-    seller: Seller,
+    owner: crate::stores::owner::StoreOwner,
     q: web::Query<StoreQuery>,
     body: web::Json<PayoutAccountBody>,
 ) -> Result<HttpResponse> {
@@ -53,7 +52,7 @@ pub async fn set(
         .core
         .db
         .write(move |c| {
-            let store = crate::stores::routes::resolve_store(c, &seller.id, given)?;
+            let store = crate::stores::routes::resolve_store(c, &owner, given)?;
             super::store::set(c, &sealer, &store, &account)?;
             let (iban_last4, updated) = super::store::summary(c, &store)?.expect("just written");
             Ok::<_, SettlementError>(PayoutAccountView { store_id: store, iban_last4, updated })
@@ -66,13 +65,17 @@ pub async fn set(
 #[utoipa::path(get, path = "/v1/seller/payout-account", params(StoreQuery),
     responses((status = 200, body = PayoutAccountView), (status = 404, description = "none set")),
     security(("seller" = [])))]
-pub async fn show(state: web::Data<State>, seller: Seller, q: web::Query<StoreQuery>) -> Result<HttpResponse> {
+pub async fn show(
+    state: web::Data<State>,
+    owner: crate::stores::owner::StoreOwner,
+    q: web::Query<StoreQuery>,
+) -> Result<HttpResponse> {
     let given = q.store_id.as_deref().map(StoreId::parse).transpose()?;
     let view = state
         .core
         .db
         .read(move |c| {
-            let store = crate::stores::routes::resolve_store(c, &seller.id, given)?;
+            let store = crate::stores::routes::resolve_store(c, &owner, given)?;
             let summary = super::store::summary(c, &store)?;
             Ok::<_, SettlementError>(summary.map(|(iban_last4, updated)| PayoutAccountView {
                 store_id: store,

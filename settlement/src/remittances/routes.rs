@@ -39,7 +39,7 @@ pub struct Statements {
     responses((status = 200, body = Statements)), security(("seller" = [])))]
 pub async fn of_seller(
     state: web::Data<State>,
-    seller: shared::auth::Seller,
+    owner: crate::stores::owner::StoreOwner,
     q: web::Query<StatementQuery>,
 ) -> Result<HttpResponse> {
     let given = q.store_id.as_deref().map(shared::ids::StoreId::parse).transpose()?;
@@ -48,7 +48,7 @@ pub async fn of_seller(
         .core
         .db
         .read(move |c| {
-            let store = crate::stores::routes::resolve_store(c, &seller.id, given)?;
+            let store = crate::stores::routes::resolve_store(c, &owner, given)?;
             let remittances = super::run::of_store(c, &store, page.limit(), page.offset())?;
             Ok::<_, crate::error::SettlementError>(Statements { store_id: store, remittances })
         })

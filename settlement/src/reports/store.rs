@@ -1,6 +1,6 @@
 //! The finance records a report reads, and the buyer store of a purchase.
 
-use crate::error::{Result, SettlementError};
+use crate::error::Result;
 use crate::schema::{orders, payments, stores};
 use diesel::prelude::*;
 use privacy::analyses::{settled_contributions, Grouping, PublicLabels, Settled};
@@ -15,21 +15,8 @@ use std::collections::HashMap;
 /// The store a purchase is charged to: the one named (it must be the seller's), or the
 /// seller's only store.
 pub fn buyer_store(conn: &mut AnyConnection, seller: &Seller, given: Option<&StoreId>) -> Result<StoreId> {
-    match given {
-        Some(store) => match crate::stores::store::owner_of(conn, store)? {
-            None => Err(shared::Error::NotFound("store".into()).into()),
-            Some(Some(owner)) if owner == seller.id => Ok(store.clone()),
-            Some(_) => Err(shared::Error::Forbidden("not your store".into()).into()),
-        },
-        None => {
-            let mut mine = crate::stores::store::stores_of_seller(conn, &seller.id)?;
-            match mine.len() {
-                0 => Err(shared::Error::NotFound("store".into()).into()),
-                1 => Ok(mine.remove(0)),
-                _ => Err(SettlementError::StoreRequired),
-            }
-        }
-    }
+    let owner = crate::stores::owner::StoreOwner::Seller(seller.id.clone());
+    crate::stores::routes::resolve_store(conn, &owner, given.cloned())
 }
 
 /// The public labels of the grid: the stores' categories and regions as the broker

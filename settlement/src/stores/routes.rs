@@ -1,11 +1,12 @@
-//! `GET /v1/seller/balance?store_id=` (seller, broker-issued token).
+//! `GET /v1/seller/balance?store_id=` (the store's seller or, for its own store, the
+//! manufacturer; broker-issued token).
 
+use super::owner::StoreOwner;
 use crate::error::{Result, SettlementError};
 use crate::ledger::{store as ledger, Account};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use shared::auth::Seller;
 use shared::ids::StoreId;
 use shared::money::Money;
 use utoipa::{IntoParams, ToSchema};
@@ -34,14 +35,14 @@ pub struct Balance {
     responses((status = 200, body = Balance), (status = 400, description = "store_id_required"),
         (status = 403, description = "another seller's store")),
     security(("seller" = [])))]
-pub async fn balance(state: web::Data<State>, seller: Seller, q: web::Query<BalanceQuery>) -> Result<HttpResponse> {
+pub async fn balance(state: web::Data<State>, owner: StoreOwner, q: web::Query<BalanceQuery>) -> Result<HttpResponse> {
     let given = q.store_id.as_deref().map(StoreId::parse).transpose()?;
     let currency = state.settings.currency()?;
     let balance = state
         .core
         .db
         .read(move |c| {
-            let store = resolve_store(c, &seller.id, given)?;
+            let store = resolve_store(c, &owner, given)?;
             let available = ledger::owed(c, &Account::Store(store.clone()), currency)?;
             let escrow = crate::orders::store::escrow_of_store(c, &store, currency)?;
             Ok::<_, SettlementError>(Balance { store_id: store, available, escrow })
@@ -50,21 +51,17 @@ pub async fn balance(state: web::Data<State>, seller: Seller, q: web::Query<Bala
     Ok(HttpResponse::Ok().json(balance))
 }
 
-/// The store a seller's request is about: the one named (it must be the seller's), or the
-/// seller's only store.
-pub fn resolve_store(
-    c: &mut shared::db::AnyConnection,
-    seller: &shared::ids::SellerId,
-    given: Option<StoreId>,
-) -> Result<StoreId> {
+/// The store an owner's request is about: the one named (it must be theirs), or their
+/// only store.
+pub fn resolve_store(c: &mut shared::db::AnyConnection, owner: &StoreOwner, given: Option<StoreId>) -> Result<StoreId> {
     match given {
         Some(store) => match super::store::owner_of(c, &store)? {
             None => Err(shared::Error::NotFound("store".into()).into()),
-            Some(Some(owner)) if owner == *seller => Ok(store),
+            Some(o) if o == *owner => Ok(store),
             Some(_) => Err(shared::Error::Forbidden("not your store".into()).into()),
         },
         None => {
-            let mut mine = super::store::stores_of_seller(c, seller)?;
+            let mut mine = super::store::stores_of(c, owner)?;
             match mine.len() {
                 0 => Err(shared::Error::NotFound("store".into()).into()),
                 1 => Ok(mine.remove(0)),

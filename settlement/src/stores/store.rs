@@ -7,6 +7,8 @@ use shared::db::{is_unique_violation, AnyConnection};
 use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
 use shared::time::now;
 
+use super::owner::StoreOwner;
+
 pub struct NewStore<'a> {
     pub store_id: &'a StoreId,
     pub seller_id: Option<&'a SellerId>,
@@ -46,22 +48,30 @@ pub fn upsert_store(conn: &mut AnyConnection, s: &NewStore) -> Result<()> {
     Ok(())
 }
 
-/// The seller's stores, in a stable order.
-pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> Result<Vec<StoreId>> {
-    let ids: Vec<String> = stores::table
-        .filter(stores::seller_id.eq(seller.as_str()))
-        .order(stores::store_id)
-        .select(stores::store_id)
-        .load(conn)?;
+/// The stores of a salesperson, or a manufacturer's own store, in a stable order.
+pub fn stores_of(conn: &mut AnyConnection, owner: &StoreOwner) -> Result<Vec<StoreId>> {
+    let query = stores::table.order(stores::store_id).select(stores::store_id).into_boxed();
+    let ids: Vec<String> = match owner {
+        StoreOwner::Seller(s) => query.filter(stores::seller_id.eq(s.as_str())).load(conn)?,
+        StoreOwner::Manufacturer(m) => {
+            query.filter(stores::seller_id.is_null()).filter(stores::manufacturer_id.eq(m.as_str())).load(conn)?
+        }
+    };
     Ok(ids.into_iter().map(StoreId::from_db).collect())
 }
 
-/// The store's owning seller: `None` for an unknown store, `Some(None)` for a
-/// manufacturer's store.
-pub fn owner_of(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<Option<SellerId>>> {
-    let row: Option<Option<String>> =
-        stores::table.find(store.as_str()).select(stores::seller_id).first(conn).optional()?;
-    Ok(row.map(|s| s.map(SellerId::from_db)))
+/// The store's owner: `None` for an unknown store.
+pub fn owner_of(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<StoreOwner>> {
+    let row: Option<(Option<String>, Option<String>)> = stores::table
+        .find(store.as_str())
+        .select((stores::seller_id, stores::manufacturer_id))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(seller, manufacturer)| match (seller, manufacturer) {
+        (Some(s), _) => Some(StoreOwner::Seller(SellerId::from_db(s))),
+        (None, Some(m)) => Some(StoreOwner::Manufacturer(ManufacturerId::from_db(m))),
+        (None, None) => None,
+    }))
 }
 
 pub fn set_sellability(

@@ -11,6 +11,28 @@ use actix_web::{web, HttpRequest, HttpResponse};
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY: usize = 64 * 1024;
 
+/// Request headers above this in total (names and values) are refused with 431 before
+/// any handler runs. Far above any real token or cookie; heads past actix-http's own
+/// limit (128 KiB) are refused by its codec, without a body.
+pub const MAX_HEADERS: usize = 32 * 1024;
+
+/// Middleware: refuses an oversize request head with a problem+json 431.
+pub async fn header_limit(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let size: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if size > MAX_HEADERS {
+        let problem = Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            format!("the request headers exceed {MAX_HEADERS} bytes"),
+        );
+        return Ok(req.into_response(problem.response()));
+    }
+    next.call(req).await.map(actix_web::dev::ServiceResponse::map_into_boxed_body)
+}
+
 pub fn json_config() -> web::JsonConfig {
     web::JsonConfig::default().limit(MAX_BODY).error_handler(|err, _req| json_problem(&err).into())
 }

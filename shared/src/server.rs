@@ -139,6 +139,7 @@ where
     let (cors_config, cors_name) = (core.config.clone(), core.name);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(crate::http::header_limit))
             .wrap(middleware::from_fn(crate::telemetry::request_span))
             .wrap(metrics.clone())
             .wrap(crate::cors::for_service(&cors_config, cors_name))

@@ -326,8 +326,15 @@ async fn oversize_headers_are_refused_before_any_handler() {
     // A bearer token far past any real one, still within the codec's limit: 401.
     let long = "e".repeat(12_000);
     m.get(&format!("{}/v1/orders/{}", m.broker, t.order), Some(&long)).await.expect_problem(401, "unauthorized");
-    // Past the limit on the request head (128 KiB in actix-http), or more than its 96
-    // headers: the HTTP codec answers 431 itself, before routing (so without a problem
+    // Past 32 KiB of headers: 431 as problem+json, on every service, before any handler.
+    let pad = "p".repeat(40 * 1024);
+    for base in [&m.broker, &m.settlement, &m.delivery] {
+        let url = format!("{base}/v1/orders/{}/cancel", t.order);
+        let a = m.call(Method::POST, &url, Some(&t.capability), Some(&json!({})), &[("X-Pad", &pad)]).await;
+        a.expect_problem(431, "headers_too_large");
+    }
+    // Past the codec's limit on the request head (128 KiB in actix-http), or more than
+    // its 96 headers: the codec answers 431 itself, before routing (so without a problem
     // body), and nothing runs.
     let huge = format!(
         "POST /v1/orders/{}/cancel HTTP/1.1\r\nAuthorization: Bearer {}\r\nX-Pad: {}\r\nContent-Type: application/json\r\nContent-Length: 2",

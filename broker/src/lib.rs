@@ -110,6 +110,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let charger = web::Data::new(charger);
     let state = web::Data::new(State { core: core.clone(), contacts });
     orders::expiry::spawn(core.clone(), config.setting(ServiceName::Broker));
+    catalog::urgent::spawn(core.clone());
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
         cfg.app_data(state.clone())
             .configure(inbox::routes)

@@ -83,6 +83,7 @@ diesel::table! {
         urgent_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        current_price -> BigInt,
     }
 }
 

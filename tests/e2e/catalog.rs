@@ -578,3 +578,35 @@ async fn browsing_sequences_live_under_a_pseudonym_and_are_forgotten_on_request(
     assert!(gone["events"].as_array().unwrap().is_empty());
     m.get(&format!("{b}/v1/browsing"), None).await.expect_problem(422, "session_required");
 }
+
+#[tokio::test]
+async fn an_urgent_price_ends_on_time_in_search_ranking_and_price_filters() {
+    let m = TestMarket::spawn().await;
+    let d = drills(&m).await;
+    let b = &m.broker;
+    let urgent = format!("{b}/v1/seller/stores/{}/offers/{}/urgent-price", d.able, d.product);
+    let ends = chrono::Utc::now() + chrono::Duration::milliseconds(2_500);
+    m.put(&urgent, Some(&d.other_token), json!({"price": money(7_000), "until": ends.to_rfc3339()})).await.expect(200);
+    let all = format!("{b}/v1/search?kind=drill");
+    let cheap = format!("{b}/v1/search?kind=drill&max_price=7500&currency=EUR");
+    let found = m.get(&all, None).await.expect(200);
+    assert_eq!(ids(&found["results"], "store_id"), vec![d.able.clone(), d.far.clone()], "{found}");
+    assert_eq!(
+        (found["results"][0]["price"].clone(), found["results"][0]["urgent"].clone()),
+        (money(7_000), json!(true))
+    );
+    assert_eq!(ids(&m.get(&cheap, None).await.expect(200)["results"], "store_id"), vec![d.able.clone()]);
+    // From the moment it ends, the regular price ranks and filters again.
+    tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default()).await;
+    for _ in 0..2 {
+        let found = m.get(&all, None).await.expect(200);
+        assert_eq!(ids(&found["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "{found}");
+        assert_eq!(
+            (found["results"][1]["price"].clone(), found["results"][1]["urgent"].clone()),
+            (money(9_500), json!(false))
+        );
+        assert!(m.get(&cheap, None).await.expect(200)["results"].as_array().unwrap().is_empty());
+        // Again once the broker's sweeper has rewritten the offer's current price.
+        tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    }
+}

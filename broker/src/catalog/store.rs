@@ -264,6 +264,7 @@ pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<
         offers::urgent_price_amount.eq(offer.urgent_price.map(|m| m.amount)),
         offers::urgent_until.eq(offer.urgent_until),
         offers::updated_at.eq(t),
+        offers::current_price.eq(offer.price_at(t).amount),
     );
     let update = |conn: &mut AnyConnection| {
         diesel::update(offers::table)
@@ -298,6 +299,8 @@ pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<
     Ok(before)
 }
 
+/// Sets or (with `None`) ends an offer's urgent price, and with it the current price
+/// search ranks by: the urgent price while `until` lies ahead, else the regular one.
 pub fn set_urgent_price(
     conn: &mut AnyConnection,
     store: &StoreId,
@@ -305,15 +308,52 @@ pub fn set_urgent_price(
     price: Option<Money>,
     until: Option<Timestamp>,
 ) -> QueryResult<usize> {
-    diesel::update(offers::table)
-        .filter(offers::store_id.eq(store.as_str()))
-        .filter(offers::product_id.eq(product.as_str()))
-        .set((
-            offers::urgent_price_amount.eq(price.map(|m| m.amount)),
-            offers::urgent_until.eq(until),
-            offers::updated_at.eq(now()),
-        ))
+    let t = now();
+    let target =
+        offers::table.filter(offers::store_id.eq(store.as_str())).filter(offers::product_id.eq(product.as_str()));
+    let fields = (
+        offers::urgent_price_amount.eq(price.map(|m| m.amount)),
+        offers::urgent_until.eq(until),
+        offers::updated_at.eq(t),
+    );
+    match (price, until) {
+        (Some(p), Some(u)) if u > t => {
+            diesel::update(target).set((fields, offers::current_price.eq(p.amount))).execute(conn)
+        }
+        _ => diesel::update(target).set((fields, offers::current_price.eq(offers::price_amount))).execute(conn),
+    }
+}
+
+/// Offers whose current price is an urgent one (`offers_urgent_running`): running, or
+/// ended and not yet swept.
+macro_rules! urgent_standing {
+    () => {
+        offers::table.filter(offers::current_price.ne(offers::price_amount))
+    };
+}
+
+/// The sweep: every urgent price that ended at or before `at` gives way to the regular
+/// price. Conditional on the urgent price still standing, so sweepers may run side by side.
+pub fn end_urgent_prices(conn: &mut AnyConnection, at: Timestamp) -> QueryResult<usize> {
+    diesel::update(urgent_standing!().filter(offers::urgent_until.le(at)))
+        .set(offers::current_price.eq(offers::price_amount))
         .execute(conn)
+}
+
+/// Has an urgent price ended at or before `at` without being swept yet? Until it is,
+/// its stored current price is stale and search ranks by the rule itself.
+pub fn urgent_price_ended(conn: &mut AnyConnection, at: Timestamp) -> QueryResult<bool> {
+    Ok(urgent_standing!()
+        .filter(offers::urgent_until.le(at))
+        .select(offers::urgent_until)
+        .first::<Option<Timestamp>>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// When the next running urgent price ends, if any runs.
+pub fn next_urgent_end(conn: &mut AnyConnection) -> QueryResult<Option<Timestamp>> {
+    urgent_standing!().select(diesel::dsl::min(offers::urgent_until)).first(conn)
 }
 
 /// Why stock moved; stored with each movement.
@@ -590,7 +630,10 @@ mod tests {
         let w = world(&mut conn);
         let s = shop(&mut conn, &w, Some(&w.union_a), "north");
         let lines = outbox(&mut conn);
-        let line = lines.iter().find(|l| l.payload.contains(s.as_str())).expect("a message for the store");
+        let line = lines
+            .iter()
+            .find(|l| l.destination == "settlement" && l.payload.contains(s.as_str()))
+            .expect("a message for the store");
         assert_eq!((line.destination.as_str(), line.kind.as_str()), ("settlement", "store_registered"));
         let env: shared::messages::Envelope = serde_json::from_str(&line.payload).unwrap();
         match env.message {
@@ -601,7 +644,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // The manufacturer's own store has no union and names the manufacturer.
-        let maker = lines.iter().find(|l| l.payload.contains(w.maker_store.as_str())).unwrap();
+        let maker =
+            lines.iter().find(|l| l.destination == "settlement" && l.payload.contains(w.maker_store.as_str())).unwrap();
         assert!(maker.payload.contains(w.manufacturer.as_str()) && maker.payload.contains("\"union_id\":null"));
     }
 

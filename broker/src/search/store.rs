@@ -1,17 +1,41 @@
-//! The search query. Offers carry their product's kind so that one index,
-//! `offers_search (kind, sellable, price_amount)`, narrows the scan to sellable offers of
-//! the kind; each characteristic is an indexed lookup in
-//! `product_attributes_lookup (name, value, product_id)`.
+//! The search query. Offers carry their product's kind and their current price (the
+//! urgent price while it runs, else the regular one) so that one index,
+//! `offers_search (kind, sellable, current_price)`, both narrows the scan to sellable
+//! offers of the kind and yields them in rank order: the database reads the page it
+//! returns (and the ties at its end) instead of sorting every match. Each characteristic
+//! is an indexed lookup in `product_attributes_lookup (name, value, product_id)`.
 
 use super::domain::SearchQuery;
-use crate::catalog::store::{offer_from, OfferTuple};
+use crate::catalog::store::{offer_from, urgent_price_ended, OfferTuple};
 use crate::schema::{offers, product_attributes, products, stores};
 use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::Integer;
+use diesel::sql_types::{BigInt, Integer};
 use shared::db::AnyConnection;
 use shared::ids::{ProductId, StoreId};
 use shared::money::Money;
+use shared::time::Timestamp;
+
+type Backend = <AnyConnection as diesel::Connection>::Backend;
+type Source =
+    diesel::dsl::InnerJoinQuerySource<diesel::dsl::InnerJoinQuerySource<offers::table, stores::table>, products::table>;
+/// A price expression over the searched offers.
+type Price = Box<dyn BoxableExpression<Source, Backend, SqlType = BigInt>>;
+
+/// What a buyer pays now, as search ranks and filters by it. Normally the maintained
+/// `current_price` column, which the index follows. While an urgent price has ended but
+/// the sweeper has not yet rewritten it (a moment after it ends), the stored column is
+/// stale, so the rule itself decides, at the cost of sorting every match.
+fn price_now(swept: bool, t: Timestamp) -> Price {
+    if swept {
+        Box::new(offers::current_price)
+    } else {
+        Box::new(
+            case_when(offers::urgent_until.gt(t), offers::urgent_price_amount.assume_not_null())
+                .otherwise(offers::price_amount),
+        )
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Hit {
@@ -32,11 +56,8 @@ pub struct Hit {
 /// region, then stock. Fetches one more than the page to tell whether another follows.
 pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit>, bool)> {
     let t = shared::time::now();
-    // The urgent price while it runs, else the regular one.
-    let price = || {
-        case_when(offers::urgent_until.gt(t), offers::urgent_price_amount.assume_not_null())
-            .otherwise(offers::price_amount)
-    };
+    let swept = !urgent_price_ended(conn, t)?;
+    let price = || price_now(swept, t);
     let mut query = offers::table
         .inner_join(stores::table)
         .inner_join(products::table)
@@ -145,7 +166,7 @@ mod tests {
 
     /// Runs the real search query with instrumentation, then asks SQLite how it would run
     /// exactly that SQL: through the search index and the attribute index, never a scan of
-    /// all offers.
+    /// all offers, and in the index's price order.
     #[test]
     fn the_search_query_uses_the_indexes() {
         let (_dir, mut conn) = sqlite();
@@ -160,6 +181,49 @@ mod tests {
         assert!(text.contains("offers_search"), "the search index is not used:\n{text}\n{sql}");
         assert!(text.contains("product_attributes_lookup"), "the attribute index is not used:\n{text}");
         assert!(!plan.iter().any(|l| l.starts_with("SCAN") && l.contains("offers")), "offers are scanned:\n{text}");
+        // The index yields offers by current price: only ties on it are sorted, so the
+        // database stops after the page instead of sorting every match.
+        assert!(!text.contains("USE TEMP B-TREE FOR ORDER BY"), "every match is sorted:\n{text}");
+    }
+
+    fn ranked(conn: &mut AnyConnection, query: &[(&str, &str)]) -> Vec<(StoreId, i64, bool)> {
+        let pairs: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let q = super::super::domain::parse(&pairs).unwrap();
+        search(conn, &q).unwrap().0.into_iter().map(|h| (h.store_id, h.price.amount, h.urgent)).collect()
+    }
+
+    /// An urgent price ranks while it runs; once it ends it ranks as the regular price at
+    /// once, before the sweeper has rewritten the stored current price and after.
+    #[test]
+    fn an_ended_urgent_price_ranks_as_the_regular_price() {
+        use crate::catalog::store::{end_urgent_prices, set_urgent_price};
+        use crate::catalog::testing::*;
+        let (_dir, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let (urgent, steady) =
+            (shop(&mut conn, &w, Some(&w.union_a), "north"), shop(&mut conn, &w, Some(&w.union_a), "north"));
+        offer(&mut conn, &urgent, &w.product, 900, 3, true);
+        offer(&mut conn, &steady, &w.product, 800, 3, true);
+        let until = shared::time::now() + chrono::Duration::hours(1);
+        set_urgent_price(&mut conn, &urgent, &w.product, Some(eur(700)), Some(until)).unwrap();
+        let cheap = [("kind", "drill"), ("max_price", "750"), ("currency", "EUR")];
+        assert_eq!(
+            ranked(&mut conn, &[("kind", "drill")]),
+            vec![(urgent.clone(), 700, true), (steady.clone(), 800, false)]
+        );
+        assert_eq!(ranked(&mut conn, &cheap), vec![(urgent.clone(), 700, true)]);
+        // The clock passes the end; the sweeper has not run yet.
+        let ended = shared::time::now() - chrono::Duration::seconds(1);
+        diesel::update(offers::table.filter(offers::store_id.eq(urgent.as_str())))
+            .set(offers::urgent_until.eq(ended))
+            .execute(&mut conn)
+            .unwrap();
+        let regular = vec![(steady.clone(), 800, false), (urgent.clone(), 900, false)];
+        assert_eq!(ranked(&mut conn, &[("kind", "drill")]), regular);
+        assert_eq!(ranked(&mut conn, &cheap), vec![]);
+        assert_eq!(end_urgent_prices(&mut conn, shared::time::now()).unwrap(), 1);
+        assert_eq!(ranked(&mut conn, &[("kind", "drill")]), regular);
+        assert_eq!(ranked(&mut conn, &cheap), vec![]);
     }
 
     fn captured_search_sql(conn: &mut AnyConnection, query: &[(&str, &str)]) -> String {
@@ -174,7 +238,7 @@ mod tests {
         let q = super::super::domain::parse(&pairs).unwrap();
         search(conn, &q).unwrap();
         conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
-        let sql = seen.lock().unwrap().iter().find(|s| s.contains("FROM") && s.contains("offers")).cloned().unwrap();
+        let sql = seen.lock().unwrap().iter().find(|s| s.contains("FROM") && s.contains("JOIN")).cloned().unwrap();
         sql.split(" -- binds:").next().unwrap().to_string()
     }
 

@@ -11,7 +11,9 @@
 //!
 //! The history is the seller's second store's, and the pay flows go to the catalog's store:
 //! a balance also sums the store's open escrow (orders paid, not yet delivered), which the
-//! pay flows would otherwise pile up, so the read measures history and nothing else.
+//! pay flows would otherwise pile up, so the read measures history and nothing else. Reads
+//! of that store alternate with reads of a third store that has no history at all: the
+//! control, read under the same load at the same moment.
 
 use super::{setup, start_in_process, Api, BenchArgs, CallError, Recorder, World};
 use anyhow::{bail, Context};
@@ -24,6 +26,7 @@ use shared::config::{FeeConfig, ServiceName};
 use shared::db::Db;
 use shared::ids::{PartnerId, StoreId};
 use shared::money::{Currency, Money};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -49,9 +52,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (endpoints, services) = start_in_process(args.postgres.as_deref()).await?;
     let api = Api::new(endpoints)?;
     let world = Arc::new(setup(&api, &args).await.context("setting up the catalog")?);
-    let history_store = open_history_store(&api, &world).await?;
-    let balance_url = api.s(&format!("/v1/seller/balance?store_id={history_store}"));
-    wait_for_store(&api, &world, &balance_url).await?;
+    let history_store = open_store(&api, &world, "Bench history store").await?;
+    let empty_store = open_store(&api, &world, "Bench empty store").await?;
+    let balance_url = |store: &str| api.s(&format!("/v1/seller/balance?store_id={store}"));
+    let urls = Arc::new([balance_url(&history_store), balance_url(&empty_store)]);
+    for url in urls.iter() {
+        wait_for_store(&api, &world, url).await?;
+    }
 
     let db = Db::open(&services.config.database_url(ServiceName::Settlement), 2, settlement::MIGRATIONS)
         .context("opening settlement's database")?;
@@ -69,10 +76,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         eprintln!("ledger at {entries} entries ({accounts} accounts): measuring");
         check_trial_balance(&api).await?;
 
-        let balance = measure(args.buyers, args.count, {
-            let (api, world, url) = (api.clone(), world.clone(), balance_url.clone());
-            move |_| {
-                let (api, world, url) = (api.clone(), world.clone(), url.clone());
+        let balance = measure_steps(args.buyers, 2 * args.count, |i| [HISTORY, EMPTY][i % 2], {
+            let (api, world, urls) = (api.clone(), world.clone(), urls.clone());
+            move |i| {
+                let (api, world, url) = (api.clone(), world.clone(), urls[i % 2].clone());
                 async move { api.expect(Method::GET, url, Some(&world.seller_token), None, 200).await.map(|_| ()) }
             }
         })
@@ -94,10 +101,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "entries": entries,
             "accounts": accounts,
             "seeded": seeded,
-            "balance_read": balance.summary(),
-            "trial_balance": trial.summary(),
-            "orders": orders.summary(),
-            "payments": payments.summary(),
+            "balance_read": balance.summary(HISTORY),
+            "balance_read_no_history": balance.summary(EMPTY),
+            "balance_reads_per_second": balance.per_second(),
+            "trial_balance": trial.summary(OP),
+            "orders": orders.summary(OP),
+            "payments": payments.summary(OP),
         }));
     }
     let report = json!({
@@ -110,13 +119,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
     }
-    drop(services);
+    drop(db);
+    services.stop().await;
     Ok(())
 }
 
-/// The store whose history grows: the bench seller's second one, in the same union.
-async fn open_history_store(api: &Api, world: &World) -> anyhow::Result<String> {
-    let body = json!({"name": "Bench history store", "union_id": world.union_id, "category": "office"});
+/// Another store of the bench seller, in the same union.
+async fn open_store(api: &Api, world: &World, name: &str) -> anyhow::Result<String> {
+    let body = json!({"name": name, "union_id": world.union_id, "category": "office"});
     let store = api.expect(Method::POST, api.b("/v1/stores"), Some(&world.seller_token), Some(body), 201).await?;
     super::field(&store, "id")
 }
@@ -260,8 +270,25 @@ struct Measured {
 }
 
 const OP: &str = "op";
+/// Balance reads of the store with the history, and of the one without.
+const HISTORY: &str = "history";
+const EMPTY: &str = "empty";
 
 async fn measure<F, Fut>(concurrency: usize, ops: usize, op: F) -> anyhow::Result<Measured>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), CallError>> + Send + 'static,
+{
+    measure_steps(concurrency, ops, |_| OP, op).await
+}
+
+/// [`measure`], recording operation `i` under `step_of(i)`.
+async fn measure_steps<F, Fut>(
+    concurrency: usize,
+    ops: usize,
+    step_of: fn(usize) -> &'static str,
+    op: F,
+) -> anyhow::Result<Measured>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), CallError>> + Send + 'static,
@@ -281,8 +308,8 @@ where
                     }
                     let t = Instant::now();
                     match op(i).await {
-                        Ok(()) => rec.record(OP, t.elapsed()),
-                        Err(e) => rec.error(OP, &e.0),
+                        Ok(()) => rec.record(step_of(i), t.elapsed()),
+                        Err(e) => rec.error(step_of(i), &e.0),
                     }
                 }
                 rec
@@ -297,10 +324,15 @@ where
 }
 
 impl Measured {
-    fn summary(&self) -> Value {
+    /// Count, throughput and latency of one step; `per_second` counts that step's
+    /// operations only, over the whole measurement.
+    fn summary(&self, step: &str) -> Value {
         let secs = self.wall.as_secs_f64();
-        let errors: u64 = self.rec.errors.values().sum();
-        match self.rec.steps.get(OP) {
+        let prefix = format!("{step}: ");
+        let codes: BTreeMap<&str, u64> =
+            self.rec.errors.iter().filter_map(|(k, n)| k.strip_prefix(&prefix).map(|code| (code, *n))).collect();
+        let errors: u64 = codes.values().sum();
+        match self.rec.steps.get(step) {
             Some(h) => {
                 let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
                 json!({
@@ -309,50 +341,61 @@ impl Measured {
                     "p50_ms": ms(0.50), "p90_ms": ms(0.90), "p99_ms": ms(0.99),
                     "max_ms": h.max() as f64 / 1000.0,
                     "errors": errors,
-                    "error_codes": self.rec.errors,
+                    "error_codes": codes,
                 })
             }
-            None => json!({"count": 0, "per_second": 0.0, "errors": errors, "error_codes": self.rec.errors}),
+            None => json!({"count": 0, "per_second": 0.0, "errors": errors, "error_codes": codes}),
         }
+    }
+
+    /// Every step's successful operations per second.
+    fn per_second(&self) -> f64 {
+        self.rec.steps.values().map(|h| h.len()).sum::<u64>() as f64 / self.wall.as_secs_f64()
     }
 }
 
 fn print_table(r: &Value) {
     println!("scenario ledger  backend {}  concurrency {}", r["backend"].as_str().unwrap_or(""), r["buyers"]);
     println!(
-        "{:>9} {:>9} {:>8} {:>8} | {:>11} {:>9} {:>9} | {:>9} {:>9} {:>7} | {:>8} {:>9} | {}",
+        "{:>9} {:>9} {:>8} {:>7} | {:>11} {:>7} | {:>10} {:>7} | {:>8} | {:>9} {:>8} {:>7} | {:>7} {:>8} | {}",
         "size",
         "entries",
         "accounts",
         "seed s",
         "balance p50",
-        "p99 ms",
-        "per sec",
+        "p99",
+        "empty p50",
+        "p99",
+        "reads/s",
         "trial p50",
-        "p99 ms",
+        "p99",
         "per sec",
         "pay/s",
         "pay p99",
-        "errors"
+        "errors (ms throughout)"
     );
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let steps = ["balance_read", "balance_read_no_history", "trial_balance", "orders", "payments"];
     for row in r["rows"].as_array().into_iter().flatten() {
-        let (b, t, p) = (&row["balance_read"], &row["trial_balance"], &row["payments"]);
-        let errors = ["balance_read", "trial_balance", "orders", "payments"]
+        let (b, e, t, p) =
+            (&row["balance_read"], &row["balance_read_no_history"], &row["trial_balance"], &row["payments"]);
+        let errors = steps
             .iter()
             .filter_map(|k| row[k]["error_codes"].as_object().map(|m| (k, m)))
             .flat_map(|(k, m)| m.iter().map(move |(code, n)| format!("{k} {code}: {n}")))
             .collect::<Vec<_>>()
             .join(", ");
         println!(
-            "{:>9} {:>9} {:>8} {:>8.1} | {:>11.2} {:>9.2} {:>9.0} | {:>9.2} {:>9.2} {:>7.0} | {:>8.0} {:>9.2} | {}",
+            "{:>9} {:>9} {:>8} {:>7.1} | {:>11.2} {:>7.2} | {:>10.2} {:>7.2} | {:>8.0} | {:>9.2} {:>8.2} {:>7.0} | {:>7.0} {:>8.2} | {}",
             row["size"].as_u64().unwrap_or(0),
             row["entries"].as_i64().unwrap_or(0),
             row["accounts"].as_i64().unwrap_or(0),
             f(&row["seeded"]["seconds"]),
             f(&b["p50_ms"]),
             f(&b["p99_ms"]),
-            f(&b["per_second"]),
+            f(&e["p50_ms"]),
+            f(&e["p99_ms"]),
+            f(&row["balance_reads_per_second"]),
             f(&t["p50_ms"]),
             f(&t["p99_ms"]),
             f(&t["per_second"]),

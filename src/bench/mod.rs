@@ -125,7 +125,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.scenario == Scenario::Ledger {
         return ledger::run(args).await;
     }
-    let (endpoints, _services) = match &args.broker {
+    let (endpoints, services) = match &args.broker {
         Some(broker) => (
             Endpoints {
                 broker: broker.clone(),
@@ -186,6 +186,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     print_report(&report);
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
+    }
+    if let Some(services) = services {
+        services.stop().await;
     }
     Ok(())
 }
@@ -627,7 +630,26 @@ struct InProcess {
     running: Vec<shared::server::Running>,
     /// The configuration they run with (database URLs, fees).
     config: Config,
+    /// The PostgreSQL admin URL and the databases made for this run, dropped at the end.
+    postgres: Option<(String, Vec<String>)>,
     _dir: tempfile::TempDir,
+}
+
+impl InProcess {
+    /// Stops the services before the data dir goes, so that nothing still writes into it
+    /// while it is removed.
+    async fn stop(mut self) {
+        for r in self.running.drain(..) {
+            r.stop(false).await;
+        }
+        if let Some((admin, names)) = self.postgres.take() {
+            for name in names {
+                if let Err(e) = shared::db::drop_postgres_database(&admin, &name) {
+                    eprintln!("could not drop the bench database {name}: {e}");
+                }
+            }
+        }
+    }
 }
 
 impl Drop for InProcess {
@@ -644,6 +666,7 @@ async fn start_in_process(postgres: Option<&str>) -> anyhow::Result<(Endpoints, 
     let listeners: Vec<std::net::TcpListener> =
         ServiceName::ALL.iter().map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
     let run = shared::ids::random_hex128();
+    let mut databases = Vec::new();
     for (service, listener) in ServiceName::ALL.into_iter().zip(&listeners) {
         let svc = config.service_mut(service);
         svc.addr = listener.local_addr()?;
@@ -652,6 +675,7 @@ async fn start_in_process(postgres: Option<&str>) -> anyhow::Result<(Endpoints, 
         if let Some(admin) = postgres {
             let name = format!("bench_{}_{}", &run[..12], service);
             svc.database_url = Some(shared::db::create_postgres_database(admin, &name)?);
+            databases.push(name);
         }
     }
     let mut running = Vec::new();
@@ -667,5 +691,6 @@ async fn start_in_process(postgres: Option<&str>) -> anyhow::Result<(Endpoints, 
         delivery: config.delivery.public_url(),
         operator: config.operator_token.clone().unwrap_or_default(),
     };
-    Ok((e, InProcess { running, config, _dir: dir }))
+    let postgres = postgres.map(|admin| (admin.to_string(), databases));
+    Ok((e, InProcess { running, config, postgres, _dir: dir }))
 }

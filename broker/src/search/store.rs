@@ -94,27 +94,26 @@ pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit
         // The list is stored as a JSON array of plain words: match the quoted word.
         query = query.filter(products::compatible_with.like(format!("%\"{e}\"%")));
     }
+    query = query.order(price().asc());
     // Region nearness (see `catalog::domain::nearness`): the same region, then the same
     // parent region (`north` for `north-kiel`), then elsewhere. The parent's children are
     // the range ["north-", "north.") because '.' follows '-'; a range rather than
     // `LIKE 'north-%'` keeps SQLite from re-preparing the statement at every execution
-    // (a bound LIKE pattern expires a prepared statement when it is rebound).
-    // Regions are trimmed printable text, so a control character matches none of them.
-    const NONE: &str = "\u{1}";
-    let (near, parent) = match &q.near {
-        Some(near) => (near.clone(), crate::catalog::domain::parent_region(near).to_string()),
-        None => (NONE.to_string(), NONE.to_string()),
-    };
-    let (children_from, children_to) = (format!("{parent}-"), format!("{parent}."));
-    let nearness = case_when(stores::region.eq(near), 0.into_sql::<Integer>())
-        .when(
-            stores::region.eq(parent).or(stores::region.ge(children_from).and(stores::region.lt(children_to))),
-            1.into_sql::<Integer>(),
-        )
-        .otherwise(2.into_sql::<Integer>());
+    // (a bound LIKE pattern expires a prepared statement when it is rebound). Without
+    // `near` every offer is as near as any other, so the term is left out and the whole
+    // ranking is the order of `offers_search`; with it, only offers of equal price are sorted.
+    if let Some(near) = &q.near {
+        let parent = crate::catalog::domain::parent_region(near).to_string();
+        let (children_from, children_to) = (format!("{parent}-"), format!("{parent}."));
+        let nearness = case_when(stores::region.eq(near.clone()), 0.into_sql::<Integer>())
+            .when(
+                stores::region.eq(parent).or(stores::region.ge(children_from).and(stores::region.lt(children_to))),
+                1.into_sql::<Integer>(),
+            )
+            .otherwise(2.into_sql::<Integer>());
+        query = query.then_order_by(nearness.asc());
+    }
     let rows: Vec<(OfferTuple, String, String, String, String)> = query
-        .order(price().asc())
-        .then_order_by(nearness.asc())
         .then_order_by(offers::stock.desc())
         .then_order_by(offers::store_id.asc())
         .then_order_by(offers::product_id.asc())
@@ -164,25 +163,32 @@ mod tests {
         detail: String,
     }
 
+    fn sqlite_plan(conn: &mut AnyConnection, query: &[(&str, &str)]) -> Vec<String> {
+        let sql = captured_search_sql(conn, query);
+        let AnyConnection::Sqlite(c) = conn else { unreachable!() };
+        let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c).unwrap();
+        plan.into_iter().map(|r| r.detail).collect()
+    }
+
     /// Runs the real search query with instrumentation, then asks SQLite how it would run
     /// exactly that SQL: through the search index and the attribute index, never a scan of
-    /// all offers, and in the index's price order.
+    /// all offers, and in the index's order, so that it stops after the page.
     #[test]
     fn the_search_query_uses_the_indexes() {
         let (_dir, mut conn) = sqlite();
-        let sql = captured_search_sql(
+        let plan = sqlite_plan(
             &mut conn,
             &[("kind", "drill"), ("attr.colour", "red"), ("min_price", "1"), ("currency", "EUR"), ("region", "north")],
         );
-        let AnyConnection::Sqlite(c) = &mut conn else { unreachable!() };
-        let plan: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(c).unwrap();
-        let plan: Vec<String> = plan.into_iter().map(|r| r.detail).collect();
         let text = plan.join("\n");
-        assert!(text.contains("offers_search"), "the search index is not used:\n{text}\n{sql}");
+        assert!(text.contains("offers_search"), "the search index is not used:\n{text}");
         assert!(text.contains("product_attributes_lookup"), "the attribute index is not used:\n{text}");
         assert!(!plan.iter().any(|l| l.starts_with("SCAN") && l.contains("offers")), "offers are scanned:\n{text}");
-        // The index yields offers by current price: only ties on it are sorted, so the
-        // database stops after the page instead of sorting every match.
+        assert!(!text.contains("TEMP B-TREE"), "matches are sorted:\n{text}");
+        // Ranked by nearness too: only offers of equal price are sorted, never every match.
+        let plan = sqlite_plan(&mut conn, &[("kind", "drill"), ("near", "north-kiel")]);
+        let text = plan.join("\n");
+        assert!(text.contains("offers_search"), "the search index is not used:\n{text}");
         assert!(!text.contains("USE TEMP B-TREE FOR ORDER BY"), "every match is sorted:\n{text}");
     }
 

@@ -8,9 +8,11 @@ UPDATE offers SET current_price = CASE
     ELSE price_amount
 END;
 
--- Search filters by kind and sellability and ranks by the current price first.
+-- Search filters by kind and sellability and ranks by the current price, then (unless
+-- the buyer names a region to rank by nearness) by stock, most first, then by store and
+-- product: the index holds that whole order, so a search reads its page and stops.
 DROP INDEX offers_search;
-CREATE INDEX offers_search ON offers (kind, sellable, current_price);
+CREATE INDEX offers_search ON offers (kind, sellable, current_price, stock DESC, store_id, product_id);
 
 -- Offers whose current price is an urgent one: the sweeper's work list, and how search
 -- tells that an urgent price has ended but is not swept yet.

@@ -633,6 +633,8 @@ async fn no_route_a_seller_can_call_returns_a_capability_an_address_or_a_buyer_a
         format!("{}/v1/seller/reports/catalogue", w.m.broker),
         format!("{}/v1/seller/balance?store_id={b}", w.m.settlement),
         format!("{}/v1/seller/shipments/{order}", w.m.delivery),
+        format!("{}/v1/seller/nodes", w.m.delivery),
+        format!("{}/v1/seller/dispatches", w.m.delivery),
     ] {
         let answer = w.m.get(&url, Some(&w.b_token)).await;
         assert!(![401, 403].contains(&answer.status.as_u16()), "{url}: {}", answer.body);

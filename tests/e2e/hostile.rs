@@ -649,12 +649,14 @@ async fn random_json_on_every_public_route_is_4xx_problem_json_never_5xx() {
 }
 
 /// A market whose login and partner limits are small enough to reach in a test.
+/// Tight limits. Logins refill one guess per 5 s, so that slow password hashing on a
+/// busy machine cannot refill the burst between guesses.
 async fn limited_market() -> TestMarket {
     TestMarket::spawn_with(|c| {
         c.settings.insert(
             "rate_limits".into(),
             toml::Value::Table(
-                toml::from_str("login = { per_minute = 60, burst = 3 }\npartner = { per_minute = 60, burst = 2 }\n")
+                toml::from_str("login = { per_minute = 12, burst = 3 }\npartner = { per_minute = 60, burst = 2 }\n")
                     .unwrap(),
             ),
         );

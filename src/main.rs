@@ -59,7 +59,7 @@ enum Command {
     Reconcile,
     /// Drive complete checkouts with concurrent buyers and report throughput and latency
     /// (`--scenario ledger`: balance reads and payments as the ledger grows).
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
 }
 
 #[derive(Subcommand)]
@@ -96,6 +96,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo => demo::seed(&config).await,
         Command::Tour => tour::run().await,
         Command::Reconcile => run::reconcile(&config),
-        Command::Bench(args) => bench::run(args).await,
+        Command::Bench(args) => bench::run(*args).await,
     }
 }

@@ -357,7 +357,7 @@ impl Measured {
 fn print_table(r: &Value) {
     println!("scenario ledger  backend {}  concurrency {}", r["backend"].as_str().unwrap_or(""), r["buyers"]);
     println!(
-        "{:>9} {:>9} {:>8} {:>7} | {:>11} {:>7} | {:>10} {:>7} | {:>8} | {:>9} {:>8} {:>7} | {:>7} {:>8} | {}",
+        "{:>9} {:>9} {:>8} {:>7} | {:>11} {:>7} | {:>10} {:>7} | {:>8} | {:>9} {:>8} {:>7} | {:>7} {:>8} | errors (ms throughout)",
         "size",
         "entries",
         "accounts",
@@ -372,7 +372,6 @@ fn print_table(r: &Value) {
         "per sec",
         "pay/s",
         "pay p99",
-        "errors (ms throughout)"
     );
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
     let steps = ["balance_read", "balance_read_no_history", "trial_balance", "orders", "payments"];

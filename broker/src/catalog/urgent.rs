@@ -39,7 +39,7 @@ pub fn spawn(core: Core) {
 pub async fn sweep(core: &Core) -> Result<(usize, Option<Timestamp>), BrokerError> {
     let next = core.db.read(|c| next_urgent_end(c).map_err(BrokerError::from)).await?;
     let t = shared::time::now();
-    if !next.is_some_and(|n| n <= t) {
+    if next.is_none_or(|n| n > t) {
         return Ok((0, next));
     }
     let (ended, next) = core

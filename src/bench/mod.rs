@@ -373,7 +373,8 @@ async fn setup(api: &Api, args: &BenchArgs) -> anyhow::Result<World> {
                 Ok::<_, anyhow::Error>((pid, kind.to_string()))
             }
         })
-        .buffer_unordered(32)
+        // In creation order, so that `products[j]` has the kind and model that product j got.
+        .buffered(32)
         .collect::<Vec<_>>()
         .await
         .into_iter()
@@ -431,8 +432,10 @@ where
 }
 
 async fn search(api: &Api, world: &World, i: usize, rec: &mut Recorder) -> Result<Value, CallError> {
-    let (_, kind) = &world.products[i % world.products.len()];
-    let url = api.b(&format!("/v1/search?kind={kind}&attr.model=m{}", i % 50));
+    // Product j's own kind and model, so every search finds what it looks for.
+    let j = i % world.products.len();
+    let (_, kind) = &world.products[j];
+    let url = api.b(&format!("/v1/search?kind={kind}&attr.model=m{}", j % 50));
     step(rec, "search", api.expect(Method::GET, url, None, None, 200)).await
 }
 
@@ -472,6 +475,7 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
     let key = format!("bench-{order_id}");
     let payment = json!({"order_id": order_id, "amount": order["amount"], "partner_reference": key});
     let waited = Instant::now();
+    let mut pause = Backoff::new();
     loop {
         let t = Instant::now();
         let (status, body) = api
@@ -484,7 +488,7 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
             }
             (404, _) if waited.elapsed() < Duration::from_secs(30) => {
                 rec.error("pay", "unknown_order (retried)");
-                tokio::time::sleep(Duration::from_millis(5)).await;
+                pause.wait().await;
             }
             _ => {
                 let code = body["code"].as_str().or(body["reason"].as_str()).unwrap_or("unexpected").to_string();
@@ -497,6 +501,7 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
     // Delivery creates the shipment once paid; wait for it, then the courier moves it.
     let shipment_url = api.d(&format!("/v1/shipments/{order_id}"));
     let t = Instant::now();
+    let mut pause = Backoff::new();
     let shipment_id = loop {
         let (status, body) = api.call(Method::GET, shipment_url.clone(), Some(&cap), None, None).await?;
         if status == 200 && body["status"] == "routed" {
@@ -506,7 +511,7 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
             rec.error("route", "timeout");
             return Err(CallError("route timeout".into()));
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        pause.wait().await;
     };
     rec.record("route (async)", t.elapsed());
     let events = api.d(&format!("/v1/courier/shipments/{shipment_id}/events"));
@@ -521,6 +526,7 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
     }
     let url = api.s(&format!("/v1/orders/{order_id}/settlement"));
     let t = Instant::now();
+    let mut pause = Backoff::new();
     loop {
         let (status, body) = api.call(Method::GET, url.clone(), Some(&cap), None, None).await?;
         if status == 200 && body["status"] == "released" {
@@ -530,10 +536,25 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
             rec.error("release", "timeout");
             return Err(CallError("release timeout".into()));
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        pause.wait().await;
     }
     rec.record("release (async)", t.elapsed());
     Ok(())
+}
+
+/// Pauses between polls for an asynchronous step: 2 ms, doubling to 32 ms, so that a
+/// waiting buyer does not spend the server's CPU asking again and again.
+struct Backoff(Duration);
+
+impl Backoff {
+    fn new() -> Backoff {
+        Backoff(Duration::from_millis(2))
+    }
+
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_millis(32));
+    }
 }
 
 /// Spaces starts evenly at a fixed rate across all buyers.

@@ -26,6 +26,9 @@ pub enum BrokerError {
     /// The order workflow does not allow this step now; `status` is where the order is.
     #[error("the order is {current}; that step is not possible now")]
     InvalidTransition { current: &'static str },
+    /// A salesperson with several stores must name one (`?store_id=`), as on settlement.
+    #[error("you have several stores: name one with `?store_id=`")]
+    StoreRequired,
 }
 
 impl BrokerError {
@@ -69,6 +72,7 @@ impl ApiError for BrokerError {
             BrokerError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             BrokerError::NotFound(_) => StatusCode::NOT_FOUND,
             BrokerError::Forbidden(_) => StatusCode::FORBIDDEN,
+            BrokerError::StoreRequired => StatusCode::BAD_REQUEST,
             BrokerError::Conflict { .. }
             | BrokerError::Unsellable { .. }
             | BrokerError::PriceChanged { .. }
@@ -85,6 +89,7 @@ impl ApiError for BrokerError {
             BrokerError::Conflict { code, .. } | BrokerError::Unsellable { code, .. } => code,
             BrokerError::PriceChanged { .. } => "price_changed",
             BrokerError::InvalidTransition { .. } => "invalid_transition",
+            BrokerError::StoreRequired => "store_id_required",
         }
     }
 

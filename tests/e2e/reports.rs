@@ -348,6 +348,19 @@ async fn bad_requests_are_refused_with_a_code_and_nothing_charged_or_spent() {
     let id = json_of(&bought, "report_id");
     m.get(&format!("{}/v1/seller/reports/{id}", m.broker), Some(&s.token)).await.expect_problem(404, "not_found");
     m.get(&format!("{}/v1/seller/reports/{id}/csv", m.broker), Some(&s.token)).await.expect_problem(404, "not_found");
+
+    // A salesperson with two stores names the one to charge, with the same code on both
+    // services; nothing is charged meanwhile.
+    m.create_store(&s.token, &union, "second tools corner", "tools").await;
+    let before = available(&m, &s).await;
+    let body = json!({"kind": "sales_history", "group_by": "month", "from": month, "to": month});
+    m.post(&url, Some(&s.token), body).await.expect_problem(400, "store_id_required");
+    m.eventually("settlement to know the second store", || async {
+        let a = m.get(&format!("{}/v1/seller/balance", m.settlement), Some(&s.token)).await;
+        (a.status == 400).then(|| a.expect_problem(400, "store_id_required"))
+    })
+    .await;
+    assert_eq!(available(&m, &s).await, before);
 }
 
 #[tokio::test]

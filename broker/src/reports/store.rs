@@ -37,9 +37,7 @@ pub fn buyer_store(conn: &mut AnyConnection, seller: &SellerId, given: Option<&S
             match mine.len() {
                 0 => Err(BrokerError::invalid("no_store", "open a store before buying reports")),
                 1 => Ok(StoreId::from_db(mine.remove(0))),
-                _ => {
-                    Err(shared::Error::BadRequest("you have several stores: name one with `?store_id=`".into()).into())
-                }
+                _ => Err(BrokerError::StoreRequired),
             }
         }
     }

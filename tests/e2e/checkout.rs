@@ -18,6 +18,46 @@ pub struct Done {
     pub courier_token: String,
 }
 
+/// A courier account, signed in: its access token.
+async fn courier(m: &TestMarket, name: &str, email: &str) -> String {
+    let password = "courier password 1";
+    let body = json!({"name": name, "email": email, "password": password});
+    m.post(&format!("{}/v1/couriers", m.delivery), Some(&m.operator), body).await.expect(201);
+    let login = json!({"email": email, "password": password});
+    let session = m.post(&format!("{}/v1/sessions", m.delivery), None, login).await.expect(200);
+    json_of(&session, "access_token")
+}
+
+/// A payment partner's API key.
+async fn partner_key(m: &TestMarket) -> String {
+    let body = json!({"name": "Pay Co"});
+    let partner = m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), body).await.expect(201);
+    json_of(&partner, "api_key")
+}
+
+/// The partner pays the order in full, retrying with the same key while settlement has
+/// not heard of the order yet; the first 201 answer.
+async fn pay(m: &TestMarket, api_key: &str, order_id: &str, price: i64, reference: &str) -> Value {
+    let key = format!("pay-{order_id}");
+    let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": reference});
+    m.eventually("settlement to know the order", || {
+        let (payment, key) = (payment.clone(), key.clone());
+        async move {
+            let a = m
+                .call(
+                    reqwest::Method::POST,
+                    &format!("{}/v1/payments", m.settlement),
+                    Some(api_key),
+                    Some(&payment),
+                    &[("Idempotency-Key", &key)],
+                )
+                .await;
+            (a.status.as_u16() == 201).then_some(a.body)
+        }
+    })
+    .await
+}
+
 pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     let union = m.create_union("North union", "north").await;
     let (_seller, seller_token) = m.create_seller("Northern Toner Ltd").await;
@@ -37,27 +77,8 @@ pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     m.put(&format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery), Some(&m.operator), json!({"quantity": 3}))
         .await
         .expect(200);
-    m.post(
-        &format!("{}/v1/couriers", m.delivery),
-        Some(&m.operator),
-        json!({"name": "Cora", "email": "cora@couriers.example", "password": "courier password 1"}),
-    )
-    .await
-    .expect(201);
-    let courier = m
-        .post(
-            &format!("{}/v1/sessions", m.delivery),
-            None,
-            json!({"email": "cora@couriers.example", "password": "courier password 1"}),
-        )
-        .await
-        .expect(200);
-    let courier = json_of(&courier, "access_token");
-    let partner = m
-        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}))
-        .await
-        .expect(201);
-    let api_key = json_of(&partner, "api_key");
+    let courier = courier(m, "Cora", "cora@couriers.example").await;
+    let api_key = partner_key(m).await;
 
     // The buyer: search, select, order, give the address straight to delivery.
     let found = m.get(&format!("{}/v1/search?kind=toner&attr.colour=black", m.broker), None).await.expect(200);
@@ -80,25 +101,7 @@ pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
 
     // The partner pays (retrying while settlement has not heard of the order yet).
-    let key = format!("pay-{order_id}");
-    let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": "ref-1"});
-    let paid = m
-        .eventually("settlement to know the order", || {
-            let (payment, key, api_key) = (payment.clone(), key.clone(), api_key.clone());
-            async move {
-                let a = m
-                    .call(
-                        reqwest::Method::POST,
-                        &format!("{}/v1/payments", m.settlement),
-                        Some(&api_key),
-                        Some(&payment),
-                        &[("Idempotency-Key", &key)],
-                    )
-                    .await;
-                (a.status.as_u16() == 201).then_some(a.body)
-            }
-        })
-        .await;
+    let paid = pay(m, &api_key, &order_id, price, "ref-1").await;
     assert_eq!(paid["status"], "captured", "{paid}");
 
     // Delivery routes it; the courier sees a shipment, never the order.
@@ -327,30 +330,9 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Southtown", "postal_code": "08001",
                          "region": "south", "country": "ES"});
     m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
-    let api_key = json_of(
-        &m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}))
-            .await
-            .expect(201),
-        "api_key",
-    );
-    let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": "ref-own-node"});
-    m.eventually("the payment to be captured", || {
-        let (payment, api_key, key) = (payment.clone(), api_key.clone(), format!("pay-{order_id}"));
-        let m = &m;
-        async move {
-            let a = m
-                .call(
-                    reqwest::Method::POST,
-                    &format!("{}/v1/payments", m.settlement),
-                    Some(&api_key),
-                    Some(&payment),
-                    &[("Idempotency-Key", &key)],
-                )
-                .await;
-            (a.status.as_u16() == 201 && a.body["status"] == "captured").then_some(())
-        }
-    })
-    .await;
+    let api_key = partner_key(&m).await;
+    let paid = pay(&m, &api_key, &order_id, price, "ref-own-node").await;
+    assert_eq!(paid["status"], "captured", "{paid}");
     let tracking = m
         .eventually("the shipment to wait for the goods issue", || async {
             let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
@@ -376,23 +358,7 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     assert_eq!(issued.status().as_u16(), 303);
 
     // The courier now takes it to the buyer, and the escrow is released to the store.
-    m.post(
-        &format!("{}/v1/couriers", m.delivery),
-        Some(&m.operator),
-        json!({"name": "Sam", "email": "sam@couriers.example", "password": "courier password 2"}),
-    )
-    .await
-    .expect(201);
-    let courier = json_of(
-        &m.post(
-            &format!("{}/v1/sessions", m.delivery),
-            None,
-            json!({"email": "sam@couriers.example", "password": "courier password 2"}),
-        )
-        .await
-        .expect(200),
-        "access_token",
-    );
+    let courier = courier(&m, "Sam", "sam@couriers.example").await;
     for event in ["picked_up", "delivered"] {
         m.post(
             &format!("{}/v1/courier/shipments/{shipment}/events", m.delivery),
@@ -433,29 +399,8 @@ async fn a_full_refund_before_pickup_stops_the_shipment() {
     let node = json_of(&node, "id");
     let inventory = format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery);
     m.put(&inventory, Some(&m.operator), json!({"quantity": 3})).await.expect(200);
-    m.post(
-        &format!("{}/v1/couriers", m.delivery),
-        Some(&m.operator),
-        json!({"name": "Rae", "email": "rae@couriers.example", "password": "courier password 3"}),
-    )
-    .await
-    .expect(201);
-    let courier = json_of(
-        &m.post(
-            &format!("{}/v1/sessions", m.delivery),
-            None,
-            json!({"email": "rae@couriers.example", "password": "courier password 3"}),
-        )
-        .await
-        .expect(200),
-        "access_token",
-    );
-    let api_key = json_of(
-        &m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}))
-            .await
-            .expect(201),
-        "api_key",
-    );
+    let courier = courier(&m, "Rae", "rae@couriers.example").await;
+    let api_key = partner_key(&m).await;
 
     // Two paid and routed orders.
     let mut placed = Vec::new();
@@ -472,25 +417,8 @@ async fn a_full_refund_before_pickup_stops_the_shipment() {
         let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Northtown", "postal_code": "20095",
                              "region": "north", "country": "DE"});
         m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
-        let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": format!("ref-{i}")});
-        let paid = m
-            .eventually("the payment to be captured", || {
-                let (payment, api_key, key) = (payment.clone(), api_key.clone(), format!("pay-{order_id}"));
-                let m = &m;
-                async move {
-                    let a = m
-                        .call(
-                            reqwest::Method::POST,
-                            &format!("{}/v1/payments", m.settlement),
-                            Some(&api_key),
-                            Some(&payment),
-                            &[("Idempotency-Key", &key)],
-                        )
-                        .await;
-                    (a.status.as_u16() == 201 && a.body["status"] == "captured").then_some(a.body)
-                }
-            })
-            .await;
+        let paid = pay(&m, &api_key, &order_id, price, &format!("ref-{i}")).await;
+        assert_eq!(paid["status"], "captured", "{paid}");
         let tracking = m
             .eventually("the shipment to be routed", || async {
                 let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;

@@ -43,13 +43,7 @@ pub async fn set_inventory(
     path: web::Path<(String, String)>,
     body: web::Json<InventoryBody>,
 ) -> Result<HttpResponse, DeliveryError> {
-    let (node, product) = path.into_inner();
-    let node = NodeId::parse(&node).map_err(shared::Error::from)?;
-    let product = ProductId::parse(&product).map_err(shared::Error::from)?;
-    let quantity = body.quantity;
-    if quantity < 0 {
-        return Err(DeliveryError::InvalidQuantity);
-    }
+    let (node, product, quantity) = counted(path.into_inner(), &body)?;
     let view = state
         .core
         .db
@@ -62,6 +56,19 @@ pub async fn set_inventory(
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// A count of one product at one node, from the path and body of a stock route.
+pub(crate) fn counted(
+    (node, product): (String, String),
+    body: &InventoryBody,
+) -> Result<(NodeId, ProductId, i64), DeliveryError> {
+    let node = NodeId::parse(&node).map_err(shared::Error::from)?;
+    let product = ProductId::parse(&product).map_err(shared::Error::from)?;
+    if body.quantity < 0 {
+        return Err(DeliveryError::InvalidQuantity);
+    }
+    Ok((node, product, body.quantity))
 }
 
 pub(crate) fn view(

@@ -71,13 +71,7 @@ pub async fn set_stock(
     path: web::Path<(String, String)>,
     body: web::Json<InventoryBody>,
 ) -> Result<HttpResponse, DeliveryError> {
-    let (node, product) = path.into_inner();
-    let node = NodeId::parse(&node).map_err(shared::Error::from)?;
-    let product = ProductId::parse(&product).map_err(shared::Error::from)?;
-    let quantity = body.quantity;
-    if quantity < 0 {
-        return Err(DeliveryError::InvalidQuantity);
-    }
+    let (node, product, quantity) = crate::inventory::routes::counted(path.into_inner(), &body)?;
     let view = state
         .core
         .db

@@ -1,5 +1,6 @@
 //! The broker's one error enum: every variant a stable `code` clients branch on.
 
+use crate::orders::domain::HoldRefusal;
 use actix_web::http::StatusCode;
 use serde_json::{Map, Value};
 use shared::error::ApiError;
@@ -26,6 +27,11 @@ pub enum BrokerError {
     /// The order workflow does not allow this step now; `status` is where the order is.
     #[error("the order is {current}; that step is not possible now")]
     InvalidTransition { current: &'static str },
+    /// An unpaid order may not take that much of the offer (DESIGN.md "Holding against
+    /// dishonest parties"): 409 `quantity_limit` with `max_quantity`, or 409
+    /// `stock_on_hold` with `Retry-After` while unpaid orders hold the offer's share.
+    #[error("{}", hold_detail(.0))]
+    Held(crate::orders::domain::HoldRefusal),
     /// A salesperson with several stores must name one (`?store_id=`), as on settlement.
     #[error("you have several stores: name one with `?store_id=`")]
     StoreRequired,
@@ -76,6 +82,7 @@ impl ApiError for BrokerError {
             BrokerError::Conflict { .. }
             | BrokerError::Unsellable { .. }
             | BrokerError::PriceChanged { .. }
+            | BrokerError::Held(_)
             | BrokerError::InvalidTransition { .. } => StatusCode::CONFLICT,
         }
     }
@@ -90,6 +97,8 @@ impl ApiError for BrokerError {
             BrokerError::PriceChanged { .. } => "price_changed",
             BrokerError::InvalidTransition { .. } => "invalid_transition",
             BrokerError::StoreRequired => "store_id_required",
+            BrokerError::Held(HoldRefusal::OrderTooLarge { .. }) => "quantity_limit",
+            BrokerError::Held(HoldRefusal::ShareHeld) => "stock_on_hold",
         }
     }
 
@@ -111,6 +120,11 @@ impl ApiError for BrokerError {
                 m.insert("status".into(), Value::String((*current).to_string()));
                 Some(m)
             }
+            BrokerError::Held(HoldRefusal::OrderTooLarge { max }) => {
+                let mut m = Map::new();
+                m.insert("max_quantity".into(), Value::from(*max));
+                Some(m)
+            }
             _ => None,
         }
     }
@@ -118,7 +132,22 @@ impl ApiError for BrokerError {
     fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             BrokerError::Shared(e) => e.headers(),
+            // Holds end within minutes: paid, cancelled or expired.
+            BrokerError::Held(HoldRefusal::ShareHeld) => vec![("retry-after", STOCK_ON_HOLD_RETRY_SECS.to_string())],
             _ => Vec::new(),
+        }
+    }
+}
+
+const STOCK_ON_HOLD_RETRY_SECS: u64 = 60;
+
+fn hold_detail(refusal: &HoldRefusal) -> String {
+    match refusal {
+        HoldRefusal::OrderTooLarge { max } => {
+            format!("one unpaid order may hold at most {max} units of this offer")
+        }
+        HoldRefusal::ShareHeld => {
+            "most of this offer's stock is held by orders awaiting payment; try again shortly".into()
         }
     }
 }

@@ -35,9 +35,10 @@ async fn receive(
 /// Who may send what: a message from the wrong service is refused, not applied.
 fn expected_source(message: &Message) -> Option<&'static [ServiceName]> {
     match message {
-        Message::OrderPaid { .. } | Message::PaymentRefused { .. } | Message::OrderRefunded { .. } => {
-            Some(&[ServiceName::Settlement])
-        }
+        Message::OrderPaid { .. }
+        | Message::PaymentRefused { .. }
+        | Message::OrderRefunded { .. }
+        | Message::OrderExpired { .. } => Some(&[ServiceName::Settlement]),
         Message::CancelDecided { .. }
         | Message::OrderShipped { .. }
         | Message::OrderDelivered { .. }
@@ -66,6 +67,7 @@ fn apply(
             (order_id, Event::PaymentRefused, Some(format!("{}: {reason}", crate::orders::domain::PAYMENT_REFUSED)))
         }
         Message::OrderRefunded { order_id, reason } => (order_id, Event::Refunded, Some(format!("refunded: {reason}"))),
+        Message::OrderExpired { order_id } => (order_id, Event::Expired, None),
         Message::CancelDecided { order_id, accepted } => (order_id, Event::CancelDecided { accepted: *accepted }, None),
         Message::OrderShipped { order_id } => (order_id, Event::Shipped, None),
         Message::OrderDelivered { order_id } => (order_id, Event::Delivered, None),
@@ -85,6 +87,7 @@ fn apply(
         _ if order.reason.is_some() => None,
         Event::PaymentRefused => Some("the store can no longer sell this product; choose another store"),
         Event::Refunded => Some("refunded"),
+        Event::Expired => Some(crate::orders::expiry::NOT_PAID),
         _ => None,
     };
     if let Some(n) = &note {
@@ -116,6 +119,10 @@ mod tests {
         assert_eq!(
             expected_source(&Message::OrderShipped { order_id: id.clone() }),
             Some(&[ServiceName::Delivery][..])
+        );
+        assert_eq!(
+            expected_source(&Message::OrderExpired { order_id: id.clone() }),
+            Some(&[ServiceName::Settlement][..])
         );
         assert_eq!(expected_source(&Message::OrderCancelled { order_id: id, reason: String::new() }), None);
     }

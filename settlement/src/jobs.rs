@@ -32,11 +32,12 @@ pub fn spawn(core: Core, settings: Settings) {
     });
 }
 
-/// One pass: refunds expired partial payments and purges old keys.
+/// One pass: expires orders past their `pay_by`, refunds expired partial payments of
+/// orders without one, and purges old keys.
 pub async fn sweep(core: &Core, settings: &Settings) -> Result<usize> {
+    let mut n = expire_overdue(core).await?;
     let cutoff = shared::time::now() - chrono::Duration::seconds(settings.partial_expiry_secs);
     let expired = core.db.read(move |c| crate::orders::store::partial_before(c, cutoff, 100)).await?;
-    let mut n = 0;
     for order in expired {
         let done = core
             .db
@@ -50,4 +51,23 @@ pub async fn sweep(core: &Core, settings: &Settings) -> Result<usize> {
         core.kick();
     }
     Ok::<_, SettlementError>(n)
+}
+
+/// Settlement alone decides that an order was not paid in time: each order past its
+/// `pay_by` moves to `expired` under its row lock (a payment in flight either committed
+/// first and the order is no longer due, or sees it expired), partial payments go back,
+/// and the broker is told in the same transaction. Returns how many expired.
+pub async fn expire_overdue(core: &Core) -> Result<usize> {
+    let mut n = 0;
+    loop {
+        let due = core.db.read(|c| crate::orders::store::overdue(c, shared::time::now(), 100)).await?;
+        let batch = due.len();
+        for order in due {
+            let expired = core.db.write(move |c| refund_order(c, &order, OrderRefund::Expired, "expired")).await?;
+            n += expired as usize;
+        }
+        if batch < 100 {
+            return Ok(n);
+        }
+    }
 }

@@ -37,6 +37,7 @@ diesel::table! {
         partial_since -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pay_by -> Nullable<Timestamp>,
     }
 }
 

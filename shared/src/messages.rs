@@ -5,6 +5,7 @@
 use crate::config::ServiceName;
 use crate::ids::{ManufacturerId, MessageId, OrderId, ProductId, SellerId, StoreId, UnionId};
 use crate::money::Money;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +47,10 @@ pub enum Message {
         referral_store_id: Option<StoreId>,
         /// Another store of the union that ships for the payee (earns the fulfilment fee).
         shipper_store_id: Option<StoreId>,
+        /// Until when settlement takes payment; at this time it expires the order and tells
+        /// the broker (`order_expired`). `None` only from brokers older than deadlines.
+        #[serde(default, with = "crate::time::rfc3339::option")]
+        pay_by: Option<Timestamp>,
     },
     /// The order was cancelled before payment (settlement refunds any partial payment).
     OrderCancelled { order_id: OrderId, reason: String },
@@ -76,6 +81,9 @@ pub enum Message {
     /// Settlement refused a payment because the product is no longer sellable at the
     /// store; the broker redirects the buyer.
     PaymentRefused { order_id: OrderId, reason: String },
+    /// `pay_by` passed with the order unpaid: settlement refunded any partial payment and
+    /// takes no more; the broker gives the stock back.
+    OrderExpired { order_id: OrderId },
     /// The order's money went back to the payer. To the broker always; to delivery too
     /// while it was in escrow, so that goods not yet picked up stay where they are.
     OrderRefunded { order_id: OrderId, reason: String },
@@ -103,6 +111,7 @@ impl Message {
             Message::CancelRequested { .. } => "cancel_requested",
             Message::OrderPaid { .. } => "order_paid",
             Message::PaymentRefused { .. } => "payment_refused",
+            Message::OrderExpired { .. } => "order_expired",
             Message::OrderRefunded { .. } => "order_refunded",
             Message::CancelDecided { .. } => "cancel_decided",
             Message::OrderShipped { .. } => "order_shipped",
@@ -122,6 +131,7 @@ impl Message {
             | Message::CancelRequested { order_id, .. }
             | Message::OrderPaid { order_id }
             | Message::PaymentRefused { order_id, .. }
+            | Message::OrderExpired { order_id }
             | Message::OrderRefunded { order_id, .. }
             | Message::CancelDecided { order_id, .. }
             | Message::OrderShipped { order_id }

@@ -55,6 +55,10 @@ pub struct RateLimitConfig {
     pub login: Limit,
     /// `POST /v1/payments` and `POST /v1/refunds`, per API key.
     pub partner: Limit,
+    /// `POST /v1/orders` (the storefront's order form included), per address. What
+    /// unpaid orders may hold is bounded by itself; this slows a client that places
+    /// orders in a loop.
+    pub placement: Limit,
     /// Peers whose `X-Forwarded-For` is believed (a load balancer, or the broker's own
     /// storefront relaying a visitor's login). Anyone else's header is ignored, so a
     /// client cannot pick its own bucket.
@@ -71,6 +75,9 @@ impl Default for RateLimitConfig {
             // 50,000 a second per partner: far above what one partner sends in the
             // benchmark at full load (retries included), yet a bound on a runaway client.
             partner: Limit { per_minute: 3_000_000, burst: 50_000 },
+            // Two orders a second sustained after a burst of sixty: no person, nor the
+            // many people behind one Tor exit or carrier NAT, places more.
+            placement: Limit { per_minute: 120, burst: 60 },
             trusted_proxies: vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)],
         }
     }
@@ -132,6 +139,7 @@ impl Bucket {
 pub struct RateLimits {
     pub login: Option<Bucket>,
     pub partner: Option<Bucket>,
+    pub placement: Option<Bucket>,
     trusted_proxies: Vec<IpAddr>,
 }
 
@@ -139,11 +147,12 @@ impl RateLimits {
     pub fn new(config: &RateLimitConfig) -> RateLimits {
         let trusted_proxies = config.trusted_proxies.clone();
         if !config.enabled {
-            return RateLimits { login: None, partner: None, trusted_proxies };
+            return RateLimits { login: None, partner: None, placement: None, trusted_proxies };
         }
         RateLimits {
             login: Some(Bucket::new(config.login)),
             partner: Some(Bucket::new(config.partner)),
+            placement: Some(Bucket::new(config.placement)),
             trusted_proxies,
         }
     }
@@ -228,6 +237,14 @@ pub async fn login(
     limited(|l| l.login.as_ref(), client_address, req, next).await
 }
 
+/// Middleware for order placement: per client address.
+pub async fn placement(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    limited(|l| l.placement.as_ref(), client_address, req, next).await
+}
+
 /// Middleware for partner routes: per API key.
 pub async fn partner(
     req: ServiceRequest,
@@ -287,7 +304,7 @@ mod tests {
         config.settings = toml::from_str("[rate_limits]\nlogins = 1\n").expect("toml");
         assert!(RateLimitConfig::from_config(&config).is_err(), "a misspelt key is an error");
         let off = RateLimits::new(&RateLimitConfig { enabled: false, ..Default::default() });
-        assert!(off.login.is_none() && off.partner.is_none());
+        assert!(off.login.is_none() && off.partner.is_none() && off.placement.is_none());
     }
 
     #[test]
@@ -305,6 +322,7 @@ mod tests {
             enabled: true,
             login: Limit { per_minute: 1, burst: 2 },
             partner: Limit { per_minute: 1, burst: 1 },
+            placement: Limit { per_minute: 1, burst: 1 },
             trusted_proxies: vec!["10.9.9.9".parse().unwrap()],
         }));
         let app = web_test::init_service(

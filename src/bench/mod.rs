@@ -684,6 +684,10 @@ async fn start_in_process(postgres: Option<&str>) -> anyhow::Result<(Endpoints, 
     let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
     config.operator_token = Some(shared::crypto::random_token("op"));
     config.outbox.poll_interval_ms = 20;
+    // Every simulated buyer comes from this one address.
+    let unlimited =
+        Config::from_toml("[settings.rate_limits]\nplacement = { per_minute = 60000000, burst = 1000000 }")?;
+    config.settings.extend(unlimited.settings);
     let listeners: Vec<std::net::TcpListener> =
         ServiceName::ALL.iter().map(|_| std::net::TcpListener::bind("127.0.0.1:0")).collect::<Result<_, _>>()?;
     let run = shared::ids::random_hex128();

@@ -876,6 +876,7 @@ mod ledger_properties {
                                 product_id: &ProductId::generate(),
                                 referral_store_id: referral.map(|r| &stores[r]),
                                 shipper_store_id: shipper.map(|r| &stores[r]),
+                                pay_by: None,
                             })?;
                             seen.push(id);
                         }

@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod delivery;
 mod foundation;
+mod holds;
 mod hostile;
 mod orders;
 mod privacy;

@@ -454,13 +454,13 @@ async fn bad_orders_are_refused_with_a_stable_code_and_leave_nothing_behind() {
 #[tokio::test]
 async fn a_union_store_ships_when_the_seller_is_short_and_the_seller_keeps_the_sale() {
     let w = world().await;
-    w.m.put_offer(&w.c_token, &w.c, &w.product, 1_050, 6, true, json!({})).await;
+    w.m.put_offer(&w.c_token, &w.c, &w.product, 1_050, 10, true, json!({})).await;
     // B is short but opted in to union fulfilment; A's stores are left out (non-sellable).
     w.m.put_offer(&w.b_token, &w.b, &w.product, 1_000, 1, true, json!({"union_fulfilment": true})).await;
     let (order, _, placed) = w.place(&w.b, &w.product, 4, json!({})).await;
     assert_eq!(placed["amount"], money(4_000), "the selling store's price");
     assert_eq!(placed["store"]["id"], w.b.as_str());
-    assert_eq!(w.stock(&w.c).await, 2, "the shipper's stock is reserved");
+    assert_eq!(w.stock(&w.c).await, 6, "the shipper's stock is reserved");
     assert_eq!(w.stock(&w.b).await, 1);
     let row = w.read(&order, &w.b_token).await.expect(200);
     assert_eq!(row["shipper_store_id"], w.c.as_str());
@@ -678,26 +678,31 @@ async fn no_route_a_seller_can_call_returns_a_capability_an_address_or_a_buyer_a
 }
 
 #[tokio::test]
-async fn unpaid_orders_expire_and_give_their_stock_back_paid_ones_stay() {
+async fn unpaid_orders_expire_at_settlements_deadline_and_give_their_stock_back_paid_ones_stay() {
     let m = TestMarket::spawn_with(|c| {
-        let quick =
-            shared::config::Config::from_toml("[settings.broker]\nunpaid_order_ttl_secs = 1\nexpiry_sweep_secs = 1\n");
+        let quick = shared::config::Config::from_toml(
+            "[settings.broker]\npay_within_secs = 2\nexpiry_sweep_secs = 1\n[settings.settlement]\nsweep_interval_secs = 1\n",
+        );
         c.settings.extend(quick.unwrap().settings);
     })
     .await;
     let w = world_with(m).await;
-    let (unpaid, unpaid_cap, _) = w.place(&w.b, &w.product, 2, json!({"contact": BUYER_MAIL})).await;
+    let (unpaid, unpaid_cap, placed) = w.place(&w.b, &w.product, 2, json!({"contact": BUYER_MAIL})).await;
+    assert!(placed["pay_by"].is_string(), "the buyer sees the deadline: {placed}");
     let (paid, paid_cap, _) = w.place(&w.b, &w.product, 3, json!({})).await;
     assert_eq!(w.tell(ServiceName::Settlement, Message::OrderPaid { order_id: oid(&paid) }).await, 204);
     w.m.eventually("the unpaid order expires", || async {
-        (w.status(&unpaid, &unpaid_cap).await == "cancelled").then_some(())
+        (w.status(&unpaid, &unpaid_cap).await == "expired").then_some(())
     })
     .await;
     assert_eq!(w.read(&unpaid, &unpaid_cap).await.expect(200)["reason"], "not paid in time");
     assert_eq!(w.stock(&w.b).await, 7, "the unpaid order's two units are back, the paid three are not");
-    assert!(w.sent(ServiceName::Settlement, &unpaid).iter().any(|(_, m)| matches!(m, Message::OrderCancelled { .. })));
+    // Settlement decided: the broker sent no cancellation of its own.
+    assert!(!w.sent(ServiceName::Settlement, &unpaid).iter().any(|(_, m)| matches!(m, Message::OrderCancelled { .. })));
+    let s = w.m.get(&format!("{}/v1/orders/{unpaid}/settlement", w.m.settlement), Some(&unpaid_cap)).await.expect(200);
+    assert_eq!(s["status"], "expired", "{s}");
     // The buyer hears of it; afterwards no sealed copy of the contact is left anywhere.
-    w.mails_with(&[&format!("Order {unpaid} cancelled"), &format!("To: {BUYER_MAIL}"), "not paid in time"]).await;
+    w.mails_with(&[&format!("Order {unpaid} expired"), &format!("To: {BUYER_MAIL}"), "not paid in time"]).await;
     let db = w.db();
     assert!(!broker::orders::inspect::contact_exists(&db, &oid(&unpaid)).unwrap());
     w.m.eventually("sent buyer mail redacted", || async {

@@ -70,6 +70,7 @@ async fn fund(m: &TestMarket, s: &Shop, amount: i64) {
         product_id: shared::ids::ProductId::parse(&s.product).unwrap(),
         referral_store_id: None,
         shipper_store_id: None,
+        pay_by: None,
     };
     assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
     let key = shared::ids::random_hex128();
@@ -567,6 +568,7 @@ async fn finance_figures_carry_paid_value_refunds_and_average_basket() {
             product_id: shared::ids::ProductId::parse(&s.product).unwrap(),
             referral_store_id: None,
             shipper_store_id: None,
+            pay_by: None,
         };
         assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
         let key = shared::ids::random_hex128();

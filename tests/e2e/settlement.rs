@@ -75,6 +75,7 @@ async fn payable(
             product_id: order.product.clone(),
             referral_store_id: referral.cloned(),
             shipper_store_id: shipper.cloned(),
+            pay_by: None,
         },
     )
     .await;
@@ -377,6 +378,7 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_serialize_concurrent_ca
             product_id: ProductId::generate(),
             referral_store_id: None,
             shipper_store_id: None,
+            pay_by: None,
         },
     )
     .await;

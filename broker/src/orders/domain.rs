@@ -15,10 +15,12 @@ pub enum OrderStatus {
     Shipped,
     Delivered,
     Cancelled,
+    /// Settlement's `pay_by` passed with the order unpaid; its stock went back.
+    Expired,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 8] = [
+    pub const ALL: [OrderStatus; 9] = [
         OrderStatus::AwaitingConfirmation,
         OrderStatus::AwaitingApproval,
         OrderStatus::AwaitingPayment,
@@ -27,6 +29,7 @@ impl OrderStatus {
         OrderStatus::Shipped,
         OrderStatus::Delivered,
         OrderStatus::Cancelled,
+        OrderStatus::Expired,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -39,6 +42,7 @@ impl OrderStatus {
             OrderStatus::Shipped => "shipped",
             OrderStatus::Delivered => "delivered",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
         }
     }
 
@@ -53,7 +57,7 @@ impl OrderStatus {
 
     /// Nothing more will happen to it: its buyer contact and any points hold can go.
     pub fn is_closed(&self) -> bool {
-        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled)
+        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Expired)
     }
 
     /// Goods have left a node: reserved offer stock is no longer on the shelf.
@@ -111,6 +115,8 @@ pub enum Event {
     },
     Shipped,
     Delivered,
+    /// Settlement's deadline for paying passed.
+    Expired,
 }
 
 /// The outcome of an event in a given status.
@@ -150,7 +156,7 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::Cancel, S::Paid) => Ok(Step::To(S::CancelRequested)),
         // Asking twice is answered like the first time.
         (E::Cancel, S::CancelRequested) => Ok(Step::Unchanged),
-        (E::Cancel, S::Shipped | S::Delivered | S::Cancelled) => forbidden,
+        (E::Cancel, S::Shipped | S::Delivered | S::Cancelled | S::Expired) => forbidden,
 
         (E::Paid, S::AwaitingPayment) => Ok(Step::To(S::Paid)),
         // Settlement never learns of an order before its price is final.
@@ -180,6 +186,10 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::Delivered, S::Paid | S::CancelRequested | S::Shipped) => Ok(Step::To(S::Delivered)),
         (E::Delivered, S::AwaitingConfirmation | S::AwaitingApproval | S::AwaitingPayment) => Ok(Step::NotYet),
         (E::Delivered, _) => Ok(Step::Unchanged),
+
+        // Settlement alone decides that time is up, and only for orders it was told of.
+        (E::Expired, S::AwaitingPayment) => Ok(Step::To(S::Expired)),
+        (E::Expired, _) => Ok(Step::Unchanged),
     }
 }
 
@@ -206,6 +216,8 @@ pub enum Notice {
     /// Delivery could not stop the goods: the order stays paid.
     CancelRefused,
     Cancelled,
+    /// Not paid in time.
+    Expired,
     Shipped,
     Delivered,
 }
@@ -260,8 +272,54 @@ pub fn effects(from: OrderStatus, to: OrderStatus) -> Effects {
             e.close = true;
             e.notice = Some(Notice::Cancelled);
         }
+        // Settlement already closed its side; the stock and points come back.
+        S::Expired => {
+            e.release_stock = true;
+            e.return_points = true;
+            e.unregister_sale = true;
+            e.close = true;
+            e.notice = Some(Notice::Expired);
+        }
     }
     e
+}
+
+/// What unpaid orders may hold of one offer (`[settings.broker]`): anonymous orders must
+/// not be able to empty a shelf, so the limit is on what they hold, not on who they seem
+/// to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldLimits {
+    /// All unpaid orders together hold at most this share of the offer's stock (percent).
+    pub unpaid_share_percent: i64,
+    /// One unpaid order holds at most the larger of this many units…
+    pub order_max_units: i64,
+    /// …and this share of the offer's stock (percent).
+    pub order_max_percent: i64,
+}
+
+/// Why an unpaid order may not take the stock it asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldRefusal {
+    /// One order asks for more than one unpaid order may hold.
+    OrderTooLarge { max: i64 },
+    /// Unpaid orders already hold the offer's share; paid ones free it.
+    ShareHeld,
+}
+
+/// `shelf` units are on offer and `unpaid` more are held by orders not yet paid, so the
+/// offer's stock is their sum. A share of a few units rounds up, so an offer of one unit
+/// can still be ordered.
+pub fn check_hold(limits: &HoldLimits, shelf: i64, unpaid: i64, qty: i64) -> Result<(), HoldRefusal> {
+    let stock = shelf.saturating_add(unpaid).max(0);
+    let share = |percent: i64| (stock.saturating_mul(percent.clamp(0, 100)) + 99) / 100;
+    let order_max = limits.order_max_units.max(share(limits.order_max_percent)).max(1);
+    if qty > order_max {
+        return Err(HoldRefusal::OrderTooLarge { max: order_max });
+    }
+    if unpaid.saturating_add(qty) > share(limits.unpaid_share_percent).max(1) {
+        return Err(HoldRefusal::ShareHeld);
+    }
+    Ok(())
 }
 
 /// Rejects quantities outside what one order may carry.
@@ -496,6 +554,50 @@ mod tests {
         }
         assert_eq!(step(S::AwaitingPayment, E::PaymentRefused, false), Ok(Step::To(S::Cancelled)));
         assert_eq!(step(S::Paid, E::PaymentRefused, false), Ok(Step::Unchanged));
+    }
+
+    #[test]
+    fn only_an_unpaid_order_expires_and_it_gives_its_stock_back() {
+        assert_eq!(step(S::AwaitingPayment, E::Expired, false), Ok(Step::To(S::Expired)));
+        for s in S::ALL.into_iter().filter(|s| *s != S::AwaitingPayment) {
+            assert_eq!(step(s, E::Expired, false), Ok(Step::Unchanged), "{s}");
+        }
+        assert_eq!(step(S::Expired, E::Cancel, false), Err(Forbidden { current: S::Expired }));
+        assert_eq!(step(S::Expired, E::Paid, false), Ok(Step::Unchanged));
+        let e = effects(S::AwaitingPayment, S::Expired);
+        assert!(e.release_stock && e.return_points && e.unregister_sale && e.close);
+        assert!(!e.tell_settlement_cancelled, "settlement decided it");
+        assert_eq!(e.notice, Some(Notice::Expired));
+        assert!(S::Expired.is_closed());
+    }
+
+    const LIMITS: HoldLimits = HoldLimits { unpaid_share_percent: 50, order_max_units: 10, order_max_percent: 20 };
+
+    #[test]
+    fn one_unpaid_order_holds_at_most_ten_units_or_a_fifth() {
+        assert_eq!(check_hold(&LIMITS, 100, 0, 10), Ok(()));
+        assert_eq!(check_hold(&LIMITS, 100, 0, 21), Err(HoldRefusal::OrderTooLarge { max: 20 }));
+        assert_eq!(check_hold(&LIMITS, 100, 0, 20), Ok(()));
+        assert_eq!(check_hold(&LIMITS, 20, 0, 11), Err(HoldRefusal::OrderTooLarge { max: 10 }));
+        // A big shelf: a fifth of it.
+        assert_eq!(check_hold(&LIMITS, 1_000, 0, 200), Ok(()));
+        assert_eq!(check_hold(&LIMITS, 1_000, 0, 201), Err(HoldRefusal::OrderTooLarge { max: 200 }));
+    }
+
+    #[test]
+    fn unpaid_orders_together_hold_at_most_half() {
+        assert_eq!(check_hold(&LIMITS, 10, 0, 5), Ok(()));
+        assert_eq!(check_hold(&LIMITS, 10, 0, 6), Err(HoldRefusal::ShareHeld));
+        // Five of twenty held (the stock counts the shelf and the holds): five more make half.
+        assert_eq!(check_hold(&LIMITS, 15, 5, 5), Ok(()));
+        assert_eq!(check_hold(&LIMITS, 10, 10, 1), Err(HoldRefusal::ShareHeld));
+        // An offer of one unit can still be ordered; a share rounds up.
+        assert_eq!(check_hold(&LIMITS, 1, 0, 1), Ok(()));
+        assert_eq!(check_hold(&LIMITS, 3, 0, 2), Ok(()));
+        assert_eq!(check_hold(&LIMITS, 1, 2, 1), Err(HoldRefusal::ShareHeld));
+        // Generous settings let everything through.
+        let open = HoldLimits { unpaid_share_percent: 100, order_max_units: 1_000, order_max_percent: 100 };
+        assert_eq!(check_hold(&open, 7, 0, 7), Ok(()));
     }
 
     #[test]

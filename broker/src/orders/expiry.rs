@@ -1,7 +1,8 @@
-//! Orders nobody pays: after `unpaid_order_ttl_secs` an order still waiting (for the
-//! seller, the manufacturer or the payment) is cancelled like any other, so its stock goes
-//! back on offer, settlement stops accepting payment for it and the store is told. Each
-//! cancellation is a conditional move, so copies of the broker may sweep side by side.
+//! Orders nobody moves on: after `unpaid_order_ttl_secs` an order still waiting for the
+//! seller's price confirmation or the manufacturer's approval is cancelled like any other
+//! and the store is told. (An order awaiting payment is not the broker's to end: at its
+//! `pay_by` settlement expires it and sends `order_expired`.) Each cancellation is a
+//! conditional move, so copies of the broker may sweep side by side.
 //! The same sweep blanks buyer mails already sent, so no sealed contact outlives its use,
 //! and purges order idempotency keys past their retention.
 
@@ -14,7 +15,10 @@ use shared::ids::OrderId;
 use shared::server::Core;
 use std::time::Duration;
 
-pub const REASON: &str = "not paid in time";
+/// Why the sweep cancelled a waiting order.
+pub const REASON: &str = "not confirmed or approved in time";
+/// Why an order is `expired` (settlement's `order_expired`).
+pub const NOT_PAID: &str = "not paid in time";
 
 pub fn spawn(core: Core, settings: OrderSettings) {
     tokio::spawn(async move {
@@ -52,11 +56,10 @@ pub async fn sweep(core: &Core, settings: &OrderSettings) -> Result<usize, Broke
         .db
         .read(move |c| {
             orders::table
-                .filter(orders::status.eq_any([
-                    OrderStatus::AwaitingConfirmation.as_str(),
-                    OrderStatus::AwaitingApproval.as_str(),
-                    OrderStatus::AwaitingPayment.as_str(),
-                ]))
+                .filter(
+                    orders::status
+                        .eq_any([OrderStatus::AwaitingConfirmation.as_str(), OrderStatus::AwaitingApproval.as_str()]),
+                )
                 .filter(orders::created_at.lt(cutoff))
                 .select(orders::id)
                 .order(orders::created_at.asc())

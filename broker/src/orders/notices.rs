@@ -89,6 +89,9 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
             "The goods could no longer be stopped; the order stays paid.".to_string(),
         ),
         (Notice::Cancelled, _) => (format!("Order {id} cancelled"), "The order was cancelled.".to_string()),
+        (Notice::Expired, _) => {
+            (format!("Order {id} expired"), "The order was not paid in time; nothing is owed.".to_string())
+        }
         (Notice::Shipped, _) => (format!("Order {id} shipped"), "The order is on its way.".to_string()),
         (Notice::Delivered, _) => (format!("Order {id} delivered"), "The order was delivered.".to_string()),
     };

@@ -19,7 +19,7 @@ use shared::time::Timestamp;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/orders", web::post().to(place))
+    cfg.route("/v1/orders", web::post().to(place).wrap(actix_web::middleware::from_fn(shared::ratelimit::placement)))
         .route("/v1/orders/{order_id}", web::get().to(read))
         .route("/v1/orders/{order_id}/cancel", web::post().to(cancel))
         .route("/v1/orders/{order_id}/confirm", web::post().to(confirm))
@@ -136,6 +136,10 @@ pub struct BuyerView {
     store: StoreRef,
     reason: Option<String>,
     note: Option<String>,
+    /// Until when settlement takes payment (once the order is payable).
+    #[serde(with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pay_by: Option<Timestamp>,
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String)]
     created_at: Timestamp,
@@ -157,6 +161,7 @@ fn buyer_view(o: Order, store: &Store, product: &Product) -> BuyerView {
         store: StoreRef { id: store.id.clone(), name: store.name.clone() },
         reason: o.reason,
         note: o.note,
+        pay_by: o.pay_by,
         created_at: o.created_at,
         updated_at: o.updated_at,
     }
@@ -196,7 +201,7 @@ fn shipment_status(s: OrderStatus) -> &'static str {
         OrderStatus::Paid | OrderStatus::CancelRequested => "awaiting_pickup",
         OrderStatus::Shipped => "in_transit",
         OrderStatus::Delivered => "delivered",
-        OrderStatus::Cancelled => "cancelled",
+        OrderStatus::Cancelled | OrderStatus::Expired => "cancelled",
     }
 }
 
@@ -266,6 +271,11 @@ pub struct Placed {
     product_id: ProductId,
     status: OrderStatus,
     store: StoreRef,
+    /// Until when settlement takes payment; then the order expires and its stock goes
+    /// back. `null` while the order waits for confirmation or approval.
+    #[serde(with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pay_by: Option<Timestamp>,
 }
 
 impl Placed {
@@ -279,6 +289,7 @@ impl Placed {
             product_id: r.product_id,
             status: r.status,
             store: StoreRef { id: r.store_id, name: r.store_name },
+            pay_by: r.pay_by,
         }
     }
 }

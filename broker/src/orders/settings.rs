@@ -13,9 +13,21 @@ pub struct OrderSettings {
     pub order_max_quantity: i64,
     /// The delivery time promised in order mails, from payment.
     pub delivery_days: i64,
-    /// An order still unpaid (or unconfirmed, unapproved) after this long is cancelled and
-    /// its stock goes back on offer: anonymous orders must not be able to hold a shelf.
+    /// An order still waiting for the seller's price confirmation or the manufacturer's
+    /// approval after this long is cancelled. (Waiting orders hold no stock; an order
+    /// awaiting payment is expired by settlement at its `pay_by`.)
     pub unpaid_order_ttl_secs: i64,
+    /// `pay_by` of an order payable at once: this long after placement.
+    pub pay_within_secs: i64,
+    /// `pay_by` of an order that waited for confirmation or approval: this long after it
+    /// became payable.
+    pub pay_after_approval_secs: i64,
+    /// Unpaid orders together hold at most this share (percent) of an offer's stock.
+    pub unpaid_share_percent: i64,
+    /// One unpaid order holds at most the larger of this many units and
+    /// `order_max_percent` of the offer's stock.
+    pub order_max_units: i64,
+    pub order_max_percent: i64,
     /// How often the broker looks for such orders.
     pub expiry_sweep_secs: u64,
     /// How long an order's `Idempotency-Key` answers again; never less than 30 days.
@@ -30,9 +42,31 @@ impl Default for OrderSettings {
             order_max_quantity: 1_000,
             delivery_days: 3,
             unpaid_order_ttl_secs: 3 * 24 * 3600,
+            pay_within_secs: 30 * 60,
+            pay_after_approval_secs: 24 * 3600,
+            unpaid_share_percent: 50,
+            order_max_units: 10,
+            order_max_percent: 20,
             expiry_sweep_secs: 60,
             order_key_retention_days: 30,
         }
+    }
+}
+
+impl OrderSettings {
+    pub fn hold_limits(&self) -> super::domain::HoldLimits {
+        super::domain::HoldLimits {
+            unpaid_share_percent: self.unpaid_share_percent,
+            order_max_units: self.order_max_units,
+            order_max_percent: self.order_max_percent,
+        }
+    }
+
+    /// When settlement stops taking payment for an order that becomes payable at `from`;
+    /// `waited` when it went through confirmation or approval first.
+    pub fn pay_by(&self, from: shared::time::Timestamp, waited: bool) -> shared::time::Timestamp {
+        let secs = if waited { self.pay_after_approval_secs } else { self.pay_within_secs };
+        from + chrono::Duration::seconds(secs.max(1))
     }
 }
 

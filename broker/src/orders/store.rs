@@ -33,6 +33,8 @@ pub struct Order {
     pub reason: Option<String>,
     /// What the other services reported beside a status (a refused payment, say).
     pub note: Option<String>,
+    /// Settlement's deadline for paying, once the order is payable.
+    pub pay_by: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -61,6 +63,7 @@ struct OrderRow {
     note: Option<String>,
     created_at: Timestamp,
     updated_at: Timestamp,
+    pay_by: Option<Timestamp>,
 }
 
 fn corrupt(what: &str) -> diesel::result::Error {
@@ -89,6 +92,7 @@ impl OrderRow {
             sale_id: self.sale_id,
             reason: self.reason,
             note: self.note,
+            pay_by: self.pay_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -117,6 +121,7 @@ pub fn insert(conn: &mut AnyConnection, o: &Order) -> QueryResult<()> {
             orders::sale_id.eq(o.sale_id.as_deref()),
             orders::reason.eq(o.reason.as_deref()),
             orders::note.eq(o.note.as_deref()),
+            orders::pay_by.eq(o.pay_by),
             orders::created_at.eq(o.created_at),
             orders::updated_at.eq(o.updated_at),
         ))
@@ -132,6 +137,47 @@ pub fn get(conn: &mut AnyConnection, id: &OrderId) -> QueryResult<Option<Order>>
         .optional()?
         .map(OrderRow::into_order)
         .transpose()
+}
+
+/// Where the order's stock was taken (and who ships it under union fulfilment), when it
+/// is taken at the move to `awaiting_payment`.
+pub fn set_stock(
+    conn: &mut AnyConnection,
+    id: &OrderId,
+    stock_store: &StoreId,
+    shipper: Option<&StoreId>,
+) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
+        .set((
+            orders::stock_store_id.eq(stock_store.as_str()),
+            orders::shipper_store_id.eq(shipper.map(|s| s.as_str())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_pay_by(conn: &mut AnyConnection, id: &OrderId, pay_by: Timestamp) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::id.eq(id.as_str()))).set(orders::pay_by.eq(pay_by)).execute(conn)?;
+    Ok(())
+}
+
+/// Units of `product` that orders awaiting payment hold at `stock_store`'s offer (read
+/// through `orders_product_status`; the unpaid orders of one product are few, since they
+/// expire).
+pub fn unpaid_held(conn: &mut AnyConnection, stock_store: &StoreId, product: &ProductId) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        units: i64,
+    }
+    let held: Held = diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS units FROM orders \
+         WHERE product_id = $1 AND status = 'awaiting_payment' AND stock_store_id = $2",
+    )
+    .bind::<diesel::sql_types::Text, _>(product.as_str())
+    .bind::<diesel::sql_types::Text, _>(stock_store.as_str())
+    .get_result(conn)?;
+    Ok(held.units)
 }
 
 /// Moves the order from `from` to `to`; `false` when another request moved it first.

@@ -25,6 +25,7 @@ diesel::table! {
         note -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pay_by -> Nullable<Timestamp>,
     }
 }
 

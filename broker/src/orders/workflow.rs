@@ -3,10 +3,10 @@
 //! the messages, mails, stock and points it causes. Each function runs in the caller's
 //! transaction, so a step and its consequences commit together or not at all.
 
-use super::domain::{self, Effects, Event, Notice, OrderStatus, Step};
+use super::domain::{self, Effects, Event, HoldLimits, HoldRefusal, Notice, OrderStatus, Step};
 use super::notices::{self, Audience, Summary};
 use super::store::{self, Order};
-use crate::catalog::store as catalog;
+use crate::catalog::store::{self as catalog, Movement};
 use crate::catalog::{Product, Store};
 use crate::error::{BrokerError, Result};
 use crate::orders::settings::OrderSettings;
@@ -59,6 +59,10 @@ pub struct Receipt {
     pub status: OrderStatus,
     pub store_id: StoreId,
     pub store_name: String,
+    /// Settlement's deadline for paying (absent while the order waits, and in answers
+    /// stored before deadlines existed).
+    #[serde(default, with = "shared::time::rfc3339::option")]
+    pub pay_by: Option<shared::time::Timestamp>,
 }
 
 impl Receipt {
@@ -72,6 +76,7 @@ impl Receipt {
             status: order.status,
             store_id: store.id.clone(),
             store_name: store.name.clone(),
+            pay_by: order.pay_by,
         }
     }
 }
@@ -176,19 +181,27 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
             }
             (_, Some(o)) => o,
         };
-        let own = verdict.is_ok() && catalog::reserve_stock(conn, &store.id, &product.id, quantity)?;
-        let shipper = if own {
-            None
-        } else if offer.union_fulfilment && store.union_id.is_some() {
-            match union_shipper(conn, &store, &product.id, quantity)? {
-                Some(s) => Some(s),
-                None => return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock),
+        let union_fulfilment = offer.union_fulfilment && store.union_id.is_some();
+        let waits = offer.requires_price_confirmation || product.requires_approval;
+        if waits {
+            // Waiting orders hold no stock: it is taken when the order becomes payable.
+            // Still, an order nobody could ship is refused now, with its alternatives.
+            let available = verdict.is_ok()
+                || (union_fulfilment
+                    && catalog::alternatives(conn, &store.id, &product.id, quantity)?.iter().any(|a| a.same_union));
+            if !available {
+                return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock);
             }
+            (offer.current_price(), offer.requires_price_confirmation, None, None, false)
         } else {
-            return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock);
-        };
-        let stock_store = shipper.clone().unwrap_or_else(|| store.id.clone());
-        (offer.current_price(), offer.requires_price_confirmation, Some(stock_store), shipper, false)
+            let limits = settings.hold_limits();
+            match take_stock(conn, &store, &product.id, quantity, verdict.is_ok(), union_fulfilment, Some(&limits))? {
+                Taken::At { stock_store, shipper } => (offer.current_price(), false, Some(stock_store), shipper, false),
+                Taken::Short => return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock),
+                // Nothing is recorded: the refusal is about holds, not about demand.
+                Taken::Limited(why) => return Err(BrokerError::Held(why)),
+            }
+        }
     };
 
     let unit_price = match &new.buyer {
@@ -210,6 +223,7 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     let t = now();
     let sale = crate::sales::register(conn, &product, &store, quantity, priced.amount, t)?;
     let status = domain::initial_status(needs_confirmation, product.requires_approval);
+    let pay_by = (status == OrderStatus::AwaitingPayment).then(|| settings.pay_by(t, false));
     let order = Order {
         id: id.clone(),
         store_id: store.id.clone(),
@@ -229,6 +243,7 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
         sale_id: Some(sale.into_string()),
         reason: None,
         note: None,
+        pay_by,
         created_at: t,
         updated_at: t,
     };
@@ -255,15 +270,88 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     Ok(Placement::Placed { order: Box::new(order), store: Box::new(store) })
 }
 
-/// Under union fulfilment: the first store of the same union that can take the stock
-/// (the catalog ranks same union first, then region, price, stock), reserved here.
-fn union_shipper(conn: &mut AnyConnection, store: &Store, product: &ProductId, qty: i64) -> Result<Option<StoreId>> {
-    for alt in catalog::alternatives(conn, &store.id, product, qty)?.into_iter().filter(|a| a.same_union) {
-        if catalog::reserve_stock(conn, &alt.store_id, product, qty)? {
-            return Ok(Some(alt.store_id));
+/// Where an order's stock was taken.
+enum Taken {
+    At {
+        stock_store: StoreId,
+        shipper: Option<StoreId>,
+    },
+    /// No offer that may ship has the units.
+    Short,
+    /// Some offer had them, but unpaid orders may not hold that much of it.
+    Limited(HoldRefusal),
+}
+
+/// Takes `qty` for an order that becomes payable: from the store's own offer (when
+/// `own_has_it`), else under union fulfilment from the first store of the same union that
+/// can give it (the catalog ranks same union first, then region, price, stock), which then
+/// ships. With `limits` (an order payable at once: anonymous), an offer is taken from
+/// only while unpaid orders stay within them.
+fn take_stock(
+    conn: &mut AnyConnection,
+    store: &Store,
+    product: &ProductId,
+    qty: i64,
+    own_has_it: bool,
+    union_fulfilment: bool,
+    limits: Option<&HoldLimits>,
+) -> Result<Taken> {
+    let mut limited = None;
+    if own_has_it {
+        match hold_at(conn, &store.id, product, qty, limits)? {
+            Ok(true) => return Ok(Taken::At { stock_store: store.id.clone(), shipper: None }),
+            Ok(false) => {}
+            // The store's own shelf is held: another store would not free it.
+            Err(why) => return Ok(Taken::Limited(why)),
         }
     }
-    Ok(None)
+    if union_fulfilment {
+        for alt in catalog::alternatives(conn, &store.id, product, qty)?.into_iter().filter(|a| a.same_union) {
+            match hold_at(conn, &alt.store_id, product, qty, limits)? {
+                Ok(true) => return Ok(Taken::At { stock_store: alt.store_id.clone(), shipper: Some(alt.store_id) }),
+                Ok(false) => {}
+                Err(why) => limited = limited.or(Some(why)),
+            }
+        }
+    }
+    Ok(limited.map_or(Taken::Short, Taken::Limited))
+}
+
+/// Takes `qty` from one offer: `Ok(false)` when it has too few, `Err` when `limits` forbid
+/// the hold. A refused hold leaves no trace (it runs in a savepoint); the check reads the
+/// holds under the offer's row lock, which the stock update took, so concurrent orders on
+/// PostgreSQL see each other's holds.
+fn hold_at(
+    conn: &mut AnyConnection,
+    stock_store: &StoreId,
+    product: &ProductId,
+    qty: i64,
+    limits: Option<&HoldLimits>,
+) -> Result<Result<bool, HoldRefusal>> {
+    enum Undo {
+        Refused(HoldRefusal),
+        Db(diesel::result::Error),
+    }
+    impl From<diesel::result::Error> for Undo {
+        fn from(e: diesel::result::Error) -> Self {
+            Undo::Db(e)
+        }
+    }
+    let held = diesel::Connection::transaction::<bool, Undo, _>(conn, |c| {
+        let Some(shelf) = catalog::move_stock(c, stock_store, product, -qty, Movement::Order, None, None)? else {
+            return Ok(false);
+        };
+        if let Some(limits) = limits {
+            let unpaid = store::unpaid_held(c, stock_store, product)?;
+            domain::check_hold(limits, shelf + qty, unpaid, qty).map_err(Undo::Refused)?;
+        }
+        Ok(true)
+    });
+    match held {
+        Ok(taken) => Ok(Ok(taken)),
+        Err(Undo::Refused(why)) => Ok(Err(why)),
+        Err(Undo::Db(e)) => Err(e.into()),
+    }
 }
 
 /// The 409 with alternatives, after recording the unmet demand and the redirects it
@@ -312,16 +400,46 @@ pub fn apply(
     let order = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;
     let step = domain::step(order.status, event, order.needs_approval)
         .map_err(|f| BrokerError::InvalidTransition { current: f.current.as_str() })?;
-    let Step::To(next) = step else { return Ok((order, step)) };
+    let Step::To(mut next) = step else { return Ok((order, step)) };
+    let (store_row, product) = surroundings(conn, &order)?;
+    let mut reason = reason;
+    if next == OrderStatus::AwaitingPayment && !take_stock_when_payable(conn, &order, &store_row)? {
+        // The stock went while the order waited: it ends, and both sides are told.
+        next = OrderStatus::Cancelled;
+        reason = Some(Unsellable::OutOfStock.code());
+    }
     if !store::move_status(conn, id, order.status, next, reason)? {
         // Another request moved it between our read and our write: the caller retries.
         return Err(BrokerError::conflict("order_changed", "the order changed meanwhile; try again"));
     }
-    let (store_row, product) = surroundings(conn, &order)?;
+    if next == OrderStatus::AwaitingPayment {
+        store::set_pay_by(conn, id, settings.pay_by(now(), true))?;
+    }
     let ctx = Context { settings, store: &store_row, product: &product };
     let moved = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;
     run(conn, &ctx, &moved, order.status, domain::effects(order.status, next))?;
     Ok((moved, step))
+}
+
+/// An order that waited for confirmation or approval takes its stock as it becomes
+/// payable (the unpaid-hold limits are for anonymous orders placed straight to payment;
+/// this one was vetted by the store or the manufacturer). `false` when none is left.
+fn take_stock_when_payable(conn: &mut AnyConnection, order: &Order, store_row: &Store) -> Result<bool> {
+    if order.backorder || order.stock_store_id.is_some() {
+        // Made to order, or placed before stock was taken this late: nothing to take.
+        return Ok(true);
+    }
+    let offer = catalog::find_offer(conn, &order.store_id, &order.product_id)?;
+    let union_fulfilment = offer.as_ref().is_some_and(|o| o.union_fulfilment) && store_row.union_id.is_some();
+    let sellable = offer.as_ref().is_some_and(|o| o.sellable);
+    let taken = take_stock(conn, store_row, &order.product_id, order.quantity, sellable, union_fulfilment, None)?;
+    match taken {
+        Taken::At { stock_store, shipper } => {
+            store::set_stock(conn, &order.id, &stock_store, shipper.as_ref())?;
+            Ok(true)
+        }
+        Taken::Short | Taken::Limited(_) => Ok(false),
+    }
 }
 
 fn run(conn: &mut AnyConnection, ctx: &Context, order: &Order, from: OrderStatus, e: Effects) -> Result<()> {
@@ -374,6 +492,7 @@ fn announce_payable(conn: &mut AnyConnection, ctx: &Context, order: &Order) -> R
             product_id: order.product_id.clone(),
             referral_store_id: order.referral_store_id.clone(),
             shipper_store_id: order.shipper_store_id.clone(),
+            pay_by: order.pay_by,
         },
     )?;
     shared::outbox::send(

@@ -94,6 +94,7 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
                                 product_id: &ProductId::generate(),
                                 referral_store_id: referral.as_ref(),
                                 shipper_store_id: shipper.as_ref(),
+                                pay_by: None,
                             },
                         )?;
                         orders_seen.push(id);
@@ -122,8 +123,12 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
                     }
                     6 if !orders_seen.is_empty() => {
                         let o = &orders_seen[rng.below(orders_seen.len() as u64) as usize];
-                        let why = [OrderRefund::Cancelled, OrderRefund::Undeliverable, OrderRefund::PartialExpired]
-                            [rng.below(3) as usize];
+                        let why = [
+                            OrderRefund::Cancelled,
+                            OrderRefund::Undeliverable,
+                            OrderRefund::PartialExpired,
+                            OrderRefund::Expired,
+                        ][rng.below(4) as usize];
                         refund_order(conn, o, why, "test")?;
                     }
                     7 => {

@@ -13,6 +13,8 @@ pub enum OrderStatus {
     Released,
     Refunded,
     Cancelled,
+    /// `pay_by` passed before it was paid in full; anything paid went back.
+    Expired,
 }
 
 impl OrderStatus {
@@ -24,6 +26,7 @@ impl OrderStatus {
             OrderStatus::Released => "released",
             OrderStatus::Refunded => "refunded",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
         }
     }
 
@@ -34,6 +37,7 @@ impl OrderStatus {
             "released" => OrderStatus::Released,
             "refunded" => OrderStatus::Refunded,
             "cancelled" => OrderStatus::Cancelled,
+            "expired" => OrderStatus::Expired,
             _ => OrderStatus::AwaitingPayment,
         }
     }
@@ -48,6 +52,8 @@ pub enum Rejection {
     /// Refunded after capture: closed for good.
     OrderClosed,
     NonSellable,
+    /// Its `pay_by` passed: settlement no longer takes payment for it.
+    Expired,
 }
 
 impl Rejection {
@@ -58,6 +64,7 @@ impl Rejection {
             Rejection::AlreadyPaid => "already_paid",
             Rejection::OrderClosed => "order_closed",
             Rejection::NonSellable => "non_sellable",
+            Rejection::Expired => "expired",
         }
     }
 }
@@ -86,6 +93,7 @@ pub fn decide(
         OrderStatus::Cancelled => return Decision::Reject(Rejection::OrderCancelled),
         OrderStatus::Captured | OrderStatus::Released => return Decision::Reject(Rejection::AlreadyPaid),
         OrderStatus::Refunded => return Decision::Reject(Rejection::OrderClosed),
+        OrderStatus::Expired => return Decision::Reject(Rejection::Expired),
         OrderStatus::AwaitingPayment | OrderStatus::Partial => {}
     }
     if still_sellable.is_err() {
@@ -155,5 +163,6 @@ mod tests {
             decide(OrderStatus::AwaitingPayment, eur(1000), 0, eur(1000), Err(Unsellable::NonSellable)),
             Decision::Reject(Rejection::NonSellable)
         );
+        assert_eq!(decide(OrderStatus::Expired, eur(1000), 0, eur(1000), ok()), Decision::Reject(Rejection::Expired));
     }
 }

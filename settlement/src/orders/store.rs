@@ -23,6 +23,7 @@ pub struct OrderRow {
     pub paid: i64,
     pub status: String,
     pub partial_since: Option<Timestamp>,
+    pub pay_by: Option<Timestamp>,
 }
 
 impl OrderRow {
@@ -50,6 +51,12 @@ impl OrderRow {
     pub fn status(&self) -> OrderStatus {
         OrderStatus::parse(&self.status)
     }
+    /// Still unpaid (or partly paid) after its deadline: the next thing to happen to it is
+    /// its expiry, whatever arrives.
+    pub fn overdue(&self, at: Timestamp) -> bool {
+        matches!(self.status(), OrderStatus::AwaitingPayment | OrderStatus::Partial)
+            && self.pay_by.is_some_and(|deadline| deadline <= at)
+    }
 }
 
 pub struct NewOrder<'a> {
@@ -59,6 +66,7 @@ pub struct NewOrder<'a> {
     pub product_id: &'a ProductId,
     pub referral_store_id: Option<&'a StoreId>,
     pub shipper_store_id: Option<&'a StoreId>,
+    pub pay_by: Option<Timestamp>,
 }
 
 /// Records a payable order once; a second `order_payable` for it changes nothing.
@@ -76,6 +84,7 @@ pub fn insert(conn: &mut AnyConnection, o: &NewOrder) -> Result<bool> {
                 orders::currency.eq(o.amount.currency.as_str()),
                 orders::paid.eq(0i64),
                 orders::status.eq(OrderStatus::AwaitingPayment.as_str()),
+                orders::pay_by.eq(o.pay_by),
                 orders::created_at.eq(t),
                 orders::updated_at.eq(t),
             ))
@@ -131,10 +140,23 @@ pub fn transition(conn: &mut AnyConnection, id: &OrderId, from: OrderStatus, to:
     Ok(n == 1)
 }
 
-/// Partial orders whose first payment is older than `cutoff`.
+/// Orders still unpaid or partly paid whose deadline is `at` or earlier, oldest first.
+pub fn overdue(conn: &mut AnyConnection, at: Timestamp, limit: i64) -> Result<Vec<OrderId>> {
+    let ids: Vec<String> = orders::table
+        .filter(orders::status.eq_any([OrderStatus::AwaitingPayment.as_str(), OrderStatus::Partial.as_str()]))
+        .filter(orders::pay_by.le(at))
+        .order(orders::pay_by.asc())
+        .limit(limit)
+        .select(orders::order_id)
+        .load(conn)?;
+    Ok(ids.into_iter().map(OrderId::from_db).collect())
+}
+
+/// Partial orders without a deadline whose first payment is older than `cutoff`.
 pub fn partial_before(conn: &mut AnyConnection, cutoff: Timestamp, limit: i64) -> Result<Vec<OrderId>> {
     let ids: Vec<String> = orders::table
         .filter(orders::status.eq(OrderStatus::Partial.as_str()))
+        .filter(orders::pay_by.is_null())
         .filter(orders::partial_since.lt(cutoff))
         .limit(limit)
         .select(orders::order_id)

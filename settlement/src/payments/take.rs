@@ -7,6 +7,7 @@ use crate::events::{store as events, EventData};
 use crate::ledger::{store as ledger, Account, Transaction};
 use crate::orders::domain::{decide, Decision, Rejection};
 use crate::orders::{store as orders, OrderStatus};
+use crate::refunds::apply::{refund_order, OrderRefund};
 use serde::{Deserialize, Serialize};
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
@@ -68,7 +69,7 @@ pub struct PaymentAnswer {
     /// `captured`, `partial` or `rejected`.
     pub status: String,
     /// Why a payment was rejected: `wrong_currency`, `order_cancelled`, `already_paid`,
-    /// `order_closed`, `non_sellable`.
+    /// `order_closed`, `non_sellable`, `expired` (its `pay_by` passed).
     pub reason: Option<String>,
     /// What the partner returns to the payer at once: the excess of an overpayment, or all of
     /// a rejected payment.
@@ -80,7 +81,13 @@ pub struct PaymentAnswer {
 /// Applies a payment in the caller's transaction. `Err(UnknownOrder)` when the broker's
 /// `order_payable` has not arrived.
 pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &PaymentRequest) -> Result<PaymentAnswer> {
-    let order = orders::lock(conn, &req.order_id)?.ok_or(SettlementError::UnknownOrder)?;
+    let mut order = orders::lock(conn, &req.order_id)?.ok_or(SettlementError::UnknownOrder)?;
+    if order.overdue(shared::time::now()) {
+        // The deadline passed before the sweeper came by: expire the order now, in this
+        // transaction, so the late payment and the expiry can never both win.
+        refund_order(conn, &req.order_id, OrderRefund::Expired, Rejection::Expired.code())?;
+        order = orders::find(conn, &req.order_id)?.ok_or(SettlementError::UnknownOrder)?;
+    }
     let expected = order.expected()?;
     let sellable = crate::stores::store::sellable(conn, &order.store(), &order.product())?;
     let decision = decide(order.status(), expected, order.paid, req.amount, shared::rules::still_sellable(sellable));

@@ -122,7 +122,10 @@ pub enum OrderRefund {
     /// Delivery accepted a cancel or abandoned the shipment: all goes back; `refunded`.
     Undeliverable,
     /// A partial payment waited too long: it goes back; the order can be paid again.
+    /// (Orders announced without a deadline only.)
     PartialExpired,
+    /// `pay_by` passed: any partial payment goes back and the order takes no more; `expired`.
+    Expired,
 }
 
 /// Refunds everything still refundable on the order, once: a second message finds the
@@ -138,6 +141,7 @@ pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefu
         (OrderRefund::Cancelled, OrderStatus::Captured) => (true, OrderStatus::Refunded),
         (OrderRefund::Undeliverable, OrderStatus::Captured) => (true, OrderStatus::Refunded),
         (OrderRefund::PartialExpired, OrderStatus::Partial) => (true, OrderStatus::AwaitingPayment),
+        (OrderRefund::Expired, OrderStatus::AwaitingPayment | OrderStatus::Partial) => (true, OrderStatus::Expired),
         _ => (false, status),
     };
     if !applies {
@@ -162,6 +166,10 @@ pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefu
         // Delivery asked for an undeliverable order's refund itself.
         let stop_shipment = status == OrderStatus::Captured && why != OrderRefund::Undeliverable;
         tell_refunded(conn, order_id, reason, stop_shipment)?;
+    }
+    if end == OrderStatus::Expired {
+        let expired = Message::OrderExpired { order_id: order_id.clone() };
+        shared::outbox::send(conn, ServiceName::Settlement, ServiceName::Broker, expired)?;
     }
     Ok(true)
 }

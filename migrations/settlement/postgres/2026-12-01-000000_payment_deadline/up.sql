@@ -1,0 +1,5 @@
+-- The deadline the broker set for paying the order (null for orders announced before
+-- deadlines existed). At `pay_by` settlement expires an order still unpaid or partly
+-- paid, refunds what arrived and tells the broker; a later payment is rejected.
+ALTER TABLE orders ADD COLUMN pay_by TIMESTAMP;
+CREATE INDEX orders_status_pay_by ON orders (status, pay_by);

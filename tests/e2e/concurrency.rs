@@ -99,7 +99,17 @@ fn kind_balance(tb: &Value, kind: &str) -> i64 {
 
 #[tokio::test]
 async fn buyers_racing_for_the_last_units_get_exactly_the_stock() {
-    let m = market().await;
+    // The race is for the stock itself: unpaid orders may hold all of it here (the
+    // share they may hold has tests of its own, in `holds`).
+    let m = TestMarket::spawn_with(|c| {
+        for s in shared::config::ServiceName::ALL {
+            c.service_mut(s).workers = 4;
+            c.service_mut(s).pool_size = 8;
+        }
+        let all = shared::config::Config::from_toml("[settings.broker]\nunpaid_share_percent = 100\n").unwrap();
+        c.settings.extend(all.settings);
+    })
+    .await;
     const STOCK: i64 = 5;
     const BUYERS: usize = 40;
     let (store, product, seller) = shop(&m, STOCK).await;

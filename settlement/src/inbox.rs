@@ -52,20 +52,37 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
             tracing::error!(message = %envelope.id, "order_payable without a positive amount ignored");
             Ok(())
         }
-        Message::OrderPayable { order_id, amount, store_id, product_id, referral_store_id, shipper_store_id } => {
-            crate::orders::store::insert(
-                conn,
-                &crate::orders::store::NewOrder {
-                    order_id,
-                    amount: *amount,
-                    store_id,
-                    product_id,
-                    referral_store_id: referral_store_id.as_ref(),
-                    shipper_store_id: shipper_store_id.as_ref(),
-                },
-            )
-            .map(|_| ())
-        }
+        Message::OrderPayable {
+            order_id,
+            amount,
+            store_id,
+            product_id,
+            referral_store_id,
+            shipper_store_id,
+            points_discount,
+            public_amount,
+            group_discount,
+            ..
+        } => crate::orders::store::insert(
+            conn,
+            &crate::orders::store::NewOrder {
+                order_id,
+                amount: *amount,
+                store_id,
+                product_id,
+                referral_store_id: referral_store_id.as_ref(),
+                shipper_store_id: shipper_store_id.as_ref(),
+            },
+        )
+        .and_then(|_| {
+            let pricing = crate::orders::pricing::Pricing::from_message(
+                *amount,
+                *points_discount,
+                *public_amount,
+                *group_discount,
+            );
+            crate::orders::pricing::record(conn, order_id, store_id, &pricing)
+        }),
         Message::OrderCancelled { order_id, reason } => {
             refund_order(conn, order_id, OrderRefund::Cancelled, reason).map(|_| ())
         }

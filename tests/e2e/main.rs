@@ -13,6 +13,7 @@ mod delivery;
 mod foundation;
 mod hostile;
 mod orders;
+mod points;
 mod privacy;
 mod reports;
 mod settlement;

@@ -70,6 +70,9 @@ async fn fund(m: &TestMarket, s: &Shop, amount: i64) {
         product_id: shared::ids::ProductId::parse(&s.product).unwrap(),
         referral_store_id: None,
         shipper_store_id: None,
+        points_discount: None,
+        public_amount: None,
+        group_discount: None,
     };
     assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
     let key = shared::ids::random_hex128();
@@ -567,6 +570,9 @@ async fn finance_figures_carry_paid_value_refunds_and_average_basket() {
             product_id: shared::ids::ProductId::parse(&s.product).unwrap(),
             referral_store_id: None,
             shipper_store_id: None,
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
         };
         assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
         let key = shared::ids::random_hex128();

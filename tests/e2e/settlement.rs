@@ -75,6 +75,9 @@ async fn payable(
             product_id: order.product.clone(),
             referral_store_id: referral.cloned(),
             shipper_store_id: shipper.cloned(),
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
         },
     )
     .await;
@@ -377,6 +380,9 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_serialize_concurrent_ca
             product_id: ProductId::generate(),
             referral_store_id: None,
             shipper_store_id: None,
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
         },
     )
     .await;

@@ -65,9 +65,10 @@ pub fn reconcile(config: &Config) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.is_clean() {
         anyhow::bail!(
-            "the ledger does not reconcile: {} account differences, {} unbalanced transactions",
+            "the ledger does not reconcile: {} account differences, {} unbalanced transactions, {} points liabilities",
             report.differences.len(),
-            report.unbalanced_transactions.len()
+            report.unbalanced_transactions.len(),
+            report.points_differences.len()
         );
     }
     println!("ledger reconciles: {} accounts, {} transactions", report.accounts_checked, report.transactions_checked);

@@ -80,6 +80,8 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         buyers::routes::create_collection_code,
         buyers::routes::redeem_collection,
         buyers::routes::put_group_price,
+        buyers::routes::list_group_prices,
+        buyers::routes::put_collection_point,
         reports::routes::catalogue,
         reports::routes::buy,
         reports::routes::list,
@@ -106,8 +108,13 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let report_settings =
         reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
     let charger = reports::Charger::new(&core, std::sync::Arc::new(report_settings))?;
-    let dispatcher = core.dispatcher(Some(contacts.clone()))?.route(reports::charge::DESTINATION, charger.route());
+    let minter = buyers::mint::Minter::new(&core)?;
+    let dispatcher = core
+        .dispatcher(Some(contacts.clone()))?
+        .route(reports::charge::DESTINATION, charger.route())
+        .route(buyers::mint::DESTINATION, minter.route());
     let charger = web::Data::new(charger);
+    let minter = web::Data::new(minter);
     let state = web::Data::new(State { core: core.clone(), contacts });
     orders::expiry::spawn(core.clone(), config.setting(ServiceName::Broker));
     catalog::urgent::spawn(core.clone());
@@ -122,6 +129,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(selections::routes)
             .configure(browsing::routes)
             .configure(orders::routes::routes)
+            .app_data(minter.clone())
             .configure(buyers::routes::routes)
             .app_data(charger.clone())
             .configure(reports::routes)

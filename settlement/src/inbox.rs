@@ -60,6 +60,9 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
             referral_store_id,
             shipper_store_id,
             pay_by,
+            points_discount,
+            public_amount,
+            group_discount,
         } => crate::orders::store::insert(
             conn,
             &crate::orders::store::NewOrder {
@@ -72,7 +75,15 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
                 pay_by: *pay_by,
             },
         )
-        .map(|_| ()),
+        .and_then(|_| {
+            let pricing = crate::orders::pricing::Pricing::from_message(
+                *amount,
+                *points_discount,
+                *public_amount,
+                *group_discount,
+            );
+            crate::orders::pricing::record(conn, order_id, store_id, &pricing)
+        }),
         Message::OrderCancelled { order_id, reason } => {
             refund_order(conn, order_id, OrderRefund::Cancelled, reason).map(|_| ())
         }

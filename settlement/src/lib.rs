@@ -61,6 +61,7 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         events::routes::redeliver,
         orders::routes::settlement,
         stores::routes::balance,
+        stores::statement::statement,
         ledger::routes::trial_balance,
         ledger::routes::reconciliation,
         ledger::routes::accounts,

@@ -173,6 +173,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         refunded_at -> Nullable<Timestamp>,
+        purpose -> Text,
     }
 }
 

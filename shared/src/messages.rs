@@ -51,6 +51,17 @@ pub enum Message {
         /// the broker (`order_expired`). `None` only from brokers older than deadlines.
         #[serde(default, with = "crate::time::rfc3339::option")]
         pay_by: Option<Timestamp>,
+        /// What the buyer's points took off the price: the points liability pays it to the
+        /// payee on release. `None` from a broker that predates it (no points).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        points_discount: Option<Money>,
+        /// The public offer price times the quantity, what the seller is shown.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_amount: Option<Money>,
+        /// What a group price took off the public amount (funded by the store, shown to it
+        /// only aggregated per statement).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group_discount: Option<Money>,
     },
     /// The order was cancelled before payment (settlement refunds any partial payment).
     OrderCancelled { order_id: OrderId, reason: String },
@@ -166,5 +177,20 @@ mod tests {
         let back: Envelope = serde_json::from_value(v).unwrap();
         assert_eq!(back.message, env.message);
         assert_eq!(back.message.kind(), "order_delivered");
+    }
+
+    #[test]
+    fn order_payable_without_the_price_parts_still_parses() {
+        // What a broker that predates points discounts and public amounts sends.
+        let old = serde_json::json!({"kind": "order_payable", "data": {
+            "order_id": OrderId::generate(), "amount": {"amount": 700, "currency": "EUR"},
+            "store_id": StoreId::generate(), "product_id": ProductId::generate(),
+            "referral_store_id": null, "shipper_store_id": null}});
+        let m: Message = serde_json::from_value(old).unwrap();
+        let Message::OrderPayable { points_discount, public_amount, group_discount, .. } = &m else { panic!("{m:?}") };
+        assert_eq!((points_discount, public_amount, group_discount), (&None, &None, &None));
+        // Absent parts are not written either.
+        let v = serde_json::to_value(&m).unwrap();
+        assert!(v["data"].get("points_discount").is_none(), "{v}");
     }
 }

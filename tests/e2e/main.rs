@@ -14,6 +14,7 @@ mod foundation;
 mod holds;
 mod hostile;
 mod orders;
+mod points;
 mod privacy;
 mod reports;
 mod settlement;

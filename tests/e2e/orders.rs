@@ -4,7 +4,7 @@
 use crate::helpers::{json_of, money, TestMarket};
 use serde_json::{json, Value};
 use shared::config::ServiceName;
-use shared::ids::OrderId;
+use shared::ids::{OrderId, ProductId, StoreId};
 use shared::messages::Message;
 
 const PASSWORD: &str = "correct horse battery";
@@ -500,6 +500,47 @@ async fn buyer_and_store_talk_through_the_relay_without_learning_who_the_other_i
     assert!(!note[0].contains("gift-wrap"), "the text stays in the relay");
 }
 
+/// Credits a store's available balance at settlement: an order paid and delivered.
+async fn fund_store(m: &TestMarket, store: &str, product: &str, amount: i64) {
+    use shared::money::{Currency, Money};
+    let order = OrderId::generate();
+    let payable = Message::OrderPayable {
+        order_id: order.clone(),
+        amount: Money::new(amount, Currency::EUR),
+        store_id: StoreId::parse(store).unwrap(),
+        product_id: ProductId::parse(product).unwrap(),
+        referral_store_id: None,
+        shipper_store_id: None,
+        pay_by: None,
+        points_discount: None,
+        public_amount: None,
+        group_discount: None,
+    };
+    m.eventually("settlement to know the store", || {
+        let payable = payable.clone();
+        async move { (m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await == 204).then_some(()) }
+    })
+    .await;
+    let partner = m
+        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Funding Pay"}))
+        .await
+        .expect(201);
+    let body = json!({"order_id": order, "amount": money(amount), "partner_reference": "funding"});
+    let key = shared::ids::random_hex128();
+    let paid = m
+        .call(
+            reqwest::Method::POST,
+            &format!("{}/v1/payments", m.settlement),
+            Some(&json_of(&partner, "api_key")),
+            Some(&body),
+            &[("Idempotency-Key", key.as_str())],
+        )
+        .await;
+    assert_eq!(paid.expect(201)["status"], "captured");
+    let delivered = Message::OrderDelivered { order_id: order };
+    assert_eq!(m.send_message(ServiceName::Delivery, ServiceName::Settlement, delivered).await, 204);
+}
+
 async fn buyer_account(w: &World, handle: &str) -> (String, String) {
     let v = w.m.post(&w.url("/v1/buyers"), None, json!({"handle": handle, "password": PASSWORD})).await.expect(201);
     let s =
@@ -558,18 +599,19 @@ async fn buyer_accounts_hold_equipment_group_prices_and_collection_points_but_or
     let anonymous = w.order(body.clone()).await.expect(201);
     assert_eq!(anonymous["amount"], money(1_000));
 
-    // Collection points: a one-time code handed in with three returned cartridges.
+    // Collection points: a one-time code handed in with three returned cartridges at a
+    // store the operator enabled as a collection point, whose balance funds the points.
     let code = w.m.post(&w.url("/v1/buyer/collection-codes"), Some(&token), json!({})).await.expect(201);
     let code = json_of(&code, "code");
-    let redeemed =
-        w.m.post(&w.url("/v1/seller/collections"), Some(&w.c_token), json!({"code": code, "items": 3}))
-            .await
-            .expect(200);
+    w.m.put(&w.url(&format!("/v1/stores/{}/collection-point", w.c)), Some(&w.m.operator), json!({"enabled": true}))
+        .await
+        .expect(200);
+    fund_store(&w.m, &w.c, &w.product, 1_000).await;
+    let collection = json!({"store_id": w.c, "code": code, "items": 3});
+    let redeemed = w.m.post(&w.url("/v1/seller/collections"), Some(&w.c_token), collection.clone()).await.expect(200);
     assert_eq!(redeemed["points"], 150);
     assert!(!redeemed.to_string().contains("toner.fan") && !redeemed.to_string().contains(&buyer_id));
-    w.m.post(&w.url("/v1/seller/collections"), Some(&w.c_token), json!({"code": code, "items": 3}))
-        .await
-        .expect_problem(422, "unknown_code");
+    w.m.post(&w.url("/v1/seller/collections"), Some(&w.c_token), collection).await.expect_problem(422, "unknown_code");
     let me = w.m.get(&w.url("/v1/buyer"), Some(&token)).await.expect(200);
     assert_eq!((&me["points"], &me["equipment"]), (&json!(150), &json!(["x-100"])));
 

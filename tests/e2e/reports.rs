@@ -71,6 +71,9 @@ async fn fund(m: &TestMarket, s: &Shop, amount: i64) {
         referral_store_id: None,
         shipper_store_id: None,
         pay_by: None,
+        points_discount: None,
+        public_amount: None,
+        group_discount: None,
     };
     assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
     let key = shared::ids::random_hex128();
@@ -569,6 +572,9 @@ async fn finance_figures_carry_paid_value_refunds_and_average_basket() {
             referral_store_id: None,
             shipper_store_id: None,
             pay_by: None,
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
         };
         assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
         let key = shared::ids::random_hex128();

@@ -76,6 +76,9 @@ async fn payable(
             referral_store_id: referral.cloned(),
             shipper_store_id: shipper.cloned(),
             pay_by: None,
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
         },
     )
     .await;
@@ -379,6 +382,9 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_serialize_concurrent_ca
             referral_store_id: None,
             shipper_store_id: None,
             pay_by: None,
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
         },
     )
     .await;

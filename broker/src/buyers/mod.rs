@@ -11,6 +11,8 @@
 //! go back). That short-lived row is the one link, and only for buyers who chose to use
 //! points; the store never sees it.
 
+pub mod collections;
 pub mod domain;
+pub mod mint;
 pub mod routes;
 pub mod store;

@@ -10,7 +10,7 @@ use crate::State;
 use actix_web::{web, HttpResponse};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
-use shared::auth::{Buyer, Claims, Role, Seller};
+use shared::auth::{Buyer, Claims, Operator, Role, Seller};
 use shared::config::ServiceName;
 use shared::db::is_unique_violation;
 use shared::ids::{BuyerId, ProductId, StoreId};
@@ -28,7 +28,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/buyer/products", web::get().to(compatible_products))
         .route("/v1/buyer/collection-codes", web::post().to(create_collection_code))
         .route("/v1/seller/collections", web::post().to(redeem_collection))
-        .route("/v1/stores/{store_id}/group-prices", web::put().to(put_group_price));
+        .route("/v1/stores/{store_id}/collection-point", web::put().to(put_collection_point))
+        .route("/v1/stores/{store_id}/group-prices", web::put().to(put_group_price))
+        .route("/v1/stores/{store_id}/group-prices", web::get().to(list_group_prices));
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -220,31 +222,88 @@ pub async fn create_collection_code(state: web::Data<State>, buyer: Buyer) -> Re
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Collection {
+    /// The collection point that took the items: one of the seller's stores, enabled by
+    /// the operator.
+    store_id: StoreId,
     code: String,
     items: i64,
 }
 
+/// Redeems a collection code at a collection point. The points are funded first: the
+/// store's available balance at settlement is charged their value (points ×
+/// `point_value_minor`) into the points liability, and only then are they credited.
 #[utoipa::path(post, path = "/v1/seller/collections", request_body = Collection,
-    responses((status = 200, description = "{points}"), (status = 404, description = "unknown_code")))]
+    responses((status = 200, description = "{items, points}"),
+        (status = 202, description = "{status: pending}: settlement is away; the points follow once charged"),
+        (status = 403, description = "not your store"),
+        (status = 409, description = "not_a_collection_point, collection_cap_reached or insufficient_balance"),
+        (status = 422, description = "unknown_code")))]
 pub async fn redeem_collection(
     state: web::Data<State>,
-    _seller: Seller,
+    minter: web::Data<super::mint::Minter>,
+    seller: Seller,
     body: web::Json<Collection>,
 ) -> Result<HttpResponse> {
-    let Collection { code, items } = body.into_inner();
-    let points = domain::collection_points(items, crate::orders::settings::of(&state).collection_points_per_item)?;
-    let hash = shared::crypto::sha256_hex(code.trim().as_bytes());
+    let Collection { store_id, code, items } = body.into_inner();
+    let orders = crate::orders::settings::of(&state);
+    let settings = super::collections::CollectionSettings::of(&state);
+    let points = domain::collection_points(items, orders.collection_points_per_item)?;
+    let value = super::collections::value_of(points, orders.point_value_minor, settings.currency()?)?;
+    let redemption = super::mint::Redemption {
+        seller: seller.id,
+        store: store_id,
+        code_hash: shared::crypto::sha256_hex(code.trim().as_bytes()),
+        items,
+        points,
+        value,
+        daily_cap: settings.collection_daily_points_cap,
+    };
+    let mint = state.core.db.write(move |c| super::mint::begin(c, &redemption)).await?;
+    state.core.kick();
+    // The answer names no account: the store learns only that the code was good.
+    match minter.settle(&mint).await? {
+        super::mint::Outcome::Credited => {
+            Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "points": points })))
+        }
+        super::mint::Outcome::Pending => Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "pending" }))),
+        super::mint::Outcome::Refused("insufficient_balance") => Err(BrokerError::conflict(
+            "insufficient_balance",
+            "the store's available balance does not cover the points' value",
+        )),
+        super::mint::Outcome::Refused(code) => {
+            Err(BrokerError::conflict(code, "settlement refused to charge the points; nothing was minted"))
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionPoint {
+    enabled: bool,
+}
+
+/// The operator enables or disables a store as a collection point: only these mint points.
+#[utoipa::path(put, path = "/v1/stores/{store_id}/collection-point", request_body = CollectionPoint,
+    responses((status = 200, description = "{store_id, collection_point}"), (status = 403, description = "operator only"),
+        (status = 404, description = "unknown store")))]
+pub async fn put_collection_point(
+    state: web::Data<State>,
+    _op: Operator,
+    path: web::Path<String>,
+    body: web::Json<CollectionPoint>,
+) -> Result<HttpResponse> {
+    let store_id = StoreId::parse(&path)?;
+    let enabled = body.enabled;
+    let answer = serde_json::json!({ "store_id": store_id, "collection_point": enabled });
     state
         .core
         .db
         .write(move |c| {
-            let buyer = store::redeem_collection_code(c, &hash, items)?
-                .ok_or_else(|| BrokerError::invalid("unknown_code", "the code is unknown or was used"))?;
-            Ok::<_, BrokerError>(store::add_points(c, &buyer, points)?)
+            crate::catalog::store::store(c, &store_id)?.ok_or(BrokerError::NotFound("store"))?;
+            Ok::<_, BrokerError>(super::collections::set_collection_point(c, &store_id, enabled)?)
         })
         .await?;
-    // The answer names no account: the store learns only that the code was good.
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "points": points })))
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -256,7 +315,8 @@ pub struct GroupPrice {
 }
 
 /// A price for a group of buyers (owners of some equipment, a points tier), never for
-/// one account, so a price cannot single out one buyer's orders.
+/// one account, so a price cannot single out one buyer's orders. A store sets at most
+/// `group_prices_per_product` (5) per product, and the list is public.
 #[utoipa::path(put, path = "/v1/stores/{store_id}/group-prices", request_body = GroupPrice,
     responses((status = 200, description = "the group price"), (status = 403, description = "forbidden")))]
 pub async fn put_group_price(
@@ -266,6 +326,7 @@ pub async fn put_group_price(
     body: web::Json<GroupPrice>,
 ) -> Result<HttpResponse> {
     let store_id = StoreId::parse(&path)?;
+    let cap = super::collections::CollectionSettings::of(&state).group_prices_per_product;
     let GroupPrice { product_id, group, price } = body.into_inner();
     let group = group.parse()?;
     let price = price.positive()?;
@@ -281,8 +342,43 @@ pub async fn put_group_price(
             if crate::catalog::store::product(c, &product_id)?.is_none() {
                 return Err(BrokerError::NotFound("product"));
             }
+            let existing = store::group_prices(c, &store_id, &product_id)?;
+            let replaces = existing.iter().any(|(g, _)| g.key() == group.key());
+            if !replaces && existing.len() as i64 >= cap {
+                return Err(BrokerError::conflict(
+                    "too_many_group_prices",
+                    format!("a store sets at most {cap} group prices per product"),
+                ));
+            }
             Ok(store::put_group_price(c, &store_id, &product_id, &group, price)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ListedGroupPrice {
+    product_id: ProductId,
+    group: Group,
+    price: Money,
+}
+
+/// A store's group prices: public, like its offers, so that every tier is known to all.
+#[utoipa::path(get, path = "/v1/stores/{store_id}/group-prices",
+    responses((status = 200, description = "{store_id, group_prices: [{product_id, group, price}]}"),
+        (status = 404, description = "unknown store")))]
+pub async fn list_group_prices(state: web::Data<State>, path: web::Path<String>) -> Result<HttpResponse> {
+    let store_id = StoreId::parse(&path)?;
+    let id = store_id.clone();
+    let list = state
+        .core
+        .db
+        .read(move |c| {
+            crate::catalog::store::store(c, &id)?.ok_or(BrokerError::NotFound("store"))?;
+            Ok::<_, BrokerError>(store::store_group_prices(c, &id)?)
+        })
+        .await?;
+    let list: Vec<ListedGroupPrice> =
+        list.into_iter().map(|(product_id, group, price)| ListedGroupPrice { product_id, group, price }).collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "store_id": store_id, "group_prices": list })))
 }

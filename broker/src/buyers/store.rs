@@ -204,6 +204,36 @@ pub fn group_prices(
         .collect())
 }
 
+/// A stored group price: product, equipment, minimum points, amount, currency.
+type GroupPriceRow = (String, Option<String>, Option<i64>, i64, String);
+
+/// Every group price of a store, by product then group.
+pub fn store_group_prices(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Vec<(ProductId, Group, Money)>> {
+    let rows: Vec<GroupPriceRow> = group_prices::table
+        .filter(group_prices::store_id.eq(store.as_str()))
+        .order((group_prices::product_id.asc(), group_prices::group_key.asc()))
+        .limit(10_000)
+        .select((
+            group_prices::product_id,
+            group_prices::equipment,
+            group_prices::min_points,
+            group_prices::amount,
+            group_prices::currency,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(product, e, p, amount, cur)| {
+            let group = match (e, p) {
+                (Some(e), _) => Group::Equipment(e),
+                (None, Some(p)) => Group::MinPoints(p),
+                (None, None) => return None,
+            };
+            Some((ProductId::from_db(product), group, Money::new(amount, Currency::parse(&cur).ok()?)))
+        })
+        .collect())
+}
+
 /// Products that fit any of the equipment, optionally of one kind. The text match only
 /// narrows the scan; the caller checks the parsed list.
 pub fn compatible_candidates(

@@ -6,6 +6,7 @@ pub mod domain;
 pub mod expiry;
 pub mod inspect;
 pub mod notices;
+pub mod public_price;
 pub mod routes;
 pub mod settings;
 pub mod store;

@@ -3,6 +3,7 @@
 //! nothing here stores or returns anything that names a person.
 
 use super::domain::{self, Event, KeyRefusal, OrderKey, OrderStatus, Party, Step};
+use super::public_price::{self, PublicPrice};
 use super::store::{self, Order, RelayedMessage};
 use super::workflow::{self, KeyHashes, Keyed, NewOrder, Receipt};
 use crate::catalog::{Product, Store};
@@ -13,6 +14,7 @@ use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use shared::auth::{Buyer, Capability, Claims, Manufacturer, Principal, Role, Seller};
 use shared::config::ServiceName;
+use shared::db::AnyConnection;
 use shared::ids::{ManufacturerId, OrderId, ProductId, SellerId, StoreId};
 use shared::money::Money;
 use shared::time::Timestamp;
@@ -205,7 +207,9 @@ fn shipment_status(s: OrderStatus) -> &'static str {
     }
 }
 
-fn seller_view(o: Order) -> SellerView {
+/// The seller's view shows the public price (offer price × quantity), never what a
+/// group price or points made of it.
+fn seller_view(o: Order, public: PublicPrice) -> SellerView {
     SellerView {
         shipment_status: shipment_status(o.status),
         order_id: o.id,
@@ -213,8 +217,8 @@ fn seller_view(o: Order) -> SellerView {
         store_id: o.store_id,
         product_id: o.product_id,
         quantity: o.quantity,
-        unit_price: o.unit_price,
-        amount: o.amount,
+        unit_price: public.unit_price,
+        amount: public.amount,
         status: o.status,
         referral_store_id: o.referral_store_id,
         shipper_store_id: o.shipper_store_id,
@@ -225,12 +229,30 @@ fn seller_view(o: Order) -> SellerView {
     }
 }
 
-fn view(party: Party, o: Order, store: &Store, product: &Product) -> serde_json::Value {
-    match party {
+fn view(
+    conn: &mut AnyConnection,
+    party: Party,
+    o: Order,
+    store: &Store,
+    product: &Product,
+) -> Result<serde_json::Value> {
+    Ok(match party {
         Party::Buyer => serde_json::to_value(buyer_view(o, store, product)),
-        Party::Seller | Party::Manufacturer => serde_json::to_value(seller_view(o)),
+        Party::Seller | Party::Manufacturer => {
+            let public = public_price::of(conn, &o)?;
+            serde_json::to_value(seller_view(o, public))
+        }
     }
-    .unwrap_or_default()
+    .unwrap_or_default())
+}
+
+fn seller_views(conn: &mut AnyConnection, list: Vec<Order>) -> Result<Vec<SellerView>> {
+    list.into_iter()
+        .map(|o| {
+            let public = public_price::of(conn, &o)?;
+            Ok(seller_view(o, public))
+        })
+        .collect()
 }
 
 // ---- placing
@@ -422,7 +444,7 @@ pub async fn read(state: web::Data<State>, caller: OrderCaller, path: web::Path<
             } else {
                 None
             };
-            let mut v = view(party, o, &s, &p);
+            let mut v = view(c, party, o, &s, &p)?;
             if let (Some(a), Some(obj)) = (alternatives, v.as_object_mut()) {
                 obj.insert("alternatives".into(), serde_json::to_value(a).unwrap_or_default());
             }
@@ -457,7 +479,7 @@ async fn step(
                 .collect();
             let (_, s, p, party) = authorize(c, &caller, &id, &wanted)?;
             let (order, step) = workflow::apply(c, &settings, &id, event, reason.as_deref())?;
-            Ok::<_, BrokerError>((view(party, order, &s, &p), step))
+            Ok::<_, BrokerError>((view(c, party, order, &s, &p)?, step))
         })
         .await?;
     state.core.kick();
@@ -509,7 +531,7 @@ pub async fn confirm(
         .write(move |c| {
             let (_, s, p, party) = authorize(c, &seller, &id, &[Party::Seller])?;
             let order = workflow::confirm(c, &settings, &id, price)?;
-            Ok::<_, BrokerError>(view(party, order, &s, &p))
+            view(c, party, order, &s, &p)
         })
         .await?;
     state.core.kick();
@@ -657,17 +679,11 @@ pub async fn seller_orders(
         .core
         .db
         .read(move |c| {
-            Ok::<_, BrokerError>(store::for_seller(
-                c,
-                &seller.id,
-                q.store_id.as_ref(),
-                status,
-                page.limit(),
-                page.offset(),
-            )?)
+            let list = store::for_seller(c, &seller.id, q.store_id.as_ref(), status, page.limit(), page.offset())?;
+            seller_views(c, list)
         })
         .await?;
-    let orders: Vec<SellerView> = list.into_iter().map(seller_view).collect();
+    let orders: Vec<SellerView> = list;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders })))
 }
 
@@ -693,9 +709,9 @@ pub async fn manufacturer_orders(
                 let seen: Vec<OrderId> = list.iter().map(|o| o.id.clone()).collect();
                 list.extend(sold.into_iter().filter(|o| !seen.contains(&o.id)));
             }
-            Ok::<_, BrokerError>(list)
+            seller_views(c, list)
         })
         .await?;
-    let orders: Vec<SellerView> = list.into_iter().map(seller_view).collect();
+    let orders: Vec<SellerView> = list;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders })))
 }

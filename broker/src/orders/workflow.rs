@@ -248,6 +248,10 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
         updated_at: t,
     };
     store::insert(conn, &order)?;
+    // What the seller will be shown: the public offer price, never the group price.
+    let public = super::public_price::compute(offer_price, priced.unit_price, quantity)
+        .ok_or_else(|| BrokerError::invalid("invalid_amount", "the order's value is out of range"))?;
+    super::public_price::put(conn, &id, &public)?;
     if priced.points_used > 0 {
         let buyer = new.buyer.as_ref().ok_or(shared::Error::Unauthorized)?;
         if !crate::buyers::store::spend_points(conn, buyer, &id, priced.points_used)? {
@@ -481,6 +485,7 @@ fn run(conn: &mut AnyConnection, ctx: &Context, order: &Order, from: OrderStatus
 /// The price is final: settlement learns what to collect and for whom, delivery what to
 /// move once paid.
 fn announce_payable(conn: &mut AnyConnection, ctx: &Context, order: &Order) -> Result<()> {
+    let public = super::public_price::of(conn, order)?;
     shared::outbox::send(
         conn,
         ServiceName::Broker,
@@ -493,6 +498,9 @@ fn announce_payable(conn: &mut AnyConnection, ctx: &Context, order: &Order) -> R
             referral_store_id: order.referral_store_id.clone(),
             shipper_store_id: order.shipper_store_id.clone(),
             pay_by: order.pay_by,
+            points_discount: (order.discount.amount > 0).then_some(order.discount),
+            public_amount: Some(public.amount),
+            group_discount: Some(public.group_discount),
         },
     )?;
     shared::outbox::send(
@@ -551,7 +559,12 @@ fn mail_to(conn: &mut AnyConnection, ctx: &Context, order: &Order, notice: Notic
             None => return Ok(()),
         },
     };
-    let (subject, body) = notices::compose(notice, to, &summary(ctx, order));
+    let mut s = summary(ctx, order);
+    if to != Audience::Buyer {
+        // The store and the manufacturer read the public price, never a group's or points.
+        s.amount = super::public_price::of(conn, order)?.amount;
+    }
+    let (subject, body) = notices::compose(notice, to, &s);
     shared::mail::queue(conn, &key, &Mail { to: recipient, subject, body })?;
     Ok(())
 }
@@ -591,6 +604,10 @@ pub fn confirm(
             return Err(BrokerError::invalid("invalid_amount", "the price is below the points discount"));
         }
         store::set_price(conn, id, unit, amount)?;
+        // The seller named one price for this order: it is the public price, no group's.
+        let public = super::public_price::compute(unit, unit, order.quantity)
+            .ok_or_else(|| BrokerError::invalid("invalid_amount", "the order's value is out of range"))?;
+        super::public_price::put(conn, id, &public)?;
         if let Some(sale) = &order.sale_id {
             crate::sales::revalue(conn, sale, amount)?;
         }

@@ -37,10 +37,38 @@ pub enum Outcome {
     Pending,
 }
 
-enum Answer {
+/// Settlement's answer to a charge.
+pub(crate) enum Answer {
     Charged,
     Insufficient,
     Rejected,
+}
+
+/// Posts a charge to settlement's internal charge route and reads its answer: charged,
+/// refused for the balance, rejected for good, or (an error) worth retrying. Shared by
+/// report purchases and collection-point mints.
+pub(crate) async fn post_charge(
+    client: &reqwest::Client,
+    auth: &AuthState,
+    settlement: &str,
+    body: &serde_json::Value,
+    key: &str,
+) -> std::result::Result<Answer, DeliverError> {
+    let token = auth.signer.service_token(ServiceName::Settlement)?;
+    let resp = client.post(format!("{settlement}/internal/v1/charges")).bearer_auth(token).json(body).send().await?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(Answer::Charged);
+    }
+    let problem: serde_json::Value = resp.json().await.unwrap_or_default();
+    match (status, problem["code"].as_str()) {
+        (StatusCode::CONFLICT, Some("insufficient_balance")) => Ok(Answer::Insufficient),
+        (s, code) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::TOO_MANY_REQUESTS => {
+            tracing::error!(key, status = %s, code = ?code, "settlement rejected a charge");
+            Ok(Answer::Rejected)
+        }
+        (s, _) => Err(DeliverError { message: format!("settlement answered {s}") }),
+    }
 }
 
 #[derive(Clone)]
@@ -147,28 +175,8 @@ impl Charger {
     }
 
     async fn charge(&self, p: &Purchase) -> std::result::Result<Answer, DeliverError> {
-        let token = self.auth.signer.service_token(ServiceName::Settlement)?;
         let body = serde_json::json!({ "purchase_id": p.id, "store_id": p.store_id, "amount": p.price });
-        let resp = self
-            .client
-            .post(format!("{}/internal/v1/charges", self.settlement))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(Answer::Charged);
-        }
-        let problem: serde_json::Value = resp.json().await.unwrap_or_default();
-        match (status, problem["code"].as_str()) {
-            (StatusCode::CONFLICT, Some("insufficient_balance")) => Ok(Answer::Insufficient),
-            (s, code) if s.is_client_error() && s != StatusCode::UNAUTHORIZED && s != StatusCode::TOO_MANY_REQUESTS => {
-                tracing::error!(purchase = %p.id, status = %s, code = ?code, "settlement rejected a report charge");
-                Ok(Answer::Rejected)
-            }
-            (s, _) => Err(DeliverError { message: format!("settlement answered {s}") }),
-        }
+        post_charge(&self.client, &self.auth, &self.settlement, &body, p.id.as_str()).await
     }
 
     async fn refund(&self, id: &str) -> std::result::Result<(), DeliverError> {

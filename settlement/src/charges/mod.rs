@@ -1,5 +1,7 @@
-//! Report purchases charged to a store's available balance (the broker's analyses):
-//! idempotent by purchase id, never taking a balance below zero, refundable once.
+//! Charges to a store's available balance from the broker: report purchases (the
+//! broker's analyses) and points minted at a collection point (into the points
+//! liability, before the points exist). Idempotent by purchase or mint id, never taking a
+//! balance below zero, refundable once.
 
 pub mod routes;
 pub mod store;

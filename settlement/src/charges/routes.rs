@@ -24,13 +24,17 @@ pub struct ChargeBody {
     pub purchase_id: String,
     pub store_id: StoreId,
     pub amount: Money,
+    /// `report` (the default) or `points`: a mint at a collection point, keyed by the
+    /// broker's mint id, credited to the points liability.
+    #[serde(default)]
+    pub purpose: super::store::Purpose,
 }
 
 fn broker_only(caller: &ServiceCaller) -> Result<()> {
     if caller.service == ServiceName::Broker {
         Ok(())
     } else {
-        Err(shared::Error::Forbidden("only the broker charges reports".into()).into())
+        Err(shared::Error::Forbidden("only the broker charges stores".into()).into())
     }
 }
 
@@ -54,8 +58,8 @@ pub async fn charge(
     let body = body.into_inner();
     let purchase = purchase_id(&body.purchase_id)?;
     let amount = body.amount.positive()?;
-    let store = body.store_id;
-    let charge = state.core.db.write(move |c| super::store::charge(c, &purchase, &store, amount)).await?;
+    let (store, purpose) = (body.store_id, body.purpose);
+    let charge = state.core.db.write(move |c| super::store::charge_for(c, &purchase, &store, amount, purpose)).await?;
     Ok(HttpResponse::Created().json(charge))
 }
 

@@ -12,6 +12,48 @@ use shared::time::now;
 pub const CHARGED: &str = "charged";
 pub const REFUNDED: &str = "refunded";
 
+/// What a charge pays for, and so which account it credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// A report purchase: report revenue.
+    #[default]
+    Report,
+    /// Points minted at a collection point: the points liability, before the points exist.
+    Points,
+}
+
+impl Purpose {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Purpose::Report => "report",
+            Purpose::Points => "points",
+        }
+    }
+
+    fn parse(s: &str) -> Purpose {
+        if s == "points" {
+            Purpose::Points
+        } else {
+            Purpose::Report
+        }
+    }
+
+    fn account(&self) -> Account {
+        match self {
+            Purpose::Report => Account::ReportRevenue,
+            Purpose::Points => Account::PointsLiability,
+        }
+    }
+
+    fn kinds(&self) -> (&'static str, &'static str) {
+        match self {
+            Purpose::Report => ("report_charge", "report_charge_refund"),
+            Purpose::Points => ("points_mint", "points_mint_refund"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Charge {
     pub purchase_id: String,
@@ -19,30 +61,50 @@ pub struct Charge {
     pub amount: Money,
     /// `charged` or `refunded`.
     pub status: String,
+    pub purpose: Purpose,
 }
 
 fn find(conn: &mut AnyConnection, purchase: &str) -> Result<Option<Charge>> {
-    let row: Option<(String, String, i64, String, String)> = charges::table
+    let row: Option<(String, String, i64, String, String, String)> = charges::table
         .find(purchase)
-        .select((charges::purchase_id, charges::store_id, charges::amount, charges::currency, charges::status))
+        .select((
+            charges::purchase_id,
+            charges::store_id,
+            charges::amount,
+            charges::currency,
+            charges::status,
+            charges::purpose,
+        ))
         .first(conn)
         .optional()?;
-    row.map(|(p, s, a, c, st)| {
+    row.map(|(p, s, a, c, st, pu)| {
         Ok(Charge {
             purchase_id: p,
             store_id: StoreId::from_db(s),
             amount: Money::new(a, Currency::parse(&c)?),
             status: st,
+            purpose: Purpose::parse(&pu),
         })
     })
     .transpose()
 }
 
-/// Charges once per purchase id; a retry gets the first charge back. The same purchase id
-/// for another store or amount is a conflict.
+/// Charges a report purchase once per purchase id (see [`charge_for`]).
 pub fn charge(conn: &mut AnyConnection, purchase: &str, store: &StoreId, amount: Money) -> Result<Charge> {
+    charge_for(conn, purchase, store, amount, Purpose::Report)
+}
+
+/// Charges once per purchase id; a retry gets the first charge back. The same purchase id
+/// for another store, amount or purpose is a conflict.
+pub fn charge_for(
+    conn: &mut AnyConnection,
+    purchase: &str,
+    store: &StoreId,
+    amount: Money,
+    purpose: Purpose,
+) -> Result<Charge> {
     if let Some(existing) = find(conn, purchase)? {
-        return same_or_conflict(existing, store, amount);
+        return same_or_conflict(existing, store, amount, purpose);
     }
     let inserted = conn.transaction(|c| {
         diesel::insert_into(charges::table)
@@ -52,6 +114,7 @@ pub fn charge(conn: &mut AnyConnection, purchase: &str, store: &StoreId, amount:
                 charges::amount.eq(amount.amount),
                 charges::currency.eq(amount.currency.as_str()),
                 charges::status.eq(CHARGED),
+                charges::purpose.eq(purpose.as_str()),
                 charges::created_at.eq(now()),
             ))
             .execute(c)
@@ -60,13 +123,13 @@ pub fn charge(conn: &mut AnyConnection, purchase: &str, store: &StoreId, amount:
         Ok(_) => {}
         Err(e) if is_unique_violation(&e) => {
             let existing = find(conn, purchase)?.ok_or(SettlementError::InsufficientBalance)?;
-            return same_or_conflict(existing, store, amount);
+            return same_or_conflict(existing, store, amount, purpose);
         }
         Err(e) => return Err(e.into()),
     }
-    let txn = Transaction::new("report_charge", amount.currency).reference(purchase).move_money(
+    let txn = Transaction::new(purpose.kinds().0, amount.currency).reference(purchase).move_money(
         Account::Store(store.clone()),
-        Account::ReportRevenue,
+        purpose.account(),
         amount,
     );
     ledger::post(conn, &txn)?;
@@ -75,11 +138,11 @@ pub fn charge(conn: &mut AnyConnection, purchase: &str, store: &StoreId, amount:
     if ledger::owed(conn, &Account::Store(store.clone()), amount.currency)?.amount < 0 {
         return Err(SettlementError::InsufficientBalance);
     }
-    Ok(Charge { purchase_id: purchase.to_string(), store_id: store.clone(), amount, status: CHARGED.into() })
+    Ok(Charge { purchase_id: purchase.to_string(), store_id: store.clone(), amount, status: CHARGED.into(), purpose })
 }
 
-fn same_or_conflict(existing: Charge, store: &StoreId, amount: Money) -> Result<Charge> {
-    if existing.store_id == *store && existing.amount == amount {
+fn same_or_conflict(existing: Charge, store: &StoreId, amount: Money, purpose: Purpose) -> Result<Charge> {
+    if existing.store_id == *store && existing.amount == amount && existing.purpose == purpose {
         Ok(existing)
     } else {
         Err(shared::Error::Conflict {
@@ -98,11 +161,9 @@ pub fn refund(conn: &mut AnyConnection, purchase: &str) -> Result<Charge> {
         .set((charges::status.eq(REFUNDED), charges::refunded_at.eq(Some(now()))))
         .execute(conn)?;
     if n == 1 {
-        let txn = Transaction::new("report_charge_refund", existing.amount.currency).reference(purchase).move_money(
-            Account::ReportRevenue,
-            Account::Store(existing.store_id.clone()),
-            existing.amount,
-        );
+        let txn = Transaction::new(existing.purpose.kinds().1, existing.amount.currency)
+            .reference(purchase)
+            .move_money(existing.purpose.account(), Account::Store(existing.store_id.clone()), existing.amount);
         ledger::post(conn, &txn)?;
     }
     Ok(Charge { status: REFUNDED.into(), ..existing })

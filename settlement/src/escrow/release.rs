@@ -7,6 +7,7 @@ use crate::orders::{store as orders, OrderStatus};
 use shared::config::FeeConfig;
 use shared::db::AnyConnection;
 use shared::ids::OrderId;
+use shared::money::Money;
 
 /// Releases the order's escrow once: only a `captured` order moves to `released`, so a
 /// second `order_delivered` finds nothing to do.
@@ -20,12 +21,21 @@ pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -
     let currency = order.currency()?;
     // What escrow holds: the order's value less any partial refund made before delivery.
     let held = ledger::owed(conn, &Account::Escrow(order_id.clone()), currency)?;
+    // Points the buyer spent were funded when they were minted: the points liability pays
+    // their value into escrow now, so the store is paid the order's whole value (less the
+    // fees on it) although the buyer paid less.
+    let points = crate::orders::pricing::get(conn, order_id)?
+        .map(|p| p.points_discount)
+        .filter(|p| p.currency == currency && p.amount > 0)
+        .unwrap_or(Money::zero(currency));
+    let value = held.checked_add(points)?;
     let referral = order.referral();
     let shipper = order.shipper();
-    let s = split(held, fees, referral.is_some(), shipper.is_some());
+    let s = split(value, fees, referral.is_some(), shipper.is_some());
     let escrow = || Account::Escrow(order_id.clone());
     let mut txn = Transaction::new("release", currency)
         .order(order_id)
+        .move_money(Account::PointsLiability, escrow(), points)
         .move_money(escrow(), Account::MarketplaceFees, s.marketplace)
         .move_money(escrow(), Account::Store(order.store()), s.store);
     if let Some(r) = referral {
@@ -42,8 +52,10 @@ pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -
             s.fulfilment,
         );
     }
-    if held.amount > 0 {
+    if value.amount > 0 {
         ledger::post(conn, &txn)?;
     }
+    let fees_taken = Money::new(value.amount - s.store.amount, currency);
+    crate::orders::pricing::released(conn, order_id, &order.store(), value, s.store, fees_taken)?;
     Ok(true)
 }

@@ -22,6 +22,9 @@ pub enum Account {
     FulfilmentFees,
     /// Our revenue from the analyses sold to stores.
     ReportRevenue,
+    /// Collection points in buyers' hands (a liability): a collection point's balance
+    /// funds it when it mints points, and it pays the store where points are spent.
+    PointsLiability,
     /// Pass-through of refunds on their way back to the payer through the partner.
     Refunds,
     /// Money sent to stores' payout accounts.
@@ -38,6 +41,7 @@ impl Account {
             Account::ReferralFees => "referral_fees",
             Account::FulfilmentFees => "fulfilment_fees",
             Account::ReportRevenue => "report_revenue",
+            Account::PointsLiability => "points_liability",
             Account::Refunds => "refunds",
             Account::Payouts => "payouts",
         }

@@ -189,12 +189,55 @@ pub struct ReconcileReport {
     pub transactions_checked: i64,
     pub differences: Vec<Difference>,
     pub unbalanced_transactions: Vec<String>,
+    /// Points liabilities that differ from what minted and spent points say.
+    pub points_differences: Vec<PointsDifference>,
 }
 
 impl ReconcileReport {
     pub fn is_clean(&self) -> bool {
-        self.differences.is_empty() && self.unbalanced_transactions.is_empty()
+        self.differences.is_empty() && self.unbalanced_transactions.is_empty() && self.points_differences.is_empty()
     }
+}
+
+/// The points liability of one currency as the ledger holds it and as the mints (points
+/// charges not refunded) less the points paid out on released orders derive it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PointsDifference {
+    pub currency: String,
+    pub ledger: i64,
+    pub derived: i64,
+}
+
+#[derive(QueryableByName)]
+struct PointsRow {
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = BigInt)]
+    ledger: i64,
+    #[diesel(sql_type = BigInt)]
+    minted: i64,
+    #[diesel(sql_type = BigInt)]
+    spent: i64,
+}
+
+/// The chain of points through the books: every mint credited the liability, every
+/// release of an order bought with points debited it, and it is never overdrawn.
+fn reconcile_points(conn: &mut AnyConnection) -> Result<Vec<PointsDifference>> {
+    let rows: Vec<PointsRow> = diesel::sql_query(
+        "SELECT c.currency AS currency,          CAST(COALESCE((SELECT SUM(a.credits) - SUM(a.debits) FROM accounts a             WHERE a.kind = 'points_liability' AND a.currency = c.currency), 0) AS BIGINT) AS ledger,          CAST(COALESCE((SELECT SUM(ch.amount) FROM charges ch             WHERE ch.purpose = 'points' AND ch.status = 'charged' AND ch.currency = c.currency), 0) AS BIGINT) AS minted,          CAST(COALESCE((SELECT SUM(p.points_discount) FROM order_pricing p             WHERE p.released_at IS NOT NULL AND p.currency = c.currency), 0) AS BIGINT) AS spent          FROM (SELECT currency FROM accounts WHERE kind = 'points_liability'                UNION SELECT currency FROM charges WHERE purpose = 'points'                UNION SELECT currency FROM order_pricing WHERE points_discount > 0) c",
+    )
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let derived = r.minted.checked_sub(r.spent)?;
+            (derived != r.ledger || r.ledger < 0).then_some(PointsDifference {
+                currency: r.currency,
+                ledger: r.ledger,
+                derived,
+            })
+        })
+        .collect())
 }
 
 #[derive(QueryableByName)]
@@ -236,6 +279,7 @@ pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
         accounts_checked: derived.len(),
         transactions_checked,
         unbalanced_transactions: unbalanced.into_iter().map(|r| r.transaction_id).collect(),
+        points_differences: reconcile_points(conn)?,
         ..ReconcileReport::default()
     };
     for r in derived {

@@ -3,4 +3,5 @@
 
 pub mod owner;
 pub mod routes;
+pub mod statement;
 pub mod store;

@@ -1,5 +1,5 @@
 //! `GET /v1/seller/balance?store_id=` (the store's seller or, for its own store, the
-//! manufacturer; broker-issued token).
+//! manufacturer; broker-issued token). The statement is in `statement`.
 
 use super::owner::StoreOwner;
 use crate::error::{Result, SettlementError};
@@ -12,7 +12,8 @@ use shared::money::Money;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/seller/balance", web::get().to(balance));
+    cfg.route("/v1/seller/balance", web::get().to(balance))
+        .route("/v1/seller/statement", web::get().to(super::statement::statement));
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

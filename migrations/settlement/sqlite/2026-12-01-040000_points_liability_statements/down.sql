@@ -1,0 +1,2 @@
+DROP TABLE order_pricing;
+ALTER TABLE charges DROP COLUMN purpose;

@@ -1,0 +1,186 @@
+//! The parts of an order's price a statement needs, kept beside the order: the public
+//! amount (offer price times quantity), the group discount the store funds, the points
+//! discount the points liability funds, and once released what the store was credited
+//! and the fees. A statement sums them over a period; no route shows them per order.
+
+use crate::error::Result;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp as SqlTimestamp};
+use shared::db::{is_unique_violation, AnyConnection};
+use shared::ids::{OrderId, StoreId};
+use shared::money::{Currency, Money};
+use shared::time::{now, Timestamp};
+
+diesel::table! {
+    order_pricing (order_id) {
+        order_id -> Text,
+        store_id -> Text,
+        currency -> Text,
+        public_amount -> BigInt,
+        group_discount -> BigInt,
+        points_discount -> BigInt,
+        released_at -> Nullable<Timestamp>,
+        store_credit -> Nullable<BigInt>,
+        fees -> Nullable<BigInt>,
+    }
+}
+
+/// An order's price as the broker announced it, in the order's currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pricing {
+    pub public_amount: Money,
+    pub group_discount: Money,
+    pub points_discount: Money,
+}
+
+impl Pricing {
+    /// From `order_payable`: `amount` is what the buyer pays. Figures in another currency
+    /// than the amount, or negative, count as absent; a public amount that does not cover
+    /// what was paid plus the discounts is raised to it, so the statement's lines always
+    /// add up.
+    pub fn from_message(amount: Money, points: Option<Money>, public: Option<Money>, group: Option<Money>) -> Pricing {
+        let c = amount.currency;
+        let take = |m: Option<Money>| m.filter(|m| m.currency == c && m.amount >= 0).map_or(0, |m| m.amount);
+        let (points, group) = (take(points), take(group));
+        let floor = amount.amount.saturating_add(points).saturating_add(group);
+        let public = take(public).max(floor);
+        Pricing {
+            public_amount: Money::new(public, c),
+            group_discount: Money::new(public - amount.amount - points, c),
+            points_discount: Money::new(points, c),
+        }
+    }
+}
+
+/// Records an order's pricing once; a second `order_payable` changes nothing.
+pub fn record(conn: &mut AnyConnection, order: &OrderId, store: &StoreId, p: &Pricing) -> Result<()> {
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(order_pricing::table)
+            .values((
+                order_pricing::order_id.eq(order.as_str()),
+                order_pricing::store_id.eq(store.as_str()),
+                order_pricing::currency.eq(p.public_amount.currency.as_str()),
+                order_pricing::public_amount.eq(p.public_amount.amount),
+                order_pricing::group_discount.eq(p.group_discount.amount),
+                order_pricing::points_discount.eq(p.points_discount.amount),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn get(conn: &mut AnyConnection, order: &OrderId) -> Result<Option<Pricing>> {
+    let row: Option<(String, i64, i64, i64)> = order_pricing::table
+        .find(order.as_str())
+        .select((
+            order_pricing::currency,
+            order_pricing::public_amount,
+            order_pricing::group_discount,
+            order_pricing::points_discount,
+        ))
+        .first(conn)
+        .optional()?;
+    row.map(|(c, public, group, points)| {
+        let c = Currency::parse(&c)?;
+        Ok(Pricing {
+            public_amount: Money::new(public, c),
+            group_discount: Money::new(group, c),
+            points_discount: Money::new(points, c),
+        })
+    })
+    .transpose()
+}
+
+/// Notes the release: what the store was credited and the fees taken. An order without a
+/// pricing row (announced before pricing was kept) gets one, valued at what was released.
+pub fn released(
+    conn: &mut AnyConnection,
+    order: &OrderId,
+    store: &StoreId,
+    value: Money,
+    store_credit: Money,
+    fees: Money,
+) -> Result<()> {
+    if get(conn, order)?.is_none() {
+        record(conn, order, store, &Pricing::from_message(value, None, None, None))?;
+    }
+    diesel::update(order_pricing::table.find(order.as_str()))
+        .set((
+            order_pricing::released_at.eq(Some(now())),
+            order_pricing::store_credit.eq(Some(store_credit.amount)),
+            order_pricing::fees.eq(Some(fees.amount)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sums over the orders of a store released in `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, QueryableByName)]
+pub struct Totals {
+    #[diesel(sql_type = BigInt)]
+    pub orders: i64,
+    #[diesel(sql_type = BigInt)]
+    pub public_amount: i64,
+    #[diesel(sql_type = BigInt)]
+    pub group_discount: i64,
+    #[diesel(sql_type = BigInt)]
+    pub store_credit: i64,
+    #[diesel(sql_type = BigInt)]
+    pub fees: i64,
+}
+
+pub fn totals(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    currency: Currency,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Totals> {
+    Ok(diesel::sql_query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS orders, \
+         CAST(COALESCE(SUM(public_amount), 0) AS BIGINT) AS public_amount, \
+         CAST(COALESCE(SUM(group_discount), 0) AS BIGINT) AS group_discount, \
+         CAST(COALESCE(SUM(store_credit), 0) AS BIGINT) AS store_credit, \
+         CAST(COALESCE(SUM(fees), 0) AS BIGINT) AS fees \
+         FROM order_pricing WHERE store_id = $1 AND currency = $2 \
+         AND released_at IS NOT NULL AND released_at >= $3 AND released_at < $4",
+    )
+    .bind::<Text, _>(store.as_str())
+    .bind::<Text, _>(currency.as_str())
+    .bind::<SqlTimestamp, _>(from)
+    .bind::<SqlTimestamp, _>(to)
+    .get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(a: i64) -> Money {
+        Money::new(a, Currency::EUR)
+    }
+
+    #[test]
+    fn the_parts_always_add_up_to_the_public_amount() {
+        let p = Pricing::from_message(eur(700), Some(eur(100)), Some(eur(1_000)), Some(eur(200)));
+        assert_eq!((p.public_amount, p.group_discount, p.points_discount), (eur(1_000), eur(200), eur(100)));
+        // An old broker: no figures, the amount is the public amount.
+        let p = Pricing::from_message(eur(700), None, None, None);
+        assert_eq!((p.public_amount, p.group_discount, p.points_discount), (eur(700), eur(0), eur(0)));
+        // Points only: the public amount is what was paid plus the points.
+        let p = Pricing::from_message(eur(700), Some(eur(300)), None, None);
+        assert_eq!((p.public_amount, p.group_discount), (eur(1_000), eur(0)));
+        // A public amount below what the parts say is raised; another currency or a
+        // negative figure counts as absent.
+        let usd = Money::new(50, Currency::parse("USD").unwrap());
+        let p = Pricing::from_message(eur(700), Some(usd), Some(eur(600)), Some(eur(-5)));
+        assert_eq!((p.public_amount, p.group_discount, p.points_discount), (eur(700), eur(0), eur(0)));
+        // The group discount is whatever lies between the public amount and the rest.
+        let p = Pricing::from_message(eur(700), Some(eur(100)), Some(eur(1_000)), None);
+        assert_eq!(p.group_discount, eur(200));
+    }
+}

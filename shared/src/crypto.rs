@@ -42,15 +42,16 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[error("password hashing failed")]
 pub struct PasswordError;
 
-pub fn hash_password(password: &str) -> Result<String, PasswordError> {
+/// Only through [`crate::hashing::HashPool`], which bounds how many run at once.
+pub(crate) fn hash_password(password: &str) -> Result<String, PasswordError> {
     let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|_| PasswordError)?;
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|_| PasswordError)
 }
 
 /// Verifies against the stored hash, or against a dummy hash when the account does not
-/// exist, so that timing does not tell which accounts exist. Slow by design: call it from a
-/// blocking thread.
-pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
+/// exist, so that timing does not tell which accounts exist. Slow by design: only through
+/// [`crate::hashing::HashPool`].
+pub(crate) fn verify_password(password: &str, stored: Option<&str>) -> bool {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let dummy = DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default());
     let (hash, exists) = match stored {

@@ -126,6 +126,9 @@ pub enum Error {
     Database(#[from] crate::db::DbError),
     #[error("a dependency is unavailable: {0}")]
     Unavailable(String),
+    /// Expensive work (password hashing) is at its bound; nothing was done.
+    #[error("the service is busy; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -149,7 +152,7 @@ impl ApiError for Error {
             Error::Id(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Database(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Unavailable(_) | Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -170,6 +173,7 @@ impl ApiError for Error {
             Error::Id(_) => "invalid_id",
             Error::Database(_) | Error::Internal(_) => "internal_error",
             Error::Unavailable(_) => "unavailable",
+            Error::Busy { .. } => "busy",
         }
     }
 
@@ -177,6 +181,7 @@ impl ApiError for Error {
         match self {
             Error::Unauthorized | Error::TokenExpired => vec![("www-authenticate", "Bearer".into())],
             Error::Unavailable(_) => vec![("retry-after", "1".into())],
+            Error::Busy { retry_after_secs } => vec![("retry-after", retry_after_secs.to_string())],
             Error::Database(e) if e.is_busy() => vec![("retry-after", "1".into())],
             _ => Vec::new(),
         }
@@ -217,6 +222,9 @@ mod tests {
         assert_eq!(Error::NotFound("order".into()).status(), StatusCode::NOT_FOUND);
         let e: Error = crate::money::MoneyError::UnknownCurrency("XYZ".into()).into();
         assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_currency"));
+        let busy = Error::Busy { retry_after_secs: 2 };
+        assert_eq!((busy.status(), busy.code()), (StatusCode::SERVICE_UNAVAILABLE, "busy"));
+        assert_eq!(busy.headers(), vec![("retry-after", "2".to_string())]);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Per-client rate limits for the routes an attacker would hammer: the logins (password
-//! guessing) and the partner API (key guessing, floods). Each class of route has a keyed
-//! GCRA bucket (`governor`): logins are keyed by the client's address (the socket's peer,
-//! or the `X-Forwarded-For` hop named by a trusted proxy), partner routes by the API key
-//! presented (a partner behind many addresses is still one client). Over the
+//! guessing), the sign-ups (account floods) and the partner API (key guessing, floods).
+//! Each class of route has a keyed GCRA bucket (`governor`): logins and sign-ups are keyed
+//! by the client's address (the socket's peer, or the `X-Forwarded-For` hop named by a
+//! trusted proxy; an IPv6 address by its /64, which one subscriber usually holds whole),
+//! partner routes by the API key presented (a partner behind many addresses is still one
+//! client). Over the
 //! limit, the request is answered `429 rate_limited` with `Retry-After` before its
 //! handler runs, so a refused request has no effect.
 //!
@@ -53,6 +55,9 @@ pub struct RateLimitConfig {
     pub enabled: bool,
     /// `POST /v1/sessions` (broker and delivery) and `POST /v1/buyer-sessions`, per address.
     pub login: Limit,
+    /// `POST /v1/sellers` and `POST /v1/buyers` (and the storefront's sign-up form, which
+    /// calls the latter), per address.
+    pub signup: Limit,
     /// `POST /v1/payments` and `POST /v1/refunds`, per API key.
     pub partner: Limit,
     /// `POST /v1/orders` (the storefront's order form included), per address. What
@@ -72,6 +77,9 @@ impl Default for RateLimitConfig {
             // Two guesses a second sustained, after a burst of 30: plenty for people and
             // scripts that log in once an hour, useless for guessing passwords.
             login: Limit { per_minute: 120, burst: 30 },
+            // Ten accounts at once, then one every ten seconds: more than a household or a
+            // Tor exit's honest users open, and a flood slowed to a trickle per address.
+            signup: Limit { per_minute: 6, burst: 10 },
             // 50,000 a second per partner: far above what one partner sends in the
             // benchmark at full load (retries included), yet a bound on a runaway client.
             partner: Limit { per_minute: 3_000_000, burst: 50_000 },
@@ -138,6 +146,7 @@ impl Bucket {
 /// The buckets of one service.
 pub struct RateLimits {
     pub login: Option<Bucket>,
+    pub signup: Option<Bucket>,
     pub partner: Option<Bucket>,
     pub placement: Option<Bucket>,
     trusted_proxies: Vec<IpAddr>,
@@ -147,37 +156,56 @@ impl RateLimits {
     pub fn new(config: &RateLimitConfig) -> RateLimits {
         let trusted_proxies = config.trusted_proxies.clone();
         if !config.enabled {
-            return RateLimits { login: None, partner: None, placement: None, trusted_proxies };
+            return RateLimits { login: None, signup: None, partner: None, placement: None, trusted_proxies };
         }
         RateLimits {
             login: Some(Bucket::new(config.login)),
+            signup: Some(Bucket::new(config.signup)),
             partner: Some(Bucket::new(config.partner)),
             placement: Some(Bucket::new(config.placement)),
             trusted_proxies,
         }
     }
 
-    /// The client's address: the socket's peer, or, when the peer is a trusted proxy, the
-    /// nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+    /// The client's key: the socket's peer, or, when the peer is a trusted proxy, the
+    /// nearest address in `X-Forwarded-For` that is not itself a trusted proxy; an IPv6
+    /// address stands for its whole /64 (see [`address_key`]).
     pub fn client_address(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> String {
         let Some(peer) = peer else { return "unknown".into() };
         if !self.trusted_proxies.contains(&peer) {
-            return peer.to_string();
+            return address_key(peer);
         }
         let hops = forwarded_for.unwrap_or("").rsplit(',').map(str::trim).filter(|h| !h.is_empty());
         for hop in hops {
             match hop.parse::<IpAddr>() {
                 Ok(ip) if self.trusted_proxies.contains(&ip) => continue,
-                Ok(ip) => return ip.to_string(),
+                Ok(ip) => return address_key(ip),
                 // A hop we cannot read: stop at it rather than trust what lies beyond.
                 Err(_) => return format!("unreadable:{}", hop.chars().take(64).collect::<String>()),
             }
         }
-        peer.to_string()
+        address_key(peer)
     }
 
     pub fn from_config(config: &Config) -> Result<RateLimits, String> {
         Ok(RateLimits::new(&RateLimitConfig::from_config(config)?))
+    }
+}
+
+/// The bucket key of an address. An IPv6 subscriber is usually handed a whole /64 and can
+/// pick any address in it, so one bucket holds the /64; an IPv4-mapped IPv6 address counts
+/// as the IPv4 address it carries.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                let prefix = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+                format!("{prefix}/64")
+            }
+        },
     }
 }
 
@@ -245,6 +273,14 @@ pub async fn placement(
     limited(|l| l.placement.as_ref(), client_address, req, next).await
 }
 
+/// Middleware for sign-up routes: per client address.
+pub async fn signup(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    limited(|l| l.signup.as_ref(), client_address, req, next).await
+}
+
 /// Middleware for partner routes: per API key.
 pub async fn partner(
     req: ServiceRequest,
@@ -286,6 +322,26 @@ mod tests {
     }
 
     #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_eq!(key("198.51.100.7"), "198.51.100.7");
+        let limits = RateLimits::new(&RateLimitConfig::default());
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(limits.client_address(Some(local), Some("2001:db8::5")), "2001:db8::/64");
+        assert_eq!(limits.client_address(Some("2001:db8::9".parse().unwrap()), None), "2001:db8::/64");
+        // A whole /64 shares one bucket; the next /64 has its own.
+        let bucket = Bucket::new(Limit { per_minute: 1, burst: 2 });
+        assert!(bucket.check(&key("2001:db8::1")).is_ok());
+        assert!(bucket.check(&key("2001:db8::2")).is_ok());
+        assert!(bucket.check(&key("2001:db8::3")).is_err(), "a fresh address in the /64 got a fresh bucket");
+        assert!(bucket.check(&key("2001:db8:0:1::1")).is_ok());
+    }
+
+    #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
         assert_eq!(retry_after_secs(Duration::ZERO), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
@@ -301,10 +357,11 @@ mod tests {
         let parsed = RateLimitConfig::from_config(&config).unwrap();
         assert_eq!(parsed.login, Limit { per_minute: 6, burst: 2 });
         assert_eq!(parsed.partner, RateLimitConfig::default().partner);
+        assert_eq!(parsed.signup, RateLimitConfig::default().signup);
         config.settings = toml::from_str("[rate_limits]\nlogins = 1\n").expect("toml");
         assert!(RateLimitConfig::from_config(&config).is_err(), "a misspelt key is an error");
         let off = RateLimits::new(&RateLimitConfig { enabled: false, ..Default::default() });
-        assert!(off.login.is_none() && off.partner.is_none() && off.placement.is_none());
+        assert!(off.login.is_none() && off.signup.is_none() && off.partner.is_none() && off.placement.is_none());
     }
 
     #[test]
@@ -321,6 +378,7 @@ mod tests {
         let limits = web::Data::new(RateLimits::new(&RateLimitConfig {
             enabled: true,
             login: Limit { per_minute: 1, burst: 2 },
+            signup: Limit { per_minute: 1, burst: 1 },
             partner: Limit { per_minute: 1, burst: 1 },
             placement: Limit { per_minute: 1, burst: 1 },
             trusted_proxies: vec!["10.9.9.9".parse().unwrap()],

@@ -6,8 +6,10 @@ use crate::auth::{AuthState, TokenSigner, TokenVerifier};
 use crate::config::{Config, ServiceName};
 use crate::crypto::{KeyRing, Sealer};
 use crate::db::{Db, Migrations};
+use crate::hashing::HashPool;
 use crate::http::{Jwks, OpenApiJson};
 use crate::mail::{MailRoute, Mailer};
+use crate::metrics::Metrics;
 use crate::outbox::{Dispatcher, HttpPeer};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
@@ -26,6 +28,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("metrics: {0}")]
     Metrics(String),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 /// What every handler of a service can reach: configuration, database, auth, and the
@@ -37,6 +41,10 @@ pub struct Core {
     pub db: Db,
     pub auth: Arc<AuthState>,
     pub keys: Arc<KeyRing>,
+    /// What `/metrics` serves.
+    pub metrics: Arc<Metrics>,
+    /// Every password hash and check of the service goes through this one pool.
+    pub hashing: Arc<HashPool>,
     outbox_wake: Arc<Notify>,
 }
 
@@ -51,7 +59,18 @@ impl Core {
             TokenSigner::new(name, &keys),
             TokenVerifier::new(name, &keys, remotes),
         ));
-        Ok(Core { name, config: Arc::new(config.clone()), db, auth, keys, outbox_wake: Arc::new(Notify::new()) })
+        let metrics = Arc::new(Metrics::new(name.as_str()).map_err(|e| StartError::Metrics(e.to_string()))?);
+        let hashing = Arc::new(HashPool::from_config(config, metrics.registry()).map_err(StartError::Config)?);
+        Ok(Core {
+            name,
+            config: Arc::new(config.clone()),
+            db,
+            auth,
+            keys,
+            metrics,
+            hashing,
+            outbox_wake: Arc::new(Notify::new()),
+        })
     }
 
     /// Wakes the outbox dispatcher: call after a commit that enqueued messages.
@@ -122,26 +141,20 @@ where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
     let port = listener.local_addr()?.port();
-    let metrics = actix_web_prom::PrometheusMetricsBuilder::new(core.name.as_str())
-        .endpoint("/metrics")
-        .mask_unmatched_patterns("unmatched")
-        .build()
-        .map_err(|e| StartError::Metrics(e.to_string()))?;
+    let metrics = web::Data::from(core.metrics.clone());
     let openapi = web::Data::new(OpenApiJson(openapi.to_json().unwrap_or_else(|_| "{}".into())));
     let jwks = web::Data::new(Jwks(core.keys.jwks().to_string()));
     let db = web::Data::new(core.db.clone());
     let auth = web::Data::from(core.auth.clone());
-    let rate_limits = web::Data::new(
-        crate::ratelimit::RateLimits::from_config(&core.config)
-            .map_err(|e| StartError::Io(std::io::Error::other(e)))?,
-    );
+    let rate_limits =
+        web::Data::new(crate::ratelimit::RateLimits::from_config(&core.config).map_err(StartError::Config)?);
     let workers = core.config.service(core.name).workers.max(1);
     let (cors_config, cors_name) = (core.config.clone(), core.name);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::from_fn(crate::http::header_limit))
             .wrap(middleware::from_fn(crate::telemetry::request_span))
-            .wrap(metrics.clone())
+            .wrap(middleware::from_fn(crate::metrics::record))
             .wrap(crate::cors::for_service(&cors_config, cors_name))
             .app_data(crate::http::json_config())
             .app_data(crate::http::path_config())
@@ -151,8 +164,10 @@ where
             .app_data(rate_limits.clone())
             .app_data(openapi.clone())
             .app_data(jwks.clone())
+            .app_data(metrics.clone())
             .route("/healthz", web::get().to(crate::http::healthz))
             .route("/readyz", web::get().to(crate::http::readyz))
+            .route("/metrics", web::get().to(crate::metrics::serve))
             .route("/openapi.json", web::get().to(crate::http::openapi))
             .route("/.well-known/jwks.json", web::get().to(crate::http::jwks))
             .configure(routes.clone())

@@ -12,16 +12,20 @@ use serde::{Deserialize, Serialize};
 use shared::auth::{Claims, Operator, Role};
 use shared::config::ServiceName;
 use shared::db::is_unique_violation;
+use shared::hashing::Purpose;
 use shared::ids::{ManufacturerId, SellerId, StoreId};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/sellers", web::post().to(create_seller))
-        .route("/v1/manufacturers", web::post().to(create_manufacturer))
-        .route(
-            "/v1/sessions",
-            web::post().to(create_session).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)),
-        );
+    cfg.route(
+        "/v1/sellers",
+        web::post().to(create_seller).wrap(actix_web::middleware::from_fn(shared::ratelimit::signup)),
+    )
+    .route("/v1/manufacturers", web::post().to(create_manufacturer))
+    .route(
+        "/v1/sessions",
+        web::post().to(create_session).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)),
+    );
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -55,11 +59,10 @@ pub struct CreatedManufacturer {
     store_id: StoreId,
 }
 
-async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || shared::crypto::hash_password(&password))
-        .await
-        .map_err(|_| shared::Error::Internal("hashing task failed".into()))?
-        .map_err(|_| shared::Error::Internal("hashing failed".into()).into())
+/// A new account's password hash, through the service's bounded pool (503 `busy` when
+/// full, before anything is written).
+async fn hash(state: &State, password: String) -> Result<String> {
+    Ok(state.core.hashing.hash(password, Purpose::SignUp).await.map_err(shared::Error::from)?)
 }
 
 fn taken() -> BrokerError {
@@ -87,7 +90,7 @@ pub async fn create_seller(state: web::Data<State>, body: web::Json<NewSeller>) 
     let body = body.into_inner();
     let name = parse_name("name", &body.name)?;
     let email = parse_email(&body.email)?;
-    let hash = hash(parse_password(&body.password)?.to_string()).await?;
+    let hash = hash(&state, parse_password(&body.password)?.to_string()).await?;
     let id = SellerId::generate();
     let sid = id.clone();
     state
@@ -110,7 +113,7 @@ pub async fn create_manufacturer(
     let name = parse_name("name", &body.name)?;
     let email = parse_email(&body.email)?;
     let region = body.region.as_deref().map(|r| parse_key("region", r)).transpose()?.unwrap_or_default();
-    let hash = hash(parse_password(&body.password)?.to_string()).await?;
+    let hash = hash(&state, parse_password(&body.password)?.to_string()).await?;
     let id = ManufacturerId::generate();
     let store_id = StoreId::generate();
     let (mid, sid) = (id.clone(), store_id.clone());
@@ -163,9 +166,7 @@ pub async fn create_session(state: web::Data<State>, body: web::Json<Credentials
         None => (None, String::new(), Role::Seller),
     };
     // Unknown addresses are checked against a dummy hash: the time taken does not tell.
-    let valid = tokio::task::spawn_blocking(move || shared::crypto::verify_password(&password, hash.as_deref()))
-        .await
-        .unwrap_or(false);
+    let valid = state.core.hashing.verify(password, hash).await.map_err(shared::Error::from)?;
     if !valid {
         return Err(shared::Error::Unauthorized.into());
     }

@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use shared::auth::{Buyer, Claims, Operator, Role, Seller};
 use shared::config::ServiceName;
 use shared::db::is_unique_violation;
+use shared::hashing::Purpose;
 use shared::ids::{BuyerId, ProductId, StoreId};
 use shared::money::Money;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/buyers", web::post().to(create_buyer))
+    cfg.route("/v1/buyers", web::post().to(create_buyer).wrap(actix_web::middleware::from_fn(shared::ratelimit::signup)))
         .route(
             "/v1/buyer-sessions",
             web::post().to(create_session).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)),
@@ -55,10 +56,7 @@ pub async fn create_buyer(state: web::Data<State>, body: web::Json<NewBuyer>) ->
     let body = body.into_inner();
     let handle = domain::parse_handle(&body.handle)?;
     let password = parse_password(&body.password)?.to_string();
-    let hash = tokio::task::spawn_blocking(move || shared::crypto::hash_password(&password))
-        .await
-        .map_err(|_| shared::Error::Internal("hashing task failed".into()))?
-        .map_err(|_| shared::Error::Internal("hashing failed".into()))?;
+    let hash = state.core.hashing.hash(password, Purpose::SignUp).await.map_err(shared::Error::from)?;
     let id = BuyerId::generate();
     let bid = id.clone();
     state
@@ -95,9 +93,7 @@ pub async fn create_session(state: web::Data<State>, body: web::Json<NewBuyer>) 
         None => (None, None),
     };
     // Unknown handles are checked against a dummy hash: the time taken does not tell.
-    let valid = tokio::task::spawn_blocking(move || shared::crypto::verify_password(&password, hash.as_deref()))
-        .await
-        .unwrap_or(false);
+    let valid = state.core.hashing.verify(password, hash).await.map_err(shared::Error::from)?;
     let Some(id) = id.filter(|_| valid) else { return Err(shared::Error::Unauthorized.into()) };
     let ttl = state.core.config.access_token_ttl_secs;
     let claims = Claims::new(ServiceName::Broker, id.into_string(), Role::Buyer, &ServiceName::ALL, ttl);

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use shared::auth::{Claims, Courier, Operator, Role};
 use shared::config::ServiceName;
 use shared::crypto::Sealed;
+use shared::hashing::Purpose;
 use shared::http::Page;
 use shared::ids::{CourierId, OrderId, ShipmentId};
 
@@ -46,10 +47,7 @@ pub async fn create_courier(
     let b = body.into_inner();
     let courier = NewCourier::parse(&b.name, &b.email, &b.password, b.region.as_deref())?;
     let password = courier.password.clone();
-    let hash = tokio::task::spawn_blocking(move || shared::crypto::hash_password(&password))
-        .await
-        .map_err(|e| shared::Error::Internal(e.to_string()))?
-        .map_err(|e| shared::Error::Internal(e.to_string()))?;
+    let hash = state.core.hashing.hash(password, Purpose::SignUp).await.map_err(shared::Error::from)?;
     let id = state
         .core
         .db
@@ -81,12 +79,8 @@ pub async fn login(state: web::Data<State>, body: web::Json<LoginBody>) -> Resul
     let email = normalise_email(&email);
     let found = state.core.db.read(move |c| super::store::credentials(c, &email).map_err(DeliveryError::from)).await?;
     // Unknown e-mails are checked against a dummy hash, so timing tells nothing.
-    let (id, ok) = tokio::task::spawn_blocking(move || {
-        let ok = shared::crypto::verify_password(&password, found.as_ref().map(|(_, h)| h.as_str()));
-        (found.map(|(id, _)| id), ok)
-    })
-    .await
-    .map_err(|e| shared::Error::Internal(e.to_string()))?;
+    let (id, hash) = found.unzip();
+    let ok = state.core.hashing.verify(password, hash).await.map_err(shared::Error::from)?;
     let id = match (id, ok) {
         (Some(id), true) => id,
         _ => return Err(DeliveryError::InvalidCredentials),

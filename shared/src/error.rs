@@ -166,6 +166,7 @@ impl ApiError for Error {
             Error::Money(crate::money::MoneyError::UnknownCurrency(_)) => "unknown_currency",
             Error::Money(crate::money::MoneyError::CurrencyMismatch(..)) => "wrong_currency",
             Error::Money(crate::money::MoneyError::Overflow) => "amount_out_of_range",
+            Error::Money(crate::money::MoneyError::TooLarge { .. }) => "amount_too_large",
             Error::Money(_) => "invalid_amount",
             Error::Id(_) => "invalid_id",
             Error::Database(_) | Error::Internal(_) => "internal_error",
@@ -217,6 +218,8 @@ mod tests {
         assert_eq!(Error::NotFound("order".into()).status(), StatusCode::NOT_FOUND);
         let e: Error = crate::money::MoneyError::UnknownCurrency("XYZ".into()).into();
         assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_currency"));
+        let e: Error = crate::money::MoneyError::TooLarge { max: 5 }.into();
+        assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "amount_too_large"));
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("metrics: {0}")]
     Metrics(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// What every handler of a service can reach: configuration, database, auth, and the
@@ -42,6 +44,7 @@ pub struct Core {
 
 impl Core {
     pub fn open(config: &Config, name: ServiceName, migrations: Migrations) -> Result<Core, StartError> {
+        config.check()?;
         let db = Db::open(&config.database_url(name), config.service(name).pool_size, migrations)?;
         let keys = Arc::new(KeyRing::load_or_create(&config.data_dir, name.as_str())?);
         let remotes =

@@ -12,6 +12,7 @@ mod crash;
 mod delivery;
 mod foundation;
 mod hostile;
+mod money;
 mod orders;
 mod privacy;
 mod reports;

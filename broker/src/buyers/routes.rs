@@ -268,7 +268,7 @@ pub async fn put_group_price(
     let store_id = StoreId::parse(&path)?;
     let GroupPrice { product_id, group, price } = body.into_inner();
     let group = group.parse()?;
-    let price = price.positive()?;
+    let price = state.core.config.money.ceiling().admit(price)?;
     let answer = serde_json::json!({ "store_id": store_id, "product_id": product_id, "group": group, "price": price });
     state
         .core

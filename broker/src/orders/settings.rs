@@ -20,6 +20,9 @@ pub struct OrderSettings {
     pub expiry_sweep_secs: u64,
     /// How long an order's `Idempotency-Key` answers again; never less than 30 days.
     pub order_key_retention_days: i64,
+    /// The money ceiling (`[money] max_amount_minor`), which an order's value stays under.
+    #[serde(skip)]
+    pub ceiling: shared::money::Ceiling,
 }
 
 impl Default for OrderSettings {
@@ -32,11 +35,13 @@ impl Default for OrderSettings {
             unpaid_order_ttl_secs: 3 * 24 * 3600,
             expiry_sweep_secs: 60,
             order_key_retention_days: 30,
+            ceiling: shared::money::Ceiling::MAX,
         }
     }
 }
 
 /// The settings as configured (defaults where unset).
 pub fn of(state: &crate::State) -> OrderSettings {
-    state.core.config.setting(shared::config::ServiceName::Broker)
+    let settings: OrderSettings = state.core.config.setting(shared::config::ServiceName::Broker);
+    OrderSettings { ceiling: state.core.config.money.ceiling(), ..settings }
 }

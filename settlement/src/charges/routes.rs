@@ -53,7 +53,7 @@ pub async fn charge(
     broker_only(&caller)?;
     let body = body.into_inner();
     let purchase = purchase_id(&body.purchase_id)?;
-    let amount = body.amount.positive()?;
+    let amount = state.core.config.money.ceiling().admit(body.amount)?;
     let store = body.store_id;
     let charge = state.core.db.write(move |c| super::store::charge(c, &purchase, &store, amount)).await?;
     Ok(HttpResponse::Created().json(charge))

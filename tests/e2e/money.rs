@@ -141,8 +141,9 @@ async fn payments_refunds_and_charges_above_the_money_ceiling_move_no_money() {
         region: "north".into(),
     };
     assert_eq!(to_settlement(&m, registered).await, 204);
-    let partner = m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}));
-    let key = json_of(&partner.await.expect(201), "api_key");
+    let partners = format!("{}/v1/partners", m.settlement);
+    let partner = m.post(&partners, Some(&m.operator), json!({"name": "Pay Co"})).await.expect(201);
+    let key = json_of(&partner, "api_key");
     let order = OrderId::generate();
     assert_eq!(to_settlement(&m, payable(&order, &store, Money::new(1_000, Currency::EUR))).await, 204);
     let (empty, _) = books(&m).await;
@@ -190,8 +191,9 @@ async fn payments_refunds_and_charges_above_the_money_ceiling_move_no_money() {
     let balance =
         m.get(&format!("{}/v1/seller/balance?store_id={store}", m.settlement), Some(&token)).await.expect(200);
     assert_eq!(balance["escrow"], money(1_000), "{balance}");
-    let view = m.get(&format!("{}/v1/orders/{huge}/settlement", m.settlement), Some(&m.capability_for(huge.as_str())));
-    assert_eq!(view.await.status.as_u16(), 404, "the hostile order was never stored");
+    let cap = m.capability_for(huge.as_str());
+    let view = m.get(&format!("{}/v1/orders/{huge}/settlement", m.settlement), Some(&cap)).await;
+    assert_eq!(view.status.as_u16(), 404, "the hostile order was never stored");
 }
 
 #[tokio::test]
@@ -209,8 +211,9 @@ async fn a_lower_configured_ceiling_holds_everywhere() {
     let order = json!({"store_id": s.store, "product_id": s.product, "quantity": 2});
     let placed = m.post(&format!("{}/v1/orders", m.broker), None, order).await.expect(201);
     assert_eq!(placed["amount"], money(50_000));
-    let partner = m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Pay Co"}));
-    let key = json_of(&partner.await.expect(201), "api_key");
+    let partners = format!("{}/v1/partners", m.settlement);
+    let partner = m.post(&partners, Some(&m.operator), json!({"name": "Pay Co"})).await.expect(201);
+    let key = json_of(&partner, "api_key");
     let body = json!({"order_id": placed["order_id"], "amount": money(50_001), "partner_reference": "r"});
     post_keyed(&m, "/v1/payments", &key, body).await.expect_problem(422, "amount_too_large");
     books(&m).await;

@@ -582,6 +582,20 @@ impl Settings {
         Ok(s)
     }
 
+    /// Refuses a report price above `max` minor units (the money ceiling): a price is
+    /// money entering from configuration, bounded as any other.
+    pub fn prices_within(&self, max: i64) -> Result<(), SettingsError> {
+        for kind in ReportKind::ALL {
+            let price = kind.price_minor(self);
+            if price > max {
+                return Err(SettingsError::Invalid(format!(
+                    "{kind}: the price {price} is above the money ceiling of {max} minor units"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub fn budget(&self) -> Result<Budget, BudgetError> {
         Budget::new(self.monthly_epsilon, self.broker_epsilon, self.settlement_epsilon, self.seller_share_bps)
     }

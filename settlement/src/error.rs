@@ -38,6 +38,18 @@ impl SettlementError {
     pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
         SettlementError::Invalid { code, detail: detail.into() }
     }
+
+    /// A request body that did not parse: an amount above the money ceiling and an
+    /// unknown currency keep their own codes, anything else is `invalid_body`.
+    pub fn body(e: serde_json::Error) -> Self {
+        if shared::money::is_too_large(&e) {
+            SettlementError::invalid("amount_too_large", e.to_string())
+        } else if e.to_string().contains("unknown currency") {
+            SettlementError::invalid("unknown_currency", e.to_string())
+        } else {
+            SettlementError::invalid("invalid_body", e.to_string())
+        }
+    }
 }
 
 impl From<shared::db::DbError> for SettlementError {

@@ -47,9 +47,10 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
         Message::SellabilityChanged { store_id, product_id, sellable, reason } => {
             crate::stores::store::set_sellability(conn, store_id, product_id, *sellable, reason.as_deref())
         }
-        Message::OrderPayable { amount, .. } if amount.amount <= 0 => {
-            // Nothing can be paid against it; retrying would not change that.
-            tracing::error!(message = %envelope.id, "order_payable without a positive amount ignored");
+        Message::OrderPayable { amount, .. } if shared::money::Ceiling::MAX.admit(*amount).is_err() => {
+            // Nothing can be paid against it (none, or above the money ceiling, which the
+            // broker never sends); retrying would not change that.
+            tracing::error!(message = %envelope.id, "order_payable without an admissible amount ignored");
             Ok(())
         }
         Message::OrderPayable {

@@ -1,7 +1,7 @@
 //! Configuration: defaults that run everything on one machine with SQLite under `./data`,
 //! one TOML file over them, and environment variables over that.
 
-use crate::money::BasisPoints;
+use crate::money::{BasisPoints, Ceiling, MoneyError, MAX_AMOUNT};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -96,6 +96,36 @@ impl FeeConfig {
     }
 }
 
+/// `[money]`: the money ceiling every service applies where money enters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MoneyConfig {
+    /// The largest single amount (price, payment, refund, charge, report price) in minor
+    /// units. At most 10^12, the default; a lower value lowers it everywhere.
+    pub max_amount_minor: i64,
+}
+
+impl Default for MoneyConfig {
+    fn default() -> Self {
+        MoneyConfig { max_amount_minor: MAX_AMOUNT }
+    }
+}
+
+impl MoneyConfig {
+    /// The configured ceiling, refused when above 10^12 or below one minor unit.
+    pub fn checked(&self) -> Result<Ceiling, MoneyError> {
+        Ceiling::new(self.max_amount_minor)
+    }
+
+    /// The ceiling to apply. Services refuse to start with an invalid one
+    /// ([`Config::check`]); should one reach here anyway, it is narrowed into range,
+    /// never widened past 10^12.
+    pub fn ceiling(&self) -> Ceiling {
+        self.checked()
+            .unwrap_or_else(|_| Ceiling::new(self.max_amount_minor.clamp(1, MAX_AMOUNT)).unwrap_or(Ceiling::MAX))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
@@ -173,6 +203,7 @@ pub struct Config {
     /// Overrides the token in `<data dir>/operator-token`.
     pub operator_token: Option<String>,
     pub fees: FeeConfig,
+    pub money: MoneyConfig,
     pub mail: MailConfig,
     pub outbox: OutboxConfig,
     /// Lifetime of seller, manufacturer, courier and buyer access tokens.
@@ -196,6 +227,7 @@ impl Default for Config {
             delivery: ServiceConfig::with_port(8082),
             operator_token: None,
             fees: FeeConfig::default(),
+            money: MoneyConfig::default(),
             mail: MailConfig::default(),
             outbox: OutboxConfig::default(),
             access_token_ttl_secs: 3600,
@@ -215,6 +247,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, source: toml::de::Error },
     #[error("invalid value for {var}: {value}")]
     Env { var: &'static str, value: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
 }
 
 impl Config {
@@ -274,6 +308,12 @@ impl Config {
             self.mail.transport = MailTransportKind::Smtp;
             self.mail.smtp_url = Some(v);
         }
+        Ok(())
+    }
+
+    /// What no service may start with: a money ceiling above 10^12 or below one unit.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        self.money.checked().map_err(|e| ConfigError::Invalid(format!("[money] max_amount_minor: {e}")))?;
         Ok(())
     }
 
@@ -349,6 +389,21 @@ mod tests {
         .unwrap();
         assert_eq!(c.broker.addr.port(), 9100);
         assert_eq!(c.data_dir, PathBuf::from("/srv/m"));
+    }
+
+    #[test]
+    fn the_money_ceiling_is_configurable_lower_never_higher() {
+        let c = Config::default();
+        assert_eq!(c.money.ceiling(), Ceiling::MAX);
+        assert!(c.check().is_ok());
+        let low = Config::from_toml("[money]\nmax_amount_minor = 50000\n").unwrap();
+        assert_eq!(low.money.ceiling().get(), 50_000);
+        assert!(low.check().is_ok());
+        for bad in ["1000000000001", "0", "-5"] {
+            let c = Config::from_toml(&format!("[money]\nmax_amount_minor = {bad}\n")).unwrap();
+            assert!(c.check().is_err(), "{bad}");
+            assert!(c.money.ceiling().get() <= MAX_AMOUNT);
+        }
     }
 
     #[test]

@@ -169,6 +169,7 @@ impl ApiError for Error {
             Error::Money(crate::money::MoneyError::UnknownCurrency(_)) => "unknown_currency",
             Error::Money(crate::money::MoneyError::CurrencyMismatch(..)) => "wrong_currency",
             Error::Money(crate::money::MoneyError::Overflow) => "amount_out_of_range",
+            Error::Money(crate::money::MoneyError::TooLarge { .. }) => "amount_too_large",
             Error::Money(_) => "invalid_amount",
             Error::Id(_) => "invalid_id",
             Error::Database(_) | Error::Internal(_) => "internal_error",
@@ -225,6 +226,8 @@ mod tests {
         let busy = Error::Busy { retry_after_secs: 2 };
         assert_eq!((busy.status(), busy.code()), (StatusCode::SERVICE_UNAVAILABLE, "busy"));
         assert_eq!(busy.headers(), vec![("retry-after", "2".to_string())]);
+        let e: Error = crate::money::MoneyError::TooLarge { max: 5 }.into();
+        assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "amount_too_large"));
     }
 
     #[test]

@@ -49,6 +49,10 @@ fn json_problem(err: &JsonPayloadError) -> Problem {
             "unsupported_media_type",
             "send the body as application/json",
         ),
+        // The money ceiling refuses inside the deserializer; say so with its own code.
+        JsonPayloadError::Deserialize(e) if e.is_data() && crate::money::is_too_large(e) => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "amount_too_large", e.to_string())
+        }
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string())
         }
@@ -129,6 +133,8 @@ mod tests {
     #[allow(dead_code)]
     struct Body {
         n: i64,
+        #[serde(default)]
+        price: Option<crate::money::Money>,
     }
 
     async fn echo(_b: web::Json<Body>) -> HttpResponse {
@@ -141,9 +147,13 @@ mod tests {
             App::new().app_data(json_config()).route("/", web::post().to(echo)).default_service(web::to(not_found)),
         )
         .await;
-        for (body, status, code) in
-            [("{", 400, "malformed_json"), (r#"{"n":"x"}"#, 422, "invalid_body"), (r#"{}"#, 422, "invalid_body")]
-        {
+        for (body, status, code) in [
+            ("{", 400, "malformed_json"),
+            (r#"{"n":"x"}"#, 422, "invalid_body"),
+            (r#"{}"#, 422, "invalid_body"),
+            (r#"{"n":1,"price":{"amount":9223372036854775807,"currency":"EUR"}}"#, 422, "amount_too_large"),
+            (r#"{"n":1,"price":{"amount":1000000000001,"currency":"EUR"}}"#, 422, "amount_too_large"),
+        ] {
             let req = test::TestRequest::post()
                 .uri("/")
                 .insert_header(("content-type", "application/json"))

@@ -1,5 +1,12 @@
 //! Money as an integer number of minor units plus an ISO 4217 currency. No floats, ever;
 //! every arithmetic step is checked and refuses overflow and mixed currencies.
+//!
+//! Every amount that enters from outside (a price, a payment, a refund, a charge, a
+//! configured price) is at most [`MAX_AMOUNT`] minor units, or the lower [`Ceiling`] an
+//! operator configured: [`Ceiling::admit`] is the one rule every entry point applies, and
+//! JSON can never carry a larger amount at all (`Money`'s deserializer refuses it). With
+//! single amounts that small, a sum of millions of them still fits an `i64` and a sum of
+//! any number of them fits the `i128` that totals are computed in ([`Total`]).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -84,15 +91,114 @@ pub enum MoneyError {
     Negative,
     #[error("amount must be greater than zero")]
     NotPositive,
+    /// Above the money ceiling; the message starts with [`TOO_LARGE`].
+    #[error("amount exceeds the ceiling of {max} minor units")]
+    TooLarge { max: i64 },
+    #[error("the money ceiling must be between 1 and {MAX_AMOUNT} minor units, not {0}")]
+    InvalidCeiling(i64),
+}
+
+/// The highest amount any single price, payment, refund, fee or charge may carry:
+/// 10^12 minor units (ten billion euros). A ceiling may be configured lower, never higher.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
+/// How every "above the ceiling" message begins, so that a refusal raised inside a JSON
+/// deserializer (which carries only text) is still answered `amount_too_large`.
+pub const TOO_LARGE: &str = "amount exceeds the ceiling";
+
+/// Whether a deserializer's error is the money ceiling's refusal.
+pub fn is_too_large(error: &impl fmt::Display) -> bool {
+    error.to_string().contains(TOO_LARGE)
+}
+
+/// The configured money ceiling: at most [`MAX_AMOUNT`], at least one minor unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ceiling(i64);
+
+impl Ceiling {
+    pub const MAX: Ceiling = Ceiling(MAX_AMOUNT);
+
+    /// A ceiling of `max` minor units; refuses one above [`MAX_AMOUNT`] or below 1.
+    pub fn new(max: i64) -> Result<Ceiling, MoneyError> {
+        if (1..=MAX_AMOUNT).contains(&max) {
+            Ok(Ceiling(max))
+        } else {
+            Err(MoneyError::InvalidCeiling(max))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+
+    /// An amount entering from outside (a price, payment, refund or charge): at least one
+    /// minor unit (`NotPositive` otherwise, as before) and at most the ceiling.
+    pub fn admit(self, money: Money) -> Result<Money, MoneyError> {
+        self.bound(money.positive()?)
+    }
+
+    /// A computed amount (an order's value, unit price × quantity): at most the ceiling.
+    pub fn bound(self, money: Money) -> Result<Money, MoneyError> {
+        if money.amount <= self.0 {
+            Ok(money)
+        } else {
+            Err(MoneyError::TooLarge { max: self.0 })
+        }
+    }
+}
+
+impl Default for Ceiling {
+    fn default() -> Self {
+        Ceiling::MAX
+    }
 }
 
 /// An amount of money: integer minor units and a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawMoney")]
 pub struct Money {
-    /// Integer minor units (cents for EUR).
+    /// Integer minor units (cents for EUR), at most 10^12 in magnitude.
     pub amount: i64,
     pub currency: Currency,
+}
+
+/// Money as the wire carries it, before the ceiling is applied.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMoney {
+    amount: i64,
+    currency: Currency,
+}
+
+impl TryFrom<RawMoney> for Money {
+    type Error = MoneyError;
+    /// No JSON amount is larger than [`MAX_AMOUNT`] either way (a negative one is a
+    /// balance shown, never an input, but is bounded the same), so no route, message or
+    /// stored answer can bring one in, whatever it checks itself.
+    fn try_from(raw: RawMoney) -> Result<Self, Self::Error> {
+        if raw.amount.unsigned_abs() > MAX_AMOUNT as u64 {
+            return Err(MoneyError::TooLarge { max: MAX_AMOUNT });
+        }
+        Ok(Money { amount: raw.amount, currency: raw.currency })
+    }
+}
+
+/// A sum of many amounts (a trial balance's totals), computed in `i128` so that no book
+/// is too large to add up. It is written as money (`{"amount", "currency"}`); the amount
+/// is an exact JSON integer that may exceed 2^63 − 1 on very large books, so a client
+/// should read it into a 128-bit or arbitrary-precision integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+pub struct Total {
+    /// Integer minor units; may exceed the range of a 64-bit integer.
+    #[schema(value_type = i64)]
+    pub amount: i128,
+    pub currency: Currency,
+}
+
+impl Total {
+    pub fn new(amount: i128, currency: Currency) -> Self {
+        Total { amount, currency }
+    }
 }
 
 /// A rate in basis points (1 % = 100 bp), used for fees.
@@ -225,6 +331,36 @@ mod tests {
     }
 
     #[test]
+    fn the_ceiling_admits_up_to_its_value_and_keeps_the_old_errors_below_one() {
+        assert_eq!(Ceiling::MAX.admit(eur(MAX_AMOUNT)), Ok(eur(MAX_AMOUNT)));
+        assert_eq!(Ceiling::MAX.admit(eur(MAX_AMOUNT + 1)), Err(MoneyError::TooLarge { max: MAX_AMOUNT }));
+        assert_eq!(Ceiling::MAX.admit(eur(i64::MAX)), Err(MoneyError::TooLarge { max: MAX_AMOUNT }));
+        assert_eq!(Ceiling::MAX.admit(eur(0)), Err(MoneyError::NotPositive));
+        assert_eq!(Ceiling::MAX.admit(eur(-1)), Err(MoneyError::NotPositive));
+        let low = Ceiling::new(10_000).unwrap();
+        assert_eq!(low.admit(eur(10_000)), Ok(eur(10_000)));
+        assert!(low.admit(eur(10_001)).is_err());
+        assert!(Ceiling::new(MAX_AMOUNT + 1).is_err());
+        assert!(Ceiling::new(0).is_err());
+        assert_eq!(Ceiling::default(), Ceiling::MAX);
+        assert!(is_too_large(&MoneyError::TooLarge { max: 5 }));
+    }
+
+    #[test]
+    fn json_never_carries_an_amount_above_the_ceiling() {
+        let parse = |a: i64| serde_json::from_str::<Money>(&format!(r#"{{"amount":{a},"currency":"EUR"}}"#));
+        assert_eq!(parse(MAX_AMOUNT).unwrap(), eur(MAX_AMOUNT));
+        assert_eq!(parse(-MAX_AMOUNT).unwrap(), eur(-MAX_AMOUNT));
+        for hostile in [MAX_AMOUNT + 1, i64::MAX, i64::MIN, -MAX_AMOUNT - 1] {
+            let e = parse(hostile).unwrap_err();
+            assert!(is_too_large(&e), "{hostile}: {e}");
+        }
+        assert!(serde_json::from_str::<Money>(r#"{"amount":1,"currency":"EUR","x":1}"#).is_err());
+        let big = Total::new(i64::MAX as i128 * 3, Currency::EUR);
+        assert_eq!(serde_json::to_string(&big).unwrap(), r#"{"amount":27670116110564327421,"currency":"EUR"}"#);
+    }
+
+    #[test]
     fn positive_and_display() {
         assert!(eur(0).positive().is_err());
         assert!(eur(-1).non_negative().is_err());
@@ -331,7 +467,18 @@ mod properties {
         }
 
         #[test]
-        fn json_round_trips_and_hostile_json_is_refused(a in any::<i64>(), c in currency(), junk in ".{0,40}") {
+        fn no_amount_above_the_ceiling_is_ever_accepted(a in prop_oneof![any::<i64>(), (MAX_AMOUNT - 3)..=(MAX_AMOUNT + 3)]) {
+            let parsed = serde_json::from_value::<Money>(serde_json::json!({"amount": a, "currency": "EUR"}));
+            prop_assert_eq!(parsed.is_ok(), a.unsigned_abs() <= MAX_AMOUNT as u64);
+            let m = Money::new(a, Currency::EUR);
+            prop_assert_eq!(Ceiling::MAX.admit(m).is_ok(), (1..=MAX_AMOUNT).contains(&a));
+            if a > MAX_AMOUNT {
+                prop_assert_eq!(Ceiling::MAX.admit(m), Err(MoneyError::TooLarge { max: MAX_AMOUNT }));
+            }
+        }
+
+        #[test]
+        fn json_round_trips_and_hostile_json_is_refused(a in -MAX_AMOUNT..=MAX_AMOUNT, c in currency(), junk in ".{0,40}") {
             let m = Money::new(a, c);
             let text = serde_json::to_string(&m).unwrap();
             prop_assert_eq!(serde_json::from_str::<Money>(&text).unwrap(), m);

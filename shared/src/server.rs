@@ -28,8 +28,10 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("metrics: {0}")]
     Metrics(String),
-    #[error("configuration: {0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("settings: {0}")]
+    Settings(String),
 }
 
 /// What every handler of a service can reach: configuration, database, auth, and the
@@ -50,6 +52,7 @@ pub struct Core {
 
 impl Core {
     pub fn open(config: &Config, name: ServiceName, migrations: Migrations) -> Result<Core, StartError> {
+        config.check()?;
         let db = Db::open(&config.database_url(name), config.service(name).pool_size, migrations)?;
         let keys = Arc::new(KeyRing::load_or_create(&config.data_dir, name.as_str())?);
         let remotes =
@@ -60,7 +63,7 @@ impl Core {
             TokenVerifier::new(name, &keys, remotes),
         ));
         let metrics = Arc::new(Metrics::new(name.as_str()).map_err(|e| StartError::Metrics(e.to_string()))?);
-        let hashing = Arc::new(HashPool::from_config(config, metrics.registry()).map_err(StartError::Config)?);
+        let hashing = Arc::new(HashPool::from_config(config, metrics.registry()).map_err(StartError::Settings)?);
         Ok(Core {
             name,
             config: Arc::new(config.clone()),
@@ -147,7 +150,7 @@ where
     let db = web::Data::new(core.db.clone());
     let auth = web::Data::from(core.auth.clone());
     let rate_limits =
-        web::Data::new(crate::ratelimit::RateLimits::from_config(&core.config).map_err(StartError::Config)?);
+        web::Data::new(crate::ratelimit::RateLimits::from_config(&core.config).map_err(StartError::Settings)?);
     let workers = core.config.service(core.name).workers.max(1);
     let (cors_config, cors_name) = (core.config.clone(), core.name);
     let server = HttpServer::new(move || {

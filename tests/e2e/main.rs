@@ -14,6 +14,7 @@ mod delivery;
 mod foundation;
 mod holds;
 mod hostile;
+mod money;
 mod orders;
 mod points;
 mod privacy;

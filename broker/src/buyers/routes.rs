@@ -325,7 +325,7 @@ pub async fn put_group_price(
     let cap = super::collections::CollectionSettings::of(&state).group_prices_per_product;
     let GroupPrice { product_id, group, price } = body.into_inner();
     let group = group.parse()?;
-    let price = price.positive()?;
+    let price = state.core.config.money.ceiling().admit(price)?;
     let answer = serde_json::json!({ "store_id": store_id, "product_id": product_id, "group": group, "price": price });
     state
         .core

@@ -4,7 +4,7 @@
 use crate::error::BrokerError;
 use serde::Serialize;
 use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
-use shared::money::Money;
+use shared::money::{Ceiling, Money};
 use shared::rules::OfferRule;
 use shared::time::Timestamp;
 use std::collections::BTreeMap;
@@ -217,9 +217,10 @@ pub fn parse_quantity(value: i64) -> Result<i64, BrokerError> {
     }
 }
 
-/// A price must be at least one minor unit.
-pub fn parse_price(price: Money) -> Result<Money, BrokerError> {
-    Ok(price.positive()?)
+/// A price must be at least one minor unit and at most the money ceiling
+/// (`amount_too_large` above it).
+pub fn parse_price(price: Money, ceiling: Ceiling) -> Result<Money, BrokerError> {
+    Ok(ceiling.admit(price)?)
 }
 
 /// How near `region` lies to `from`: 0 the same region, 1 the same parent region (regions
@@ -284,9 +285,14 @@ mod tests {
         assert!(parse_stock("stock", -1).is_err());
         assert_eq!(parse_stock("stock", 0).unwrap(), 0);
         assert!(parse_quantity(0).is_err());
-        assert!(parse_price(eur(0)).is_err());
-        assert!(parse_price(eur(-5)).is_err());
-        assert_eq!(parse_price(eur(5)).unwrap(), eur(5));
+        assert!(parse_price(eur(0), Ceiling::MAX).is_err());
+        assert!(parse_price(eur(-5), Ceiling::MAX).is_err());
+        assert_eq!(parse_price(eur(5), Ceiling::MAX).unwrap(), eur(5));
+        let code = |m: Money, c: Ceiling| shared::error::ApiError::code(&parse_price(m, c).unwrap_err());
+        assert_eq!(code(eur(i64::MAX), Ceiling::MAX), "amount_too_large");
+        assert_eq!(code(eur(1_000_000_000_001), Ceiling::MAX), "amount_too_large");
+        assert_eq!(code(eur(501), Ceiling::new(500).unwrap()), "amount_too_large");
+        assert_eq!(code(eur(0), Ceiling::MAX), "invalid_amount");
     }
 
     #[test]

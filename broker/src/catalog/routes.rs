@@ -118,7 +118,7 @@ pub async fn create_product(
             Some(a) => parse_attributes(a)?,
             None => BTreeMap::new(),
         },
-        list_price: parse_price(body.list_price)?,
+        list_price: parse_price(body.list_price, state.core.config.money.ceiling())?,
         manufacturer_id,
         requires_approval: body.requires_approval,
         backorder_days,
@@ -227,7 +227,7 @@ pub async fn put_offer(
     let store_id = StoreId::parse(&store_id)?;
     let product_id = ProductId::parse(&product_id)?;
     let body = body.into_inner();
-    let price = parse_price(body.price)?;
+    let price = parse_price(body.price, state.core.config.money.ceiling())?;
     let stock = parse_stock("stock", body.stock)?;
     let reserve_threshold = body.reserve_threshold.map(|r| parse_stock("reserve_threshold", r)).transpose()?;
     let reason = match (body.sellable, body.reason.as_deref()) {

@@ -1,8 +1,9 @@
 //! The order workflow as plain data: statuses, the events that move them, and what each
 //! move causes. No storage, no HTTP: the store and the routes act on these decisions.
 
+use crate::error::BrokerError;
 use serde::{Deserialize, Serialize};
-use shared::money::Money;
+use shared::money::{Ceiling, Money, MoneyError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -334,7 +335,9 @@ pub fn check_quantity(quantity: i64, max: i64) -> Result<i64, String> {
 }
 
 /// What the buyer pays: the unit price times the quantity, less the points discount,
-/// never below one minor unit (a free order would have nothing to settle).
+/// never below one minor unit (a free order would have nothing to settle). The unit price
+/// times the quantity is at most the money ceiling (`amount_too_large`), so an order's
+/// value is as bounded as any price.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Priced {
     pub unit_price: Money,
@@ -344,14 +347,23 @@ pub struct Priced {
     pub points_used: i64,
 }
 
-pub fn price(unit_price: Money, quantity: i64, points: i64, point_value: i64) -> Result<Priced, String> {
-    let gross = unit_price
-        .amount
-        .checked_mul(quantity)
-        .filter(|g| *g > 0)
-        .ok_or_else(|| "the order's value is out of range".to_string())?;
+pub fn price(
+    unit_price: Money,
+    quantity: i64,
+    points: i64,
+    point_value: i64,
+    ceiling: Ceiling,
+) -> Result<Priced, BrokerError> {
+    let invalid = |detail: &str| BrokerError::invalid("invalid_amount", detail);
+    // A product beyond i64 is beyond any ceiling too.
+    let too_large = MoneyError::TooLarge { max: ceiling.get() };
+    let gross = unit_price.checked_mul(quantity).map_err(|_| too_large)?;
+    let gross = ceiling.bound(gross)?.amount;
+    if gross <= 0 {
+        return Err(invalid("the order's value is out of range"));
+    }
     if points < 0 {
-        return Err("points must not be negative".into());
+        return Err(invalid("points must not be negative"));
     }
     let point_value = point_value.max(1);
     let max_points = (gross - 1) / point_value;
@@ -646,16 +658,31 @@ mod tests {
     #[test]
     fn pricing_with_points_never_reaches_zero() {
         let unit = Money::new(1_250, Currency::EUR);
-        let p = price(unit, 2, 0, 1).unwrap();
+        let p = price(unit, 2, 0, 1, Ceiling::MAX).unwrap();
         assert_eq!((p.amount.amount, p.discount.amount, p.points_used), (2_500, 0, 0));
-        let p = price(unit, 2, 300, 1).unwrap();
+        let p = price(unit, 2, 300, 1, Ceiling::MAX).unwrap();
         assert_eq!((p.amount.amount, p.discount.amount, p.points_used), (2_200, 300, 300));
-        let p = price(unit, 1, 10_000, 1).unwrap();
+        let p = price(unit, 1, 10_000, 1, Ceiling::MAX).unwrap();
         assert_eq!((p.amount.amount, p.points_used), (1, 1_249));
-        let p = price(unit, 1, 10_000, 10).unwrap();
+        let p = price(unit, 1, 10_000, 10, Ceiling::MAX).unwrap();
         assert_eq!((p.amount.amount, p.points_used), (10, 124));
-        assert!(price(unit, i64::MAX, 0, 1).is_err());
-        assert!(price(unit, 1, -1, 1).is_err());
+        assert!(price(unit, 1, -1, 1, Ceiling::MAX).is_err());
+    }
+
+    #[test]
+    fn an_order_is_worth_at_most_the_money_ceiling() {
+        use shared::error::ApiError;
+        let code = |unit: i64, qty: i64, ceiling: Ceiling| {
+            price(Money::new(unit, Currency::EUR), qty, 0, 1, ceiling).map(|p| p.amount.amount).map_err(|e| e.code())
+        };
+        let max = shared::money::MAX_AMOUNT;
+        assert_eq!(code(max, 1, Ceiling::MAX), Ok(max));
+        assert_eq!(code(max / 4, 4, Ceiling::MAX), Ok(max));
+        assert_eq!(code(max / 4 + 1, 4, Ceiling::MAX), Err("amount_too_large"));
+        assert_eq!(code(1_250, i64::MAX, Ceiling::MAX), Err("amount_too_large"));
+        assert_eq!(code(i64::MAX, 2, Ceiling::MAX), Err("amount_too_large"));
+        assert_eq!(code(600, 2, Ceiling::new(1_000).unwrap()), Err("amount_too_large"));
+        assert_eq!(code(500, 2, Ceiling::new(1_000).unwrap()), Ok(1_000));
     }
 
     #[test]

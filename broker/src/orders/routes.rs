@@ -520,10 +520,17 @@ pub async fn confirm(
     state: web::Data<State>,
     seller: OrderCaller,
     path: web::Path<String>,
-    body: Option<web::Json<Confirmation>>,
+    req: HttpRequest,
+    body: std::result::Result<web::Json<Confirmation>, actix_web::Error>,
 ) -> Result<HttpResponse> {
     let id = OrderId::parse(&path)?;
-    let price = body.map(|b| b.into_inner()).unwrap_or_default().price;
+    // No body keeps the price; a body that does not parse (a price above the money
+    // ceiling among them) is refused, never read as "no new price".
+    let price = match body {
+        Ok(b) => b.into_inner().price,
+        Err(_) if req.headers().get(actix_web::http::header::CONTENT_LENGTH).is_none_or(|v| v == "0") => None,
+        Err(e) => return Ok(actix_web::ResponseError::error_response(e.as_response_error())),
+    };
     let settings = settings(&state);
     let v = state
         .core

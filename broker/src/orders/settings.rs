@@ -32,6 +32,9 @@ pub struct OrderSettings {
     pub expiry_sweep_secs: u64,
     /// How long an order's `Idempotency-Key` answers again; never less than 30 days.
     pub order_key_retention_days: i64,
+    /// The money ceiling (`[money] max_amount_minor`), which an order's value stays under.
+    #[serde(skip)]
+    pub ceiling: shared::money::Ceiling,
 }
 
 impl Default for OrderSettings {
@@ -49,6 +52,7 @@ impl Default for OrderSettings {
             order_max_percent: 20,
             expiry_sweep_secs: 60,
             order_key_retention_days: 30,
+            ceiling: shared::money::Ceiling::MAX,
         }
     }
 }
@@ -72,5 +76,6 @@ impl OrderSettings {
 
 /// The settings as configured (defaults where unset).
 pub fn of(state: &crate::State) -> OrderSettings {
-    state.core.config.setting(shared::config::ServiceName::Broker)
+    let settings: OrderSettings = state.core.config.setting(shared::config::ServiceName::Broker);
+    OrderSettings { ceiling: state.core.config.money.ceiling(), ..settings }
 }

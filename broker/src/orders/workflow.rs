@@ -216,8 +216,7 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     if new.expected_price.is_some_and(|e| e != unit_price) {
         return Err(BrokerError::PriceChanged { current: unit_price });
     }
-    let priced = domain::price(unit_price, quantity, new.points, settings.point_value_minor)
-        .map_err(|d| BrokerError::invalid("invalid_amount", d))?;
+    let priced = domain::price(unit_price, quantity, new.points, settings.point_value_minor, settings.ceiling)?;
 
     let id = OrderId::generate();
     let t = now();
@@ -591,14 +590,12 @@ pub fn confirm(
         return Err(BrokerError::InvalidTransition { current: order.status.as_str() });
     }
     if let Some(unit) = new_price {
-        let unit = unit.positive()?;
+        let unit = settings.ceiling.admit(unit)?;
         if unit.currency != order.unit_price.currency {
             return Err(shared::money::MoneyError::CurrencyMismatch(order.unit_price.currency, unit.currency).into());
         }
-        let gross = unit
-            .amount
-            .checked_mul(order.quantity)
-            .ok_or_else(|| BrokerError::invalid("invalid_amount", "the order's value is out of range"))?;
+        let too_large = shared::money::MoneyError::TooLarge { max: settings.ceiling.get() };
+        let gross = settings.ceiling.bound(unit.checked_mul(order.quantity).map_err(|_| too_large)?)?.amount;
         let amount = Money::new(gross - order.discount.amount, unit.currency);
         if amount.amount < 1 {
             return Err(BrokerError::invalid("invalid_amount", "the price is below the points discount"));

@@ -20,6 +20,7 @@ impl Reports {
     /// Reads and checks the settings: a wrong privacy setting stops the service.
     pub fn from_config(config: &shared::config::Config) -> Result<Reports, SettingsError> {
         let settings = Settings::from_table(config.settings.get("privacy"))?;
+        settings.prices_within(config.money.ceiling().get())?;
         let currency = Currency::parse(&settings.currency)
             .map_err(|_| SettingsError::Invalid(format!("unknown currency {}", settings.currency)))?;
         Ok(Reports { settings, currency })
@@ -70,6 +71,21 @@ pub fn is_permanent(e: &ReleaseError) -> bool {
 mod tests {
     use super::*;
     use shared::error::ApiError;
+
+    #[test]
+    fn a_report_price_above_the_money_ceiling_stops_the_service() {
+        let over = shared::money::MAX_AMOUNT + 1;
+        let config =
+            shared::config::Config::from_toml(&format!("[settings.privacy.sales_history]\nprice = {over}\n")).unwrap();
+        let e = Reports::from_config(&config).unwrap_err();
+        assert!(e.to_string().contains("money ceiling"), "{e}");
+        // A lower ceiling lowers what a report may cost.
+        let mut config = shared::config::Config::default();
+        config.money.max_amount_minor = 2_000;
+        assert!(Reports::from_config(&config).is_err());
+        config.money.max_amount_minor = 2_500;
+        assert!(Reports::from_config(&config).is_ok());
+    }
 
     #[test]
     fn refusals_carry_stable_codes() {

@@ -362,7 +362,7 @@ pub async fn set_urgent(
     let store_id = StoreId::parse(&store_id)?;
     let product = ProductId::parse(&product_id)?;
     let UrgentPrice { price, until } = body.into_inner();
-    let price = parse_price(price)?;
+    let price = parse_price(price, state.core.config.money.ceiling())?;
     let now = shared::time::now();
     if until <= now || until > now + chrono::Duration::days(MAX_URGENT_DAYS) {
         return Err(BrokerError::invalid(

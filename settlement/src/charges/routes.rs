@@ -57,7 +57,7 @@ pub async fn charge(
     broker_only(&caller)?;
     let body = body.into_inner();
     let purchase = purchase_id(&body.purchase_id)?;
-    let amount = body.amount.positive()?;
+    let amount = state.core.config.money.ceiling().admit(body.amount)?;
     let (store, purpose) = (body.store_id, body.purpose);
     let charge = state.core.db.write(move |c| super::store::charge_for(c, &purchase, &store, amount, purpose)).await?;
     Ok(HttpResponse::Created().json(charge))

@@ -9,4 +9,6 @@ pub mod store;
 pub use domain::{Account, Transaction};
 
 #[cfg(test)]
+mod near_the_ceiling;
+#[cfg(test)]
 mod random_flows;

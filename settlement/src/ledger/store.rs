@@ -1,5 +1,9 @@
 //! Writing transactions and reading balances. Every posting updates the accounts' cached
 //! sums in the same database transaction as its entries, so a balance read is one row.
+//!
+//! Sums fail closed: a posting that would take an account's sums past `i64` is refused
+//! (`amount_out_of_range`) and, being an error, rolls back the whole transaction that made
+//! it; totals over many accounts are added in `i128` and never overflow.
 
 use super::domain::{Account, Transaction};
 use crate::error::{Result, SettlementError};
@@ -7,7 +11,7 @@ use crate::schema::{accounts, ledger_entries, ledger_transactions};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use shared::db::{is_unique_violation, AnyConnection};
-use shared::money::{Currency, Money};
+use shared::money::{Currency, Money, MoneyError, Total};
 use shared::time::now;
 
 /// Writes a balanced transaction; returns its id. Call inside the write transaction that
@@ -52,13 +56,25 @@ pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
             ))
             .execute(conn)?;
         let total = totals.entry(account_id).or_default();
-        total.0 += line.debit;
-        total.1 += line.credit;
+        total.0 = total.0.checked_add(line.debit).ok_or(MoneyError::Overflow)?;
+        total.1 = total.1.checked_add(line.credit).ok_or(MoneyError::Overflow)?;
     }
     for (account_id, (debit, credit)) in totals {
-        diesel::update(accounts::table.find(&account_id))
-            .set((accounts::debits.eq(accounts::debits + debit), accounts::credits.eq(accounts::credits + credit)))
-            .execute(conn)?;
+        // Checked addition in SQL, so that it stays one atomic statement under concurrent
+        // postings: the row changes only while both sums stay within i64. Unchecked,
+        // SQLite would store an overflowing sum as a float and PostgreSQL would fail.
+        let updated = diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(&account_id))
+                .filter(accounts::debits.le(i64::MAX - debit))
+                .filter(accounts::credits.le(i64::MAX - credit)),
+        )
+        .set((accounts::debits.eq(accounts::debits + debit), accounts::credits.eq(accounts::credits + credit)))
+        .execute(conn)?;
+        if updated != 1 {
+            tracing::error!(account = %account_id, kind = txn.kind, "refused a posting that would overflow an account");
+            return Err(MoneyError::Overflow.into());
+        }
     }
     Ok(id)
 }
@@ -108,25 +124,53 @@ pub fn owed(conn: &mut AnyConnection, account: &Account, currency: Currency) -> 
     Ok(Money::new(-b.amount, currency))
 }
 
+/// Sums over many accounts are [`Total`]s: money whose amount may exceed 2^63 − 1 on
+/// very large books (an exact JSON integer either way).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct KindTotals {
     pub kind: String,
     pub accounts: i64,
-    pub debits: Money,
-    pub credits: Money,
+    pub debits: Total,
+    pub credits: Total,
     /// Debits minus credits.
-    pub balance: Money,
+    pub balance: Total,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct TrialBalance {
     pub currency: Currency,
-    pub total_debits: Money,
-    pub total_credits: Money,
+    pub total_debits: Total,
+    pub total_credits: Total,
     pub balanced: bool,
     /// Totals per kind of account: one escrow account exists per order, so listing each
     /// would grow with history.
     pub accounts: Vec<KindTotals>,
+}
+
+/// Summing `i64` columns in SQL can overflow (SQLite fails, PostgreSQL's sum is NUMERIC,
+/// which diesel's common path does not read), so a column is summed in two halves that
+/// cannot: the high part `x / 2^32` (below 2^31) and the low part `x % 2^32` (below 2^32),
+/// each of which fits an `i64` summed over 2^31 rows. [`wide`] puts them back together.
+/// `x = (x / 2^32)·2^32 + x % 2^32` holds for truncating division in both databases.
+macro_rules! split_sum {
+    ($col:literal, $as:literal) => {
+        concat!(
+            "CAST(COALESCE(SUM(",
+            $col,
+            " / 4294967296), 0) AS BIGINT) AS ",
+            $as,
+            "_hi, ",
+            "CAST(COALESCE(SUM(",
+            $col,
+            " % 4294967296), 0) AS BIGINT) AS ",
+            $as,
+            "_lo"
+        )
+    };
+}
+
+fn wide(hi: i64, lo: i64) -> i128 {
+    ((hi as i128) << 32) + lo as i128
 }
 
 #[derive(QueryableByName)]
@@ -136,37 +180,44 @@ struct KindRow {
     #[diesel(sql_type = BigInt)]
     n: i64,
     #[diesel(sql_type = BigInt)]
-    debits: i64,
+    debits_hi: i64,
     #[diesel(sql_type = BigInt)]
-    credits: i64,
+    debits_lo: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_hi: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_lo: i64,
 }
 
-/// The trial balance from the cached account sums.
+/// The trial balance from the cached account sums, added up in `i128`.
 pub fn trial_balance(conn: &mut AnyConnection, currency: Currency) -> Result<TrialBalance> {
-    let rows: Vec<KindRow> = diesel::sql_query(
-        "SELECT kind, CAST(COUNT(*) AS BIGINT) AS n, CAST(COALESCE(SUM(debits), 0) AS BIGINT) AS debits, \
-         CAST(COALESCE(SUM(credits), 0) AS BIGINT) AS credits FROM accounts WHERE currency = $1 \
-         GROUP BY kind ORDER BY kind",
-    )
+    let rows: Vec<KindRow> = diesel::sql_query(concat!(
+        "SELECT kind, CAST(COUNT(*) AS BIGINT) AS n, ",
+        split_sum!("debits", "debits"),
+        ", ",
+        split_sum!("credits", "credits"),
+        " FROM accounts WHERE currency = $1 GROUP BY kind ORDER BY kind"
+    ))
     .bind::<Text, _>(currency.as_str())
     .load(conn)?;
-    let (mut d, mut c) = (0i64, 0i64);
+    let (mut d, mut c) = (0i128, 0i128);
     let mut kinds = Vec::with_capacity(rows.len());
     for r in rows {
-        d = d.checked_add(r.debits).ok_or(shared::money::MoneyError::Overflow)?;
-        c = c.checked_add(r.credits).ok_or(shared::money::MoneyError::Overflow)?;
+        let (debits, credits) = (wide(r.debits_hi, r.debits_lo), wide(r.credits_hi, r.credits_lo));
+        d += debits;
+        c += credits;
         kinds.push(KindTotals {
             kind: r.kind,
             accounts: r.n,
-            debits: Money::new(r.debits, currency),
-            credits: Money::new(r.credits, currency),
-            balance: Money::new(r.debits - r.credits, currency),
+            debits: Total::new(debits, currency),
+            credits: Total::new(credits, currency),
+            balance: Total::new(debits - credits, currency),
         });
     }
     Ok(TrialBalance {
         currency,
-        total_debits: Money::new(d, currency),
-        total_credits: Money::new(c, currency),
+        total_debits: Total::new(d, currency),
+        total_credits: Total::new(c, currency),
         balanced: d == c,
         accounts: kinds,
     })
@@ -177,8 +228,9 @@ pub struct Difference {
     pub account_id: String,
     pub cached_debits: i64,
     pub cached_credits: i64,
-    pub derived_debits: i64,
-    pub derived_credits: i64,
+    /// Summed from the entries in `i128`: exact JSON integers, whatever their size.
+    pub derived_debits: i128,
+    pub derived_credits: i128,
 }
 
 /// What reconciliation found: every cached balance that differs from its entries, and
@@ -249,47 +301,74 @@ struct DerivedRow {
     #[diesel(sql_type = BigInt)]
     cached_credits: i64,
     #[diesel(sql_type = BigInt)]
-    debits: i64,
+    debits_hi: i64,
     #[diesel(sql_type = BigInt)]
-    credits: i64,
+    debits_lo: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_hi: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_lo: i64,
 }
 
 #[derive(QueryableByName)]
 struct TxnRow {
     #[diesel(sql_type = Text)]
     transaction_id: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    debits_hi: i64,
+    #[diesel(sql_type = BigInt)]
+    debits_lo: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_hi: i64,
+    #[diesel(sql_type = BigInt)]
+    credits_lo: i64,
 }
 
 /// Re-derives every account's sums from its entries and re-checks every transaction.
 pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
-    let derived: Vec<DerivedRow> = diesel::sql_query(
-        "SELECT a.id AS id, a.debits AS cached_debits, a.credits AS cached_credits, \
-         CAST(COALESCE(SUM(e.debit), 0) AS BIGINT) AS debits, CAST(COALESCE(SUM(e.credit), 0) AS BIGINT) AS credits \
-         FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id \
-         GROUP BY a.id, a.debits, a.credits",
-    )
+    let derived: Vec<DerivedRow> = diesel::sql_query(concat!(
+        "SELECT a.id AS id, a.debits AS cached_debits, a.credits AS cached_credits, ",
+        split_sum!("e.debit", "debits"),
+        ", ",
+        split_sum!("e.credit", "credits"),
+        " FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id GROUP BY a.id, a.debits, a.credits"
+    ))
     .load(conn)?;
-    let unbalanced: Vec<TxnRow> = diesel::sql_query(
-        "SELECT transaction_id FROM ledger_entries GROUP BY transaction_id \
-         HAVING SUM(debit) <> SUM(credit) OR COUNT(*) < 2",
-    )
+    // Split too, so that no transaction's sums can overflow. Equal halves mean equal sums;
+    // differing halves may still add up to equal sums (a carry), so those few are checked
+    // exactly here.
+    let candidates: Vec<TxnRow> = diesel::sql_query(concat!(
+        "SELECT transaction_id, CAST(COUNT(*) AS BIGINT) AS n, ",
+        split_sum!("debit", "debits"),
+        ", ",
+        split_sum!("credit", "credits"),
+        " FROM ledger_entries GROUP BY transaction_id \
+         HAVING SUM(debit / 4294967296) <> SUM(credit / 4294967296) \
+         OR SUM(debit % 4294967296) <> SUM(credit % 4294967296) OR COUNT(*) < 2"
+    ))
     .load(conn)?;
+    let unbalanced = candidates
+        .into_iter()
+        .filter(|t| t.n < 2 || wide(t.debits_hi, t.debits_lo) != wide(t.credits_hi, t.credits_lo));
     let transactions_checked = ledger_transactions::table.count().get_result::<i64>(conn)?;
     let mut report = ReconcileReport {
         accounts_checked: derived.len(),
         transactions_checked,
-        unbalanced_transactions: unbalanced.into_iter().map(|r| r.transaction_id).collect(),
+        unbalanced_transactions: unbalanced.map(|r| r.transaction_id).collect(),
         points_differences: reconcile_points(conn)?,
         ..ReconcileReport::default()
     };
     for r in derived {
-        if r.cached_debits != r.debits || r.cached_credits != r.credits {
+        let (debits, credits) = (wide(r.debits_hi, r.debits_lo), wide(r.credits_hi, r.credits_lo));
+        if r.cached_debits as i128 != debits || r.cached_credits as i128 != credits {
             report.differences.push(Difference {
                 account_id: r.id,
                 cached_debits: r.cached_debits,
                 cached_credits: r.cached_credits,
-                derived_debits: r.debits,
-                derived_credits: r.credits,
+                derived_debits: debits,
+                derived_credits: credits,
             });
         }
     }

@@ -36,11 +36,12 @@ pub async fn create(
     let body = body.into_inner();
     let fingerprint = idempotency::fingerprint("POST /v1/payments", &body);
     let db = state.core.db.clone();
+    let ceiling = state.core.config.money.ceiling();
     let scope = format!("partner:{}", partner.id);
     let resp = idempotency::run(&db, scope, key, fingerprint, state.settings.idempotency_lock_secs, |claim| {
         let db = db.clone();
         async move {
-            let request = PaymentRequest::parse(body)?;
+            let request = PaymentRequest::parse(body, ceiling)?;
             db.write(move |c| {
                 let answer = take_payment(c, &partner.id, &request)?;
                 let text = serde_json::to_string(&answer).expect("answers serialize");

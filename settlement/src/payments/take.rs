@@ -13,7 +13,7 @@ use shared::config::ServiceName;
 use shared::db::AnyConnection;
 use shared::ids::{OrderId, PartnerId, PaymentId};
 use shared::messages::Message;
-use shared::money::Money;
+use shared::money::{Ceiling, Money};
 use utoipa::ToSchema;
 
 /// A payment report as the partner sends it, parsed.
@@ -34,17 +34,12 @@ pub struct PaymentBody {
 }
 
 impl PaymentRequest {
-    pub fn parse(body: serde_json::Value) -> Result<Self> {
-        let raw: PaymentBody = serde_json::from_value(body).map_err(|e| {
-            if e.to_string().contains("unknown currency") {
-                SettlementError::invalid("unknown_currency", e.to_string())
-            } else {
-                SettlementError::invalid("invalid_body", e.to_string())
-            }
-        })?;
+    /// Parses the body; the amount is at least one minor unit and at most `ceiling`.
+    pub fn parse(body: serde_json::Value, ceiling: Ceiling) -> Result<Self> {
+        let raw: PaymentBody = serde_json::from_value(body).map_err(SettlementError::body)?;
         let order_id =
             OrderId::parse(&raw.order_id).map_err(|e| SettlementError::invalid("invalid_order_id", e.to_string()))?;
-        let amount = raw.amount.positive()?;
+        let amount = ceiling.admit(raw.amount)?;
         let reference = raw.partner_reference.trim();
         if reference.is_empty() || reference.chars().count() > 200 {
             return Err(SettlementError::invalid(

@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::ids::PaymentId;
-use shared::money::Money;
+use shared::money::{Ceiling, Money};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,17 +30,11 @@ struct RefundRequest {
     reason: String,
 }
 
-fn parse(body: serde_json::Value) -> Result<RefundRequest> {
-    let raw: RefundBody = serde_json::from_value(body).map_err(|e| {
-        if e.to_string().contains("unknown currency") {
-            SettlementError::invalid("unknown_currency", e.to_string())
-        } else {
-            SettlementError::invalid("invalid_body", e.to_string())
-        }
-    })?;
+fn parse(body: serde_json::Value, ceiling: Ceiling) -> Result<RefundRequest> {
+    let raw: RefundBody = serde_json::from_value(body).map_err(SettlementError::body)?;
     let payment_id =
         PaymentId::parse(&raw.payment_id).map_err(|e| SettlementError::invalid("invalid_payment_id", e.to_string()))?;
-    let amount = raw.amount.positive()?;
+    let amount = ceiling.admit(raw.amount)?;
     let reason = raw.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(SettlementError::invalid("invalid_reason", "reason must be 1 to 500 characters"));
@@ -69,10 +63,11 @@ pub async fn create(
         RefundCaller::Operator => ("operator".to_string(), None),
     };
     let db = state.core.db.clone();
+    let ceiling = state.core.config.money.ceiling();
     let resp = idempotency::run(&db, scope, key, fingerprint, state.settings.idempotency_lock_secs, |claim| {
         let db = db.clone();
         async move {
-            let r = parse(body)?;
+            let r = parse(body, ceiling)?;
             db.write(move |c| {
                 let answer = refund_payment(c, partner.as_ref(), &r.payment_id, r.amount, &r.reason)?;
                 let text = serde_json::to_string(&answer).expect("answers serialize");

@@ -18,6 +18,7 @@ impl Reports {
     /// Reads and checks the settings: a wrong privacy setting stops the service.
     pub fn from_config(config: &shared::config::Config) -> Result<Reports, SettingsError> {
         let settings = Settings::from_table(config.settings.get("privacy"))?;
+        settings.prices_within(config.money.ceiling().get())?;
         let currency = Currency::parse(&settings.currency)
             .map_err(|_| SettingsError::Invalid(format!("unknown currency {}", settings.currency)))?;
         Ok(Reports { settings, currency })

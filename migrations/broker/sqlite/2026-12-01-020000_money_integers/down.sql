@@ -1,0 +1,12 @@
+DROP TRIGGER IF EXISTS products_money_integer_insert;
+DROP TRIGGER IF EXISTS products_money_integer_update;
+DROP TRIGGER IF EXISTS offers_money_integer_insert;
+DROP TRIGGER IF EXISTS offers_money_integer_update;
+DROP TRIGGER IF EXISTS orders_money_integer_insert;
+DROP TRIGGER IF EXISTS orders_money_integer_update;
+DROP TRIGGER IF EXISTS group_prices_money_integer_insert;
+DROP TRIGGER IF EXISTS group_prices_money_integer_update;
+DROP TRIGGER IF EXISTS sales_money_integer_insert;
+DROP TRIGGER IF EXISTS sales_money_integer_update;
+DROP TRIGGER IF EXISTS report_purchases_money_integer_insert;
+DROP TRIGGER IF EXISTS report_purchases_money_integer_update;

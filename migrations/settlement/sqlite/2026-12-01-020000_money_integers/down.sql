@@ -1,0 +1,15 @@
+DROP TRIGGER IF EXISTS orders_money_integer_insert;
+DROP TRIGGER IF EXISTS orders_money_integer_update;
+DROP TRIGGER IF EXISTS payments_money_integer_insert;
+DROP TRIGGER IF EXISTS payments_money_integer_update;
+DROP TRIGGER IF EXISTS refunds_money_integer_insert;
+DROP TRIGGER IF EXISTS refunds_money_integer_update;
+DROP TRIGGER IF EXISTS accounts_money_integer_insert;
+DROP TRIGGER IF EXISTS accounts_money_integer_update;
+DROP TRIGGER IF EXISTS ledger_entries_money_integer_insert;
+DROP TRIGGER IF EXISTS remittances_money_integer_insert;
+DROP TRIGGER IF EXISTS remittances_money_integer_update;
+DROP TRIGGER IF EXISTS charges_money_integer_insert;
+DROP TRIGGER IF EXISTS charges_money_integer_update;
+DROP TRIGGER IF EXISTS report_purchases_money_integer_insert;
+DROP TRIGGER IF EXISTS report_purchases_money_integer_update;

@@ -14,5 +14,6 @@ mod foundation;
 mod hostile;
 mod orders;
 mod privacy;
+mod referrals;
 mod reports;
 mod settlement;

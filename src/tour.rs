@@ -299,8 +299,10 @@ async fn play(config: &Config) -> anyhow::Result<()> {
             .map(|a| a.iter().map(|x| x["store_name"].to_string()).collect::<Vec<_>>().join(", "))
             .unwrap_or_default()
     );
+    // The alternative's signed referral token earns Corner A its referral fee.
+    let referral = sel["alternatives"][0]["referral"].clone();
     let order = h
-        .post(&format!("{b}/v1/orders"), None, json!({"store_id": store_b, "product_id": product, "quantity": 1, "referral_store_id": store_a, "expected_price": money(PRICE)}))
+        .post(&format!("{b}/v1/orders"), None, json!({"store_id": store_b, "product_id": product, "quantity": 1, "referral": referral, "expected_price": money(PRICE)}))
         .await?;
     let order_id = text(&order, "order_id")?;
     let capability = text(&order, "capability")?;

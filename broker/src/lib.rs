@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod error;
 mod inbox;
 pub mod orders;
+pub mod referrals;
 pub mod reports;
 pub mod sales;
 pub mod schema;

@@ -76,6 +76,17 @@ pub struct TokenSigner {
 /// Lifetime of a service-to-service token.
 const SERVICE_TOKEN_TTL: i64 = 120;
 
+/// The JWT header `typ` of a referral token. Every other token of the marketplace is a
+/// plain `JWT`; [`TokenVerifier::verify`] refuses any other `typ`, and
+/// [`TokenVerifier::verify_typed`] accepts only the `typ` it is asked for, so a referral
+/// never passes as a capability or a role token, nor one of those as a referral.
+pub const REFERRAL_TYP: &str = "referral+jwt";
+/// The audience of referral tokens: no service's name, so no service takes one as a
+/// caller's token.
+pub const REFERRAL_AUDIENCE: &str = "broker:referral";
+/// The `typ` of every other token.
+const PLAIN_TYP: &str = "JWT";
+
 impl TokenSigner {
     pub fn new(service: ServiceName, ring: &KeyRing) -> TokenSigner {
         let key = ring.signing();
@@ -90,6 +101,15 @@ impl TokenSigner {
     pub fn sign(&self, claims: &Claims) -> Result<String, Error> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| Error::Internal(format!("signing: {e}")))
+    }
+
+    /// Signs a token of a kind of its own (see [`REFERRAL_TYP`]): header `typ` set to
+    /// `typ`, claims as the kind defines them.
+    pub fn sign_typed<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, Error> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_string());
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|e| Error::Internal(format!("signing: {e}")))
     }
 
@@ -186,6 +206,10 @@ impl TokenVerifier {
         if header.alg != Algorithm::EdDSA {
             return Err(Error::Unauthorized);
         }
+        // A token of a kind of its own (a referral) is never a caller's token.
+        if header.typ.as_deref().is_some_and(|t| t != PLAIN_TYP) {
+            return Err(Error::Unauthorized);
+        }
         let kid = header.kid.ok_or(Error::Unauthorized)?;
         if !self.has_key(&kid) {
             self.refresh().await;
@@ -210,6 +234,35 @@ impl TokenVerifier {
             return Err(Error::Unauthorized);
         }
         Ok(claims)
+    }
+
+    /// Verifies a token of a kind of its own: header `typ` exactly `typ`, audience exactly
+    /// `audience`, signed with a key of `issuer` this verifier already holds (no fetch: a
+    /// kind of its own is verified by its issuer), unexpired with no leeway. `T` names
+    /// the claims the kind requires, so a token of another shape does not decode.
+    pub fn verify_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &str,
+        issuer: ServiceName,
+    ) -> Result<T, Error> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthorized)?;
+        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(typ) {
+            return Err(Error::Unauthorized);
+        }
+        let kid = header.kid.ok_or(Error::Unauthorized)?;
+        let keys = self.keys.read().expect("key cache poisoned");
+        let known = keys.get(&kid).filter(|k| k.issuer == issuer.as_str()).ok_or(Error::Unauthorized)?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[audience]);
+        validation.set_issuer(&[issuer.as_str()]);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "jti"]);
+        jsonwebtoken::decode::<T>(token, &known.key, &validation).map(|d| d.claims).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::TokenExpired,
+            _ => Error::Unauthorized,
+        })
     }
 
     fn has_key(&self, kid: &str) -> bool {
@@ -495,6 +548,70 @@ mod tests {
         };
         assert!(matches!(verifier.verify(&sign_with_nbf(now + 3_600)).await, Err(Error::Unauthorized)));
         assert!(verifier.verify(&sign_with_nbf(now - 10)).await.is_ok());
+    }
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    struct Typed {
+        iss: String,
+        aud: String,
+        exp: i64,
+        jti: String,
+        what: String,
+    }
+
+    #[tokio::test]
+    async fn typed_tokens_and_ordinary_tokens_never_pass_for_each_other() {
+        let (_d, ring) = key_ring();
+        let signer = TokenSigner::new(ServiceName::Broker, &ring);
+        let verifier = TokenVerifier::new(ServiceName::Broker, &ring, vec![]);
+        let exp = crate::time::unix_seconds() + 600;
+        let typed =
+            Typed { iss: "broker".into(), aud: REFERRAL_AUDIENCE.into(), exp, jti: "j1".into(), what: "x".into() };
+        let token = signer.sign_typed(REFERRAL_TYP, &typed).unwrap();
+        let back: Typed = verifier.verify_typed(&token, REFERRAL_TYP, REFERRAL_AUDIENCE, ServiceName::Broker).unwrap();
+        assert_eq!(back, typed);
+
+        // A referral is no caller's token, even with a service's audience.
+        assert!(matches!(verifier.verify(&token).await, Err(Error::Unauthorized)));
+        let as_broker = Typed { aud: "broker".into(), ..typed };
+        let t = signer.sign_typed(REFERRAL_TYP, &as_broker).unwrap();
+        assert!(matches!(verifier.verify(&t).await, Err(Error::Unauthorized)));
+
+        // A capability (or any plain token) is no referral, whatever it names.
+        let mut claims = Claims::new(ServiceName::Broker, "ord_x", Role::Capability, &[ServiceName::Broker], 600);
+        claims.jti = Some("j2".into());
+        let cap = signer.sign(&claims).unwrap();
+        let verify = |t: &str| verifier.verify_typed::<Typed>(t, REFERRAL_TYP, REFERRAL_AUDIENCE, ServiceName::Broker);
+        assert!(verify(&cap).is_err());
+        // Nor a plain token naming the referral audience, nor one of another `typ`.
+        let plain = Typed { aud: REFERRAL_AUDIENCE.into(), ..as_broker };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(ring.signing().kid.clone());
+        let t = jsonwebtoken::encode(&header, &plain, &EncodingKey::from_ed_der(ring.signing().pkcs8())).unwrap();
+        assert!(verify(&t).is_err());
+        assert!(verify(&signer.sign_typed("other+jwt", &plain).unwrap()).is_err());
+        // Another issuer's key, a stranger's key, another audience, or expired: refused.
+        assert!(verifier
+            .verify_typed::<Typed>(
+                &signer.sign_typed(REFERRAL_TYP, &plain).unwrap(),
+                REFERRAL_TYP,
+                "elsewhere",
+                ServiceName::Broker
+            )
+            .is_err());
+        assert!(verifier
+            .verify_typed::<Typed>(
+                &signer.sign_typed(REFERRAL_TYP, &plain).unwrap(),
+                REFERRAL_TYP,
+                REFERRAL_AUDIENCE,
+                ServiceName::Delivery
+            )
+            .is_err());
+        let (_d2, stranger) = key_ring();
+        let forged = TokenSigner::new(ServiceName::Broker, &stranger).sign_typed(REFERRAL_TYP, &plain).unwrap();
+        assert!(verify(&forged).is_err());
+        let old = Typed { exp: crate::time::unix_seconds() - 1, ..plain };
+        assert!(matches!(verify(&signer.sign_typed(REFERRAL_TYP, &old).unwrap()), Err(Error::TokenExpired)));
     }
 
     #[test]

@@ -272,7 +272,7 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
             "quantity",
             "expected_amount",
             "expected_currency",
-            "referral_store_id",
+            "referral",
         ] {
             let input = t.find(&format!("form.order input[name={name}]")).await;
             fields.push((name.to_string(), input.prop("value").await.unwrap().unwrap_or_default()));
@@ -292,7 +292,7 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     let seller_b_orders =
         m.get(&format!("{}/v1/seller/orders", m.broker), Some(&seller_b)).await.expect(200)["orders"].clone();
     assert_eq!(seller_b_orders.as_array().map(Vec::len), Some(1), "one order: {seller_b_orders}");
-    assert_eq!(seller_b_orders[0]["referral_store_id"], store_a.as_str(), "the redirect counts as a referral");
+    assert_eq!(seller_b_orders[0]["referral_store_id"], store_a.as_str(), "the referral token counts");
 
     // The order page: the address goes from the browser straight to delivery.
     t.click("#to-order").await;
@@ -489,7 +489,7 @@ async fn browsing_and_search_work_without_javascript_and_set_no_cookie() {
     let chosen = chosen.text().await.unwrap();
     assert!(
         chosen.contains("cannot sell")
-            && chosen.contains(&format!("/shop/stores/{store_b}/products/{product}?from={store_a}")),
+            && chosen.contains(&format!("/shop/stores/{store_b}/products/{product}?referral=")),
         "{chosen}"
     );
 }

@@ -18,5 +18,6 @@ mod money;
 mod orders;
 mod points;
 mod privacy;
+mod referrals;
 mod reports;
 mod settlement;

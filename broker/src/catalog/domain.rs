@@ -105,6 +105,10 @@ pub struct Alternative {
     pub stock: i64,
     /// In the same regional union as the store the buyer came from.
     pub same_union: bool,
+    /// The signed referral token for an order at this store: it earns the store the
+    /// buyer came from its referral fee, once (see `referrals`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral: Option<String>,
 }
 
 /// Ordering from the manufacturer: an order at the manufacturer's own store.

@@ -1,6 +1,6 @@
 //! The catalog's queries. The `pub` functions here are also what the orders module calls:
 //! `store`, `find_offer`, `product`, `reserve_stock`, `release_stock`, `alternatives`,
-//! `backorder_offer`, `recorded_redirect`. Every one runs inside the caller's transaction.
+//! `backorder_offer`, `record_redirects`. Every one runs inside the caller's transaction.
 
 use super::domain::{crosses_reserve, Alternative, Backorder, Offer, Product, Store};
 use crate::schema::{manufacturers, offers, product_attributes, products, redirects, sellers, stock_movements, stores};
@@ -519,6 +519,7 @@ pub fn alternatives(
                 price: offer.price_at(t),
                 stock: offer.stock,
                 same_union,
+                referral: None,
             },
         ));
     }
@@ -560,25 +561,6 @@ pub fn record_redirects(
             .execute(conn)?;
     }
     Ok(())
-}
-
-/// Did `from` send a buyer to `to` for `product` at or after `since`? The referral fee
-/// is due only then.
-pub fn recorded_redirect(
-    conn: &mut AnyConnection,
-    from: &StoreId,
-    to: &StoreId,
-    product: &ProductId,
-    since: Timestamp,
-) -> QueryResult<bool> {
-    let n: i64 = redirects::table
-        .filter(redirects::from_store_id.eq(from.as_str()))
-        .filter(redirects::to_store_id.eq(to.as_str()))
-        .filter(redirects::product_id.eq(product.as_str()))
-        .filter(redirects::created_at.ge(since))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
 }
 
 /// Can `store` sell `qty` of `product` on its own? A manufacturer's store sells to order
@@ -689,13 +671,15 @@ mod tests {
         assert!(alts[0].same_union && !alts[1].same_union);
         assert_eq!(union_shipper(&mut conn, &origin, &w.product, 2).unwrap(), Some(near_dear.clone()));
 
-        let since = now() - chrono::Duration::hours(24);
-        assert!(!recorded_redirect(&mut conn, &origin, &near_dear, &w.product, since).unwrap());
+        // The redirects are remembered, one per alternative shown.
         record_redirects(&mut conn, &origin, &w.product, &ids).unwrap();
-        assert!(recorded_redirect(&mut conn, &origin, &near_dear, &w.product, since).unwrap());
-        assert!(!recorded_redirect(&mut conn, &near_dear, &origin, &w.product, since).unwrap());
-        assert!(!recorded_redirect(&mut conn, &origin, &near_dear, &w.product, now() + chrono::Duration::seconds(5))
-            .unwrap());
+        let recorded: i64 = redirects::table
+            .filter(redirects::from_store_id.eq(origin.as_str()))
+            .filter(redirects::product_id.eq(w.product.as_str()))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(recorded, 2);
     }
 
     #[test]

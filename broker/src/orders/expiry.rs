@@ -4,7 +4,8 @@
 //! `pay_by` settlement expires it and sends `order_expired`.) Each cancellation is a
 //! conditional move, so copies of the broker may sweep side by side.
 //! The same sweep blanks buyer mails already sent, so no sealed contact outlives its use,
-//! and purges order idempotency keys past their retention.
+//! and purges order idempotency keys past their retention and the ids of used referral
+//! tokens once those tokens have expired.
 
 use super::domain::{Event, OrderStatus};
 use super::settings::OrderSettings;
@@ -37,6 +38,11 @@ pub fn spawn(core: Core, settings: OrderSettings) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "old order idempotency keys purged"),
                 Err(e) => tracing::warn!(error = %e, "purging order idempotency keys failed"),
+            }
+            match core.db.write(|c| crate::referrals::purge(c).map_err(BrokerError::from)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "used referral token ids purged"),
+                Err(e) => tracing::warn!(error = %e, "purging used referral token ids failed"),
             }
         }
     });

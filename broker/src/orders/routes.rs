@@ -268,8 +268,14 @@ pub struct PlaceOrder {
     store_id: StoreId,
     product_id: ProductId,
     quantity: i64,
+    /// The `referral` token of the selection's (or a 409's) alternative the buyer followed:
+    /// it earns the referring store its fee once. A reused, forged, expired or mismatched
+    /// token earns nothing, and the order goes through all the same.
     #[serde(default)]
-    referral_store_id: Option<StoreId>,
+    referral: Option<String>,
+    /// Deprecated and ignored: a referral is earned only through `referral`.
+    #[serde(default)]
+    referral_store_id: Option<String>,
     /// The unit price the buyer saw; a different current price is 409 `price_changed`.
     #[serde(default)]
     expected_price: Option<Money>,
@@ -361,8 +367,8 @@ fn capability(state: &State, order: &OrderId) -> Result<String> {
             description = "`true` when this is the answer to an earlier request with the same key")),
             description = "placed, or the key's order answered again with a fresh capability"),
         (status = 400, description = "idempotency_key_invalid"),
-        (status = 409, description = "non_sellable, out_of_stock (with alternatives), price_changed (with current_price), insufficient_points, idempotency_key_in_use (with Retry-After)"),
-        (status = 422, description = "unknown_referral, invalid_quantity, invalid_contact, idempotency_key_reused (the key was used with another body)")))]
+        (status = 409, description = "non_sellable, out_of_stock (with alternatives, each with its `referral` token), price_changed (with current_price), insufficient_points, idempotency_key_in_use (with Retry-After)"),
+        (status = 422, description = "invalid_quantity, invalid_contact, idempotency_key_reused (the key was used with another body); a bad `referral` is never refused, it earns nothing")))]
 pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<PlaceOrder>) -> Result<HttpResponse> {
     let key = match order_key(&req) {
         Ok(k) => k,
@@ -389,11 +395,14 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
     if points > 0 && buyer.is_none() {
         return Err(shared::Error::Unauthorized.into());
     }
+    // Verified here, outside the transaction; the order claims the token id in it.
+    let referral = body.referral.as_deref().and_then(|t| crate::referrals::read(&state, t));
+    let (store_id, product_id) = (body.store_id.clone(), body.product_id.clone());
     let new = NewOrder {
         store_id: body.store_id,
         product_id: body.product_id,
         quantity: body.quantity,
-        referral_store_id: body.referral_store_id,
+        referral,
         expected_price: body.expected_price,
         contact,
         points,
@@ -408,8 +417,11 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
             (r, false)
         }
         Keyed::Replayed(r) => (r, true),
-        Keyed::Refused(e) => {
+        Keyed::Refused(mut e) => {
             state.core.kick();
+            if let BrokerError::Unsellable { alternatives, .. } = &mut e {
+                crate::referrals::sign_alternatives_json(&state, &store_id, &product_id, alternatives)?;
+            }
             return Err(e);
         }
         Keyed::Busy => return Ok(shared::error::respond(&KeyRefusal::InUse)),

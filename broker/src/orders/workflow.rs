@@ -21,16 +21,14 @@ use shared::money::Money;
 use shared::rules::Unsellable;
 use shared::time::now;
 
-/// A referral counts only for a redirect recorded this recently.
-pub const REFERRAL_WINDOW_HOURS: i64 = 24;
-
 /// An order as the buyer asked for it, already parsed.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub store_id: StoreId,
     pub product_id: ProductId,
     pub quantity: i64,
-    pub referral_store_id: Option<StoreId>,
+    /// A verified referral token's content; it earns only if it is for this order.
+    pub referral: Option<crate::referrals::domain::Referral>,
     pub expected_price: Option<Money>,
     /// A valid mail address the buyer gave for this order only.
     pub contact: Option<String>,
@@ -155,15 +153,6 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     let product = catalog::product(conn, &new.product_id)?.ok_or(BrokerError::NotFound("product"))?;
     let quantity = domain::check_quantity(new.quantity, settings.order_max_quantity)
         .map_err(|d| BrokerError::invalid("invalid_quantity", d))?;
-    if let Some(referrer) = &new.referral_store_id {
-        let since = now() - chrono::Duration::hours(REFERRAL_WINDOW_HOURS);
-        if referrer == &store.id || !catalog::recorded_redirect(conn, referrer, &store.id, &product.id, since)? {
-            return Err(BrokerError::invalid(
-                "unknown_referral",
-                "no redirect from that store to this one for this product was recorded in the last 24 hours",
-            ));
-        }
-    }
 
     // Where the goods come from, and at what price.
     let (offer_price, needs_confirmation, stock_store, shipper, backorder) = if store.is_manufacturer_store() {
@@ -218,6 +207,8 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     }
     let priced = domain::price(unit_price, quantity, new.points, settings.point_value_minor, settings.ceiling)?;
 
+    // Only now that the order will be placed: a refused order does not use up the token.
+    let referral_store_id = crate::referrals::earn(conn, new.referral.as_ref(), &store.id, &product.id)?;
     let id = OrderId::generate();
     let t = now();
     let sale = crate::sales::register(conn, &product, &store, quantity, priced.amount, t)?;
@@ -234,7 +225,7 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
         status,
         needs_confirmation,
         needs_approval: product.requires_approval,
-        referral_store_id: new.referral_store_id.clone(),
+        referral_store_id,
         shipper_store_id: shipper,
         stock_store_id: stock_store,
         backorder,
@@ -358,7 +349,7 @@ fn hold_at(
 }
 
 /// The 409 with alternatives, after recording the unmet demand and the redirects it
-/// makes (so that an order at an alternative may pay this store a referral fee).
+/// makes (the route gives each alternative its referral token).
 fn refuse(conn: &mut AnyConnection, store: &Store, product: &Product, qty: i64, why: Unsellable) -> Result<Placement> {
     let alternatives = catalog::alternatives(conn, &store.id, &product.id, qty)?;
     let backorder = catalog::backorder_offer(conn, &product.id)?.filter(|b| b.store_id != store.id);

@@ -1,7 +1,8 @@
 //! Selections: a buyer picks a product at a store. Where the store cannot sell it, the
 //! answer names ranked stores that can (same union first) and the manufacturer's
-//! back-order; the event is recorded as the store's unmet demand, and the redirect so that
-//! the referring store earns its fee on a later order.
+//! back-order; the event is recorded as the store's unmet demand and its redirects, and
+//! each alternative carries a signed referral token (see `referrals`) so that the
+//! referring store earns its fee on a later order there.
 
 pub mod domain;
 pub mod routes;

@@ -26,8 +26,13 @@ fn one() -> i64 {
     1
 }
 
+/// Selects a product at a store. Where the store cannot sell it, each alternative carries
+/// a `referral` token: an order at that store carrying it earns this store its referral
+/// fee, once (valid 24 hours, its expiry rounded up to the hour).
 #[utoipa::path(post, path = "/v1/stores/{store_id}/selections", request_body = SelectionBody,
-    responses((status = 200, body = Selection), (status = 404)))]
+    responses((status = 200, body = Selection,
+        description = "the verdict; alternatives carry a signed single-use `referral` token each"),
+        (status = 404)))]
 pub async fn select(
     state: web::Data<State>,
     path: web::Path<String>,
@@ -37,10 +42,12 @@ pub async fn select(
     let store_id = StoreId::parse(&path)?;
     let product_id = ProductId::parse(body.product_id.trim())?;
     let quantity = parse_quantity(body.quantity)?;
-    let answer = state
+    let (from, product) = (store_id.clone(), product_id.clone());
+    let mut answer = state
         .core
         .db
         .write(move |c| super::store::select(c, &store_id, &product_id, quantity, session.0.as_ref()))
         .await?;
+    crate::referrals::sign_alternatives(&state, &from, &product, &mut answer.alternatives)?;
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -22,7 +22,8 @@ pub struct OrderForm {
     quantity: String,
     expected_amount: Option<i64>,
     expected_currency: Option<String>,
-    referral_store_id: Option<String>,
+    /// The referral token the buyer followed here, passed on to the order.
+    referral: Option<String>,
     contact: Option<String>,
     points: Option<String>,
 }
@@ -41,8 +42,8 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
     if let (Some(a), Some(c)) = (form.expected_amount, &form.expected_currency) {
         body["expected_price"] = json!({"amount": a, "currency": c});
     }
-    if let Some(r) = form.referral_store_id.as_deref().filter(|r| !r.is_empty()) {
-        body["referral_store_id"] = json!(r);
+    if let Some(r) = form.referral.as_deref().filter(|r| !r.is_empty()) {
+        body["referral"] = json!(r);
     }
     if let Some(c) = form.contact.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         body["contact"] = json!(c);
@@ -79,14 +80,12 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
         "idempotency_key_in_use" => {
             html! { p.error { "Your order is still being placed. Reload this page in a moment." } }
         }
-        "non_sellable" | "out_of_stock" => {
-            alternatives(&form.store_id, &form.product_id, quantity, &r.body, f.signed_in)
-        }
+        "non_sellable" | "out_of_stock" => alternatives(&form.product_id, quantity, &r.body, f.signed_in),
         "price_changed" => html! {
             p.error role="alert" { (r.detail()) }
             p { "Order at the new price?" }
             (order_form(&form.store_id, &form.product_id, quantity, &r.body["current_price"],
-                form.referral_store_id.as_deref().filter(|s| !s.is_empty()), f.signed_in, "Order at the new price"))
+                form.referral.as_deref().filter(|s| !s.is_empty()), f.signed_in, "Order at the new price"))
         },
         "invalid_contact" => html! {
             p.error role="alert" id="contact-error" { (r.detail()) }

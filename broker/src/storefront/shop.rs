@@ -275,8 +275,9 @@ pub async fn store(
 
 #[derive(Deserialize)]
 pub struct Referral {
-    /// The store that sent the buyer here (a redirect the broker recorded).
-    from: Option<String>,
+    /// The referral token of the alternative that sent the buyer here: carried to the
+    /// order, where it earns the store the buyer came from its fee.
+    referral: Option<String>,
 }
 
 pub async fn product(
@@ -303,15 +304,15 @@ pub async fn product(
             a href={"/shop/stores/" (enc(&store_id))} { (store["name"].as_str().unwrap_or_default()) } }
         (attributes(&product))
         p { "List price " (money(&product["list_price"])) }
-        (choose_form(&store_id, &product_id, q.from.as_deref(), 1, None))
+        (choose_form(&store_id, &product_id, q.referral.as_deref().filter(|r| !r.is_empty()), 1, None))
     };
     page(&state, frame(&req), &title, body)
 }
 
-fn choose_form(store_id: &str, product_id: &str, from: Option<&str>, quantity: i64, error: Option<&str>) -> Markup {
+fn choose_form(store_id: &str, product_id: &str, referral: Option<&str>, quantity: i64, error: Option<&str>) -> Markup {
     html! {
         form.choose method="post" action={"/shop/stores/" (enc(store_id)) "/products/" (enc(product_id)) "/select"} {
-            @if let Some(f) = from { input type="hidden" name="from" value=(f); }
+            @if let Some(r) = referral { input type="hidden" name="referral" value=(r); }
             label for="quantity" { "Quantity" }
             input id="quantity" name="quantity" type="number" min="1" max="1000" value=(quantity) required;
             @if let Some(d) = error { span.field-error id="quantity-error" role="alert" { (d) } }
@@ -323,7 +324,7 @@ fn choose_form(store_id: &str, product_id: &str, from: Option<&str>, quantity: i
 #[derive(Deserialize)]
 pub struct Choice {
     quantity: String,
-    from: Option<String>,
+    referral: Option<String>,
 }
 
 pub async fn select(
@@ -336,9 +337,9 @@ pub async fn select(
         return view::forbidden_origin(&state);
     }
     let (store_id, product_id) = path.into_inner();
-    let from = form.from.clone().filter(|f| !f.is_empty() && *f != store_id);
+    let referral = form.referral.clone().filter(|r| !r.is_empty());
     let Ok(quantity) = form.quantity.trim().parse::<i64>() else {
-        let body = choose_form(&store_id, &product_id, from.as_deref(), 1, Some("write a whole number of items"));
+        let body = choose_form(&store_id, &product_id, referral.as_deref(), 1, Some("write a whole number of items"));
         return view::respond(&state, 422, frame(&req), "Choose", body);
     };
     let api = Api::broker(&state, &req);
@@ -351,7 +352,7 @@ pub async fn select(
     {
         Ok(r) if r.ok() => r.body,
         Ok(r) if r.status == 422 || r.status == 400 => {
-            let body = choose_form(&store_id, &product_id, from.as_deref(), 1, Some(&r.detail()));
+            let body = choose_form(&store_id, &product_id, referral.as_deref(), 1, Some(&r.detail()));
             return view::respond(&state, r.status, frame(&req), "Choose", body);
         }
         Ok(r) => return problem(&state, frame(&req), "Choose", &r),
@@ -363,10 +364,10 @@ pub async fn select(
         html! {
             p { "This store sells it: " strong { (money(&answer["price"])) } " each."
                 @if answer["union_fulfilment"] == true { " Another store of its union ships it for this store." } }
-            (order_form(&store_id, &product_id, quantity, &answer["price"], from.as_deref(), frame(&req).signed_in, "Order without an account"))
+            (order_form(&store_id, &product_id, quantity, &answer["price"], referral.as_deref(), frame(&req).signed_in, "Order without an account"))
         }
     } else {
-        alternatives(&store_id, &product_id, quantity, &answer, frame(&req).signed_in)
+        alternatives(&product_id, quantity, &answer, frame(&req).signed_in)
     };
     let mut f = frame(&req);
     f.private = true;
@@ -374,7 +375,7 @@ pub async fn select(
 }
 
 /// Why a store cannot sell, and where the buyer can get it instead.
-pub fn alternatives(store_id: &str, product_id: &str, quantity: i64, answer: &Value, signed_in: bool) -> Markup {
+pub fn alternatives(product_id: &str, quantity: i64, answer: &Value, signed_in: bool) -> Markup {
     let reason = match answer["reason"].as_str().or(answer["code"].as_str()) {
         Some("non_sellable") => "This store cannot sell this product.",
         Some("out_of_stock") => "This store has not enough in stock.",
@@ -388,7 +389,8 @@ pub fn alternatives(store_id: &str, product_id: &str, quantity: i64, answer: &Va
             ul.alternatives {
                 @for a in &alts {
                     li {
-                        a.alternative href={"/shop/stores/" (a["store_id"].as_str().unwrap_or_default()) "/products/" (enc(product_id)) "?from=" (enc(store_id))} {
+                        a.alternative href={"/shop/stores/" (a["store_id"].as_str().unwrap_or_default()) "/products/" (enc(product_id))
+                            @if let Some(r) = a["referral"].as_str() { "?referral=" (enc(r)) }} {
                             (a["store_name"].as_str().unwrap_or_default()) }
                         " · " (money(&a["price"])) " · " (a["stock"]) " in stock"
                         @if a["same_union"] == true { " · " span.badge { "same union" } }
@@ -427,7 +429,7 @@ pub fn order_form(
                 input type="hidden" name="expected_amount" value=(a);
                 input type="hidden" name="expected_currency" value=(c);
             }
-            @if let Some(r) = referral { input type="hidden" name="referral_store_id" value=(r); }
+            @if let Some(r) = referral { input type="hidden" name="referral" value=(r); }
             p { (quantity) " × " (money(price)) }
             details {
                 summary { "Mail me news of this order (optional)" }

@@ -40,7 +40,7 @@ pub struct HashingConfig {
 
 impl Default for HashingConfig {
     fn default() -> Self {
-        HashingConfig { permits: None, reserved_for_sign_in: None, queue_wait_ms: 50, retry_after_secs: 1 }
+        HashingConfig { permits: None, reserved_for_sign_in: None, queue_wait_ms: 1_000, retry_after_secs: 1 }
     }
 }
 

@@ -62,7 +62,8 @@ impl Launcher {
         let config = self.log.with_file_name("crash-test.toml");
         std::fs::write(
             &config,
-            "[outbox]\npoll_interval_ms = 100\nbase_backoff_ms = 50\nmax_backoff_ms = 1000\nlease_secs = 3\n",
+            "[outbox]\npoll_interval_ms = 100\nbase_backoff_ms = 50\nmax_backoff_ms = 1000\nlease_secs = 3\n\n\
+             [settings.rate_limits]\nplacement = { per_minute = 600000, burst = 100000 }\n",
         )
         .expect("config written");
         let child = Command::new(env!("CARGO_BIN_EXE_marketplace"))
@@ -590,7 +591,8 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
     std::fs::write(
         &config_file,
         "[outbox]\npoll_interval_ms = 50\nbase_backoff_ms = 50\nmax_backoff_ms = 1000\n\n\
-         [settings.settlement]\nidempotency_lock_secs = 2\nremittance_interval_secs = 0\n",
+         [settings.settlement]\nidempotency_lock_secs = 2\nremittance_interval_secs = 0\n\n\
+         [settings.rate_limits]\nplacement = { per_minute = 600000, burst = 100000 }\n",
     )
     .unwrap();
     let mut env = vec![

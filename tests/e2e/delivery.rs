@@ -712,16 +712,22 @@ async fn a_delivered_order_releases_escrow_in_settlement() {
     let key = json_of(&partner.expect(201), "api_key");
     let pay = json!({ "order_id": order, "amount": placed["amount"], "partner_reference": "r-1" });
     let idem = shared::ids::random_hex128();
+    // Until the broker's `order_payable` has arrived, settlement answers 404 and the
+    // partner retries with the same key.
     let paid = m
-        .call(
-            reqwest::Method::POST,
-            &format!("{}/v1/payments", m.settlement),
-            Some(&key),
-            Some(&pay),
-            &[("Idempotency-Key", &idem)],
-        )
-        .await
-        .expect(201);
+        .eventually("settlement to know the order", || async {
+            let a = m
+                .call(
+                    reqwest::Method::POST,
+                    &format!("{}/v1/payments", m.settlement),
+                    Some(&key),
+                    Some(&pay),
+                    &[("Idempotency-Key", &idem)],
+                )
+                .await;
+            (a.status.as_u16() == 201).then_some(a.body)
+        })
+        .await;
     assert_eq!(paid["status"], "captured");
 
     // Settlement's `order_paid` and the broker's `shipment_requested` make the shipment.

@@ -19,19 +19,22 @@ use shared::money::Money;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/buyers", web::post().to(create_buyer).wrap(actix_web::middleware::from_fn(shared::ratelimit::signup)))
-        .route(
-            "/v1/buyer-sessions",
-            web::post().to(create_session).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)),
-        )
-        .route("/v1/buyer", web::get().to(profile))
-        .route("/v1/buyer/equipment", web::put().to(put_equipment))
-        .route("/v1/buyer/products", web::get().to(compatible_products))
-        .route("/v1/buyer/collection-codes", web::post().to(create_collection_code))
-        .route("/v1/seller/collections", web::post().to(redeem_collection))
-        .route("/v1/stores/{store_id}/collection-point", web::put().to(put_collection_point))
-        .route("/v1/stores/{store_id}/group-prices", web::put().to(put_group_price))
-        .route("/v1/stores/{store_id}/group-prices", web::get().to(list_group_prices));
+    cfg.route(
+        "/v1/buyers",
+        web::post().to(create_buyer).wrap(actix_web::middleware::from_fn(shared::ratelimit::signup)),
+    )
+    .route(
+        "/v1/buyer-sessions",
+        web::post().to(create_session).wrap(actix_web::middleware::from_fn(shared::ratelimit::login)),
+    )
+    .route("/v1/buyer", web::get().to(profile))
+    .route("/v1/buyer/equipment", web::put().to(put_equipment))
+    .route("/v1/buyer/products", web::get().to(compatible_products))
+    .route("/v1/buyer/collection-codes", web::post().to(create_collection_code))
+    .route("/v1/seller/collections", web::post().to(redeem_collection))
+    .route("/v1/stores/{store_id}/collection-point", web::put().to(put_collection_point))
+    .route("/v1/stores/{store_id}/group-prices", web::put().to(put_group_price))
+    .route("/v1/stores/{store_id}/group-prices", web::get().to(list_group_prices));
 }
 
 #[derive(Deserialize, ToSchema)]

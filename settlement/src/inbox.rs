@@ -9,6 +9,9 @@ use shared::config::FeeConfig;
 use shared::db::AnyConnection;
 use shared::messages::{Envelope, Message, INBOX_PATH};
 
+/// The deadline of an order announced without one (the broker's own default).
+const DEFAULT_PAY_WITHIN_SECS: i64 = 30 * 60;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(INBOX_PATH, web::post().to(receive));
 }
@@ -73,7 +76,10 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
                 product_id,
                 referral_store_id: referral_store_id.as_ref(),
                 shipper_store_id: shipper_store_id.as_ref(),
-                pay_by: *pay_by,
+                // A broker that sent no deadline gets the default one: no order waits
+                // for payment for ever.
+                pay_by: pay_by
+                    .or_else(|| Some(shared::time::now() + chrono::Duration::seconds(DEFAULT_PAY_WITHIN_SECS))),
             },
         )
         .and_then(|_| {

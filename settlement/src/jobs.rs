@@ -62,11 +62,19 @@ pub async fn expire_overdue(core: &Core) -> Result<usize> {
     loop {
         let due = core.db.read(|c| crate::orders::store::overdue(c, shared::time::now(), 100)).await?;
         let batch = due.len();
+        let mut failed = 0;
         for order in due {
-            let expired = core.db.write(move |c| refund_order(c, &order, OrderRefund::Expired, "expired")).await?;
-            n += expired as usize;
+            let id = order.clone();
+            match core.db.write(move |c| refund_order(c, &order, OrderRefund::Expired, "expired")).await {
+                Ok(expired) => n += expired as usize,
+                // One order that cannot expire must not hold up the others behind it.
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!(order = %id, error = %e, "expiring an overdue order failed");
+                }
+            }
         }
-        if batch < 100 {
+        if batch < 100 || failed > 0 {
             return Ok(n);
         }
     }

@@ -8,7 +8,9 @@ use shared::money::Currency;
 pub struct Settings {
     /// The currency balances and the trial balance are shown in.
     pub currency: String,
-    /// A partial payment not completed within this time is refunded.
+    /// A partial payment of an order without a deadline (`pay_by`) not completed within
+    /// this time is refunded. Every order has a deadline now (the inbox gives one to an
+    /// `order_payable` without); this is kept for rows written before.
     pub partial_expiry_secs: i64,
     /// How often the background job looks for expired partial payments and old keys.
     pub sweep_interval_secs: u64,

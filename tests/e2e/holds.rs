@@ -198,6 +198,11 @@ async fn an_order_waiting_for_approval_holds_no_stock_and_ends_out_of_stock_if_t
         "id",
     );
     let offer = |stock: i64| shop.m.put_offer(&shop.token, &shop.store, &product, 2_000, stock, true, json!({}));
+    // What one order may ask for holds at placement, even for an order that will wait.
+    offer(50).await;
+    let big = json!({"store_id": shop.store, "product_id": product, "quantity": 11});
+    let refused = shop.m.post(&format!("{}/v1/orders", shop.m.broker), None, big).await;
+    assert_eq!(refused.expect_problem(409, "quantity_limit")["max_quantity"], 10);
     offer(4).await;
     let body = json!({"store_id": shop.store, "product_id": product, "quantity": 3, "contact": "wait@buyers.example"});
     let (order, cap) = placed(shop.m.post(&format!("{}/v1/orders", shop.m.broker), None, body).await);

@@ -584,30 +584,42 @@ async fn refunds_follow_cancellations_and_abandonment_once_and_never_exceed_the_
 }
 
 #[tokio::test]
-async fn a_partial_payment_is_refunded_when_it_expires() {
+async fn a_partial_payment_is_refunded_when_the_order_expires_at_pay_by() {
     let m = TestMarket::spawn_with(|c| {
-        let given = "[settings.settlement]\npartial_expiry_secs = 1\nsweep_interval_secs = 1\n";
+        let given = "[settings.settlement]\nsweep_interval_secs = 1\n";
         c.settings = shared::config::Config::from_toml(given).unwrap().settings;
     })
     .await;
     let p = partner(&m, None).await;
     let store = register_store(&m, &SellerId::generate()).await;
-    let o = payable(&m, 3_000, &store, None, None).await;
+    let o = Order { id: OrderId::generate(), product: ProductId::generate() };
+    let pay_by = shared::time::now() + chrono::Duration::seconds(2);
+    let payable = Message::OrderPayable {
+        order_id: o.id.clone(),
+        amount: eur(3_000),
+        store_id: store.clone(),
+        product_id: o.product.clone(),
+        referral_store_id: None,
+        shipper_store_id: None,
+        pay_by: Some(pay_by),
+        points_discount: None,
+        public_amount: None,
+        group_discount: None,
+    };
+    to_settlement(&m, ServiceName::Broker, payable).await;
     pay(&m, &p, &o.id, eur(1_000)).await;
     let v = m
-        .eventually("the partial payment's refund", || async {
+        .eventually("the order's expiry", || async {
             let v = view(&m, &o.id).await;
-            (v["status"] == "awaiting_payment").then_some(v)
+            (v["status"] == "expired").then_some(v)
         })
         .await;
     assert_eq!(v["paid"]["amount"], 0);
     let last = events(&m, &p).await.pop().unwrap();
-    assert_eq!(
-        (last["type"].as_str(), last["data"]["reason"].as_str()),
-        (Some("refund.succeeded"), Some("partial_payment_expired"))
-    );
-    // The order can still be paid in full.
-    assert_eq!(pay(&m, &p, &o.id, eur(3_000)).await["status"], "captured");
+    assert_eq!((last["type"].as_str(), last["data"]["reason"].as_str()), (Some("refund.succeeded"), Some("expired")));
+    // It takes no more money: the rest is turned away whole.
+    let late = pay(&m, &p, &o.id, eur(2_000)).await;
+    assert_eq!((&late["status"], &late["reason"]), (&json!("rejected"), &json!("expired")), "{late}");
     assert_ledger_sound(&m).await;
 }
 

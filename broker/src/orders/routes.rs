@@ -407,6 +407,7 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
         contact,
         points,
         buyer: buyer.map(|b| b.id),
+        points_currency: crate::buyers::collections::CollectionSettings::of(&state).currency()?,
     };
     let settings = settings(&state);
     let sealer = state.contacts.clone();

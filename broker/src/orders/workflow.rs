@@ -36,6 +36,8 @@ pub struct NewOrder {
     pub points: i64,
     /// A logged-in buyer: for group prices and points, never stored on the order.
     pub buyer: Option<BuyerId>,
+    /// The currency points were funded in: an order in another may not spend them.
+    pub points_currency: shared::money::Currency,
 }
 
 /// The outcome of a placement: the order, or a refusal to commit (the unmet demand it
@@ -181,6 +183,12 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
             if !available {
                 return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock);
             }
+            // What one order may ask for does not wait: it is a property of the order.
+            if let Err(HoldRefusal::OrderTooLarge { max }) =
+                domain::check_hold(&settings.hold_limits(), offer.stock, 0, quantity)
+            {
+                return Err(BrokerError::Held(HoldRefusal::OrderTooLarge { max }));
+            }
             (offer.current_price(), offer.requires_price_confirmation, None, None, false)
         } else {
             let limits = settings.hold_limits();
@@ -204,6 +212,12 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     };
     if new.expected_price.is_some_and(|e| e != unit_price) {
         return Err(BrokerError::PriceChanged { current: unit_price });
+    }
+    if new.points > 0 && unit_price.currency != new.points_currency {
+        return Err(BrokerError::invalid(
+            "points_currency_mismatch",
+            format!("points are worth {} only; this order is in {}", new.points_currency, unit_price.currency),
+        ));
     }
     let priced = domain::price(unit_price, quantity, new.points, settings.point_value_minor, settings.ceiling)?;
 
@@ -412,7 +426,7 @@ pub fn apply(
     let ctx = Context { settings, store: &store_row, product: &product };
     let moved = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;
     run(conn, &ctx, &moved, order.status, domain::effects(order.status, next))?;
-    Ok((moved, step))
+    Ok((moved, Step::To(next)))
 }
 
 /// An order that waited for confirmation or approval takes its stock as it becomes

@@ -3,3 +3,7 @@
 -- paid, refunds what arrived and tells the broker; a later payment is rejected.
 ALTER TABLE orders ADD COLUMN pay_by TIMESTAMP;
 CREATE INDEX orders_status_pay_by ON orders (status, pay_by);
+-- Orders already waiting for payment get the default deadline from now, so that none
+-- holds the broker's stock for longer than a new one would.
+UPDATE orders SET pay_by = datetime('now', '+30 minutes')
+WHERE pay_by IS NULL AND status IN ('awaiting_payment', 'partial');

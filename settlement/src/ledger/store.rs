@@ -173,12 +173,10 @@ fn wide(hi: i64, lo: i64) -> i128 {
     ((hi as i128) << 32) + lo as i128
 }
 
+/// Debit and credit sums as SQL hands them back, each split at 2^32 so that neither
+/// backend's `SUM` can overflow; put together in `i128`.
 #[derive(QueryableByName)]
-struct KindRow {
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
+struct WideSums {
     #[diesel(sql_type = BigInt)]
     debits_hi: i64,
     #[diesel(sql_type = BigInt)]
@@ -187,6 +185,26 @@ struct KindRow {
     credits_hi: i64,
     #[diesel(sql_type = BigInt)]
     credits_lo: i64,
+}
+
+impl WideSums {
+    fn debits(&self) -> i128 {
+        wide(self.debits_hi, self.debits_lo)
+    }
+
+    fn credits(&self) -> i128 {
+        wide(self.credits_hi, self.credits_lo)
+    }
+}
+
+#[derive(QueryableByName)]
+struct KindRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(embed)]
+    sums: WideSums,
 }
 
 /// The trial balance from the cached account sums, added up in `i128`.
@@ -203,7 +221,7 @@ pub fn trial_balance(conn: &mut AnyConnection, currency: Currency) -> Result<Tri
     let (mut d, mut c) = (0i128, 0i128);
     let mut kinds = Vec::with_capacity(rows.len());
     for r in rows {
-        let (debits, credits) = (wide(r.debits_hi, r.debits_lo), wide(r.credits_hi, r.credits_lo));
+        let (debits, credits) = (r.sums.debits(), r.sums.credits());
         d += debits;
         c += credits;
         kinds.push(KindTotals {
@@ -300,14 +318,8 @@ struct DerivedRow {
     cached_debits: i64,
     #[diesel(sql_type = BigInt)]
     cached_credits: i64,
-    #[diesel(sql_type = BigInt)]
-    debits_hi: i64,
-    #[diesel(sql_type = BigInt)]
-    debits_lo: i64,
-    #[diesel(sql_type = BigInt)]
-    credits_hi: i64,
-    #[diesel(sql_type = BigInt)]
-    credits_lo: i64,
+    #[diesel(embed)]
+    sums: WideSums,
 }
 
 #[derive(QueryableByName)]
@@ -316,14 +328,8 @@ struct TxnRow {
     transaction_id: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
-    #[diesel(sql_type = BigInt)]
-    debits_hi: i64,
-    #[diesel(sql_type = BigInt)]
-    debits_lo: i64,
-    #[diesel(sql_type = BigInt)]
-    credits_hi: i64,
-    #[diesel(sql_type = BigInt)]
-    credits_lo: i64,
+    #[diesel(embed)]
+    sums: WideSums,
 }
 
 /// Re-derives every account's sums from its entries and re-checks every transaction.
@@ -349,9 +355,7 @@ pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
          OR SUM(debit % 4294967296) <> SUM(credit % 4294967296) OR COUNT(*) < 2"
     ))
     .load(conn)?;
-    let unbalanced = candidates
-        .into_iter()
-        .filter(|t| t.n < 2 || wide(t.debits_hi, t.debits_lo) != wide(t.credits_hi, t.credits_lo));
+    let unbalanced = candidates.into_iter().filter(|t| t.n < 2 || t.sums.debits() != t.sums.credits());
     let transactions_checked = ledger_transactions::table.count().get_result::<i64>(conn)?;
     let mut report = ReconcileReport {
         accounts_checked: derived.len(),
@@ -361,7 +365,7 @@ pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
         ..ReconcileReport::default()
     };
     for r in derived {
-        let (debits, credits) = (wide(r.debits_hi, r.debits_lo), wide(r.credits_hi, r.credits_lo));
+        let (debits, credits) = (r.sums.debits(), r.sums.credits());
         if r.cached_debits as i128 != debits || r.cached_credits as i128 != credits {
             report.differences.push(Difference {
                 account_id: r.id,

@@ -261,6 +261,14 @@ impl TestMarket {
     }
 
     /// Polls `check` until it returns `Some`, for effects that travel through an outbox.
+    /// The operator's trial balance, asserted to balance.
+    pub async fn balanced_trial_balance(&self) -> Value {
+        let tb =
+            self.get(&format!("{}/v1/ledger/trial-balance", self.settlement), Some(&self.operator)).await.expect(200);
+        assert_eq!(tb["total_debits"], tb["total_credits"], "{tb}");
+        tb
+    }
+
     pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
     where
         F: FnMut() -> Fut,

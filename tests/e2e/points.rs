@@ -129,12 +129,6 @@ async fn enable(m: &TestMarket, token: &str, store: &str, enabled: bool) -> Answ
     m.put(&broker(m, &format!("/v1/stores/{store}/collection-point")), Some(token), json!({"enabled": enabled})).await
 }
 
-async fn trial_balance(m: &TestMarket) -> Value {
-    let tb = m.get(&settlement(m, "/v1/ledger/trial-balance"), Some(&m.operator)).await.expect(200);
-    assert_eq!(tb["total_debits"], tb["total_credits"], "{tb}");
-    tb
-}
-
 /// What the points liability owes (credits minus debits), 0 when it has no account yet.
 fn liability(tb: &Value) -> i64 {
     tb["accounts"]
@@ -184,7 +178,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     enable(&m, &a.token, &a.store, true).await.expect_problem(403, "forbidden");
     enable(&m, &m.operator, &StoreId::generate().to_string(), true).await.expect_problem(404, "not_found");
     assert_eq!(points(&m, &buyer).await, 0);
-    assert_eq!(liability(&trial_balance(&m).await), 0);
+    assert_eq!(liability(&m.balanced_trial_balance().await), 0);
 
     // Enabled, but the store has no balance: nothing is minted, nothing moves.
     let on = enable(&m, &m.operator, &a.store, true).await.expect(200);
@@ -192,7 +186,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     collect(&m, &a.token, &a.store, &code, 3).await.expect_problem(409, "insufficient_balance");
     assert_eq!(points(&m, &buyer).await, 0);
     assert_eq!(available(&m, &a).await, 0);
-    assert_eq!(liability(&trial_balance(&m).await), 0);
+    assert_eq!(liability(&m.balanced_trial_balance().await), 0);
 
     // Funded: the value of the points (3 items × 50 points × 1 minor unit) leaves the
     // store's balance for the points liability before the points exist.
@@ -202,7 +196,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     assert_eq!(minted["points"], 150);
     assert_eq!(points(&m, &buyer).await, 150);
     assert_eq!(available(&m, &a).await, before - 150);
-    assert_eq!(liability(&trial_balance(&m).await), 150);
+    assert_eq!(liability(&m.balanced_trial_balance().await), 150);
 
     // The same code again mints nothing.
     collect(&m, &a.token, &a.store, &code, 3).await.expect_problem(422, "unknown_code");
@@ -213,7 +207,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     enable(&m, &m.operator, &a.store, false).await.expect(200);
     let other = self::code(&m, &buyer).await;
     collect(&m, &a.token, &a.store, &other, 1).await.expect_problem(409, "not_a_collection_point");
-    assert_eq!(liability(&trial_balance(&m).await), 150);
+    assert_eq!(liability(&m.balanced_trial_balance().await), 150);
     reconciles(&m).await;
 }
 
@@ -236,7 +230,7 @@ async fn a_collection_point_mints_at_most_its_daily_cap() {
     // Up to the cap exactly, and the refused code still works within it.
     collect(&m, &a.token, &a.store, &refused, 1).await.expect(200);
     assert_eq!(points(&m, &buyer).await, 200);
-    assert_eq!(liability(&trial_balance(&m).await), 200);
+    assert_eq!(liability(&m.balanced_trial_balance().await), 200);
     reconciles(&m).await;
 }
 
@@ -256,7 +250,7 @@ async fn points_spent_at_another_store_are_paid_to_it_from_the_points_liability(
     collect(&m, &a.token, &a.store, &code(&m, &buyer).await, 1_000).await.expect(200);
     assert_eq!(points(&m, &buyer).await, 50_000);
     assert_eq!(available(&m, &a).await, a_before - 50_000);
-    assert_eq!(liability(&trial_balance(&m).await), 50_000);
+    assert_eq!(liability(&m.balanced_trial_balance().await), 50_000);
 
     let body = json!({"store_id": b.store, "product_id": b.product, "quantity": 1, "points": 50_000});
     let placed = m.post(&broker(&m, "/v1/orders"), Some(&buyer), body).await.expect(201);
@@ -272,13 +266,13 @@ async fn points_spent_at_another_store_are_paid_to_it_from_the_points_liability(
     release(&m, &order).await;
     // 14.20 less the 3 % fee (42.6 → 43), of which 14.19 came from the liability.
     assert_eq!(available(&m, &b).await, 1_420 - 43);
-    let tb = trial_balance(&m).await;
+    let tb = m.balanced_trial_balance().await;
     assert_eq!(liability(&tb), 50_000 - 1_419);
     reconciles(&m).await;
     // A second delivery message moves nothing more.
     release(&m, &order).await;
     assert_eq!(available(&m, &b).await, 1_420 - 43);
-    assert_eq!(liability(&trial_balance(&m).await), 50_000 - 1_419);
+    assert_eq!(liability(&m.balanced_trial_balance().await), 50_000 - 1_419);
 }
 
 #[tokio::test]
@@ -354,7 +348,7 @@ async fn sellers_see_public_prices_and_one_group_discounts_line_per_statement() 
     assert_eq!(statement["orders"], 2);
     let text = statement.to_string();
     assert!(!text.contains(&order) && !text.contains(&plain_id), "never per order: {statement}");
-    trial_balance(&m).await;
+    m.balanced_trial_balance().await;
     reconciles(&m).await;
 
     // Another seller reads no one else's statement.

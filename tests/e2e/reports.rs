@@ -108,12 +108,6 @@ fn left_this_month(catalogue: &Value) -> f64 {
     catalogue["budget"]["left_this_month"].as_f64().unwrap()
 }
 
-async fn ledger_balanced(m: &TestMarket) -> Value {
-    let tb = m.get(&format!("{}/v1/ledger/trial-balance", m.settlement), Some(&m.operator)).await.expect(200);
-    assert_eq!(tb["total_debits"], tb["total_credits"], "{tb}");
-    tb
-}
-
 fn report_revenue(tb: &Value) -> i64 {
     tb["accounts"]
         .as_array()
@@ -159,7 +153,7 @@ async fn a_sales_history_report_is_bought_paid_and_resold_at_no_privacy_cost() {
     assert!(close(first["epsilon_spent"].as_f64().unwrap(), 0.2), "{first}");
     assert!(close(first["budget_left"].as_f64().unwrap(), 0.1), "{first}");
     assert_eq!(available(&m, &tools).await, 9_700 - 2_500);
-    let tb = ledger_balanced(&m).await;
+    let tb = m.balanced_trial_balance().await;
     assert_eq!(report_revenue(&tb), 2_500);
     assert!(close(left_this_month(&catalogue(&m, &m.broker, &tools.token).await), 0.1));
 
@@ -187,7 +181,7 @@ async fn a_sales_history_report_is_bought_paid_and_resold_at_no_privacy_cost() {
     assert_ne!(again["report_id"], first["report_id"]);
     assert!(close(again["budget_left"].as_f64().unwrap(), 0.1));
     assert_eq!(available(&m, &tools).await, 9_700 - 5_000);
-    assert_eq!(report_revenue(&ledger_balanced(&m).await), 5_000);
+    assert_eq!(report_revenue(&m.balanced_trial_balance().await), 5_000);
 
     // Another salesperson buying it gets the same copy at no privacy cost either.
     let other = shop(&m, &union, "garden").await;
@@ -343,7 +337,7 @@ async fn bad_requests_are_refused_with_a_code_and_nothing_charged_or_spent() {
     assert!(close(left_this_month(&catalogue(&m, &m.broker, &s.token).await), 0.3));
     let listed = m.get(&format!("{}/v1/seller/reports", m.broker), Some(&s.token)).await.expect(200);
     assert!(listed["reports"].as_array().unwrap().is_empty());
-    assert_eq!(report_revenue(&ledger_balanced(&m).await), 0);
+    assert_eq!(report_revenue(&m.balanced_trial_balance().await), 0);
 
     // The refused buyer, once funded, buys the report: the first real spend.
     fund(&m, &other, 5_000).await;
@@ -416,7 +410,7 @@ async fn a_finance_report_is_bought_on_the_ledger_and_resold_without_privacy_cos
         }
     }
     assert_eq!(available(&m, &s).await, balance - 2_500);
-    assert_eq!(report_revenue(&ledger_balanced(&m).await), 2_500);
+    assert_eq!(report_revenue(&m.balanced_trial_balance().await), 2_500);
 
     let again = buy(&m, &m.settlement, &s.token, "finances", "category,region,month").await.expect(201);
     assert_eq!(again["epsilon_spent"], 0.0);
@@ -426,7 +420,7 @@ async fn a_finance_report_is_bought_on_the_ledger_and_resold_without_privacy_cos
     refused.expect_problem(409, "privacy_budget_exhausted");
     buy(&m, &m.settlement, &s.token, "sales_history", "month").await.expect_problem(422, "unknown_kind");
     assert_eq!(available(&m, &s).await, balance - 5_000);
-    assert_eq!(report_revenue(&ledger_balanced(&m).await), 5_000);
+    assert_eq!(report_revenue(&m.balanced_trial_balance().await), 5_000);
 
     let id = json_of(&first, "report_id");
     let csv = m.client.get(format!("{}/v1/seller/reports/{id}/csv", m.settlement)).bearer_auth(&s.token).send().await;
@@ -479,7 +473,7 @@ async fn purchases_left_charging_are_completed_or_failed_by_the_outbox() {
     assert!(close(done["epsilon_spent"].as_f64().unwrap(), 0.2));
     assert_eq!(done["rows"].as_array().unwrap().len(), 3, "tools, garden, (other): {done}");
     assert_eq!(available(&m, &rich).await, before - 2_500);
-    assert_eq!(report_revenue(&ledger_balanced(&m).await), 2_500);
+    assert_eq!(report_revenue(&m.balanced_trial_balance().await), 2_500);
 
     let id = begin(&poor.seller);
     let url = format!("{}/v1/seller/reports/{id}", m.broker);
@@ -495,7 +489,7 @@ async fn purchases_left_charging_are_completed_or_failed_by_the_outbox() {
     assert!(close(left_this_month(&catalogue(&m, &m.broker, &poor.token).await), 0.3));
     let csv = format!("{url}/csv");
     m.get(&csv, Some(&poor.token)).await.expect_problem(409, "report_not_ready");
-    assert_eq!(report_revenue(&ledger_balanced(&m).await), 2_500);
+    assert_eq!(report_revenue(&m.balanced_trial_balance().await), 2_500);
 }
 
 /// Racing purchases: the budget's conditional updates let exactly as many fresh reports
@@ -542,7 +536,7 @@ async fn concurrent_purchases_never_overspend_and_a_report_is_released_once() {
     }
     assert_eq!(ok, 2);
     assert!(close(left_this_month(&catalogue(&m, &m.broker, &shops[5].token).await), 0.0));
-    assert_eq!(report_revenue(&ledger_balanced(&m).await), 4 * 2_500);
+    assert_eq!(report_revenue(&m.balanced_trial_balance().await), 4 * 2_500);
 }
 
 /// With a generous budget the finance figures sit near the truth: paid value, refunds and

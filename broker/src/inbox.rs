@@ -20,31 +20,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn receive(
     state: web::Data<State>,
-    _caller: ServiceCaller,
+    caller: ServiceCaller,
     envelope: web::Json<Envelope>,
 ) -> Result<HttpResponse, BrokerError> {
     let settings = crate::orders::settings::of(&state);
     let applied =
-        shared::outbox::receive(&state.core.db, envelope.into_inner(), move |c, e| apply(c, e, &settings)).await?;
+        shared::outbox::receive(&state.core.db, &caller, envelope.into_inner(), move |c, e| apply(c, e, &settings))
+            .await?;
     if applied {
         state.core.kick();
     }
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Who may send what: a message from the wrong service is refused, not applied.
-fn expected_source(message: &Message) -> Option<&'static [ServiceName]> {
-    match message {
-        Message::OrderPaid { .. }
-        | Message::PaymentRefused { .. }
-        | Message::OrderRefunded { .. }
-        | Message::OrderExpired { .. } => Some(&[ServiceName::Settlement]),
-        Message::CancelDecided { .. }
-        | Message::OrderShipped { .. }
-        | Message::OrderDelivered { .. }
-        | Message::ShipmentAbandoned { .. } => Some(&[ServiceName::Delivery]),
-        _ => None,
-    }
 }
 
 fn apply(
@@ -54,13 +40,6 @@ fn apply(
 ) -> Result<(), BrokerError> {
     let message = &envelope.message;
     tracing::debug!(kind = message.kind(), "message received");
-    let Some(sources) = expected_source(message) else {
-        tracing::warn!(kind = message.kind(), "message the broker does not take; ignored");
-        return Ok(());
-    };
-    if !sources.iter().any(|s| s.as_str() == envelope.source) {
-        return Err(BrokerError::Forbidden(format!("{} does not send {}", envelope.source, message.kind())));
-    }
     let (order_id, event, note): (&OrderId, Event, Option<String>) = match message {
         Message::OrderPaid { order_id } => (order_id, Event::Paid, None),
         Message::PaymentRefused { order_id, reason } => {
@@ -106,24 +85,4 @@ fn apply(
         return Err(BrokerError::conflict("not_yet", format!("{} arrived before its prerequisite", message.kind())));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_right_service_may_report_each_outcome() {
-        let id = OrderId::generate();
-        assert_eq!(expected_source(&Message::OrderPaid { order_id: id.clone() }), Some(&[ServiceName::Settlement][..]));
-        assert_eq!(
-            expected_source(&Message::OrderShipped { order_id: id.clone() }),
-            Some(&[ServiceName::Delivery][..])
-        );
-        assert_eq!(
-            expected_source(&Message::OrderExpired { order_id: id.clone() }),
-            Some(&[ServiceName::Settlement][..])
-        );
-        assert_eq!(expected_source(&Message::OrderCancelled { order_id: id, reason: String::new() }), None);
-    }
 }

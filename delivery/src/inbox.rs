@@ -7,7 +7,6 @@ use crate::shipments::{service, store};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use shared::auth::ServiceCaller;
-use shared::config::ServiceName;
 use shared::db::AnyConnection;
 use shared::messages::{Envelope, Message, INBOX_PATH};
 
@@ -20,12 +19,10 @@ async fn receive(
     caller: ServiceCaller,
     envelope: web::Json<Envelope>,
 ) -> Result<HttpResponse, DeliveryError> {
-    let envelope = envelope.into_inner();
-    if envelope.source != caller.service.as_str() {
-        return Err(shared::Error::Forbidden("a service speaks for itself only".into()).into());
-    }
     let settings = state.settings.clone();
-    let applied = shared::outbox::receive(&state.core.db, envelope, move |c, e| apply(c, &settings, e)).await?;
+    let applied =
+        shared::outbox::receive(&state.core.db, &caller, envelope.into_inner(), move |c, e| apply(c, &settings, e))
+            .await?;
     if applied {
         state.core.kick();
     }
@@ -34,21 +31,17 @@ async fn receive(
 
 fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envelope) -> Result<(), DeliveryError> {
     tracing::debug!(kind = envelope.message.kind(), "message received");
-    let from = ServiceName::parse(&envelope.source);
-    match (&envelope.message, from) {
-        (
-            Message::ShipmentRequested {
-                order_id,
-                product_id,
-                quantity,
-                store_id,
-                seller_id,
-                shipper_store_id,
-                manufacturer_id,
-                backorder,
-            },
-            Some(ServiceName::Broker),
-        ) => {
+    match &envelope.message {
+        Message::ShipmentRequested {
+            order_id,
+            product_id,
+            quantity,
+            store_id,
+            seller_id,
+            shipper_store_id,
+            manufacturer_id,
+            backorder,
+        } => {
             if *quantity < 1 {
                 // Never sent by the broker; refusing keeps bad data out rather than retrying.
                 tracing::warn!(order = %order_id, "shipment request without units ignored");
@@ -66,17 +59,13 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
             store::record_request(conn, order_id, &requested)?;
             service::advance(conn, settings, order_id)
         }
-        (Message::OrderPaid { order_id }, Some(ServiceName::Settlement)) => {
+        Message::OrderPaid { order_id } => {
             store::record_paid(conn, order_id)?;
             service::advance(conn, settings, order_id)
         }
-        (Message::OrderRefunded { order_id, .. }, Some(ServiceName::Settlement)) => {
-            service::order_refunded(conn, settings, order_id)
-        }
-        (Message::CancelRequested { order_id, .. }, Some(ServiceName::Broker)) => {
-            service::decide_cancel(conn, settings, order_id).map(|_| ())
-        }
-        (Message::StoreRegistered { store_id, seller_id, manufacturer_id, .. }, Some(ServiceName::Broker)) => {
+        Message::OrderRefunded { order_id, .. } => service::order_refunded(conn, settings, order_id),
+        Message::CancelRequested { order_id, .. } => service::decide_cancel(conn, settings, order_id).map(|_| ()),
+        Message::StoreRegistered { store_id, seller_id, manufacturer_id, .. } => {
             Ok(crate::sellers::store::register(conn, store_id, seller_id.as_ref(), manufacturer_id.as_ref())?)
         }
         // Everything else is for the other services.

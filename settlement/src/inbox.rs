@@ -18,12 +18,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn receive(
     state: web::Data<State>,
-    _caller: ServiceCaller,
+    caller: ServiceCaller,
     envelope: web::Json<Envelope>,
 ) -> Result<HttpResponse, shared::Error> {
     let fees = state.core.config.fees.clone();
     let applied =
-        shared::outbox::receive(&state.core.db, envelope.into_inner(), move |c, e| apply(c, e, &fees)).await?;
+        shared::outbox::receive(&state.core.db, &caller, envelope.into_inner(), move |c, e| apply(c, e, &fees)).await?;
     if applied {
         state.core.kick();
     }

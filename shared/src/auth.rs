@@ -28,6 +28,32 @@ pub enum Role {
     Service,
 }
 
+impl Role {
+    pub const ALL: [Role; 6] =
+        [Role::Seller, Role::Manufacturer, Role::Courier, Role::Buyer, Role::Capability, Role::Service];
+
+    /// The one service whose key may sign this role: the broker holds the accounts of
+    /// salespeople, manufacturers and buyers and places the orders, delivery the couriers'.
+    /// A service token is issued by the service it names (its `sub`). A role signed by any
+    /// other key is refused, so one stolen key acts only as its own service's callers.
+    pub fn issuer(self) -> Option<ServiceName> {
+        match self {
+            Role::Seller | Role::Manufacturer | Role::Buyer | Role::Capability => Some(ServiceName::Broker),
+            Role::Courier => Some(ServiceName::Delivery),
+            Role::Service => None,
+        }
+    }
+
+    /// Whether `claims` (whose `iss` is already the owner of the signing key) may carry this
+    /// role.
+    fn issued_rightly(self, claims: &Claims) -> bool {
+        match self.issuer() {
+            Some(issuer) => claims.iss == issuer.as_str(),
+            None => claims.iss == claims.sub,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
@@ -231,6 +257,9 @@ impl TokenVerifier {
             }
         })?;
         if claims.iat > crate::time::unix_seconds() + LEEWAY_SECS as i64 {
+            return Err(Error::Unauthorized);
+        }
+        if !claims.role.issued_rightly(&claims) {
             return Err(Error::Unauthorized);
         }
         Ok(claims)
@@ -455,6 +484,8 @@ impl Capability {
 #[derive(Debug, Clone)]
 pub struct ServiceCaller {
     pub service: ServiceName,
+    /// The service called (the token's audience): never the caller itself.
+    pub receiver: ServiceName,
 }
 
 impl FromRequest for ServiceCaller {
@@ -463,12 +494,15 @@ impl FromRequest for ServiceCaller {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let principal = Principal::from_request(req, payload);
+        let receiver = state(req).map(|s| s.verifier.audience);
         Box::pin(async move {
+            let receiver = receiver?;
             let principal = principal.await?;
             let claims = principal.require(Role::Service)?;
-            let service =
-                ServiceName::parse(&claims.sub).filter(|s| s.as_str() == claims.iss).ok_or(Error::Unauthorized)?;
-            Ok(ServiceCaller { service })
+            let service = ServiceName::parse(&claims.sub)
+                .filter(|s| s.as_str() == claims.iss && *s != receiver)
+                .ok_or(Error::Unauthorized)?;
+            Ok(ServiceCaller { service, receiver })
         })
     }
 }
@@ -525,7 +559,7 @@ mod tests {
         let signer = TokenSigner::new(ServiceName::Broker, &ring);
         let verifier = TokenVerifier::new(ServiceName::Broker, &ring, vec![]);
         let now = crate::time::unix_seconds();
-        let mut claims = Claims::new(ServiceName::Broker, "s", Role::Service, &[ServiceName::Broker], 7_200);
+        let mut claims = Claims::new(ServiceName::Broker, "broker", Role::Service, &[ServiceName::Broker], 7_200);
         claims.iat = now + 3_600;
         assert!(matches!(verifier.verify(&signer.sign(&claims).unwrap()).await, Err(Error::Unauthorized)));
         claims.iat = now + 10;
@@ -535,7 +569,7 @@ mod tests {
         let sign_with_nbf = |nbf: i64| {
             let mut value = serde_json::to_value(Claims::new(
                 ServiceName::Broker,
-                "s",
+                "broker",
                 Role::Service,
                 &[ServiceName::Broker],
                 7_200,
@@ -612,6 +646,46 @@ mod tests {
         assert!(verify(&forged).is_err());
         let old = Typed { exp: crate::time::unix_seconds() - 1, ..plain };
         assert!(matches!(verify(&signer.sign_typed(REFERRAL_TYP, &old).unwrap()), Err(Error::TokenExpired)));
+    }
+
+    #[tokio::test]
+    async fn each_role_verifies_only_when_signed_by_its_issuer() {
+        let dirs: Vec<_> = ServiceName::ALL.iter().map(|_| tempfile::tempdir().unwrap()).collect();
+        let rings: Vec<_> = ServiceName::ALL
+            .iter()
+            .zip(&dirs)
+            .map(|(s, d)| (*s, KeyRing::load_or_create(d.path(), s.as_str()).unwrap()))
+            .collect();
+        for (audience, own) in &rings {
+            // A verifier that knows every service's key, as one that has fetched them all.
+            let verifier = TokenVerifier::new(*audience, own, vec![]);
+            for (issuer, ring) in rings.iter().filter(|(s, _)| s != audience) {
+                verifier.keys.write().unwrap().insert(
+                    ring.signing().kid.clone(),
+                    KnownKey {
+                        issuer: issuer.as_str().into(),
+                        key: DecodingKey::from_ed_der(ring.signing().public_key()),
+                    },
+                );
+            }
+            for (signer_service, ring) in &rings {
+                let signer = TokenSigner::new(*signer_service, ring);
+                for role in Role::ALL {
+                    let sub = match role {
+                        Role::Service => signer_service.as_str().to_string(),
+                        _ => "whoever".into(),
+                    };
+                    let claims = Claims::new(*signer_service, sub, role, &ServiceName::ALL, 60);
+                    let verified = verifier.verify(&signer.sign(&claims).unwrap()).await;
+                    let rightful = role.issuer().is_none_or(|i| i == *signer_service);
+                    assert_eq!(verified.is_ok(), rightful, "{role:?} signed by {signer_service} at {audience}");
+                }
+                // A service token naming another service is nobody's.
+                let other = ServiceName::ALL.into_iter().find(|s| s != signer_service).unwrap();
+                let claims = Claims::new(*signer_service, other.as_str(), Role::Service, &ServiceName::ALL, 60);
+                assert!(verifier.verify(&signer.sign(&claims).unwrap()).await.is_err());
+            }
+        }
     }
 
     #[test]

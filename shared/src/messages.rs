@@ -131,6 +131,30 @@ impl Message {
         }
     }
 
+    /// Who may say what: the one service that sends this kind, and the services it is
+    /// sent to. Every inbox refuses a kind from any other sender (see
+    /// [`crate::outbox::receive`]), so a stolen key speaks only for its own service.
+    pub fn route(&self) -> Route {
+        use ServiceName::{Broker, Delivery, Settlement};
+        let (from, to): (ServiceName, &'static [ServiceName]) = match self {
+            Message::StoreRegistered { .. } => (Broker, &[Settlement, Delivery]),
+            Message::SellabilityChanged { .. } => (Broker, &[Settlement]),
+            Message::OrderPayable { .. } => (Broker, &[Settlement]),
+            Message::OrderCancelled { .. } => (Broker, &[Settlement]),
+            Message::ShipmentRequested { .. } => (Broker, &[Delivery]),
+            Message::CancelRequested { .. } => (Broker, &[Delivery]),
+            Message::OrderPaid { .. } => (Settlement, &[Broker, Delivery]),
+            Message::PaymentRefused { .. } => (Settlement, &[Broker]),
+            Message::OrderExpired { .. } => (Settlement, &[Broker]),
+            Message::OrderRefunded { .. } => (Settlement, &[Broker, Delivery]),
+            Message::CancelDecided { .. } => (Delivery, &[Broker, Settlement]),
+            Message::OrderShipped { .. } => (Delivery, &[Broker]),
+            Message::OrderDelivered { .. } => (Delivery, &[Broker, Settlement]),
+            Message::ShipmentAbandoned { .. } => (Delivery, &[Broker, Settlement]),
+        };
+        Route { from, to }
+    }
+
     /// Messages with the same key reach one receiver in the order they were written.
     pub fn ordering_key(&self) -> String {
         match self {
@@ -152,11 +176,103 @@ impl Message {
     }
 }
 
+/// The sender and the receivers of a message kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub from: ServiceName,
+    pub to: &'static [ServiceName],
+}
+
+/// Why an inbox refuses a message before applying anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("a service speaks for itself only: the envelope says `{claimed}`, the caller is {caller}")]
+    NotItsOwnSource { claimed: String, caller: ServiceName },
+    #[error("{caller} does not send `{kind}`")]
+    NotItsKind { kind: &'static str, caller: ServiceName },
+    #[error("`{kind}` is not sent to {receiver}")]
+    NotForThisService { kind: &'static str, receiver: ServiceName },
+}
+
+impl Envelope {
+    /// The inbox rule: the body's `source` is the signed caller, the caller is the one
+    /// service that sends this kind, and `receiver` is among those it is sent to.
+    pub fn admit(&self, caller: ServiceName, receiver: ServiceName) -> Result<(), Refusal> {
+        let route = self.message.route();
+        if self.source != caller.as_str() {
+            return Err(Refusal::NotItsOwnSource { claimed: self.source.clone(), caller });
+        }
+        if route.from != caller {
+            return Err(Refusal::NotItsKind { kind: self.message.kind(), caller });
+        }
+        if !route.to.contains(&receiver) {
+            return Err(Refusal::NotForThisService { kind: self.message.kind(), receiver });
+        }
+        Ok(())
+    }
+}
+
 /// The internal route every service serves for messages from the others.
 pub const INBOX_PATH: &str = "/internal/v1/messages";
 
 pub fn destination(service: ServiceName) -> &'static str {
     service.as_str()
+}
+
+/// One message of every kind, for the inbox tests of every service: a new kind belongs
+/// here as well as in [`Message::route`].
+#[doc(hidden)]
+pub fn one_of_each() -> Vec<Message> {
+    let o = || OrderId::generate();
+    vec![
+        Message::StoreRegistered {
+            store_id: StoreId::generate(),
+            seller_id: None,
+            manufacturer_id: None,
+            union_id: None,
+            name: "s".into(),
+            category: "c".into(),
+            region: "r".into(),
+        },
+        Message::SellabilityChanged {
+            store_id: StoreId::generate(),
+            product_id: ProductId::generate(),
+            sellable: false,
+            reason: None,
+        },
+        Message::OrderPayable {
+            order_id: o(),
+            amount: Money::new(100, crate::money::Currency::EUR),
+            store_id: StoreId::generate(),
+            product_id: ProductId::generate(),
+            referral_store_id: None,
+            shipper_store_id: None,
+            pay_by: None,
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
+        },
+        Message::OrderCancelled { order_id: o(), reason: "r".into() },
+        Message::ShipmentRequested {
+            order_id: o(),
+            product_id: ProductId::generate(),
+            quantity: 1,
+            store_id: StoreId::generate(),
+            seller_id: None,
+            shipper_store_id: None,
+            manufacturer_id: None,
+            backorder: false,
+        },
+        Message::CancelRequested { order_id: o(), reason: "r".into() },
+        Message::OrderPaid { order_id: o() },
+        Message::PaymentRefused { order_id: o(), reason: "r".into() },
+        Message::OrderExpired { order_id: o() },
+        Message::OrderRefunded { order_id: o(), reason: "r".into() },
+        Message::CancelDecided { order_id: o(), accepted: true },
+        Message::OrderShipped { order_id: o() },
+        Message::OrderDelivered { order_id: o() },
+        Message::ShipmentAbandoned { order_id: o(), reason: "r".into() },
+    ]
 }
 
 #[cfg(test)]
@@ -177,6 +293,35 @@ mod tests {
         let back: Envelope = serde_json::from_value(v).unwrap();
         assert_eq!(back.message, env.message);
         assert_eq!(back.message.kind(), "order_delivered");
+    }
+
+    #[test]
+    fn each_kind_has_one_sender_that_is_not_among_its_receivers() {
+        let kinds: std::collections::HashSet<_> = one_of_each().iter().map(Message::kind).collect();
+        assert_eq!(kinds.len(), one_of_each().len(), "one message per kind");
+        for m in one_of_each() {
+            let route = m.route();
+            assert!(!route.to.is_empty(), "{}", m.kind());
+            assert!(!route.to.contains(&route.from), "{}", m.kind());
+        }
+    }
+
+    #[test]
+    fn an_envelope_is_admitted_only_from_its_kinds_sender_speaking_for_itself() {
+        for m in one_of_each() {
+            let route = m.route();
+            for caller in ServiceName::ALL {
+                for source in ServiceName::ALL {
+                    for receiver in ServiceName::ALL {
+                        let env =
+                            Envelope { id: MessageId::generate(), source: source.as_str().into(), message: m.clone() };
+                        let admitted = env.admit(caller, receiver).is_ok();
+                        let rightful = caller == route.from && source == caller && route.to.contains(&receiver);
+                        assert_eq!(admitted, rightful, "{} from {caller} as {source} to {receiver}", m.kind());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

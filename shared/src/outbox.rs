@@ -7,6 +7,7 @@
 //! receiving side records each message id in its inbox in the same transaction as the
 //! effect ([`receive_once`]), so a redelivery changes nothing.
 
+use crate::auth::ServiceCaller;
 use crate::config::{OutboxConfig, ServiceName};
 use crate::db::{is_unique_violation, AnyConnection, Db, DbError};
 use crate::ids::MessageId;
@@ -94,6 +95,8 @@ pub fn enqueue(
 
 /// Sends a message to another service, inside the caller's transaction.
 pub fn send(conn: &mut AnyConnection, from: ServiceName, to: ServiceName, message: Message) -> QueryResult<MessageId> {
+    let route = message.route();
+    debug_assert!(route.from == from && route.to.contains(&to), "{} is not sent {from} → {to}", message.kind());
     let id = MessageId::generate();
     let kind = message.kind();
     let key = message.ordering_key();
@@ -408,12 +411,17 @@ pub fn retry_dead(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
 
 /// The receiving side of a service's inbox route: applies `apply` to a message the first
 /// time it arrives, in one transaction with its inbox record, and answers `204` for a
-/// message already applied. An `Err` makes the sender retry later.
-pub async fn receive<E, F>(db: &Db, envelope: Envelope, apply: F) -> Result<bool, E>
+/// message already applied. An `Err` makes the sender retry later. An envelope whose
+/// `source` is not the signed caller, or of a kind the caller does not send
+/// ([`Message::route`]), is 403 and nothing is written.
+pub async fn receive<E, F>(db: &Db, caller: &ServiceCaller, envelope: Envelope, apply: F) -> Result<bool, E>
 where
     F: FnOnce(&mut AnyConnection, &Envelope) -> Result<(), E> + Send + 'static,
-    E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    E: From<DbError> + From<diesel::result::Error> + From<crate::Error> + Send + 'static,
 {
+    // Refused before anything is written, not even the message id: the right sender may
+    // still send a message of that id.
+    envelope.admit(caller.service, caller.receiver).map_err(|refusal| crate::Error::Forbidden(refusal.to_string()))?;
     db.write(move |c| {
         if !receive_once(c, &envelope)? {
             return Ok(false);

@@ -370,14 +370,30 @@ impl TestMarket {
 
     /// Delivers a message to `to`'s inbox as `from` would; returns the HTTP status.
     pub async fn send_message(&self, from: ServiceName, to: ServiceName, message: shared::messages::Message) -> u16 {
-        let envelope = shared::messages::Envelope {
-            id: shared::ids::MessageId::generate(),
-            source: from.as_str().into(),
-            message,
-        };
-        let token = self.signer(from).service_token(to).unwrap();
+        self.send_envelope(from, to, from.as_str(), message).await.status.as_u16()
+    }
+
+    /// Delivers a message signed with `signer`'s key whose envelope claims `source`.
+    pub async fn send_envelope(
+        &self,
+        signer: ServiceName,
+        to: ServiceName,
+        source: &str,
+        message: shared::messages::Message,
+    ) -> Answer {
+        let envelope =
+            shared::messages::Envelope { id: shared::ids::MessageId::generate(), source: source.into(), message };
+        let token = self.signer(signer).service_token(to).unwrap();
         let url = format!("{}{}", self.url(to), shared::messages::INBOX_PATH);
-        self.client.post(url).bearer_auth(token).json(&envelope).send().await.unwrap().status().as_u16()
+        let body = serde_json::to_value(&envelope).unwrap();
+        self.call(reqwest::Method::POST, &url, Some(&token), Some(&body), &[]).await
+    }
+
+    /// A token of `role` for `sub`, signed with `service`'s key as if it issued it.
+    pub fn token_signed_by(&self, service: ServiceName, role: shared::auth::Role, sub: &str) -> String {
+        let mut claims = shared::auth::Claims::new(service, sub, role, &ServiceName::ALL, 3600);
+        claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
+        self.signer(service).sign(&claims).unwrap()
     }
 }
 

@@ -18,7 +18,9 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub fn init(json: bool) {
     let filter =
         EnvFilter::try_from_env("MARKETPLACE_LOG").unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // Colour only for a person at a terminal: a file or a pipe gets plain lines.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 

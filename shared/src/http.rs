@@ -61,6 +61,48 @@ fn json_problem(err: &JsonPayloadError) -> Problem {
     }
 }
 
+/// The body of an action route (`…/cancel`, `…/refuse`, `…/confirm`), which needs none:
+/// no body, or an empty one whatever its `Content-Type` (what curl and most HTTP
+/// libraries send), is `T::default()`. A body that is present must be JSON, sent as
+/// `application/json` (or with no `Content-Type`), and is refused exactly as `web::Json`
+/// refuses it otherwise, never read as "no body".
+#[derive(Debug)]
+pub struct ActionBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Default + 'static> actix_web::FromRequest for ActionBody<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let is_json = req.headers().get(actix_web::http::header::CONTENT_TYPE).is_none_or(|v| {
+            v.to_str().ok().and_then(|v| v.parse::<actix_web::mime::Mime>().ok()).is_some_and(|m| {
+                m.type_() == actix_web::mime::APPLICATION
+                    && (m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON))
+            })
+        });
+        let mut payload = payload.take();
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                body.extend_from_slice(&chunk?);
+                if body.len() > MAX_BODY {
+                    return Err(json_problem(&JsonPayloadError::Overflow { limit: MAX_BODY }).into());
+                }
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(ActionBody(T::default()));
+            }
+            if !is_json {
+                return Err(json_problem(&JsonPayloadError::ContentType).into());
+            }
+            serde_json::from_slice(&body)
+                .map(ActionBody)
+                .map_err(|e| json_problem(&JsonPayloadError::Deserialize(e)).into())
+        })
+    }
+}
+
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _req| {
         Problem::new(StatusCode::BAD_REQUEST, "invalid_path", err.to_string()).into()
@@ -139,6 +181,49 @@ mod tests {
 
     async fn echo(_b: web::Json<Body>) -> HttpResponse {
         HttpResponse::Ok().finish()
+    }
+
+    #[derive(serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct Why {
+        reason: Option<String>,
+    }
+
+    async fn act(b: ActionBody<Why>) -> HttpResponse {
+        HttpResponse::Ok().body(b.0.reason.unwrap_or_else(|| "none".into()))
+    }
+
+    #[actix_web::test]
+    async fn action_bodies_are_optional_but_json_when_present() {
+        let app = test::init_service(App::new().route("/", web::post().to(act))).await;
+        let cases: [(Option<&str>, &str, u16, &str); 8] = [
+            (None, "", 200, "none"),
+            (Some("application/json"), "", 200, "none"),
+            (Some("text/plain"), "", 200, "none"),
+            (Some("application/json"), r#"{"reason":"late"}"#, 200, "late"),
+            (None, r#"{"reason":"late"}"#, 200, "late"),
+            (Some("text/plain"), r#"{"reason":"late"}"#, 415, "unsupported_media_type"),
+            (Some("application/json"), "{", 400, "malformed_json"),
+            (Some("application/json"), r#"{"why":"x"}"#, 422, "invalid_body"),
+        ];
+        for (content_type, body, status, answer) in cases {
+            let mut req = test::TestRequest::post().uri("/").set_payload(body);
+            if let Some(ct) = content_type {
+                req = req.insert_header(("content-type", ct));
+            }
+            let resp = test::call_service(&app, req.to_request()).await;
+            assert_eq!(resp.status().as_u16(), status, "{content_type:?} {body}");
+            let bytes = test::read_body(resp).await;
+            if status == 200 {
+                assert_eq!(bytes, answer);
+            } else {
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                assert_eq!(v["code"], answer, "{content_type:?} {body}");
+            }
+        }
+        let big = format!(r#"{{"reason":"{}"}}"#, "x".repeat(MAX_BODY));
+        let req = test::TestRequest::post().uri("/").set_payload(big).to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), 413);
     }
 
     #[actix_web::test]

@@ -1017,3 +1017,44 @@ async fn an_idempotency_key_outlives_a_broker_restart() {
     assert_eq!(broker::orders::inspect::orders_count(&db).unwrap(), 2);
     broker.stop(true).await;
 }
+
+#[tokio::test]
+async fn action_routes_take_no_body_as_http_clients_send_them() {
+    let w = world().await;
+    let client = reqwest::Client::new();
+    // As `curl -X POST …/cancel` sends it: no body, no Content-Type.
+    let (order, cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    let a = client.post(w.url(&format!("/v1/orders/{order}/cancel"))).bearer_auth(&cap).send().await.unwrap();
+    assert_eq!(a.status(), 200, "{}", a.text().await.unwrap());
+    assert_eq!(w.status(&order, &cap).await, "cancelled");
+    // An empty body sent as JSON, as several client libraries do.
+    let (order, cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    let a = client
+        .post(w.url(&format!("/v1/orders/{order}/cancel")))
+        .bearer_auth(&cap)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.status(), 200);
+    // A body that is there must still be JSON, and a refusal changes nothing.
+    let (order, cap, _) = w.place(&w.b, &w.product, 1, json!({})).await;
+    for (content_type, body, status, code) in [
+        ("text/plain", r#"{"reason":"x"}"#, 415, "unsupported_media_type"),
+        ("application/json", "{", 400, "malformed_json"),
+        ("application/json", r#"{"reason":7}"#, 422, "invalid_body"),
+    ] {
+        let a = client
+            .post(w.url(&format!("/v1/orders/{order}/cancel")))
+            .bearer_auth(&cap)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(a.status().as_u16(), status, "{content_type} {body}");
+        let v: Value = a.json().await.unwrap();
+        assert_eq!(v["code"], code);
+        assert_eq!(w.status(&order, &cap).await, "awaiting_payment");
+    }
+}

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use shared::auth::{Buyer, Capability, Claims, Manufacturer, Principal, Role, Seller};
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
+use shared::http::ActionBody;
 use shared::ids::{ManufacturerId, OrderId, ProductId, SellerId, StoreId};
 use shared::money::Money;
 use shared::time::Timestamp;
@@ -467,10 +468,19 @@ pub async fn read(state: web::Data<State>, caller: OrderCaller, path: web::Path<
     Ok(HttpResponse::Ok().json(v))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
-    reason: String,
+    /// Optional: the order keeps a generic reason without one.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+impl Reason {
+    fn checked(&self, default: &str) -> Result<String> {
+        domain::check_reason(self.reason.as_deref().unwrap_or(default))
+            .map_err(|d| BrokerError::invalid("invalid_reason", d))
+    }
 }
 
 /// Runs one workflow event for a caller allowed to cause it, in one transaction.
@@ -499,6 +509,10 @@ async fn step(
     Ok(out)
 }
 
+/// The reasons recorded when the caller gives none.
+const NO_CANCEL_REASON: &str = "cancelled without a reason";
+const NO_REFUSAL_REASON: &str = "refused without a reason";
+
 #[utoipa::path(post, path = "/v1/orders/{order_id}/cancel", request_body = Reason,
     responses((status = 200, description = "cancelled"), (status = 202, description = "{status: cancel_requested}"),
         (status = 409, description = "invalid_transition (with status)")))]
@@ -506,11 +520,11 @@ pub async fn cancel(
     state: web::Data<State>,
     caller: OrderCaller,
     path: web::Path<String>,
-    body: web::Json<Reason>,
+    body: ActionBody<Reason>,
 ) -> Result<HttpResponse> {
     let id = OrderId::parse(&path)?;
     caller.precheck(&id, "cancel")?;
-    let reason = domain::check_reason(&body.reason).map_err(|d| BrokerError::invalid("invalid_reason", d))?;
+    let reason = body.0.checked(NO_CANCEL_REASON)?;
     let (v, _) = step(&state, caller, id.clone(), Event::Cancel, Some(reason)).await?;
     if v["status"] == OrderStatus::CancelRequested.as_str() {
         // Paid: delivery decides; the outcome follows by message.
@@ -533,17 +547,12 @@ pub async fn confirm(
     state: web::Data<State>,
     seller: OrderCaller,
     path: web::Path<String>,
-    req: HttpRequest,
-    body: std::result::Result<web::Json<Confirmation>, actix_web::Error>,
+    body: ActionBody<Confirmation>,
 ) -> Result<HttpResponse> {
     let id = OrderId::parse(&path)?;
     // No body keeps the price; a body that does not parse (a price above the money
     // ceiling among them) is refused, never read as "no new price".
-    let price = match body {
-        Ok(b) => b.into_inner().price,
-        Err(_) if req.headers().get(actix_web::http::header::CONTENT_LENGTH).is_none_or(|v| v == "0") => None,
-        Err(e) => return Ok(actix_web::ResponseError::error_response(e.as_response_error())),
-    };
+    let price = body.0.price;
     let settings = settings(&state);
     let v = state
         .core
@@ -571,9 +580,9 @@ pub async fn refuse(
     state: web::Data<State>,
     caller: OrderCaller,
     path: web::Path<String>,
-    body: web::Json<Reason>,
+    body: ActionBody<Reason>,
 ) -> Result<HttpResponse> {
-    let reason = domain::check_reason(&body.reason).map_err(|d| BrokerError::invalid("invalid_reason", d))?;
+    let reason = body.0.checked(NO_REFUSAL_REASON)?;
     let (v, _) = step(&state, caller, OrderId::parse(&path)?, Event::Refuse, Some(reason)).await?;
     Ok(HttpResponse::Ok().json(v))
 }

@@ -137,3 +137,14 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(storefront::routes);
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_once_the_document_is_finished() {
+        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(ApiDoc::openapi()));
+        assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
+    }
+}

@@ -93,6 +93,8 @@ mod tests {
     #[test]
     fn the_openapi_document_lists_every_route() {
         let doc = ApiDoc::openapi();
+        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(doc.clone()));
+        assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
         for path in [
             "/v1/nodes",
             "/v1/nodes/{node_id}/inventory/{product_id}",

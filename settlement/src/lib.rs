@@ -166,3 +166,14 @@ pub fn reconcile(config: &Config) -> Result<ReconcileReport, SettlementError> {
     let db = Db::open(&config.database_url(ServiceName::Settlement), 1, MIGRATIONS)?;
     db.read_blocking(ledger::store::reconcile)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_once_the_document_is_finished() {
+        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(ApiDoc::openapi()));
+        assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
+    }
+}

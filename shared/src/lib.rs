@@ -15,6 +15,7 @@ pub mod mail;
 pub mod messages;
 pub mod metrics;
 pub mod money;
+pub mod openapi;
 pub mod outbox;
 pub mod ratelimit;
 pub mod rules;

@@ -145,6 +145,7 @@ where
 {
     let port = listener.local_addr()?.port();
     let metrics = web::Data::from(core.metrics.clone());
+    let openapi = crate::openapi::finish(openapi);
     let openapi = web::Data::new(OpenApiJson(openapi.to_json().unwrap_or_else(|_| "{}".into())));
     let jwks = web::Data::new(Jwks(core.keys.jwks().to_string()));
     let db = web::Data::new(core.db.clone());

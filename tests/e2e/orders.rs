@@ -982,6 +982,16 @@ async fn a_key_replayed_after_the_window_answers_the_order_id_and_status_only() 
     let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1, "contact": BUYER_MAIL});
     let first = w.order_keyed(&key, &body).await.expect(201);
     let order = json_of(&first, "order_id");
+    // The storefront's form, posted once now and again later.
+    let form_key = shared::ids::random_hex128();
+    let form = [
+        ("idempotency_key", form_key.as_str()),
+        ("store_id", w.b.as_str()),
+        ("product_id", w.product.as_str()),
+        ("quantity", "1"),
+        ("contact", ""),
+    ];
+    let from_form = post_order_form(&w.m.broker, &form).await;
     // A reload at once: the same order, and a capability that works.
     let again = w.order_keyed(&key, &body).await;
     assert!(replayed(&again));
@@ -997,16 +1007,22 @@ async fn a_key_replayed_after_the_window_answers_the_order_id_and_status_only() 
     assert_eq!(fields, ["order_id", "status"], "{late}");
     assert_eq!(late["order_id"], order.as_str());
     assert_eq!(late["status"], "awaiting_payment");
+    // The form's page says the order was placed, and shows no receipt code again.
+    let page = reqwest::Client::new().post(format!("{}/shop/order", w.m.broker)).form(&form).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("id=\"placed-earlier\"") && page.contains(&from_form), "{page}");
+    assert!(!page.contains("id=\"capability\""), "a receipt code was shown again: {page}");
     // The status is the order's own, not the one it was placed with.
     w.m.post(&w.url(&format!("/v1/orders/{order}/cancel")), Some(&cap), json!({"reason": "changed my mind"}))
         .await
         .expect(200);
     assert_eq!(w.order_keyed(&key, &body).await.expect(200)["status"], "cancelled");
-    assert_eq!(w.orders_count(), 1, "nothing placed again");
+    assert_eq!(w.orders_count(), 2, "nothing placed again");
     // Another body under the old key is still refused, not a new order.
     let other = json!({"store_id": w.b, "product_id": w.product, "quantity": 2});
     w.order_keyed(&key, &other).await.expect_problem(422, "idempotency_key_reused");
-    assert_eq!(w.orders_count(), 1);
+    assert_eq!(w.orders_count(), 2);
 
     // The published contract names the later answer.
     let doc = w.m.get(&w.url("/openapi.json"), None).await.expect(200);

@@ -22,6 +22,7 @@ pub mod rules;
 pub mod server;
 pub mod telemetry;
 pub mod time;
+pub mod visitor;
 
 pub use error::{Error, Problem};
 pub use money::{Currency, Money};

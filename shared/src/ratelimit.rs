@@ -2,10 +2,11 @@
 //! guessing), the sign-ups (account floods) and the partner API (key guessing, floods).
 //! Each class of route has a keyed GCRA bucket (`governor`): logins and sign-ups are keyed
 //! by the client's address (the socket's peer, or the `X-Forwarded-For` hop named by a
-//! trusted proxy; an IPv6 address by its /64, which one subscriber usually holds whole),
-//! partner routes by the API key presented (a partner behind many addresses is still one
-//! client). Over the
-//! limit, the request is answered `429 rate_limited` with `Retry-After` before its
+//! configured trusted proxy, or at the broker the visitor its own storefront names in a
+//! signed header, see [`crate::visitor`]; an IPv6 address by its /64, which one subscriber
+//! usually holds whole), partner routes by the API key presented (a partner behind many
+//! addresses is still one client). No proxy is trusted by default, loopback included: a
+//! local client cannot pick its bucket with a header. Over the limit, the request is answered `429 rate_limited` with `Retry-After` before its
 //! handler runs, so a refused request has no effect.
 //!
 //! Limits come from `[settings.rate_limits]`; the defaults stop a guessing loop while
@@ -64,9 +65,10 @@ pub struct RateLimitConfig {
     /// unpaid orders may hold is bounded by itself; this slows a client that places
     /// orders in a loop.
     pub placement: Limit,
-    /// Peers whose `X-Forwarded-For` is believed (a load balancer, or the broker's own
-    /// storefront relaying a visitor's login). Anyone else's header is ignored, so a
-    /// client cannot pick its own bucket.
+    /// Peers whose `X-Forwarded-For` is believed (a load balancer in front of the
+    /// services). None by default, loopback included: anyone else's header is ignored, so
+    /// a client cannot pick its own bucket. The broker's storefront does not need to be
+    /// listed: it names its visitor in a signed header (see [`crate::visitor`]).
     pub trusted_proxies: Vec<IpAddr>,
 }
 
@@ -86,7 +88,7 @@ impl Default for RateLimitConfig {
             // Two orders a second sustained after a burst of sixty: no person, nor the
             // many people behind one Tor exit or carrier NAT, places more.
             placement: Limit { per_minute: 120, burst: 60 },
-            trusted_proxies: vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)],
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -150,13 +152,49 @@ pub struct RateLimits {
     pub partner: Option<Bucket>,
     pub placement: Option<Bucket>,
     trusted_proxies: Vec<IpAddr>,
+    /// At the broker: its own keys, to believe the visitor its storefront names.
+    visitors: Option<crate::visitor::VisitorVerifier>,
+}
+
+/// Who a request's client is, as the limits see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Client {
+    Addr(IpAddr),
+    /// A forwarded hop that does not parse: counted under its text, never trusted past.
+    Unreadable(String),
+    Unknown,
+}
+
+impl Client {
+    /// The bucket key (an IPv6 address by its /64, see [`address_key`]).
+    pub fn key(&self) -> String {
+        match self {
+            Client::Addr(ip) => address_key(*ip),
+            Client::Unreadable(hop) => format!("unreadable:{hop}"),
+            Client::Unknown => "unknown".into(),
+        }
+    }
+
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            Client::Addr(ip) => Some(*ip),
+            _ => None,
+        }
+    }
 }
 
 impl RateLimits {
     pub fn new(config: &RateLimitConfig) -> RateLimits {
         let trusted_proxies = config.trusted_proxies.clone();
         if !config.enabled {
-            return RateLimits { login: None, signup: None, partner: None, placement: None, trusted_proxies };
+            return RateLimits {
+                login: None,
+                signup: None,
+                partner: None,
+                placement: None,
+                trusted_proxies,
+                visitors: None,
+            };
         }
         RateLimits {
             login: Some(Bucket::new(config.login)),
@@ -164,27 +202,59 @@ impl RateLimits {
             partner: Some(Bucket::new(config.partner)),
             placement: Some(Bucket::new(config.placement)),
             trusted_proxies,
+            visitors: None,
         }
+    }
+
+    /// Believes `X-Marketplace-Visitor` headers that `verifier` accepts (the broker, with
+    /// its own keys, for its storefront's calls).
+    pub fn with_visitors(self, verifier: crate::visitor::VisitorVerifier) -> RateLimits {
+        RateLimits { visitors: Some(verifier), ..self }
     }
 
     /// The client's key: the socket's peer, or, when the peer is a trusted proxy, the
     /// nearest address in `X-Forwarded-For` that is not itself a trusted proxy; an IPv6
     /// address stands for its whole /64 (see [`address_key`]).
     pub fn client_address(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> String {
-        let Some(peer) = peer else { return "unknown".into() };
+        self.forwarded_client(peer, forwarded_for).key()
+    }
+
+    fn forwarded_client(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Client {
+        let Some(peer) = peer else { return Client::Unknown };
         if !self.trusted_proxies.contains(&peer) {
-            return address_key(peer);
+            return Client::Addr(peer);
         }
         let hops = forwarded_for.unwrap_or("").rsplit(',').map(str::trim).filter(|h| !h.is_empty());
         for hop in hops {
             match hop.parse::<IpAddr>() {
                 Ok(ip) if self.trusted_proxies.contains(&ip) => continue,
-                Ok(ip) => return address_key(ip),
+                Ok(ip) => return Client::Addr(ip),
                 // A hop we cannot read: stop at it rather than trust what lies beyond.
-                Err(_) => return format!("unreadable:{}", hop.chars().take(64).collect::<String>()),
+                Err(_) => return Client::Unreadable(hop.chars().take(64).collect()),
             }
         }
-        address_key(peer)
+        Client::Addr(peer)
+    }
+
+    /// The client of `req`: the visitor named by a valid signed visitor header (where
+    /// believed), else as [`RateLimits::client_address`] finds it.
+    pub fn client_of(&self, req: &actix_web::HttpRequest) -> Client {
+        if let Some(ip) = self.signed_visitor(req) {
+            return Client::Addr(ip);
+        }
+        let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+        self.forwarded_client(req.peer_addr().map(|a| a.ip()), forwarded)
+    }
+
+    fn signed_visitor(&self, req: &actix_web::HttpRequest) -> Option<IpAddr> {
+        let verifier = self.visitors.as_ref()?;
+        let mut values = req.headers().get_all(crate::visitor::HEADER);
+        let value = values.next()?.to_str().ok()?;
+        if values.next().is_some() {
+            return None;
+        }
+        let path = req.uri().path_and_query().map_or(req.path(), |p| p.as_str());
+        verifier.verify(value, req.method().as_str(), path)
     }
 
     pub fn from_config(config: &Config) -> Result<RateLimits, String> {
@@ -229,8 +299,7 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 }
 
 fn client_address(limits: &RateLimits, req: &ServiceRequest) -> String {
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    limits.client_address(req.peer_addr().map(|a| a.ip()), forwarded)
+    limits.client_of(req.request()).key()
 }
 
 /// The presented API key, hashed (the key itself is never held in memory longer than the
@@ -308,8 +377,23 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_addresses_count_only_from_trusted_proxies() {
+    fn no_proxy_is_trusted_by_default_loopback_included() {
         let limits = RateLimits::new(&RateLimitConfig::default());
+        assert!(RateLimitConfig::default().trusted_proxies.is_empty());
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        assert_eq!(limits.client_address(Some(local), Some("198.51.100.1")), "127.0.0.1");
+        assert_eq!(limits.client_address(Some("::1".parse().unwrap()), Some("198.51.100.1")), "::/64");
+        assert_eq!(limits.client_address(Some(local), Some("nonsense")), "127.0.0.1");
+    }
+
+    fn behind_loopback_proxy() -> RateLimits {
+        let trusted = vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from(std::net::Ipv6Addr::LOCALHOST)];
+        RateLimits::new(&RateLimitConfig { trusted_proxies: trusted, ..RateLimitConfig::default() })
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let limits = behind_loopback_proxy();
         let local: IpAddr = "127.0.0.1".parse().unwrap();
         let outside: IpAddr = "203.0.113.9".parse().unwrap();
         assert_eq!(limits.client_address(Some(outside), Some("198.51.100.1")), "203.0.113.9");
@@ -329,7 +413,7 @@ mod tests {
         assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
         assert_eq!(key("::ffff:198.51.100.7"), "198.51.100.7");
         assert_eq!(key("198.51.100.7"), "198.51.100.7");
-        let limits = RateLimits::new(&RateLimitConfig::default());
+        let limits = behind_loopback_proxy();
         let local: IpAddr = "127.0.0.1".parse().unwrap();
         assert_eq!(limits.client_address(Some(local), Some("2001:db8::5")), "2001:db8::/64");
         assert_eq!(limits.client_address(Some("2001:db8::9".parse().unwrap()), None), "2001:db8::/64");
@@ -445,6 +529,63 @@ mod tests {
         assert_eq!(web_test::call_service(&app, pay("sk_live_a", 1)).await.status(), 201);
         assert_eq!(web_test::call_service(&app, pay("sk_live_a", 2)).await.status(), 429);
         assert_eq!(web_test::call_service(&app, pay("sk_live_b", 2)).await.status(), 201);
+    }
+
+    #[actix_web::test]
+    async fn a_signed_visitor_header_counts_only_where_believed_and_only_for_its_request() {
+        use crate::visitor::{VisitorSigner, VisitorVerifier, HEADER};
+        let dir = tempfile::tempdir().unwrap();
+        let ring = crate::crypto::KeyRing::load_or_create(dir.path(), "broker").unwrap();
+        let signer = VisitorSigner::new(ring.signing()).unwrap();
+        let config = RateLimitConfig { login: Limit { per_minute: 1, burst: 1 }, ..RateLimitConfig::default() };
+        let app = |limits: RateLimits| {
+            web_test::init_service(
+                App::new()
+                    .app_data(web::Data::new(limits))
+                    .route("/login", web::post().to(HttpResponse::Ok).wrap(from_fn(login))),
+            )
+        };
+        let believing = app(RateLimits::new(&config).with_visitors(VisitorVerifier::new(&ring))).await;
+        let local: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let post = |headers: Vec<(&'static str, String)>| {
+            let mut r = web_test::TestRequest::post().uri("/login").peer_addr(local);
+            for h in headers {
+                r = r.insert_header(h);
+            }
+            r.to_request()
+        };
+        let status = |resp: ServiceResponse| resp.status().as_u16();
+        let visitor = |ip: &str, path: &str| (HEADER, signer.sign(ip.parse().unwrap(), "POST", path));
+        // Loopback is one client, whatever it forwards.
+        assert_eq!(status(web_test::call_service(&believing, post(vec![])).await), 200);
+        let forwarded = vec![("x-forwarded-for", "198.51.100.1".to_string())];
+        assert_eq!(status(web_test::call_service(&believing, post(forwarded)).await), 429);
+        // Each visitor the broker signed for is a client of its own.
+        let a = || vec![visitor("198.51.100.1", "/login")];
+        assert_eq!(status(web_test::call_service(&believing, post(a())).await), 200);
+        assert_eq!(status(web_test::call_service(&believing, post(a())).await), 429);
+        assert_eq!(
+            status(web_test::call_service(&believing, post(vec![visitor("198.51.100.2", "/login")])).await),
+            200
+        );
+        // Signed for another route, forged, or sent twice: ignored, so loopback's bucket.
+        let elsewhere = vec![visitor("198.51.100.3", "/elsewhere")];
+        assert_eq!(status(web_test::call_service(&believing, post(elsewhere)).await), 429);
+        let other_dir = tempfile::tempdir().unwrap();
+        let stranger = crate::crypto::KeyRing::load_or_create(other_dir.path(), "broker").unwrap();
+        let forged =
+            VisitorSigner::new(stranger.signing()).unwrap().sign("198.51.100.4".parse().unwrap(), "POST", "/login");
+        assert_eq!(status(web_test::call_service(&believing, post(vec![(HEADER, forged)])).await), 429);
+        let twice = vec![visitor("198.51.100.5", "/login"), visitor("198.51.100.6", "/login")];
+        let mut r = web_test::TestRequest::post().uri("/login").peer_addr(local);
+        for h in twice {
+            r = r.append_header(h);
+        }
+        assert_eq!(status(web_test::call_service(&believing, r.to_request()).await), 429);
+        // A service that was not given the broker's keys believes no such header.
+        let other = app(RateLimits::new(&config)).await;
+        assert_eq!(status(web_test::call_service(&other, post(vec![])).await), 200);
+        assert_eq!(status(web_test::call_service(&other, post(vec![visitor("198.51.100.7", "/login")])).await), 429);
     }
 
     #[actix_web::test]

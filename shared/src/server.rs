@@ -150,8 +150,13 @@ where
     let jwks = web::Data::new(Jwks(core.keys.jwks().to_string()));
     let db = web::Data::new(core.db.clone());
     let auth = web::Data::from(core.auth.clone());
-    let rate_limits =
-        web::Data::new(crate::ratelimit::RateLimits::from_config(&core.config).map_err(StartError::Settings)?);
+    let mut rate_limits = crate::ratelimit::RateLimits::from_config(&core.config).map_err(StartError::Settings)?;
+    // Only the broker has a storefront calling its own API: it alone believes the visitor
+    // header, and only under its own keys.
+    if core.name == ServiceName::Broker {
+        rate_limits = rate_limits.with_visitors(crate::visitor::VisitorVerifier::new(&core.keys));
+    }
+    let rate_limits = web::Data::new(rate_limits);
     let workers = core.config.service(core.name).workers.max(1);
     let (cors_config, cors_name) = (core.config.clone(), core.name);
     let server = HttpServer::new(move || {

@@ -47,7 +47,12 @@ async fn a_sign_up_flood_is_held_to_the_hashing_pool_and_sellers_still_sign_in()
     let m = Arc::new(
         TestMarket::spawn_with(|c| {
             settings(c, "hashing", "permits = 2\nreserved_for_sign_in = 1\nqueue_wait_ms = 5\n");
-            settings(c, "rate_limits", "signup = { per_minute = 600000, burst = 100000 }\n");
+            // The flooders' addresses come through a configured proxy (the test's loopback).
+            settings(
+                c,
+                "rate_limits",
+                "signup = { per_minute = 600000, burst = 100000 }\ntrusted_proxies = [\"127.0.0.1\"]\n",
+            );
         })
         .await,
     );
@@ -158,7 +163,12 @@ async fn operator_created_accounts_wait_their_turn_in_the_pool() {
 #[tokio::test]
 async fn sign_ups_beyond_the_per_client_limit_are_429_and_create_no_account() {
     let m = TestMarket::spawn_with(|c| {
-        settings(c, "rate_limits", "signup = { per_minute = 1, burst = 3 }\n");
+        // Clients come through a configured proxy (the test's loopback).
+        settings(
+            c,
+            "rate_limits",
+            "signup = { per_minute = 1, burst = 3 }\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+        );
     })
     .await;
     let buyers = format!("{}/v1/buyers", m.broker);
@@ -218,6 +228,71 @@ async fn sign_ups_beyond_the_per_client_limit_are_429_and_create_no_account() {
     m.call(Method::POST, &format!("{}/v1/buyer-sessions", m.broker), None, Some(&buyer("form-buyer")), &[])
         .await
         .expect_problem(401, "unauthorized");
+}
+
+async fn bad_login(m: &TestMarket, headers: &[(&str, &str)]) -> Answer {
+    let body = json!({"handle": "nobody-here", "password": "wrong password"});
+    m.call(Method::POST, &format!("{}/v1/buyer-sessions", m.broker), None, Some(&body), headers).await
+}
+
+#[tokio::test]
+async fn forty_bad_logins_from_loopback_are_held_whatever_they_forward() {
+    // The default limits (a burst of 30) and no trusted proxy: loopback is one client, its
+    // `X-Forwarded-For` and a visitor header signed with another key count for nothing.
+    // The forty arrive at once, so the bucket does not refill between them.
+    let m = TestMarket::spawn().await;
+    let stranger = tempfile::tempdir().unwrap();
+    let ring = shared::crypto::KeyRing::load_or_create(stranger.path(), "broker").unwrap();
+    let forger = shared::visitor::VisitorSigner::new(ring.signing()).unwrap();
+    let logins = (0..40).map(|i| {
+        let forwarded = format!("198.51.100.{}", i + 1);
+        let forged = forger.sign(format!("203.0.113.{}", i + 1).parse().unwrap(), "POST", "/v1/buyer-sessions");
+        let m = &m;
+        async move {
+            let mut headers = vec![("x-forwarded-for", forwarded.as_str())];
+            if i % 2 == 1 {
+                headers.push((shared::visitor::HEADER, forged.as_str()));
+            }
+            let a = bad_login(m, &headers).await;
+            if a.status == 429 {
+                a.expect_problem(429, "rate_limited");
+                return 429;
+            }
+            a.status.as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(logins).await;
+    // Those let through were refused as bad logins (or the hashing pool was busy).
+    assert!(statuses.iter().all(|s| matches!(s, 401 | 429 | 503)), "{statuses:?}");
+    let held = statuses.iter().filter(|s| **s == 429).count();
+    assert!(held >= 5, "forty bad logins met no limit: {statuses:?}");
+}
+
+/// The storefront's sign-in form, posted by a browser at `visitor` (a loopback address of
+/// its own).
+async fn sign_in_form(m: &TestMarket, visitor: &str) -> u16 {
+    let client =
+        reqwest::Client::builder().local_address(visitor.parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let page = client
+        .post(format!("{}/shop/account/sign-in", m.broker))
+        .form(&[("handle", "nobody-here"), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
+    page.status().as_u16()
+}
+
+#[tokio::test]
+async fn the_storefront_sign_in_is_limited_per_visitor() {
+    // Two visitors at their own addresses; the storefront reaches the API on loopback and
+    // names each in its signed header, so each has a bucket of its own.
+    let m = TestMarket::spawn_with(|c| settings(c, "rate_limits", "login = { per_minute = 1, burst = 2 }\n")).await;
+    assert_eq!(sign_in_form(&m, "127.0.0.2").await, 401);
+    assert_eq!(sign_in_form(&m, "127.0.0.2").await, 401);
+    assert_eq!(sign_in_form(&m, "127.0.0.2").await, 429, "the first visitor is held");
+    assert_eq!(sign_in_form(&m, "127.0.0.3").await, 401, "the second visitor shares the first one's bucket");
+    // The API's own loopback client is yet another.
+    bad_login(&m, &[]).await.expect_problem(401, "unauthorized");
 }
 
 /// The series of a `/metrics` text: each sample's name and labels, without its value.

@@ -244,7 +244,10 @@ async fn an_order_waiting_for_approval_holds_no_stock_and_ends_out_of_stock_if_t
 
 #[tokio::test]
 async fn placement_is_rate_limited_per_client_and_a_refused_request_places_nothing() {
-    let shop = shop_with(100, "[settings.rate_limits]\nplacement = { per_minute = 1, burst = 3 }\n").await;
+    // Clients come through a configured proxy (the test's loopback).
+    let limits =
+        "[settings.rate_limits]\nplacement = { per_minute = 1, burst = 3 }\ntrusted_proxies = [\"127.0.0.1\"]\n";
+    let shop = shop_with(100, limits).await;
     for _ in 0..3 {
         placed(shop.order(1).await);
     }
@@ -253,8 +256,7 @@ async fn placement_is_rate_limited_per_client_and_a_refused_request_places_nothi
     assert!(retry.is_some_and(|s| s >= 1), "Retry-After");
     refused.expect_problem(429, "rate_limited");
     assert_eq!((shop.orders(), shop.stock().await), (3, 97));
-    // Another client (relayed by a trusted proxy, as the storefront relays its visitors)
-    // has its own bucket.
+    // Another client (relayed by the configured proxy) has its own bucket.
     let body = json!({"store_id": shop.store, "product_id": shop.product, "quantity": 1});
     let other = shop
         .m

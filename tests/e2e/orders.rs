@@ -3,7 +3,7 @@
 
 use crate::helpers::{json_of, money, TestMarket};
 use serde_json::{json, Value};
-use shared::config::ServiceName;
+use shared::config::{Config, ServiceName};
 use shared::ids::{OrderId, ProductId, StoreId};
 use shared::messages::Message;
 
@@ -931,7 +931,17 @@ async fn a_malformed_idempotency_key_is_400_and_places_nothing() {
     let w = world().await;
     let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1});
     let long = "k".repeat(256);
-    for key in ["", "too-short-key", long.as_str(), "0123456789 abcdef", "0123456789\tabcdef"] {
+    let hex31 = &shared::ids::random_hex128()[..31];
+    let weak = [
+        // Sixteen of one character passed once, and opened its order for good.
+        "aaaaaaaaaaaaaaaa",
+        // Long enough, but three different characters.
+        "xyzxyzxyzxyzxyzxyzxyzx",
+        // 124 bits of hex.
+        hex31,
+        "0123456789abcdef",
+    ];
+    for key in weak.into_iter().chain(["", "too-short-key", long.as_str(), "0123456789 abcdef", "0123456789\tabcdef"]) {
         w.order_keyed(key, &body).await.expect_problem(400, "idempotency_key_invalid");
     }
     // Not ASCII, and two keys at once.
@@ -959,6 +969,68 @@ async fn a_malformed_idempotency_key_is_400_and_places_nothing() {
     let params = post["parameters"].as_array().cloned().unwrap_or_default();
     assert!(params.iter().any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"), "{post}");
     assert!(post["responses"]["201"]["headers"]["Idempotent-Replayed"].is_object(), "{post}");
+}
+
+#[tokio::test]
+async fn a_key_replayed_after_the_window_answers_the_order_id_and_status_only() {
+    let m = TestMarket::spawn_with(|c| {
+        c.settings.extend(Config::from_toml("[settings.broker]\norder_key_replay_secs = 1\n").unwrap().settings)
+    })
+    .await;
+    let w = world_with(m).await;
+    let key = shared::ids::random_hex128();
+    let body = json!({"store_id": w.b, "product_id": w.product, "quantity": 1, "contact": BUYER_MAIL});
+    let first = w.order_keyed(&key, &body).await.expect(201);
+    let order = json_of(&first, "order_id");
+    // The storefront's form, posted once now and again later.
+    let form_key = shared::ids::random_hex128();
+    let form = [
+        ("idempotency_key", form_key.as_str()),
+        ("store_id", w.b.as_str()),
+        ("product_id", w.product.as_str()),
+        ("quantity", "1"),
+        ("contact", ""),
+    ];
+    let from_form = post_order_form(&w.m.broker, &form).await;
+    // A reload at once: the same order, and a capability that works.
+    let again = w.order_keyed(&key, &body).await;
+    assert!(replayed(&again));
+    let cap = json_of(&again.expect(201), "capability");
+    assert_eq!(w.read(&order, &cap).await.expect(200)["order_id"], order.as_str());
+
+    // Later the key names the order and its status, and opens nothing.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let late = w.order_keyed(&key, &body).await;
+    assert!(replayed(&late), "{:?}", late.headers);
+    let late = late.expect(200);
+    let fields: Vec<&String> = late.as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["order_id", "status"], "{late}");
+    assert_eq!(late["order_id"], order.as_str());
+    assert_eq!(late["status"], "awaiting_payment");
+    // The form's page says the order was placed, and shows no receipt code again.
+    let page = reqwest::Client::new().post(format!("{}/shop/order", w.m.broker)).form(&form).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("id=\"placed-earlier\"") && page.contains(&from_form), "{page}");
+    assert!(!page.contains("id=\"capability\""), "a receipt code was shown again: {page}");
+    // The status is the order's own, not the one it was placed with.
+    w.m.post(&w.url(&format!("/v1/orders/{order}/cancel")), Some(&cap), json!({"reason": "changed my mind"}))
+        .await
+        .expect(200);
+    assert_eq!(w.order_keyed(&key, &body).await.expect(200)["status"], "cancelled");
+    assert_eq!(w.orders_count(), 2, "nothing placed again");
+    // Another body under the old key is still refused, not a new order.
+    let other = json!({"store_id": w.b, "product_id": w.product, "quantity": 2});
+    w.order_keyed(&key, &other).await.expect_problem(422, "idempotency_key_reused");
+    assert_eq!(w.orders_count(), 2);
+
+    // The published contract names the later answer.
+    let doc = w.m.get(&w.url("/openapi.json"), None).await.expect(200);
+    let later = &doc["paths"]["/v1/orders"]["post"]["responses"]["200"];
+    assert!(
+        later["content"]["application/json"]["schema"]["$ref"].as_str().is_some_and(|r| r.ends_with("PlacedEarlier")),
+        "{later}"
+    );
 }
 
 /// The storefront's order form, posted as the browser posts it: the receipt's order id.

@@ -416,17 +416,32 @@ pub fn check_reason(reason: &str) -> Result<String, String> {
 
 /// A buyer's `Idempotency-Key` for placing an order. Orders are anonymous, so keys share
 /// one space across all buyers, and a key replays its order's answer with a fresh
-/// capability: it is a bearer secret for that order. Hence a minimum length (a short key
-/// could collide with another buyer's, or be guessed), and only a hash of it is stored.
+/// capability for a short while (a reload, a double click): it is a bearer secret for that
+/// order until then. Hence at least 128 bits (a short or repetitive key could collide with
+/// another buyer's, or be guessed), and only a hash of it is stored.
 pub struct OrderKey(String);
 
 impl OrderKey {
-    pub const MIN_LEN: usize = 16;
+    /// Base64url characters carry 6 bits each: 22 make 128 bits.
+    pub const MIN_BASE64URL_LEN: usize = 22;
+    /// Hex digits carry 4 bits each: a key made of hex digits alone needs 32.
+    pub const MIN_HEX_LEN: usize = 32;
+    /// Fewer different characters than this is a pattern, not randomness.
+    pub const MIN_DISTINCT: usize = 8;
     pub const MAX_LEN: usize = 255;
 
-    /// 16 to 255 visible ASCII characters (a random UUID or 128 bits in hex will do).
+    /// 32 or more hex digits, or 22 or more base64url characters (`A-Za-z0-9-_`), with at
+    /// least 8 different ones, at most 255 in all (a random UUID or 128 bits in hex or
+    /// base64url will do).
     pub fn parse(raw: &str) -> Result<OrderKey, KeyRefusal> {
-        if raw.len() < Self::MIN_LEN || raw.len() > Self::MAX_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        let base64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if raw.len() > Self::MAX_LEN || !raw.bytes().all(base64url) {
+            return Err(KeyRefusal::Invalid);
+        }
+        let min_len =
+            if raw.bytes().all(|b| b.is_ascii_hexdigit()) { Self::MIN_HEX_LEN } else { Self::MIN_BASE64URL_LEN };
+        let distinct = raw.bytes().collect::<std::collections::BTreeSet<u8>>().len();
+        if raw.len() < min_len || distinct < Self::MIN_DISTINCT {
             return Err(KeyRefusal::Invalid);
         }
         Ok(OrderKey(raw.to_string()))
@@ -456,7 +471,10 @@ impl std::fmt::Debug for OrderKey {
 /// 422 `idempotency_key_reused`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KeyRefusal {
-    #[error("the `Idempotency-Key` must be 16 to 255 visible ASCII characters, sent once")]
+    #[error(
+        "the `Idempotency-Key` must carry 128 bits: 32 or more hex digits, or 22 or more base64url \
+         characters (`A-Za-z0-9-_`), with at least 8 different ones, at most 255, sent once"
+    )]
     Invalid,
     #[error("an order with this `Idempotency-Key` is still being placed; retry shortly")]
     InUse,
@@ -697,29 +715,63 @@ mod tests {
         assert_eq!(check_reason(" changed my mind "), Ok("changed my mind".into()));
     }
 
+    const HEX_KEY: &str = "0b6a1f3e9c2d4e5f8a7b1c2d3e4f5a6b";
+
     #[test]
-    fn order_keys_are_long_visible_ascii_and_stored_only_as_hashes() {
-        let key = "0123456789abcdef";
-        assert!(OrderKey::parse(key).is_ok());
-        assert!(OrderKey::parse(&"k".repeat(255)).is_ok());
-        assert!(OrderKey::parse("0b6a1f3e-9c2d-4e5f-8a7b-1c2d3e4f5a6b").is_ok());
-        for bad in
-            ["", "0123456789abcde", " 0123456789abcdef", "0123456789 abcdef", "0123456789abcdé1", "0123456789\tabcdef"]
-        {
+    fn order_keys_carry_128_bits() {
+        let ok = [
+            HEX_KEY,
+            "0B6A1F3E9C2D4E5F8A7B1C2D3E4F5A6B",
+            "0b6a1f3e-9c2d-4e5f-8a7b-1c2d3e4f5a6b",
+            // 22 base64url characters: 132 bits.
+            "Qm9vayBvZiBrZXlzIDEyMw",
+            "ab-_CDefGH12ijKLmnOPqr",
+        ];
+        for key in ok {
+            assert!(OrderKey::parse(key).is_ok(), "{key:?}");
+        }
+        let long: String = "0123456789abcdefghijklmnopqrstuvwxyz".chars().cycle().take(255).collect();
+        assert!(OrderKey::parse(&long).is_ok());
+        let refused = [
+            String::new(),
+            // The old minimum: sixteen of one character, and sixteen hex digits.
+            "a".repeat(16),
+            "0123456789abcdef".into(),
+            // 31 hex digits: 124 bits.
+            HEX_KEY[..31].to_string(),
+            // 21 base64url characters.
+            "Qm9vayBvZiBrZXlzIDEyM".into(),
+            // Long enough, too few different characters.
+            "xyzxyzxyzxyzxyzxyzxyzx".into(),
+            "abababababababababababababababababab".into(),
+            "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a".into(),
+            "a".repeat(64),
+            // Outside base64url.
+            " 0b6a1f3e9c2d4e5f8a7b1c2d3e4f5a6b".into(),
+            "0b6a1f3e9c2d 4e5f8a7b1c2d3e4f5a6b".into(),
+            "0b6a1f3e9c2d4e5f8a7b1c2d3e4f5a6é".into(),
+            "0b6a1f3e9c2d\t4e5f8a7b1c2d3e4f5a6b".into(),
+            "Qm9vayBvZiBrZXlzIDEyMw==".into(),
+            "Qm9vayBvZiBr+XlzIDEyMw/".into(),
+            format!("{HEX_KEY}\u{7f}"),
+            long.clone() + "x",
+        ];
+        for bad in &refused {
             assert_eq!(OrderKey::parse(bad).err(), Some(KeyRefusal::Invalid), "{bad:?}");
         }
-        assert_eq!(OrderKey::parse(&"k".repeat(256)).err(), Some(KeyRefusal::Invalid));
-        assert_eq!(OrderKey::parse("0123456789abcdef\u{7f}").err(), Some(KeyRefusal::Invalid));
+    }
 
-        let k = OrderKey::parse(key).unwrap();
-        assert_eq!(k.digest(), shared::crypto::sha256_hex(key.as_bytes()));
-        assert!(!k.digest().contains(key));
-        assert!(!format!("{k:?}").contains(key), "the key never reaches a log line");
+    #[test]
+    fn order_keys_are_stored_only_as_hashes() {
+        let k = OrderKey::parse(HEX_KEY).unwrap();
+        assert_eq!(k.digest(), shared::crypto::sha256_hex(HEX_KEY.as_bytes()));
+        assert!(!k.digest().contains(HEX_KEY));
+        assert!(!format!("{k:?}").contains(HEX_KEY), "the key never reaches a log line");
         // The fingerprint depends on the request and on the key: without the key, the
         // stored one cannot be checked against a guessed body.
         assert_eq!(k.fingerprint("body"), k.fingerprint("body"));
         assert_ne!(k.fingerprint("body"), k.fingerprint("other body"));
-        let other = OrderKey::parse("fedcba9876543210").unwrap();
+        let other = OrderKey::parse("fedcba9876543210fedcba9876543210").unwrap();
         assert_ne!(k.fingerprint("body"), other.fingerprint("body"));
         assert_ne!(k.fingerprint("body"), shared::crypto::sha256_hex(b"body"));
     }

@@ -323,6 +323,15 @@ impl Placed {
     }
 }
 
+/// The answer to a key replayed after `order_key_replay_secs`: the key named this order
+/// once, but it is no longer a way into it (no capability, no price, no store).
+#[derive(Serialize, ToSchema)]
+pub struct PlacedEarlier {
+    order_id: OrderId,
+    /// The order's status now.
+    status: OrderStatus,
+}
+
 /// A logged-in buyer, if the request carries a token; a bad token is refused rather than
 /// silently ignored.
 async fn optional_buyer(req: &HttpRequest) -> Result<Option<Buyer>> {
@@ -356,17 +365,23 @@ fn capability(state: &State, order: &OrderId) -> Result<String> {
 }
 
 /// Places an order. With an `Idempotency-Key` (the storefront always sends one), the same
-/// key and body answer the first order again, with `Idempotent-Replayed: true` and a freshly
-/// signed capability; the same key with another body is 422 `idempotency_key_reused`. The
-/// key is committed with its order, so a concurrent request with the same key waits for the
-/// first and replays it. Refusals (409, 422) place nothing and are not kept under the key.
+/// key and body answer the first order again, with `Idempotent-Replayed: true`: within
+/// `order_key_replay_secs` (15 minutes) of the first answer with a freshly signed
+/// capability (a reload, a double click), later with 200 and the order id and status only,
+/// so a key found later opens nothing. The same key with another body is 422
+/// `idempotency_key_reused`. The key is committed with its order, so a concurrent request
+/// with the same key waits for the first and replays it. Refusals (409, 422) place nothing
+/// and are not kept under the key.
 #[utoipa::path(post, path = "/v1/orders", request_body = PlaceOrder,
     params(("Idempotency-Key" = Option<String>, Header,
-        description = "optional: 16 to 255 visible ASCII characters, unguessable (it opens the order); \
-            kept 30 days, as a hash only")),
+        description = "optional, at least 128 bits: 32 or more hex digits, or 22 or more base64url characters \
+            (`A-Za-z0-9-_`), with at least 8 different ones, at most 255; unguessable. Kept 30 days, as a \
+            hash only; replays with a capability for 15 minutes")),
     responses((status = 201, body = Placed, headers(("Idempotent-Replayed" = String,
             description = "`true` when this is the answer to an earlier request with the same key")),
-            description = "placed, or the key's order answered again with a fresh capability"),
+            description = "placed, or the key's order answered again with a fresh capability (within the replay window)"),
+        (status = 200, body = PlacedEarlier, headers(("Idempotent-Replayed" = String, description = "`true`")),
+            description = "the key's order, placed before the replay window: its id and current status only, no capability"),
         (status = 400, description = "idempotency_key_invalid"),
         (status = 409, description = "non_sellable, out_of_stock (with alternatives, each with its `referral` token), price_changed (with current_price), insufficient_points, idempotency_key_in_use (with Retry-After)"),
         (status = 422, description = "invalid_quantity, invalid_contact, idempotency_key_reused (the key was used with another body); a bad `referral` is never refused, it earns nothing")))]
@@ -419,6 +434,9 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
             (r, false)
         }
         Keyed::Replayed(r) => (r, true),
+        Keyed::PlacedEarlier { order_id, status } => {
+            return Ok(HttpResponse::Ok().insert_header((REPLAYED, "true")).json(PlacedEarlier { order_id, status }));
+        }
         Keyed::Refused(mut e) => {
             state.core.kick();
             if let BrokerError::Unsellable { alternatives, .. } = &mut e {

@@ -30,8 +30,13 @@ pub struct OrderSettings {
     pub order_max_percent: i64,
     /// How often the broker looks for such orders.
     pub expiry_sweep_secs: u64,
-    /// How long an order's `Idempotency-Key` answers again; never less than 30 days.
+    /// How long an order's `Idempotency-Key` is kept (so it never places a second order);
+    /// never less than 30 days.
     pub order_key_retention_days: i64,
+    /// How long after the first answer the key answers again with a fresh capability (a
+    /// reload, a double click); later it answers the order id and status only, so an old
+    /// key opens nothing.
+    pub order_key_replay_secs: i64,
     /// The money ceiling (`[money] max_amount_minor`), which an order's value stays under.
     #[serde(skip)]
     pub ceiling: shared::money::Ceiling,
@@ -52,12 +57,19 @@ impl Default for OrderSettings {
             order_max_percent: 20,
             expiry_sweep_secs: 60,
             order_key_retention_days: 30,
+            order_key_replay_secs: 15 * 60,
             ceiling: shared::money::Ceiling::MAX,
         }
     }
 }
 
 impl OrderSettings {
+    /// Whether a key first seen at `first` still replays its answer with a capability at
+    /// `at`. A window set below zero counts as zero.
+    pub fn replays_capability(&self, first: shared::time::Timestamp, at: shared::time::Timestamp) -> bool {
+        at - first <= chrono::Duration::seconds(self.order_key_replay_secs.max(0))
+    }
+
     pub fn hold_limits(&self) -> super::domain::HoldLimits {
         super::domain::HoldLimits {
             unpaid_share_percent: self.unpaid_share_percent,
@@ -78,4 +90,22 @@ impl OrderSettings {
 pub fn of(state: &crate::State) -> OrderSettings {
     let settings: OrderSettings = state.core.config.setting(shared::config::ServiceName::Broker);
     OrderSettings { ceiling: state.core.config.money.ceiling(), ..settings }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_replays_its_capability_only_within_the_window() {
+        let s = OrderSettings::default();
+        let first = shared::time::now();
+        let secs = chrono::Duration::seconds;
+        assert!(s.replays_capability(first, first));
+        assert!(s.replays_capability(first, first + secs(900)));
+        assert!(!s.replays_capability(first, first + secs(901)));
+        assert!(!s.replays_capability(first, first + chrono::Duration::days(3)));
+        let none = OrderSettings { order_key_replay_secs: -5, ..OrderSettings::default() };
+        assert!(!none.replays_capability(first, first + secs(1)));
+    }
 }

@@ -283,23 +283,29 @@ pub fn awaiting_approval(conn: &mut AnyConnection, products: &[String], limit: i
 pub enum KeyClaim {
     /// The key is new: this transaction holds its row until it commits or rolls back.
     Claimed,
-    /// An order was placed under it: the fingerprint of that request and its answer.
-    Used { request_hash: String, answer: Option<String> },
+    /// An order was placed under it: the fingerprint of that request, its answer, and when
+    /// the key was first seen (its order placed in the same transaction).
+    Used { request_hash: String, answer: Option<String>, created_at: Timestamp },
     /// Held by a transaction whose row this one cannot see yet (not expected with the
     /// isolation both backends use; answered 409 `idempotency_key_in_use`).
     Busy,
 }
 
-fn key_row(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<Option<(String, Option<String>)>> {
-    order_keys::table.find(key_hash).select((order_keys::request_hash, order_keys::answer)).first(conn).optional()
+fn key_row(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<Option<KeyClaim>> {
+    let row: Option<(String, Option<String>, Timestamp)> = order_keys::table
+        .find(key_hash)
+        .select((order_keys::request_hash, order_keys::answer, order_keys::created_at))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(request_hash, answer, created_at)| KeyClaim::Used { request_hash, answer, created_at }))
 }
 
 /// Claims the key inside the order's transaction, before anything else is written. A
 /// concurrent request with the same key blocks on the row (PostgreSQL's unique index; the
 /// single SQLite writer runs one at a time) and then finds the first one's committed row.
 pub fn claim_key(conn: &mut AnyConnection, key_hash: &str, request_hash: &str) -> QueryResult<KeyClaim> {
-    if let Some((request_hash, answer)) = key_row(conn, key_hash)? {
-        return Ok(KeyClaim::Used { request_hash, answer });
+    if let Some(used) = key_row(conn, key_hash)? {
+        return Ok(used);
     }
     // A savepoint, so that losing the race does not abort the outer transaction.
     let inserted = conn.transaction(|c| {
@@ -313,10 +319,7 @@ pub fn claim_key(conn: &mut AnyConnection, key_hash: &str, request_hash: &str) -
     });
     match inserted {
         Ok(_) => Ok(KeyClaim::Claimed),
-        Err(e) if shared::db::is_unique_violation(&e) => Ok(match key_row(conn, key_hash)? {
-            Some((request_hash, answer)) => KeyClaim::Used { request_hash, answer },
-            None => KeyClaim::Busy,
-        }),
+        Err(e) if shared::db::is_unique_violation(&e) => Ok(key_row(conn, key_hash)?.unwrap_or(KeyClaim::Busy)),
         Err(e) => Err(e),
     }
 }
@@ -457,7 +460,9 @@ mod tests {
         // Seen again before an order completed it: no answer to give, so the caller answers
         // "in use" rather than replaying.
         let seen = run(&db, |c| claim_key(c, "h1", "r2"));
-        assert_eq!(seen, KeyClaim::Used { request_hash: "r1".into(), answer: None });
+        let KeyClaim::Used { request_hash, answer: None, created_at } = seen else { panic!("{seen:?}") };
+        assert_eq!(request_hash, "r1");
+        assert!((now() - created_at).num_seconds().abs() < 60, "first seen now: {created_at}");
         run(&db, |c| release_key(c, "h1"));
         assert_eq!(run(&db, |c| claim_key(c, "h1", "r2")), KeyClaim::Claimed);
 

@@ -91,8 +91,15 @@ pub struct KeyHashes {
 /// The outcome of placing under an optional idempotency key.
 pub enum Keyed {
     Placed(Receipt),
-    /// The key's order, placed by an earlier request with the same body.
+    /// The key's order, placed by an earlier request with the same body moments ago (within
+    /// `order_key_replay_secs`): answered again with a fresh capability.
     Replayed(Receipt),
+    /// The key's order, placed longer ago: only its id and current status are answered,
+    /// so an old key is no capability.
+    PlacedEarlier {
+        order_id: OrderId,
+        status: OrderStatus,
+    },
     /// No order; what the refusal recorded is committed, the key is not kept.
     Refused(BrokerError),
     /// The key is held by a request this one cannot see yet.
@@ -122,10 +129,14 @@ pub fn place_keyed(
                     "this `Idempotency-Key` was used with another request body",
                 ));
             }
-            store::KeyClaim::Used { answer: Some(answer), .. } => {
-                let receipt = serde_json::from_str(&answer)
+            store::KeyClaim::Used { answer: Some(answer), created_at, .. } => {
+                let receipt: Receipt = serde_json::from_str(&answer)
                     .map_err(|e| shared::Error::Internal(format!("stored order answer: {e}")))?;
-                return Ok(Keyed::Replayed(receipt));
+                if settings.replays_capability(created_at, now()) {
+                    return Ok(Keyed::Replayed(receipt));
+                }
+                let status = store::get(conn, &receipt.order_id)?.map_or(receipt.status, |o| o.status);
+                return Ok(Keyed::PlacedEarlier { order_id: receipt.order_id, status });
             }
             store::KeyClaim::Used { answer: None, .. } | store::KeyClaim::Busy => return Ok(Keyed::Busy),
         }

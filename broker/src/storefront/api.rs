@@ -1,11 +1,17 @@
 //! The pages call the broker's own JSON API (and, for the seller's balance and the demo
-//! partner, settlement's), so that every rule, check and record stays where it is.
+//! partner, settlement's), so that every rule, check and record stays where it is. The
+//! API sees the storefront on loopback as its peer; the page's visitor travels in a
+//! header signed with the broker's own key (`shared::visitor`), so that per-client limits
+//! (sign-in, sign-up, ordering) still hold per visitor and nobody else can name one.
 
 use super::SESSION_COOKIE;
 use crate::State;
-use actix_web::HttpRequest;
+use actix_web::{web, HttpRequest};
 use reqwest::Method;
 use serde_json::Value;
+use shared::ratelimit::RateLimits;
+use shared::visitor::VisitorSigner;
+use std::net::IpAddr;
 use std::sync::OnceLock;
 
 /// An answer from the API: status and JSON body (`Null` when empty).
@@ -56,9 +62,9 @@ pub struct Api {
     base: String,
     session: Option<String>,
     bearer: Option<String>,
-    /// The page's client, so that per-client limits (sign-in) still apply per client
-    /// where the broker's own address is among the trusted proxies.
-    forwarded_for: Option<String>,
+    /// The page's visitor and the broker's key to vouch for it with: each call carries it
+    /// signed for that call's method and path.
+    visitor: Option<(VisitorSigner, IpAddr)>,
 }
 
 impl Api {
@@ -71,21 +77,22 @@ impl Api {
         } else {
             format!("http://{addr}")
         };
-        let peer = req.peer_addr().map(|a| a.ip().to_string());
-        let before = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let forwarded_for = match (before, peer) {
-            (Some(b), Some(p)) => Some(format!("{b}, {p}")),
-            (b, p) => b.or(p),
+        // The visitor as the limits see the page's own request: its peer, or what a
+        // configured proxy in front of the broker forwarded.
+        let visitor = match req.app_data::<web::Data<RateLimits>>() {
+            Some(limits) => limits.client_of(req).ip(),
+            None => req.peer_addr().map(|a| a.ip()),
         };
-        Api { base, session: cookie(req, SESSION_COOKIE), bearer: None, forwarded_for }
+        let visitor = visitor.and_then(|ip| VisitorSigner::new(state.core.keys.signing()).map(|s| (s, ip)));
+        Api { base, session: cookie(req, SESSION_COOKIE), bearer: None, visitor }
     }
 
     pub fn settlement(state: &State) -> Api {
-        Api { base: state.core.config.settlement.public_url(), session: None, bearer: None, forwarded_for: None }
+        Api { base: state.core.config.settlement.public_url(), session: None, bearer: None, visitor: None }
     }
 
     pub fn delivery(state: &State) -> Api {
-        Api { base: state.core.config.delivery.public_url(), session: None, bearer: None, forwarded_for: None }
+        Api { base: state.core.config.delivery.public_url(), session: None, bearer: None, visitor: None }
     }
 
     pub fn bearer(mut self, token: Option<String>) -> Api {
@@ -108,15 +115,24 @@ impl Api {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Result<Reply, Unreachable> {
-        let mut req = client().request(method, format!("{}{path}", self.base));
+        let url = reqwest::Url::parse(&format!("{}{path}", self.base)).map_err(|e| Unreachable(e.to_string()))?;
+        // Signed over the path and query exactly as they go on the wire.
+        let visitor = self.visitor.as_ref().map(|(signer, ip)| {
+            let target = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            };
+            signer.sign(*ip, method.as_str(), &target)
+        });
+        let mut req = client().request(method, url);
         if let Some(s) = &self.session {
             req = req.header(crate::browsing::routes::HEADER, s);
         }
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t);
         }
-        if let Some(f) = &self.forwarded_for {
-            req = req.header("x-forwarded-for", f);
+        if let Some(v) = visitor {
+            req = req.header(shared::visitor::HEADER, v);
         }
         for (k, v) in headers {
             req = req.header(*k, *v);

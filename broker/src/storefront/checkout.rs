@@ -13,9 +13,11 @@ use serde_json::{json, Value};
 
 #[derive(Deserialize)]
 pub struct OrderForm {
-    /// Generated when the form was rendered. The broker keeps it (hashed) with the order,
-    /// so a reload or a second click (the browser posts the same form again), even across
-    /// broker restarts or copies, answers with the first order and a fresh receipt code.
+    /// Generated when the form was rendered (128 random bits). The broker keeps it (hashed)
+    /// with the order, so a reload or a second click (the browser posts the same form
+    /// again), even across broker restarts or copies, answers with the first order and a
+    /// fresh receipt code; after the broker's replay window, only with the order's id and
+    /// status.
     idempotency_key: String,
     store_id: String,
     product_id: String,
@@ -72,6 +74,9 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
         let capability = r.body["capability"].as_str().map(str::to_string);
         return receipt(&state, f, &r.body, capability);
     }
+    if r.status == 200 {
+        return placed_earlier(&state, f, &r.body);
+    }
     let shown = match r.code() {
         "idempotency_key_invalid" => html! { p.error { "This form is stale: go back and choose again." } },
         "idempotency_key_reused" => html! {
@@ -120,6 +125,19 @@ fn receipt(state: &State, f: view::Frame, order: &Value, capability: Option<Stri
         }
     };
     view::page(state, f, "Thank you", body)
+}
+
+/// The form was posted again long after its order was placed: the receipt code was shown
+/// then and is not given again.
+fn placed_earlier(state: &State, f: view::Frame, order: &Value) -> HttpResponse {
+    let order_id = order["order_id"].as_str().unwrap_or_default();
+    let status = order["status"].as_str().unwrap_or_default().replace('_', " ");
+    let body = html! {
+        p #placed-earlier { "This form already placed order " code #order-id { (order_id) } " (" span #order-status { (status) } ")." }
+        p { "Its receipt code was shown when it was placed and is not shown again. "
+            a href="/shop/orders" { "Open it with your receipt code" } ", or " a href="/" { "go back to the shop" } "." }
+    };
+    view::page(state, f, "Order", body)
 }
 
 /// Opening an order from a receipt code (JavaScript reads the order id out of it).

@@ -38,7 +38,8 @@ fn expected_source(message: &Message) -> Option<&'static [ServiceName]> {
         Message::OrderPaid { .. }
         | Message::PaymentRefused { .. }
         | Message::OrderRefunded { .. }
-        | Message::OrderExpired { .. } => Some(&[ServiceName::Settlement]),
+        | Message::OrderExpired { .. }
+        | Message::PayoutAccountChanged { .. } => Some(&[ServiceName::Settlement]),
         Message::CancelDecided { .. }
         | Message::OrderShipped { .. }
         | Message::OrderDelivered { .. }
@@ -60,6 +61,10 @@ fn apply(
     };
     if !sources.iter().any(|s| s.as_str() == envelope.source) {
         return Err(BrokerError::Forbidden(format!("{} does not send {}", envelope.source, message.kind())));
+    }
+    if let Message::PayoutAccountChanged { store_id, changed_at, hold_until } = message {
+        crate::stores::payout_notice::queue(conn, store_id, *changed_at, *hold_until)?;
+        return Ok(());
     }
     let (order_id, event, note): (&OrderId, Event, Option<String>) = match message {
         Message::OrderPaid { order_id } => (order_id, Event::Paid, None),
@@ -124,6 +129,12 @@ mod tests {
             expected_source(&Message::OrderExpired { order_id: id.clone() }),
             Some(&[ServiceName::Settlement][..])
         );
+        let changed = Message::PayoutAccountChanged {
+            store_id: shared::ids::StoreId::generate(),
+            changed_at: shared::time::now(),
+            hold_until: None,
+        };
+        assert_eq!(expected_source(&changed), Some(&[ServiceName::Settlement][..]));
         assert_eq!(expected_source(&Message::OrderCancelled { order_id: id, reason: String::new() }), None);
     }
 }

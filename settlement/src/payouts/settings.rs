@@ -14,6 +14,9 @@ pub struct PayoutSettings {
     pub account_hold_hours: i64,
 }
 
+/// A hold longer than a year is a typo, and far enough out it would not fit a timestamp.
+const MAX_HOLD_HOURS: i64 = 366 * 24;
+
 impl Default for PayoutSettings {
     fn default() -> Self {
         PayoutSettings { reauth_seconds: 300, account_hold_hours: 72 }
@@ -30,6 +33,9 @@ impl PayoutSettings {
         };
         if s.reauth_seconds < 0 || s.account_hold_hours < 0 {
             return Err("[settings.payouts] reauth_seconds and account_hold_hours must not be negative".into());
+        }
+        if s.account_hold_hours > MAX_HOLD_HOURS {
+            return Err(format!("[settings.payouts] account_hold_hours must be at most {MAX_HOLD_HOURS} (a year)"));
         }
         Ok(s)
     }
@@ -57,6 +63,8 @@ mod tests {
         assert_eq!(s.hold_until(shared::time::now()), None);
         assert!(PayoutSettings::from_config(&config("[payouts]\nreauth_secs = 1\n")).is_err());
         assert!(PayoutSettings::from_config(&config("[payouts]\naccount_hold_hours = -1\n")).is_err());
+        let huge = format!("[payouts]\naccount_hold_hours = {}\n", i64::MAX);
+        assert!(PayoutSettings::from_config(&config(&huge)).is_err());
         let t = shared::time::now();
         assert_eq!(PayoutSettings::default().hold_until(t), Some(t + chrono::Duration::hours(72)));
     }

@@ -168,6 +168,8 @@ pub async fn run() -> anyhow::Result<()> {
     config.outbox.poll_interval_ms = 50;
     config.outbox.base_backoff_ms = 50;
     config.outbox.max_backoff_ms = 500;
+    // The tour plays to the remittance in one sitting: no hold after the payout account is set.
+    config.settings.insert("payouts".into(), toml::Value::Table(toml::from_str("account_hold_hours = 0")?));
     let mut listeners = Vec::new();
     for service in ServiceName::ALL {
         let l = TcpListener::bind("127.0.0.1:0")?;

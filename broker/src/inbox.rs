@@ -40,6 +40,10 @@ fn apply(
 ) -> Result<(), BrokerError> {
     let message = &envelope.message;
     tracing::debug!(kind = message.kind(), "message received");
+    if let Message::PayoutAccountChanged { store_id, changed_at, hold_until } = message {
+        crate::stores::payout_notice::queue(conn, store_id, *changed_at, *hold_until)?;
+        return Ok(());
+    }
     let (order_id, event, note): (&OrderId, Event, Option<String>) = match message {
         Message::OrderPaid { order_id } => (order_id, Event::Paid, None),
         Message::PaymentRefused { order_id, reason } => {

@@ -26,6 +26,8 @@ pub enum SettlementError {
     InsufficientBalance,
     #[error("you have several stores: name one with `?store_id=`")]
     StoreRequired,
+    #[error("this change needs a sign-in with your password within the last {max_age} s: sign in again")]
+    ReauthenticationRequired { max_age: i64 },
     #[error("invalid webhook URL: {0}")]
     InvalidWebhookUrl(String),
     #[error("{detail}")]
@@ -84,6 +86,7 @@ impl ApiError for SettlementError {
             | SettlementError::IdempotencyKeyInvalid
             | SettlementError::StoreRequired => StatusCode::BAD_REQUEST,
             SettlementError::IdempotencyKeyInUse | SettlementError::InsufficientBalance => StatusCode::CONFLICT,
+            SettlementError::ReauthenticationRequired { .. } => StatusCode::UNAUTHORIZED,
             SettlementError::IdempotencyKeyReused
             | SettlementError::RefundExceedsPayment { .. }
             | SettlementError::InvalidWebhookUrl(_)
@@ -105,6 +108,7 @@ impl ApiError for SettlementError {
             SettlementError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
             SettlementError::InsufficientBalance => "insufficient_balance",
             SettlementError::StoreRequired => "store_id_required",
+            SettlementError::ReauthenticationRequired { .. } => "reauthentication_required",
             SettlementError::InvalidWebhookUrl(_) => "invalid_webhook_url",
             SettlementError::Invalid { code, .. } => code,
             SettlementError::Unbalanced => "internal_error",
@@ -126,6 +130,11 @@ impl ApiError for SettlementError {
         match self {
             SettlementError::Shared(e) => e.headers(),
             SettlementError::IdempotencyKeyInUse => vec![("retry-after", "1".into())],
+            // RFC 9470: the token is fine, its authentication is too old.
+            SettlementError::ReauthenticationRequired { max_age } => vec![(
+                "www-authenticate",
+                format!("Bearer error=\"insufficient_user_authentication\", max_age={max_age}"),
+            )],
             _ => Vec::new(),
         }
     }

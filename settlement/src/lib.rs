@@ -110,6 +110,8 @@ pub struct State {
     /// Seals stores' payout accounts at rest.
     pub payout_sealer: Arc<Sealer>,
     pub settings: Arc<settings::Settings>,
+    /// `[settings.payouts]`: fresh sign-in and hold for payout account changes.
+    pub payouts: Arc<payouts::settings::PayoutSettings>,
 }
 
 fn open_sealer(config: &Config, purpose: &str) -> Result<Arc<Sealer>, StartError> {
@@ -120,12 +122,11 @@ fn open_sealer(config: &Config, purpose: &str) -> Result<Arc<Sealer>, StartError
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {
     let core = Core::open(config, ServiceName::Settlement, MIGRATIONS)?;
     let settings: settings::Settings = config.setting(ServiceName::Settlement);
+    let payout_settings =
+        payouts::settings::PayoutSettings::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e)))?;
     let sealer = open_sealer(config, "webhooks")?;
     let payout_sealer = open_sealer(config, "payouts")?;
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+    let client = events::resolver::client(events::resolver::CheckedResolver::new(config.strict_webhooks))
         .map_err(|e| StartError::Io(std::io::Error::other(e)))?;
     let dispatcher = core.dispatcher(None)?.route(
         events::store::WEBHOOK_DESTINATION,
@@ -140,7 +141,13 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let report_data = web::Data::new(
         reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?,
     );
-    let state = web::Data::new(State { core: core.clone(), sealer, payout_sealer, settings: Arc::new(settings) });
+    let state = web::Data::new(State {
+        core: core.clone(),
+        sealer,
+        payout_sealer,
+        settings: Arc::new(settings),
+        payouts: Arc::new(payout_settings),
+    });
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
         cfg.app_data(state.clone())
             .configure(inbox::routes)

@@ -161,6 +161,7 @@ diesel::table! {
         sealed -> Binary,
         last4 -> Text,
         updated_at -> Timestamp,
+        hold_until -> Nullable<Timestamp>,
     }
 }
 

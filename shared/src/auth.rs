@@ -67,6 +67,11 @@ pub struct Claims {
     pub scope: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// When the password sign-in behind this token happened (unix seconds). A token
+    /// derived from another keeps the original's, so a change that needs a fresh sign-in
+    /// (a payout account) can tell an old session from a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 impl Claims {
@@ -81,6 +86,7 @@ impl Claims {
             role,
             scope: Vec::new(),
             jti: None,
+            auth_time: None,
         }
     }
 
@@ -551,6 +557,20 @@ mod tests {
         claims.exp = crate::time::unix_seconds() - 120;
         let expired = signer.sign(&claims).unwrap();
         assert!(matches!(verifier.verify(&expired).await, Err(Error::TokenExpired)));
+    }
+
+    #[tokio::test]
+    async fn the_sign_in_time_travels_in_the_token_and_is_absent_when_unset() {
+        let (_d, ring) = key_ring();
+        let signer = TokenSigner::new(ServiceName::Broker, &ring);
+        let verifier = TokenVerifier::new(ServiceName::Broker, &ring, vec![]);
+        let mut claims = Claims::new(ServiceName::Broker, "sel_x", Role::Seller, &[ServiceName::Broker], 60);
+        let plain = serde_json::to_value(&claims).unwrap();
+        assert!(plain.get("auth_time").is_none(), "{plain}");
+        assert_eq!(verifier.verify(&signer.sign(&claims).unwrap()).await.unwrap().auth_time, None);
+        claims.auth_time = Some(claims.iat - 5);
+        let back = verifier.verify(&signer.sign(&claims).unwrap()).await.unwrap();
+        assert_eq!(back.auth_time, Some(claims.iat - 5));
     }
 
     #[tokio::test]

@@ -99,6 +99,18 @@ pub enum Message {
     /// while it was in escrow, so that goods not yet picked up stay where they are.
     OrderRefunded { order_id: OrderId, reason: String },
 
+    // ---- settlement → broker
+    /// A store's payout account was set or changed. The broker, which holds the store's
+    /// contact address (settlement does not), mails the seller; no account digits travel.
+    PayoutAccountChanged {
+        store_id: StoreId,
+        #[serde(with = "crate::time::rfc3339")]
+        changed_at: Timestamp,
+        /// Remittances to the store are held until then; `None` when holds are off.
+        #[serde(with = "crate::time::rfc3339::option")]
+        hold_until: Option<Timestamp>,
+    },
+
     // ---- delivery → broker, settlement
     /// Delivery's answer to `CancelRequested`: accepted (nothing picked up yet) or not.
     CancelDecided { order_id: OrderId, accepted: bool },
@@ -124,6 +136,7 @@ impl Message {
             Message::PaymentRefused { .. } => "payment_refused",
             Message::OrderExpired { .. } => "order_expired",
             Message::OrderRefunded { .. } => "order_refunded",
+            Message::PayoutAccountChanged { .. } => "payout_account_changed",
             Message::CancelDecided { .. } => "cancel_decided",
             Message::OrderShipped { .. } => "order_shipped",
             Message::OrderDelivered { .. } => "order_delivered",
@@ -151,6 +164,7 @@ impl Message {
             Message::OrderShipped { .. } => (Delivery, &[Broker]),
             Message::OrderDelivered { .. } => (Delivery, &[Broker, Settlement]),
             Message::ShipmentAbandoned { .. } => (Delivery, &[Broker, Settlement]),
+            Message::PayoutAccountChanged { .. } => (Settlement, &[Broker]),
         };
         Route { from, to }
     }
@@ -159,6 +173,7 @@ impl Message {
     pub fn ordering_key(&self) -> String {
         match self {
             Message::StoreRegistered { store_id, .. } => store_id.to_string(),
+            Message::PayoutAccountChanged { store_id, .. } => format!("payout/{store_id}"),
             Message::SellabilityChanged { store_id, product_id, .. } => format!("{store_id}/{product_id}"),
             Message::OrderPayable { order_id, .. }
             | Message::OrderCancelled { order_id, .. }
@@ -272,6 +287,7 @@ pub fn one_of_each() -> Vec<Message> {
         Message::OrderShipped { order_id: o() },
         Message::OrderDelivered { order_id: o() },
         Message::ShipmentAbandoned { order_id: o(), reason: "r".into() },
+        Message::PayoutAccountChanged { store_id: StoreId::generate(), changed_at: crate::time::now(), hold_until: None },
     ]
 }
 

@@ -592,6 +592,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
         &config_file,
         "[outbox]\npoll_interval_ms = 50\nbase_backoff_ms = 50\nmax_backoff_ms = 1000\n\n\
          [settings.settlement]\nidempotency_lock_secs = 2\nremittance_interval_secs = 0\n\n\
+         [settings.payouts]\naccount_hold_hours = 0\n\n\
          [settings.rate_limits]\nplacement = { per_minute = 600000, burst = 100000 }\n",
     )
     .unwrap();

@@ -356,15 +356,22 @@ impl TestMarket {
         self.signer(ServiceName::Broker).sign(&claims).unwrap()
     }
 
-    /// A seller's access token as the broker issues it.
+    /// A seller's access token as the broker issues it at a password sign-in just now.
     pub fn seller_token_for(&self, seller_id: &str) -> String {
-        let claims = shared::auth::Claims::new(
+        self.seller_token_signed_in_at(seller_id, Some(shared::time::unix_seconds()))
+    }
+
+    /// A seller's access token whose password sign-in was at `auth_time` (`None`: a token
+    /// that carries no sign-in time).
+    pub fn seller_token_signed_in_at(&self, seller_id: &str, auth_time: Option<i64>) -> String {
+        let mut claims = shared::auth::Claims::new(
             ServiceName::Broker,
             seller_id,
             shared::auth::Role::Seller,
             &ServiceName::ALL,
             3600,
         );
+        claims.auth_time = auth_time;
         self.signer(ServiceName::Broker).sign(&claims).unwrap()
     }
 
@@ -510,13 +517,14 @@ impl TestMarket {
 impl TestMarket {
     /// A broker-issued manufacturer token, as sign-in would give.
     pub fn manufacturer_token_for(&self, manufacturer_id: &str) -> String {
-        let claims = shared::auth::Claims::new(
+        let mut claims = shared::auth::Claims::new(
             ServiceName::Broker,
             manufacturer_id,
             shared::auth::Role::Manufacturer,
             &ServiceName::ALL,
             3600,
         );
+        claims.auth_time = Some(claims.iat);
         self.signer(ServiceName::Broker).sign(&claims).unwrap()
     }
 }

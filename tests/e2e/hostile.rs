@@ -861,7 +861,7 @@ mod ledger_properties {
                 let account = settlement::payouts::domain::PayoutAccount::parse("Shop", "GB82WEST12345698765432")?;
                 let sealer = shared::crypto::Sealer::ephemeral();
                 for s in &stores[..2] {
-                    settlement::payouts::store::set(conn, &sealer, s, &account)?;
+                    settlement::payouts::store::set(conn, &sealer, s, &account, shared::time::now(), None)?;
                 }
                 let mut seen: Vec<OrderId> = Vec::new();
                 let mut payments: Vec<PaymentId> = Vec::new();

@@ -16,6 +16,7 @@ mod holds;
 mod hostile;
 mod money;
 mod orders;
+mod payouts;
 mod points;
 mod privacy;
 mod referrals;

@@ -171,7 +171,9 @@ pub async fn create_session(state: web::Data<State>, body: web::Json<Credentials
         return Err(shared::Error::Unauthorized.into());
     }
     let ttl = state.core.config.access_token_ttl_secs;
-    let claims = Claims::new(ServiceName::Broker, subject, role, &ServiceName::ALL, ttl);
+    let mut claims = Claims::new(ServiceName::Broker, subject, role, &ServiceName::ALL, ttl);
+    // This is the password sign-in: changes that need a fresh one (a payout account) read it.
+    claims.auth_time = Some(claims.iat);
     let token = state.core.auth.signer.sign(&claims)?;
     Ok(HttpResponse::Ok().json(AccessToken { access_token: token, token_type: "Bearer", expires_in: ttl }))
 }

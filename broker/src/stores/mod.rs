@@ -2,6 +2,7 @@
 //! demand, stock movements, suppliers, urgent prices).
 
 pub mod domain;
+pub mod payout_notice;
 pub mod routes;
 pub mod store;
 

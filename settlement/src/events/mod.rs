@@ -3,6 +3,7 @@
 
 pub mod deliveries;
 pub mod domain;
+pub mod resolver;
 pub mod routes;
 pub mod store;
 pub mod webhook;

@@ -74,7 +74,7 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
             let account = crate::payouts::domain::PayoutAccount::parse("Shop", "GB82WEST12345698765432").unwrap();
             // Two of the three stores can be paid out; the third keeps its balance.
             for s in &stores[..2] {
-                crate::payouts::store::set(conn, &sealer, s, &account)?;
+                crate::payouts::store::set(conn, &sealer, s, &account, shared::time::now(), None)?;
             }
             let mut orders_seen: Vec<OrderId> = Vec::new();
             let mut payments_seen: Vec<(PartnerId, PaymentId)> = Vec::new();

@@ -5,7 +5,10 @@ use crate::error::{Result, SettlementError};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use shared::auth::Principal;
+use shared::config::ServiceName;
 use shared::ids::StoreId;
+use shared::messages::Message;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,21 +33,40 @@ pub struct PayoutAccountView {
     pub store_id: StoreId,
     /// The account is never shown again in full.
     pub iban_last4: String,
+    /// The holder, in the answer to a change only (the stored account stays sealed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// Remittances to the store wait until then after a change; null when not held.
+    #[serde(with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub hold_until: Option<shared::time::Timestamp>,
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated: shared::time::Timestamp,
 }
 
-/// Sets where the store's remittances go (required before any remittance).
+impl PayoutAccountView {
+    fn of(store_id: StoreId, s: super::store::Summary, holder: Option<String>) -> Self {
+        PayoutAccountView { store_id, iban_last4: s.last4, holder, hold_until: s.hold_until, updated: s.updated }
+    }
+}
+
+/// Sets where the store's remittances go (required before any remittance). Needs a recent
+/// password sign-in; holds the store's remittances for a while and has the seller mailed.
 #[utoipa::path(put, path = "/v1/seller/payout-account", params(StoreQuery), request_body = PayoutAccountBody,
-    responses((status = 200, body = PayoutAccountView), (status = 422, description = "invalid_iban or invalid_holder")),
+    responses((status = 200, body = PayoutAccountView),
+        (status = 401, description = "reauthentication_required: sign in again"),
+        (status = 422, description = "invalid_iban or invalid_holder")),
     security(("seller" = [])))]
 pub async fn set(
     state: web::Data<State>,
     owner: crate::stores::owner::StoreOwner,
+    principal: Principal,
     q: web::Query<StoreQuery>,
     body: web::Json<PayoutAccountBody>,
 ) -> Result<HttpResponse> {
+    let rules = state.payouts.clone();
+    super::reauth::require_fresh_sign_in(principal.0.auth_time, shared::time::unix_seconds(), rules.reauth_seconds)?;
     let given = q.store_id.as_deref().map(StoreId::parse).transpose()?;
     let account = PayoutAccount::parse(&body.holder, &body.iban)?;
     let sealer = state.payout_sealer.clone();
@@ -53,11 +75,17 @@ pub async fn set(
         .db
         .write(move |c| {
             let store = crate::stores::routes::resolve_store(c, &owner, given)?;
-            super::store::set(c, &sealer, &store, &account)?;
-            let (iban_last4, updated) = super::store::summary(c, &store)?.expect("just written");
-            Ok::<_, SettlementError>(PayoutAccountView { store_id: store, iban_last4, updated })
+            let changed_at = shared::time::now();
+            let hold_until = rules.hold_until(changed_at);
+            super::store::set(c, &sealer, &store, &account, changed_at, hold_until)?;
+            // The seller hears of it through the broker, which holds the address.
+            let notice = Message::PayoutAccountChanged { store_id: store.clone(), changed_at, hold_until };
+            shared::outbox::send(c, ServiceName::Settlement, ServiceName::Broker, notice)?;
+            let summary = super::store::summary(c, &store)?.expect("just written");
+            Ok::<_, SettlementError>(PayoutAccountView::of(store, summary, Some(account.holder)))
         })
         .await?;
+    state.core.kick();
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -77,11 +105,7 @@ pub async fn show(
         .read(move |c| {
             let store = crate::stores::routes::resolve_store(c, &owner, given)?;
             let summary = super::store::summary(c, &store)?;
-            Ok::<_, SettlementError>(summary.map(|(iban_last4, updated)| PayoutAccountView {
-                store_id: store,
-                iban_last4,
-                updated,
-            }))
+            Ok::<_, SettlementError>(summary.map(|s| PayoutAccountView::of(store, s, None)))
         })
         .await?
         .ok_or_else(|| shared::Error::NotFound("payout account".into()))?;

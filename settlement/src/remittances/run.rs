@@ -25,6 +25,8 @@ pub struct Skipped {
     pub store_id: StoreId,
     pub amount: Money,
     /// `no_payout_account`: the balance waits until the seller sets one.
+    /// `payout_account_hold`: the account changed recently; the balance waits until the
+    /// hold ends, so that a change the seller did not make can be stopped first.
     pub reason: String,
 }
 
@@ -36,8 +38,10 @@ pub struct Batch {
 
 /// Pays out every store balance above zero to the store's payout account, each in its own
 /// savepoint: a store whose balance changed under us (another batch on another copy of the
-/// service) is left for the next batch. A store without a payout account keeps its balance.
+/// service) is left for the next batch. A store without a payout account, or whose account
+/// changed within its hold, keeps its balance.
 pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
+    let started = now();
     // In account id order, the order postings lock accounts in.
     let due: Vec<(Option<String>, String, i64, i64)> = accounts::table
         .filter(accounts::kind.eq("store"))
@@ -50,11 +54,15 @@ pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
         let Some(owner) = owner else { continue };
         let store = StoreId::from_db(owner);
         let amount = Money::new(credits - debits, Currency::parse(&currency)?);
-        let Some((last4, _)) = crate::payouts::store::summary(conn, &store)? else {
+        let Some(account) = crate::payouts::store::summary(conn, &store)? else {
             out.skipped.push(Skipped { store_id: store, amount, reason: "no_payout_account".into() });
             continue;
         };
-        let paid = conn.transaction(|c| remit(c, &store, amount, &last4));
+        if account.hold_until.is_some_and(|until| until > started) {
+            out.skipped.push(Skipped { store_id: store, amount, reason: "payout_account_hold".into() });
+            continue;
+        }
+        let paid = conn.transaction(|c| remit(c, &store, amount, &account.last4));
         match paid {
             Ok(r) => out.remittances.push(r),
             Err(SettlementError::InsufficientBalance) => {
@@ -129,3 +137,49 @@ pub struct Statement {
 }
 
 type StatementRow = (String, i64, String, shared::time::Timestamp, Option<String>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payouts::{domain::PayoutAccount, store as accounts_of};
+    use shared::db::Db;
+
+    fn owed(conn: &mut AnyConnection, store: &StoreId, amount: i64) -> Result<()> {
+        let txn = Transaction::new("report_charge", Currency::EUR).move_money(
+            Account::MarketplaceFees,
+            Account::Store(store.clone()),
+            Money::new(amount, Currency::EUR),
+        );
+        ledger::post(conn, &txn)?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_store_whose_account_changed_within_its_hold_keeps_its_balance() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("s.db").to_str().unwrap(), 1, crate::MIGRATIONS).unwrap();
+        let sealer = shared::crypto::Sealer::ephemeral();
+        let account = PayoutAccount::parse("Shop", "GB82WEST12345698765432").unwrap();
+        let (held, free) = (StoreId::generate(), StoreId::generate());
+        let t = now();
+        db.write_blocking(|c| {
+            owed(c, &held, 700)?;
+            owed(c, &free, 300)?;
+            accounts_of::set(c, &sealer, &held, &account, t, Some(t + chrono::Duration::hours(72)))?;
+            // A hold that has ended holds nothing.
+            accounts_of::set(c, &sealer, &free, &account, t, Some(t - chrono::Duration::seconds(1)))?;
+            let batch = run(c)?;
+            assert_eq!(batch.remittances.len(), 1);
+            assert_eq!(batch.remittances[0].store_id, free);
+            assert_eq!(batch.skipped.len(), 1);
+            assert_eq!((&batch.skipped[0].store_id, batch.skipped[0].reason.as_str()), (&held, "payout_account_hold"));
+            assert_eq!(ledger::owed(c, &Account::Store(held.clone()), Currency::EUR)?.amount, 700);
+            // Once the hold has passed, the next batch pays it.
+            accounts_of::set(c, &sealer, &held, &account, t, None)?;
+            let batch = run(c)?;
+            assert_eq!((batch.remittances.len(), batch.skipped.len()), (1, 0));
+            Ok::<_, SettlementError>(())
+        })
+        .unwrap();
+    }
+}

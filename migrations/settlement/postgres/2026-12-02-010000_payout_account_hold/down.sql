@@ -1,0 +1,1 @@
+ALTER TABLE payout_accounts DROP COLUMN hold_until;

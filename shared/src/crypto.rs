@@ -366,6 +366,9 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let file = std::fs::read_dir(KeyRing::dir(dir.path(), "broker")).unwrap().next().unwrap().unwrap();
             assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("keys")), 0o700);
+            assert_eq!(mode(&KeyRing::dir(dir.path(), "broker")), 0o700);
         }
     }
 

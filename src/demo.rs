@@ -198,8 +198,9 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
     credentials.insert("payment partner Demo Pay".into(), partner);
 
     let path = config.data_dir.join("demo-credentials.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&Value::Object(credentials))?)?;
-    std::fs::write(&marker, b"")?;
+    // Passwords and the partner's key: owner only, and never seen half written.
+    shared::files::write_atomic(&path, serde_json::to_string_pretty(&Value::Object(credentials))?.as_bytes())?;
+    shared::files::write_atomic(&marker, b"")?;
     println!("demo data loaded: {} products, 12 stores, 3 unions; accounts in {}", products.len(), path.display());
     Ok(())
 }

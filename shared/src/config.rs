@@ -129,11 +129,14 @@ impl MoneyConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailConfig {
-    /// `file` writes each message as an .eml file under `<data dir>/mail`; `smtp` relays.
+    /// `file` spools each unsent message as an .eml file (0600) under `<data dir>/mail`
+    /// for a local MTA to pick up; `smtp` relays, writing nothing to disk.
     pub transport: MailTransportKind,
     pub from: String,
     /// `smtps://user:pass@host:465` or `smtp://host:587?tls=required`.
     pub smtp_url: Option<String>,
+    /// A spooled mail nobody picked up within this many hours is deleted unsent.
+    pub spool_retention_hours: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +152,7 @@ impl Default for MailConfig {
             transport: MailTransportKind::File,
             from: "Marketplace <no-reply@marketplace.invalid>".into(),
             smtp_url: None,
+            spool_retention_hours: 24,
         }
     }
 }

@@ -193,18 +193,14 @@ impl KeyRing {
     }
 }
 
-/// Writes a secret file readable by its owner only (0600), creating its folder.
+/// Writes a secret file readable by its owner only (0600), creating its folder (0700).
 pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     use std::io::Write;
     let io = |source| KeyError::Io { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+        crate::files::create_dir(parent).map_err(io)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io)?;
+    let mut file = crate::files::create_new(path).map_err(io)?;
     file.write_all(bytes).map_err(io)?;
     file.sync_all().map_err(io)
 }
@@ -370,6 +366,9 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let file = std::fs::read_dir(KeyRing::dir(dir.path(), "broker")).unwrap().next().unwrap().unwrap();
             assert_eq!(file.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir.path().join("keys")), 0o700);
+            assert_eq!(mode(&KeyRing::dir(dir.path(), "broker")), 0o700);
         }
     }
 

@@ -57,6 +57,8 @@ pub enum DbError {
     Cancelled,
     #[error("the group commit failed: {0}")]
     Commit(String),
+    #[error("database file: {0}")]
+    File(String),
 }
 
 impl DbError {
@@ -252,17 +254,38 @@ fn run_group(conn: &mut AnyConnection, group: Vec<Job>) -> bool {
     !panicked
 }
 
+/// SQLite creates its `-wal` and `-shm` files with the database file's mode, so the
+/// database file is made 0600 before SQLite first opens it; files an older build left
+/// wider are narrowed. URIs and in-memory databases are left to SQLite.
+fn owner_only_sqlite_files(path: &str) -> Result<(), DbError> {
+    if path.starts_with("file:") || path.starts_with(':') || path.is_empty() {
+        return Ok(());
+    }
+    let path = Path::new(path);
+    let io = |e: std::io::Error| DbError::File(format!("{}: {e}", path.display()));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::create_dir(parent).map_err(io)?;
+    }
+    crate::files::ensure_file(path).map_err(io)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        match crate::files::narrow(Path::new(&side)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 impl Db {
-    /// Connects, creating the SQLite file's folder if needed, and runs pending migrations.
+    /// Connects, creating the SQLite file (0600) and its folder (0700) if needed, and runs
+    /// pending migrations.
     pub fn open(url: &str, pool_size: u32, migrations: Migrations) -> Result<Db, DbError> {
         let manager = Manager::new(url);
         let backend = manager.backend;
         if backend == Backend::Sqlite {
-            if let Some(parent) = Path::new(&manager.url).parent() {
-                if !parent.as_os_str().is_empty() {
-                    let _ = std::fs::create_dir_all(parent);
-                }
-            }
+            owner_only_sqlite_files(&manager.url)?;
         }
         let build = |size: u32| {
             r2d2::Pool::builder()

@@ -1,5 +1,5 @@
 //! What the three services share: money, typed ids, configuration, storage, crypto, auth,
-//! problem+json errors, the transactional outbox and its messages, mail, the sellability
+//! owner-only files, problem+json errors, the transactional outbox and its messages, mail, the sellability
 //! rules, and the HTTP scaffolding every service serves (health, metrics, OpenAPI).
 
 pub mod auth;
@@ -8,6 +8,7 @@ pub mod cors;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod hashing;
 pub mod http;
 pub mod ids;

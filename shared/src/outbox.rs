@@ -166,6 +166,10 @@ impl<E: std::fmt::Display> From<E> for DeliverError {
 /// Something that can carry an outbox row to its destination.
 pub trait Deliver: Send + Sync {
     fn deliver<'a>(&'a self, row: &'a OutboxRow) -> BoxFuture<'a, Result<(), DeliverError>>;
+
+    /// Housekeeping of the destination's own (a mail spool's expiry), run beside the
+    /// purge of delivered rows, off the async executor.
+    fn tidy(&self) {}
 }
 
 /// Delivers to another service's inbox over HTTP with a short-lived service token.
@@ -238,6 +242,10 @@ impl Dispatcher {
                     Ok(n) if n > 0 => tracing::info!(deleted = n, "purged delivered outbox messages"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "outbox purge failed"),
+                }
+                for route in self.routes.values() {
+                    let route = route.clone();
+                    let _ = tokio::task::spawn_blocking(move || route.tidy()).await;
                 }
             }
             let delivered = match self.run_once().await {

@@ -53,6 +53,11 @@ pub struct Core {
 impl Core {
     pub fn open(config: &Config, name: ServiceName, migrations: Migrations) -> Result<Core, StartError> {
         config.check()?;
+        // The data directory is the services' own: owner only, what an older build left too.
+        crate::files::create_dir(&config.data_dir)?;
+        if let Err(e) = crate::files::narrow_tree(&config.data_dir) {
+            tracing::warn!(error = %e, "cannot narrow the data directory to its owner");
+        }
         let db = Db::open(&config.database_url(name), config.service(name).pool_size, migrations)?;
         let keys = Arc::new(KeyRing::load_or_create(&config.data_dir, name.as_str())?);
         let remotes =

@@ -19,7 +19,7 @@ pub struct Done {
 }
 
 /// A courier account, signed in: its access token.
-async fn courier(m: &TestMarket, name: &str, email: &str) -> String {
+pub async fn courier(m: &TestMarket, name: &str, email: &str) -> String {
     let password = "courier password 1";
     let body = json!({"name": name, "email": email, "password": password});
     m.post(&format!("{}/v1/couriers", m.delivery), Some(&m.operator), body).await.expect(201);
@@ -29,7 +29,7 @@ async fn courier(m: &TestMarket, name: &str, email: &str) -> String {
 }
 
 /// A payment partner's API key.
-async fn partner_key(m: &TestMarket) -> String {
+pub async fn partner_key(m: &TestMarket) -> String {
     let body = json!({"name": "Pay Co"});
     let partner = m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), body).await.expect(201);
     json_of(&partner, "api_key")
@@ -37,7 +37,7 @@ async fn partner_key(m: &TestMarket) -> String {
 
 /// The partner pays the order in full, retrying with the same key while settlement has
 /// not heard of the order yet; the first 201 answer.
-async fn pay(m: &TestMarket, api_key: &str, order_id: &str, price: i64, reference: &str) -> Value {
+pub async fn pay(m: &TestMarket, api_key: &str, order_id: &str, price: i64, reference: &str) -> Value {
     let key = format!("pay-{order_id}");
     let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": reference});
     m.eventually("settlement to know the order", || {

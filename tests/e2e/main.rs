@@ -5,6 +5,7 @@
 mod helpers;
 
 mod abuse;
+mod at_rest;
 mod browser;
 mod catalog;
 mod checkout;

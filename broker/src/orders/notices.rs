@@ -1,6 +1,9 @@
-//! The mails an order's steps send. They carry what the seed's approval and cancellation
-//! mails carry (order number, date, item, quantity, price, delivery time, the store's
-//! contact) and never anything about the buyer: there is nothing to carry.
+//! The mails an order's steps send. The store's and the manufacturer's carry what the
+//! seed's approval and cancellation mails carry (order number, date, item, quantity,
+//! price, delivery time, the store's contact) and never anything about the buyer: there
+//! is nothing to carry. The buyer's carry the order number and its status only: a
+//! mailbox (or a relay's log) that holds them must not tell what was bought, for how
+//! much or where; the buyer reads the rest with the order's capability.
 
 use super::domain::Notice;
 use shared::ids::OrderId;
@@ -44,6 +47,22 @@ fn amount(m: &Money) -> String {
     let sign = if m.amount < 0 { "-" } else { "" };
     let abs = m.amount.unsigned_abs();
     format!("{sign}{}.{:0width$} {}", abs / scale as u64, abs % scale as u64, m.currency, width = exp as usize)
+}
+
+/// The order's status once `notice` is sent, as the API names it.
+fn status(notice: Notice) -> &'static str {
+    match notice {
+        Notice::Placed => "placed",
+        Notice::ConfirmationNeeded => "awaiting_confirmation",
+        Notice::ApprovalNeeded => "awaiting_approval",
+        Notice::Approved => "awaiting_payment",
+        Notice::Paid | Notice::CancelRefused => "paid",
+        Notice::CancelRequested => "cancel_requested",
+        Notice::Cancelled => "cancelled",
+        Notice::Expired => "expired",
+        Notice::Shipped => "shipped",
+        Notice::Delivered => "delivered",
+    }
 }
 
 /// Subject and body of the mail `notice` sends to `audience`.
@@ -95,6 +114,13 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
         (Notice::Shipped, _) => (format!("Order {id} shipped"), "The order is on its way.".to_string()),
         (Notice::Delivered, _) => (format!("Order {id} delivered"), "The order was delivered.".to_string()),
     };
+    if to == Audience::Buyer {
+        let body = format!(
+            "{lead}\n\nOrder number: {id}\nStatus: {}\nDetails and the store's messages at\n  /v1/orders/{id}\n",
+            status(notice)
+        );
+        return (subject, body);
+    }
     let mut body = format!(
         "{lead}\n\nOrder number: {id}\nOrder date: {}\nItem: {}\nQuantity: {}\nPrice: {}\nDelivery time: within {} days of payment\nStore: {}\nStore contact: through the order's messages at\n  /v1/orders/{id}/messages\n",
         shared::time::to_rfc3339(s.placed_at),
@@ -128,11 +154,40 @@ mod tests {
         }
     }
 
+    const EVERY_NOTICE: [Notice; 11] = [
+        Notice::Placed,
+        Notice::ConfirmationNeeded,
+        Notice::ApprovalNeeded,
+        Notice::Approved,
+        Notice::Paid,
+        Notice::CancelRequested,
+        Notice::CancelRefused,
+        Notice::Cancelled,
+        Notice::Expired,
+        Notice::Shipped,
+        Notice::Delivered,
+    ];
+
+    #[test]
+    fn buyer_mail_carries_the_order_number_and_status_only() {
+        let s = summary(Some("price mistake"));
+        for notice in EVERY_NOTICE {
+            let (subject, body) = compose(notice, Audience::Buyer, &s);
+            assert!(subject.contains(s.order_id.as_str()) && body.contains(s.order_id.as_str()));
+            assert!(body.contains(&format!("Status: {}", status(notice))), "{body}");
+            for detail in
+                ["Toner", "TX-1", "49.90", "4990", "EUR", "Alpha Office", "Quantity", "2026-11-26", "price mistake"]
+            {
+                assert!(!subject.contains(detail) && !body.contains(detail), "{detail} in {subject}\n{body}");
+            }
+        }
+    }
+
     #[test]
     fn approval_and_cancellation_mails_carry_the_seed_fields() {
         let s = summary(Some("price mistake"));
         for notice in [Notice::Approved, Notice::Cancelled] {
-            for to in [Audience::Seller, Audience::Buyer] {
+            for to in [Audience::Seller, Audience::Manufacturer] {
                 let (subject, body) = compose(notice, to, &s);
                 assert!(subject.contains(s.order_id.as_str()));
                 for field in [

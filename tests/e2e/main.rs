@@ -21,3 +21,4 @@ mod privacy;
 mod referrals;
 mod reports;
 mod settlement;
+mod sources;

@@ -359,9 +359,12 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     ];
     let seller_orders = h.get(&format!("{b}/v1/seller/orders"), Some(&sellers[1])).await?;
     let handle = seller_orders["orders"][0]["buyer_handle"].as_str().unwrap_or_default().to_string();
+    // Delivery holds no seller id: the broker signs the salesperson a view of this order's shipment.
+    let view = h.post(&format!("{b}/v1/seller/orders/{order_id}/shipment-view"), Some(&sellers[1]), json!({})).await?;
+    let view = view["token"].as_str().unwrap_or_default().to_string();
     let salesperson = vec![
         seller_orders,
-        h.get(&format!("{d}/v1/seller/shipments/{order_id}"), Some(&sellers[1])).await?,
+        h.get(&format!("{d}/v1/seller/shipments/{order_id}"), Some(&view)).await?,
         h.get(&format!("{s}/v1/seller/balance?store_id={store_b}"), Some(&sellers[1])).await?,
         h.get(&format!("{s}/v1/seller/remittances?store_id={store_b}"), Some(&sellers[1])).await?,
     ];

@@ -73,6 +73,7 @@ pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || 
         orders::routes::post_message,
         orders::routes::seller_orders,
         orders::routes::manufacturer_orders,
+        orders::shipment_view::mint,
         buyers::routes::create_buyer,
         buyers::routes::create_session,
         buyers::routes::profile,
@@ -130,6 +131,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(selections::routes)
             .configure(browsing::routes)
             .configure(orders::routes::routes)
+            .configure(orders::shipment_view::routes)
             .app_data(minter.clone())
             .configure(buyers::routes::routes)
             .app_data(charger.clone())
@@ -146,5 +148,12 @@ mod tests {
     fn operation_ids_are_unique_once_the_document_is_finished() {
         let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(ApiDoc::openapi()));
         assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
+    }
+
+    #[test]
+    fn the_openapi_document_lists_the_shipment_view() {
+        let doc = ApiDoc::openapi();
+        let path = doc.paths.paths.get("/v1/seller/orders/{order_id}/shipment-view").expect("listed");
+        assert!(path.post.is_some());
     }
 }

@@ -37,7 +37,6 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
             product_id,
             quantity,
             store_id,
-            seller_id,
             shipper_store_id,
             manufacturer_id,
             backorder,
@@ -47,17 +46,15 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
                 tracing::warn!(order = %order_id, "shipment request without units ignored");
                 return Ok(());
             }
-            let requested = store::Requested {
+            let request = service::ShipmentRequest {
                 product_id,
                 quantity: *quantity,
                 store_id,
-                seller_id: seller_id.as_ref(),
                 shipper_store_id: shipper_store_id.as_ref(),
                 manufacturer_id: manufacturer_id.as_ref(),
                 backorder: *backorder,
             };
-            store::record_request(conn, order_id, &requested)?;
-            service::advance(conn, settings, order_id)
+            service::request(conn, settings, order_id, &request)
         }
         Message::OrderPaid { order_id } => {
             store::record_paid(conn, order_id)?;

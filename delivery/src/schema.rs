@@ -40,15 +40,13 @@ diesel::table! {
         order_id -> Text,
         product_id -> Nullable<Text>,
         quantity -> Nullable<BigInt>,
-        store_id -> Nullable<Text>,
-        seller_id -> Nullable<Text>,
-        shipper_store_id -> Nullable<Text>,
-        manufacturer_id -> Nullable<Text>,
         backorder -> Bool,
         requested_at -> Nullable<Timestamp>,
         paid_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        seller_node -> Nullable<Text>,
+        manufacturer_node -> Nullable<Text>,
     }
 }
 

@@ -116,6 +116,13 @@ pub const REFERRAL_TYP: &str = "referral+jwt";
 /// The audience of referral tokens: no service's name, so no service takes one as a
 /// caller's token.
 pub const REFERRAL_AUDIENCE: &str = "broker:referral";
+/// The JWT header `typ` of a shipment view token: the broker signs one for an order's own
+/// seller, and delivery answers that order's shipment status to it, so delivery needs no
+/// seller id (see [`crate::shipment_view`]).
+pub const SHIPMENT_VIEW_TYP: &str = "shipment-view+jwt";
+/// The audience of shipment view tokens: no service's name, so no service takes one as a
+/// caller's token.
+pub const SHIPMENT_VIEW_AUDIENCE: &str = "delivery:shipment-view";
 /// The `typ` of every other token.
 const PLAIN_TYP: &str = "JWT";
 
@@ -272,9 +279,10 @@ impl TokenVerifier {
     }
 
     /// Verifies a token of a kind of its own: header `typ` exactly `typ`, audience exactly
-    /// `audience`, signed with a key of `issuer` this verifier already holds (no fetch: a
-    /// kind of its own is verified by its issuer), unexpired with no leeway. `T` names
-    /// the claims the kind requires, so a token of another shape does not decode.
+    /// `audience`, signed with a key of `issuer` this verifier already holds (no fetch; see
+    /// [`Self::verify_typed_fetching`] for a kind another service issues), unexpired with
+    /// no leeway. `T` names the claims the kind requires, so a token of another shape does
+    /// not decode.
     pub fn verify_typed<T: serde::de::DeserializeOwned>(
         &self,
         token: &str,
@@ -298,6 +306,26 @@ impl TokenVerifier {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => Error::TokenExpired,
             _ => Error::Unauthorized,
         })
+    }
+
+    /// [`Self::verify_typed`] for a kind that another service issues: a key id not seen yet
+    /// is fetched from the JWK Sets first, as [`Self::verify`] does (at most once per few
+    /// seconds), but only for a token already of the kind's `typ` and only when `issuer` is
+    /// a remote, so no other token makes this verifier fetch. The key must still be one
+    /// that `issuer`'s own JWK Set lists.
+    pub async fn verify_typed_fetching<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &str,
+        issuer: ServiceName,
+    ) -> Result<T, Error> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthorized)?;
+        let remote = self.remotes.iter().any(|(s, _)| *s == issuer);
+        if remote && header.typ.as_deref() == Some(typ) && header.kid.as_deref().is_some_and(|k| !self.has_key(k)) {
+            self.refresh().await;
+        }
+        self.verify_typed(token, typ, audience, issuer)
     }
 
     fn has_key(&self, kid: &str) -> bool {

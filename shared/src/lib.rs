@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod rules;
 pub mod server;
+pub mod shipment_view;
 pub mod telemetry;
 pub mod time;
 pub mod visitor;

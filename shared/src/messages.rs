@@ -68,14 +68,15 @@ pub enum Message {
 
     // ---- broker → delivery
     /// What to move once the order is paid. Sent with `OrderPayable`; delivery creates the
-    /// shipment when both this and `OrderPaid` have arrived, in either order.
+    /// shipment when both this and `OrderPaid` have arrived, in either order. Delivery
+    /// turns the stores into the nodes that may supply the goods and keeps only those: it
+    /// knows sources, not sellers (a `seller_id` that older brokers sent is ignored).
     ShipmentRequested {
         order_id: OrderId,
         product_id: ProductId,
         quantity: i64,
-        /// The selling store, whose seller may read the shipment's status.
+        /// The selling store, whose own node may ship.
         store_id: StoreId,
-        seller_id: Option<SellerId>,
         /// Another store of the union that ships for the selling store.
         shipper_store_id: Option<StoreId>,
         /// The product's manufacturer, delivery's last resort when routing.
@@ -273,7 +274,6 @@ pub fn one_of_each() -> Vec<Message> {
             product_id: ProductId::generate(),
             quantity: 1,
             store_id: StoreId::generate(),
-            seller_id: None,
             shipper_store_id: None,
             manufacturer_id: None,
             backorder: false,
@@ -287,7 +287,11 @@ pub fn one_of_each() -> Vec<Message> {
         Message::OrderShipped { order_id: o() },
         Message::OrderDelivered { order_id: o() },
         Message::ShipmentAbandoned { order_id: o(), reason: "r".into() },
-        Message::PayoutAccountChanged { store_id: StoreId::generate(), changed_at: crate::time::now(), hold_until: None },
+        Message::PayoutAccountChanged {
+            store_id: StoreId::generate(),
+            changed_at: crate::time::now(),
+            hold_until: None,
+        },
     ]
 }
 
@@ -353,5 +357,20 @@ mod tests {
         // Absent parts are not written either.
         let v = serde_json::to_value(&m).unwrap();
         assert!(v["data"].get("points_discount").is_none(), "{v}");
+    }
+
+    #[test]
+    fn a_shipment_request_with_the_seller_id_of_older_brokers_still_parses() {
+        let order_id = OrderId::generate();
+        let old = serde_json::json!({"kind": "shipment_requested", "data": {
+            "order_id": order_id, "product_id": ProductId::generate(), "quantity": 2,
+            "store_id": StoreId::generate(), "seller_id": "sel_0123456789abcdef0123456789abcdef",
+            "shipper_store_id": null, "manufacturer_id": null, "backorder": false}});
+        let m: Message = serde_json::from_value(old).unwrap();
+        assert!(matches!(&m, Message::ShipmentRequested { quantity: 2, .. }), "{m:?}");
+        assert_eq!(m.ordering_key(), order_id.as_str());
+        // What is sent now names no seller.
+        let v = serde_json::to_value(&m).unwrap();
+        assert!(v["data"].get("seller_id").is_none(), "{v}");
     }
 }

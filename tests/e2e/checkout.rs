@@ -12,6 +12,7 @@ pub const RECIPIENT: &str = "Ada Recipientname";
 pub struct Done {
     pub order_id: String,
     pub capability: String,
+    pub seller_id: String,
     pub seller_token: String,
     pub store_id: String,
     pub api_key: String,
@@ -60,7 +61,7 @@ pub async fn pay(m: &TestMarket, api_key: &str, order_id: &str, price: i64, refe
 
 pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     let union = m.create_union("North union", "north").await;
-    let (_seller, seller_token) = m.create_seller("Northern Toner Ltd").await;
+    let (seller_id, seller_token) = m.create_seller("Northern Toner Ltd").await;
     let store_id = m.create_store(&seller_token, &union, "Toner corner", "office").await;
     let product = m.create_product(&m.operator, "Toner T-1", "toner", json!({"colour": "black"}), price).await;
     m.put_offer(&seller_token, &store_id, &product, price, 5, true, json!({})).await;
@@ -135,7 +136,7 @@ pub async fn checkout(m: &TestMarket, price: i64) -> Done {
         (a.body["status"] == "delivered").then_some(())
     })
     .await;
-    Done { order_id, capability, seller_token, store_id, api_key, courier_token: courier }
+    Done { order_id, capability, seller_id, seller_token, store_id, api_key, courier_token: courier }
 }
 
 #[tokio::test]
@@ -173,10 +174,7 @@ async fn after_a_checkout_no_party_can_tie_buyer_address_and_purchase_together()
     let orders = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&done.seller_token)).await.expect(200);
     let order = orders["orders"].as_array().unwrap().iter().find(|o| o["order_id"] == done.order_id.as_str()).unwrap();
     assert!(order["buyer_handle"].as_str().is_some_and(|h| !h.is_empty()));
-    let seller_shipment = m
-        .get(&format!("{}/v1/seller/shipments/{}", m.delivery, done.order_id), Some(&done.seller_token))
-        .await
-        .expect(200);
+    let seller_shipment = m.seller_shipment(&done.order_id, &done.seller_token).await.expect(200);
     for view in [&orders, &seller_shipment] {
         let text = view.to_string();
         for secret in [ADDRESS_LINE, RECIPIENT, "Northtown", "20095", &done.capability] {
@@ -374,6 +372,22 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     })
     .await;
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
+
+    // The desk links the order to its shipment, which the broker and delivery show
+    // together: status only, never the node or the destination.
+    let desk = c.get(format!("{}/seller", m.broker)).header("cookie", &cookie).send().await.unwrap();
+    let link = format!("/seller/orders/{order_id}/shipment");
+    assert!(desk.text().await.unwrap().contains(&link));
+    let page = c.get(format!("{}{link}", m.broker)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("seller-shipment") && page.contains("<dd>delivered</dd>"), "{page}");
+    for secret in [ADDRESS_LINE, RECIPIENT, "Southtown", node.as_str(), capability.as_str()] {
+        assert!(!page.contains(secret), "the seller's shipment page shows {secret}");
+    }
+    // Another salesperson's desk cannot show it.
+    let (_, stranger) = m.create_seller("Nosy Ltd").await;
+    assert_eq!(m.seller_shipment(&order_id, &stranger).await.status.as_u16(), 404);
 }
 
 /// A partner refunds a captured payment in full before any courier picked the goods up:

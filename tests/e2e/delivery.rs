@@ -105,7 +105,6 @@ impl World {
             product_id: self.product.clone(),
             quantity: 1,
             store_id: self.store.clone(),
-            seller_id: Some(self.seller.clone()),
             shipper_store_id: None,
             manufacturer_id: Some(self.mfr.clone()),
             backorder: false,
@@ -460,17 +459,22 @@ async fn delivery_of_the_final_leg_sets_the_flag_and_tells_broker_and_settlement
     w.event(&courier, &shipment, "picked_up").await.expect_problem(409, "invalid_transition");
     w.put_address(&order, address("north")).await.expect_problem(409, "address_locked");
 
-    // The seller sees status and estimate only; another seller sees nothing.
+    // The seller, with the broker's view token for this order, sees status and estimate
+    // only; nobody's own token opens it, not even the seller's.
     let url = w.url(&format!("/v1/seller/shipments/{order}"));
-    let view = w.m.get(&url, Some(&w.m.seller_token_for(w.seller.as_str()))).await.expect(200);
+    let view = w.m.get(&url, Some(&w.m.shipment_view_token_for(order.as_str()))).await.expect(200);
     let mut keys: Vec<&String> = view.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, vec!["delivered", "estimated_delivery", "status"]);
     assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
-    let stranger = w.m.seller_token_for(SellerId::generate().as_str());
-    w.m.get(&url, Some(&stranger)).await.expect_problem(404, "shipment_not_found");
-    let cap = w.m.capability_for(order.as_str());
-    w.m.get(&url, Some(&cap)).await.expect_problem(403, "forbidden");
+    let other = w.m.shipment_view_token_for(OrderId::generate().as_str());
+    w.m.get(&url, Some(&other)).await.expect_problem(403, "forbidden");
+    for token in [w.m.seller_token_for(w.seller.as_str()), w.m.capability_for(order.as_str())] {
+        w.m.get(&url, Some(&token)).await.expect_problem(401, "unauthorized");
+    }
+    let unknown = OrderId::generate();
+    let url = w.url(&format!("/v1/seller/shipments/{unknown}"));
+    w.m.get(&url, Some(&w.m.shipment_view_token_for(unknown.as_str()))).await.expect_problem(404, "shipment_not_found");
 }
 
 #[tokio::test]
@@ -755,7 +759,7 @@ async fn a_delivered_order_releases_escrow_in_settlement() {
         (m.get(&order_url, Some(&cap)).await.body["status"] == "delivered").then_some(())
     })
     .await;
-    let view = m.get(&w.url(&format!("/v1/seller/shipments/{order}")), Some(&seller_token)).await.expect(200);
+    let view = m.seller_shipment(&order, &seller_token).await.expect(200);
     assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
 }
 
@@ -804,6 +808,13 @@ async fn a_seller_issues_the_goods_at_their_own_node_before_a_courier_takes_them
     assert_eq!(w.hops(&order).await, vec![(w.seller_node.clone(), "buyer".to_string())]);
     assert_eq!(t["legs"][0]["status"], "awaiting_goods_issue");
     assert_eq!(w.inventory(&w.seller_node).await, 1);
+    // The order row keeps the store's node while it may be routed again, never the store
+    // or its salesperson.
+    let rows = ["orders", "shipments", "addresses"];
+    assert_eq!(w.m.columns_holding(ServiceName::Delivery, &["orders"], &w.seller_node), ["orders.seller_node"]);
+    for who in [w.store.as_str(), w.seller.as_str(), w.mfr.as_str()] {
+        assert_eq!(w.m.columns_holding(ServiceName::Delivery, &rows, who), Vec::<String>::new(), "{who}");
+    }
 
     // No courier sees or takes the leg before the goods are issued.
     let courier = w.courier(None).await;
@@ -836,6 +847,9 @@ async fn a_seller_issues_the_goods_at_their_own_node_before_a_courier_takes_them
     assert!(w.courier_list(&courier).await.to_string().contains(&shipment));
     let last = w.deliver_all(&courier, &shipment, 1).await;
     assert_eq!(last["delivered"], true);
+    // Picked up, it will never be routed again: the order forgets its sources; the
+    // shipment knows where it came from.
+    assert_eq!(w.m.columns_holding(ServiceName::Delivery, &rows, &w.seller_node), ["shipments.source_node"]);
     assert_eq!(w.m.get(&w.url("/v1/seller/dispatches"), Some(&seller)).await.expect(200)["dispatches"], json!([]));
     assert_eq!(w.inventory(&w.seller_node).await, 1);
 }

@@ -375,6 +375,77 @@ impl TestMarket {
         self.signer(ServiceName::Broker).sign(&claims).unwrap()
     }
 
+    /// A shipment view token as the broker signs it for an order's seller.
+    pub fn shipment_view_token_for(&self, order_id: &str) -> String {
+        let order = shared::ids::OrderId::parse(order_id).unwrap();
+        shared::shipment_view::issue(&self.signer(ServiceName::Broker), &order).unwrap().0
+    }
+
+    /// A shipment view token with the broker's claims and `typ`, issued at `issued_at`
+    /// (unix seconds) and signed by `service`'s key: only the broker's, unexpired, passes.
+    pub fn shipment_view_token_signed_by(&self, service: ServiceName, order_id: &str, issued_at: i64) -> String {
+        let order = shared::ids::OrderId::parse(order_id).unwrap();
+        let claims = shared::shipment_view::ShipmentViewClaims::new(ServiceName::Broker, &order, issued_at);
+        self.signer(service).sign_typed(shared::auth::SHIPMENT_VIEW_TYP, &claims).unwrap()
+    }
+
+    /// A seller reads its order's shipment at delivery the only way there is: the broker
+    /// mints a view token for the order, delivery answers it. The broker's refusal is
+    /// returned as it is.
+    pub async fn seller_shipment(&self, order_id: &str, seller_token: &str) -> Answer {
+        let mint = format!("{}/v1/seller/orders/{order_id}/shipment-view", self.broker);
+        let minted = self.call(Method::POST, &mint, Some(seller_token), None, &[]).await;
+        if !minted.status.is_success() {
+            return minted;
+        }
+        let token = json_of(&minted.body, "token");
+        self.get(&format!("{}/v1/seller/shipments/{order_id}", self.delivery), Some(&token)).await
+    }
+
+    /// `table.column` of each column of `tables` in `service`'s database that holds `needle`
+    /// in any row, whatever columns the tables have, on either backend.
+    pub fn columns_holding(&self, service: ServiceName, tables: &[&str], needle: &str) -> Vec<String> {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        assert!(needle.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{needle}");
+        let url = self.config.database_url(service);
+        let postgres = shared::db::Backend::of_url(&url) == shared::db::Backend::Postgres;
+        let mut conn = shared::db::Manager::new(&url).establish().expect("connect");
+        let mut found = Vec::new();
+        for table in tables {
+            let columns = if postgres {
+                format!(
+                    "SELECT column_name::text AS name FROM information_schema.columns \
+                     WHERE table_schema = 'public' AND table_name = '{table}'"
+                )
+            } else {
+                format!("SELECT name FROM pragma_table_info('{table}')")
+            };
+            let columns: Vec<Name> = diesel::sql_query(columns).load(&mut conn).unwrap();
+            assert!(!columns.is_empty(), "no table {table} in {service}'s database");
+            for c in columns {
+                let q = format!(
+                    "SELECT COUNT(*) AS n FROM \"{table}\" WHERE CAST(\"{}\" AS TEXT) LIKE '%{needle}%'",
+                    c.name
+                );
+                let hits = diesel::sql_query(&q).get_result::<Count>(&mut conn).unwrap_or_else(|e| panic!("{q}: {e}"));
+                if hits.n > 0 {
+                    found.push(format!("{table}.{}", c.name));
+                }
+            }
+        }
+        found
+    }
+
     /// Delivers a message to `to`'s inbox as `from` would; returns the HTTP status.
     pub async fn send_message(&self, from: ServiceName, to: ServiceName, message: shared::messages::Message) -> u16 {
         self.send_envelope(from, to, from.as_str(), message).await.status.as_u16()

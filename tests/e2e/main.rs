@@ -23,4 +23,5 @@ mod privacy;
 mod referrals;
 mod reports;
 mod settlement;
+mod sources;
 mod trust;

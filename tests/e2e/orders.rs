@@ -19,7 +19,6 @@ struct World {
     a_token: String,
     b: String,
     b_token: String,
-    b_seller: String,
     c: String,
     c_token: String,
     product: String,
@@ -32,7 +31,7 @@ async fn world() -> World {
 async fn world_with(m: TestMarket) -> World {
     let union_id = m.create_union("North Offices", "north").await;
     let (_, a_token) = m.create_seller("Alpha").await;
-    let (b_seller, b_token) = m.create_seller("Beta").await;
+    let (_b_seller, b_token) = m.create_seller("Beta").await;
     let (_, c_token) = m.create_seller("Gamma").await;
     let a = m.create_store(&a_token, &union_id, "Alpha Office", "office").await;
     let b = m.create_store(&b_token, &union_id, "Beta Office", "office").await;
@@ -40,7 +39,7 @@ async fn world_with(m: TestMarket) -> World {
     let product = m.create_product(&m.operator, "Toner TX-1", "toner", json!({"colour": "black"}), 1_100).await;
     m.put_offer(&a_token, &a, &product, 1_000, 5, false, json!({"reason": "no licence"})).await;
     m.put_offer(&b_token, &b, &product, 1_000, 10, true, json!({})).await;
-    World { m, union_id, a, a_token, b, b_token, b_seller, c, c_token, product }
+    World { m, union_id, a, a_token, b, b_token, c, c_token, product }
 }
 
 impl World {
@@ -211,8 +210,10 @@ async fn a_redirected_buyer_orders_reads_with_the_capability_and_the_store_sees_
     );
     let to_delivery = w.sent(ServiceName::Delivery, &order);
     assert!(
-        to_delivery.iter().any(|(_, m)| matches!(m, Message::ShipmentRequested { quantity: 2, store_id, seller_id: Some(s), backorder: false, .. }
-            if store_id.as_str() == w.b && s.as_str() == w.b_seller)),
+        to_delivery
+            .iter()
+            .any(|(_, m)| matches!(m, Message::ShipmentRequested { quantity: 2, store_id, backorder: false, .. }
+            if store_id.as_str() == w.b)),
         "{to_delivery:?}"
     );
 
@@ -679,7 +680,6 @@ async fn no_route_a_seller_can_call_returns_a_capability_an_address_or_a_buyer_a
     for url in [
         format!("{}/v1/seller/reports/catalogue", w.m.broker),
         format!("{}/v1/seller/balance?store_id={b}", w.m.settlement),
-        format!("{}/v1/seller/shipments/{order}", w.m.delivery),
         format!("{}/v1/seller/nodes", w.m.delivery),
         format!("{}/v1/seller/dispatches", w.m.delivery),
     ] {
@@ -687,6 +687,10 @@ async fn no_route_a_seller_can_call_returns_a_capability_an_address_or_a_buyer_a
         assert!(![401, 403].contains(&answer.status.as_u16()), "{url}: {}", answer.body);
         answers.push((url.clone(), answer.body));
     }
+    // The shipment's status at delivery, through the broker's view token for the order.
+    let answer = w.m.seller_shipment(&order, &w.b_token).await;
+    assert!(![401, 403].contains(&answer.status.as_u16()), "shipment view: {}", answer.body);
+    answers.push(("shipment view".into(), answer.body));
     let reply =
         w.m.post(&w.url(&format!("/v1/orders/{order}/messages")), Some(&w.b_token), json!({"body": "hi"})).await;
     answers.push(("POST messages".into(), reply.body));
@@ -783,7 +787,7 @@ async fn a_back_order_is_sold_and_shipped_by_the_manufacturer() {
     let (order, cap, placed) = w.place(&maker_store, &product, 2, json!({"contact": BUYER_MAIL})).await;
     assert_eq!((&placed["status"], &placed["amount"]), (&json!("awaiting_payment"), &money(3_000)));
     assert!(w.sent(ServiceName::Delivery, &order).iter().any(|(_, m)| matches!(m,
-        Message::ShipmentRequested { backorder: true, manufacturer_id: Some(mid), seller_id: None, .. } if mid.as_str() == maker)));
+        Message::ShipmentRequested { backorder: true, manufacturer_id: Some(mid), .. } if mid.as_str() == maker)));
     // The manufacturer is this order's seller: it reads it under a handle, mailed at its address.
     let seen = w.read(&order, &maker_token).await.expect(200);
     assert!(seen["buyer_handle"].as_str().unwrap().starts_with("buyer-") && seen["backorder"] == true, "{seen}");

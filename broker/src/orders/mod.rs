@@ -9,6 +9,7 @@ pub mod notices;
 pub mod public_price;
 pub mod routes;
 pub mod settings;
+pub mod shipment_view;
 pub mod store;
 pub mod tables;
 pub mod workflow;

@@ -104,7 +104,7 @@ fn not_yours() -> BrokerError {
 }
 
 /// Loads the order and decides in which part the caller acts, or refuses.
-fn authorize(
+pub(super) fn authorize(
     conn: &mut shared::db::AnyConnection,
     caller: &OrderCaller,
     id: &OrderId,
@@ -182,7 +182,8 @@ pub struct SellerView {
     amount: Money,
     status: OrderStatus,
     /// Where the goods are, as far as the broker knows; the detail is at delivery's
-    /// `GET /v1/seller/shipments/{order_id}`.
+    /// `GET /v1/seller/shipments/{order_id}`, with a token from
+    /// `POST /v1/seller/orders/{order_id}/shipment-view`.
     shipment_status: &'static str,
     referral_store_id: Option<StoreId>,
     shipper_store_id: Option<StoreId>,

@@ -527,7 +527,6 @@ fn announce_payable(conn: &mut AnyConnection, ctx: &Context, order: &Order) -> R
             product_id: order.product_id.clone(),
             quantity: order.quantity,
             store_id: order.store_id.clone(),
-            seller_id: ctx.store.seller_id.clone(),
             shipper_store_id: order.shipper_store_id.clone(),
             manufacturer_id: ctx.product.manufacturer_id.clone(),
             backorder: order.backorder,

@@ -48,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/seller/sign-in", web::post().to(seller::sign_in))
         .route("/seller/sign-out", web::post().to(seller::sign_out))
         .route("/seller/orders/{order_id}/confirm", web::post().to(seller::confirm))
+        .route("/seller/orders/{order_id}/shipment", web::get().to(seller::shipment))
         .route("/seller/dispatches/{shipment_id}/goods-issue", web::post().to(seller::issue_goods))
         .route("/seller/nodes/{node_id}/stock", web::post().to(seller::set_node_stock))
         .route("/seller/reports", web::get().to(seller::reports))

@@ -1,7 +1,8 @@
 //! The salesperson's desk: orders (with per-order buyer handles), price confirmation, the
 //! unmet-demand record, balances and remittances (from settlement, with the seller's own
 //! token), their own nodes' stock and the goods to issue there (from delivery, likewise),
-//! and aggregated reports with a table and a chart.
+//! an order's shipment status (from delivery, with a view token the broker signs for that
+//! order), and aggregated reports with a table and a chart.
 
 use super::api::{cookie, enc, Api, Reply};
 use super::view::{self, money, see_other, unreachable, Frame};
@@ -118,7 +119,10 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                             td.num { (o["quantity"]) }
                             td.num { (money(&o["amount"])) }
                             td { (o["status"].as_str().unwrap_or_default()) }
-                            td { (o["shipment_status"].as_str().unwrap_or_default()) }
+                            @let shipment = o["shipment_status"].as_str().unwrap_or_default();
+                            td { @if shipment == "not_requested" { (shipment) } @else {
+                                a href={"/seller/orders/" (enc(id)) "/shipment"} { (shipment) }
+                            } }
                             td { @if o["status"] == "awaiting_confirmation" {
                                 form method="post" action={"/seller/orders/" (enc(id)) "/confirm"} {
                                     label { "Unit price " input name="price" value=(view::major_text(o["unit_price"]["amount"].as_i64().unwrap_or(0), o["unit_price"]["currency"].as_str().unwrap_or("EUR"))) size="8"; }
@@ -221,6 +225,45 @@ pub async fn confirm(
         Ok(r) => view::problem(&state, frame(), "Confirm price", &r),
         Err(e) => unreachable(&state, e),
     }
+}
+
+/// One order's shipment as delivery tells it. Delivery holds no seller id: the broker
+/// signs a short-lived view token for the order's own seller, and the page reads
+/// delivery with that token (never with the seller's own).
+pub async fn shipment(state: web::Data<State>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let order = path.into_inner();
+    let mint = format!("/v1/seller/orders/{}/shipment-view", enc(&order));
+    let minted = match Api::broker(&state, &req).bearer(Some(token)).post(&mint, json!({})).await {
+        Ok(r) if r.ok() => r,
+        Ok(r) if r.status == 401 => {
+            return sign_in_page(&state, 401, Some("Your session ended; sign in again.".into()))
+        }
+        Ok(r) => return view::problem(&state, frame(), "Shipment", &r),
+        Err(e) => return unreachable(&state, e),
+    };
+    let view_token = minted.body["token"].as_str().map(str::to_string);
+    let read = Api::delivery(&state).bearer(view_token).get(&format!("/v1/seller/shipments/{}", enc(&order))).await;
+    let r = match read {
+        Ok(r) if r.ok() || r.status == 404 => r,
+        Ok(r) => return view::problem(&state, frame(), "Shipment", &r),
+        Err(e) => return unreachable(&state, e),
+    };
+    let body = html! {
+        p { "Order " code { (order) } }
+        @if r.ok() {
+            dl #seller-shipment {
+                dt { "Status" } dd { (r.body["status"].as_str().unwrap_or_default()) }
+                dt { "Delivered" } dd { @if r.body["delivered"] == true { "yes" } @else { "no" } }
+                dt { "Estimated delivery" } dd { (r.body["estimated_delivery"].as_str().unwrap_or("not known yet")) }
+            }
+        } @else {
+            p #seller-shipment { "Delivery has no shipment for this order yet: it starts once the order is paid." }
+        }
+        p.muted { "Delivery tells you how the goods are doing, never where they go." }
+        p { a href="/seller" { "Back to the desk" } }
+    };
+    view::page(&state, frame(), "Shipment", body)
 }
 
 /// The salesperson has handed the goods to the courier at their node.

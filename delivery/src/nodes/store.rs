@@ -46,20 +46,33 @@ fn columns() -> (nodes::id, nodes::kind, nodes::name, nodes::region, nodes::lat,
 }
 
 /// The nodes routing may consider for one shipment: the destination region's branches,
-/// every master warehouse, and the nodes of the given owners.
-pub fn for_routing(conn: &mut AnyConnection, region: &str, owners: &[String]) -> QueryResult<Vec<Node>> {
+/// every master warehouse, and the order's own source nodes.
+pub fn for_routing(conn: &mut AnyConnection, region: &str, owned: &[NodeId]) -> QueryResult<Vec<Node>> {
+    let owned: Vec<&str> = owned.iter().map(NodeId::as_str).collect();
     let rows: Vec<NodeRow> = nodes::table
         .filter(
             nodes::kind
                 .eq(NodeKind::Branch.as_str())
                 .and(nodes::region.eq(region))
                 .or(nodes::kind.eq(NodeKind::Master.as_str()))
-                .or(nodes::owner.eq_any(owners)),
+                .or(nodes::id.eq_any(owned)),
         )
         .order(nodes::id)
         .select(columns())
         .load(conn)?;
     Ok(rows.into_iter().map(to_node).collect())
+}
+
+/// The first node (by id) of `kind` that `owner` (a store or manufacturer) owns.
+pub fn first_owned(conn: &mut AnyConnection, kind: NodeKind, owner: &str) -> QueryResult<Option<NodeId>> {
+    nodes::table
+        .filter(nodes::kind.eq(kind.as_str()))
+        .filter(nodes::owner.eq(owner))
+        .order(nodes::id)
+        .select(nodes::id)
+        .first::<String>(conn)
+        .optional()
+        .map(|id| id.map(NodeId::from_db))
 }
 
 pub fn branches_of(conn: &mut AnyConnection, region: &str) -> QueryResult<Vec<Node>> {

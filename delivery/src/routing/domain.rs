@@ -3,28 +3,29 @@
 
 use crate::nodes::domain::{Node, NodeKind, Position};
 use crate::settings::DeliverySettings;
-use shared::ids::{ManufacturerId, NodeId, StoreId};
+use shared::ids::{NodeId, StoreId};
 
-/// What the broker asked to move, as far as routing cares.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub store_id: StoreId,
-    pub shipper_store_id: Option<StoreId>,
-    pub manufacturer_id: Option<ManufacturerId>,
+/// The store whose own node ships as "the seller": the union store the broker named to
+/// ship (seed 000, claims 7–8), else the selling store.
+pub fn shipping_store<'a>(store: &'a StoreId, shipper: Option<&'a StoreId>) -> &'a StoreId {
+    shipper.unwrap_or(store)
+}
+
+/// The nodes that may supply one order besides the network's warehouses, as resolved when
+/// the broker's request came: delivery keeps these, never who sold the order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sources {
+    /// The shipping store's own node, if it has one.
+    pub seller_node: Option<NodeId>,
+    /// The manufacturer's node: the last resort, or the only one for a back-order.
+    pub manufacturer_node: Option<NodeId>,
+    /// A back-order: the manufacturer ships from its own node.
     pub backorder: bool,
 }
 
-impl Request {
-    /// The store whose node ships as "the seller": the union store the broker named, else
-    /// the selling store.
-    pub fn seller_store(&self) -> &StoreId {
-        self.shipper_store_id.as_ref().unwrap_or(&self.store_id)
-    }
-
-    pub fn owners(&self) -> Vec<String> {
-        let mut v = vec![self.seller_store().to_string()];
-        v.extend(self.manufacturer_id.as_ref().map(|m| m.to_string()));
-        v
+impl Sources {
+    pub fn owned_nodes(&self) -> Vec<NodeId> {
+        self.seller_node.iter().chain(&self.manufacturer_node).cloned().collect()
     }
 }
 
@@ -65,16 +66,15 @@ pub fn branches_by_distance(branches: &[Node], position: &Position) -> Vec<NodeI
     v.into_iter().map(|(_, n)| n.id.clone()).collect()
 }
 
-pub fn plan<'a>(nodes: &'a [Node], req: &Request, dest: &Destination) -> Plan<'a> {
+pub fn plan<'a>(nodes: &'a [Node], req: &Sources, dest: &Destination) -> Plan<'a> {
     let branches = order_branches(nodes, dest);
     let mut masters: Vec<&Node> = nodes.iter().filter(|n| n.kind == NodeKind::Master).collect();
     masters.sort_by_key(|n| (n.region != dest.region, n.rank.unwrap_or(i32::MAX), n.id.clone()));
     let master = masters.first().copied();
-    let seller_store = req.seller_store().as_str();
-    let seller = nodes.iter().find(|n| n.kind == NodeKind::Seller && n.owner.as_deref() == Some(seller_store));
-    let manufacturer = req.manufacturer_id.as_ref().and_then(|m| {
-        nodes.iter().find(|n| n.kind == NodeKind::Manufacturer && n.owner.as_deref() == Some(m.as_str()))
-    });
+    let owned =
+        |kind: NodeKind, id: &Option<NodeId>| nodes.iter().find(|n| n.kind == kind && Some(&n.id) == id.as_ref());
+    let seller = owned(NodeKind::Seller, &req.seller_node);
+    let manufacturer = owned(NodeKind::Manufacturer, &req.manufacturer_node);
     let candidates = if req.backorder {
         manufacturer.into_iter().collect()
     } else {
@@ -156,12 +156,12 @@ mod tests {
 
     struct World {
         nodes: Vec<Node>,
-        req: Request,
+        req: Sources,
     }
 
     fn world() -> World {
         let store = StoreId::generate();
-        let mfr = ManufacturerId::generate();
+        let mfr = shared::ids::ManufacturerId::generate();
         let nodes = vec![
             node(NodeKind::Branch, "north", 10.0, Some(2), None),
             node(NodeKind::Branch, "north", 11.0, Some(1), None),
@@ -171,10 +171,12 @@ mod tests {
             node(NodeKind::Seller, "south", 1.0, None, Some(store.as_str())),
             node(NodeKind::Manufacturer, "east", 2.0, None, Some(mfr.as_str())),
         ];
-        World {
-            nodes,
-            req: Request { store_id: store, shipper_store_id: None, manufacturer_id: Some(mfr), backorder: false },
-        }
+        let req = Sources {
+            seller_node: Some(nodes[5].id.clone()),
+            manufacturer_node: Some(nodes[6].id.clone()),
+            backorder: false,
+        };
+        World { nodes, req }
     }
 
     fn dest(branch_order: Vec<NodeId>) -> Destination {
@@ -255,12 +257,29 @@ mod tests {
 
     #[test]
     fn the_named_shipper_replaces_the_selling_store() {
+        let (store, shipper) = (StoreId::generate(), StoreId::generate());
+        assert_eq!(shipping_store(&store, Some(&shipper)), &shipper);
+        assert_eq!(shipping_store(&store, None), &store);
+        // Its node is the one routing tries as the seller's.
         let mut w = world();
-        let shipper = StoreId::generate();
         w.nodes.push(node(NodeKind::Seller, "north", 3.0, None, Some(shipper.as_str())));
-        w.req.shipper_store_id = Some(shipper);
+        w.req.seller_node = Some(w.nodes[7].id.clone());
         let p = plan(&w.nodes, &w.req, &dest(vec![]));
         let sellers: Vec<&NodeId> = p.candidates.iter().filter(|n| n.kind == NodeKind::Seller).map(|n| &n.id).collect();
         assert_eq!(sellers, vec![&w.nodes[7].id]);
+    }
+
+    #[test]
+    fn only_the_recorded_nodes_supply_besides_the_warehouses() {
+        let mut w = world();
+        // A node of the right kind that the request did not name is no candidate, nor is a
+        // recorded id that names a node of another kind.
+        w.req.seller_node = None;
+        w.req.manufacturer_node = Some(w.nodes[0].id.clone());
+        let p = plan(&w.nodes, &w.req, &dest(vec![]));
+        assert!(p.candidates.iter().all(|n| matches!(n.kind, NodeKind::Branch | NodeKind::Master)), "{p:?}");
+        assert_eq!(Sources::default().owned_nodes(), Vec::<NodeId>::new());
+        let w = world();
+        assert_eq!(w.req.owned_nodes(), vec![w.nodes[5].id.clone(), w.nodes[6].id.clone()]);
     }
 }

@@ -3,8 +3,9 @@ use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
-use shared::auth::{Capability, Principal, Role};
+use shared::auth::Capability;
 use shared::ids::{OrderId, ShipmentId};
+use shared::shipment_view::ShipmentViewer;
 use shared::time::Timestamp;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -87,35 +88,29 @@ pub async fn track(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// The shipment's status for the order's seller, who brings a token the broker signed for
+/// this order (`POST /v1/seller/orders/{order_id}/shipment-view` at the broker): delivery
+/// holds no seller id, so it cannot tell whose order it is, and need not.
 #[utoipa::path(get, path = "/v1/seller/shipments/{order_id}",
-    responses((status = 200, body = SellerView), (status = 404, description = "shipment_not_found")),
-    security(("seller" = [])))]
+    params(("order_id" = String, Path, description = "the order the token names")),
+    responses((status = 200, body = SellerView),
+        (status = 401, description = "unauthorized or token_expired: no broker-signed shipment view token"),
+        (status = 403, description = "forbidden: the token is for another order"),
+        (status = 404, description = "shipment_not_found")),
+    security(("shipment_view" = [])))]
 pub async fn seller_view(
     state: web::Data<State>,
-    who: Principal,
+    viewer: ShipmentViewer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, DeliveryError> {
     let order = order_id(&path)?;
-    // The order's salesperson, or the manufacturer who sells its own back-orders.
-    let (role, sub) = (who.0.role, who.0.sub.clone());
-    if !matches!(role, Role::Seller | Role::Manufacturer) {
-        return Err(shared::Error::Forbidden("sellers only".into()).into());
-    }
+    viewer.for_order(&order)?;
     let view = state
         .core
         .db
         .read(move |c| {
-            let o = store::order(c, &order)?.ok_or(DeliveryError::ShipmentNotFound)?;
-            let theirs = match role {
-                Role::Seller => o.seller_id.as_deref() == Some(sub.as_str()),
-                _ => o.seller_id.is_none() && o.manufacturer_id.as_deref() == Some(sub.as_str()),
-            };
-            // Another store's order answers as if it did not exist.
-            if !theirs {
-                return Err(DeliveryError::ShipmentNotFound);
-            }
             let s = store::by_order(c, &order)?.ok_or(DeliveryError::ShipmentNotFound)?;
-            Ok(SellerView {
+            Ok::<_, DeliveryError>(SellerView {
                 status: s.status.clone(),
                 delivered: s.delivered,
                 estimated_delivery: s.estimated_delivery,

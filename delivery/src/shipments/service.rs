@@ -5,8 +5,9 @@ use super::domain::{transition, CourierEvent, Effect, LegStatus, ShipmentStatus,
 use super::store::{self, ShipmentRow};
 use crate::error::DeliveryError;
 use crate::inventory::store::{self as inventory, Movement};
+use crate::nodes::domain::NodeKind;
 use crate::nodes::domain::Position;
-use crate::routing::domain::{self as routing, Destination, Request};
+use crate::routing::domain::{self as routing, Destination, Sources};
 use crate::settings::DeliverySettings;
 use crate::{addresses, nodes};
 use diesel::QueryResult;
@@ -14,6 +15,41 @@ use shared::config::ServiceName;
 use shared::crypto::Sealed;
 use shared::db::AnyConnection;
 use shared::ids::{CourierId, ManufacturerId, NodeId, OrderId, ProductId, StoreId};
+
+/// The broker's `shipment_requested`, as far as delivery takes it.
+pub struct ShipmentRequest<'a> {
+    pub product_id: &'a ProductId,
+    pub quantity: i64,
+    pub store_id: &'a StoreId,
+    pub shipper_store_id: Option<&'a StoreId>,
+    pub manufacturer_id: Option<&'a ManufacturerId>,
+    pub backorder: bool,
+}
+
+/// Records what the broker asked to move. The stores and the manufacturer become the
+/// nodes that may supply the goods here and now; only those are kept, so delivery holds
+/// no store, salesperson or manufacturer for the order. A store's node opened after the
+/// request is not one of its sources.
+pub fn request(
+    conn: &mut AnyConnection,
+    settings: &DeliverySettings,
+    order: &OrderId,
+    r: &ShipmentRequest,
+) -> Result<(), DeliveryError> {
+    let shipper = routing::shipping_store(r.store_id, r.shipper_store_id);
+    let seller_node = nodes::store::first_owned(conn, NodeKind::Seller, shipper.as_str())?;
+    let manufacturer_node = match r.manufacturer_id {
+        Some(m) => nodes::store::first_owned(conn, NodeKind::Manufacturer, m.as_str())?,
+        None => None,
+    };
+    let sources = Sources { seller_node, manufacturer_node, backorder: r.backorder };
+    store::record_request(
+        conn,
+        order,
+        &store::Requested { product_id: r.product_id, quantity: r.quantity, sources: &sources },
+    )?;
+    advance(conn, settings, order)
+}
 use shared::messages::Message;
 use shared::time::now;
 
@@ -38,6 +74,7 @@ pub fn advance(conn: &mut AnyConnection, settings: &DeliverySettings, order: &Or
     let Some(id) = store::insert(conn, order, &product, quantity, status)? else { return Ok(()) };
     if cancelled {
         store::end(conn, &id, ShipmentStatus::Cancelled, now() + settings.shred_after())?;
+        store::forget_sources(conn, order)?;
         return Ok(());
     }
     let row = store::by_id(conn, &id)?.ok_or(DeliveryError::ShipmentNotFound)?;
@@ -55,15 +92,9 @@ pub fn route(conn: &mut AnyConnection, settings: &DeliverySettings, row: &Shipme
     if !store::claim(conn, &id, row.status())? {
         return Ok(());
     }
-    let o = store::order(conn, &order)?.ok_or(DeliveryError::ShipmentNotFound)?;
-    let req = Request {
-        store_id: StoreId::from_db(o.store_id.unwrap_or_default()),
-        shipper_store_id: o.shipper_store_id.map(StoreId::from_db),
-        manufacturer_id: o.manufacturer_id.map(ManufacturerId::from_db),
-        backorder: o.backorder,
-    };
-    let all = nodes::store::for_routing(conn, &dest.region, &req.owners())?;
-    let plan = routing::plan(&all, &req, &dest);
+    let sources = store::order(conn, &order)?.ok_or(DeliveryError::ShipmentNotFound)?.sources();
+    let all = nodes::store::for_routing(conn, &dest.region, &sources.owned_nodes())?;
+    let plan = routing::plan(&all, &sources, &dest);
     let product = row.product_id();
     for candidate in &plan.candidates {
         if inventory::reserve(conn, &candidate.id, &product, row.quantity, &id)? {
@@ -198,6 +229,7 @@ fn stop_unshipped(
         // cancelled.
         None => {
             store::record_cancelled(conn, order)?;
+            store::forget_sources(conn, order)?;
             Stopped::Now { was_abandoned: false }
         }
         Some(s) if s.shipped_at.is_some() => Stopped::TooLate,
@@ -209,6 +241,7 @@ fn stop_unshipped(
             release(conn, &s, Movement::Released)?;
             store::record_cancelled(conn, order)?;
             store::end(conn, &s.id(), ShipmentStatus::Cancelled, now() + settings.shred_after())?;
+            store::forget_sources(conn, order)?;
             Stopped::Now { was_abandoned: s.abandoned_at.is_some() }
         }
     })
@@ -246,6 +279,8 @@ pub fn courier_event(
     match effect {
         Effect::Claim => {
             if store::mark_shipped(conn, &s.id())? {
+                // The goods have left their source: no routing will look for another.
+                store::forget_sources(conn, &order)?;
                 send(conn, ServiceName::Broker, Message::OrderShipped { order_id: order })?;
             }
         }
@@ -295,6 +330,7 @@ pub fn sweep_unroutable(conn: &mut AnyConnection, settings: &DeliverySettings) -
             && expired
             && store::abandon(conn, &row.id(), now() + settings.shred_after())?
         {
+            store::forget_sources(conn, &row.order_id())?;
             let abandoned = Message::ShipmentAbandoned {
                 order_id: row.order_id(),
                 reason: "no node of the network can supply the goods".into(),

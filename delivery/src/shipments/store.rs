@@ -1,38 +1,44 @@
 use super::domain::{LegStatus, ShipmentStatus};
-use crate::routing::domain::PlannedLeg;
+use crate::routing::domain::{PlannedLeg, Sources};
 use crate::schema::{legs, orders, shipments};
 use diesel::prelude::*;
 use shared::db::{is_unique_violation, AnyConnection};
-use shared::ids::{CourierId, ManufacturerId, NodeId, OrderId, ProductId, SellerId, ShipmentId, StoreId};
+use shared::ids::{CourierId, NodeId, OrderId, ProductId, ShipmentId};
 use shared::time::{now, Timestamp};
 
 /// What delivery knows of an order: the broker's request and settlement's payment, each
-/// arriving on its own.
+/// arriving on its own. Of who sold it, nothing: only the nodes that may supply it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
     pub order_id: String,
     pub product_id: Option<String>,
     pub quantity: Option<i64>,
-    pub store_id: Option<String>,
-    pub seller_id: Option<String>,
-    pub shipper_store_id: Option<String>,
-    pub manufacturer_id: Option<String>,
     pub backorder: bool,
     pub requested_at: Option<Timestamp>,
     pub paid_at: Option<Timestamp>,
     pub cancelled_at: Option<Timestamp>,
+    /// The shipping store's own node, until the shipment can no longer be routed again.
+    pub seller_node: Option<String>,
+    /// The manufacturer's node, likewise.
+    pub manufacturer_node: Option<String>,
+}
+
+impl OrderRow {
+    pub fn sources(&self) -> Sources {
+        Sources {
+            seller_node: self.seller_node.clone().map(NodeId::from_db),
+            manufacturer_node: self.manufacturer_node.clone().map(NodeId::from_db),
+            backorder: self.backorder,
+        }
+    }
 }
 
 /// The broker's request, as stored.
 pub struct Requested<'a> {
     pub product_id: &'a ProductId,
     pub quantity: i64,
-    pub store_id: &'a StoreId,
-    pub seller_id: Option<&'a SellerId>,
-    pub shipper_store_id: Option<&'a StoreId>,
-    pub manufacturer_id: Option<&'a ManufacturerId>,
-    pub backorder: bool,
+    pub sources: &'a Sources,
 }
 
 /// Makes sure the order's row exists, then locks it (a no-op update), so that the
@@ -63,13 +69,21 @@ pub fn record_request(conn: &mut AnyConnection, order: &OrderId, r: &Requested) 
         .set((
             orders::product_id.eq(r.product_id.as_str()),
             orders::quantity.eq(r.quantity),
-            orders::store_id.eq(r.store_id.as_str()),
-            orders::seller_id.eq(r.seller_id.map(|s| s.as_str())),
-            orders::shipper_store_id.eq(r.shipper_store_id.map(|s| s.as_str())),
-            orders::manufacturer_id.eq(r.manufacturer_id.map(|m| m.as_str())),
-            orders::backorder.eq(r.backorder),
+            orders::seller_node.eq(r.sources.seller_node.as_ref().map(|n| n.as_str())),
+            orders::manufacturer_node.eq(r.sources.manufacturer_node.as_ref().map(|n| n.as_str())),
+            orders::backorder.eq(r.sources.backorder),
             orders::requested_at.eq(Some(now())),
         ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Forgets the order's owned source nodes once the shipment will never be routed again
+/// (picked up, or ended): a node names its owner, so keeping it would tie the order to
+/// the store that sold it for no purpose.
+pub fn forget_sources(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+        .set((orders::seller_node.eq(None::<String>), orders::manufacturer_node.eq(None::<String>)))
         .execute(conn)
         .map(|_| ())
 }

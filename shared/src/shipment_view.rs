@@ -1,0 +1,263 @@
+//! Shipment view tokens: how a seller reads its order's shipment status at delivery, which
+//! knows sources, not sellers. The broker, which knows whose order it is, signs one for
+//! the order's own seller; it names only the order and lives a few minutes. Delivery
+//! answers the status of exactly that order to its bearer and keeps no seller id.
+//!
+//! It is a kind of its own (header `typ` [`SHIPMENT_VIEW_TYP`], audience
+//! [`SHIPMENT_VIEW_AUDIENCE`]), so it never passes as a caller's token, a capability or a
+//! referral, and none of those passes as one.
+
+use crate::auth::{AuthState, TokenSigner, TokenVerifier, SHIPMENT_VIEW_AUDIENCE, SHIPMENT_VIEW_TYP};
+use crate::config::ServiceName;
+use crate::error::Error;
+use crate::ids::OrderId;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+
+/// How long a view token is valid: long enough for a page to load, short enough that a
+/// token copied elsewhere is soon worthless.
+pub const TTL_SECS: i64 = 300;
+
+/// Longest token read; the broker's are far shorter.
+const MAX_TOKEN_LEN: usize = 2_048;
+
+/// The claims of a shipment view token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShipmentViewClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The order whose shipment the bearer may read.
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl ShipmentViewClaims {
+    pub fn new(issuer: ServiceName, order: &OrderId, now: i64) -> ShipmentViewClaims {
+        ShipmentViewClaims {
+            iss: issuer.as_str().into(),
+            aud: SHIPMENT_VIEW_AUDIENCE.into(),
+            sub: order.as_str().into(),
+            iat: now,
+            exp: now + TTL_SECS,
+            jti: crate::ids::random_hex128(),
+        }
+    }
+}
+
+/// A token for `order`'s shipment and its lifetime in seconds.
+pub fn issue(signer: &TokenSigner, order: &OrderId) -> Result<(String, i64), Error> {
+    let claims = ShipmentViewClaims::new(signer.service, order, crate::time::unix_seconds());
+    Ok((signer.sign_typed(SHIPMENT_VIEW_TYP, &claims)?, TTL_SECS))
+}
+
+/// The bearer of a broker-signed shipment view token, and the order it names.
+#[derive(Debug, Clone)]
+pub struct ShipmentViewer {
+    pub order: OrderId,
+}
+
+impl ShipmentViewer {
+    /// Only the broker issues view tokens; its keys are fetched when the token names one
+    /// this verifier has not seen yet.
+    pub async fn verify(verifier: &TokenVerifier, token: &str) -> Result<ShipmentViewer, Error> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::Unauthorized);
+        }
+        let claims: ShipmentViewClaims = verifier
+            .verify_typed_fetching(token, SHIPMENT_VIEW_TYP, SHIPMENT_VIEW_AUDIENCE, ServiceName::Broker)
+            .await?;
+        let order = OrderId::parse(&claims.sub).map_err(|_| Error::Unauthorized)?;
+        Ok(ShipmentViewer { order })
+    }
+
+    /// A token for another order opens nothing, not even whether this one exists.
+    pub fn for_order(&self, order: &OrderId) -> Result<(), Error> {
+        if &self.order != order {
+            return Err(Error::Forbidden("the shipment view token is for another order".into()));
+        }
+        Ok(())
+    }
+}
+
+impl FromRequest for ShipmentViewer {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = crate::auth::bearer(req).map(str::to_string);
+        let state = req.app_data::<web::Data<AuthState>>().cloned();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| Error::Internal("AuthState not registered".into()))?;
+            let token = token.ok_or(Error::Unauthorized)?;
+            ShipmentViewer::verify(&state.verifier, &token).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Claims, Role, REFERRAL_TYP};
+    use crate::crypto::KeyRing;
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    fn ring(dir: &tempfile::TempDir, service: ServiceName) -> KeyRing {
+        KeyRing::load_or_create(dir.path(), service.as_str()).unwrap()
+    }
+
+    /// Serves `jwks` at any path on a loopback port, counting the requests.
+    fn jwks_server(jwks: serde_json::Value) -> (String, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                counted.fetch_add(1, Ordering::SeqCst);
+                let body = jwks.to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
+            }
+        });
+        (url, hits)
+    }
+
+    /// Delivery's verifier as the service builds it: its own keys local, the broker's and
+    /// settlement's behind their JWK Set URLs.
+    struct World {
+        _dir: tempfile::TempDir,
+        broker: TokenSigner,
+        settlement: TokenSigner,
+        delivery: TokenSigner,
+        verifier: TokenVerifier,
+        hits: Arc<AtomicUsize>,
+    }
+
+    fn world() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let (b, s, d) =
+            (ring(&dir, ServiceName::Broker), ring(&dir, ServiceName::Settlement), ring(&dir, ServiceName::Delivery));
+        let (broker_url, hits) = jwks_server(b.jwks());
+        let (settlement_url, _) = jwks_server(s.jwks());
+        let verifier = TokenVerifier::new(
+            ServiceName::Delivery,
+            &d,
+            vec![(ServiceName::Broker, broker_url), (ServiceName::Settlement, settlement_url)],
+        );
+        World {
+            broker: TokenSigner::new(ServiceName::Broker, &b),
+            settlement: TokenSigner::new(ServiceName::Settlement, &s),
+            delivery: TokenSigner::new(ServiceName::Delivery, &d),
+            _dir: dir,
+            verifier,
+            hits,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_broker_token_opens_its_own_order_only_and_the_key_is_fetched_once() {
+        let w = world();
+        let (order, other) = (OrderId::generate(), OrderId::generate());
+        let (token, ttl) = issue(&w.broker, &order).unwrap();
+        assert_eq!(ttl, TTL_SECS);
+        let viewer = ShipmentViewer::verify(&w.verifier, &token).await.unwrap();
+        assert_eq!(viewer.order, order);
+        assert!(viewer.for_order(&order).is_ok());
+        assert!(matches!(viewer.for_order(&other), Err(Error::Forbidden(_))));
+        assert_eq!(w.hits.load(Ordering::SeqCst), 1, "the broker's key was fetched");
+        ShipmentViewer::verify(&w.verifier, &issue(&w.broker, &other).unwrap().0).await.unwrap();
+        assert_eq!(w.hits.load(Ordering::SeqCst), 1, "and then known");
+    }
+
+    #[tokio::test]
+    async fn tokens_of_the_same_shape_from_another_service_are_refused() {
+        let w = world();
+        let order = OrderId::generate();
+        for signer in [&w.delivery, &w.settlement] {
+            // Exactly what the broker would sign, claiming the broker even, with another key.
+            let mut claims = ShipmentViewClaims::new(ServiceName::Broker, &order, crate::time::unix_seconds());
+            let t = signer.sign_typed(SHIPMENT_VIEW_TYP, &claims).unwrap();
+            assert!(
+                matches!(ShipmentViewer::verify(&w.verifier, &t).await, Err(Error::Unauthorized)),
+                "{}",
+                signer.service
+            );
+            claims.iss = signer.service.as_str().into();
+            let t = signer.sign_typed(SHIPMENT_VIEW_TYP, &claims).unwrap();
+            assert!(
+                matches!(ShipmentViewer::verify(&w.verifier, &t).await, Err(Error::Unauthorized)),
+                "{}",
+                signer.service
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn no_other_kind_of_token_passes_and_none_makes_the_verifier_fetch() {
+        let w = world();
+        let order = OrderId::generate();
+        let now = crate::time::unix_seconds();
+        // A seller's access token and a capability, both the broker's, naming the order.
+        let seller = Claims::new(ServiceName::Broker, "sel_x", Role::Seller, &ServiceName::ALL, 600);
+        let mut cap = Claims::new(ServiceName::Broker, order.as_str(), Role::Capability, &ServiceName::ALL, 600);
+        cap.scope = vec!["read".into()];
+        cap.jti = Some("j".into());
+        let claims = ShipmentViewClaims::new(ServiceName::Broker, &order, now);
+        for t in [
+            w.broker.sign(&seller).unwrap(),
+            w.broker.sign(&cap).unwrap(),
+            // The view's claims under another kind's `typ`, or as a plain token.
+            w.broker.sign_typed(REFERRAL_TYP, &claims).unwrap(),
+            w.broker.sign_typed("JWT", &claims).unwrap(),
+            "not.a.token".to_string(),
+        ] {
+            assert!(matches!(ShipmentViewer::verify(&w.verifier, &t).await, Err(Error::Unauthorized)), "{t}");
+        }
+        assert_eq!(w.hits.load(Ordering::SeqCst), 0, "only a view token may make delivery fetch a key");
+
+        // A view token is no caller's token anywhere, nor one for a service's audience.
+        let view = issue(&w.broker, &order).unwrap().0;
+        assert!(matches!(w.verifier.verify(&view).await, Err(Error::Unauthorized)));
+        let as_delivery = ShipmentViewClaims { aud: "delivery".into(), ..claims.clone() };
+        let t = w.broker.sign_typed(SHIPMENT_VIEW_TYP, &as_delivery).unwrap();
+        assert!(matches!(ShipmentViewer::verify(&w.verifier, &t).await, Err(Error::Unauthorized)));
+        // Nor without its id, nor naming something that is no order.
+        let mut value = serde_json::to_value(&claims).unwrap();
+        value.as_object_mut().unwrap().remove("jti");
+        let t = w.broker.sign_typed(SHIPMENT_VIEW_TYP, &value).unwrap();
+        assert!(ShipmentViewer::verify(&w.verifier, &t).await.is_err());
+        let odd = ShipmentViewClaims { sub: "sto_notanorder".into(), ..claims };
+        let t = w.broker.sign_typed(SHIPMENT_VIEW_TYP, &odd).unwrap();
+        assert!(matches!(ShipmentViewer::verify(&w.verifier, &t).await, Err(Error::Unauthorized)));
+    }
+
+    #[tokio::test]
+    async fn an_expired_or_forged_view_token_is_refused() {
+        let w = world();
+        let order = OrderId::generate();
+        let mut claims = ShipmentViewClaims::new(ServiceName::Broker, &order, crate::time::unix_seconds());
+        assert_eq!(claims.exp - claims.iat, TTL_SECS);
+        claims.exp = crate::time::unix_seconds() - 1;
+        let old = w.broker.sign_typed(SHIPMENT_VIEW_TYP, &claims).unwrap();
+        assert!(matches!(ShipmentViewer::verify(&w.verifier, &old).await, Err(Error::TokenExpired)));
+        let (token, _) = issue(&w.broker, &order).unwrap();
+        let mut tampered = token.clone();
+        tampered.insert(tampered.rfind('.').unwrap() + 3, 'A');
+        assert!(ShipmentViewer::verify(&w.verifier, &tampered).await.is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let stranger = TokenSigner::new(ServiceName::Broker, &ring(&dir, ServiceName::Broker));
+        let forged = issue(&stranger, &order).unwrap().0;
+        assert!(matches!(ShipmentViewer::verify(&w.verifier, &forged).await, Err(Error::Unauthorized)));
+    }
+}

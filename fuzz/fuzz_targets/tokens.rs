@@ -18,10 +18,12 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let ring = shared::crypto::KeyRing::load_or_create(dir.path(), "broker").unwrap();
-        let claims = Claims::new(ServiceName::Broker, "s", Role::Service, &[ServiceName::Broker], 600);
+        let claims = Claims::new(ServiceName::Broker, "broker", Role::Service, &[ServiceName::Broker], 600);
         let genuine = TokenSigner::new(ServiceName::Broker, &ring).sign(&claims).unwrap();
         let verifier = TokenVerifier::new(ServiceName::Broker, &ring, vec![]);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // The one token the verifier takes, so that every refusal below is of a change to it.
+        assert!(runtime.block_on(verifier.verify(&genuine)).is_ok());
         Fixture { _dir: dir, verifier, genuine, runtime }
     })
 }

@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     shared::telemetry::init(config.log_json);
-    shared::files::create_dir(&config.data_dir)?;
+    shared::files::create_own_dir(&config.data_dir)?;
     match cli.command {
         Command::Up { demo } => run::up(config, demo).await,
         Command::Serve { service } => run::serve(config, service).await,

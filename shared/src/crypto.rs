@@ -198,7 +198,7 @@ pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     use std::io::Write;
     let io = |source| KeyError::Io { path: path.to_path_buf(), source };
     if let Some(parent) = path.parent() {
-        crate::files::create_dir(parent).map_err(io)?;
+        crate::files::create_own_dir(parent).map_err(io)?;
     }
     let mut file = crate::files::create_new(path).map_err(io)?;
     file.write_all(bytes).map_err(io)?;

@@ -10,15 +10,21 @@ use std::path::Path;
 pub const FILE_MODE: u32 = 0o600;
 pub const DIR_MODE: u32 = 0o700;
 
-/// Creates `dir` and its missing parents 0700, and narrows `dir` itself if it exists with
-/// a wider mode.
+/// Creates `dir` and its missing parents 0700. An existing folder is left as it is: the
+/// parent of a configured database path may be anyone's (`/tmp`).
 pub fn create_dir(dir: &Path) -> io::Result<()> {
-    DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)?;
+    DirBuilder::new().recursive(true).mode(DIR_MODE).create(dir)
+}
+
+/// Creates a folder of the services' own (the data directory, `keys/`, `mail/`) and
+/// narrows it if it exists with a wider mode.
+pub fn create_own_dir(dir: &Path) -> io::Result<()> {
+    create_dir(dir)?;
     narrow(dir)
 }
 
-/// Takes the group and other bits off `path`. A symlink is left alone: its target may be
-/// anything, and is not ours to change.
+/// Takes the group and other bits off `path`, keeping its own and the special bits. A
+/// symlink is left alone: its target may be anything, and is not ours to change.
 pub fn narrow(path: &Path) -> io::Result<()> {
     let meta = std::fs::symlink_metadata(path)?;
     if meta.file_type().is_symlink() {
@@ -26,27 +32,49 @@ pub fn narrow(path: &Path) -> io::Result<()> {
     }
     let mode = meta.permissions().mode() & 0o7777;
     if mode & 0o077 != 0 {
-        std::fs::set_permissions(path, Permissions::from_mode(mode & 0o700))?;
+        std::fs::set_permissions(path, Permissions::from_mode(mode & !0o077))?;
     }
     Ok(())
 }
 
 /// Narrows `root` and everything beneath it: a data directory made by an older build (or
-/// under a loose umask) holds files others could read.
+/// under a loose umask) holds files others could read. A `root` that is a symlink (a data
+/// directory on another volume) is followed once; links beneath it are not. One entry
+/// that cannot be narrowed does not stop the rest: the walk goes on and the first error
+/// is returned with the number of failures.
 pub fn narrow_tree(root: &Path) -> io::Result<()> {
-    narrow(root)?;
-    if !std::fs::symlink_metadata(root)?.is_dir() {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(root)? {
-        let path = entry?.path();
-        match narrow_tree(&path) {
-            // Deleted meanwhile (a mail handed over, a temporary renamed): nothing to narrow.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            other => other?,
+    let root = std::fs::canonicalize(root)?;
+    let mut failures = Vec::new();
+    walk(&root, &mut failures);
+    match failures.len() {
+        0 => Ok(()),
+        n => {
+            let first = failures.swap_remove(0);
+            Err(io::Error::new(first.kind(), format!("{n} entries could not be narrowed, first: {first}")))
         }
     }
-    Ok(())
+}
+
+fn walk(path: &Path, failures: &mut Vec<io::Error>) {
+    let result = (|| -> io::Result<()> {
+        narrow(path)?;
+        if !std::fs::symlink_metadata(path)?.is_dir() {
+            return Ok(());
+        }
+        for entry in std::fs::read_dir(path)? {
+            match entry {
+                Ok(entry) => walk(&entry.path(), failures),
+                Err(e) => failures.push(e),
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        // Deleted meanwhile (a mail handed over, a temporary renamed): nothing to narrow.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => failures.push(e),
+        Ok(()) => {}
+    }
 }
 
 /// Creates a new file 0600; fails if it exists.
@@ -125,9 +153,42 @@ mod tests {
         assert_eq!((mode(root.path()), mode(&dir), mode(&file)), (0o700, 0o700, 0o600));
         assert_eq!(std::fs::read(&file).unwrap(), b"key");
         assert_eq!(mode(outside.path()), 0o644, "a symlink's target is not followed");
-        // Creating an existing folder narrows it too.
+        // Creating an existing folder of our own narrows it too.
         std::fs::set_permissions(&dir, Permissions::from_mode(0o755)).unwrap();
-        create_dir(&dir).unwrap();
+        create_own_dir(&dir).unwrap();
         assert_eq!(mode(&dir), 0o700);
+    }
+
+    #[test]
+    fn a_folder_that_is_not_ours_keeps_its_mode_and_special_bits() {
+        // A database configured under a shared folder such as /tmp (1777).
+        let root = tempfile::tempdir().unwrap();
+        let shared = root.path().join("tmp");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, Permissions::from_mode(0o1777)).unwrap();
+        create_dir(&shared).unwrap();
+        let full = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(full(&shared), 0o1777);
+        // Narrowing one of ours keeps its sticky or setgid bit.
+        let own = root.path().join("own");
+        std::fs::create_dir(&own).unwrap();
+        std::fs::set_permissions(&own, Permissions::from_mode(0o2775)).unwrap();
+        narrow(&own).unwrap();
+        assert_eq!(full(&own), 0o2700);
+    }
+
+    #[test]
+    fn a_data_directory_that_is_a_symlink_is_narrowed_where_it_points() {
+        let volume = tempfile::tempdir().unwrap();
+        let real = volume.path().join("data");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::set_permissions(&real, Permissions::from_mode(0o755)).unwrap();
+        let mail = real.join("x.eml");
+        std::fs::write(&mail, b"To: someone").unwrap();
+        std::fs::set_permissions(&mail, Permissions::from_mode(0o644)).unwrap();
+        let link = volume.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        narrow_tree(&link).unwrap();
+        assert_eq!((mode(&real), mode(&mail)), (0o700, 0o600));
     }
 }

@@ -122,8 +122,12 @@ impl Mailer {
         let from: Mailbox = config.from.parse().map_err(|e| MailError::Config(format!("from: {e}")))?;
         let backend = match config.transport {
             MailTransportKind::File => {
+                // Zero would delete every mail before a pickup could take it.
+                if config.spool_retention_hours == 0 {
+                    return Err(MailError::Config("spool_retention_hours must be at least 1".into()));
+                }
                 let dir = data_dir.join("mail");
-                crate::files::create_dir(&dir).map_err(|e| MailError::Config(format!("{}: {e}", dir.display())))?;
+                crate::files::create_own_dir(&dir).map_err(|e| MailError::Config(format!("{}: {e}", dir.display())))?;
                 let retention = Duration::from_secs(config.spool_retention_hours.saturating_mul(3600));
                 let backend = Backend::Spool { dir, retention };
                 backend.tidy();

@@ -216,7 +216,9 @@ impl Envelope {
     pub fn admit(&self, caller: ServiceName, receiver: ServiceName) -> Result<(), Refusal> {
         let route = self.message.route();
         if self.source != caller.as_str() {
-            return Err(Refusal::NotItsOwnSource { claimed: self.source.clone(), caller });
+            // Bounded: the claim is the caller's text and reaches the answer and the log.
+            let claimed = self.source.chars().take(32).collect();
+            return Err(Refusal::NotItsOwnSource { claimed, caller });
         }
         if route.from != caller {
             return Err(Refusal::NotItsKind { kind: self.message.kind(), caller });

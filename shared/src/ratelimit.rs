@@ -222,6 +222,17 @@ impl RateLimits {
     fn forwarded_client(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Client {
         let Some(peer) = peer else { return Client::Unknown };
         if !self.trusted_proxies.contains(&peer) {
+            if peer.is_loopback() && forwarded_for.is_some() && self.trusted_proxies.is_empty() {
+                // Most likely a reverse proxy on this host that nobody configured: every
+                // visitor then shares the proxy's bucket. Said once, not per request.
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    tracing::warn!(
+                        "a loopback peer forwards X-Forwarded-For but no proxy is trusted: all its visitors share \
+                         one rate-limit bucket; list it in [settings.rate_limits] trusted_proxies"
+                    )
+                });
+            }
             return Client::Addr(peer);
         }
         let hops = forwarded_for.unwrap_or("").rsplit(',').map(str::trim).filter(|h| !h.is_empty());

@@ -54,7 +54,7 @@ impl Core {
     pub fn open(config: &Config, name: ServiceName, migrations: Migrations) -> Result<Core, StartError> {
         config.check()?;
         // The data directory is the services' own: owner only, what an older build left too.
-        crate::files::create_dir(&config.data_dir)?;
+        crate::files::create_own_dir(&config.data_dir)?;
         if let Err(e) = crate::files::narrow_tree(&config.data_dir) {
             tracing::warn!(error = %e, "cannot narrow the data directory to its owner");
         }

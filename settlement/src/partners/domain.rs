@@ -92,8 +92,9 @@ pub fn may_connect(ip: IpAddr, strict: bool) -> bool {
 }
 
 /// The IPv4 address an IPv6 one stands for: mapped (`::ffff:a.b.c.d`), compatible
-/// (`::a.b.c.d`, deprecated but still routed by some stacks) or NAT64 (`64:ff9b::/96`,
-/// translated by a gateway on our own network).
+/// (`::a.b.c.d`, deprecated but still routed by some stacks), NAT64 (`64:ff9b::/96` and
+/// the local-use `64:ff9b:1::/48`, translated by a gateway on our own network), 6to4
+/// (`2002::/16`) or Teredo (`2001::/32`).
 fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     if let Some(v4) = v6.to_ipv4_mapped() {
         return Some(v4);
@@ -105,6 +106,18 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     }
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6].iter().all(|&x| x == 0) {
         return Some(low);
+    }
+    // Local-use NAT64 (64:ff9b:1::/48, RFC 8215): the IPv4 address is in the low 32 bits.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        return Some(low);
+    }
+    // 6to4 (2002::/16): the IPv4 address follows the prefix.
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+    }
+    // Teredo (2001::/32): the client's IPv4 address is the low 32 bits, inverted.
+    if s[0] == 0x2001 && s[1] == 0 {
+        return Some(Ipv4Addr::from(!u32::from(low)));
     }
     None
 }
@@ -256,6 +269,10 @@ mod tests {
             "fd00:ec2::254",
             "::",
             "::ffff:169.254.169.254",
+            // 169.254.169.254 through 6to4, local-use NAT64 and Teredo (inverted).
+            "2002:a9fe:a9fe::1",
+            "64:ff9b:1::a9fe:a9fe",
+            "2001:0:4136:e378:8000:63bf:5601:5601",
         ] {
             assert!(!may_connect(ip(never), false) && !may_connect(ip(never), true), "{never}");
         }

@@ -353,12 +353,20 @@ impl TokenVerifier {
                 Ok(jwks) => {
                     let mut keys = self.keys.write().expect("key cache poisoned");
                     for jwk in jwks.keys.into_iter().filter(|k| k.crv == "Ed25519") {
-                        if let Ok(x) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&jwk.x) {
-                            keys.insert(
-                                jwk.kid,
-                                KnownKey { issuer: issuer.as_str().into(), key: DecodingKey::from_ed_der(&x) },
-                            );
+                        let Ok(x) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&jwk.x) else { continue };
+                        // A key id names its key (a prefix of the key's hash), and one issuer's
+                        // set never replaces a key another issuer published under that id.
+                        if jwk.kid != crate::crypto::sha256_hex(&x)[..16] {
+                            continue;
                         }
+                        if keys.get(&jwk.kid).is_some_and(|k| k.issuer != issuer.as_str()) {
+                            tracing::warn!(issuer = %issuer, kid = %jwk.kid, "a JWK Set names another issuer's key id");
+                            continue;
+                        }
+                        keys.insert(
+                            jwk.kid,
+                            KnownKey { issuer: issuer.as_str().into(), key: DecodingKey::from_ed_der(&x) },
+                        );
                     }
                 }
                 Err(e) => tracing::warn!(issuer = %issuer, error = %e, "cannot fetch JWK Set"),

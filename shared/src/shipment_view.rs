@@ -181,6 +181,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn another_issuers_key_set_cannot_take_over_a_key_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let (b, s, d) =
+            (ring(&dir, ServiceName::Broker), ring(&dir, ServiceName::Settlement), ring(&dir, ServiceName::Delivery));
+        let broker_kid = b.signing().kid.clone();
+        // Settlement's set lists the broker's key id over its own key, and the broker's own
+        // key as if it were settlement's.
+        let mut forged = s.jwks();
+        let mut own_under_broker_kid = forged["keys"][0].clone();
+        own_under_broker_kid["kid"] = broker_kid.clone().into();
+        let broker_as_settlement = b.jwks()["keys"][0].clone();
+        forged["keys"] = serde_json::json!([own_under_broker_kid, broker_as_settlement]);
+        let (broker_url, _) = jwks_server(b.jwks());
+        let (settlement_url, _) = jwks_server(forged);
+        let verifier = TokenVerifier::new(
+            ServiceName::Delivery,
+            &d,
+            vec![(ServiceName::Broker, broker_url), (ServiceName::Settlement, settlement_url)],
+        );
+        let order = OrderId::generate();
+        let (token, _) = issue(&TokenSigner::new(ServiceName::Broker, &b), &order).unwrap();
+        for _ in 0..2 {
+            let viewer = ShipmentViewer::verify(&verifier, &token).await.unwrap();
+            assert_eq!(viewer.order, order);
+        }
+        // Settlement's key under the broker's id signs nothing the verifier takes.
+        let forged_view = issue(&TokenSigner::new(ServiceName::Settlement, &s), &order).unwrap().0;
+        assert!(ShipmentViewer::verify(&verifier, &forged_view).await.is_err());
+    }
+
+    #[tokio::test]
     async fn tokens_of_the_same_shape_from_another_service_are_refused() {
         let w = world();
         let order = OrderId::generate();

@@ -58,7 +58,9 @@ async fn list(state: &State, req: &HttpRequest, status: u16, error: Option<Strin
         Ok(r) if r.status == 401 || r.status == 403 => {
             return view::sign_in(401, Some("Your session ended; sign in again.".into()))
         }
-        Ok(r) => return view::respond(r.status.max(400), "Your legs", html! { p.error role="alert" { (r.detail()) } }),
+        Ok(r) => {
+            return view::respond(r.status.max(400), "Deliveries", html! { p.error role="alert" { (r.detail()) } })
+        }
         Err(e) => return view::unreachable(e),
     };
     let legs = r.body["shipments"].as_array().cloned().unwrap_or_default();
@@ -73,7 +75,7 @@ async fn list(state: &State, req: &HttpRequest, status: u16, error: Option<Strin
         div #open { @for l in &open { (view::leg(l)) } }
         form method="post" action="/courier/sign-out" { button.secondary #sign-out type="submit" { "Sign out" } }
     };
-    view::respond(status, "Your legs", body)
+    view::respond(status, "Deliveries", body)
 }
 
 #[derive(Deserialize)]

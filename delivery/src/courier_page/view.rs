@@ -141,13 +141,13 @@ pub fn leg(l: &Value) -> Markup {
             }
             @for event in actions(status, claimed) {
                 @if *event == "failed" {
-                    form.failed method="post" action=(action) {
+                    form.event-failed method="post" action=(action) {
                         input type="hidden" name="type" value="failed";
                         label { "Why it failed " input name="reason" required maxlength="500"; }
                         button.secondary type="submit" { (button_text(event)) }
                     }
                 } @else {
-                    form method="post" action=(action) {
+                    form class={"event-" (event)} method="post" action=(action) {
                         input type="hidden" name="type" value=(event);
                         button type="submit" { (button_text(event)) }
                     }

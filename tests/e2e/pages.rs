@@ -181,26 +181,48 @@ async fn a_courier_works_a_leg_through_the_page_and_nobody_else_can() {
 }
 
 #[tokio::test]
-async fn courier_sign_in_on_the_page_is_rate_limited_like_the_api() {
+async fn courier_sign_in_on_the_page_is_rate_limited_per_courier_like_the_api() {
+    // The couriers' addresses come through a configured proxy (the test's loopback).
     let m = TestMarket::spawn_with(|c| {
-        let t = toml::Value::Table(toml::from_str("login = { per_minute = 1, burst = 2 }").unwrap());
-        c.settings.insert("rate_limits".into(), t);
+        let limits = "login = { per_minute = 1, burst = 2 }\ntrusted_proxies = [\"127.0.0.1\"]";
+        c.settings.insert("rate_limits".into(), toml::Value::Table(toml::from_str(limits).unwrap()));
     })
     .await;
     let email = courier_account(&m).await;
     let url = format!("{}/courier/sign-in", m.delivery);
+    let guess = |from: &'static str| {
+        let (url, email) = (url.clone(), email.clone());
+        async move {
+            let r = no_redirects()
+                .post(&url)
+                .form(&[("email", email.as_str()), ("password", "a guess at it")])
+                .header("sec-fetch-site", "same-origin")
+                .header("x-forwarded-for", from)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let r = form(&url, None, &[("email", &email), ("password", "a guess at it")], "same-origin").await;
-        statuses.push(r.status().as_u16());
-        if r.status() == 429 {
-            assert!(r.text().await.unwrap().contains("too many requests"));
-        }
+        statuses.push(guess("192.0.2.1").await);
     }
-    assert_eq!(statuses, vec![401, 401, 429]);
-    // The page and the API share one bucket per client: the API refuses this client too.
-    let api = m.post(&format!("{}/v1/sessions", m.delivery), None, json!({"email": email, "password": PASSWORD})).await;
-    api.expect_problem(429, "rate_limited");
+    assert_eq!(statuses.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![401, 401, 429]);
+    assert!(statuses[2].1.contains("too many requests"), "{}", statuses[2].1);
+    // Another courier behind the same page is not held by the first one's guesses: the
+    // page names each courier to the API, which keys its limit by them.
+    assert_eq!(guess("192.0.2.2").await.0, 401);
+    // The page and the API share one bucket per client.
+    let api = no_redirects()
+        .post(format!("{}/v1/sessions", m.delivery))
+        .header("x-forwarded-for", "192.0.2.1")
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 429);
 }
 
 /// A product that needs its manufacturer's approval, offered by a seller's store:

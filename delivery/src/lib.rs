@@ -11,6 +11,7 @@ use std::sync::Arc;
 use utoipa::OpenApi;
 
 pub mod addresses;
+pub mod courier_page;
 pub mod couriers;
 pub mod error;
 mod inbox;
@@ -79,7 +80,8 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(addresses::routes::routes)
             .configure(shipments::routes::routes)
             .configure(couriers::routes::routes)
-            .configure(sellers::routes::routes);
+            .configure(sellers::routes::routes)
+            .configure(courier_page::routes);
     })?;
     sweeper::spawn(core, Arc::downgrade(&settings));
     drop(settings);

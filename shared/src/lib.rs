@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod money;
 pub mod openapi;
 pub mod outbox;
+pub mod pages;
 pub mod ratelimit;
 pub mod rules;
 pub mod server;

@@ -2,7 +2,7 @@
 //! guessing), the sign-ups (account floods) and the partner API (key guessing, floods).
 //! Each class of route has a keyed GCRA bucket (`governor`): logins and sign-ups are keyed
 //! by the client's address (the socket's peer, or the `X-Forwarded-For` hop named by a
-//! configured trusted proxy, or at the broker the visitor its own storefront names in a
+//! configured trusted proxy, or at the broker and delivery the visitor their own pages name in a
 //! signed header, see [`crate::visitor`]; an IPv6 address by its /64, which one subscriber
 //! usually holds whole), partner routes by the API key presented (a partner behind many
 //! addresses is still one client). No proxy is trusted by default, loopback included: a

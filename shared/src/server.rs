@@ -156,9 +156,9 @@ where
     let db = web::Data::new(core.db.clone());
     let auth = web::Data::from(core.auth.clone());
     let mut rate_limits = crate::ratelimit::RateLimits::from_config(&core.config).map_err(StartError::Settings)?;
-    // Only the broker has a storefront calling its own API: it alone believes the visitor
-    // header, and only under its own keys.
-    if core.name == ServiceName::Broker {
+    // The broker's storefront and delivery's courier page call their own API: those two
+    // believe the visitor header, and only under their own keys.
+    if matches!(core.name, ServiceName::Broker | ServiceName::Delivery) {
         rate_limits = rate_limits.with_visitors(crate::visitor::VisitorVerifier::new(&core.keys));
     }
     let rate_limits = web::Data::new(rate_limits);

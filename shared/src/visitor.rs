@@ -1,4 +1,6 @@
-//! The visitor's address, as the broker's own storefront hands it to the broker's API.
+//! The visitor's address, as the broker's own storefront hands it to the broker's API
+//! (and delivery's courier page to delivery's, with delivery's key: each service believes
+//! only headers signed with its own keys).
 //!
 //! The storefront calls the API over HTTP on loopback, so the API sees the storefront as
 //! its peer. No proxy is trusted by default (loopback included), so a plain

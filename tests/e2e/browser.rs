@@ -1,7 +1,7 @@
 //! The storefront in a real browser: headless Chromium (Debian's `chromium` and
 //! `chromium-driver`) driven over WebDriver through a whole purchase: search, the
 //! redirect from a store that cannot sell, the order and its receipt code, the address
-//! sent straight to delivery, the demo partner's payment, the courier (through the API),
+//! sent straight to delivery, the demo partner's payment, the courier (on delivery's courier page),
 //! and "delivered" on the page. Every request the page makes must go to the marketplace's
 //! own three origins. A screenshot of each step lands in `target/browser-screenshots/`.
 //!
@@ -202,15 +202,6 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     )
     .await
     .expect(201);
-    let courier = m
-        .post(
-            &format!("{}/v1/sessions", m.delivery),
-            None,
-            json!({"email": "cora@couriers.example", "password": "courier password 1"}),
-        )
-        .await
-        .expect(200);
-    let courier = json_of(&courier, "access_token");
     // Demo mode: the demo partner's key sits in the data dir, as `marketplace demo` leaves it.
     let partner = m
         .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Demo Pay"}))
@@ -330,7 +321,9 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     t.until_text("#o-payment", "captured", true).await;
     t.snap("order-paid").await;
 
-    // The courier works through delivery's API; the page follows.
+    // The courier works on delivery's courier page, phone-sized and without script; the
+    // buyer's order page follows.
+    let order_url = client.current_url().await.unwrap().to_string();
     let shipment = m
         .eventually("the shipment to be routed", || async {
             let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
@@ -338,15 +331,30 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
         })
         .await;
     let shipment_id = json_of(&shipment, "shipment_id");
-    for event in ["picked_up", "delivered"] {
-        m.post(
-            &format!("{}/v1/courier/shipments/{shipment_id}/events", m.delivery),
-            Some(&courier),
-            json!({"type": event}),
-        )
-        .await
-        .expect(200);
+    client.set_window_size(360, 780).await.unwrap();
+    let mut c = Tour { client: &client, dir: screenshots("courier"), step: 0, requests: BTreeSet::new() };
+    c.go(&format!("{}/courier", m.delivery)).await;
+    c.type_into("#email", "cora@couriers.example").await;
+    c.type_into("#password", "courier password 1").await;
+    c.snap("sign-in").await;
+    c.click("#courier-sign-in button").await;
+    let leg = format!("section.leg[data-shipment='{shipment_id}']");
+    c.find(&format!("#open {leg}")).await;
+    c.snap("open-leg").await;
+    c.click(&format!("#open {leg} form.event-picked_up button")).await;
+    let label = c.text(&format!("#claimed {leg} dd.label")).await;
+    assert!(label.contains("1 Browser Way"), "the final leg's label, to its courier: {label}");
+    let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await;
+    assert_eq!(fits.unwrap(), json!(true), "the courier page fits a 360 px screen");
+    c.snap("picked-up").await;
+    c.click(&format!("#claimed {leg} form.event-delivered button")).await;
+    c.find("#no-claimed").await;
+    c.snap("delivered").await;
+    for url in &c.requests {
+        assert!(url.starts_with(m.delivery.as_str()), "the courier page called another origin: {url}");
     }
+    client.set_window_size(1280, 1400).await.unwrap();
+    t.go(&order_url).await;
     t.until_text("#o-shipment", "delivered", true).await;
     t.until_text("#o-status", "delivered", true).await;
     t.snap("delivered").await;
@@ -846,4 +854,61 @@ async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
         .await
         .unwrap();
     assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn a_manufacturer_approves_an_order_on_its_desk_in_a_real_browser() {
+    if postgres_admin_url().is_some() {
+        return; // The pages are the same on both backends; the browser runs on SQLite only.
+    }
+    let driver = start_driver().await;
+    let m = TestMarket::spawn().await;
+    let maker = m
+        .post(
+            &format!("{}/v1/manufacturers", m.broker),
+            Some(&m.operator),
+            json!({"name": "Tonerworks", "email": "desk@makers.example", "password": "maker password 1"}),
+        )
+        .await
+        .expect(201);
+    let body = json!({"name": "Drum DR-9", "kind": "drum", "attributes": {}, "list_price": crate::helpers::money(2_500),
+                      "manufacturer_id": json_of(&maker, "id"), "requires_approval": true});
+    let product =
+        json_of(&m.post(&format!("{}/v1/products", m.broker), Some(&m.operator), body).await.expect(201), "id");
+    let union = m.create_union("North union", "north").await;
+    let (_b, seller_b) = m.create_seller("Seller B").await;
+    let store = m.create_store(&seller_b, &union, "Corner B", "office").await;
+    m.put_offer(&seller_b, &store, &product, 2_000, 4, true, json!({})).await;
+    let order = m
+        .post(
+            &format!("{}/v1/orders", m.broker),
+            None,
+            json!({"store_id": store, "product_id": product, "quantity": 1, "contact": "buyer@mail.example"}),
+        )
+        .await
+        .expect(201);
+    let (order_id, capability) = (json_of(&order, "order_id"), json_of(&order, "capability"));
+    assert_eq!(order["status"], "awaiting_approval");
+
+    let profile = tempfile::tempdir().unwrap();
+    let client = browser(&driver, profile.path()).await;
+    let mut t = Tour { client: &client, dir: screenshots("manufacturer"), step: 0, requests: BTreeSet::new() };
+    t.go(&format!("{}/manufacturer", m.broker)).await;
+    t.type_into("#email", "desk@makers.example").await;
+    t.type_into("#password", "maker password 1").await;
+    t.snap("sign-in").await;
+    t.click("#manufacturer-sign-in button").await;
+    let row = format!("#awaiting-approval tr[data-order='{order_id}']");
+    let text = t.text(&row).await;
+    assert!(text.contains("20.00 EUR") && !text.contains("buyer@mail.example"), "{text}");
+    t.snap("awaiting").await;
+    t.click(&format!("{row} form.approve button")).await;
+    t.find("#nothing-waiting").await;
+    t.snap("approved").await;
+    let v = m.get(&format!("{}/v1/orders/{order_id}", m.broker), Some(&capability)).await.expect(200);
+    assert_eq!(v["status"], "awaiting_payment");
+    for url in &t.requests {
+        assert!(url.starts_with(m.broker.as_str()), "the desk called another origin: {url}");
+    }
+    client.close().await.unwrap();
 }

@@ -17,6 +17,7 @@ mod holds;
 mod hostile;
 mod money;
 mod orders;
+mod pages;
 mod payouts;
 mod points;
 mod privacy;

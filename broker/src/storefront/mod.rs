@@ -1,4 +1,4 @@
-//! The buyer's storefront and the seller pages: server-rendered HTML over the broker's own
+//! The buyer's storefront, the seller pages and the manufacturer's desk: server-rendered HTML over the broker's own
 //! JSON API, with a little plain JavaScript from this origin for what the browser does
 //! itself (the receipt code, the address sent straight to delivery, tracking, messages).
 //!
@@ -10,6 +10,7 @@ mod account;
 mod api;
 mod checkout;
 mod demo_pay;
+mod manufacturer;
 mod seller;
 mod shop;
 mod view;
@@ -20,6 +21,7 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 pub const SESSION_COOKIE: &str = crate::browsing::routes::COOKIE;
 pub const BUYER_COOKIE: &str = "mp_buyer";
 pub const SELLER_COOKIE: &str = "mp_seller";
+pub const MANUFACTURER_COOKIE: &str = "mp_manufacturer";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(shop::home))
@@ -52,7 +54,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/seller/dispatches/{shipment_id}/goods-issue", web::post().to(seller::issue_goods))
         .route("/seller/nodes/{node_id}/stock", web::post().to(seller::set_node_stock))
         .route("/seller/reports", web::get().to(seller::reports))
-        .route("/seller/reports", web::post().to(seller::buy_report));
+        .route("/seller/reports", web::post().to(seller::buy_report))
+        .route("/manufacturer", web::get().to(manufacturer::desk))
+        .route("/manufacturer/sign-in", web::post().to(manufacturer::sign_in))
+        .route("/manufacturer/sign-out", web::post().to(manufacturer::sign_out))
+        .route("/manufacturer/orders/{order_id}/approve", web::post().to(manufacturer::approve))
+        .route("/manufacturer/orders/{order_id}/refuse", web::post().to(manufacturer::refuse));
 }
 
 const APP_JS: &str = include_str!("../../static/app.js");
@@ -95,32 +102,13 @@ pub fn headers(r: &mut actix_web::HttpResponseBuilder, state: &State) {
         .insert_header(("permissions-policy", "interest-cohort=(), browsing-topics=(), geolocation=(), camera=()"));
 }
 
-/// Form posts must come from this shop's own pages; together with `SameSite=Strict`
-/// cookies this keeps other sites from acting for the buyer. Browsers name where a
-/// request comes from in `Sec-Fetch-Site`; under `Referrer-Policy: no-referrer` their
-/// `Origin` on a form post is `null`, so that header decides only where it names a site.
+/// Form posts must come from this shop's own pages (see [`shared::pages::same_origin`]).
 pub fn same_origin(req: &HttpRequest, state: &State) -> bool {
-    let h = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
-    if let Some(site) = h("sec-fetch-site") {
-        return site == "same-origin";
-    }
-    match h(header::ORIGIN.as_str()) {
-        None => true,
-        Some(origin) if origin == "null" => true,
-        Some(origin) => {
-            let own = shared::cors::origin_of(&state.core.config.broker.public_url());
-            let host = req.connection_info().host().to_ascii_lowercase();
-            origin == own || origin.split_once("://").is_some_and(|(_, h)| h == host)
-        }
-    }
+    shared::pages::same_origin(req, &state.core.config.broker.public_url())
 }
 
 /// Cookies get `Secure` unless the storefront is served from this machine over plain
 /// http (development and tests).
 pub fn secure_cookies(state: &State) -> bool {
-    let url = state.core.config.broker.public_url();
-    let origin = shared::cors::origin_of(&url);
-    let host = origin.split_once("://").map(|(_, h)| h).unwrap_or_default();
-    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-    !(origin.starts_with("http://") && matches!(host, "127.0.0.1" | "localhost" | "[::1]"))
+    shared::pages::secure_cookies(&state.core.config.broker.public_url())
 }

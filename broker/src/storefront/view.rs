@@ -11,6 +11,7 @@ use serde_json::Value;
 pub struct Frame {
     pub signed_in: bool,
     pub seller: bool,
+    pub manufacturer: bool,
     /// Pages that hold a capability or an account's data are never cached.
     pub private: bool,
 }
@@ -36,7 +37,9 @@ pub fn respond(state: &State, status: u16, frame: Frame, title: &str, body: Mark
                 header.top {
                     a.brand href="/" { "Marketplace" }
                     nav {
-                        @if frame.seller {
+                        @if frame.manufacturer {
+                            a href="/manufacturer" { "Manufacturer desk" }
+                        } @else if frame.seller {
                             a href="/seller" { "Seller desk" }
                             a href="/seller/reports" { "Reports" }
                         } @else {

@@ -291,6 +291,42 @@ fn shared_routes() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The documented paths and their methods, for telling 405 from 404.
+#[derive(Debug, Clone, Default)]
+pub struct KnownPaths(Vec<(Vec<String>, Vec<String>)>);
+
+impl KnownPaths {
+    pub fn of(doc: &OpenApi) -> KnownPaths {
+        let mut known: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for (path, method, _) in operations(doc) {
+            let segments: Vec<String> = path.split('/').map(str::to_string).collect();
+            let method = method.to_uppercase();
+            match known.iter_mut().find(|(s, _)| *s == segments) {
+                Some((_, methods)) => methods.push(method),
+                None => known.push((segments, vec![method])),
+            }
+        }
+        KnownPaths(known)
+    }
+
+    /// The methods a concrete path takes, if a documented template matches it.
+    pub fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        let asked: Vec<&str> = path.split('/').collect();
+        let matches = |template: &[String]| {
+            template.len() == asked.len()
+                && template.iter().zip(&asked).all(|(t, a)| (t.starts_with('{') && !a.is_empty()) || t == a)
+        };
+        let mut methods: Vec<String> =
+            self.0.iter().filter(|(t, _)| matches(t)).flat_map(|(_, m)| m.iter().cloned()).collect();
+        if methods.is_empty() {
+            return None;
+        }
+        methods.sort();
+        methods.dedup();
+        Some(methods)
+    }
+}
+
 /// Operation ids used more than once, for the services' tests.
 pub fn duplicate_operation_ids(doc: OpenApi) -> Vec<String> {
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -434,6 +470,16 @@ mod tests {
         for shared in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json"] {
             assert!(doc["paths"][shared]["get"].is_object(), "{shared}");
         }
+    }
+
+    #[test]
+    fn known_paths_match_templates_segment_by_segment() {
+        let known = KnownPaths::of(&finish(sample()));
+        assert_eq!(known.allowed("/v1/orders/ord_1/cancel"), Some(vec!["POST".to_string()]));
+        assert_eq!(known.allowed("/healthz"), Some(vec!["GET".to_string()]));
+        assert_eq!(known.allowed("/v1/orders//cancel"), None, "an empty segment is no id");
+        assert_eq!(known.allowed("/v1/orders/ord_1"), None);
+        assert_eq!(known.allowed("/v1/nowhere"), None);
     }
 
     #[test]

@@ -95,6 +95,7 @@ fn finish_value(doc: &mut Value) {
             let Some(op) = item.get_mut(method).and_then(Value::as_object_mut) else { continue };
             retag(op);
             path_parameters(path, op);
+            default_security(path, op);
             for name in security_names(op) {
                 if !used_schemes.contains(&name) {
                     used_schemes.push(name);
@@ -130,6 +131,39 @@ fn retag(op: &mut Map<String, Value>) {
         }
     }
     op.insert("tags".into(), json!([tag]));
+}
+
+/// The credential a route's place in the URL space implies, for operations that do not
+/// name one: the caller's own resources live under the caller's role.
+fn implied_security(path: &str) -> &'static [&'static str] {
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    if under("/internal") {
+        &["service"]
+    } else if under("/v1/seller") {
+        &["seller"]
+    } else if under("/v1/buyer") {
+        &["buyer"]
+    } else if under("/v1/manufacturer") {
+        &["manufacturer"]
+    } else if under("/v1/courier") {
+        &["courier"]
+    } else if path.starts_with("/v1/orders/{order_id}") {
+        // The order's parties: the buyer's capability, its seller, its manufacturer.
+        &["capability", "seller", "manufacturer"]
+    } else {
+        &[]
+    }
+}
+
+fn default_security(path: &str, op: &mut Map<String, Value>) {
+    if op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty()) {
+        return;
+    }
+    let implied = implied_security(path);
+    if !implied.is_empty() {
+        let alternatives: Vec<Value> = implied.iter().map(|name| json!({ *name: [] })).collect();
+        op.insert("security".into(), Value::Array(alternatives));
+    }
 }
 
 fn security_names(op: &Map<String, Value>) -> Vec<String> {
@@ -185,6 +219,7 @@ fn errors(op: &mut Map<String, Value>, path: &str, limited: bool, hashes: bool) 
     }
     if has_query {
         add.push(("400", "invalid_query: a query parameter is malformed"));
+        add.push(("422", "invalid_request: a query parameter is well-formed but refused"));
     }
     if has_body {
         add.push(("400", "malformed_json: the body is not JSON"));
@@ -462,6 +497,7 @@ mod tests {
         assert_eq!(cancel["responses"]["409"]["description"], "not_cancellable", "a route's own codes stay");
         assert_eq!(cancel["parameters"][0]["schema"]["pattern"], "^ord_[0-9a-f]{32}$");
         assert_eq!(cancel["operationId"], "orders_cancel");
+        assert_eq!(cancel["security"], json!([{ "capability": [] }]), "a route's own security stays");
         let place = &doc["paths"]["/v1/orders"]["post"];
         assert_eq!(place["responses"]["429"]["content"]["application/problem+json"]["schema"]["$ref"], PROBLEM_REF);
         assert!(place["responses"]["401"].is_null(), "no credentials, no 401");
@@ -470,6 +506,16 @@ mod tests {
         for shared in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json"] {
             assert!(doc["paths"][shared]["get"].is_object(), "{shared}");
         }
+    }
+
+    #[test]
+    fn a_route_under_a_role_needs_that_role() {
+        assert_eq!(implied_security("/v1/seller/stores"), ["seller"]);
+        assert_eq!(implied_security("/v1/buyer"), ["buyer"]);
+        assert!(implied_security("/v1/buyer-sessions").is_empty(), "signing in needs no session");
+        assert_eq!(implied_security("/internal/v1/charges"), ["service"]);
+        assert_eq!(implied_security("/v1/orders/{order_id}/cancel").len(), 3);
+        assert!(implied_security("/v1/search").is_empty());
     }
 
     #[test]

@@ -317,7 +317,8 @@ pub struct GroupPrice {
 /// one account, so a price cannot single out one buyer's orders. A store sets at most
 /// `group_prices_per_product` (5) per product, and the list is public.
 #[utoipa::path(put, path = "/v1/stores/{store_id}/group-prices", request_body = GroupPrice,
-    responses((status = 200, description = "the group price"), (status = 403, description = "forbidden")))]
+    responses((status = 200, description = "the group price"), (status = 403, description = "forbidden")),
+    security(("seller" = [])))]
 pub async fn put_group_price(
     state: web::Data<State>,
     seller: Seller,

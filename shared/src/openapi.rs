@@ -284,7 +284,8 @@ fn problem_schema() -> Value {
     })
 }
 
-/// The routes `crate::server::start` adds to every service.
+/// The routes `crate::server::start` adds to every service, and the inbox every service
+/// registers.
 fn shared_routes() -> Vec<(&'static str, Value)> {
     let status = |what: &str| {
         json!({ "description": what, "content": { "application/json": { "schema": {
@@ -293,7 +294,17 @@ fn shared_routes() -> Vec<(&'static str, Value)> {
     let op = |id: &str, summary: &str, ok: Value| json!({ "get": { "tags": ["service"], "operationId": id, "summary": summary, "responses": { "200": ok } } });
     let mut readyz = op("service_readyz", "Whether the service can serve: its storage answers", status("ready"));
     readyz["get"]["responses"]["503"] = json!({ "description": "not_ready: storage does not answer" });
+    let inbox = json!({ "post": {
+        "tags": ["inbox"], "operationId": "inbox_receive",
+        "summary": "Another service of the marketplace delivers one message (at least once; deduplicated here)",
+        "security": [{ "service": [] }],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
+        "responses": {
+            "204": { "description": "applied, or already applied before" },
+            "409": { "description": "the message does not fit this service's state" }
+        } } });
     vec![
+        (crate::messages::INBOX_PATH, inbox),
         ("/healthz", op("service_healthz", "Whether the process is up", status("ok"))),
         ("/readyz", readyz),
         (
@@ -506,6 +517,9 @@ mod tests {
         for shared in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json"] {
             assert!(doc["paths"][shared]["get"].is_object(), "{shared}");
         }
+        let inbox = &doc["paths"][crate::messages::INBOX_PATH]["post"];
+        assert_eq!(inbox["responses"]["401"]["content"]["application/problem+json"]["schema"]["$ref"], PROBLEM_REF);
+        assert_eq!(doc["components"]["securitySchemes"]["service"]["scheme"], "bearer");
     }
 
     #[test]

@@ -284,7 +284,7 @@ pub struct CollectionPoint {
 /// The operator enables or disables a store as a collection point: only these mint points.
 #[utoipa::path(put, path = "/v1/stores/{store_id}/collection-point", request_body = CollectionPoint,
     responses((status = 200, description = "{store_id, collection_point}"), (status = 403, description = "operator only"),
-        (status = 404, description = "unknown store")))]
+        (status = 404, description = "unknown store")), security(("operator" = [])))]
 pub async fn put_collection_point(
     state: web::Data<State>,
     _op: Operator,

@@ -87,7 +87,8 @@ pub struct CreatedProduct {
 }
 
 #[utoipa::path(post, path = "/v1/products", request_body = NewProduct,
-    responses((status = 201, body = CreatedProduct), (status = 422, description = "invalid input")))]
+    responses((status = 201, body = CreatedProduct), (status = 422, description = "invalid input")),
+    security(("operator" = []), ("manufacturer" = [])))]
 pub async fn create_product(
     state: web::Data<State>,
     author: Author,

@@ -151,6 +151,12 @@ mod tests {
     }
 
     #[test]
+    fn the_finished_document_documents_every_error_and_credential() {
+        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi()));
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
+
+    #[test]
     fn the_openapi_document_lists_the_shipment_view() {
         let doc = ApiDoc::openapi();
         let path = doc.paths.paths.get("/v1/seller/orders/{order_id}/shipment-view").expect("listed");

@@ -115,4 +115,10 @@ mod tests {
             assert!(doc.paths.paths.contains_key(path), "{path}");
         }
     }
+
+    #[test]
+    fn the_finished_document_documents_every_error_and_credential() {
+        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi()));
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
 }

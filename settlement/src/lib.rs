@@ -183,4 +183,10 @@ mod tests {
         let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(ApiDoc::openapi()));
         assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
     }
+
+    #[test]
+    fn the_finished_document_documents_every_error_and_credential() {
+        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi()));
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
 }

@@ -115,7 +115,22 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
+/// The fallback: 405 with `Allow` for a documented path asked with a method it does not
+/// take (actix's routing alone cannot tell that apart from an unknown path), else 404.
+pub async fn not_found(req: HttpRequest, known: Option<web::Data<crate::openapi::KnownPaths>>) -> HttpResponse {
+    if let Some(allowed) = known.as_ref().and_then(|k| k.allowed(req.path())) {
+        let allow = allowed.join(", ");
+        let mut resp = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} takes {allow}, not {}", req.path(), req.method()),
+        )
+        .response();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+            resp.headers_mut().insert(actix_web::http::header::ALLOW, value);
+        }
+        return resp;
+    }
     Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {} {}", req.method(), req.path()))
         .response()
 }

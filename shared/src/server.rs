@@ -151,6 +151,7 @@ where
     let port = listener.local_addr()?.port();
     let metrics = web::Data::from(core.metrics.clone());
     let openapi = crate::openapi::finish(openapi);
+    let known_paths = web::Data::new(crate::openapi::KnownPaths::of(&openapi));
     let openapi = web::Data::new(OpenApiJson(openapi.to_json().unwrap_or_else(|_| "{}".into())));
     let jwks = web::Data::new(Jwks(core.keys.jwks().to_string()));
     let db = web::Data::new(core.db.clone());
@@ -177,6 +178,7 @@ where
             .app_data(auth.clone())
             .app_data(rate_limits.clone())
             .app_data(openapi.clone())
+            .app_data(known_paths.clone())
             .app_data(jwks.clone())
             .app_data(metrics.clone())
             .route("/healthz", web::get().to(crate::http::healthz))

@@ -16,6 +16,7 @@ mod foundation;
 mod holds;
 mod hostile;
 mod money;
+mod openapi;
 mod orders;
 mod pages;
 mod payouts;

@@ -77,7 +77,8 @@ pub struct Sequence {
     events: Vec<store::ViewRow>,
 }
 
-#[utoipa::path(get, path = "/v1/browsing", responses((status = 200, body = Sequence)))]
+#[utoipa::path(get, path = "/v1/browsing", responses((status = 200, body = Sequence),
+    (status = 422, description = "no or a malformed browsing session")))]
 pub async fn read_sequence(state: web::Data<State>, session: Session) -> Result<HttpResponse> {
     let id = session.required()?;
     let sid = id.clone();
@@ -85,7 +86,8 @@ pub async fn read_sequence(state: web::Data<State>, session: Session) -> Result<
     Ok(HttpResponse::Ok().json(Sequence { session_id: id, events }))
 }
 
-#[utoipa::path(delete, path = "/v1/browsing", responses((status = 204)))]
+#[utoipa::path(delete, path = "/v1/browsing", responses((status = 204),
+    (status = 422, description = "no or a malformed browsing session")))]
 pub async fn forget(state: web::Data<State>, session: Session) -> Result<HttpResponse> {
     let id = session.required()?;
     state.core.db.write(move |c| Ok::<_, BrokerError>(store::forget(c, &id)?)).await?;

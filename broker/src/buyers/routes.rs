@@ -284,7 +284,7 @@ pub struct CollectionPoint {
 /// The operator enables or disables a store as a collection point: only these mint points.
 #[utoipa::path(put, path = "/v1/stores/{store_id}/collection-point", request_body = CollectionPoint,
     responses((status = 200, description = "{store_id, collection_point}"), (status = 403, description = "operator only"),
-        (status = 404, description = "unknown store")))]
+        (status = 404, description = "unknown store")), security(("operator" = [])))]
 pub async fn put_collection_point(
     state: web::Data<State>,
     _op: Operator,
@@ -317,7 +317,8 @@ pub struct GroupPrice {
 /// one account, so a price cannot single out one buyer's orders. A store sets at most
 /// `group_prices_per_product` (5) per product, and the list is public.
 #[utoipa::path(put, path = "/v1/stores/{store_id}/group-prices", request_body = GroupPrice,
-    responses((status = 200, description = "the group price"), (status = 403, description = "forbidden")))]
+    responses((status = 200, description = "the group price"), (status = 403, description = "forbidden")),
+    security(("seller" = [])))]
 pub async fn put_group_price(
     state: web::Data<State>,
     seller: Seller,

@@ -87,7 +87,8 @@ pub struct CreatedProduct {
 }
 
 #[utoipa::path(post, path = "/v1/products", request_body = NewProduct,
-    responses((status = 201, body = CreatedProduct), (status = 422, description = "invalid input")))]
+    responses((status = 201, body = CreatedProduct), (status = 422, description = "invalid input")),
+    security(("operator" = []), ("manufacturer" = [])))]
 pub async fn create_product(
     state: web::Data<State>,
     author: Author,
@@ -216,7 +217,7 @@ impl From<Offer> for OfferView {
 /// Creates or replaces the store's offer. Settlement hears of every change of
 /// sellability (and of the first rule) in the same transaction.
 #[utoipa::path(put, path = "/v1/stores/{store_id}/offers/{product_id}", request_body = OfferBody,
-    responses((status = 200, body = OfferView), (status = 403), (status = 404)))]
+    responses((status = 200, body = OfferView), (status = 403), (status = 404)), security(("seller" = [])))]
 pub async fn put_offer(
     state: web::Data<State>,
     owner: Owner,
@@ -290,7 +291,8 @@ pub async fn put_offer(
     Ok(HttpResponse::Ok().json(OfferView::from(offer)))
 }
 
-#[utoipa::path(get, path = "/v1/stores/{store_id}/offers/{product_id}", responses((status = 200, body = OfferView)))]
+#[utoipa::path(get, path = "/v1/stores/{store_id}/offers/{product_id}", responses((status = 200, body = OfferView)),
+    security(("seller" = [])))]
 pub async fn read_offer(
     state: web::Data<State>,
     owner: Owner,

@@ -385,7 +385,8 @@ fn capability(state: &State, order: &OrderId) -> Result<String> {
             description = "the key's order, placed before the replay window: its id and current status only, no capability"),
         (status = 400, description = "idempotency_key_invalid"),
         (status = 409, description = "non_sellable, out_of_stock (with alternatives, each with its `referral` token), price_changed (with current_price), insufficient_points, idempotency_key_in_use (with Retry-After)"),
-        (status = 422, description = "invalid_quantity, invalid_contact, idempotency_key_reused (the key was used with another body); a bad `referral` is never refused, it earns nothing")))]
+        (status = 422, description = "invalid_quantity, invalid_contact, idempotency_key_reused (the key was used with another body); a bad `referral` is never refused, it earns nothing")),
+    security((), ("buyer" = [])))]
 pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<PlaceOrder>) -> Result<HttpResponse> {
     let key = match order_key(&req) {
         Ok(k) => k,

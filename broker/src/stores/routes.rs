@@ -51,7 +51,7 @@ pub struct CreatedStore {
 }
 
 #[utoipa::path(post, path = "/v1/stores", request_body = NewStoreBody,
-    responses((status = 201, body = CreatedStore), (status = 404, description = "unknown union")))]
+    responses((status = 201, body = CreatedStore), (status = 404, description = "unknown union")), security(("seller" = [])))]
 pub async fn create_store(
     state: web::Data<State>,
     seller: Seller,

@@ -103,6 +103,27 @@ async fn two_loaders_at_once_load_the_demo_once_and_its_accounts_sign_in() {
     for store in &office {
         lists.push(m.get(&format!("{}/v1/stores/{store}/group-prices", m.broker), None).await.expect(200));
     }
+    // Somewhere a store without stock sells through another store of its union.
+    let mut shipped_by_union = 0;
+    for store in unions.iter().flat_map(|u| u["stores"].as_array().unwrap().clone()) {
+        let store = json_of(&store, "id");
+        for offset in (0..).step_by(100) {
+            let url = format!("{}/v1/stores/{store}/offers?limit=100&offset={offset}", m.broker);
+            let shelf = m.get(&url, None).await.expect(200)["offers"].as_array().unwrap().clone();
+            for item in shelf.iter().filter(|i| i["stock"] == 0 && i["sellable"] == true) {
+                let product = json_of(item, "product_id");
+                let selection = m.select(&store, &product, 1).await;
+                if selection["union_fulfilment"] == true {
+                    assert_eq!(selection["sellable"], true, "{selection}");
+                    shipped_by_union += 1;
+                }
+            }
+            if shelf.len() < 100 {
+                break;
+            }
+        }
+    }
+    assert_eq!(shipped_by_union, 3, "one union fulfilment offer per union");
     // Equipment kinds are compared lower-cased.
     let all = serde_json::to_string(&lists).unwrap().to_lowercase();
     assert!(all.contains("laser-200") && all.contains("min_points"), "no group prices: {all}");

@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod demo;
+mod demo_lock;
 mod run;
 mod tour;
 
@@ -29,7 +30,8 @@ struct Cli {
 enum Command {
     /// Run broker, settlement and delivery in one process (SQLite under the data dir).
     Up {
-        /// Load the demo catalog, stores, nodes and couriers on first start.
+        /// Load the demo market on first start, beside the running services (a failed
+        /// load is logged; the services keep running).
         #[arg(long)]
         demo: bool,
     },
@@ -49,7 +51,8 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Load the demo data into running services.
+    /// Load the demo data into running services (once; a second loader waits, then
+    /// reports it loaded).
     Demo,
     /// Play one purchase from search to remittance in a fresh in-process market and print
     /// what each party and each database knows about it.

@@ -26,7 +26,9 @@ pub async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
     }
     println!("operator token: {}", operator_token_hint(&config));
     if demo {
-        crate::demo::seed(&config).await.context("loading demo data")?;
+        // Beside the services, not before them: a signal still stops `up` while it loads.
+        let config = config.clone();
+        tokio::spawn(async move { load_demo(&config).await });
     }
     wait_for_signal().await;
     tracing::info!("stopping: finishing in-flight requests and outbox batches");
@@ -34,6 +36,29 @@ pub async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
         r.stop(true).await;
     }
     Ok(())
+}
+
+/// How loading the demo beside the running services went.
+#[derive(Debug, PartialEq)]
+pub enum DemoLoad {
+    Loaded,
+    /// Reported and left at that: the services keep running, and `marketplace demo`
+    /// loads later (a failed load leaves no `demo-loaded` marker).
+    Failed(String),
+}
+
+/// Loads the demo for `up --demo`. Never an error: a market that cannot take the demo
+/// (a port taken by something else, a service slow to start) is still a market.
+pub async fn load_demo(config: &Config) -> DemoLoad {
+    match crate::demo::seed(config).await {
+        Ok(()) => DemoLoad::Loaded,
+        Err(e) => {
+            let error = format!("{e:#}");
+            tracing::error!(%error, "loading demo data failed; the services keep running, `marketplace demo` retries");
+            eprintln!("loading demo data failed: {error}\nthe services keep running; run `marketplace demo` to retry");
+            DemoLoad::Failed(error)
+        }
+    }
 }
 
 pub async fn serve(config: Config, service: ServiceName) -> anyhow::Result<()> {
@@ -109,4 +134,25 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_demo_that_cannot_load_is_reported_and_leaves_no_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        config.operator_token = Some("op_test".into());
+        // Nothing listens where the broker should be.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        config.broker.addr = closed;
+        config.broker.url = None;
+        match load_demo(&config).await {
+            DemoLoad::Failed(error) => assert!(error.contains("/v1/unions"), "{error}"),
+            DemoLoad::Loaded => panic!("loaded without a broker"),
+        }
+        assert!(!dir.path().join(crate::demo_lock::MARKER).exists());
+    }
 }

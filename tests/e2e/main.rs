@@ -12,6 +12,7 @@ mod checkout;
 mod concurrency;
 mod crash;
 mod delivery;
+mod demo;
 mod foundation;
 mod holds;
 mod hostile;

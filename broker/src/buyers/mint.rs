@@ -146,7 +146,11 @@ impl Minter {
                 let current = mints::get(c, &m2.id)?.ok_or(BrokerError::NotFound("mint"))?;
                 let hash = current.code_hash.clone();
                 if !mints::finish(c, &m2.id, CREDITED, None)? {
-                    return Ok::<_, BrokerError>(current.status == CREDITED);
+                    // Another settle of the same mint (the request and the outbox race for
+                    // it) finished it first. Read it again: on PostgreSQL `current` was read
+                    // before that commit, and would call a credited mint refused.
+                    let now = mints::get(c, &m2.id)?.ok_or(BrokerError::NotFound("mint"))?;
+                    return Ok::<_, BrokerError>(now.status == CREDITED);
                 }
                 let buyer = match hash {
                     Some(h) => mints::code_owner(c, &h)?,

@@ -4,6 +4,7 @@
 //! the store sees.
 
 use super::api::{cookie, enc, Api};
+use super::desk::{Credentials, Desk};
 use super::view::{self, money, see_other, unreachable, Frame};
 use super::{same_origin, MANUFACTURER_COOKIE};
 use crate::State;
@@ -16,48 +17,24 @@ fn frame() -> Frame {
     Frame { manufacturer: true, private: true, ..Frame::default() }
 }
 
-fn sign_in_page(state: &State, status: u16, error: Option<String>) -> HttpResponse {
-    let body = html! {
-        form #manufacturer-sign-in method="post" action="/manufacturer/sign-in" {
-            label for="email" { "Mail address" }
-            input #email name="email" type="email" autocomplete="username" required;
-            label for="password" { "Password" }
-            input #password name="password" type="password" autocomplete="current-password" required;
-            @if let Some(e) = error { span.field-error #sign-in-error role="alert" { (e) } }
-            button type="submit" { "Sign in" }
-        }
-    };
-    view::respond(state, status, frame(), "Manufacturer sign-in", body)
-}
+const DESK: Desk = Desk {
+    path: "/manufacturer",
+    cookie: MANUFACTURER_COOKIE,
+    form_id: "manufacturer-sign-in",
+    title: "Manufacturer sign-in",
+    frame,
+};
 
-#[derive(Deserialize)]
-pub struct Credentials {
-    email: String,
-    password: String,
+fn sign_in_page(state: &State, status: u16, error: Option<String>) -> HttpResponse {
+    DESK.sign_in_page(state, status, error)
 }
 
 pub async fn sign_in(state: web::Data<State>, req: HttpRequest, form: web::Form<Credentials>) -> HttpResponse {
-    if !same_origin(&req, &state) {
-        return view::forbidden_origin(&state);
-    }
-    let body = json!({"email": form.email, "password": form.password});
-    let r = match Api::broker(&state, &req).post("/v1/sessions", body).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(&state, e),
-    };
-    if !r.ok() {
-        return sign_in_page(&state, r.status, Some(r.detail()));
-    }
-    let token = r.body["access_token"].as_str().unwrap_or_default();
-    let c = view::cookie(&state, MANUFACTURER_COOKIE, token, "/manufacturer", r.body["expires_in"].as_i64());
-    see_other(&state, "/manufacturer", &[c])
+    DESK.sign_in(&state, &req, &form).await
 }
 
 pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
-    if !same_origin(&req, &state) {
-        return view::forbidden_origin(&state);
-    }
-    see_other(&state, "/manufacturer", &[view::cookie(&state, MANUFACTURER_COOKIE, "", "/manufacturer", Some(0))])
+    DESK.sign_out(&state, &req)
 }
 
 pub async fn desk(state: web::Data<State>, req: HttpRequest) -> HttpResponse {

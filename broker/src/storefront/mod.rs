@@ -10,6 +10,7 @@ mod account;
 mod api;
 mod checkout;
 mod demo_pay;
+mod desk;
 mod manufacturer;
 mod seller;
 mod shop;

@@ -5,6 +5,7 @@
 //! order), and aggregated reports with a table and a chart.
 
 use super::api::{cookie, enc, Api, Reply};
+use super::desk::{Credentials, Desk};
 use super::view::{self, money, see_other, unreachable, Frame};
 use super::{same_origin, SELLER_COOKIE};
 use crate::State;
@@ -17,48 +18,19 @@ fn frame() -> Frame {
     Frame { seller: true, private: true, ..Frame::default() }
 }
 
-fn sign_in_page(state: &State, status: u16, error: Option<String>) -> HttpResponse {
-    let body = html! {
-        form #seller-sign-in method="post" action="/seller/sign-in" {
-            label for="email" { "Mail address" }
-            input #email name="email" type="email" autocomplete="username" required;
-            label for="password" { "Password" }
-            input #password name="password" type="password" autocomplete="current-password" required;
-            @if let Some(e) = error { span.field-error #sign-in-error role="alert" { (e) } }
-            button type="submit" { "Sign in" }
-        }
-    };
-    view::respond(state, status, frame(), "Seller sign-in", body)
-}
+const DESK: Desk =
+    Desk { path: "/seller", cookie: SELLER_COOKIE, form_id: "seller-sign-in", title: "Seller sign-in", frame };
 
-#[derive(Deserialize)]
-pub struct Credentials {
-    email: String,
-    password: String,
+fn sign_in_page(state: &State, status: u16, error: Option<String>) -> HttpResponse {
+    DESK.sign_in_page(state, status, error)
 }
 
 pub async fn sign_in(state: web::Data<State>, req: HttpRequest, form: web::Form<Credentials>) -> HttpResponse {
-    if !same_origin(&req, &state) {
-        return view::forbidden_origin(&state);
-    }
-    let body = json!({"email": form.email, "password": form.password});
-    let r = match Api::broker(&state, &req).post("/v1/sessions", body).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(&state, e),
-    };
-    if !r.ok() {
-        return sign_in_page(&state, r.status, Some(r.detail()));
-    }
-    let token = r.body["access_token"].as_str().unwrap_or_default();
-    let c = view::cookie(&state, SELLER_COOKIE, token, "/seller", r.body["expires_in"].as_i64());
-    see_other(&state, "/seller", &[c])
+    DESK.sign_in(&state, &req, &form).await
 }
 
 pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
-    if !same_origin(&req, &state) {
-        return view::forbidden_origin(&state);
-    }
-    see_other(&state, "/seller", &[view::cookie(&state, SELLER_COOKIE, "", "/seller", Some(0))])
+    DESK.sign_out(&state, &req)
 }
 
 /// The seller's token and their stores, or the sign-in page.

@@ -1,0 +1,69 @@
+//! Signing in and out of a desk (the salesperson's at `/seller`, the manufacturer's at
+//! `/manufacturer`): the same form, the broker's own `POST /v1/sessions`, and an
+//! `HttpOnly` cookie scoped to the desk's path.
+
+use super::api::Api;
+use super::same_origin;
+use super::view::{self, see_other, unreachable, Frame};
+use crate::State;
+use actix_web::{HttpRequest, HttpResponse};
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+pub struct Desk {
+    /// Where the desk lives; its cookie is scoped to it.
+    pub path: &'static str,
+    pub cookie: &'static str,
+    /// The sign-in form's element id (`seller-sign-in`).
+    pub form_id: &'static str,
+    pub title: &'static str,
+    pub frame: fn() -> Frame,
+}
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    email: String,
+    password: String,
+}
+
+impl Desk {
+    pub fn sign_in_page(&self, state: &State, status: u16, error: Option<String>) -> HttpResponse {
+        let action = format!("{}/sign-in", self.path);
+        let body = html! {
+            form id=(self.form_id) method="post" action=(action) {
+                label for="email" { "Mail address" }
+                input #email name="email" type="email" autocomplete="username" required;
+                label for="password" { "Password" }
+                input #password name="password" type="password" autocomplete="current-password" required;
+                @if let Some(e) = error { span.field-error #sign-in-error role="alert" { (e) } }
+                button type="submit" { "Sign in" }
+            }
+        };
+        view::respond(state, status, (self.frame)(), self.title, body)
+    }
+
+    pub async fn sign_in(&self, state: &State, req: &HttpRequest, form: &Credentials) -> HttpResponse {
+        if !same_origin(req, state) {
+            return view::forbidden_origin(state);
+        }
+        let body = json!({"email": form.email, "password": form.password});
+        let r = match Api::broker(state, req).post("/v1/sessions", body).await {
+            Ok(r) => r,
+            Err(e) => return unreachable(state, e),
+        };
+        if !r.ok() {
+            return self.sign_in_page(state, r.status, Some(r.detail()));
+        }
+        let token = r.body["access_token"].as_str().unwrap_or_default();
+        let c = view::cookie(state, self.cookie, token, self.path, r.body["expires_in"].as_i64());
+        see_other(state, self.path, &[c])
+    }
+
+    pub fn sign_out(&self, state: &State, req: &HttpRequest) -> HttpResponse {
+        if !same_origin(req, state) {
+            return view::forbidden_origin(state);
+        }
+        see_other(state, self.path, &[view::cookie(state, self.cookie, "", self.path, Some(0))])
+    }
+}

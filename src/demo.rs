@@ -314,7 +314,7 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
     // Payout accounts last: settlement hears of each store through the broker's outbox,
     // and a change needs a sign-in minutes old, so each seller signs in again right
     // before. Remittances to a new account wait out `[settings.payouts]
-    // account_hold_hours` (72 by default), as they would for a real seller.
+    // account_hold_hours`: 72 by default, none under `up --demo` unless configured.
     for (s, (email, password, _)) in sellers.iter().enumerate() {
         let fresh = c.sign_in(&c.broker, email, password).await?;
         for (n, store) in stores.iter().filter(|st| st.seller == s).enumerate() {

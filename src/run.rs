@@ -15,7 +15,10 @@ pub fn start(config: &Config, service: ServiceName, listener: TcpListener) -> an
     running.with_context(|| format!("starting {service}"))
 }
 
-pub async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
+pub async fn up(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    if demo {
+        demo_settings(&mut config);
+    }
     let mut running = Vec::new();
     for service in ServiceName::ALL {
         let listener = shared::server::bind(&config, service).with_context(|| format!("binding {service}"))?;
@@ -36,6 +39,16 @@ pub async fn up(config: Config, demo: bool) -> anyhow::Result<()> {
         r.stop(true).await;
     }
     Ok(())
+}
+
+/// The demo market runs its whole walkthrough in minutes, remittance included: a payout
+/// account set there starts no hold, unless the configuration names one
+/// (`[settings.payouts] account_hold_hours`, 72 on a real market).
+fn demo_settings(config: &mut Config) {
+    let payouts = config.settings.entry("payouts").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(payouts) = payouts.as_table_mut() {
+        payouts.entry("account_hold_hours").or_insert(toml::Value::Integer(0));
+    }
 }
 
 /// How loading the demo beside the running services went.
@@ -139,6 +152,20 @@ async fn wait_for_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_starts_no_payout_hold_unless_configured() {
+        let mut config = Config::default();
+        demo_settings(&mut config);
+        assert_eq!(config.settings["payouts"]["account_hold_hours"].as_integer(), Some(0));
+
+        let mut configured = Config::default();
+        configured
+            .settings
+            .insert("payouts".into(), toml::Value::Table(toml::from_str("account_hold_hours = 5").unwrap()));
+        demo_settings(&mut configured);
+        assert_eq!(configured.settings["payouts"]["account_hold_hours"].as_integer(), Some(5));
+    }
 
     #[tokio::test]
     async fn a_demo_that_cannot_load_is_reported_and_leaves_no_marker() {

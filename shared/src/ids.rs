@@ -33,7 +33,12 @@ pub struct InvalidId {
 macro_rules! typed_id {
     ($(#[$meta:meta])* $name:ident, $prefix:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         #[serde(try_from = "String", into = "String")]
         #[schema(value_type = String, example = json!(concat!($prefix, "_0123456789abcdef0123456789abcdef")))]
         pub struct $name(String);
@@ -70,6 +75,14 @@ macro_rules! typed_id {
                 self.0
             }
         }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        $crate::sql_text!($name);
 
         impl TryFrom<String> for $name {
             type Error = $crate::ids::InvalidId;

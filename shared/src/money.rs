@@ -13,7 +13,10 @@ use std::fmt;
 use utoipa::ToSchema;
 
 /// An ISO 4217 currency code that this marketplace accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, diesel::AsExpression, diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "EUR")]
 pub struct Currency([u8; 3]);
@@ -66,6 +69,21 @@ impl TryFrom<String> for Currency {
         Currency::parse(&s)
     }
 }
+
+impl std::str::FromStr for Currency {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Currency::parse(s)
+    }
+}
+
+impl AsRef<str> for Currency {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+crate::sql_text!(Currency);
 
 impl From<Currency> for String {
     fn from(c: Currency) -> Self {

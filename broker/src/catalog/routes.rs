@@ -8,7 +8,7 @@ use crate::accounts::store::manufacturer_exists;
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
 use crate::error::{BrokerError, Result};
-use crate::stores::domain::Owner;
+use crate::stores::domain::StoreOwner;
 use crate::stores::routes::owned;
 use crate::State;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
@@ -220,7 +220,7 @@ impl From<Offer> for OfferView {
     responses((status = 200, body = OfferView), (status = 403), (status = 404)), security(("seller" = [])))]
 pub async fn put_offer(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<(String, String)>,
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse> {
@@ -295,7 +295,7 @@ pub async fn put_offer(
     security(("seller" = [])))]
 pub async fn read_offer(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (store_id, product_id) = path.into_inner();
@@ -322,7 +322,7 @@ pub struct OwnOffers {
     responses((status = 200, body = OwnOffers)))]
 pub async fn list_own_offers(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<String>,
     page: web::Query<shared::http::Page>,
 ) -> Result<HttpResponse> {

@@ -2,56 +2,24 @@
 
 use crate::catalog::Store;
 use crate::error::BrokerError;
-use actix_web::{dev::Payload, FromRequest, HttpRequest};
 use serde::Serialize;
-use shared::auth::{Principal, Role};
-use shared::ids::{ManufacturerId, ProductId, SellerId};
+use shared::ids::ProductId;
 use shared::time::Timestamp;
 
-/// The caller who owns stores: a seller, or a manufacturer (for its own store).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Owner {
-    Seller(SellerId),
-    Manufacturer(ManufacturerId),
-}
+pub use shared::owner::StoreOwner;
 
-impl Owner {
-    pub fn owns(&self, store: &Store) -> bool {
-        match self {
-            Owner::Seller(id) => store.seller_id.as_ref() == Some(id),
-            Owner::Manufacturer(id) => store.manufacturer_id.as_ref() == Some(id),
-        }
-    }
+/// Whether `owner` holds `store`.
+pub fn owns(owner: &StoreOwner, store: &Store) -> bool {
+    owner.owns(store.seller_id.as_ref(), store.manufacturer_id.as_ref())
 }
 
 /// Another owner's store is 403; it exists publicly, so hiding it behind a 404 gains nothing.
-pub fn check_owner(owner: &Owner, store: Option<Store>) -> Result<Store, BrokerError> {
+pub fn check_owner(owner: &StoreOwner, store: Option<Store>) -> Result<Store, BrokerError> {
     let store = store.ok_or(BrokerError::NotFound("store"))?;
-    if owner.owns(&store) {
+    if owns(owner, &store) {
         Ok(store)
     } else {
         Err(BrokerError::Forbidden("this store belongs to another account".into()))
-    }
-}
-
-impl FromRequest for Owner {
-    type Error = shared::Error;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, shared::Error>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let principal = Principal::from_request(req, payload);
-        Box::pin(async move {
-            let claims = principal.await?.0;
-            match claims.role {
-                Role::Seller => {
-                    Ok(Owner::Seller(SellerId::parse(&claims.sub).map_err(|_| shared::Error::Unauthorized)?))
-                }
-                Role::Manufacturer => Ok(Owner::Manufacturer(
-                    ManufacturerId::parse(&claims.sub).map_err(|_| shared::Error::Unauthorized)?,
-                )),
-                _ => Err(shared::Error::Forbidden("this route is for store owners".into())),
-            }
-        })
     }
 }
 
@@ -100,7 +68,7 @@ pub fn fold_unmet(rows: Vec<(ProductId, String, String, i64, Timestamp)>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::ids::StoreId;
+    use shared::ids::{ManufacturerId, SellerId, StoreId};
 
     fn store(seller: Option<SellerId>, manufacturer: Option<ManufacturerId>) -> Store {
         Store {
@@ -119,12 +87,12 @@ mod tests {
     fn only_the_owner_manages_a_store() {
         let me = SellerId::generate();
         let mine = store(Some(me.clone()), None);
-        assert!(check_owner(&Owner::Seller(me.clone()), Some(mine.clone())).is_ok());
-        let other = Owner::Seller(SellerId::generate());
+        assert!(check_owner(&StoreOwner::Seller(me.clone()), Some(mine.clone())).is_ok());
+        let other = StoreOwner::Seller(SellerId::generate());
         assert!(matches!(check_owner(&other, Some(mine)), Err(BrokerError::Forbidden(_))));
-        assert!(matches!(check_owner(&Owner::Seller(me), None), Err(BrokerError::NotFound(_))));
+        assert!(matches!(check_owner(&StoreOwner::Seller(me), None), Err(BrokerError::NotFound(_))));
         let m = ManufacturerId::generate();
-        assert!(Owner::Manufacturer(m.clone()).owns(&store(None, Some(m))));
+        assert!(owns(&StoreOwner::Manufacturer(m.clone()), &store(None, Some(m))));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Store registration, the public store view, and the owner's dashboard.
 
-use super::domain::{check_owner, fold_unmet, Owner, UnmetDemand};
+use super::domain::{check_owner, fold_unmet, StoreOwner, UnmetDemand};
 use super::store::{self, NewStore, PublicStore, SupplierId};
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
@@ -33,7 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Loads the store and checks the caller owns it: 404 unknown, 403 another's.
-pub fn owned(conn: &mut AnyConnection, owner: &Owner, id: &StoreId) -> Result<Store> {
+pub fn owned(conn: &mut AnyConnection, owner: &StoreOwner, id: &StoreId) -> Result<Store> {
     check_owner(owner, catalog::store(conn, id)?)
 }
 
@@ -158,7 +158,7 @@ pub struct UnmetDemandReport {
 
 /// Which products buyers asked this store for that it could not sell, and how often.
 #[utoipa::path(get, path = "/v1/seller/stores/{store_id}/unmet-demand", responses((status = 200, body = UnmetDemandReport)))]
-pub async fn unmet_demand(state: web::Data<State>, owner: Owner, path: web::Path<String>) -> Result<HttpResponse> {
+pub async fn unmet_demand(state: web::Data<State>, owner: StoreOwner, path: web::Path<String>) -> Result<HttpResponse> {
     let id = StoreId::parse(&path)?;
     let sid = id.clone();
     let rows = state
@@ -188,7 +188,7 @@ pub struct Movements {
     responses((status = 200, body = Movements)))]
 pub async fn list_movements(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<String>,
     q: web::Query<MovementQuery>,
 ) -> Result<HttpResponse> {
@@ -238,7 +238,7 @@ pub struct StockAfter {
     responses((status = 200, body = StockAfter), (status = 409, description = "insufficient_stock")))]
 pub async fn move_stock(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<String>,
     body: web::Json<StockMove>,
 ) -> Result<HttpResponse> {
@@ -278,7 +278,11 @@ pub struct Suppliers {
 }
 
 #[utoipa::path(get, path = "/v1/seller/stores/{store_id}/suppliers", responses((status = 200, body = Suppliers)))]
-pub async fn list_suppliers(state: web::Data<State>, owner: Owner, path: web::Path<String>) -> Result<HttpResponse> {
+pub async fn list_suppliers(
+    state: web::Data<State>,
+    owner: StoreOwner,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     let id = StoreId::parse(&path)?;
     let suppliers = state
         .core
@@ -308,7 +312,7 @@ pub struct CreatedSupplier {
     responses((status = 201, body = CreatedSupplier)))]
 pub async fn create_supplier(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<String>,
     body: web::Json<NewSupplier>,
 ) -> Result<HttpResponse> {
@@ -354,7 +358,7 @@ pub struct UrgentPriceSet {
     responses((status = 200, body = UrgentPriceSet)))]
 pub async fn set_urgent(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<(String, String)>,
     body: web::Json<UrgentPrice>,
 ) -> Result<HttpResponse> {
@@ -391,7 +395,7 @@ pub async fn set_urgent(
     responses((status = 204)))]
 pub async fn end_urgent(
     state: web::Data<State>,
-    owner: Owner,
+    owner: StoreOwner,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (store_id, product_id) = path.into_inner();

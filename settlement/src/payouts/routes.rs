@@ -60,7 +60,7 @@ impl PayoutAccountView {
     security(("seller" = [])))]
 pub async fn set(
     state: web::Data<State>,
-    owner: crate::stores::owner::StoreOwner,
+    owner: shared::owner::StoreOwner,
     principal: Principal,
     q: web::Query<StoreQuery>,
     body: web::Json<PayoutAccountBody>,
@@ -95,7 +95,7 @@ pub async fn set(
     security(("seller" = [])))]
 pub async fn show(
     state: web::Data<State>,
-    owner: crate::stores::owner::StoreOwner,
+    owner: shared::owner::StoreOwner,
     q: web::Query<StoreQuery>,
 ) -> Result<HttpResponse> {
     let given = q.store_id.as_deref().map(StoreId::parse).transpose()?;

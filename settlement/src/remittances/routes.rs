@@ -39,7 +39,7 @@ pub struct Statements {
     responses((status = 200, body = Statements)), security(("seller" = [])))]
 pub async fn of_seller(
     state: web::Data<State>,
-    owner: crate::stores::owner::StoreOwner,
+    owner: shared::owner::StoreOwner,
     q: web::Query<StatementQuery>,
 ) -> Result<HttpResponse> {
     let given = q.store_id.as_deref().map(shared::ids::StoreId::parse).transpose()?;

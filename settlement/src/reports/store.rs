@@ -15,7 +15,7 @@ use std::collections::HashMap;
 /// The store a purchase is charged to: the one named (it must be the seller's), or the
 /// seller's only store.
 pub fn buyer_store(conn: &mut AnyConnection, seller: &Seller, given: Option<&StoreId>) -> Result<StoreId> {
-    let owner = crate::stores::owner::StoreOwner::Seller(seller.id.clone());
+    let owner = shared::owner::StoreOwner::Seller(seller.id.clone());
     crate::stores::routes::resolve_store(conn, &owner, given.cloned())
 }
 

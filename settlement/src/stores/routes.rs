@@ -1,7 +1,6 @@
 //! `GET /v1/seller/balance?store_id=` (the store's seller or, for its own store, the
 //! manufacturer; broker-issued token). The statement is in `statement`.
 
-use super::owner::StoreOwner;
 use crate::error::{Result, SettlementError};
 use crate::ledger::{store as ledger, Account};
 use crate::State;
@@ -9,6 +8,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use shared::ids::StoreId;
 use shared::money::Money;
+use shared::owner::StoreOwner;
 use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -4,7 +4,6 @@
 //! the whole period, never per order, so a statement cannot tell which orders a group
 //! bought. Points buyers spent are no line at all: the points liability paid them.
 
-use super::owner::StoreOwner;
 use super::routes::resolve_store;
 use crate::error::{Result, SettlementError};
 use crate::orders::pricing;
@@ -14,6 +13,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use shared::ids::StoreId;
 use shared::money::Money;
+use shared::owner::StoreOwner;
 use utoipa::{IntoParams, ToSchema};
 
 /// The longest period one statement covers.

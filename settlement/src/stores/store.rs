@@ -7,7 +7,7 @@ use shared::db::{is_unique_violation, AnyConnection};
 use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
 use shared::time::now;
 
-use super::owner::StoreOwner;
+use shared::owner::StoreOwner;
 
 pub struct NewStore<'a> {
     pub store_id: &'a StoreId,

@@ -168,7 +168,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     // unknown one does not exist, a body without `store_id` is refused.
     let (_, fresh) = m.create_seller("Fresh").await;
     collect(&m, &fresh, &a.store, &code, 1_000).await.expect_problem(403, "forbidden");
-    collect(&m, &fresh, &StoreId::generate().to_string(), &code, 1_000).await.expect_problem(404, "not_found");
+    collect(&m, &fresh, StoreId::generate().as_str(), &code, 1_000).await.expect_problem(404, "not_found");
     let bare = m.post(&broker(&m, "/v1/seller/collections"), Some(&fresh), json!({"code": code, "items": 1_000})).await;
     assert!(bare.status.is_client_error(), "{:?}", bare.body);
 
@@ -176,7 +176,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     collect(&m, &a.token, &a.store, &code, 3).await.expect_problem(409, "not_a_collection_point");
     // Only the operator enables a collection point.
     enable(&m, &a.token, &a.store, true).await.expect_problem(403, "forbidden");
-    enable(&m, &m.operator, &StoreId::generate().to_string(), true).await.expect_problem(404, "not_found");
+    enable(&m, &m.operator, StoreId::generate().as_str(), true).await.expect_problem(404, "not_found");
     assert_eq!(points(&m, &buyer).await, 0);
     assert_eq!(liability(&m.balanced_trial_balance().await), 0);
 

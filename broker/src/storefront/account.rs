@@ -1,7 +1,7 @@
 //! The optional browsing pseudonym (and deleting its sequence), and the optional
 //! pseudonymous buyer account: a handle and a password, no mail address.
 
-use super::api::{cookie, Api};
+use super::api::{self, cookie};
 use super::shop::frame;
 use super::view::{self, see_other, unreachable};
 use super::{same_origin, BUYER_COOKIE, SESSION_COOKIE};
@@ -14,7 +14,7 @@ use serde_json::json;
 pub async fn privacy(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
     let session = cookie(&req, SESSION_COOKIE);
     let steps = match &session {
-        Some(_) => match Api::broker(&state, &req).get("/v1/browsing").await {
+        Some(_) => match api::broker(&state, &req).get("/v1/browsing").await {
             Ok(r) if r.ok() => r.body["events"].as_array().map(Vec::len).unwrap_or(0),
             _ => 0,
         },
@@ -60,7 +60,7 @@ pub async fn forget(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
         return view::forbidden_origin(&state);
     }
     if cookie(&req, SESSION_COOKIE).is_some() {
-        match Api::broker(&state, &req).call(reqwest::Method::DELETE, "/v1/browsing", None, &[]).await {
+        match api::broker(&state, &req).call(reqwest::Method::DELETE, "/v1/browsing", None, &[]).await {
             Ok(r) if r.ok() => {}
             Ok(r) => return view::problem(&state, frame(&req), "Privacy", &r),
             Err(e) => return unreachable(&state, e),
@@ -82,7 +82,7 @@ async fn account_page(
     collection_code: Option<String>,
 ) -> HttpResponse {
     let token = cookie(req, BUYER_COOKIE);
-    let api = Api::broker(state, req).bearer(token.clone());
+    let api = api::broker(state, req).bearer(token.clone());
     let profile = match &token {
         Some(_) => api.get("/v1/buyer").await.ok().filter(|r| r.ok()),
         None => None,
@@ -155,7 +155,7 @@ pub struct Credentials {
 
 async fn session(state: &State, req: &HttpRequest, form: &Credentials, which: &str) -> HttpResponse {
     let body = json!({"handle": form.handle, "password": form.password});
-    let r = match Api::broker(state, req).post("/v1/buyer-sessions", body).await {
+    let r = match api::broker(state, req).post("/v1/buyer-sessions", body).await {
         Ok(r) => r,
         Err(e) => return unreachable(state, e),
     };
@@ -179,7 +179,7 @@ pub async fn register(state: web::Data<State>, req: HttpRequest, form: web::Form
         return view::forbidden_origin(&state);
     }
     let body = json!({"handle": form.handle, "password": form.password});
-    match Api::broker(&state, &req).post("/v1/buyers", body).await {
+    match api::broker(&state, &req).post("/v1/buyers", body).await {
         Ok(r) if r.ok() => session(&state, &req, &form, "register").await,
         Ok(r) => page_with(&state, &req, r.status, Some(("register", r.detail()))).await,
         Err(e) => unreachable(&state, e),
@@ -204,7 +204,7 @@ pub async fn equipment(state: web::Data<State>, req: HttpRequest, form: web::For
     }
     let Some(token) = cookie(&req, BUYER_COOKIE) else { return page_with(&state, &req, 401, None).await };
     let list: Vec<&str> = form.equipment.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
-    let api = Api::broker(&state, &req).bearer(Some(token));
+    let api = api::broker(&state, &req).bearer(Some(token));
     match api.call(reqwest::Method::PUT, "/v1/buyer/equipment", Some(json!({"equipment": list})), &[]).await {
         Ok(r) if r.ok() => see_other(&state, "/shop/account", &[]),
         Ok(r) => page_with(&state, &req, r.status, Some(("equipment", r.detail()))).await,
@@ -217,7 +217,7 @@ pub async fn collection_code(state: web::Data<State>, req: HttpRequest) -> HttpR
         return view::forbidden_origin(&state);
     }
     let Some(token) = cookie(&req, BUYER_COOKIE) else { return page_with(&state, &req, 401, None).await };
-    match Api::broker(&state, &req).bearer(Some(token)).post("/v1/buyer/collection-codes", json!({})).await {
+    match api::broker(&state, &req).bearer(Some(token)).post("/v1/buyer/collection-codes", json!({})).await {
         Ok(r) if r.ok() => {
             let code = r.body["code"].as_str().map(str::to_string);
             account_page(&state, &req, 200, None, code).await

@@ -1,7 +1,7 @@
 //! Ordering without an account, the receipt code shown once, and the order page (whose
 //! calls the browser makes itself, with the capability it keeps).
 
-use super::api::{cookie, enc, Api};
+use super::api::{self, cookie, enc};
 use super::shop::{alternatives, frame, order_form};
 use super::view::{self, money, page, unreachable};
 use super::{same_origin, BUYER_COOKIE};
@@ -64,7 +64,7 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
             );
         }
     }
-    let api = Api::broker(&state, &req).bearer(cookie(&req, BUYER_COOKIE));
+    let api = api::broker(&state, &req).bearer(cookie(&req, BUYER_COOKIE));
     let key = form.idempotency_key.trim();
     let r = match api.call(reqwest::Method::POST, "/v1/orders", Some(body), &[("idempotency-key", key)]).await {
         Ok(r) => r,

@@ -7,7 +7,7 @@
 //! real deployment) `/demo-pay` answers 404. A real deployment sends the buyer to its
 //! partner's hosted payment page instead, and the partner calls settlement itself.
 
-use super::api::{enc, Api};
+use super::api::{self, enc};
 use super::same_origin;
 use super::view::{self, format_minor, major_text, parse_major, Frame};
 use crate::State;
@@ -115,7 +115,7 @@ pub async fn pay(
     let idem = format!("demo-pay-{}", form.idempotency_key.trim());
     let body = json!({"order_id": order_id, "amount": {"amount": amount, "currency": currency},
                       "partner_reference": format!("demo-{}", &shared::crypto::sha256_hex(idem.as_bytes())[..12])});
-    let api = Api::settlement(&state).bearer(Some(key));
+    let api = api::settlement(&state).bearer(Some(key));
     // Settlement hears of a new order through the broker's outbox; like any partner, the
     // demo retries with the same key while the order is still unknown there.
     let mut tries = 0;

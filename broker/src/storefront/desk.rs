@@ -2,7 +2,7 @@
 //! `/manufacturer`): the same form, the broker's own `POST /v1/sessions`, and an
 //! `HttpOnly` cookie scoped to the desk's path.
 
-use super::api::Api;
+use super::api;
 use super::same_origin;
 use super::view::{self, see_other, unreachable, Frame};
 use crate::State;
@@ -48,7 +48,7 @@ impl Desk {
             return view::forbidden_origin(state);
         }
         let body = json!({"email": form.email, "password": form.password});
-        let r = match Api::broker(state, req).post("/v1/sessions", body).await {
+        let r = match api::broker(state, req).post("/v1/sessions", body).await {
             Ok(r) => r,
             Err(e) => return unreachable(state, e),
         };

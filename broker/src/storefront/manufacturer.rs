@@ -3,7 +3,7 @@
 //! manufacturer no buyer data, and neither does this page: not even the per-order handle
 //! the store sees.
 
-use super::api::{cookie, enc, Api};
+use super::api::{self, cookie, enc};
 use super::desk::{Credentials, Desk};
 use super::view::{self, money, see_other, unreachable, Frame};
 use super::{same_origin, MANUFACTURER_COOKIE};
@@ -45,7 +45,7 @@ pub async fn desk(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
 /// was refused.
 async fn desk_with(state: &State, req: &HttpRequest, status: u16, error: Option<String>) -> HttpResponse {
     let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return sign_in_page(state, 200, None) };
-    let r = match Api::broker(state, req).bearer(Some(token)).get("/v1/manufacturer/orders?limit=100").await {
+    let r = match api::broker(state, req).bearer(Some(token)).get("/v1/manufacturer/orders?limit=100").await {
         Ok(r) if r.ok() => r,
         Ok(r) if r.status == 401 => return sign_in_page(state, 401, Some("Your session ended; sign in again.".into())),
         Ok(r) if r.status == 403 => {
@@ -128,7 +128,7 @@ async fn step(state: &State, req: &HttpRequest, order: &str, action: &str, body:
     }
     let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return sign_in_page(state, 401, None) };
     let path = format!("/v1/orders/{}/{action}", enc(order));
-    match Api::broker(state, req).bearer(Some(token)).post(&path, body).await {
+    match api::broker(state, req).bearer(Some(token)).post(&path, body).await {
         Ok(r) if r.ok() => see_other(state, "/manufacturer", &[]),
         Ok(r) if r.status == 401 => sign_in_page(state, 401, Some("Your session ended; sign in again.".into())),
         Ok(r) => desk_with(state, req, r.status, Some(r.detail())).await,

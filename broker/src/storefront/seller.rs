@@ -4,7 +4,7 @@
 //! an order's shipment status (from delivery, with a view token the broker signs for that
 //! order), and aggregated reports with a table and a chart.
 
-use super::api::{cookie, enc, Api, Reply};
+use super::api::{self, cookie, enc, Reply};
 use super::desk::{Credentials, Desk};
 use super::view::{self, money, see_other, unreachable, Frame};
 use super::{same_origin, SELLER_COOKIE};
@@ -36,7 +36,7 @@ pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse
 /// The seller's token and their stores, or the sign-in page.
 async fn signed_in(state: &State, req: &HttpRequest) -> Result<(String, Vec<Value>), HttpResponse> {
     let Some(token) = cookie(req, SELLER_COOKIE) else { return Err(sign_in_page(state, 200, None)) };
-    let api = Api::broker(state, req).bearer(Some(token.clone()));
+    let api = api::broker(state, req).bearer(Some(token.clone()));
     match api.get("/v1/seller/stores").await {
         Ok(r) if r.ok() => Ok((token, r.body["stores"].as_array().cloned().unwrap_or_default())),
         Ok(r) if r.status == 401 || r.status == 403 => {
@@ -59,10 +59,10 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
         Ok(s) => s,
         Err(page) => return page,
     };
-    let broker = Api::broker(&state, &req).bearer(Some(token.clone()));
-    let settlement = Api::settlement(&state).bearer(Some(token.clone()));
+    let broker = api::broker(&state, &req).bearer(Some(token.clone()));
+    let settlement = api::settlement(&state).bearer(Some(token.clone()));
     let orders = rows(&broker.get("/v1/seller/orders?limit=100").await, "orders");
-    let delivery = Api::delivery(&state).bearer(Some(token));
+    let delivery = api::delivery(&state).bearer(Some(token));
     let nodes = rows(&delivery.get("/v1/seller/nodes").await, "nodes");
     let dispatches = rows(&delivery.get("/v1/seller/dispatches?limit=100").await, "dispatches");
     let mut per_store = Vec::new();
@@ -187,11 +187,11 @@ pub async fn confirm(
     }
     let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
     let Some(amount) = view::parse_major(&form.price, &form.currency) else {
-        let r = Reply { status: 422, body: json!({"detail": "write the unit price as an amount, e.g. 12.50"}) };
+        let r = Reply::refused(422, "write the unit price as an amount, e.g. 12.50");
         return view::problem(&state, frame(), "Confirm price", &r);
     };
     let body = json!({"price": {"amount": amount, "currency": form.currency}});
-    match Api::broker(&state, &req).bearer(Some(token)).post(&format!("/v1/orders/{}/confirm", enc(&path)), body).await
+    match api::broker(&state, &req).bearer(Some(token)).post(&format!("/v1/orders/{}/confirm", enc(&path)), body).await
     {
         Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
         Ok(r) => view::problem(&state, frame(), "Confirm price", &r),
@@ -206,7 +206,7 @@ pub async fn shipment(state: web::Data<State>, req: HttpRequest, path: web::Path
     let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
     let order = path.into_inner();
     let mint = format!("/v1/seller/orders/{}/shipment-view", enc(&order));
-    let minted = match Api::broker(&state, &req).bearer(Some(token)).post(&mint, json!({})).await {
+    let minted = match api::broker(&state, &req).bearer(Some(token)).post(&mint, json!({})).await {
         Ok(r) if r.ok() => r,
         Ok(r) if r.status == 401 => {
             return sign_in_page(&state, 401, Some("Your session ended; sign in again.".into()))
@@ -215,7 +215,7 @@ pub async fn shipment(state: web::Data<State>, req: HttpRequest, path: web::Path
         Err(e) => return unreachable(&state, e),
     };
     let view_token = minted.body["token"].as_str().map(str::to_string);
-    let read = Api::delivery(&state).bearer(view_token).get(&format!("/v1/seller/shipments/{}", enc(&order))).await;
+    let read = api::delivery(&state).bearer(view_token).get(&format!("/v1/seller/shipments/{}", enc(&order))).await;
     let r = match read {
         Ok(r) if r.ok() || r.status == 404 => r,
         Ok(r) => return view::problem(&state, frame(), "Shipment", &r),
@@ -245,7 +245,7 @@ pub async fn issue_goods(state: web::Data<State>, req: HttpRequest, path: web::P
     }
     let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
     let path = format!("/v1/seller/dispatches/{}/goods-issue", enc(&path));
-    match Api::delivery(&state).bearer(Some(token)).post(&path, json!({})).await {
+    match api::delivery(&state).bearer(Some(token)).post(&path, json!({})).await {
         Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
         Ok(r) => view::problem(&state, frame(), "Goods issue", &r),
         Err(e) => unreachable(&state, e),
@@ -270,11 +270,11 @@ pub async fn set_node_stock(
     }
     let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
     let Ok(quantity) = form.quantity.trim().parse::<i64>() else {
-        let r = Reply { status: 422, body: json!({"detail": "write the units as a whole number, e.g. 12"}) };
+        let r = Reply::refused(422, "write the units as a whole number, e.g. 12");
         return view::problem(&state, frame(), "Set stock", &r);
     };
     let url = format!("/v1/seller/nodes/{}/inventory/{}", enc(&path), enc(form.product_id.trim()));
-    let api = Api::delivery(&state).bearer(Some(token));
+    let api = api::delivery(&state).bearer(Some(token));
     match api.call(reqwest::Method::PUT, &url, Some(json!({"quantity": quantity})), &[]).await {
         Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
         Ok(r) => view::problem(&state, frame(), "Set stock", &r),
@@ -292,9 +292,9 @@ async fn report_page(state: &State, req: &HttpRequest, bought: Option<Reply>) ->
         Err(page) => return page,
     };
     let catalogue =
-        rows(&Api::broker(state, req).bearer(Some(token.clone())).get("/v1/seller/reports/catalogue").await, "reports");
+        rows(&api::broker(state, req).bearer(Some(token.clone())).get("/v1/seller/reports/catalogue").await, "reports");
     let finances =
-        rows(&Api::settlement(state).bearer(Some(token)).get("/v1/seller/reports/catalogue").await, "reports");
+        rows(&api::settlement(state).bearer(Some(token)).get("/v1/seller/reports/catalogue").await, "reports");
     let today = shared::time::now().format("%Y-%m").to_string();
     let status = bought.as_ref().map(|r| if r.ok() { 200 } else { r.status }).unwrap_or(200);
     let body = html! {
@@ -340,7 +340,7 @@ pub async fn buy_report(state: web::Data<State>, req: HttpRequest, form: web::Fo
     let body = json!({"kind": kind, "group_by": group_by, "from": form.from.trim(), "to": form.to.trim()});
     let query = form.store_id.as_deref().map(|s| format!("?store_id={}", enc(s))).unwrap_or_default();
     // Finances are settlement's analyses; sales and preferences the broker's.
-    let api = if kind == "finances" { Api::settlement(&state) } else { Api::broker(&state, &req) };
+    let api = if kind == "finances" { api::settlement(&state) } else { api::broker(&state, &req) };
     match api.bearer(Some(token)).post(&format!("/v1/seller/reports{query}"), body).await {
         Ok(r) => report_page(&state, &req, Some(r)).await,
         Err(e) => unreachable(&state, e),

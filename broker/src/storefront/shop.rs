@@ -2,7 +2,7 @@
 //! price and region, and the selection that answers with alternatives. All of it works
 //! with JavaScript off.
 
-use super::api::{enc, Api};
+use super::api::{self, enc};
 use super::view::{self, attributes, form_key, money, page, parse_major, problem, unreachable, Frame};
 use super::{same_origin, BUYER_COOKIE};
 use crate::State;
@@ -99,7 +99,7 @@ fn search_form(f: &SearchForm, error: Option<&FieldError>) -> Markup {
 }
 
 pub async fn home(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
-    let api = Api::broker(&state, &req);
+    let api = api::broker(&state, &req);
     let unions = match api.get("/v1/unions?limit=100").await {
         Ok(r) if r.ok() => r.body,
         Ok(r) => return problem(&state, frame(&req), "The shop", &r),
@@ -135,7 +135,7 @@ pub async fn search(state: web::Data<State>, req: HttpRequest, form: web::Query<
         Ok(q) => q,
         Err(e) => return view::respond(&state, 422, frame(&req), "Search", search_form(&f, Some(&e))),
     };
-    let r = match Api::broker(&state, &req).get(&format!("/v1/search?{query}")).await {
+    let r = match api::broker(&state, &req).get(&format!("/v1/search?{query}")).await {
         Ok(r) => r,
         Err(e) => return unreachable(&state, e),
     };
@@ -196,7 +196,7 @@ fn form_query(f: &SearchForm, _api: &str) -> String {
 }
 
 pub async fn union(state: web::Data<State>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let r = match Api::broker(&state, &req).get(&format!("/v1/unions/{}", enc(&path))).await {
+    let r = match api::broker(&state, &req).get(&format!("/v1/unions/{}", enc(&path))).await {
         Ok(r) if r.ok() => r.body,
         Ok(r) => return problem(&state, frame(&req), "Union", &r),
         Err(e) => return unreachable(&state, e),
@@ -227,7 +227,7 @@ pub async fn store(
     path: web::Path<String>,
     q: web::Query<Shelf>,
 ) -> HttpResponse {
-    let api = Api::broker(&state, &req);
+    let api = api::broker(&state, &req);
     let id = enc(&path);
     let store = match api.get(&format!("/v1/stores/{id}")).await {
         Ok(r) if r.ok() => r.body,
@@ -287,7 +287,7 @@ pub async fn product(
     q: web::Query<Referral>,
 ) -> HttpResponse {
     let (store_id, product_id) = path.into_inner();
-    let api = Api::broker(&state, &req);
+    let api = api::broker(&state, &req);
     let store = match api.get(&format!("/v1/stores/{}", enc(&store_id))).await {
         Ok(r) if r.ok() => r.body,
         Ok(r) => return problem(&state, frame(&req), "Product", &r),
@@ -342,7 +342,7 @@ pub async fn select(
         let body = choose_form(&store_id, &product_id, referral.as_deref(), 1, Some("write a whole number of items"));
         return view::respond(&state, 422, frame(&req), "Choose", body);
     };
-    let api = Api::broker(&state, &req);
+    let api = api::broker(&state, &req);
     let answer = match api
         .post(
             &format!("/v1/stores/{}/selections", enc(&store_id)),

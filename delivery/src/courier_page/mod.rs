@@ -11,7 +11,7 @@ mod view;
 
 use crate::State;
 use actix_web::{http::header, web, HttpRequest, HttpResponse};
-use api::{enc, Api};
+use api::enc;
 use maud::html;
 use serde::Deserialize;
 use serde_json::json;
@@ -53,7 +53,7 @@ pub async fn page(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
 /// The courier's legs, with `error` (the API's words) above them when an action failed.
 async fn list(state: &State, req: &HttpRequest, status: u16, error: Option<String>) -> HttpResponse {
     let Some(token) = shared::pages::cookie_value(req, COURIER_COOKIE) else { return view::sign_in(200, None) };
-    let r = match Api::new(state, req, Some(token)).get("/v1/courier/shipments?limit=100").await {
+    let r = match api::delivery(state, req, Some(token)).get("/v1/courier/shipments?limit=100").await {
         Ok(r) if r.ok() => r,
         Ok(r) if r.status == 401 || r.status == 403 => {
             return view::sign_in(401, Some("Your session ended; sign in again.".into()))
@@ -91,7 +91,7 @@ pub async fn sign_in(state: web::Data<State>, req: HttpRequest, form: web::Form<
         return view::forbidden_origin();
     }
     let body = json!({"email": form.email, "password": form.password});
-    let r = match Api::new(&state, &req, None).post("/v1/sessions", body).await {
+    let r = match api::delivery(&state, &req, None).post("/v1/sessions", body).await {
         Ok(r) => r,
         Err(e) => return view::unreachable(e),
     };
@@ -133,7 +133,7 @@ pub async fn event(
         body["reason"] = json!(reason);
     }
     let target = format!("/v1/courier/shipments/{}/events", enc(&path));
-    match Api::new(&state, &req, Some(token)).post(&target, body).await {
+    match api::delivery(&state, &req, Some(token)).post(&target, body).await {
         Ok(r) if r.ok() => view::see_other("/courier", &[]),
         Ok(r) if r.status == 401 => view::sign_in(401, Some("Your session ended; sign in again.".into())),
         Ok(r) => list(&state, &req, r.status, Some(r.detail())).await,

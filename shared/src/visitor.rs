@@ -61,6 +61,17 @@ impl VisitorSigner {
     }
 }
 
+/// The visitor a page request acts for, as the rate limits see it (its peer, or what a
+/// trusted proxy in front forwarded), with the service's own `key` to vouch for it on the
+/// page's calls to that service's API.
+pub fn of_page_request(req: &actix_web::HttpRequest, key: &SigningKey) -> Option<(VisitorSigner, IpAddr)> {
+    let ip = match req.app_data::<actix_web::web::Data<crate::ratelimit::RateLimits>>() {
+        Some(limits) => limits.client_of(req).ip(),
+        None => req.peer_addr().map(|a| a.ip()),
+    }?;
+    VisitorSigner::new(key).map(|signer| (signer, ip))
+}
+
 /// Checks visitor headers against the broker's own public keys (the API's side).
 pub struct VisitorVerifier {
     keys: Vec<UnparsedPublicKey<Vec<u8>>>,

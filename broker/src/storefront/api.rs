@@ -6,17 +6,15 @@
 
 use super::SESSION_COOKIE;
 use crate::State;
-use actix_web::{web, HttpRequest};
+use actix_web::HttpRequest;
 pub use client::{enc, Api, Reply, Unreachable};
-use shared::ratelimit::RateLimits;
-use shared::visitor::VisitorSigner;
 
 /// The broker itself, reached on its listening address; the browsing pseudonym of the
 /// page's request travels along so the API records the sequence as it would.
 pub fn broker(state: &State, req: &HttpRequest) -> Api {
     Api::listening_on(state.core.config.broker.addr)
         .header(crate::browsing::routes::HEADER, cookie(req, SESSION_COOKIE))
-        .visitor(visitor(state, req))
+        .visitor(shared::visitor::of_page_request(req, state.core.keys.signing()))
 }
 
 pub fn settlement(state: &State) -> Api {
@@ -25,16 +23,6 @@ pub fn settlement(state: &State) -> Api {
 
 pub fn delivery(state: &State) -> Api {
     Api::new(state.core.config.delivery.public_url())
-}
-
-/// The visitor as the limits see the page's own request (its peer, or what a configured
-/// proxy in front of the broker forwarded), with the broker's key to vouch for it.
-fn visitor(state: &State, req: &HttpRequest) -> Option<(VisitorSigner, std::net::IpAddr)> {
-    let ip = match req.app_data::<web::Data<RateLimits>>() {
-        Some(limits) => limits.client_of(req).ip(),
-        None => req.peer_addr().map(|a| a.ip()),
-    }?;
-    VisitorSigner::new(state.core.keys.signing()).map(|s| (s, ip))
 }
 
 /// A cookie's value from the request.

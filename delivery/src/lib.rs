@@ -72,7 +72,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let settings = Arc::new(config.setting::<DeliverySettings>(ServiceName::Delivery));
     let dispatcher = core.dispatcher(None)?;
     let state = web::Data::new(State { core: core.clone(), sealer, settings: settings.clone() });
-    let running = shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), move |cfg| {
+    let running = shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &[], move |cfg| {
         cfg.app_data(state.clone())
             .configure(inbox::routes)
             .configure(nodes::routes::routes)
@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn the_openapi_document_lists_every_route() {
         let doc = ApiDoc::openapi();
-        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(doc.clone()));
+        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(doc.clone(), &[]));
         assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
         for path in [
             "/v1/nodes",
@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn the_finished_document_documents_every_error_and_credential() {
-        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi()));
+        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi(), &[]));
         assert!(faults.is_empty(), "{faults:#?}");
     }
 }

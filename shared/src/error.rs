@@ -11,6 +11,110 @@ use serde_json::Value;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The codes every service can answer with: those of [`Error`] and those the HTTP layer
+/// gives before a handler runs (body, path, query, headers, routing, rate limits).
+/// A service's own catalogue adds to these; together they are the `code` enum of its
+/// OpenAPI document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Code {
+    Unauthorized,
+    TokenExpired,
+    Forbidden,
+    NotFound,
+    InvalidRequest,
+    BadRequest,
+    UnknownCurrency,
+    WrongCurrency,
+    AmountOutOfRange,
+    AmountTooLarge,
+    InvalidAmount,
+    InvalidId,
+    InternalError,
+    Unavailable,
+    Busy,
+    HeadersTooLarge,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    InvalidBody,
+    MalformedJson,
+    InvalidPath,
+    InvalidQuery,
+    MethodNotAllowed,
+    RouteNotFound,
+    NotReady,
+    RateLimited,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn status(self) -> StatusCode {
+        use Code::*;
+        match self {
+            Unauthorized | TokenExpired => StatusCode::UNAUTHORIZED,
+            Forbidden => StatusCode::FORBIDDEN,
+            NotFound | RouteNotFound => StatusCode::NOT_FOUND,
+            InvalidRequest | UnknownCurrency | WrongCurrency | AmountOutOfRange | AmountTooLarge | InvalidAmount
+            | InvalidBody => StatusCode::UNPROCESSABLE_ENTITY,
+            BadRequest | InvalidId | MalformedJson | InvalidPath | InvalidQuery => StatusCode::BAD_REQUEST,
+            InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+            Unavailable | Busy | NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        }
+    }
+}
+
+/// A service's catalogue of error codes: one variant per code, each with its one status.
+/// `shared::openapi::finish` lists [`Catalogue::all`] with [`Code`] in the document, and
+/// [`catalogue_faults`] checks a catalogue against it.
+pub trait Catalogue: Copy + Into<&'static str> + strum::IntoEnumIterator {
+    fn status(self) -> StatusCode;
+
+    fn all() -> Vec<&'static str> {
+        Self::iter().map(Into::into).collect()
+    }
+}
+
+/// What is wrong with a catalogue in a service's finished OpenAPI document: a code that is
+/// not snake_case, not an error status, listed twice (or also a shared code), or missing
+/// from the document's `Problem.code` enum.
+pub fn catalogue_faults<C: Catalogue>(doc: &utoipa::openapi::OpenApi) -> Vec<String> {
+    use strum::IntoEnumIterator;
+    let doc = serde_json::to_value(doc).unwrap_or_default();
+    let listed: Vec<&str> = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+        .as_array()
+        .map(|codes| codes.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let shared: Vec<&str> = Code::iter().map(Code::as_str).collect();
+    let mut faults = Vec::new();
+    let mut seen = Vec::new();
+    for variant in C::iter() {
+        let code: &'static str = variant.into();
+        let status = variant.status();
+        if code.is_empty() || !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            faults.push(format!("{code}: not snake_case"));
+        }
+        if !(status.is_client_error() || status.is_server_error()) {
+            faults.push(format!("{code}: {status} is not an error status"));
+        }
+        if seen.contains(&code) || shared.contains(&code) {
+            faults.push(format!("{code}: listed twice"));
+        }
+        if !listed.contains(&code) {
+            faults.push(format!("{code}: not in the OpenAPI document's Problem.code enum"));
+        }
+        seen.push(code);
+    }
+    faults
+}
+
 /// What a service error must say about itself to become a problem document.
 pub trait ApiError: std::error::Error {
     fn status(&self) -> StatusCode;
@@ -48,6 +152,11 @@ impl Problem {
             code: code.to_string(),
             extra: serde_json::Map::new(),
         }
+    }
+
+    /// A problem with one of the shared codes, at that code's status.
+    pub fn shared(code: Code, detail: impl Into<String>) -> Self {
+        Problem::new(code.status(), code.as_str(), detail)
     }
 
     pub fn response(&self) -> HttpResponse {
@@ -142,39 +251,45 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
+impl Error {
+    /// The shared code of every variant but `Conflict`, whose code is the caller's.
+    fn shared_code(&self) -> Code {
+        use crate::money::MoneyError;
+        match self {
+            Error::Unauthorized => Code::Unauthorized,
+            Error::TokenExpired => Code::TokenExpired,
+            Error::Forbidden(_) => Code::Forbidden,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Invalid(_) => Code::InvalidRequest,
+            Error::BadRequest(_) => Code::BadRequest,
+            Error::Conflict { .. } => Code::InternalError,
+            Error::Money(MoneyError::UnknownCurrency(_)) => Code::UnknownCurrency,
+            Error::Money(MoneyError::CurrencyMismatch(..)) => Code::WrongCurrency,
+            Error::Money(MoneyError::Overflow) => Code::AmountOutOfRange,
+            Error::Money(MoneyError::TooLarge { .. }) => Code::AmountTooLarge,
+            Error::Money(_) => Code::InvalidAmount,
+            Error::Id(_) => Code::InvalidId,
+            // A locked or exhausted store is a moment, not a fault: the client retries.
+            Error::Database(e) if e.is_busy() => Code::Busy,
+            Error::Database(_) | Error::Internal(_) => Code::InternalError,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Busy { .. } => Code::Busy,
+        }
+    }
+}
+
 impl ApiError for Error {
     fn status(&self) -> StatusCode {
         match self {
-            Error::Unauthorized | Error::TokenExpired => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Invalid(_) | Error::Money(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Id(_) | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Conflict { .. } => StatusCode::CONFLICT,
-            Error::Database(e) if e.is_busy() => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Unavailable(_) | Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            other => other.shared_code().status(),
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
-            Error::Unauthorized => "unauthorized",
-            Error::TokenExpired => "token_expired",
-            Error::Forbidden(_) => "forbidden",
-            Error::NotFound(_) => "not_found",
-            Error::Invalid(_) => "invalid_request",
-            Error::BadRequest(_) => "bad_request",
             Error::Conflict { code, .. } => code,
-            Error::Money(crate::money::MoneyError::UnknownCurrency(_)) => "unknown_currency",
-            Error::Money(crate::money::MoneyError::CurrencyMismatch(..)) => "wrong_currency",
-            Error::Money(crate::money::MoneyError::Overflow) => "amount_out_of_range",
-            Error::Money(crate::money::MoneyError::TooLarge { .. }) => "amount_too_large",
-            Error::Money(_) => "invalid_amount",
-            Error::Id(_) => "invalid_id",
-            Error::Database(_) | Error::Internal(_) => "internal_error",
-            Error::Unavailable(_) => "unavailable",
-            Error::Busy { .. } => "busy",
+            other => other.shared_code().as_str(),
         }
     }
 
@@ -228,6 +343,19 @@ mod tests {
         assert_eq!(busy.headers(), vec![("retry-after", "2".to_string())]);
         let e: Error = crate::money::MoneyError::TooLarge { max: 5 }.into();
         assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "amount_too_large"));
+    }
+
+    #[test]
+    fn every_shared_code_is_snake_case_with_an_error_status() {
+        use strum::IntoEnumIterator;
+        for code in Code::iter() {
+            let name = code.as_str();
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{name}");
+            assert!(code.status().is_client_error() || code.status().is_server_error(), "{name}");
+        }
+        assert_eq!(Error::Internal("x".into()).code(), "internal_error");
+        let conflict = Error::Conflict { code: "out_of_stock", detail: "d".into() };
+        assert_eq!((conflict.status(), conflict.code()), (StatusCode::CONFLICT, "out_of_stock"));
     }
 
     #[test]

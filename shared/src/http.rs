@@ -3,7 +3,7 @@
 //! OpenAPI and JWK Set routes.
 
 use crate::db::Db;
-use crate::error::Problem;
+use crate::error::{Code, Problem};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,11 +23,7 @@ pub async fn header_limit(
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let size: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
     if size > MAX_HEADERS {
-        let problem = Problem::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
-            format!("the request headers exceed {MAX_HEADERS} bytes"),
-        );
+        let problem = Problem::shared(Code::HeadersTooLarge, format!("the request headers exceed {MAX_HEADERS} bytes"));
         return Ok(req.into_response(problem.response()));
     }
     next.call(req).await.map(actix_web::dev::ServiceResponse::map_into_boxed_body)
@@ -39,25 +35,19 @@ pub fn json_config() -> web::JsonConfig {
 
 fn json_problem(err: &JsonPayloadError) -> Problem {
     match err {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body exceeds {MAX_BODY} bytes"),
-        ),
-        JsonPayloadError::ContentType => Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as application/json",
-        ),
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            Problem::shared(Code::PayloadTooLarge, format!("the body exceeds {MAX_BODY} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            Problem::shared(Code::UnsupportedMediaType, "send the body as application/json")
+        }
         // The money ceiling refuses inside the deserializer; say so with its own code.
         JsonPayloadError::Deserialize(e) if e.is_data() && crate::money::is_too_large(e) => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "amount_too_large", e.to_string())
+            Problem::shared(Code::AmountTooLarge, e.to_string())
         }
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string())
-        }
-        JsonPayloadError::Deserialize(e) => Problem::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()),
-        other => Problem::new(StatusCode::BAD_REQUEST, "malformed_json", other.to_string()),
+        JsonPayloadError::Deserialize(e) if e.is_data() => Problem::shared(Code::InvalidBody, e.to_string()),
+        JsonPayloadError::Deserialize(e) => Problem::shared(Code::MalformedJson, e.to_string()),
+        other => Problem::shared(Code::MalformedJson, other.to_string()),
     }
 }
 
@@ -104,15 +94,13 @@ impl<T: serde::de::DeserializeOwned + Default + 'static> actix_web::FromRequest 
 }
 
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err: PathError, _req| {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid_path", err.to_string()).into()
-    })
+    web::PathConfig::default()
+        .error_handler(|err: PathError, _req| Problem::shared(Code::InvalidPath, err.to_string()).into())
 }
 
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
-        Problem::new(StatusCode::BAD_REQUEST, "invalid_query", err.to_string()).into()
-    })
+    web::QueryConfig::default()
+        .error_handler(|err: QueryPayloadError, _req| Problem::shared(Code::InvalidQuery, err.to_string()).into())
 }
 
 /// The fallback: 405 with `Allow` for a documented path asked with a method it does not
@@ -120,19 +108,15 @@ pub fn query_config() -> web::QueryConfig {
 pub async fn not_found(req: HttpRequest, known: Option<web::Data<crate::openapi::KnownPaths>>) -> HttpResponse {
     if let Some(allowed) = known.as_ref().and_then(|k| k.allowed(req.path())) {
         let allow = allowed.join(", ");
-        let mut resp = Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{} takes {allow}, not {}", req.path(), req.method()),
-        )
-        .response();
+        let mut resp =
+            Problem::shared(Code::MethodNotAllowed, format!("{} takes {allow}, not {}", req.path(), req.method()))
+                .response();
         if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
             resp.headers_mut().insert(actix_web::http::header::ALLOW, value);
         }
         return resp;
     }
-    Problem::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {} {}", req.method(), req.path()))
-        .response()
+    Problem::shared(Code::RouteNotFound, format!("no route for {} {}", req.method(), req.path())).response()
 }
 
 pub async fn healthz() -> HttpResponse {
@@ -142,7 +126,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(db: web::Data<Db>) -> HttpResponse {
     match db.ready().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
-        Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string()).response(),
+        Err(e) => Problem::shared(Code::NotReady, e.to_string()).response(),
     }
 }
 

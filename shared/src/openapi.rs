@@ -71,14 +71,29 @@ fn resource(tag: &str) -> &str {
     tag.split("::").filter(|p| !p.is_empty() && *p != "crate" && *p != "routes").last().unwrap_or(tag)
 }
 
-/// Everything above, applied to a service's document.
-pub fn finish(doc: OpenApi) -> OpenApi {
+/// Everything above, applied to a service's document. `codes` is the service's own
+/// catalogue (`shared::error::Catalogue::all`): with the shared codes it becomes the enum
+/// of `Problem.code`, so a client can match on every code the service can answer.
+pub fn finish(doc: OpenApi, codes: &[&'static str]) -> OpenApi {
     let mut value = match serde_json::to_value(&doc) {
         Ok(v) => v,
         Err(_) => return doc,
     };
     finish_value(&mut value);
+    // Until a service lists its catalogue, `code` keeps its pattern only.
+    if !codes.is_empty() {
+        value["components"]["schemas"]["Problem"]["properties"]["code"] = code_schema(codes);
+    }
     serde_json::from_value(value).unwrap_or(doc)
+}
+
+fn code_schema(codes: &[&'static str]) -> Value {
+    use strum::IntoEnumIterator;
+    let mut all: Vec<&str> =
+        crate::error::Code::iter().map(crate::error::Code::as_str).chain(codes.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    json!({ "type": "string", "enum": all })
 }
 
 fn finish_value(doc: &mut Value) {
@@ -490,13 +505,13 @@ mod tests {
     #[test]
     fn a_finished_document_passes_its_own_checks() {
         assert!(!check(&sample()).is_empty(), "the raw sample breaks the rules");
-        let doc = finish(sample());
+        let doc = finish(sample(), &[]);
         assert_eq!(check(&doc), Vec::<String>::new());
     }
 
     #[test]
     fn errors_follow_from_what_an_operation_takes() {
-        let doc = serde_json::to_value(finish(sample())).unwrap();
+        let doc = serde_json::to_value(finish(sample(), &[])).unwrap();
         let cancel = &doc["paths"]["/v1/orders/{order_id}/cancel"]["post"];
         for status in ["400", "401", "403", "404", "409", "413", "415", "422", "503"] {
             assert_eq!(
@@ -534,12 +549,21 @@ mod tests {
 
     #[test]
     fn known_paths_match_templates_segment_by_segment() {
-        let known = KnownPaths::of(&finish(sample()));
+        let known = KnownPaths::of(&finish(sample(), &[]));
         assert_eq!(known.allowed("/v1/orders/ord_1/cancel"), Some(vec!["POST".to_string()]));
         assert_eq!(known.allowed("/healthz"), Some(vec!["GET".to_string()]));
         assert_eq!(known.allowed("/v1/orders//cancel"), None, "an empty segment is no id");
         assert_eq!(known.allowed("/v1/orders/ord_1"), None);
         assert_eq!(known.allowed("/v1/nowhere"), None);
+    }
+
+    #[test]
+    fn the_problem_code_lists_the_shared_codes_and_the_services() {
+        let doc = serde_json::to_value(finish(sample(), &["out_of_stock"])).unwrap();
+        let codes = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"].as_array().unwrap().clone();
+        for code in ["out_of_stock", "malformed_json", "rate_limited", "unauthorized"] {
+            assert!(codes.contains(&json!(code)), "{code}");
+        }
     }
 
     #[test]

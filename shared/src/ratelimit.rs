@@ -17,7 +17,7 @@
 //! `web::post().to(login).wrap(from_fn(shared::ratelimit::login))`.
 
 use crate::config::Config;
-use crate::error::Problem;
+use crate::error::{Code, Problem};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -294,12 +294,8 @@ pub fn address_key(ip: IpAddr) -> String {
 /// (rounded up, at least 1, so a client that obeys it is let through).
 pub fn refusal(wait: Duration) -> actix_web::HttpResponse {
     let secs = retry_after_secs(wait);
-    let mut resp = Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!("too many requests from this client; retry in {secs} s"),
-    )
-    .response();
+    let mut resp =
+        Problem::shared(Code::RateLimited, format!("too many requests from this client; retry in {secs} s")).response();
     resp.headers_mut().insert(actix_web::http::header::RETRY_AFTER, actix_web::http::header::HeaderValue::from(secs));
     resp
 }

@@ -137,12 +137,14 @@ impl Running {
     }
 }
 
-/// Serves a service: common middleware and routes, then `routes`.
+/// Serves a service: common middleware and routes, then `routes`. `codes` is the
+/// service's catalogue of error codes, listed in its OpenAPI document.
 pub fn start<F>(
     core: &Core,
     listener: TcpListener,
     dispatcher: Dispatcher,
     openapi: utoipa::openapi::OpenApi,
+    codes: &[&'static str],
     routes: F,
 ) -> Result<Running, StartError>
 where
@@ -150,7 +152,7 @@ where
 {
     let port = listener.local_addr()?.port();
     let metrics = web::Data::from(core.metrics.clone());
-    let openapi = crate::openapi::finish(openapi);
+    let openapi = crate::openapi::finish(openapi, codes);
     let known_paths = web::Data::new(crate::openapi::KnownPaths::of(&openapi));
     let openapi = web::Data::new(OpenApiJson(openapi.to_json().unwrap_or_else(|_| "{}".into())));
     let jwks = web::Data::new(Jwks(core.keys.jwks().to_string()));

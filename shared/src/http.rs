@@ -5,7 +5,6 @@
 use crate::db::Db;
 use crate::error::{Code, Problem};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// Request bodies above this are refused with 413.

@@ -8,14 +8,8 @@ use shared::money::Money;
 pub enum SettlementError {
     #[error(transparent)]
     Shared(#[from] shared::Error),
-    #[error("this call changes state: send an `Idempotency-Key` header")]
-    IdempotencyKeyRequired,
-    #[error("the `Idempotency-Key` must be 1 to 255 visible ASCII characters")]
-    IdempotencyKeyInvalid,
-    #[error("a request with this `Idempotency-Key` is still being processed; retry later")]
-    IdempotencyKeyInUse,
-    #[error("this `Idempotency-Key` was used with another request body")]
-    IdempotencyKeyReused,
+    #[error(transparent)]
+    Key(#[from] shared::idempotency::Refusal),
     #[error("settlement does not know this order yet; retry with the same key later")]
     UnknownOrder,
     #[error("no such payment")]
@@ -82,13 +76,11 @@ impl ApiError for SettlementError {
     fn status(&self) -> StatusCode {
         match self {
             SettlementError::Shared(e) => e.status(),
-            SettlementError::IdempotencyKeyRequired
-            | SettlementError::IdempotencyKeyInvalid
-            | SettlementError::StoreRequired => StatusCode::BAD_REQUEST,
-            SettlementError::IdempotencyKeyInUse | SettlementError::InsufficientBalance => StatusCode::CONFLICT,
+            SettlementError::Key(r) => r.status(),
+            SettlementError::StoreRequired => StatusCode::BAD_REQUEST,
+            SettlementError::InsufficientBalance => StatusCode::CONFLICT,
             SettlementError::ReauthenticationRequired { .. } => StatusCode::UNAUTHORIZED,
-            SettlementError::IdempotencyKeyReused
-            | SettlementError::RefundExceedsPayment { .. }
+            SettlementError::RefundExceedsPayment { .. }
             | SettlementError::InvalidWebhookUrl(_)
             | SettlementError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             SettlementError::UnknownOrder | SettlementError::UnknownPayment => StatusCode::NOT_FOUND,
@@ -99,10 +91,7 @@ impl ApiError for SettlementError {
     fn code(&self) -> &'static str {
         match self {
             SettlementError::Shared(e) => e.code(),
-            SettlementError::IdempotencyKeyRequired => "idempotency_key_required",
-            SettlementError::IdempotencyKeyInvalid => "idempotency_key_invalid",
-            SettlementError::IdempotencyKeyInUse => "idempotency_key_in_use",
-            SettlementError::IdempotencyKeyReused => "idempotency_key_reused",
+            SettlementError::Key(r) => r.as_str(),
             SettlementError::UnknownOrder => "unknown_order",
             SettlementError::UnknownPayment => "unknown_payment",
             SettlementError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
@@ -129,7 +118,7 @@ impl ApiError for SettlementError {
     fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             SettlementError::Shared(e) => e.headers(),
-            SettlementError::IdempotencyKeyInUse => vec![("retry-after", "1".into())],
+            SettlementError::Key(r) => r.headers(),
             // RFC 9470: the token is fine, its authentication is too old.
             SettlementError::ReauthenticationRequired { max_age } => vec![(
                 "www-authenticate",
@@ -137,6 +126,21 @@ impl ApiError for SettlementError {
             )],
             _ => Vec::new(),
         }
+    }
+}
+
+/// Whether an error answer is stored under the key: refusals of the request's content are
+/// (the same request would be refused again); a missing order, a busy key and server
+/// errors are not, so a retry with the same key can succeed.
+impl shared::idempotency::KeyedError for SettlementError {
+    fn kept_under_key(&self) -> bool {
+        self.status().is_client_error()
+            && !matches!(
+                self,
+                SettlementError::UnknownOrder
+                    | SettlementError::Key(shared::idempotency::Refusal::InUse)
+                    | SettlementError::Shared(shared::Error::Unauthorized | shared::Error::TokenExpired)
+            )
     }
 }
 

@@ -46,7 +46,8 @@ pub async fn sweep(core: &Core, settings: &Settings) -> Result<usize> {
         n += done as usize;
     }
     let days = settings.idempotency_retention_days.max(30);
-    core.db.write(move |c| crate::idempotency::purge(c, days)).await?;
+    let cutoff = shared::time::now() - chrono::Duration::days(days);
+    core.db.write(move |c| shared::idempotency::purge(c, cutoff).map_err(SettlementError::from)).await?;
     if n > 0 {
         core.kick();
     }

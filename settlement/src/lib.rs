@@ -15,7 +15,6 @@ pub mod charges;
 pub mod error;
 pub mod escrow;
 pub mod events;
-pub mod idempotency;
 mod inbox;
 pub mod jobs;
 pub mod ledger;

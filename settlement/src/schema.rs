@@ -130,19 +130,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (scope, key) {
-        scope -> Text,
-        key -> Text,
-        request_hash -> Text,
-        state -> Text,
-        response_status -> Nullable<Integer>,
-        response_body -> Nullable<Text>,
-        locked_until -> Timestamp,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     remittances (id) {
         id -> Text,
         store_id -> Text,
@@ -191,7 +178,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_transactions,
     ledger_entries,
     events,
-    idempotency_keys,
     remittances,
     payout_accounts,
     charges,

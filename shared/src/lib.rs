@@ -1,5 +1,5 @@
 //! What the three services share: money, typed ids, configuration, storage, crypto, auth,
-//! owner-only files, problem+json errors, the transactional outbox and its messages, mail, the sellability
+//! owner-only files, problem+json errors, idempotency keys, the transactional outbox and its messages, mail, the sellability
 //! rules, and the HTTP scaffolding every service serves (health, metrics, OpenAPI).
 
 pub mod auth;
@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod hashing;
 pub mod http;
+pub mod idempotency;
 pub mod ids;
 pub mod mail;
 pub mod messages;

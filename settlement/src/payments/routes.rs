@@ -2,12 +2,12 @@
 
 use super::take::{take_payment, PaymentAnswer, PaymentBody, PaymentRequest};
 use crate::error::Result;
-use crate::idempotency;
 use crate::partners::PartnerCaller;
 use crate::State;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
+use shared::idempotency;
 use shared::ids::{OrderId, PaymentId};
 use shared::money::Money;
 use utoipa::ToSchema;
@@ -32,7 +32,7 @@ pub async fn create(
     partner: PartnerCaller,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse> {
-    let key = idempotency::key_of(&req)?;
+    let key = idempotency::required_key(&req)?;
     let body = body.into_inner();
     let fingerprint = idempotency::fingerprint("POST /v1/payments", &body);
     let db = state.core.db.clone();
@@ -45,8 +45,9 @@ pub async fn create(
             db.write(move |c| {
                 let answer = take_payment(c, &partner.id, &request)?;
                 let text = serde_json::to_string(&answer).expect("answers serialize");
-                idempotency::complete(c, &claim, StatusCode::CREATED, &text)?;
-                Ok((StatusCode::CREATED, text))
+                let answer = idempotency::Response::new(StatusCode::CREATED, text);
+                idempotency::complete(c, &claim, &answer)?;
+                Ok::<_, crate::error::SettlementError>(answer)
             })
             .await
         }

@@ -2,12 +2,12 @@
 
 use super::apply::{refund_payment, RefundAnswer};
 use crate::error::{Result, SettlementError};
-use crate::idempotency;
 use crate::partners::auth::RefundCaller;
 use crate::State;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use shared::idempotency;
 use shared::ids::PaymentId;
 use shared::money::{Ceiling, Money};
 use utoipa::ToSchema;
@@ -55,7 +55,7 @@ pub async fn create(
     caller: RefundCaller,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse> {
-    let key = idempotency::key_of(&req)?;
+    let key = idempotency::required_key(&req)?;
     let body = body.into_inner();
     let fingerprint = idempotency::fingerprint("POST /v1/refunds", &body);
     let (scope, partner) = match caller {
@@ -71,8 +71,9 @@ pub async fn create(
             db.write(move |c| {
                 let answer = refund_payment(c, partner.as_ref(), &r.payment_id, r.amount, &r.reason)?;
                 let text = serde_json::to_string(&answer).expect("answers serialize");
-                idempotency::complete(c, &claim, StatusCode::CREATED, &text)?;
-                Ok((StatusCode::CREATED, text))
+                let answer = idempotency::Response::new(StatusCode::CREATED, text);
+                idempotency::complete(c, &claim, &answer)?;
+                Ok::<_, crate::error::SettlementError>(answer)
             })
             .await
         }

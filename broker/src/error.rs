@@ -9,6 +9,9 @@ use shared::error::ApiError;
 pub enum BrokerError {
     #[error(transparent)]
     Shared(#[from] shared::Error),
+    /// A report request refused by the privacy engine's rules, or a failure under one.
+    #[error(transparent)]
+    Reports(#[from] privacy::scope::ScopeError),
     /// Input that parsed as JSON but makes no sense (empty name, negative stock, …).
     #[error("{detail}")]
     Invalid { code: &'static str, detail: String },
@@ -75,6 +78,7 @@ impl ApiError for BrokerError {
     fn status(&self) -> StatusCode {
         match self {
             BrokerError::Shared(e) => e.status(),
+            BrokerError::Reports(e) => e.status(),
             BrokerError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             BrokerError::NotFound(_) => StatusCode::NOT_FOUND,
             BrokerError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -90,6 +94,7 @@ impl ApiError for BrokerError {
     fn code(&self) -> &'static str {
         match self {
             BrokerError::Shared(e) => e.code(),
+            BrokerError::Reports(e) => e.code(),
             BrokerError::Invalid { code, .. } => code,
             BrokerError::NotFound(_) => "not_found",
             BrokerError::Forbidden(_) => "forbidden",
@@ -132,6 +137,7 @@ impl ApiError for BrokerError {
     fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
             BrokerError::Shared(e) => e.headers(),
+            BrokerError::Reports(e) => e.headers(),
             // Holds end within minutes: paid, cancelled or expired.
             BrokerError::Held(HoldRefusal::ShareHeld) => vec![("retry-after", STOCK_ON_HOLD_RETRY_SECS.to_string())],
             _ => Vec::new(),

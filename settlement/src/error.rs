@@ -10,6 +10,9 @@ pub enum SettlementError {
     Shared(#[from] shared::Error),
     #[error(transparent)]
     Key(#[from] shared::idempotency::Refusal),
+    /// A report request refused by the privacy engine's rules, or a failure under one.
+    #[error(transparent)]
+    Reports(#[from] privacy::scope::ScopeError),
     #[error("settlement does not know this order yet; retry with the same key later")]
     UnknownOrder,
     #[error("no such payment")]
@@ -77,6 +80,7 @@ impl ApiError for SettlementError {
         match self {
             SettlementError::Shared(e) => e.status(),
             SettlementError::Key(r) => r.status(),
+            SettlementError::Reports(e) => e.status(),
             SettlementError::StoreRequired => StatusCode::BAD_REQUEST,
             SettlementError::InsufficientBalance => StatusCode::CONFLICT,
             SettlementError::ReauthenticationRequired { .. } => StatusCode::UNAUTHORIZED,
@@ -92,6 +96,7 @@ impl ApiError for SettlementError {
         match self {
             SettlementError::Shared(e) => e.code(),
             SettlementError::Key(r) => r.as_str(),
+            SettlementError::Reports(e) => e.code(),
             SettlementError::UnknownOrder => "unknown_order",
             SettlementError::UnknownPayment => "unknown_payment",
             SettlementError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
@@ -119,6 +124,7 @@ impl ApiError for SettlementError {
         match self {
             SettlementError::Shared(e) => e.headers(),
             SettlementError::Key(r) => r.headers(),
+            SettlementError::Reports(e) => e.headers(),
             // RFC 9470: the token is fine, its authentication is too old.
             SettlementError::ReauthenticationRequired { max_age } => vec![(
                 "www-authenticate",

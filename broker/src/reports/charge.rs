@@ -5,13 +5,13 @@
 //! process stopped, settlement was away). A purchase charged but not completable is
 //! refunded through the same outbox.
 
-use super::domain::{is_permanent, release_error, request_error, BuyBody, Reports};
+use super::domain::{is_permanent, BuyBody, Reports};
 use crate::error::{BrokerError, Result};
 use futures_util::future::BoxFuture;
-use privacy::analyses::{Asked, Request};
+use privacy::analyses::Request;
 use privacy::budget::Analyst;
+use privacy::scope::ScopeError;
 use privacy::store::{self as reports, Purchase, PurchaseStatus};
-use privacy::Month;
 use reqwest::StatusCode;
 use shared::auth::AuthState;
 use shared::config::ServiceName;
@@ -91,12 +91,9 @@ pub fn begin_purchase(
     body: &BuyBody,
 ) -> Result<ReportId> {
     let store = super::store::buyer_store(conn, seller, given)?;
-    let first = reports::first_month(conn, &r.settings)?;
-    let asked = Asked { kind: &body.kind, group_by: &body.group_by, from: &body.from, to: &body.to };
-    let request =
-        Request::parse(Analyst::Broker, &r.settings, asked, first, Month::of(now())).map_err(request_error)?;
+    let request = privacy::scope::request(conn, r, Analyst::Broker, body)?;
     let id = ReportId::generate();
-    let reserved = reports::reserve_for(conn, &r.settings, seller, &id, &request).map_err(release_error)?;
+    let reserved = reports::reserve_for(conn, &r.settings, seller, &id, &request).map_err(ScopeError::from)?;
     let purchase = Purchase {
         id: id.clone(),
         seller_id: seller.clone(),
@@ -223,7 +220,7 @@ impl Charger {
                         Ok(Ok(PurchaseStatus::Completed))
                     }
                     Err(e) if is_permanent(&e) => Ok(Err(e)),
-                    Err(e) => Err(release_error(e)),
+                    Err(e) => Err(BrokerError::from(ScopeError::from(e))),
                 }
             })
             .await;

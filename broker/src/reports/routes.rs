@@ -3,19 +3,16 @@
 //! `sales_history` and `preferences` analyses.
 
 use super::charge::{begin_purchase, Charger, Outcome};
-pub use super::domain::BuyBody;
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use privacy::budget::Analyst;
-use privacy::store::{self as reports, Purchase, PurchaseStatus, ReportView};
-use privacy::Month;
-use serde::{Deserialize, Serialize};
+use privacy::scope;
+pub use privacy::scope::{BuyBody, Catalogue, StoreQuery};
+use privacy::store::ReportView;
 use shared::auth::Seller;
 use shared::http::Page;
 use shared::ids::{ReportId, StoreId};
-use shared::time::now;
-use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/seller/reports/catalogue", web::get().to(catalogue))
@@ -25,42 +22,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/seller/reports/{report_id}/csv", web::get().to(csv));
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Catalogue {
-    pub reports: Vec<reports::CatalogueEntry>,
-    /// ε per calendar month of data for everything both services release, the broker's
-    /// part of it, and what one salesperson may spend of that part.
-    #[schema(value_type = Object)]
-    pub budget: privacy::budget::BudgetView,
-}
-
 /// The sales-history and preference reports on offer.
 #[utoipa::path(get, path = "/v1/seller/reports/catalogue", responses((status = 200, body = Catalogue)))]
 pub async fn catalogue(state: web::Data<State>, charger: web::Data<Charger>, seller: Seller) -> Result<HttpResponse> {
-    let r = charger.reports().clone();
-    let budget = r.settings.budget().map_err(|e| shared::Error::Internal(e.to_string()))?;
-    let this_month = Month::of(now());
-    let (first, left) = state
-        .core
-        .db
-        .read(move |c| {
-            let first = reports::first_month(c, &r.settings)?;
-            let window = privacy::Window { from: this_month, to: this_month };
-            let left = reports::left(c, &budget, Analyst::Broker, &seller.id, window)?;
-            Ok::<_, BrokerError>((first, left))
-        })
-        .await?;
-    let r = charger.reports();
-    Ok(HttpResponse::Ok().json(Catalogue {
-        reports: reports::catalogue(&r.settings, Analyst::Broker, r.currency, first, this_month),
-        budget: privacy::budget::BudgetView::new(&budget, Analyst::Broker, left),
-    }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct StoreQuery {
-    /// The store to charge; required when the seller has several.
-    pub store_id: Option<String>,
+    let catalogue = scope::catalogue(&state.core.db, charger.reports(), Analyst::Broker, seller.id).await?;
+    Ok(HttpResponse::Ok().json(catalogue))
 }
 
 /// Buys a report: the budget is reserved and the purchase recorded with its charge
@@ -104,22 +70,8 @@ async fn view_of(
     id: &ReportId,
     with_budget: bool,
 ) -> Result<ReportView> {
-    let (seller, id) = (seller.clone(), id.clone());
-    let r = charger.reports().clone();
-    state
-        .core
-        .db
-        .read(move |c| {
-            let (p, release) = mine(c, &seller, &id)?;
-            let left = if with_budget {
-                let budget = r.settings.budget().map_err(|e| shared::Error::Internal(e.to_string()))?;
-                Some(reports::left(c, &budget, Analyst::Broker, &seller.id, p.window)?)
-            } else {
-                None
-            };
-            Ok(ReportView::of(&p, release.as_ref(), left, r.currency.as_str()))
-        })
-        .await
+    let (seller, id) = (seller.id.clone(), id.clone());
+    Ok(scope::view(&state.core.db, charger.reports(), Analyst::Broker, seller, id, with_budget).await?)
 }
 
 /// The seller's purchases, newest first (without rows).
@@ -130,35 +82,9 @@ pub async fn list(
     seller: Seller,
     page: web::Query<Page>,
 ) -> Result<HttpResponse> {
-    let (limit, offset) = (page.limit(), page.offset());
-    let currency = charger.reports().currency;
-    let views = state
-        .core
-        .db
-        .read(move |c| {
-            let ps = reports::list_purchases(c, &seller.id, limit, offset)?;
-            Ok::<_, BrokerError>(
-                ps.iter().map(|p| ReportView::of(p, None, None, currency.as_str())).collect::<Vec<_>>(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "reports": views })))
-}
-
-/// A purchase of this seller, with its release once completed. Another seller's report is
-/// not found.
-fn mine(
-    c: &mut shared::db::AnyConnection,
-    seller: &Seller,
-    id: &ReportId,
-) -> Result<(Purchase, Option<reports::StoredRelease>)> {
-    let p =
-        reports::get_purchase(c, id)?.filter(|p| p.seller_id == seller.id).ok_or(BrokerError::NotFound("report"))?;
-    let release = match &p.release_id {
-        Some(r) if p.status == PurchaseStatus::Completed => reports::release_by_id(c, r)?,
-        _ => None,
-    };
-    Ok((p, release))
+    let reports =
+        scope::list(&state.core.db, charger.reports().currency, seller.id, page.limit(), page.offset()).await?;
+    Ok(HttpResponse::Ok().json(reports))
 }
 
 /// A bought report, rows included once charged.
@@ -179,19 +105,5 @@ pub async fn show(
     (status = 404, description = "no such report of this seller"), (status = 409, description = "report_not_ready")))]
 pub async fn csv(state: web::Data<State>, seller: Seller, path: web::Path<String>) -> Result<HttpResponse> {
     let id = ReportId::parse(&path.into_inner())?;
-    let name = id.to_string();
-    let body = state
-        .core
-        .db
-        .read(move |c| {
-            let (_, release) = mine(c, &seller, &id)?;
-            let release =
-                release.ok_or_else(|| BrokerError::conflict("report_not_ready", "the report is not charged yet"))?;
-            Ok::<_, BrokerError>(release.release.to_csv())
-        })
-        .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("content-disposition", format!("attachment; filename=\"{name}.csv\"")))
-        .body(body))
+    Ok(scope::csv(&state.core.db, seller.id, id).await?)
 }

@@ -2,21 +2,18 @@
 //! `GET /v1/seller/reports/{id}` and `GET /v1/seller/reports/{id}/csv` (seller,
 //! broker-issued token): the `finances` analyses.
 
-use super::domain::{release_error, request_error, Reports};
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use privacy::analyses::{Asked, Request};
 use privacy::budget::Analyst;
+use privacy::scope::{self, Reports, ScopeError};
+pub use privacy::scope::{BuyBody, Catalogue, StoreQuery};
 use privacy::store::{self as reports, Purchase, PurchaseStatus, ReportView};
-use privacy::Month;
-use serde::{Deserialize, Serialize};
 use shared::auth::Seller;
 use shared::http::Page;
 use shared::ids::{ReportId, StoreId};
 use shared::money::Money;
 use shared::time::now;
-use utoipa::{IntoParams, ToSchema};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/seller/reports/catalogue", web::get().to(catalogue))
@@ -26,55 +23,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/seller/reports/{report_id}/csv", web::get().to(csv));
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Catalogue {
-    pub reports: Vec<reports::CatalogueEntry>,
-    /// ε per calendar month of data for everything both services release, settlement's
-    /// part of it, and what one salesperson may spend of that part.
-    #[schema(value_type = Object)]
-    pub budget: privacy::budget::BudgetView,
-}
-
 /// The finance reports on offer.
 #[utoipa::path(get, path = "/v1/seller/reports/catalogue", responses((status = 200, body = Catalogue)),
     security(("seller" = [])))]
 pub async fn catalogue(state: web::Data<State>, reports: web::Data<Reports>, seller: Seller) -> Result<HttpResponse> {
-    let r = reports.get_ref().clone();
-    let budget = r.settings.budget().map_err(|e| shared::Error::Internal(e.to_string()))?;
-    let this_month = Month::of(now());
-    let (first, left) = state
-        .core
-        .db
-        .read(move |c| {
-            let first = reports::first_month(c, &r.settings)?;
-            let window = privacy::Window { from: this_month, to: this_month };
-            let left = reports::left(c, &budget, Analyst::Settlement, &seller.id, window)?;
-            Ok::<_, crate::error::SettlementError>((first, left))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(Catalogue {
-        reports: reports::catalogue(&reports.settings, Analyst::Settlement, reports.currency, first, this_month),
-        budget: privacy::budget::BudgetView::new(&budget, Analyst::Settlement, left),
-    }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BuyBody {
-    /// `finances`.
-    pub kind: String,
-    /// One of the catalogue's groupings, e.g. `category,region,month`.
-    pub group_by: String,
-    /// First month (`YYYY-MM`, or a date: the window is widened to whole months).
-    pub from: String,
-    /// Last month, inclusive.
-    pub to: String,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct StoreQuery {
-    /// The store to charge; required when the seller has several.
-    pub store_id: Option<String>,
+    let catalogue = scope::catalogue(&state.core.db, &reports, Analyst::Settlement, seller.id).await?;
+    Ok(HttpResponse::Ok().json(catalogue))
 }
 
 /// Buys a finance report: charged to the store's available balance, released once.
@@ -101,16 +55,13 @@ pub async fn buy(
         .db
         .write(move |c| {
             let store = super::store::buyer_store(c, &seller, given.as_ref())?;
-            let first = reports::first_month(c, &r.settings)?;
-            let asked = Asked { kind: &body.kind, group_by: &body.group_by, from: &body.from, to: &body.to };
-            let request = Request::parse(Analyst::Settlement, &r.settings, asked, first, Month::of(now()))
-                .map_err(request_error)?;
+            let request = scope::request(c, &r, Analyst::Settlement, &body)?;
             let id = ReportId::generate();
-            let reserved = reports::reserve_for(c, &r.settings, &seller.id, &id, &request).map_err(release_error)?;
+            let reserved = reports::reserve_for(c, &r.settings, &seller.id, &id, &request).map_err(ScopeError::from)?;
             let (release, spent) = reports::release_for(c, &r.settings, &seller.id, &id, &request, reserved, |c| {
                 super::store::load(c, request.grouping, request.window, r.currency)
             })
-            .map_err(release_error)?;
+            .map_err(ScopeError::from)?;
             let price = Money::new(request.kind.price_minor(&r.settings), r.currency);
             crate::charges::store::charge(c, id.as_str(), &store, price)?;
             let t = now();
@@ -152,35 +103,8 @@ pub async fn list(
     seller: Seller,
     page: web::Query<Page>,
 ) -> Result<HttpResponse> {
-    let (limit, offset) = (page.limit(), page.offset());
-    let currency = reports.currency;
-    let views = state
-        .core
-        .db
-        .read(move |c| {
-            let ps = reports::list_purchases(c, &seller.id, limit, offset)?;
-            Ok::<_, crate::error::SettlementError>(
-                ps.iter().map(|p| ReportView::of(p, None, None, currency.as_str())).collect::<Vec<_>>(),
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "reports": views })))
-}
-
-/// A purchase of this seller, with its release. Another seller's report is not found.
-fn mine(
-    c: &mut shared::db::AnyConnection,
-    seller: &Seller,
-    id: &ReportId,
-) -> Result<(Purchase, Option<reports::StoredRelease>)> {
-    let p = reports::get_purchase(c, id)?
-        .filter(|p| p.seller_id == seller.id)
-        .ok_or_else(|| shared::Error::NotFound("report".into()))?;
-    let release = match &p.release_id {
-        Some(r) if p.status == PurchaseStatus::Completed => reports::release_by_id(c, r)?,
-        _ => None,
-    };
-    Ok((p, release))
+    let reports = scope::list(&state.core.db, reports.currency, seller.id, page.limit(), page.offset()).await?;
+    Ok(HttpResponse::Ok().json(reports))
 }
 
 /// A bought report, rows included once charged.
@@ -193,15 +117,7 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = ReportId::parse(&path.into_inner())?;
-    let currency = reports.currency;
-    let view = state
-        .core
-        .db
-        .read(move |c| {
-            let (p, release) = mine(c, &seller, &id)?;
-            Ok::<_, crate::error::SettlementError>(ReportView::of(&p, release.as_ref(), None, currency.as_str()))
-        })
-        .await?;
+    let view = scope::view(&state.core.db, &reports, Analyst::Settlement, seller.id, id, false).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -211,21 +127,5 @@ pub async fn show(
     security(("seller" = [])))]
 pub async fn csv(state: web::Data<State>, seller: Seller, path: web::Path<String>) -> Result<HttpResponse> {
     let id = ReportId::parse(&path.into_inner())?;
-    let name = id.to_string();
-    let body = state
-        .core
-        .db
-        .read(move |c| {
-            let (_, release) = mine(c, &seller, &id)?;
-            let release = release.ok_or(shared::Error::Conflict {
-                code: "report_not_ready",
-                detail: "the report is not charged yet".into(),
-            })?;
-            Ok::<_, crate::error::SettlementError>(release.release.to_csv())
-        })
-        .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("content-disposition", format!("attachment; filename=\"{name}.csv\"")))
-        .body(body))
+    Ok(scope::csv(&state.core.db, seller.id, id).await?)
 }

@@ -32,7 +32,9 @@ const SQLITE: diesel_migrations::EmbeddedMigrations =
 const POSTGRES: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/delivery/postgres");
 
-pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || POSTGRES };
+/// The service's own tables, on the outbox they build on.
+pub const MIGRATIONS: Migrations =
+    Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[shared::outbox::MIGRATIONS] };
 
 #[derive(OpenApi)]
 #[openapi(

@@ -37,7 +37,12 @@ const SQLITE: diesel_migrations::EmbeddedMigrations =
 const POSTGRES: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/settlement/postgres");
 
-pub const MIGRATIONS: Migrations = Migrations { sqlite: || SQLITE, postgres: || POSTGRES };
+/// The service's own tables, on the outbox and the analyses' tables they build on.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: || SQLITE,
+    postgres: || POSTGRES,
+    builds_on: &[shared::outbox::MIGRATIONS, privacy::store::MIGRATIONS],
+};
 
 #[derive(OpenApi)]
 #[openapi(

@@ -134,25 +134,40 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// A service's migrations for both backends, embedded at build time.
+/// A crate's migrations for both backends, embedded at build time, and the sets of other
+/// crates whose tables it builds on (the outbox of `shared`, the budgets of `privacy`).
+/// Each table is created by the crate that owns it; a service's database runs its
+/// `builds_on` first, then its own. Versions are unique across the sets, so the one
+/// bookkeeping table of applied versions serves them all.
 /// The fields are functions because `EmbeddedMigrations` is a constant that cannot be
 /// copied; pass closures that return the `embed_migrations!` constants.
 #[derive(Clone, Copy)]
 pub struct Migrations {
     pub sqlite: fn() -> EmbeddedMigrations,
     pub postgres: fn() -> EmbeddedMigrations,
+    pub builds_on: &'static [Migrations],
 }
 
 impl Migrations {
+    /// Runs what is pending of `builds_on`, then of this set; answers how many ran.
     pub fn run(&self, conn: &mut AnyConnection) -> Result<usize, DbError> {
+        let mut ran = 0;
+        for base in self.builds_on {
+            ran += base.run(conn)?;
+        }
         let applied = match conn {
             AnyConnection::Sqlite(c) => c.run_pending_migrations((self.sqlite)()).map(|v| v.len()),
             AnyConnection::Postgresql(c) => c.run_pending_migrations((self.postgres)()).map(|v| v.len()),
         };
-        applied.map_err(|e| DbError::Migration(e.to_string()))
+        Ok(ran + applied.map_err(|e| DbError::Migration(e.to_string()))?)
     }
 
     pub fn pending(&self, conn: &mut AnyConnection) -> Result<bool, DbError> {
+        for base in self.builds_on {
+            if base.pending(conn)? {
+                return Ok(true);
+            }
+        }
         let pending = match conn {
             AnyConnection::Sqlite(c) => c.has_pending_migration((self.sqlite)()),
             AnyConnection::Postgresql(c) => c.has_pending_migration((self.postgres)()),
@@ -484,6 +499,7 @@ mod tests {
     const NONE: Migrations = Migrations {
         sqlite: || diesel_migrations::EmbeddedMigrations::new(&[]),
         postgres: || diesel_migrations::EmbeddedMigrations::new(&[]),
+        builds_on: &[],
     };
 
     fn count(db: &Db) -> i64 {

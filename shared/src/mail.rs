@@ -250,9 +250,8 @@ pub fn valid_address(address: &str) -> bool {
 mod tests {
     use super::*;
     use crate::config::OutboxConfig;
-    use crate::db::{Db, DbError, Migrations};
+    use crate::db::{Db, DbError};
     use crate::outbox::{outbox, Dispatcher};
-    use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::fs::PermissionsExt;
@@ -417,11 +416,6 @@ mod tests {
         assert!(!again.contains(id), "{again}");
     }
 
-    const NO_MIGRATIONS: Migrations = Migrations {
-        sqlite: || diesel_migrations::EmbeddedMigrations::new(&[]),
-        postgres: || diesel_migrations::EmbeddedMigrations::new(&[]),
-    };
-
     #[tokio::test]
     async fn a_refused_recipient_leaves_a_code_in_last_error_never_the_address() {
         let url = refusing_relay();
@@ -435,9 +429,7 @@ mod tests {
         assert!(raw.to_string().contains(BUYER), "{raw}");
 
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path().join("o.db").to_str().unwrap(), 2, NO_MIGRATIONS).unwrap();
-        let sql = include_str!("../../migrations/broker/sqlite/2026-11-26-000000_outbox/up.sql");
-        db.write_blocking(|c| c.batch_execute(sql).map_err(DbError::from)).unwrap();
+        let db = Db::open(dir.path().join("o.db").to_str().unwrap(), 2, crate::outbox::MIGRATIONS).unwrap();
         let sealer = Arc::new(Sealer::ephemeral());
         let mail = buyer_mail(&sealer);
         db.write_blocking(move |c| queue(c, "buyer/ord_x", &mail).map_err(DbError::from)).unwrap();

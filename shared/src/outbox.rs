@@ -21,6 +21,13 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
+const SQLITE: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
+const POSTGRES: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/postgres");
+
+/// The outbox and inbox tables, which every service's database builds on.
+pub const MIGRATIONS: crate::db::Migrations =
+    crate::db::Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[] };
+
 diesel::table! {
     outbox (seq) {
         seq -> BigInt,
@@ -50,20 +57,41 @@ diesel::table! {
 
 diesel::alias!(outbox as earlier: EarlierOutbox);
 
-pub const PENDING: &str = "pending";
-pub const DELIVERED: &str = "delivered";
-pub const DEAD: &str = "dead";
+/// Where a message of the outbox stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::Display,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[strum(serialize_all = "snake_case")]
+pub enum MessageStatus {
+    /// Not delivered yet: due at `next_attempt_at`.
+    Pending,
+    Delivered,
+    /// Out of attempts: waits for an operator.
+    Dead,
+}
+crate::sql_text!(MessageStatus);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub seq: i64,
-    pub id: String,
+    pub id: MessageId,
     pub destination: String,
     pub ordering_key: String,
     pub kind: String,
     pub payload: String,
-    pub status: String,
+    pub status: MessageStatus,
     pub attempts: i32,
 }
 
@@ -79,12 +107,12 @@ pub fn enqueue(
     let t = now();
     diesel::insert_into(outbox::table)
         .values((
-            outbox::id.eq(id.as_str()),
+            outbox::id.eq(&id),
             outbox::destination.eq(destination),
             outbox::ordering_key.eq(ordering_key),
             outbox::kind.eq(kind),
             outbox::payload.eq(payload),
-            outbox::status.eq(PENDING),
+            outbox::status.eq(MessageStatus::Pending),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(t),
             outbox::created_at.eq(t),
@@ -105,12 +133,12 @@ pub fn send(conn: &mut AnyConnection, from: ServiceName, to: ServiceName, messag
     let t = now();
     diesel::insert_into(outbox::table)
         .values((
-            outbox::id.eq(id.as_str()),
+            outbox::id.eq(&id),
             outbox::destination.eq(to.as_str()),
             outbox::ordering_key.eq(key),
             outbox::kind.eq(kind),
             outbox::payload.eq(payload),
-            outbox::status.eq(PENDING),
+            outbox::status.eq(MessageStatus::Pending),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(t),
             outbox::created_at.eq(t),
@@ -122,7 +150,7 @@ pub fn send(conn: &mut AnyConnection, from: ServiceName, to: ServiceName, messag
 /// Records a received message. `Ok(true)` the first time: apply its effect in this same
 /// transaction. `Ok(false)` for a redelivery: do nothing.
 pub fn receive_once(conn: &mut AnyConnection, envelope: &Envelope) -> QueryResult<bool> {
-    let seen = inbox::table.filter(inbox::message_id.eq(envelope.id.as_str())).count().get_result::<i64>(conn)?;
+    let seen = inbox::table.filter(inbox::message_id.eq(&envelope.id)).count().get_result::<i64>(conn)?;
     if seen > 0 {
         return Ok(false);
     }
@@ -131,7 +159,7 @@ pub fn receive_once(conn: &mut AnyConnection, envelope: &Envelope) -> QueryResul
     let inserted = conn.transaction(|c| {
         diesel::insert_into(inbox::table)
             .values((
-                inbox::message_id.eq(envelope.id.as_str()),
+                inbox::message_id.eq(&envelope.id),
                 inbox::kind.eq(envelope.message.kind()),
                 inbox::source.eq(&envelope.source),
                 inbox::received_at.eq(now()),
@@ -146,8 +174,8 @@ pub fn receive_once(conn: &mut AnyConnection, envelope: &Envelope) -> QueryResul
 }
 
 /// Counts by status, for `/metrics`, readiness and tests.
-pub fn counts(conn: &mut AnyConnection) -> QueryResult<HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> =
+pub fn counts(conn: &mut AnyConnection) -> QueryResult<HashMap<MessageStatus, i64>> {
+    let rows: Vec<(MessageStatus, i64)> =
         outbox::table.group_by(outbox::status).select((outbox::status, diesel::dsl::count_star())).load(conn)?;
     Ok(rows.into_iter().collect())
 }
@@ -189,7 +217,7 @@ impl Deliver for HttpPeer {
                 .post(format!("{}{}", self.url, INBOX_PATH))
                 .bearer_auth(token)
                 .header("content-type", "application/json")
-                .header(crate::telemetry::REQUEST_ID_HEADER, &row.id)
+                .header(crate::telemetry::REQUEST_ID_HEADER, row.id.as_str())
                 .body(row.payload.clone())
                 .send()
                 .await?;
@@ -328,13 +356,13 @@ fn claim_due(
 ) -> Result<Vec<OutboxRow>, DbError> {
     let t = now();
     let blocked = earlier
-        .filter(earlier.field(outbox::status).eq(PENDING))
+        .filter(earlier.field(outbox::status).eq(MessageStatus::Pending))
         .filter(earlier.field(outbox::destination).eq(outbox::destination))
         .filter(earlier.field(outbox::ordering_key).eq(outbox::ordering_key))
         .filter(earlier.field(outbox::seq).lt(outbox::seq))
         .select(earlier.field(outbox::seq));
     let candidates: Vec<OutboxRow> = outbox::table
-        .filter(outbox::status.eq(PENDING))
+        .filter(outbox::status.eq(MessageStatus::Pending))
         .filter(outbox::destination.eq_any(destinations))
         .filter(outbox::next_attempt_at.le(t))
         .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
@@ -348,7 +376,7 @@ fn claim_due(
     for row in candidates {
         let n = diesel::update(outbox::table)
             .filter(outbox::seq.eq(row.seq))
-            .filter(outbox::status.eq(PENDING))
+            .filter(outbox::status.eq(MessageStatus::Pending))
             .filter(outbox::lease_until.is_null().or(outbox::lease_until.lt(t)))
             .set(outbox::lease_until.eq(Some(lease)))
             .execute(conn)?;
@@ -370,7 +398,7 @@ fn record_outcome(
     match result {
         Ok(()) => diesel::update(outbox::table.filter(outbox::seq.eq(seq)))
             .set((
-                outbox::status.eq(DELIVERED),
+                outbox::status.eq(MessageStatus::Delivered),
                 outbox::delivered_at.eq(Some(t)),
                 outbox::lease_until.eq(None::<Timestamp>),
                 outbox::attempts.eq(attempts + 1),
@@ -379,7 +407,7 @@ fn record_outcome(
             .map(|_| ()),
         Err(e) => {
             let attempts = attempts + 1;
-            let status = if attempts >= config.max_attempts { DEAD } else { PENDING };
+            let status = if attempts >= config.max_attempts { MessageStatus::Dead } else { MessageStatus::Pending };
             let next = t + chrono::Duration::milliseconds(backoff_ms(config, attempts) as i64);
             diesel::update(outbox::table.filter(outbox::seq.eq(seq)))
                 .set((
@@ -400,8 +428,10 @@ const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// Deletes messages delivered more than `hours` ago.
 pub fn purge_delivered(conn: &mut AnyConnection, hours: i64) -> Result<usize, DbError> {
     let before = now() - chrono::Duration::hours(hours);
-    Ok(diesel::delete(outbox::table.filter(outbox::status.eq(DELIVERED)).filter(outbox::delivered_at.lt(before)))
-        .execute(conn)?)
+    Ok(diesel::delete(
+        outbox::table.filter(outbox::status.eq(MessageStatus::Delivered)).filter(outbox::delivered_at.lt(before)),
+    )
+    .execute(conn)?)
 }
 
 /// Exponential backoff with a cap: base, 2·base, 4·base, … ≤ max.
@@ -411,9 +441,9 @@ pub fn backoff_ms(config: &OutboxConfig, attempts: i32) -> u64 {
 }
 
 /// Makes a dead message pending again (operator action after fixing the cause).
-pub fn retry_dead(conn: &mut AnyConnection, id: &str) -> QueryResult<usize> {
-    diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(DEAD)))
-        .set((outbox::status.eq(PENDING), outbox::attempts.eq(0), outbox::next_attempt_at.eq(now())))
+pub fn retry_dead(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(MessageStatus::Dead)))
+        .set((outbox::status.eq(MessageStatus::Pending), outbox::attempts.eq(0), outbox::next_attempt_at.eq(now())))
         .execute(conn)
 }
 
@@ -443,8 +473,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Migrations;
-    use diesel::connection::SimpleConnection;
     use std::sync::Mutex;
 
     #[test]
@@ -457,16 +485,9 @@ mod tests {
         assert_eq!(backoff_ms(&c, 60), 1_000);
     }
 
-    const NO_MIGRATIONS: Migrations = Migrations {
-        sqlite: || diesel_migrations::EmbeddedMigrations::new(&[]),
-        postgres: || diesel_migrations::EmbeddedMigrations::new(&[]),
-    };
-
     fn db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path().join("o.db").to_str().unwrap(), 2, NO_MIGRATIONS).unwrap();
-        let sql = include_str!("../../migrations/broker/sqlite/2026-11-26-000000_outbox/up.sql");
-        db.write_blocking(|c| c.batch_execute(sql).map_err(DbError::from)).unwrap();
+        let db = Db::open(dir.path().join("o.db").to_str().unwrap(), 2, super::MIGRATIONS).unwrap();
         (dir, db)
     }
 
@@ -518,7 +539,7 @@ mod tests {
         assert!(last_a1 < first_a2, "{seen:?}");
         assert_eq!(seen.iter().filter(|s| *s == "b1").count(), 2);
         let counted = db.read_blocking(|c| counts(c).map_err(DbError::from)).unwrap();
-        assert_eq!(counted.get(DELIVERED), Some(&3));
+        assert_eq!(counted.get(&MessageStatus::Delivered), Some(&3));
 
         // A destination that always fails ends dead after max_attempts, and can be revived.
         db.write_blocking(|c| enqueue(c, "down", "ord_c", "k", "c1").map_err(DbError::from)).unwrap();
@@ -530,7 +551,7 @@ mod tests {
         }
         assert_eq!(down.seen.lock().unwrap().len(), 3);
         let counted = db.read_blocking(|c| counts(c).map_err(DbError::from)).unwrap();
-        assert_eq!(counted.get(DEAD), Some(&1));
+        assert_eq!(counted.get(&MessageStatus::Dead), Some(&1));
     }
 
     #[test]
@@ -547,9 +568,9 @@ mod tests {
 
         db.write_blocking(|c| {
             let id = enqueue(c, "peer", "k", "k", "x")?;
-            diesel::update(outbox::table.filter(outbox::id.eq(id.as_str())))
+            diesel::update(outbox::table.filter(outbox::id.eq(&id)))
                 .set((
-                    outbox::status.eq(DELIVERED),
+                    outbox::status.eq(MessageStatus::Delivered),
                     outbox::delivered_at.eq(Some(now() - chrono::Duration::hours(200))),
                 ))
                 .execute(c)?;
@@ -559,6 +580,6 @@ mod tests {
         .unwrap();
         assert_eq!(db.write_blocking(|c| purge_delivered(c, 24 * 7)).unwrap(), 1);
         let counted = db.read_blocking(|c| counts(c).map_err(DbError::from)).unwrap();
-        assert_eq!(counted.get(PENDING), Some(&1));
+        assert_eq!(counted.get(&MessageStatus::Pending), Some(&1));
     }
 }

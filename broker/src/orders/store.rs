@@ -377,7 +377,7 @@ pub fn delete_contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<
         outbox::table
             .filter(outbox::destination.eq(shared::mail::DESTINATION))
             .filter(outbox::ordering_key.eq(buyer_mail_key(order)))
-            .filter(outbox::status.eq(shared::outbox::DELIVERED)),
+            .filter(outbox::status.eq(shared::outbox::MessageStatus::Delivered)),
     )
     .set(outbox::payload.eq("{}"))
     .execute(conn)?;
@@ -392,7 +392,7 @@ pub fn redact_sent_buyer_mail(conn: &mut AnyConnection) -> QueryResult<usize> {
         outbox::table
             .filter(outbox::destination.eq(shared::mail::DESTINATION))
             .filter(outbox::ordering_key.like("buyer/%"))
-            .filter(outbox::status.eq(shared::outbox::DELIVERED))
+            .filter(outbox::status.eq(shared::outbox::MessageStatus::Delivered))
             .filter(outbox::payload.ne("{}")),
     )
     .set(outbox::payload.eq("{}"))

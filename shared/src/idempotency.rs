@@ -411,6 +411,7 @@ mod tests {
     const NO_MIGRATIONS: Migrations = Migrations {
         sqlite: || diesel_migrations::EmbeddedMigrations::new(&[]),
         postgres: || diesel_migrations::EmbeddedMigrations::new(&[]),
+        builds_on: &[],
     };
 
     fn db() -> (tempfile::TempDir, Db) {

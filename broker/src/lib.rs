@@ -20,9 +20,12 @@ pub mod sales;
 pub mod schema;
 pub mod search;
 pub mod selections;
+mod state;
 mod storefront;
 pub mod stores;
 pub mod unions;
+
+pub use state::State;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/broker/sqlite");
@@ -68,16 +71,16 @@ pub const MIGRATIONS: Migrations = Migrations {
         browsing::routes::create_session,
         browsing::routes::read_sequence,
         browsing::routes::forget,
-        orders::routes::place,
-        orders::routes::read,
-        orders::routes::cancel,
-        orders::routes::confirm,
-        orders::routes::approve,
-        orders::routes::refuse,
-        orders::routes::messages,
-        orders::routes::post_message,
-        orders::routes::seller_orders,
-        orders::routes::manufacturer_orders,
+        orders::placement::place,
+        orders::views::read,
+        orders::steps::cancel,
+        orders::steps::confirm,
+        orders::steps::approve,
+        orders::steps::refuse,
+        orders::relay::messages,
+        orders::relay::post_message,
+        orders::lists::seller_orders,
+        orders::lists::manufacturer_orders,
         orders::shipment_view::mint,
         buyers::routes::create_buyer,
         buyers::routes::create_session,
@@ -97,14 +100,6 @@ pub const MIGRATIONS: Migrations = Migrations {
     )
 )]
 struct ApiDoc;
-
-/// What the handlers share.
-#[derive(Clone)]
-pub struct State {
-    pub core: Core,
-    /// Seals buyers' opt-in mail contacts; only the mail sender opens them.
-    pub contacts: std::sync::Arc<shared::crypto::Sealer>,
-}
 
 /// Opens the database (migrating it) and serves the broker on `listener`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {

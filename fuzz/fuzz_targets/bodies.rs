@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return };
-    let _ = serde_json::from_value::<broker::orders::routes::PlaceOrder>(value.clone());
+    let _ = serde_json::from_value::<broker::orders::placement::PlaceOrder>(value.clone());
     let _ = serde_json::from_value::<settlement::refunds::routes::RefundBody>(value.clone());
     let ceiling = shared::money::Ceiling::MAX;
     if let Ok(p) = settlement::payments::take::PaymentRequest::parse(value.clone(), ceiling) {

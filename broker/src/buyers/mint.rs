@@ -48,7 +48,7 @@ pub struct Redemption {
 /// collection point, within its daily cap, and a code not yet used. Any refusal writes
 /// nothing.
 pub fn begin(conn: &mut AnyConnection, r: &Redemption) -> Result<String> {
-    let store = crate::catalog::store::store(conn, &r.store)?.ok_or(BrokerError::NotFound("store"))?;
+    let store = crate::catalog::stores::store(conn, &r.store)?.ok_or(BrokerError::NotFound("store"))?;
     if store.seller_id.as_ref() != Some(&r.seller) {
         return Err(BrokerError::Forbidden("not your store".into()));
     }

@@ -177,7 +177,7 @@ pub async fn compatible_products(
             let equipment = store::equipment(c, &buyer.id)?;
             let mut out = Vec::new();
             for id in store::compatible_candidates(c, &equipment, kind.as_deref(), limit)? {
-                if let Some(p) = crate::catalog::store::product(c, &id)? {
+                if let Some(p) = crate::catalog::products::product(c, &id)? {
                     if p.compatible_with.iter().any(|x| equipment.contains(x)) {
                         out.push(p);
                     }
@@ -298,7 +298,7 @@ pub async fn put_collection_point(
         .core
         .db
         .write(move |c| {
-            crate::catalog::store::store(c, &store_id)?.ok_or(BrokerError::NotFound("store"))?;
+            crate::catalog::stores::store(c, &store_id)?.ok_or(BrokerError::NotFound("store"))?;
             Ok::<_, BrokerError>(super::collections::set_collection_point(c, &store_id, enabled)?)
         })
         .await?;
@@ -335,11 +335,11 @@ pub async fn put_group_price(
         .core
         .db
         .write(move |c| {
-            let store = crate::catalog::store::store(c, &store_id)?.ok_or(BrokerError::NotFound("store"))?;
+            let store = crate::catalog::stores::store(c, &store_id)?.ok_or(BrokerError::NotFound("store"))?;
             if store.seller_id.as_ref() != Some(&seller.id) {
                 return Err(BrokerError::Forbidden("not your store".into()));
             }
-            if crate::catalog::store::product(c, &product_id)?.is_none() {
+            if crate::catalog::products::product(c, &product_id)?.is_none() {
                 return Err(BrokerError::NotFound("product"));
             }
             let existing = store::group_prices(c, &store_id, &product_id)?;
@@ -374,7 +374,7 @@ pub async fn list_group_prices(state: web::Data<State>, path: web::Path<String>)
         .core
         .db
         .read(move |c| {
-            crate::catalog::store::store(c, &id)?.ok_or(BrokerError::NotFound("store"))?;
+            crate::catalog::stores::store(c, &id)?.ok_or(BrokerError::NotFound("store"))?;
             Ok::<_, BrokerError>(store::store_group_prices(c, &id)?)
         })
         .await?;

@@ -3,7 +3,8 @@
 use super::domain::{
     parse_attributes, parse_equipment, parse_key, parse_name, parse_price, parse_stock, Offer, Product, MAX_ATTRIBUTES,
 };
-use super::store::{self, Movement};
+use super::stock::Movement;
+use super::{offers, products, reserve_mail, stock};
 use crate::accounts::store::manufacturer_exists;
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
@@ -135,7 +136,7 @@ pub async fn create_product(
                     return Err(BrokerError::NotFound("manufacturer"));
                 }
             }
-            store::insert_product(c, &product)?;
+            products::insert_product(c, &product)?;
             Ok(())
         })
         .await?;
@@ -146,7 +147,8 @@ pub async fn create_product(
 pub async fn read_product(state: web::Data<State>, path: web::Path<String>, session: Session) -> Result<HttpResponse> {
     let id = ProductId::parse(&path)?;
     let pid = id.clone();
-    let product = state.core.db.read(move |c| store::product(c, &pid)?.ok_or(BrokerError::NotFound("product"))).await?;
+    let product =
+        state.core.db.read(move |c| products::product(c, &pid)?.ok_or(BrokerError::NotFound("product"))).await?;
     session.note(&state, Viewed { product_id: Some(id), ..Default::default() }).await?;
     Ok(HttpResponse::Ok().json(product))
 }
@@ -241,8 +243,8 @@ pub async fn put_offer(
         .db
         .write(move |c| {
             owned(c, &owner, &store_id)?;
-            let product = store::product(c, &product_id)?.ok_or(BrokerError::NotFound("product"))?;
-            let existing = store::find_offer(c, &store_id, &product_id)?;
+            let product = products::product(c, &product_id)?.ok_or(BrokerError::NotFound("product"))?;
+            let existing = offers::find_offer(c, &store_id, &product_id)?;
             // A running urgent price survives an update in the same currency.
             let (urgent_price, urgent_until) = match &existing {
                 Some(e) if e.price.currency == price.currency => (e.urgent_price, e.urgent_until),
@@ -263,13 +265,13 @@ pub async fn put_offer(
                 urgent_until,
                 updated_at: shared::time::now(),
             };
-            let before = store::put_offer(c, &offer)?;
+            let before = offers::put_offer(c, &offer)?;
             let old_stock = existing.as_ref().map(|e| e.stock).unwrap_or(0);
             if stock != old_stock || existing.is_none() {
-                store::record_movement(c, &store_id, &product_id, stock - old_stock, stock, Movement::Set, None, None)?;
+                stock::record_movement(c, &store_id, &product_id, stock - old_stock, stock, Movement::Set, None, None)?;
             }
             if existing.is_some() && super::domain::crosses_reserve(reserve_threshold, old_stock, stock) {
-                store::mail_reserve(c, &store_id, &product_id, stock)?;
+                reserve_mail::mail_reserve(c, &store_id, &product_id, stock)?;
             }
             if before != Some(offer.sellable) {
                 shared::outbox::send(
@@ -284,7 +286,7 @@ pub async fn put_offer(
                     },
                 )?;
             }
-            store::find_offer(c, &store_id, &product_id)?.ok_or(BrokerError::NotFound("offer"))
+            offers::find_offer(c, &store_id, &product_id)?.ok_or(BrokerError::NotFound("offer"))
         })
         .await?;
     state.core.kick();
@@ -306,7 +308,7 @@ pub async fn read_offer(
         .db
         .read(move |c| {
             owned(c, &owner, &store_id)?;
-            store::find_offer(c, &store_id, &product_id)?.ok_or(BrokerError::NotFound("offer"))
+            offers::find_offer(c, &store_id, &product_id)?.ok_or(BrokerError::NotFound("offer"))
         })
         .await?;
     Ok(HttpResponse::Ok().json(OfferView::from(offer)))
@@ -333,7 +335,7 @@ pub async fn list_own_offers(
         .db
         .read(move |c| {
             owned(c, &owner, &store_id)?;
-            Ok::<_, BrokerError>(store::store_offers(c, &store_id, limit, offset)?)
+            Ok::<_, BrokerError>(offers::store_offers(c, &store_id, limit, offset)?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(OwnOffers { offers: offers.into_iter().map(OfferView::from).collect() }))

@@ -1,7 +1,8 @@
 //! A small world on a fresh SQLite database, for the broker's unit tests.
 
 use super::domain::{Offer, Product};
-use super::store::{insert_product, put_offer};
+use super::offers::put_offer;
+use super::products::insert_product;
 use crate::stores::store::{insert_store, NewStore};
 use diesel::prelude::*;
 use shared::db::AnyConnection;

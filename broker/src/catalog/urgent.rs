@@ -4,7 +4,7 @@
 //! so copies of the broker may sweep side by side. Until an ended price is swept, search
 //! ranks by the price rule itself (see `search::store`), so a late sweep costs speed only.
 
-use super::store::{end_urgent_prices, next_urgent_end};
+use super::urgent_prices::{end_urgent_prices, next_urgent_end};
 use crate::error::BrokerError;
 use shared::server::Core;
 use shared::time::Timestamp;
@@ -63,8 +63,9 @@ pub fn wait_for(now: Timestamp, next: Option<Timestamp>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::store::{find_offer, set_urgent_price, urgent_price_ended};
+    use crate::catalog::offers::find_offer;
     use crate::catalog::testing::*;
+    use crate::catalog::urgent_prices::{set_urgent_price, urgent_price_ended};
     use crate::schema::offers;
     use diesel::prelude::*;
 
@@ -100,7 +101,7 @@ mod tests {
         // A new regular price leaves the running urgent price current.
         let mut o = find_offer(&mut conn, &s, &w.product).unwrap().unwrap();
         o.price = eur(950);
-        crate::catalog::store::put_offer(&mut conn, &o).unwrap();
+        crate::catalog::offers::put_offer(&mut conn, &o).unwrap();
         assert_eq!(current_price(&mut conn, &s, &w), 700);
         assert_eq!(next_urgent_end(&mut conn).unwrap(), Some(until));
         // Nothing has ended yet: the sweep changes nothing.

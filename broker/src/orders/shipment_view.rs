@@ -3,8 +3,8 @@
 //! sellers, so the broker, which knows whose order it is, vouches for the seller; the
 //! token names only the order (see `shared::shipment_view`).
 
+use super::caller::{authorize, OrderCaller};
 use super::domain::Party;
-use super::routes::{authorize, OrderCaller};
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{http::header, web, HttpResponse};

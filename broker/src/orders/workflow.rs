@@ -6,7 +6,7 @@
 use super::domain::{self, Effects, Event, HoldLimits, HoldRefusal, Notice, OrderStatus, Step};
 use super::notices::{self, Audience, Summary};
 use super::store::{self, Order};
-use crate::catalog::store::{self as catalog, Movement};
+use crate::catalog::{self, stock::Movement};
 use crate::catalog::{Product, Store};
 use crate::error::{BrokerError, Result};
 use crate::orders::settings::OrderSettings;
@@ -162,20 +162,20 @@ pub fn place_keyed(
 /// Places an order. See DESIGN.md "Decisions at the boundaries" for the referral, price
 /// drift and union fulfilment rules.
 pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, sealer: &Sealer) -> Result<Placement> {
-    let store = catalog::store(conn, &new.store_id)?.ok_or(BrokerError::NotFound("store"))?;
-    let product = catalog::product(conn, &new.product_id)?.ok_or(BrokerError::NotFound("product"))?;
+    let store = catalog::stores::store(conn, &new.store_id)?.ok_or(BrokerError::NotFound("store"))?;
+    let product = catalog::products::product(conn, &new.product_id)?.ok_or(BrokerError::NotFound("product"))?;
     let quantity = domain::check_quantity(new.quantity, settings.order_max_quantity)
         .map_err(|d| BrokerError::invalid("invalid_quantity", d))?;
 
     // Where the goods come from, and at what price.
     let (offer_price, needs_confirmation, stock_store, shipper, backorder) = if store.is_manufacturer_store() {
-        match catalog::backorder_offer(conn, &product.id)?.filter(|b| b.store_id == store.id) {
+        match catalog::redirects::backorder_offer(conn, &product.id)?.filter(|b| b.store_id == store.id) {
             // Made to order: no shelf stock to reserve.
             Some(b) => (b.price, false, None, None, true),
             None => return refuse(conn, &store, &product, quantity, Unsellable::NonSellable),
         }
     } else {
-        let offer = catalog::find_offer(conn, &store.id, &product.id)?;
+        let offer = catalog::offers::find_offer(conn, &store.id, &product.id)?;
         let verdict = shared::rules::check(offer.as_ref().map(|o| o.rule()).as_ref(), quantity);
         let offer = match (verdict, offer) {
             (Err(Unsellable::NonSellable), _) | (_, None) => {
@@ -190,7 +190,9 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
             // Still, an order nobody could ship is refused now, with its alternatives.
             let available = verdict.is_ok()
                 || (union_fulfilment
-                    && catalog::alternatives(conn, &store.id, &product.id, quantity)?.iter().any(|a| a.same_union));
+                    && catalog::redirects::alternatives(conn, &store.id, &product.id, quantity)?
+                        .iter()
+                        .any(|a| a.same_union));
             if !available {
                 return refuse(conn, &store, &product, quantity, Unsellable::OutOfStock);
             }
@@ -325,7 +327,8 @@ fn take_stock(
         }
     }
     if union_fulfilment {
-        for alt in catalog::alternatives(conn, &store.id, product, qty)?.into_iter().filter(|a| a.same_union) {
+        for alt in catalog::redirects::alternatives(conn, &store.id, product, qty)?.into_iter().filter(|a| a.same_union)
+        {
             match hold_at(conn, &alt.store_id, product, qty, limits)? {
                 Ok(true) => return Ok(Taken::At { stock_store: alt.store_id.clone(), shipper: Some(alt.store_id) }),
                 Ok(false) => {}
@@ -357,7 +360,8 @@ fn hold_at(
         }
     }
     let held = diesel::Connection::transaction::<bool, Undo, _>(conn, |c| {
-        let Some(shelf) = catalog::move_stock(c, stock_store, product, -qty, Movement::Order, None, None)? else {
+        let Some(shelf) = catalog::stock::move_stock(c, stock_store, product, -qty, Movement::Order, None, None)?
+        else {
             return Ok(false);
         };
         if let Some(limits) = limits {
@@ -376,11 +380,11 @@ fn hold_at(
 /// The 409 with alternatives, after recording the unmet demand and the redirects it
 /// makes (the route gives each alternative its referral token).
 fn refuse(conn: &mut AnyConnection, store: &Store, product: &Product, qty: i64, why: Unsellable) -> Result<Placement> {
-    let alternatives = catalog::alternatives(conn, &store.id, &product.id, qty)?;
-    let backorder = catalog::backorder_offer(conn, &product.id)?.filter(|b| b.store_id != store.id);
+    let alternatives = catalog::redirects::alternatives(conn, &store.id, &product.id, qty)?;
+    let backorder = catalog::redirects::backorder_offer(conn, &product.id)?.filter(|b| b.store_id != store.id);
     crate::stores::store::record_selection(conn, &store.id, &product.id, qty, why.code())?;
     let to: Vec<StoreId> = alternatives.iter().map(|a| a.store_id.clone()).collect();
-    catalog::record_redirects(conn, &store.id, &product.id, &to)?;
+    catalog::redirects::record_redirects(conn, &store.id, &product.id, &to)?;
     let detail = match why {
         Unsellable::NonSellable => "this store cannot sell this product",
         Unsellable::OutOfStock => "this store has too little stock",
@@ -402,8 +406,8 @@ pub struct Context<'a> {
 
 /// Loads the store and product of an order, for authorisation and mail.
 pub fn surroundings(conn: &mut AnyConnection, order: &Order) -> Result<(Store, Product)> {
-    let store = catalog::store(conn, &order.store_id)?.ok_or(BrokerError::NotFound("store"))?;
-    let product = catalog::product(conn, &order.product_id)?.ok_or(BrokerError::NotFound("product"))?;
+    let store = catalog::stores::store(conn, &order.store_id)?.ok_or(BrokerError::NotFound("store"))?;
+    let product = catalog::products::product(conn, &order.product_id)?.ok_or(BrokerError::NotFound("product"))?;
     Ok((store, product))
 }
 
@@ -448,7 +452,7 @@ fn take_stock_when_payable(conn: &mut AnyConnection, order: &Order, store_row: &
         // Made to order, or placed before stock was taken this late: nothing to take.
         return Ok(true);
     }
-    let offer = catalog::find_offer(conn, &order.store_id, &order.product_id)?;
+    let offer = catalog::offers::find_offer(conn, &order.store_id, &order.product_id)?;
     let union_fulfilment = offer.as_ref().is_some_and(|o| o.union_fulfilment) && store_row.union_id.is_some();
     let sellable = offer.as_ref().is_some_and(|o| o.sellable);
     let taken = take_stock(conn, store_row, &order.product_id, order.quantity, sellable, union_fulfilment, None)?;
@@ -476,7 +480,7 @@ fn run(conn: &mut AnyConnection, ctx: &Context, order: &Order, from: OrderStatus
     }
     if e.release_stock {
         if let Some(s) = &order.stock_store_id {
-            catalog::release_stock(conn, s, &order.product_id, order.quantity)?;
+            catalog::stock::release_stock(conn, s, &order.product_id, order.quantity)?;
         }
     }
     if e.unregister_sale {

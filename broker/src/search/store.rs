@@ -6,7 +6,8 @@
 //! is an indexed lookup in `product_attributes_lookup (name, value, product_id)`.
 
 use super::domain::SearchQuery;
-use crate::catalog::store::{offer_from, urgent_price_ended, OfferTuple};
+use crate::catalog::offers::{offer_from, OfferTuple};
+use crate::catalog::urgent_prices::urgent_price_ended;
 use crate::schema::{offers, product_attributes, products, stores};
 use diesel::dsl::case_when;
 use diesel::prelude::*;
@@ -202,8 +203,8 @@ mod tests {
     /// once, before the sweeper has rewritten the stored current price and after.
     #[test]
     fn an_ended_urgent_price_ranks_as_the_regular_price() {
-        use crate::catalog::store::{end_urgent_prices, set_urgent_price};
         use crate::catalog::testing::*;
+        use crate::catalog::urgent_prices::{end_urgent_prices, set_urgent_price};
         let (_dir, mut conn) = sqlite();
         let w = world(&mut conn);
         let (urgent, steady) =

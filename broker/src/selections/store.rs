@@ -4,7 +4,7 @@
 use super::domain::{outcome, Selection};
 use crate::browsing::store::{record_preference, record_view, Source, Viewed};
 use crate::browsing::SessionId;
-use crate::catalog::store as catalog;
+use crate::catalog;
 use crate::error::BrokerError;
 use crate::stores::store::record_selection;
 use shared::db::AnyConnection;
@@ -18,13 +18,13 @@ pub fn select(
     quantity: i64,
     session: Option<&SessionId>,
 ) -> Result<Selection, BrokerError> {
-    let store = catalog::store(conn, store_id)?.ok_or(BrokerError::NotFound("store"))?;
-    let product = catalog::product(conn, product_id)?.ok_or(BrokerError::NotFound("product"))?;
-    let verdict = catalog::sellability(conn, &store, product_id, quantity)?;
-    let offer = catalog::find_offer(conn, store_id, product_id)?;
+    let store = catalog::stores::store(conn, store_id)?.ok_or(BrokerError::NotFound("store"))?;
+    let product = catalog::products::product(conn, product_id)?.ok_or(BrokerError::NotFound("product"))?;
+    let verdict = catalog::offers::sellability(conn, &store, product_id, quantity)?;
+    let offer = catalog::offers::find_offer(conn, store_id, product_id)?;
     let shipper = match (&verdict, &offer) {
         (Err(Unsellable::OutOfStock), Some(o)) if o.union_fulfilment && o.sellable => {
-            catalog::union_shipper(conn, store_id, product_id, quantity)?
+            catalog::redirects::union_shipper(conn, store_id, product_id, quantity)?
         }
         _ => None,
     };
@@ -34,11 +34,11 @@ pub fn select(
         record_selection(conn, store_id, product_id, quantity, o)?;
     }
     let (alternatives, backorder) = if reason.is_some() && !covered {
-        let alternatives = catalog::alternatives(conn, store_id, product_id, quantity)?;
+        let alternatives = catalog::redirects::alternatives(conn, store_id, product_id, quantity)?;
         let ids: Vec<StoreId> = alternatives.iter().map(|a| a.store_id.clone()).collect();
-        catalog::record_redirects(conn, store_id, product_id, &ids)?;
+        catalog::redirects::record_redirects(conn, store_id, product_id, &ids)?;
         // The manufacturer's own store is an alternative only for the other stores.
-        let backorder = catalog::backorder_offer(conn, product_id)?.filter(|b| &b.store_id != store_id);
+        let backorder = catalog::redirects::backorder_offer(conn, product_id)?.filter(|b| &b.store_id != store_id);
         (alternatives, backorder)
     } else {
         (Vec::new(), None)
@@ -49,7 +49,7 @@ pub fn select(
             Viewed { store_id: Some(store_id.clone()), product_id: Some(product_id.clone()), ..Default::default() };
         record_view(conn, s, &viewed)?;
     }
-    let price = if reason.is_none() || covered { catalog::quote(conn, &store, product_id)? } else { None };
+    let price = if reason.is_none() || covered { catalog::offers::quote(conn, &store, product_id)? } else { None };
     Ok(Selection {
         sellable: reason.is_none() || covered,
         reason: if covered { None } else { reason },

@@ -3,7 +3,7 @@
 //! mails: a seller whose session was taken over learns of it while the hold still keeps
 //! the money back.
 
-use crate::catalog::store::store;
+use crate::catalog::stores::store;
 use diesel::QueryResult;
 use shared::db::AnyConnection;
 use shared::ids::StoreId;

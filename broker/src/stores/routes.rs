@@ -5,8 +5,8 @@ use super::store::{self, NewStore, PublicStore, SupplierId};
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
 use crate::catalog::domain::{parse_key, parse_name, parse_price, parse_quantity, MANUFACTURER_CATEGORY};
-use crate::catalog::store::{self as catalog, Movement};
 use crate::catalog::Store;
+use crate::catalog::{self, stock::Movement};
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -34,7 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Loads the store and checks the caller owns it: 404 unknown, 403 another's.
 pub fn owned(conn: &mut AnyConnection, owner: &StoreOwner, id: &StoreId) -> Result<Store> {
-    check_owner(owner, catalog::store(conn, id)?)
+    check_owner(owner, catalog::stores::store(conn, id)?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -129,7 +129,7 @@ pub async fn list_offers(
         .db
         .read(move |c| {
             store::public_store(c, &id)?.ok_or(BrokerError::NotFound("store"))?;
-            Ok::<_, BrokerError>(catalog::store_offers(c, &id, limit, offset)?)
+            Ok::<_, BrokerError>(catalog::offers::store_offers(c, &id, limit, offset)?)
         })
         .await?;
     let offers = offers
@@ -258,14 +258,22 @@ pub async fn move_stock(
         .db
         .write(move |c| {
             owned(c, &owner, &id)?;
-            catalog::find_offer(c, &id, &pid)?.ok_or(BrokerError::NotFound("offer"))?;
+            catalog::offers::find_offer(c, &id, &pid)?.ok_or(BrokerError::NotFound("offer"))?;
             if let Some(s) = &supplier {
                 if !store::supplier_of_store(c, &id, s)? {
                     return Err(BrokerError::NotFound("supplier"));
                 }
             }
-            catalog::move_stock(c, &id, &pid, delta, kind, supplier.as_ref().map(|s| s.as_str()), note.as_deref())?
-                .ok_or_else(|| BrokerError::conflict("insufficient_stock", "the store has fewer units than that"))
+            catalog::stock::move_stock(
+                c,
+                &id,
+                &pid,
+                delta,
+                kind,
+                supplier.as_ref().map(|s| s.as_str()),
+                note.as_deref(),
+            )?
+            .ok_or_else(|| BrokerError::conflict("insufficient_stock", "the store has fewer units than that"))
         })
         .await?;
     state.core.kick();
@@ -380,11 +388,11 @@ pub async fn set_urgent(
         .db
         .write(move |c| {
             owned(c, &owner, &store_id)?;
-            let offer = catalog::find_offer(c, &store_id, &pid)?.ok_or(BrokerError::NotFound("offer"))?;
+            let offer = catalog::offers::find_offer(c, &store_id, &pid)?.ok_or(BrokerError::NotFound("offer"))?;
             if offer.price.currency != price.currency {
                 return Err(BrokerError::invalid("wrong_currency", "the urgent price must be in the offer's currency"));
             }
-            catalog::set_urgent_price(c, &store_id, &pid, Some(price), Some(until))?;
+            catalog::urgent_prices::set_urgent_price(c, &store_id, &pid, Some(price), Some(until))?;
             Ok(())
         })
         .await?;
@@ -406,7 +414,7 @@ pub async fn end_urgent(
         .db
         .write(move |c| {
             owned(c, &owner, &store_id)?;
-            if catalog::set_urgent_price(c, &store_id, &product, None, None)? == 0 {
+            if catalog::urgent_prices::set_urgent_price(c, &store_id, &product, None, None)? == 0 {
                 return Err(BrokerError::NotFound("offer"));
             }
             Ok(())

@@ -1,0 +1,94 @@
+//! The stores the catalog sells through, as the orders and the offers read them: a store
+//! with its owner and the owner's contact address, and a manufacturer's own store.
+
+use super::domain::Store;
+use crate::schema::{manufacturers, sellers, stores};
+use diesel::prelude::*;
+use shared::db::AnyConnection;
+use shared::ids::{ManufacturerId, SellerId, StoreId, UnionId};
+
+#[derive(Queryable)]
+struct StoreRow {
+    id: String,
+    name: String,
+    union_id: Option<String>,
+    category: String,
+    region: String,
+    seller_id: Option<String>,
+    manufacturer_id: Option<String>,
+}
+
+/// A store with its owner and the owner's contact address, or `None`.
+pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store>> {
+    let row: Option<StoreRow> = stores::table
+        .filter(stores::id.eq(id.as_str()))
+        .select((
+            stores::id,
+            stores::name,
+            stores::union_id,
+            stores::category,
+            stores::region,
+            stores::seller_id,
+            stores::manufacturer_id,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some(r) = row else { return Ok(None) };
+    let contact_email = match (&r.seller_id, &r.manufacturer_id) {
+        (Some(s), _) => sellers::table.filter(sellers::id.eq(s)).select(sellers::email).first(conn)?,
+        (None, Some(m)) => {
+            manufacturers::table.filter(manufacturers::id.eq(m)).select(manufacturers::email).first(conn)?
+        }
+        (None, None) => String::new(),
+    };
+    Ok(Some(Store {
+        id: StoreId::from_db(r.id),
+        name: r.name,
+        union_id: r.union_id.map(UnionId::from_db),
+        category: r.category,
+        region: r.region,
+        seller_id: r.seller_id.map(SellerId::from_db),
+        manufacturer_id: r.manufacturer_id.map(ManufacturerId::from_db),
+        contact_email,
+    }))
+}
+
+/// The manufacturer's own store (the seller of its back-orders).
+pub fn manufacturer_store(conn: &mut AnyConnection, manufacturer: &ManufacturerId) -> QueryResult<Option<StoreId>> {
+    stores::table
+        .filter(stores::manufacturer_id.eq(manufacturer.as_str()))
+        .select(stores::id)
+        .first::<String>(conn)
+        .optional()
+        .map(|o| o.map(StoreId::from_db))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog::testing::*;
+
+    #[test]
+    fn registering_a_store_writes_store_registered_for_settlement() {
+        let (_d, mut conn) = sqlite();
+        let w = world(&mut conn);
+        let s = shop(&mut conn, &w, Some(&w.union_a), "north");
+        let lines = outbox(&mut conn);
+        let line = lines
+            .iter()
+            .find(|l| l.destination == "settlement" && l.payload.contains(s.as_str()))
+            .expect("a message for the store");
+        assert_eq!((line.destination.as_str(), line.kind.as_str()), ("settlement", "store_registered"));
+        let env: shared::messages::Envelope = serde_json::from_str(&line.payload).unwrap();
+        match env.message {
+            shared::messages::Message::StoreRegistered { store_id, seller_id, union_id, region, .. } => {
+                assert_eq!((store_id, seller_id, union_id), (s, Some(w.seller.clone()), Some(w.union_a.clone())));
+                assert_eq!(region, "north");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The manufacturer's own store has no union and names the manufacturer.
+        let maker =
+            lines.iter().find(|l| l.destination == "settlement" && l.payload.contains(w.maker_store.as_str())).unwrap();
+        assert!(maker.payload.contains(w.manufacturer.as_str()) && maker.payload.contains("\"union_id\":null"));
+    }
+}

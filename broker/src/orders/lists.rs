@@ -1,0 +1,73 @@
+//! The seller's and the manufacturer's order lists, in the store's view.
+
+use super::domain::OrderStatus;
+use super::store;
+use super::views::{seller_views, SellerView};
+use crate::error::{BrokerError, Result};
+use crate::State;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use shared::auth::{Manufacturer, Seller};
+use shared::ids::{OrderId, StoreId};
+
+#[derive(Deserialize)]
+pub struct SellerQuery {
+    store_id: Option<StoreId>,
+    status: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[utoipa::path(get, tag = "orders", path = "/v1/seller/orders",
+    responses((status = 200, description = "{orders: [SellerView]}")))]
+pub async fn seller_orders(
+    state: web::Data<State>,
+    seller: Seller,
+    q: web::Query<SellerQuery>,
+) -> Result<HttpResponse> {
+    let q = q.into_inner();
+    let status = match q.status.as_deref() {
+        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| BrokerError::invalid("invalid_status", "unknown status"))?),
+        None => None,
+    };
+    let page = shared::http::Page { limit: q.limit, offset: q.offset };
+    let list = state
+        .core
+        .db
+        .read(move |c| {
+            let list = store::for_seller(c, &seller.id, q.store_id.as_ref(), status, page.limit(), page.offset())?;
+            seller_views(c, list)
+        })
+        .await?;
+    let orders: Vec<SellerView> = list;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders })))
+}
+
+#[utoipa::path(get, tag = "orders", path = "/v1/manufacturer/orders",
+    responses((status = 200, description = "{orders: [SellerView]}: orders waiting for its approval, then the back-orders its own store sold")))]
+pub async fn manufacturer_orders(
+    state: web::Data<State>,
+    m: Manufacturer,
+    page: web::Query<shared::http::Page>,
+) -> Result<HttpResponse> {
+    let page = page.into_inner();
+    let list = state
+        .core
+        .db
+        .read(move |c| {
+            use crate::schema::products;
+            use diesel::prelude::*;
+            let mine: Vec<String> =
+                products::table.filter(products::manufacturer_id.eq(m.id.as_str())).select(products::id).load(c)?;
+            let mut list = store::awaiting_approval(c, &mine, 200)?;
+            if let Some(own) = crate::catalog::stores::manufacturer_store(c, &m.id)? {
+                let sold = store::for_store(c, &own, page.limit(), page.offset())?;
+                let seen: Vec<OrderId> = list.iter().map(|o| o.id.clone()).collect();
+                list.extend(sold.into_iter().filter(|o| !seen.contains(&o.id)));
+            }
+            seller_views(c, list)
+        })
+        .await?;
+    let orders: Vec<SellerView> = list;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders })))
+}

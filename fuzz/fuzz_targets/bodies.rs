@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_value::<broker::orders::placement::PlaceOrder>(value.clone());
     let _ = serde_json::from_value::<settlement::refunds::routes::RefundBody>(value.clone());
     let ceiling = shared::money::Ceiling::MAX;
-    if let Ok(p) = settlement::payments::take::PaymentRequest::parse(value.clone(), ceiling) {
+    if let Ok(p) = settlement::payments::workflow::PaymentRequest::parse(value.clone(), ceiling) {
         assert!(p.amount.amount > 0, "a payment of {:?} was accepted", p.amount);
         assert!(p.amount.amount <= shared::money::MAX_AMOUNT, "a payment above the ceiling was accepted");
     }

@@ -1,8 +1,67 @@
-//! Every failure settlement answers with, each with its stable code.
+//! Every failure settlement answers with, each with its stable code: [`Code`] is the
+//! catalogue of settlement's own codes (the shared ones are `shared::error::Code`), and
+//! every status settlement answers with comes from one of the two.
 
 use actix_web::http::StatusCode;
-use shared::error::ApiError;
+use shared::error::{ApiError, Catalogue};
 use shared::money::Money;
+
+/// Settlement's own error codes, each with its one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Code {
+    UnknownOrder,
+    UnknownPayment,
+    RefundExceedsPayment,
+    InsufficientBalance,
+    StoreIdRequired,
+    ReauthenticationRequired,
+    InvalidWebhookUrl,
+    InvalidOrderId,
+    InvalidPartnerReference,
+    InvalidPaymentId,
+    InvalidReason,
+    InvalidPurchaseId,
+    InvalidName,
+    InvalidHolder,
+    InvalidIban,
+    /// A statement's or a report's period that does not parse.
+    InvalidPeriod,
+    PurchaseIdReused,
+    NoWebhookUrl,
+}
+
+impl Catalogue for Code {
+    fn status(self) -> StatusCode {
+        use Code::*;
+        match self {
+            StoreIdRequired => StatusCode::BAD_REQUEST,
+            ReauthenticationRequired => StatusCode::UNAUTHORIZED,
+            UnknownOrder | UnknownPayment => StatusCode::NOT_FOUND,
+            InsufficientBalance | PurchaseIdReused | NoWebhookUrl => StatusCode::CONFLICT,
+            RefundExceedsPayment
+            | InvalidWebhookUrl
+            | InvalidOrderId
+            | InvalidPartnerReference
+            | InvalidPaymentId
+            | InvalidReason
+            | InvalidPurchaseId
+            | InvalidName
+            | InvalidHolder
+            | InvalidIban
+            | InvalidPeriod => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+/// Every code settlement answers with beside the shared ones: its catalogue, the
+/// idempotency keys' refusals and the report requests' refusals.
+pub fn codes() -> Vec<&'static str> {
+    use strum::IntoEnumIterator;
+    let keys = shared::idempotency::Refusal::iter().map(shared::idempotency::Refusal::as_str);
+    let reports = privacy::scope::Code::iter().map(privacy::scope::Code::as_str);
+    Code::all().into_iter().chain(keys).chain(reports).collect()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettlementError {
@@ -27,27 +86,54 @@ pub enum SettlementError {
     ReauthenticationRequired { max_age: i64 },
     #[error("invalid webhook URL: {0}")]
     InvalidWebhookUrl(String),
+    /// A refusal of the request's content, at its code's status.
     #[error("{detail}")]
-    Invalid { code: &'static str, detail: String },
+    Refused { code: Code, detail: String },
+    /// A request body that did not parse, under one of the shared codes.
+    #[error("{detail}")]
+    Body { code: shared::error::Code, detail: String },
     #[error("the ledger transaction does not balance")]
     Unbalanced,
 }
 
 impl SettlementError {
-    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
-        SettlementError::Invalid { code, detail: detail.into() }
+    pub fn refused(code: Code, detail: impl Into<String>) -> Self {
+        SettlementError::Refused { code, detail: detail.into() }
     }
 
     /// A request body that did not parse: an amount above the money ceiling and an
     /// unknown currency keep their own codes, anything else is `invalid_body`.
     pub fn body(e: serde_json::Error) -> Self {
-        if shared::money::is_too_large(&e) {
-            SettlementError::invalid("amount_too_large", e.to_string())
+        use shared::error::Code as Shared;
+        let code = if shared::money::is_too_large(&e) {
+            Shared::AmountTooLarge
         } else if e.to_string().contains("unknown currency") {
-            SettlementError::invalid("unknown_currency", e.to_string())
+            Shared::UnknownCurrency
         } else {
-            SettlementError::invalid("invalid_body", e.to_string())
-        }
+            Shared::InvalidBody
+        };
+        SettlementError::Body { code, detail: e.to_string() }
+    }
+
+    /// The code this error answers with: one of the catalogue's, or (`Err`) a shared one.
+    /// Shared errors, key refusals and report refusals carry their own codes (listed by
+    /// [`codes`]) and are answered through them before this is asked.
+    fn listed(&self) -> Result<Code, shared::error::Code> {
+        Ok(match self {
+            SettlementError::Shared(_)
+            | SettlementError::Key(_)
+            | SettlementError::Reports(_)
+            | SettlementError::Unbalanced => return Err(shared::error::Code::InternalError),
+            SettlementError::Body { code, .. } => return Err(*code),
+            SettlementError::UnknownOrder => Code::UnknownOrder,
+            SettlementError::UnknownPayment => Code::UnknownPayment,
+            SettlementError::RefundExceedsPayment { .. } => Code::RefundExceedsPayment,
+            SettlementError::InsufficientBalance => Code::InsufficientBalance,
+            SettlementError::StoreRequired => Code::StoreIdRequired,
+            SettlementError::ReauthenticationRequired { .. } => Code::ReauthenticationRequired,
+            SettlementError::InvalidWebhookUrl(_) => Code::InvalidWebhookUrl,
+            SettlementError::Refused { code, .. } => *code,
+        })
     }
 }
 
@@ -77,35 +163,22 @@ impl From<shared::ids::InvalidId> for SettlementError {
 
 impl ApiError for SettlementError {
     fn status(&self) -> StatusCode {
-        match self {
-            SettlementError::Shared(e) => e.status(),
-            SettlementError::Key(r) => r.status(),
-            SettlementError::Reports(e) => e.status(),
-            SettlementError::StoreRequired => StatusCode::BAD_REQUEST,
-            SettlementError::InsufficientBalance => StatusCode::CONFLICT,
-            SettlementError::ReauthenticationRequired { .. } => StatusCode::UNAUTHORIZED,
-            SettlementError::RefundExceedsPayment { .. }
-            | SettlementError::InvalidWebhookUrl(_)
-            | SettlementError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            SettlementError::UnknownOrder | SettlementError::UnknownPayment => StatusCode::NOT_FOUND,
-            SettlementError::Unbalanced => StatusCode::INTERNAL_SERVER_ERROR,
+        match (self, self.listed()) {
+            (SettlementError::Shared(e), _) => e.status(),
+            (SettlementError::Key(r), _) => r.status(),
+            (SettlementError::Reports(e), _) => e.status(),
+            (_, Ok(code)) => code.status(),
+            (_, Err(code)) => code.status(),
         }
     }
 
     fn code(&self) -> &'static str {
-        match self {
-            SettlementError::Shared(e) => e.code(),
-            SettlementError::Key(r) => r.as_str(),
-            SettlementError::Reports(e) => e.code(),
-            SettlementError::UnknownOrder => "unknown_order",
-            SettlementError::UnknownPayment => "unknown_payment",
-            SettlementError::RefundExceedsPayment { .. } => "refund_exceeds_payment",
-            SettlementError::InsufficientBalance => "insufficient_balance",
-            SettlementError::StoreRequired => "store_id_required",
-            SettlementError::ReauthenticationRequired { .. } => "reauthentication_required",
-            SettlementError::InvalidWebhookUrl(_) => "invalid_webhook_url",
-            SettlementError::Invalid { code, .. } => code,
-            SettlementError::Unbalanced => "internal_error",
+        match (self, self.listed()) {
+            (SettlementError::Shared(e), _) => e.code(),
+            (SettlementError::Key(r), _) => r.as_str(),
+            (SettlementError::Reports(e), _) => e.code(),
+            (_, Ok(code)) => code.into(),
+            (_, Err(code)) => code.as_str(),
         }
     }
 
@@ -153,3 +226,36 @@ impl shared::idempotency::KeyedError for SettlementError {
 shared::problem_response!(SettlementError);
 
 pub type Result<T, E = SettlementError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn every_error_answers_with_its_code_at_the_code_s_status() {
+        for code in Code::iter() {
+            let e = SettlementError::refused(code, "x");
+            assert_eq!((e.code(), e.status()), (code.into(), code.status()));
+        }
+        let cases = [
+            (shared::idempotency::Refusal::Required.into(), 400, "idempotency_key_required"),
+            (shared::idempotency::Refusal::InUse.into(), 409, "idempotency_key_in_use"),
+            (shared::idempotency::Refusal::Reused.into(), 422, "idempotency_key_reused"),
+            (SettlementError::UnknownOrder, 404, "unknown_order"),
+            (SettlementError::StoreRequired, 400, "store_id_required"),
+            (SettlementError::ReauthenticationRequired { max_age: 1 }, 401, "reauthentication_required"),
+            (SettlementError::InvalidWebhookUrl("x".into()), 422, "invalid_webhook_url"),
+            (SettlementError::Unbalanced, 500, "internal_error"),
+            (
+                SettlementError::Body { code: shared::error::Code::AmountTooLarge, detail: "x".into() },
+                422,
+                "amount_too_large",
+            ),
+            (shared::Error::Unauthorized.into(), 401, "unauthorized"),
+        ];
+        for (e, status, code) in cases {
+            assert_eq!((e.status().as_u16(), e.code()), (status, code));
+        }
+    }
+}

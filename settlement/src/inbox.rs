@@ -1,7 +1,7 @@
 //! Messages from the other services, applied once each (the inbox dedupes by message id;
 //! each effect is also guarded by the order's state, so a repeated fact changes nothing).
 
-use crate::refunds::apply::{refund_order, OrderRefund};
+use crate::refunds::workflow::{refund_order, OrderRefund};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use shared::auth::ServiceCaller;
@@ -100,7 +100,7 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
         Message::ShipmentAbandoned { order_id, reason } => {
             refund_order(conn, order_id, OrderRefund::Undeliverable, reason).map(|_| ())
         }
-        Message::OrderDelivered { order_id } => crate::escrow::release::release(conn, order_id, fees).map(|_| ()),
+        Message::OrderDelivered { order_id } => crate::escrow::workflow::release(conn, order_id, fees).map(|_| ()),
         _ => Ok(()),
     };
     result.map_err(|e| match e {

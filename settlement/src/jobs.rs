@@ -3,7 +3,7 @@
 //! one database may run it side by side.
 
 use crate::error::{Result, SettlementError};
-use crate::refunds::apply::{refund_order, OrderRefund};
+use crate::refunds::workflow::{refund_order, OrderRefund};
 use crate::settings::Settings;
 use shared::server::Core;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ pub fn spawn(core: Core, settings: Settings) {
             let every = settings.remittance_interval_secs;
             if every > 0 && last_remittance.elapsed() >= Duration::from_secs(every) {
                 last_remittance = Instant::now();
-                match core.db.write(crate::remittances::run::run).await {
+                match core.db.write(crate::remittances::workflow::run).await {
                     Ok(batch) => tracing::info!(
                         remitted = batch.remittances.len(),
                         skipped = batch.skipped.len(),

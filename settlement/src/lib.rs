@@ -6,6 +6,7 @@ use actix_web::web;
 use shared::config::{Config, ServiceName};
 use shared::crypto::Sealer;
 use shared::db::{Db, Migrations};
+use shared::error::Catalogue;
 use shared::server::{Core, Running, StartError};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -27,10 +28,12 @@ pub mod remittances;
 pub mod reports;
 pub mod schema;
 pub mod settings;
+mod state;
 pub mod stores;
 
 pub use error::SettlementError;
 pub use ledger::store::ReconcileReport;
+pub use state::State;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/settlement/sqlite");
@@ -105,19 +108,6 @@ impl utoipa::Modify for BearerSchemes {
     }
 }
 
-/// What the handlers share.
-#[derive(Clone)]
-pub struct State {
-    pub core: Core,
-    /// Seals webhook secrets at rest.
-    pub sealer: Arc<Sealer>,
-    /// Seals stores' payout accounts at rest.
-    pub payout_sealer: Arc<Sealer>,
-    pub settings: Arc<settings::Settings>,
-    /// `[settings.payouts]`: fresh sign-in and hold for payout account changes.
-    pub payouts: Arc<payouts::settings::PayoutSettings>,
-}
-
 fn open_sealer(config: &Config, purpose: &str) -> Result<Arc<Sealer>, StartError> {
     Ok(Arc::new(Sealer::load_or_create(&config.data_dir.join("keys").join(format!("settlement-{purpose}")))?))
 }
@@ -152,7 +142,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
         settings: Arc::new(settings),
         payouts: Arc::new(payout_settings),
     });
-    shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &[], move |cfg| {
+    shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &error::codes(), move |cfg| {
         cfg.app_data(state.clone())
             .configure(inbox::routes)
             .configure(partners::routes::routes)
@@ -182,15 +172,25 @@ pub fn reconcile(config: &Config) -> Result<ReconcileReport, SettlementError> {
 mod tests {
     use super::*;
 
+    fn finished() -> utoipa::openapi::OpenApi {
+        shared::openapi::finish(ApiDoc::openapi(), &error::codes())
+    }
+
     #[test]
     fn operation_ids_are_unique_once_the_document_is_finished() {
-        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(ApiDoc::openapi(), &[]));
+        let ids = shared::openapi::duplicate_operation_ids(finished());
         assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
     }
 
     #[test]
     fn the_finished_document_documents_every_error_and_credential() {
-        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi(), &[]));
+        let faults = shared::openapi::check(&finished());
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
+
+    #[test]
+    fn every_code_of_the_catalogue_is_in_the_document_with_an_error_status() {
+        let faults = shared::error::catalogue_faults::<error::Code>(&finished());
         assert!(faults.is_empty(), "{faults:#?}");
     }
 }

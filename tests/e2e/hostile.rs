@@ -788,8 +788,8 @@ mod ledger_properties {
     use settlement::ledger::store::{owed, reconcile, trial_balance};
     use settlement::ledger::Account;
     use settlement::orders::store::{self as orders, NewOrder};
-    use settlement::payments::take::{take_payment, PaymentRequest};
-    use settlement::refunds::apply::{refund_order, refund_payment, OrderRefund};
+    use settlement::payments::workflow::{take_payment, PaymentRequest};
+    use settlement::refunds::workflow::{refund_order, refund_payment, OrderRefund};
     use settlement::SettlementError;
     use shared::config::FeeConfig;
     use shared::db::{AnyConnection, Db};
@@ -889,7 +889,7 @@ mod ledger_properties {
                             payments.push(take_payment(conn, &partner, &req)?.payment_id);
                         }
                         Step::Release { order } if !seen.is_empty() => {
-                            settlement::escrow::release::release(conn, &seen[order % seen.len()], &fees)?;
+                            settlement::escrow::workflow::release(conn, &seen[order % seen.len()], &fees)?;
                         }
                         Step::Refund { payment, amount } if !payments.is_empty() => {
                             let p = &payments[payment % payments.len()];
@@ -903,7 +903,7 @@ mod ledger_properties {
                             refund_order(conn, &seen[order % seen.len()], why, "test")?;
                         }
                         Step::Remit => {
-                            settlement::remittances::run::run(conn)?;
+                            settlement::remittances::workflow::run(conn)?;
                         }
                         Step::Charge { store, purchase, amount } => {
                             let r = conn.transaction(|c| {
@@ -922,7 +922,7 @@ mod ledger_properties {
                 }
                 for s in &stores[..2] {
                     // A remittance never takes a payable store below zero.
-                    settlement::remittances::run::run(conn)?;
+                    settlement::remittances::workflow::run(conn)?;
                     let available = owed(conn, &Account::Store(s.clone()), Currency::EUR)?.amount;
                     assert!(available <= 0, "a payable store kept {available} after a remittance");
                 }

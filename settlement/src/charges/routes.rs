@@ -2,7 +2,7 @@
 //! (the broker, by service token).
 
 use super::store::Charge;
-use crate::error::{Result, SettlementError};
+use crate::error::{Code, Result, SettlementError};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -41,7 +41,7 @@ fn broker_only(caller: &ServiceCaller) -> Result<()> {
 fn purchase_id(s: &str) -> Result<String> {
     let s = s.trim();
     if s.is_empty() || s.len() > 100 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(SettlementError::invalid("invalid_purchase_id", "purchase_id must be 1 to 100 of [A-Za-z0-9_-]"));
+        return Err(SettlementError::refused(Code::InvalidPurchaseId, "purchase_id must be 1 to 100 of [A-Za-z0-9_-]"));
     }
     Ok(s.to_string())
 }

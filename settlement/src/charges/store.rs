@@ -1,6 +1,6 @@
 //! Charges and their refunds.
 
-use crate::error::{Result, SettlementError};
+use crate::error::{Code, Result, SettlementError};
 use crate::ledger::{store as ledger, Account, Transaction};
 use crate::schema::charges;
 use diesel::prelude::*;
@@ -145,11 +145,10 @@ fn same_or_conflict(existing: Charge, store: &StoreId, amount: Money, purpose: P
     if existing.store_id == *store && existing.amount == amount && existing.purpose == purpose {
         Ok(existing)
     } else {
-        Err(shared::Error::Conflict {
-            code: "purchase_id_reused",
-            detail: "this purchase id was charged with another store or amount".into(),
-        }
-        .into())
+        Err(SettlementError::refused(
+            Code::PurchaseIdReused,
+            "this purchase id was charged with another store or amount",
+        ))
     }
 }
 

@@ -3,4 +3,4 @@
 //! store).
 
 pub mod domain;
-pub mod release;
+pub mod workflow;

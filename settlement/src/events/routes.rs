@@ -1,7 +1,7 @@
 //! `GET /v1/events?after=&limit=` (partner).
 
 use super::domain::Event;
-use crate::error::Result;
+use crate::error::{Code, Result, SettlementError};
 use crate::partners::PartnerCaller;
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -76,11 +76,10 @@ pub async fn redeliver(state: web::Data<State>, partner: PartnerCaller, path: we
         .db
         .write(move |c| {
             if !crate::partners::store::has_webhook(c, &partner.id)? {
-                return Err(shared::Error::Conflict {
-                    code: "no_webhook_url",
-                    detail: "this partner has no webhook URL; read /v1/events instead".into(),
-                }
-                .into());
+                return Err(SettlementError::refused(
+                    Code::NoWebhookUrl,
+                    "this partner has no webhook URL; read /v1/events instead",
+                ));
             }
             super::deliveries::redeliver(c, &partner.id, seq)
         })

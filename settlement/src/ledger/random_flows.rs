@@ -3,12 +3,12 @@
 //! what it captured.
 
 use crate::error::SettlementError;
-use crate::escrow::release::release;
+use crate::escrow::workflow::release;
 use crate::ledger::store::{owed, reconcile, trial_balance};
 use crate::ledger::Account;
 use crate::orders::store::{self as orders, NewOrder};
-use crate::payments::take::{take_payment, PaymentRequest};
-use crate::refunds::apply::{refund_order, refund_payment, OrderRefund};
+use crate::payments::workflow::{take_payment, PaymentRequest};
+use crate::refunds::workflow::{refund_order, refund_payment, OrderRefund};
 use diesel::Connection;
 use shared::config::FeeConfig;
 use shared::db::{AnyConnection, Db};
@@ -132,7 +132,7 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
                         refund_order(conn, o, why, "test")?;
                     }
                     7 => {
-                        crate::remittances::run::run(conn)?;
+                        crate::remittances::workflow::run(conn)?;
                     }
                     8 => {
                         let store = &stores[rng.below(3) as usize];

@@ -1,12 +1,12 @@
 //! Rules for partner data: names and webhook URLs.
 
-use crate::error::{Result, SettlementError};
+use crate::error::{Code, Result, SettlementError};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub fn parse_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(SettlementError::invalid("invalid_name", "the name must be 1 to 200 characters"));
+        return Err(SettlementError::refused(Code::InvalidName, "the name must be 1 to 200 characters"));
     }
     Ok(name.to_string())
 }

@@ -3,4 +3,4 @@
 
 pub mod routes;
 pub mod store;
-pub mod take;
+pub mod workflow;

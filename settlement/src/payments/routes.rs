@@ -1,6 +1,6 @@
 //! `POST /v1/payments` (partner, `Idempotency-Key`).
 
-use super::take::{take_payment, PaymentAnswer, PaymentBody, PaymentRequest};
+use super::workflow::{take_payment, PaymentAnswer, PaymentBody, PaymentRequest};
 use crate::error::Result;
 use crate::partners::PartnerCaller;
 use crate::State;

@@ -1,6 +1,6 @@
 //! A payout account, parsed.
 
-use crate::error::{Result, SettlementError};
+use crate::error::{Code, Result, SettlementError};
 use serde::{Deserialize, Serialize};
 
 /// An account holder and an IBAN that passed its check digits.
@@ -14,7 +14,7 @@ impl PayoutAccount {
     pub fn parse(holder: &str, iban: &str) -> Result<Self> {
         let holder = holder.trim();
         if holder.is_empty() || holder.chars().count() > 140 {
-            return Err(SettlementError::invalid("invalid_holder", "the holder must be 1 to 140 characters"));
+            return Err(SettlementError::refused(Code::InvalidHolder, "the holder must be 1 to 140 characters"));
         }
         Ok(PayoutAccount { holder: holder.to_string(), iban: parse_iban(iban)? })
     }
@@ -29,7 +29,7 @@ impl PayoutAccount {
 /// end, equal 1 modulo 97. Spaces are allowed and dropped.
 pub fn parse_iban(raw: &str) -> Result<String> {
     let iban: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
-    let bad = || SettlementError::invalid("invalid_iban", "not a valid IBAN");
+    let bad = || SettlementError::refused(Code::InvalidIban, "not a valid IBAN");
     let b = iban.as_bytes();
     if !(15..=34).contains(&b.len())
         || !b[..2].iter().all(u8::is_ascii_uppercase)

@@ -2,6 +2,6 @@
 //! (cancellation, an abandoned shipment, an expired partial payment). Never more than was
 //! captured; each one a ledger transaction and an event for the payment's partner.
 
-pub mod apply;
 pub mod routes;
 pub mod store;
+pub mod workflow;

@@ -1,6 +1,6 @@
 //! `POST /v1/refunds` (partner or operator, `Idempotency-Key`).
 
-use super::apply::{refund_payment, RefundAnswer};
+use super::workflow::{refund_payment, RefundAnswer};
 use crate::error::{Result, SettlementError};
 use crate::partners::auth::RefundCaller;
 use crate::State;
@@ -32,12 +32,12 @@ struct RefundRequest {
 
 fn parse(body: serde_json::Value, ceiling: Ceiling) -> Result<RefundRequest> {
     let raw: RefundBody = serde_json::from_value(body).map_err(SettlementError::body)?;
-    let payment_id =
-        PaymentId::parse(&raw.payment_id).map_err(|e| SettlementError::invalid("invalid_payment_id", e.to_string()))?;
+    let payment_id = PaymentId::parse(&raw.payment_id)
+        .map_err(|e| SettlementError::refused(Code::InvalidPaymentId, e.to_string()))?;
     let amount = ceiling.admit(raw.amount)?;
     let reason = raw.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(SettlementError::invalid("invalid_reason", "reason must be 1 to 500 characters"));
+        return Err(SettlementError::refused(Code::InvalidReason, "reason must be 1 to 500 characters"));
     }
     Ok(RefundRequest { payment_id, amount, reason: reason.to_string() })
 }

@@ -3,4 +3,4 @@
 //! out; later releases fill it first.
 
 pub mod routes;
-pub mod run;
+pub mod workflow;

@@ -1,6 +1,6 @@
 //! `POST /v1/remittances/run` (operator).
 
-use super::run::Batch;
+use super::workflow::Batch;
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -16,7 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(post, path = "/v1/remittances/run", responses((status = 200, body = Batch)),
     security(("operator" = [])))]
 pub async fn run(state: web::Data<State>, _op: Operator) -> Result<HttpResponse> {
-    let batch: Batch = state.core.db.write(super::run::run).await?;
+    let batch: Batch = state.core.db.write(super::workflow::run).await?;
     Ok(HttpResponse::Ok().json(batch))
 }
 
@@ -31,7 +31,7 @@ pub struct StatementQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Statements {
     pub store_id: shared::ids::StoreId,
-    pub remittances: Vec<super::run::Statement>,
+    pub remittances: Vec<super::workflow::Statement>,
 }
 
 /// The seller's remittances for one of its stores, newest first.
@@ -49,7 +49,7 @@ pub async fn of_seller(
         .db
         .read(move |c| {
             let store = crate::stores::routes::resolve_store(c, &owner, given)?;
-            let remittances = super::run::of_store(c, &store, page.limit(), page.offset())?;
+            let remittances = super::workflow::of_store(c, &store, page.limit(), page.offset())?;
             Ok::<_, crate::error::SettlementError>(Statements { store_id: store, remittances })
         })
         .await?;

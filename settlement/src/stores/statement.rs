@@ -5,7 +5,7 @@
 //! bought. Points buyers spent are no line at all: the points liability paid them.
 
 use super::routes::resolve_store;
-use crate::error::{Result, SettlementError};
+use crate::error::{Code, Result, SettlementError};
 use crate::orders::pricing;
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -50,7 +50,7 @@ pub struct Statement {
 
 fn day(s: &str) -> Result<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| SettlementError::invalid("invalid_period", "`from` and `to` are dates, YYYY-MM-DD"))
+        .map_err(|_| SettlementError::refused(Code::InvalidPeriod, "`from` and `to` are dates, YYYY-MM-DD"))
 }
 
 /// The period `[from, to]` in days; `to` is included.
@@ -58,8 +58,8 @@ pub fn period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<
     let to = to.map(day).transpose()?.unwrap_or(today);
     let from = from.map(day).transpose()?.unwrap_or_else(|| to.with_day0(0).unwrap_or(to));
     if from > to || (to - from).num_days() >= MAX_DAYS {
-        return Err(SettlementError::invalid(
-            "invalid_period",
+        return Err(SettlementError::refused(
+            Code::InvalidPeriod,
             format!("`from` must be on or before `to`, at most {MAX_DAYS} days apart"),
         ));
     }

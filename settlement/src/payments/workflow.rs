@@ -2,12 +2,12 @@
 //! partner, the broker and delivery.
 
 use super::store::{self as payments, NewPayment, CAPTURED, PARTIAL, REJECTED};
-use crate::error::{Result, SettlementError};
+use crate::error::{Code, Result, SettlementError};
 use crate::events::{store as events, EventData};
 use crate::ledger::{store as ledger, Account, Transaction};
 use crate::orders::domain::{decide, Decision, Rejection};
 use crate::orders::{store as orders, OrderStatus};
-use crate::refunds::apply::{refund_order, OrderRefund};
+use crate::refunds::workflow::{refund_order, OrderRefund};
 use serde::{Deserialize, Serialize};
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
@@ -38,12 +38,12 @@ impl PaymentRequest {
     pub fn parse(body: serde_json::Value, ceiling: Ceiling) -> Result<Self> {
         let raw: PaymentBody = serde_json::from_value(body).map_err(SettlementError::body)?;
         let order_id =
-            OrderId::parse(&raw.order_id).map_err(|e| SettlementError::invalid("invalid_order_id", e.to_string()))?;
+            OrderId::parse(&raw.order_id).map_err(|e| SettlementError::refused(Code::InvalidOrderId, e.to_string()))?;
         let amount = ceiling.admit(raw.amount)?;
         let reference = raw.partner_reference.trim();
         if reference.is_empty() || reference.chars().count() > 200 {
-            return Err(SettlementError::invalid(
-                "invalid_partner_reference",
+            return Err(SettlementError::refused(
+                Code::InvalidPartnerReference,
                 "partner_reference must be 1 to 200 characters",
             ));
         }

@@ -6,7 +6,6 @@ use actix_web::web;
 use shared::config::{Config, ServiceName};
 use shared::crypto::Sealer;
 use shared::db::{Db, Migrations};
-use shared::error::Catalogue;
 use shared::server::{Core, Running, StartError};
 use std::net::TcpListener;
 use std::sync::Arc;

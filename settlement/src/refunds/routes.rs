@@ -1,7 +1,7 @@
 //! `POST /v1/refunds` (partner or operator, `Idempotency-Key`).
 
 use super::workflow::{refund_payment, RefundAnswer};
-use crate::error::{Result, SettlementError};
+use crate::error::{Code, Result, SettlementError};
 use crate::partners::auth::RefundCaller;
 use crate::State;
 use actix_web::http::StatusCode;

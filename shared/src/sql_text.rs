@@ -40,6 +40,30 @@ macro_rules! sql_text {
     };
 }
 
+/// Declares a status set stored as text: a plain enum whose variants travel as their
+/// snake_case names in JSON and in the database, parse back strictly (an unknown name is
+/// an error), and can be listed (`strum::IntoEnumIterator`). Attributes before `enum`
+/// (docs, more derives) are kept.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+            strum::EnumString, strum::AsRefStr, strum::IntoStaticStr, strum::Display, strum::EnumIter,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        $(#[$meta])*
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),*
+        }
+
+        $crate::sql_text!($name);
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use crate::db::AnyConnection;
@@ -83,5 +107,34 @@ mod tests {
         assert!(wrong_kind.to_string().contains("OrderId"), "{wrong_kind}");
         let unknown_currency = read(&mut conn, id.as_str(), "XYZ").err().unwrap();
         assert!(unknown_currency.to_string().contains("Currency"), "{unknown_currency}");
+    }
+
+    crate::text_enum! {
+        /// A status set for the test.
+        enum Light {
+            Green,
+            /// Two words.
+            AmberFlashing,
+        }
+    }
+
+    #[test]
+    fn a_text_enum_reads_and_writes_its_snake_case_names_only() {
+        use strum::IntoEnumIterator;
+        let mut conn = AnyConnection::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        #[derive(QueryableByName)]
+        struct Back {
+            #[diesel(sql_type = Text)]
+            light: Light,
+        }
+        for light in Light::iter() {
+            let back: Back =
+                diesel::sql_query("SELECT ? AS light").bind::<Text, _>(light).get_result(&mut conn).unwrap();
+            assert_eq!(back.light, light);
+        }
+        assert_eq!(Light::AmberFlashing.as_ref(), "amber_flashing");
+        assert_eq!(serde_json::to_value(Light::AmberFlashing).unwrap(), "amber_flashing");
+        let unknown = diesel::sql_query("SELECT 'red' AS light").get_result::<Back>(&mut conn).err().unwrap();
+        assert!(unknown.to_string().contains("Light"), "{unknown}");
     }
 }

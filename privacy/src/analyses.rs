@@ -11,8 +11,24 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
+#[cfg_attr(feature = "store", derive(diesel::AsExpression, diesel::FromSqlRow))]
+#[cfg_attr(feature = "store", diesel(sql_type = diesel::sql_types::Text))]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReportKind {
     /// Broker: units and value sold. Privacy unit: the order.
     SalesHistory,
@@ -37,16 +53,7 @@ impl ReportKind {
     pub const ALL: [ReportKind; 3] = [ReportKind::SalesHistory, ReportKind::Preferences, ReportKind::Finances];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReportKind::SalesHistory => "sales_history",
-            ReportKind::Preferences => "preferences",
-            ReportKind::Finances => "finances",
-        }
-    }
-
-    /// Any kind by name (as stored).
-    pub fn from_name(s: &str) -> Option<ReportKind> {
-        ReportKind::ALL.into_iter().find(|k| k.as_str() == s)
+        self.into()
     }
 
     /// A kind this analyst sells; any other name is unknown there.
@@ -169,12 +176,6 @@ impl ReportKind {
             ReportKind::Preferences => settings.preferences.price,
             ReportKind::Finances => settings.finances.price,
         }
-    }
-}
-
-impl std::fmt::Display for ReportKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -630,6 +631,16 @@ mod tests {
         assert_eq!(g.as_str(), "category,region,month");
         assert!(ReportKind::SalesHistory.grouping("buyer").is_err());
         assert!(ReportKind::Finances.grouping("kind").is_err());
+    }
+
+    #[test]
+    fn kinds_are_stored_by_their_snake_case_name() {
+        for kind in ReportKind::ALL {
+            assert_eq!(kind.as_str().parse::<ReportKind>().unwrap(), kind);
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        assert_eq!(ReportKind::SalesHistory.as_str(), "sales_history");
+        assert!("everything".parse::<ReportKind>().is_err());
     }
 
     #[test]

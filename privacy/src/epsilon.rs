@@ -8,6 +8,7 @@ const MICROS: u64 = 1_000_000;
 
 /// An amount of ε (pure differential privacy, δ = 0), stored as millionths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "store", derive(diesel::FromSqlRow))]
 pub struct Epsilon(u64);
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -69,9 +70,19 @@ impl Epsilon {
     pub fn to_db(self) -> i64 {
         i64::try_from(self.0).unwrap_or(i64::MAX)
     }
+}
 
-    pub fn from_db(micros: i64) -> Epsilon {
-        Epsilon(micros.max(0) as u64)
+/// Read back from a BIGINT column of micro-ε; a negative amount is a read error, never
+/// taken for zero.
+#[cfg(feature = "store")]
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::BigInt, DB> for Epsilon
+where
+    DB: diesel::backend::Backend,
+    i64: diesel::deserialize::FromSql<diesel::sql_types::BigInt, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let micros = <i64 as diesel::deserialize::FromSql<diesel::sql_types::BigInt, DB>>::from_sql(bytes)?;
+        u64::try_from(micros).map(Epsilon).map_err(|_| format!("stored Epsilon `{micros}` is negative").into())
     }
 }
 

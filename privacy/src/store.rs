@@ -103,6 +103,8 @@ shared::typed_id!(
     "rel"
 );
 
+shared::sql_text!(ReportKind);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -135,13 +137,15 @@ pub fn first_month(conn: &mut AnyConnection, settings: &Settings) -> QueryResult
 /// What has been spent on `m`, by everyone and by `seller`.
 pub fn spent(conn: &mut AnyConnection, seller: &SellerId, m: Month) -> QueryResult<Spent> {
     let key = m.to_string();
-    let service: Option<i64> = privacy_budget::table.find(&key).select(privacy_budget::spent).first(conn).optional()?;
-    let own: Option<i64> = privacy_seller_budget::table
-        .find((seller.as_str(), &key))
+    let service: Option<Epsilon> =
+        privacy_budget::table.find(&key).select(privacy_budget::spent).first(conn).optional()?;
+    let own: Option<Epsilon> = privacy_seller_budget::table
+        .find((seller, &key))
         .select(privacy_seller_budget::spent)
         .first(conn)
         .optional()?;
-    Ok(Spent { service: Epsilon::from_db(service.unwrap_or(0)), seller: Epsilon::from_db(own.unwrap_or(0)) })
+    // A month nobody bought yet has no counter: nothing spent.
+    Ok(Spent { service: service.unwrap_or(Epsilon::ZERO), seller: own.unwrap_or(Epsilon::ZERO) })
 }
 
 /// The least `seller` can still spend over the months of `window`.
@@ -189,7 +193,7 @@ pub fn reserve(
             let left = budget.service_cap(analyst).saturating_sub(spent(conn, seller, m)?.service);
             return Err(Exhausted { month: m, limit: Limit::Service, left, needed: cost }.into());
         }
-        let n = diesel::update(privacy_seller_budget::table.find((seller.as_str(), &key)))
+        let n = diesel::update(privacy_seller_budget::table.find((seller, &key)))
             .filter(privacy_seller_budget::spent.le(seller_cap - c))
             .set((
                 privacy_seller_budget::spent.eq(privacy_seller_budget::spent + c),
@@ -225,7 +229,7 @@ pub fn give_back(
             .filter(privacy_budget::spent.ge(c))
             .set((privacy_budget::spent.eq(privacy_budget::spent - c), privacy_budget::updated_at.eq(t)))
             .execute(conn)?;
-        diesel::update(privacy_seller_budget::table.find((seller.as_str(), &key)))
+        diesel::update(privacy_seller_budget::table.find((seller, &key)))
             .filter(privacy_seller_budget::spent.ge(c))
             .set((
                 privacy_seller_budget::spent.eq(privacy_seller_budget::spent - c),
@@ -247,8 +251,8 @@ fn record_spend(
 ) -> QueryResult<()> {
     diesel::insert_into(privacy_spends::table)
         .values((
-            privacy_spends::purchase_id.eq(purchase.as_str()),
-            privacy_spends::seller_id.eq(seller.as_str()),
+            privacy_spends::purchase_id.eq(purchase),
+            privacy_spends::seller_id.eq(seller),
             privacy_spends::month.eq(month),
             privacy_spends::epsilon.eq(epsilon),
             privacy_spends::created_at.eq(t),
@@ -278,7 +282,7 @@ fn ensure_rows(conn: &mut AnyConnection, seller: &SellerId, month: &str, t: Time
         }
     }
     let exists: i64 = privacy_seller_budget::table
-        .filter(privacy_seller_budget::seller_id.eq(seller.as_str()))
+        .filter(privacy_seller_budget::seller_id.eq(seller))
         .filter(privacy_seller_budget::month.eq(month))
         .count()
         .get_result(conn)?;
@@ -286,7 +290,7 @@ fn ensure_rows(conn: &mut AnyConnection, seller: &SellerId, month: &str, t: Time
         let r = conn.transaction(|c| {
             diesel::insert_into(privacy_seller_budget::table)
                 .values((
-                    privacy_seller_budget::seller_id.eq(seller.as_str()),
+                    privacy_seller_budget::seller_id.eq(seller),
                     privacy_seller_budget::month.eq(month),
                     privacy_seller_budget::spent.eq(0i64),
                     privacy_seller_budget::updated_at.eq(t),
@@ -311,12 +315,12 @@ pub struct StoredRelease {
     pub created_at: Timestamp,
 }
 
-type ReleaseRow = (String, i64, String, Timestamp);
+type ReleaseRow = (ReleaseId, Epsilon, String, Timestamp);
 
 fn stored(row: ReleaseRow) -> QueryResult<StoredRelease> {
     let (id, epsilon, body, created_at) = row;
-    let release: Release = serde_json::from_str(&body).map_err(|_| corrupt("release body", &id))?;
-    Ok(StoredRelease { id: ReleaseId::from_db(id), epsilon: Epsilon::from_db(epsilon), release, created_at })
+    let release: Release = serde_json::from_str(&body).map_err(|_| corrupt("release body", id.as_ref()))?;
+    Ok(StoredRelease { id, epsilon, release, created_at })
 }
 
 /// The released copy of a report, if it was computed before.
@@ -327,7 +331,7 @@ pub fn find_release(
     window: Window,
 ) -> QueryResult<Option<StoredRelease>> {
     let row: Option<ReleaseRow> = report_releases::table
-        .filter(report_releases::kind.eq(kind.as_str()))
+        .filter(report_releases::kind.eq(kind))
         .filter(report_releases::group_by.eq(group_by))
         .filter(report_releases::from_month.eq(window.from.to_string()))
         .filter(report_releases::to_month.eq(window.to.to_string()))
@@ -339,7 +343,7 @@ pub fn find_release(
 
 pub fn release_by_id(conn: &mut AnyConnection, id: &ReleaseId) -> QueryResult<Option<StoredRelease>> {
     let row: Option<ReleaseRow> = report_releases::table
-        .find(id.as_str())
+        .find(id)
         .select((report_releases::id, report_releases::epsilon, report_releases::body, report_releases::created_at))
         .first(conn)
         .optional()?;
@@ -361,8 +365,8 @@ pub fn insert_release(
     let inserted = conn.transaction(|c| {
         diesel::insert_into(report_releases::table)
             .values((
-                report_releases::id.eq(id.as_str()),
-                report_releases::kind.eq(kind.as_str()),
+                report_releases::id.eq(&id),
+                report_releases::kind.eq(kind),
                 report_releases::group_by.eq(group_by),
                 report_releases::from_month.eq(window.from.to_string()),
                 report_releases::to_month.eq(window.to.to_string()),
@@ -466,33 +470,20 @@ where
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PurchaseStatus {
-    /// Waiting for the charge; nothing is shown yet.
-    Charging,
-    /// Charged and released to the buyer.
-    Completed,
-    /// The charge was refused (or could not be completed and was refunded); nothing shown.
-    Failed,
+shared::text_enum! {
+    pub enum PurchaseStatus {
+        /// Waiting for the charge; nothing is shown yet.
+        Charging,
+        /// Charged and released to the buyer.
+        Completed,
+        /// The charge was refused (or could not be completed and was refunded); nothing shown.
+        Failed,
+    }
 }
 
 impl PurchaseStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            PurchaseStatus::Charging => "charging",
-            PurchaseStatus::Completed => "completed",
-            PurchaseStatus::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> QueryResult<PurchaseStatus> {
-        match s {
-            "charging" => Ok(PurchaseStatus::Charging),
-            "completed" => Ok(PurchaseStatus::Completed),
-            "failed" => Ok(PurchaseStatus::Failed),
-            other => Err(corrupt("purchase status", other)),
-        }
+        self.into()
     }
 }
 
@@ -514,81 +505,60 @@ pub struct Purchase {
     pub completed_at: Option<Timestamp>,
 }
 
-type PurchaseRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    Option<String>,
-    String,
-    Option<String>,
-    Timestamp,
-    Option<Timestamp>,
-);
-
-fn purchase(row: PurchaseRow) -> QueryResult<Purchase> {
-    let (id, seller, store, kind, group_by, from, to, amount, currency, eps, release, status, failure, created, done) =
-        row;
-    Ok(Purchase {
-        kind: ReportKind::from_name(&kind).ok_or_else(|| corrupt("report kind", &kind))?,
-        window: Window { from: month(&from)?, to: month(&to)? },
-        price: Money::new(amount, Currency::parse(&currency).map_err(|_| corrupt("currency", &currency))?),
-        id: ReportId::from_db(id),
-        seller_id: SellerId::from_db(seller),
-        store_id: StoreId::from_db(store),
-        group_by,
-        epsilon_spent: Epsilon::from_db(eps),
-        release_id: release.map(ReleaseId::from_db),
-        status: PurchaseStatus::parse(&status)?,
-        failure,
-        created_at: created,
-        completed_at: done,
-    })
+/// A purchase as stored: typed but for its months (text) and its price (two columns).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = report_purchases)]
+struct PurchaseRow {
+    id: ReportId,
+    seller_id: SellerId,
+    store_id: StoreId,
+    kind: ReportKind,
+    group_by: String,
+    from_month: String,
+    to_month: String,
+    price_amount: i64,
+    price_currency: Currency,
+    epsilon_spent: Epsilon,
+    release_id: Option<ReleaseId>,
+    status: PurchaseStatus,
+    failure: Option<String>,
+    created_at: Timestamp,
+    completed_at: Option<Timestamp>,
 }
 
-macro_rules! purchase_columns {
-    () => {
-        (
-            report_purchases::id,
-            report_purchases::seller_id,
-            report_purchases::store_id,
-            report_purchases::kind,
-            report_purchases::group_by,
-            report_purchases::from_month,
-            report_purchases::to_month,
-            report_purchases::price_amount,
-            report_purchases::price_currency,
-            report_purchases::epsilon_spent,
-            report_purchases::release_id,
-            report_purchases::status,
-            report_purchases::failure,
-            report_purchases::created_at,
-            report_purchases::completed_at,
-        )
-    };
+fn purchase(r: PurchaseRow) -> QueryResult<Purchase> {
+    Ok(Purchase {
+        window: Window { from: month(&r.from_month)?, to: month(&r.to_month)? },
+        price: Money::new(r.price_amount, r.price_currency),
+        id: r.id,
+        seller_id: r.seller_id,
+        store_id: r.store_id,
+        kind: r.kind,
+        group_by: r.group_by,
+        epsilon_spent: r.epsilon_spent,
+        release_id: r.release_id,
+        status: r.status,
+        failure: r.failure,
+        created_at: r.created_at,
+        completed_at: r.completed_at,
+    })
 }
 
 pub fn insert_purchase(conn: &mut AnyConnection, p: &Purchase) -> QueryResult<()> {
     diesel::insert_into(report_purchases::table)
         .values((
-            report_purchases::id.eq(p.id.as_str()),
-            report_purchases::seller_id.eq(p.seller_id.as_str()),
-            report_purchases::store_id.eq(p.store_id.as_str()),
-            report_purchases::kind.eq(p.kind.as_str()),
+            report_purchases::id.eq(&p.id),
+            report_purchases::seller_id.eq(&p.seller_id),
+            report_purchases::store_id.eq(&p.store_id),
+            report_purchases::kind.eq(p.kind),
             report_purchases::group_by.eq(&p.group_by),
             report_purchases::from_month.eq(p.window.from.to_string()),
             report_purchases::to_month.eq(p.window.to.to_string()),
             report_purchases::price_amount.eq(p.price.amount),
-            report_purchases::price_currency.eq(p.price.currency.as_str()),
+            report_purchases::price_currency.eq(p.price.currency),
             report_purchases::epsilon_spent.eq(p.epsilon_spent.to_db()),
-            report_purchases::release_id.eq(p.release_id.as_ref().map(ReleaseId::as_str)),
-            report_purchases::status.eq(p.status.as_str()),
+            report_purchases::release_id.eq(&p.release_id),
+            report_purchases::status.eq(p.status),
             report_purchases::failure.eq(p.failure.as_deref()),
             report_purchases::created_at.eq(p.created_at),
             report_purchases::completed_at.eq(p.completed_at),
@@ -599,7 +569,7 @@ pub fn insert_purchase(conn: &mut AnyConnection, p: &Purchase) -> QueryResult<()
 
 pub fn get_purchase(conn: &mut AnyConnection, id: &ReportId) -> QueryResult<Option<Purchase>> {
     let row: Option<PurchaseRow> =
-        report_purchases::table.find(id.as_str()).select(purchase_columns!()).first(conn).optional()?;
+        report_purchases::table.find(id).select(PurchaseRow::as_select()).first(conn).optional()?;
     row.map(purchase).transpose()
 }
 
@@ -611,11 +581,11 @@ pub fn list_purchases(
     offset: i64,
 ) -> QueryResult<Vec<Purchase>> {
     let rows: Vec<PurchaseRow> = report_purchases::table
-        .filter(report_purchases::seller_id.eq(seller.as_str()))
+        .filter(report_purchases::seller_id.eq(seller))
         .order((report_purchases::created_at.desc(), report_purchases::id.desc()))
         .limit(limit)
         .offset(offset)
-        .select(purchase_columns!())
+        .select(PurchaseRow::as_select())
         .load(conn)?;
     rows.into_iter().map(purchase).collect()
 }
@@ -625,9 +595,9 @@ pub fn list_purchases(
 /// settling the same purchase (the handler and the outbox) cannot both act on it; on
 /// PostgreSQL the second waits for the first to commit and then sees it settled.
 pub fn lock_charging(conn: &mut AnyConnection, id: &ReportId) -> QueryResult<bool> {
-    let n = diesel::update(report_purchases::table.find(id.as_str()))
-        .filter(report_purchases::status.eq(PurchaseStatus::Charging.as_str()))
-        .set(report_purchases::status.eq(PurchaseStatus::Charging.as_str()))
+    let n = diesel::update(report_purchases::table.find(id))
+        .filter(report_purchases::status.eq(PurchaseStatus::Charging))
+        .set(report_purchases::status.eq(PurchaseStatus::Charging))
         .execute(conn)?;
     Ok(n == 1)
 }
@@ -640,11 +610,11 @@ pub fn complete(
     release: &ReleaseId,
     epsilon_spent: Epsilon,
 ) -> QueryResult<bool> {
-    let n = diesel::update(report_purchases::table.find(id.as_str()))
-        .filter(report_purchases::status.eq(PurchaseStatus::Charging.as_str()))
+    let n = diesel::update(report_purchases::table.find(id))
+        .filter(report_purchases::status.eq(PurchaseStatus::Charging))
         .set((
-            report_purchases::status.eq(PurchaseStatus::Completed.as_str()),
-            report_purchases::release_id.eq(Some(release.as_str())),
+            report_purchases::status.eq(PurchaseStatus::Completed),
+            report_purchases::release_id.eq(Some(release)),
             report_purchases::epsilon_spent.eq(epsilon_spent.to_db()),
             report_purchases::completed_at.eq(Some(now())),
         ))
@@ -654,10 +624,10 @@ pub fn complete(
 
 /// Moves a charging purchase to failed; `false` if it was no longer charging.
 pub fn fail(conn: &mut AnyConnection, id: &ReportId, failure: &str) -> QueryResult<bool> {
-    let n = diesel::update(report_purchases::table.find(id.as_str()))
-        .filter(report_purchases::status.eq(PurchaseStatus::Charging.as_str()))
+    let n = diesel::update(report_purchases::table.find(id))
+        .filter(report_purchases::status.eq(PurchaseStatus::Charging))
         .set((
-            report_purchases::status.eq(PurchaseStatus::Failed.as_str()),
+            report_purchases::status.eq(PurchaseStatus::Failed),
             report_purchases::failure.eq(Some(failure)),
             report_purchases::epsilon_spent.eq(0i64),
             report_purchases::completed_at.eq(Some(now())),
@@ -668,14 +638,13 @@ pub fn fail(conn: &mut AnyConnection, id: &ReportId, failure: &str) -> QueryResu
 
 /// Purchases still charging that were created before `before` (for a recovery sweep).
 pub fn stale_charging(conn: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<Vec<ReportId>> {
-    let ids: Vec<String> = report_purchases::table
-        .filter(report_purchases::status.eq(PurchaseStatus::Charging.as_str()))
+    report_purchases::table
+        .filter(report_purchases::status.eq(PurchaseStatus::Charging))
         .filter(report_purchases::created_at.lt(before))
         .order(report_purchases::created_at)
         .limit(limit)
         .select(report_purchases::id)
-        .load(conn)?;
-    Ok(ids.into_iter().map(ReportId::from_db).collect())
+        .load(conn)
 }
 
 /// How a purchased report is shown: the same for JSON and (its rows) for CSV.

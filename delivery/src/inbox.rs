@@ -3,7 +3,7 @@
 
 use crate::error::DeliveryError;
 use crate::settings::DeliverySettings;
-use crate::shipments::{service, store};
+use crate::shipments::{store, workflow};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use shared::auth::ServiceCaller;
@@ -46,7 +46,7 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
                 tracing::warn!(order = %order_id, "shipment request without units ignored");
                 return Ok(());
             }
-            let request = service::ShipmentRequest {
+            let request = workflow::ShipmentRequest {
                 product_id,
                 quantity: *quantity,
                 store_id,
@@ -54,14 +54,14 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
                 manufacturer_id: manufacturer_id.as_ref(),
                 backorder: *backorder,
             };
-            service::request(conn, settings, order_id, &request)
+            workflow::request(conn, settings, order_id, &request)
         }
         Message::OrderPaid { order_id } => {
             store::record_paid(conn, order_id)?;
-            service::advance(conn, settings, order_id)
+            workflow::advance(conn, settings, order_id)
         }
-        Message::OrderRefunded { order_id, .. } => service::order_refunded(conn, settings, order_id),
-        Message::CancelRequested { order_id, .. } => service::decide_cancel(conn, settings, order_id).map(|_| ()),
+        Message::OrderRefunded { order_id, .. } => workflow::order_refunded(conn, settings, order_id),
+        Message::CancelRequested { order_id, .. } => workflow::decide_cancel(conn, settings, order_id).map(|_| ()),
         Message::StoreRegistered { store_id, seller_id, manufacturer_id, .. } => {
             Ok(crate::sellers::store::register(conn, store_id, seller_id.as_ref(), manufacturer_id.as_ref())?)
         }

@@ -27,7 +27,7 @@ pub fn sealed_address_exists(db: &Db, order: &OrderId) -> Result<bool, DbError> 
 /// by row, so a test can show that no plaintext is among them on either backend.
 pub fn stored_address_bytes(db: &Db) -> Result<Vec<Vec<u8>>, DbError> {
     use crate::schema::addresses;
-    let rows: Vec<(String, String, Vec<u8>, String, String)> = db.read_blocking(|c| {
+    let rows: Vec<(OrderId, String, Vec<u8>, String, String)> = db.read_blocking(|c| {
         addresses::table
             .select((
                 addresses::order_id,
@@ -43,7 +43,7 @@ pub fn stored_address_bytes(db: &Db) -> Result<Vec<Vec<u8>>, DbError> {
         .into_iter()
         .map(|(order, key, sealed, region, branches)| {
             let mut v = sealed;
-            for text in [order, key, region, branches] {
+            for text in [order.into_string(), key, region, branches] {
                 v.extend_from_slice(text.as_bytes());
             }
             v

@@ -3,7 +3,7 @@
 //! whose time has come. Each step is its own transaction, safe on several processes.
 
 use crate::settings::DeliverySettings;
-use crate::shipments::service;
+use crate::shipments::workflow;
 use shared::server::Core;
 use std::sync::{Arc, Weak};
 
@@ -27,14 +27,14 @@ pub fn spawn(core: Core, settings: Weak<DeliverySettings>) -> tokio::task::JoinH
 
 pub async fn run_once(core: &Core, settings: &Arc<DeliverySettings>) -> Result<(), crate::error::DeliveryError> {
     let s = settings.clone();
-    let sent = core.db.write(move |c| service::sweep_unroutable(c, &s)).await?;
+    let sent = core.db.write(move |c| workflow::sweep_unroutable(c, &s)).await?;
     if sent > 0 {
         core.kick();
     }
     let s = settings.clone();
-    core.db.write(move |c| service::sweep_awaiting(c, &s)).await?;
+    core.db.write(move |c| workflow::sweep_awaiting(c, &s)).await?;
     let s = settings.clone();
-    let shredded = core.db.write(move |c| service::shred_due(c, &s)).await?;
+    let shredded = core.db.write(move |c| workflow::shred_due(c, &s)).await?;
     if shredded > 0 {
         tracing::info!(count = shredded, "sealed addresses shredded");
     }

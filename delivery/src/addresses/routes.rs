@@ -30,7 +30,7 @@ pub async fn set_address(
     state
         .core
         .db
-        .write(move |c| crate::shipments::service::set_address(c, &settings, &order, &sealed, &region, position))
+        .write(move |c| crate::shipments::workflow::set_address(c, &settings, &order, &sealed, &region, position))
         .await?;
     state.core.kick();
     Ok(HttpResponse::NoContent().finish())

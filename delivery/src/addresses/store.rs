@@ -10,7 +10,7 @@ use shared::time::now;
 pub fn upsert(conn: &mut AnyConnection, order: &OrderId, sealed: &Sealed, dest: &Destination) -> QueryResult<()> {
     let branch_order = dest.branch_order.iter().map(NodeId::as_str).collect::<Vec<_>>().join(",");
     loop {
-        let n = diesel::update(addresses::table.filter(addresses::order_id.eq(order.as_str())))
+        let n = diesel::update(addresses::table.filter(addresses::order_id.eq(order)))
             .set((
                 addresses::key_id.eq(&sealed.key_id),
                 addresses::sealed.eq(&sealed.bytes),
@@ -25,7 +25,7 @@ pub fn upsert(conn: &mut AnyConnection, order: &OrderId, sealed: &Sealed, dest: 
         let inserted = conn.transaction(|c| {
             diesel::insert_into(addresses::table)
                 .values((
-                    addresses::order_id.eq(order.as_str()),
+                    addresses::order_id.eq(order),
                     addresses::key_id.eq(&sealed.key_id),
                     addresses::sealed.eq(&sealed.bytes),
                     addresses::region.eq(&dest.region),
@@ -45,19 +45,23 @@ pub fn upsert(conn: &mut AnyConnection, order: &OrderId, sealed: &Sealed, dest: 
 /// Where the order goes, as routing needs it; `None` until the address arrives.
 pub fn destination(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<Destination>> {
     let row: Option<(String, String)> = addresses::table
-        .filter(addresses::order_id.eq(order.as_str()))
+        .filter(addresses::order_id.eq(order))
         .select((addresses::region, addresses::branch_order))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(region, order)| Destination {
-        region,
-        branch_order: order.split(',').filter(|s| !s.is_empty()).map(|s| NodeId::from_db(s.to_string())).collect(),
-    }))
+    let Some((region, order)) = row else { return Ok(None) };
+    let branch_order = order
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(NodeId::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    Ok(Some(Destination { region, branch_order }))
 }
 
 pub fn sealed(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<Sealed>> {
     let row: Option<(String, Vec<u8>)> = addresses::table
-        .filter(addresses::order_id.eq(order.as_str()))
+        .filter(addresses::order_id.eq(order))
         .select((addresses::key_id, addresses::sealed))
         .first(conn)
         .optional()?;
@@ -66,7 +70,7 @@ pub fn sealed(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<S
 
 /// Crypto-shredding: the ciphertext goes; without it the key opens nothing.
 pub fn delete(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<usize> {
-    diesel::delete(addresses::table.filter(addresses::order_id.eq(order.as_str()))).execute(conn)
+    diesel::delete(addresses::table.filter(addresses::order_id.eq(order))).execute(conn)
 }
 
 /// Deletes addresses older than `before` whose order never became a shipment.

@@ -1,5 +1,6 @@
 //! The page frame, the security headers, and a leg as the courier reads it.
 
+use crate::shipments::domain::{EventKind, LegStatus};
 use actix_web::{http::header, HttpResponse};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
@@ -102,21 +103,22 @@ pub fn sign_in(status: u16, error: Option<String>) -> HttpResponse {
 
 /// The events a courier may report on a leg in this status, as the API's transitions
 /// allow them (the API decides; the page only offers what can succeed).
-pub fn actions(status: &str, claimed: bool) -> &'static [&'static str] {
+pub fn actions(status: Option<LegStatus>, claimed: bool) -> &'static [EventKind] {
+    use EventKind::*;
     match (status, claimed) {
-        ("open", _) => &["picked_up"],
-        ("picked_up", true) => &["in_transit", "delivered", "failed"],
-        ("in_transit", true) => &["delivered", "failed"],
+        (Some(LegStatus::Open), _) => &[PickedUp],
+        (Some(LegStatus::PickedUp), true) => &[InTransit, Delivered, Failed],
+        (Some(LegStatus::InTransit), true) => &[Delivered, Failed],
         _ => &[],
     }
 }
 
-fn button_text(event: &str) -> &'static str {
+fn button_text(event: EventKind) -> &'static str {
     match event {
-        "picked_up" => "Pick up",
-        "in_transit" => "In transit",
-        "delivered" => "Delivered",
-        _ => "Failed",
+        EventKind::PickedUp => "Pick up",
+        EventKind::InTransit => "In transit",
+        EventKind::Delivered => "Delivered",
+        EventKind::Failed => "Failed",
     }
 }
 
@@ -139,17 +141,17 @@ pub fn leg(l: &Value) -> Markup {
                 dt { "Status" } dd.status { (status) @if claimed { " (yours)" } }
                 @if let Some(label) = l["label"].as_str() { dt { "Deliver to" } dd.label { (label) } }
             }
-            @for event in actions(status, claimed) {
-                @if *event == "failed" {
+            @for event in actions(status.parse().ok(), claimed) {
+                @if *event == EventKind::Failed {
                     form.event-failed method="post" action=(action) {
                         input type="hidden" name="type" value="failed";
                         label { "Why it failed " input name="reason" required maxlength="500"; }
-                        button.secondary type="submit" { (button_text(event)) }
+                        button.secondary type="submit" { (button_text(*event)) }
                     }
                 } @else {
                     form class={"event-" (event)} method="post" action=(action) {
                         input type="hidden" name="type" value=(event);
-                        button type="submit" { (button_text(event)) }
+                        button type="submit" { (button_text(*event)) }
                     }
                 }
             }
@@ -164,11 +166,13 @@ mod tests {
 
     #[test]
     fn only_the_events_a_leg_can_take_are_offered() {
-        assert_eq!(actions("open", false), ["picked_up"]);
-        assert_eq!(actions("picked_up", true), ["in_transit", "delivered", "failed"]);
-        assert_eq!(actions("in_transit", true), ["delivered", "failed"]);
-        assert!(actions("picked_up", false).is_empty(), "another courier's leg offers nothing");
-        assert!(actions("delivered", true).is_empty());
+        use EventKind::*;
+        assert_eq!(actions(Some(LegStatus::Open), false), [PickedUp]);
+        assert_eq!(actions(Some(LegStatus::PickedUp), true), [InTransit, Delivered, Failed]);
+        assert_eq!(actions(Some(LegStatus::InTransit), true), [Delivered, Failed]);
+        assert!(actions(Some(LegStatus::PickedUp), false).is_empty(), "another courier's leg offers nothing");
+        assert!(actions(Some(LegStatus::Delivered), true).is_empty());
+        assert!(actions(None, true).is_empty(), "a status the page does not know offers nothing");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 use super::domain::{normalise_email, NewCourier};
 use crate::addresses::domain::Address;
 use crate::error::DeliveryError;
-use crate::shipments::domain::{CourierEvent, LegStatus};
+use crate::shipments::domain::{CourierEvent, LegStatus, ShipmentStatus};
 use crate::shipments::store as shipments;
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -11,7 +11,7 @@ use shared::config::ServiceName;
 use shared::crypto::Sealed;
 use shared::hashing::Purpose;
 use shared::http::Page;
-use shared::ids::{CourierId, OrderId, ShipmentId};
+use shared::ids::{CourierId, NodeId, OrderId, ProductId, ShipmentId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/couriers", web::post().to(create_courier))
@@ -100,12 +100,15 @@ pub struct CourierLeg {
     /// The leg's position in the shipment (0 first).
     pub leg: i32,
     pub legs: i64,
-    pub from_node: String,
+    #[schema(value_type = String)]
+    pub from_node: NodeId,
     /// The next node's id, or `buyer` for the final leg.
     pub to: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: LegStatus,
     pub region: String,
-    pub product_id: String,
+    #[schema(value_type = String)]
+    pub product_id: ProductId,
     pub quantity: i64,
     /// Held by the calling courier.
     pub claimed: bool,
@@ -134,11 +137,10 @@ pub async fn list(
             let region = super::store::region(c, &me).map_err(|_| shared::Error::Unauthorized)?;
             let mut out = Vec::new();
             for (s, leg) in shipments::courier_legs(c, &me, region.as_deref(), limit, offset)? {
-                let count = shipments::leg_count(c, &s.id())?;
-                let claimed = leg.status().is_claimed() && leg.courier_id.as_deref() == Some(me.as_str());
+                let count = shipments::leg_count(c, &s.id)?;
+                let claimed = leg.status.is_claimed() && leg.courier_id.as_ref() == Some(&me);
                 let is_final = i64::from(leg.seq) == count - 1;
-                let sealed =
-                    if claimed && is_final { crate::addresses::store::sealed(c, &s.order_id())? } else { None };
+                let sealed = if claimed && is_final { crate::addresses::store::sealed(c, &s.order_id)? } else { None };
                 out.push((s, leg, count, claimed, sealed));
             }
             Ok::<_, DeliveryError>(out)
@@ -147,12 +149,12 @@ pub async fn list(
     let shipments = rows
         .into_iter()
         .map(|(s, leg, count, claimed, sealed)| CourierLeg {
-            label: sealed.and_then(|sealed| label(&state, &s.order_id(), &sealed)),
-            shipment_id: s.id(),
+            label: sealed.and_then(|sealed| label(&state, &s.order_id, &sealed)),
+            shipment_id: s.id,
             leg: leg.seq,
             legs: count,
             from_node: leg.from_node,
-            to: leg.to_node.unwrap_or_else(|| "buyer".into()),
+            to: crate::shipments::domain::leg_destination(leg.to_node),
             status: leg.status,
             region: leg.region,
             product_id: s.product_id,
@@ -187,10 +189,12 @@ pub struct EventBody {
 pub struct EventAnswer {
     #[schema(value_type = String)]
     pub shipment_id: ShipmentId,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ShipmentStatus,
     pub delivered: bool,
     pub leg: Option<i32>,
-    pub leg_status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub leg_status: Option<LegStatus>,
 }
 
 #[utoipa::path(post, path = "/v1/courier/shipments/{shipment_id}/events", request_body = EventBody,
@@ -211,16 +215,16 @@ pub async fn report(
         .core
         .db
         .write(move |c| {
-            crate::shipments::service::courier_event(c, &settings, &shipment, &me, &event)?;
+            crate::shipments::workflow::courier_event(c, &settings, &shipment, &me, &event)?;
             let s = shipments::by_id(c, &shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
             let legs = shipments::legs_of(c, &shipment)?;
             let current = s.current_leg.and_then(|n| legs.iter().find(|l| l.seq == n));
             Ok::<_, DeliveryError>(EventAnswer {
-                shipment_id: s.id(),
-                status: s.status.clone(),
+                shipment_id: s.id,
+                status: s.status,
                 delivered: s.delivered,
                 leg: current.map(|l| l.seq),
-                leg_status: current.map(|l| LegStatus::from_db(&l.status).as_str().to_string()),
+                leg_status: current.map(|l| l.status),
             })
         })
         .await?;

@@ -16,7 +16,7 @@ pub fn insert(
     let inserted = conn.transaction(|c| {
         diesel::insert_into(couriers::table)
             .values((
-                couriers::id.eq(id.as_str()),
+                couriers::id.eq(&id),
                 couriers::name.eq(name),
                 couriers::email.eq(email),
                 couriers::password_hash.eq(password_hash),
@@ -34,15 +34,14 @@ pub fn insert(
 
 /// `(id, password hash)` of the account with this e-mail.
 pub fn credentials(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<(CourierId, String)>> {
-    let row: Option<(String, String)> = couriers::table
+    couriers::table
         .filter(couriers::email.eq(email))
         .select((couriers::id, couriers::password_hash))
         .first(conn)
-        .optional()?;
-    Ok(row.map(|(id, hash)| (CourierId::from_db(id), hash)))
+        .optional()
 }
 
 /// The courier's region; `Err(NotFound)` for an account that no longer exists.
 pub fn region(conn: &mut AnyConnection, id: &CourierId) -> QueryResult<Option<String>> {
-    couriers::table.filter(couriers::id.eq(id.as_str())).select(couriers::region).first(conn)
+    couriers::table.filter(couriers::id.eq(id)).select(couriers::region).first(conn)
 }

@@ -30,7 +30,8 @@ pub struct InventoryView {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MovementView {
     pub delta: i64,
-    pub reason: String,
+    #[schema(value_type = String)]
+    pub reason: super::store::Movement,
 }
 
 #[utoipa::path(put, path = "/v1/nodes/{node_id}/inventory/{product_id}", request_body = InventoryBody,

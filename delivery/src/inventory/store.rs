@@ -8,27 +8,17 @@ use shared::db::{is_unique_violation, AnyConnection};
 use shared::ids::{NodeId, ProductId, ShipmentId};
 use shared::time::now;
 
-/// Why a node's inventory changed.
-#[derive(Debug, Clone, Copy)]
-pub enum Movement {
-    /// The operator counted the stock.
-    Adjustment,
-    /// Issued to a shipment.
-    Reserved,
-    /// Back from a cancelled shipment that never left.
-    Released,
-    /// Back from a returned shipment.
-    Returned,
-}
-
-impl Movement {
-    fn as_str(&self) -> &'static str {
-        match self {
-            Movement::Adjustment => "adjustment",
-            Movement::Reserved => "reserved",
-            Movement::Released => "released",
-            Movement::Returned => "returned",
-        }
+shared::text_enum! {
+    /// Why a node's inventory changed.
+    pub enum Movement {
+        /// The operator counted the stock.
+        Adjustment,
+        /// Issued to a shipment.
+        Reserved,
+        /// Back from a cancelled shipment that never left.
+        Released,
+        /// Back from a returned shipment.
+        Returned,
     }
 }
 
@@ -42,11 +32,11 @@ fn record(
 ) -> QueryResult<()> {
     diesel::insert_into(stock_movements::table)
         .values((
-            stock_movements::node_id.eq(node.as_str()),
-            stock_movements::product_id.eq(product.as_str()),
+            stock_movements::node_id.eq(node),
+            stock_movements::product_id.eq(product),
             stock_movements::delta.eq(delta),
-            stock_movements::reason.eq(why.as_str()),
-            stock_movements::shipment_id.eq(shipment.map(|s| s.as_str())),
+            stock_movements::reason.eq(why),
+            stock_movements::shipment_id.eq(shipment),
             stock_movements::created_at.eq(now()),
         ))
         .execute(conn)
@@ -55,8 +45,8 @@ fn record(
 
 fn current(conn: &mut AnyConnection, node: &NodeId, product: &ProductId) -> QueryResult<Option<i64>> {
     inventory::table
-        .filter(inventory::node_id.eq(node.as_str()))
-        .filter(inventory::product_id.eq(product.as_str()))
+        .filter(inventory::node_id.eq(node))
+        .filter(inventory::product_id.eq(product))
         .select(inventory::quantity)
         .first(conn)
         .optional()
@@ -69,8 +59,8 @@ pub fn set(conn: &mut AnyConnection, node: &NodeId, product: &ProductId, quantit
         match current(conn, node, product)? {
             Some(old) => {
                 let n = diesel::update(inventory::table)
-                    .filter(inventory::node_id.eq(node.as_str()))
-                    .filter(inventory::product_id.eq(product.as_str()))
+                    .filter(inventory::node_id.eq(node))
+                    .filter(inventory::product_id.eq(product))
                     .filter(inventory::quantity.eq(old))
                     .set((inventory::quantity.eq(quantity), inventory::updated_at.eq(now())))
                     .execute(conn)?;
@@ -82,28 +72,35 @@ pub fn set(conn: &mut AnyConnection, node: &NodeId, product: &ProductId, quantit
                 }
             }
             None => {
-                let inserted = conn.transaction(|c| {
-                    diesel::insert_into(inventory::table)
-                        .values((
-                            inventory::node_id.eq(node.as_str()),
-                            inventory::product_id.eq(product.as_str()),
-                            inventory::quantity.eq(quantity),
-                            inventory::updated_at.eq(now()),
-                        ))
-                        .execute(c)
-                });
-                match inserted {
-                    Ok(_) => {
-                        if quantity != 0 {
-                            record(conn, node, product, quantity, Movement::Adjustment, None)?;
-                        }
-                        return Ok(());
+                if create(conn, node, product, quantity)? {
+                    if quantity != 0 {
+                        record(conn, node, product, quantity, Movement::Adjustment, None)?;
                     }
-                    Err(e) if is_unique_violation(&e) => continue,
-                    Err(e) => return Err(e),
+                    return Ok(());
                 }
             }
         }
+    }
+}
+
+/// Creates the node's row for the product holding `quantity`; false when another
+/// transaction created it first (the caller reads it again). In a savepoint, so the
+/// unique violation leaves the caller's transaction usable.
+fn create(conn: &mut AnyConnection, node: &NodeId, product: &ProductId, quantity: i64) -> QueryResult<bool> {
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(inventory::table)
+            .values((
+                inventory::node_id.eq(node),
+                inventory::product_id.eq(product),
+                inventory::quantity.eq(quantity),
+                inventory::updated_at.eq(now()),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -120,8 +117,8 @@ pub fn reserve(
     shipment: &ShipmentId,
 ) -> QueryResult<bool> {
     let n = diesel::update(inventory::table)
-        .filter(inventory::node_id.eq(node.as_str()))
-        .filter(inventory::product_id.eq(product.as_str()))
+        .filter(inventory::node_id.eq(node))
+        .filter(inventory::product_id.eq(product))
         .filter(inventory::quantity.ge(quantity))
         .set((inventory::quantity.eq(inventory::quantity - quantity), inventory::updated_at.eq(now())))
         .execute(conn)?;
@@ -143,27 +140,12 @@ pub fn put_back(
 ) -> QueryResult<()> {
     loop {
         let n = diesel::update(inventory::table)
-            .filter(inventory::node_id.eq(node.as_str()))
-            .filter(inventory::product_id.eq(product.as_str()))
+            .filter(inventory::node_id.eq(node))
+            .filter(inventory::product_id.eq(product))
             .set((inventory::quantity.eq(inventory::quantity + quantity), inventory::updated_at.eq(now())))
             .execute(conn)?;
-        if n == 1 {
+        if n == 1 || create(conn, node, product, quantity)? {
             break;
-        }
-        let inserted = conn.transaction(|c| {
-            diesel::insert_into(inventory::table)
-                .values((
-                    inventory::node_id.eq(node.as_str()),
-                    inventory::product_id.eq(product.as_str()),
-                    inventory::quantity.eq(quantity),
-                    inventory::updated_at.eq(now()),
-                ))
-                .execute(c)
-        });
-        match inserted {
-            Ok(_) => break,
-            Err(e) if is_unique_violation(&e) => continue,
-            Err(e) => return Err(e),
         }
     }
     record(conn, node, product, quantity, why, Some(shipment))
@@ -175,10 +157,10 @@ pub fn movements(
     node: &NodeId,
     product: &ProductId,
     limit: i64,
-) -> QueryResult<Vec<(i64, String)>> {
-    let mut v: Vec<(i64, String)> = stock_movements::table
-        .filter(stock_movements::node_id.eq(node.as_str()))
-        .filter(stock_movements::product_id.eq(product.as_str()))
+) -> QueryResult<Vec<(i64, Movement)>> {
+    let mut v: Vec<(i64, Movement)> = stock_movements::table
+        .filter(stock_movements::node_id.eq(node))
+        .filter(stock_movements::product_id.eq(product))
         .order(stock_movements::seq.desc())
         .limit(limit)
         .select((stock_movements::delta, stock_movements::reason))

@@ -2,32 +2,13 @@ use crate::error::DeliveryError;
 use serde::{Deserialize, Serialize};
 use shared::ids::{ManufacturerId, NodeId, StoreId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NodeKind {
-    Branch,
-    Master,
-    Seller,
-    Manufacturer,
-}
-
-impl NodeKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            NodeKind::Branch => "branch",
-            NodeKind::Master => "master",
-            NodeKind::Seller => "seller",
-            NodeKind::Manufacturer => "manufacturer",
-        }
-    }
-
-    pub fn from_db(s: &str) -> NodeKind {
-        match s {
-            "branch" => NodeKind::Branch,
-            "master" => NodeKind::Master,
-            "seller" => NodeKind::Seller,
-            _ => NodeKind::Manufacturer,
-        }
+shared::text_enum! {
+    #[derive(utoipa::ToSchema)]
+    pub enum NodeKind {
+        Branch,
+        Master,
+        Seller,
+        Manufacturer,
     }
 }
 
@@ -55,8 +36,9 @@ impl Position {
 }
 
 /// Who a node belongs to: a seller's node is a store's, a manufacturer's node a
-/// manufacturer's; warehouses belong to the network.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// manufacturer's; warehouses belong to the network. Stored as the owner's id.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Owner {
     Store(StoreId),
     Manufacturer(ManufacturerId),
@@ -66,14 +48,38 @@ impl Owner {
     pub fn parse(s: &str) -> Option<Owner> {
         StoreId::parse(s).map(Owner::Store).ok().or_else(|| ManufacturerId::parse(s).map(Owner::Manufacturer).ok())
     }
+}
 
-    pub fn as_str(&self) -> &str {
+impl AsRef<str> for Owner {
+    fn as_ref(&self) -> &str {
         match self {
             Owner::Store(s) => s.as_str(),
             Owner::Manufacturer(m) => m.as_str(),
         }
     }
 }
+
+impl From<&StoreId> for Owner {
+    fn from(store: &StoreId) -> Owner {
+        Owner::Store(store.clone())
+    }
+}
+
+impl From<&ManufacturerId> for Owner {
+    fn from(manufacturer: &ManufacturerId) -> Owner {
+        Owner::Manufacturer(manufacturer.clone())
+    }
+}
+
+impl std::str::FromStr for Owner {
+    type Err = shared::ids::InvalidId;
+
+    fn from_str(s: &str) -> Result<Owner, Self::Err> {
+        Owner::parse(s).ok_or_else(|| shared::ids::InvalidId { kind: "owner", value: s.chars().take(80).collect() })
+    }
+}
+
+shared::sql_text!(Owner);
 
 /// A node as routing sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +90,7 @@ pub struct Node {
     pub region: String,
     pub position: Position,
     pub rank: Option<i32>,
-    pub owner: Option<String>,
+    pub owner: Option<Owner>,
 }
 
 /// A node to create, valid by construction.
@@ -156,10 +162,10 @@ mod tests {
     fn nodes_need_the_right_owner() {
         let store = StoreId::generate();
         let mfr = ManufacturerId::generate();
-        assert!(NewNode::parse(NodeKind::Seller, "S", "north", pos(), None, Some(store.as_str())).is_ok());
-        assert!(NewNode::parse(NodeKind::Seller, "S", "north", pos(), None, Some(mfr.as_str())).is_err());
+        assert!(NewNode::parse(NodeKind::Seller, "S", "north", pos(), None, Some(store.as_ref())).is_ok());
+        assert!(NewNode::parse(NodeKind::Seller, "S", "north", pos(), None, Some(mfr.as_ref())).is_err());
         assert!(NewNode::parse(NodeKind::Seller, "S", "north", pos(), None, None).is_err());
-        assert!(NewNode::parse(NodeKind::Manufacturer, "M", "north", pos(), None, Some(mfr.as_str())).is_ok());
+        assert!(NewNode::parse(NodeKind::Manufacturer, "M", "north", pos(), None, Some(mfr.as_ref())).is_ok());
         assert!(NewNode::parse(NodeKind::Branch, "B", "north", pos(), Some(1), None).is_ok());
         assert!(NewNode::parse(NodeKind::Branch, "B", "north", pos(), Some(0), None).is_err());
         assert!(NewNode::parse(NodeKind::Branch, "B", "north", pos(), None, Some("x")).is_err());

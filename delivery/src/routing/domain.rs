@@ -1,5 +1,5 @@
 //! Plain routing decisions over plain nodes; the queries and reservations live in
-//! `shipments::service`.
+//! `shipments::workflow`.
 
 use crate::nodes::domain::{Node, NodeKind, Position};
 use crate::settings::DeliverySettings;
@@ -141,8 +141,9 @@ pub fn estimated_hours(legs: &[PlannedLeg], settings: &DeliverySettings) -> i64 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nodes::domain::Owner;
 
-    fn node(kind: NodeKind, region: &str, lat: f64, rank: Option<i32>, owner: Option<&str>) -> Node {
+    fn node(kind: NodeKind, region: &str, lat: f64, rank: Option<i32>, owner: Option<Owner>) -> Node {
         Node {
             id: NodeId::generate(),
             kind,
@@ -150,7 +151,7 @@ mod tests {
             region: region.into(),
             position: Position { lat, lon: 0.0 },
             rank,
-            owner: owner.map(String::from),
+            owner,
         }
     }
 
@@ -168,8 +169,8 @@ mod tests {
             node(NodeKind::Branch, "south", 10.5, Some(1), None),
             node(NodeKind::Master, "south", 0.0, None, None),
             node(NodeKind::Master, "north", 5.0, None, None),
-            node(NodeKind::Seller, "south", 1.0, None, Some(store.as_str())),
-            node(NodeKind::Manufacturer, "east", 2.0, None, Some(mfr.as_str())),
+            node(NodeKind::Seller, "south", 1.0, None, Some(Owner::from(&store))),
+            node(NodeKind::Manufacturer, "east", 2.0, None, Some(Owner::from(&mfr))),
         ];
         let req = Sources {
             seller_node: Some(nodes[5].id.clone()),
@@ -262,7 +263,7 @@ mod tests {
         assert_eq!(shipping_store(&store, None), &store);
         // Its node is the one routing tries as the seller's.
         let mut w = world();
-        w.nodes.push(node(NodeKind::Seller, "north", 3.0, None, Some(shipper.as_str())));
+        w.nodes.push(node(NodeKind::Seller, "north", 3.0, None, Some(Owner::from(&shipper))));
         w.req.seller_node = Some(w.nodes[7].id.clone());
         let p = plan(&w.nodes, &w.req, &dest(vec![]));
         let sellers: Vec<&NodeId> = p.candidates.iter().filter(|n| n.kind == NodeKind::Seller).map(|n| &n.id).collect();

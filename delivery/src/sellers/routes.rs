@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use shared::auth::Seller;
 use shared::http::Page;
-use shared::ids::{NodeId, ProductId, ShipmentId};
+use shared::ids::{NodeId, ProductId, ShipmentId, StoreId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/seller/nodes", web::get().to(nodes))
@@ -29,7 +29,8 @@ pub struct OwnNodeView {
     pub node_id: NodeId,
     pub name: String,
     pub region: String,
-    pub store_id: String,
+    #[schema(value_type = String)]
+    pub store_id: StoreId,
     pub stock: Vec<StockLine>,
 }
 
@@ -46,11 +47,10 @@ pub async fn nodes(state: web::Data<State>, seller: Seller) -> Result<HttpRespon
         .db
         .read(move |c| {
             let mut out = Vec::new();
-            for (id, name, region, store_id) in store::nodes_of(c, &seller.id)? {
-                let node_id = NodeId::from_db(id);
+            for (node_id, name, region, store_id) in store::nodes_of(c, &seller.id)? {
                 let stock = store::stock_at(c, &node_id)?
                     .into_iter()
-                    .map(|(p, quantity)| StockLine { product_id: ProductId::from_db(p), quantity })
+                    .map(|(product_id, quantity)| StockLine { product_id, quantity })
                     .collect();
                 out.push(OwnNodeView { node_id, name, region, store_id, stock });
             }
@@ -100,7 +100,8 @@ pub struct Dispatch {
     pub quantity: i64,
     /// `awaiting_goods_issue` until the salesperson issues the goods, then `open` (a
     /// courier may take it), `picked_up` or `in_transit`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: LegStatus,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -110,9 +111,9 @@ pub struct Dispatches {
 
 fn dispatch(s: crate::shipments::store::ShipmentRow, leg: crate::shipments::store::LegRow) -> Dispatch {
     Dispatch {
-        shipment_id: s.id(),
-        node_id: NodeId::from_db(leg.from_node),
-        product_id: s.product_id(),
+        shipment_id: s.id,
+        node_id: leg.from_node,
+        product_id: s.product_id,
         quantity: s.quantity,
         status: leg.status,
     }
@@ -148,7 +149,7 @@ pub async fn issue(
         .core
         .db
         .write(move |c| {
-            crate::shipments::service::issue_goods(c, &seller.id, &shipment)?;
+            crate::shipments::workflow::issue_goods(c, &seller.id, &shipment)?;
             let s = crate::shipments::store::by_id(c, &shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
             let first = crate::shipments::store::legs_of(c, &shipment)?
                 .into_iter()
@@ -157,6 +158,6 @@ pub async fn issue(
             Ok::<_, DeliveryError>(dispatch(s, first))
         })
         .await?;
-    debug_assert_ne!(answer.status, LegStatus::AwaitingGoodsIssue.as_str());
+    debug_assert_ne!(answer.status, LegStatus::AwaitingGoodsIssue);
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -4,7 +4,7 @@ use crate::shipments::domain::{LegStatus, ShipmentStatus};
 use crate::shipments::store::{LegRow, ShipmentRow};
 use diesel::prelude::*;
 use shared::db::{is_unique_violation, AnyConnection};
-use shared::ids::{ManufacturerId, NodeId, SellerId, StoreId};
+use shared::ids::{ManufacturerId, NodeId, ProductId, SellerId, StoreId};
 use shared::time::now;
 
 /// Records a store's owner once (the broker's `store_registered`).
@@ -17,9 +17,9 @@ pub fn register(
     let inserted = conn.transaction(|c| {
         diesel::insert_into(stores::table)
             .values((
-                stores::id.eq(store.as_str()),
-                stores::seller_id.eq(seller.map(|s| s.as_str())),
-                stores::manufacturer_id.eq(manufacturer.map(|m| m.as_str())),
+                stores::id.eq(store),
+                stores::seller_id.eq(seller),
+                stores::manufacturer_id.eq(manufacturer),
                 stores::created_at.eq(now()),
             ))
             .execute(c)
@@ -32,12 +32,12 @@ pub fn register(
 }
 
 /// A seller node of one of the salesperson's stores: `(id, name, region, store)`.
-pub type OwnNode = (String, String, String, String);
+pub type OwnNode = (NodeId, String, String, StoreId);
 
 pub fn nodes_of(conn: &mut AnyConnection, seller: &SellerId) -> QueryResult<Vec<OwnNode>> {
-    let theirs = stores::table.filter(stores::seller_id.eq(seller.as_str())).select(stores::id);
+    let theirs = stores::table.filter(stores::seller_id.eq(seller)).select(stores::id);
     nodes::table
-        .filter(nodes::kind.eq(NodeKind::Seller.as_str()))
+        .filter(nodes::kind.eq(NodeKind::Seller))
         .filter(nodes::owner.assume_not_null().eq_any(theirs))
         .order(nodes::created_at)
         .select((nodes::id, nodes::name, nodes::region, nodes::owner.assume_not_null()))
@@ -45,10 +45,10 @@ pub fn nodes_of(conn: &mut AnyConnection, seller: &SellerId) -> QueryResult<Vec<
 }
 
 pub fn owns(conn: &mut AnyConnection, seller: &SellerId, node: &NodeId) -> QueryResult<bool> {
-    let theirs = stores::table.filter(stores::seller_id.eq(seller.as_str())).select(stores::id);
+    let theirs = stores::table.filter(stores::seller_id.eq(seller)).select(stores::id);
     nodes::table
-        .filter(nodes::id.eq(node.as_str()))
-        .filter(nodes::kind.eq(NodeKind::Seller.as_str()))
+        .filter(nodes::id.eq(node))
+        .filter(nodes::kind.eq(NodeKind::Seller))
         .filter(nodes::owner.assume_not_null().eq_any(theirs))
         .count()
         .get_result::<i64>(conn)
@@ -56,9 +56,9 @@ pub fn owns(conn: &mut AnyConnection, seller: &SellerId, node: &NodeId) -> Query
 }
 
 /// What lies at a node, by product: `(product, quantity)`.
-pub fn stock_at(conn: &mut AnyConnection, node: &NodeId) -> QueryResult<Vec<(String, i64)>> {
+pub fn stock_at(conn: &mut AnyConnection, node: &NodeId) -> QueryResult<Vec<(ProductId, i64)>> {
     inventory::table
-        .filter(inventory::node_id.eq(node.as_str()))
+        .filter(inventory::node_id.eq(node))
         .order(inventory::product_id)
         .select((inventory::product_id, inventory::quantity))
         .load(conn)
@@ -71,17 +71,17 @@ pub fn dispatches(
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<(ShipmentRow, LegRow)>> {
-    let theirs = stores::table.filter(stores::seller_id.eq(seller.as_str())).select(stores::id);
+    let theirs = stores::table.filter(stores::seller_id.eq(seller)).select(stores::id);
     let own_nodes = nodes::table
-        .filter(nodes::kind.eq(NodeKind::Seller.as_str()))
+        .filter(nodes::kind.eq(NodeKind::Seller))
         .filter(nodes::owner.assume_not_null().eq_any(theirs))
         .select(nodes::id);
     legs::table
         .inner_join(shipments::table)
         .filter(legs::from_node.eq_any(own_nodes))
         .filter(shipments::current_leg.eq(legs::seq.nullable()))
-        .filter(shipments::status.eq_any([ShipmentStatus::Routed.as_str(), ShipmentStatus::InTransit.as_str()]))
-        .filter(legs::status.ne(LegStatus::Pending.as_str()))
+        .filter(shipments::status.eq_any([ShipmentStatus::Routed, ShipmentStatus::InTransit]))
+        .filter(legs::status.ne(LegStatus::Pending))
         .order((shipments::created_at, legs::shipment_id))
         .limit(limit)
         .offset(offset)

@@ -1,93 +1,47 @@
 use crate::error::DeliveryError;
-use shared::ids::CourierId;
+use shared::ids::{CourierId, NodeId};
 
 /// After this many failed delivery attempts a shipment goes back.
 pub const MAX_FAILED_ATTEMPTS: i32 = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShipmentStatus {
-    AwaitingAddress,
-    Routed,
-    InTransit,
-    Delivered,
-    Unroutable,
-    Returned,
-    Cancelled,
+shared::text_enum! {
+    pub enum ShipmentStatus {
+        AwaitingAddress,
+        Routed,
+        InTransit,
+        Delivered,
+        Unroutable,
+        Returned,
+        Cancelled,
+    }
 }
 
 impl ShipmentStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ShipmentStatus::AwaitingAddress => "awaiting_address",
-            ShipmentStatus::Routed => "routed",
-            ShipmentStatus::InTransit => "in_transit",
-            ShipmentStatus::Delivered => "delivered",
-            ShipmentStatus::Unroutable => "unroutable",
-            ShipmentStatus::Returned => "returned",
-            ShipmentStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn from_db(s: &str) -> ShipmentStatus {
-        match s {
-            "awaiting_address" => ShipmentStatus::AwaitingAddress,
-            "routed" => ShipmentStatus::Routed,
-            "in_transit" => ShipmentStatus::InTransit,
-            "delivered" => ShipmentStatus::Delivered,
-            "unroutable" => ShipmentStatus::Unroutable,
-            "returned" => ShipmentStatus::Returned,
-            _ => ShipmentStatus::Cancelled,
-        }
-    }
-
     /// No courier will touch it again.
     pub fn is_final(&self) -> bool {
         matches!(self, ShipmentStatus::Delivered | ShipmentStatus::Returned | ShipmentStatus::Cancelled)
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LegStatus {
-    /// Waits for the legs before it.
-    Pending,
-    /// The first leg from a seller's node: the salesperson issues the goods (hands them to
-    /// the courier) before any courier can claim it (seed 001: delivery entrusted to the
-    /// seller).
-    AwaitingGoodsIssue,
-    /// The current leg, free for any courier to claim.
-    Open,
-    PickedUp,
-    InTransit,
-    Delivered,
-    /// The shipment ended before this leg was done.
-    Cancelled,
+shared::text_enum! {
+    pub enum LegStatus {
+        /// Waits for the legs before it.
+        Pending,
+        /// The first leg from a seller's node: the salesperson issues the goods (hands them to
+        /// the courier) before any courier can claim it (seed 001: delivery entrusted to the
+        /// seller).
+        AwaitingGoodsIssue,
+        /// The current leg, free for any courier to claim.
+        Open,
+        PickedUp,
+        InTransit,
+        Delivered,
+        /// The shipment ended before this leg was done.
+        Cancelled,
+    }
 }
 
 impl LegStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            LegStatus::Pending => "pending",
-            LegStatus::AwaitingGoodsIssue => "awaiting_goods_issue",
-            LegStatus::Open => "open",
-            LegStatus::PickedUp => "picked_up",
-            LegStatus::InTransit => "in_transit",
-            LegStatus::Delivered => "delivered",
-            LegStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn from_db(s: &str) -> LegStatus {
-        match s {
-            "pending" => LegStatus::Pending,
-            "awaiting_goods_issue" => LegStatus::AwaitingGoodsIssue,
-            "open" => LegStatus::Open,
-            "picked_up" => LegStatus::PickedUp,
-            "in_transit" => LegStatus::InTransit,
-            "delivered" => LegStatus::Delivered,
-            _ => LegStatus::Cancelled,
-        }
-    }
-
     pub fn is_claimed(&self) -> bool {
         matches!(self, LegStatus::PickedUp | LegStatus::InTransit)
     }
@@ -95,6 +49,22 @@ impl LegStatus {
     /// Nobody has taken the goods on this leg yet.
     pub fn not_started(&self) -> bool {
         matches!(self, LegStatus::Pending | LegStatus::AwaitingGoodsIssue | LegStatus::Open)
+    }
+}
+
+/// Where a leg goes, as the tracking and courier views name it: the next node's id, or
+/// `buyer` for the final leg.
+pub fn leg_destination(to_node: Option<NodeId>) -> String {
+    to_node.map(NodeId::into_string).unwrap_or_else(|| "buyer".into())
+}
+
+shared::text_enum! {
+    /// The kinds of event a courier reports, by the names the API takes.
+    pub enum EventKind {
+        PickedUp,
+        InTransit,
+        Delivered,
+        Failed,
     }
 }
 
@@ -109,28 +79,34 @@ pub enum CourierEvent {
 
 impl CourierEvent {
     pub fn parse(kind: &str, reason: Option<&str>) -> Result<CourierEvent, DeliveryError> {
+        let kind = kind.parse::<EventKind>().map_err(|_| {
+            DeliveryError::InvalidEvent("type must be picked_up, in_transit, delivered or failed".into())
+        })?;
         match kind {
-            "picked_up" => Ok(CourierEvent::PickedUp),
-            "in_transit" => Ok(CourierEvent::InTransit),
-            "delivered" => Ok(CourierEvent::Delivered),
-            "failed" => {
+            EventKind::PickedUp => Ok(CourierEvent::PickedUp),
+            EventKind::InTransit => Ok(CourierEvent::InTransit),
+            EventKind::Delivered => Ok(CourierEvent::Delivered),
+            EventKind::Failed => {
                 let reason = reason.map(str::trim).unwrap_or_default();
                 if reason.is_empty() || reason.chars().count() > 500 {
                     return Err(DeliveryError::InvalidEvent("`failed` needs a reason of 1 to 500 characters".into()));
                 }
                 Ok(CourierEvent::Failed { reason: reason.to_string() })
             }
-            _ => Err(DeliveryError::InvalidEvent("type must be picked_up, in_transit, delivered or failed".into())),
+        }
+    }
+
+    pub fn kind(&self) -> EventKind {
+        match self {
+            CourierEvent::PickedUp => EventKind::PickedUp,
+            CourierEvent::InTransit => EventKind::InTransit,
+            CourierEvent::Delivered => EventKind::Delivered,
+            CourierEvent::Failed { .. } => EventKind::Failed,
         }
     }
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            CourierEvent::PickedUp => "picked_up",
-            CourierEvent::InTransit => "in_transit",
-            CourierEvent::Delivered => "delivered",
-            CourierEvent::Failed { .. } => "failed",
-        }
+        self.kind().into()
     }
 }
 
@@ -158,7 +134,7 @@ pub fn transition(
     if leg.is_claimed() && holder != Some(me) {
         return Err(DeliveryError::LegClaimed);
     }
-    let out_of_order = || DeliveryError::InvalidTransition { event: event.as_str(), state: leg.as_str().to_string() };
+    let out_of_order = || DeliveryError::InvalidTransition { event: event.as_str(), state: leg.to_string() };
     match (event, leg) {
         (CourierEvent::PickedUp, LegStatus::Open) => Ok((LegStatus::PickedUp, Effect::Claim)),
         (CourierEvent::InTransit, LegStatus::PickedUp) => Ok((LegStatus::InTransit, Effect::Move)),
@@ -225,17 +201,16 @@ mod tests {
     }
 
     #[test]
-    fn statuses_round_trip() {
-        for s in [
-            ShipmentStatus::AwaitingAddress,
-            ShipmentStatus::Routed,
-            ShipmentStatus::InTransit,
-            ShipmentStatus::Delivered,
-            ShipmentStatus::Unroutable,
-            ShipmentStatus::Returned,
-            ShipmentStatus::Cancelled,
-        ] {
-            assert_eq!(ShipmentStatus::from_db(s.as_str()), s);
+    fn statuses_round_trip_as_their_stored_text() {
+        use strum::IntoEnumIterator;
+        for s in ShipmentStatus::iter() {
+            assert_eq!(s.as_ref().parse::<ShipmentStatus>().unwrap(), s);
         }
+        for s in LegStatus::iter() {
+            assert_eq!(s.as_ref().parse::<LegStatus>().unwrap(), s);
+        }
+        assert_eq!(ShipmentStatus::AwaitingAddress.as_ref(), "awaiting_address");
+        assert_eq!(LegStatus::AwaitingGoodsIssue.as_ref(), "awaiting_goods_issue");
+        assert!("lost".parse::<ShipmentStatus>().is_err(), "an unknown status is no default");
     }
 }

@@ -3,5 +3,5 @@
 
 pub mod domain;
 pub mod routes;
-pub mod service;
 pub mod store;
+pub mod workflow;

@@ -1,10 +1,11 @@
+use super::domain::{LegStatus, ShipmentStatus};
 use super::store;
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use shared::auth::Capability;
-use shared::ids::{OrderId, ShipmentId};
+use shared::ids::{NodeId, OrderId, ShipmentId};
 use shared::shipment_view::ShipmentViewer;
 use shared::time::Timestamp;
 
@@ -17,10 +18,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct LegView {
     pub seq: i32,
     /// The node the leg starts from.
-    pub from_node: String,
+    #[schema(value_type = String)]
+    pub from_node: NodeId,
     /// The next node's id, or `buyer` for the final leg.
     pub to: String,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: LegStatus,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,7 +32,8 @@ pub struct TrackingView {
     pub order_id: OrderId,
     #[schema(value_type = String)]
     pub shipment_id: ShipmentId,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ShipmentStatus,
     pub delivered: bool,
     #[serde(with = "shared::time::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -40,7 +44,8 @@ pub struct TrackingView {
 /// What a salesperson may know: no address, region or node.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SellerView {
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ShipmentStatus,
     pub delivered: bool,
     #[serde(with = "shared::time::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -66,19 +71,19 @@ pub async fn track(
         .db
         .read(move |c| {
             let s = store::by_order(c, &order)?.ok_or(DeliveryError::ShipmentNotFound)?;
-            let legs = store::legs_of(c, &s.id())?
+            let legs = store::legs_of(c, &s.id)?
                 .into_iter()
                 .map(|l| LegView {
                     seq: l.seq,
                     from_node: l.from_node,
-                    to: l.to_node.unwrap_or_else(|| "buyer".into()),
+                    to: super::domain::leg_destination(l.to_node),
                     status: l.status,
                 })
                 .collect();
             Ok::<_, DeliveryError>(TrackingView {
                 order_id: order,
-                shipment_id: s.id(),
-                status: s.status.clone(),
+                shipment_id: s.id,
+                status: s.status,
                 delivered: s.delivered,
                 estimated_delivery: s.estimated_delivery,
                 legs,
@@ -111,7 +116,7 @@ pub async fn seller_view(
         .read(move |c| {
             let s = store::by_order(c, &order)?.ok_or(DeliveryError::ShipmentNotFound)?;
             Ok::<_, DeliveryError>(SellerView {
-                status: s.status.clone(),
+                status: s.status,
                 delivered: s.delivered,
                 estimated_delivery: s.estimated_delivery,
             })

@@ -11,24 +11,24 @@ use shared::time::{now, Timestamp};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
-    pub order_id: String,
-    pub product_id: Option<String>,
+    pub order_id: OrderId,
+    pub product_id: Option<ProductId>,
     pub quantity: Option<i64>,
     pub backorder: bool,
     pub requested_at: Option<Timestamp>,
     pub paid_at: Option<Timestamp>,
     pub cancelled_at: Option<Timestamp>,
     /// The shipping store's own node, until the shipment can no longer be routed again.
-    pub seller_node: Option<String>,
+    pub seller_node: Option<NodeId>,
     /// The manufacturer's node, likewise.
-    pub manufacturer_node: Option<String>,
+    pub manufacturer_node: Option<NodeId>,
 }
 
 impl OrderRow {
     pub fn sources(&self) -> Sources {
         Sources {
-            seller_node: self.seller_node.clone().map(NodeId::from_db),
-            manufacturer_node: self.manufacturer_node.clone().map(NodeId::from_db),
+            seller_node: self.seller_node.clone(),
+            manufacturer_node: self.manufacturer_node.clone(),
             backorder: self.backorder,
         }
     }
@@ -45,15 +45,15 @@ pub struct Requested<'a> {
 /// messages and calls about one order apply one after another on PostgreSQL too.
 pub fn lock_order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
     let t = now();
-    let n = diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
-        .set(orders::order_id.eq(order.as_str()))
+    let n = diesel::update(orders::table.filter(orders::order_id.eq(order)))
+        .set(orders::order_id.eq(order))
         .execute(conn)?;
     if n == 1 {
         return Ok(());
     }
     let inserted = conn.transaction(|c| {
         diesel::insert_into(orders::table)
-            .values((orders::order_id.eq(order.as_str()), orders::backorder.eq(false), orders::created_at.eq(t)))
+            .values((orders::order_id.eq(order), orders::backorder.eq(false), orders::created_at.eq(t)))
             .execute(c)
     });
     match inserted {
@@ -65,12 +65,12 @@ pub fn lock_order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> 
 
 pub fn record_request(conn: &mut AnyConnection, order: &OrderId, r: &Requested) -> QueryResult<()> {
     lock_order(conn, order)?;
-    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+    diesel::update(orders::table.filter(orders::order_id.eq(order)))
         .set((
-            orders::product_id.eq(r.product_id.as_str()),
+            orders::product_id.eq(r.product_id),
             orders::quantity.eq(r.quantity),
-            orders::seller_node.eq(r.sources.seller_node.as_ref().map(|n| n.as_str())),
-            orders::manufacturer_node.eq(r.sources.manufacturer_node.as_ref().map(|n| n.as_str())),
+            orders::seller_node.eq(r.sources.seller_node.as_ref()),
+            orders::manufacturer_node.eq(r.sources.manufacturer_node.as_ref()),
             orders::backorder.eq(r.sources.backorder),
             orders::requested_at.eq(Some(now())),
         ))
@@ -82,15 +82,15 @@ pub fn record_request(conn: &mut AnyConnection, order: &OrderId, r: &Requested) 
 /// (picked up, or ended): a node names its owner, so keeping it would tie the order to
 /// the store that sold it for no purpose.
 pub fn forget_sources(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
-    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
-        .set((orders::seller_node.eq(None::<String>), orders::manufacturer_node.eq(None::<String>)))
+    diesel::update(orders::table.filter(orders::order_id.eq(order)))
+        .set((orders::seller_node.eq(None::<NodeId>), orders::manufacturer_node.eq(None::<NodeId>)))
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn record_paid(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
     lock_order(conn, order)?;
-    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+    diesel::update(orders::table.filter(orders::order_id.eq(order)))
         .set(orders::paid_at.eq(Some(now())))
         .execute(conn)
         .map(|_| ())
@@ -98,26 +98,26 @@ pub fn record_paid(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()>
 
 pub fn record_cancelled(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
     lock_order(conn, order)?;
-    diesel::update(orders::table.filter(orders::order_id.eq(order.as_str())))
+    diesel::update(orders::table.filter(orders::order_id.eq(order)))
         .set(orders::cancelled_at.eq(Some(now())))
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<OrderRow>> {
-    orders::table.filter(orders::order_id.eq(order.as_str())).select(OrderRow::as_select()).first(conn).optional()
+    orders::table.filter(orders::order_id.eq(order)).select(OrderRow::as_select()).first(conn).optional()
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = shipments)]
 pub struct ShipmentRow {
-    pub id: String,
-    pub order_id: String,
-    pub product_id: String,
+    pub id: ShipmentId,
+    pub order_id: OrderId,
+    pub product_id: ProductId,
     pub quantity: i64,
-    pub status: String,
+    pub status: ShipmentStatus,
     pub delivered: bool,
-    pub source_node: Option<String>,
+    pub source_node: Option<NodeId>,
     pub current_leg: Option<i32>,
     pub failed_attempts: i32,
     pub estimated_delivery: Option<Timestamp>,
@@ -127,21 +127,6 @@ pub struct ShipmentRow {
     pub delivered_at: Option<Timestamp>,
     pub shred_after: Option<Timestamp>,
     pub address_shredded_at: Option<Timestamp>,
-}
-
-impl ShipmentRow {
-    pub fn id(&self) -> ShipmentId {
-        ShipmentId::from_db(self.id.clone())
-    }
-    pub fn order_id(&self) -> OrderId {
-        OrderId::from_db(self.order_id.clone())
-    }
-    pub fn product_id(&self) -> ProductId {
-        ProductId::from_db(self.product_id.clone())
-    }
-    pub fn status(&self) -> ShipmentStatus {
-        ShipmentStatus::from_db(&self.status)
-    }
 }
 
 /// Creates the shipment once; `None` when another transaction created it first.
@@ -157,11 +142,11 @@ pub fn insert(
     let inserted = conn.transaction(|c| {
         diesel::insert_into(shipments::table)
             .values((
-                shipments::id.eq(id.as_str()),
-                shipments::order_id.eq(order.as_str()),
-                shipments::product_id.eq(product.as_str()),
+                shipments::id.eq(&id),
+                shipments::order_id.eq(order),
+                shipments::product_id.eq(product),
                 shipments::quantity.eq(quantity),
-                shipments::status.eq(status.as_str()),
+                shipments::status.eq(status),
                 shipments::delivered.eq(false),
                 shipments::failed_attempts.eq(0),
                 shipments::created_at.eq(t),
@@ -177,20 +162,16 @@ pub fn insert(
 }
 
 pub fn by_order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<ShipmentRow>> {
-    shipments::table
-        .filter(shipments::order_id.eq(order.as_str()))
-        .select(ShipmentRow::as_select())
-        .first(conn)
-        .optional()
+    shipments::table.filter(shipments::order_id.eq(order)).select(ShipmentRow::as_select()).first(conn).optional()
 }
 
 pub fn by_id(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<Option<ShipmentRow>> {
-    shipments::table.filter(shipments::id.eq(id.as_str())).select(ShipmentRow::as_select()).first(conn).optional()
+    shipments::table.filter(shipments::id.eq(id)).select(ShipmentRow::as_select()).first(conn).optional()
 }
 
 pub fn with_status(conn: &mut AnyConnection, status: ShipmentStatus, limit: i64) -> QueryResult<Vec<ShipmentRow>> {
     shipments::table
-        .filter(shipments::status.eq(status.as_str()))
+        .filter(shipments::status.eq(status))
         .order(shipments::created_at)
         .limit(limit)
         .select(ShipmentRow::as_select())
@@ -210,7 +191,7 @@ pub fn due_for_shredding(conn: &mut AnyConnection, at: Timestamp, limit: i64) ->
 /// Takes the shipment for a change if it is still in `status`: a conditional update that
 /// also locks the row on PostgreSQL, so two processes never route or end it twice.
 pub fn claim(conn: &mut AnyConnection, id: &ShipmentId, status: ShipmentStatus) -> QueryResult<bool> {
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())).filter(shipments::status.eq(status.as_str())))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)).filter(shipments::status.eq(status)))
         .set(shipments::updated_at.eq(now()))
         .execute(conn)
         .map(|n| n == 1)
@@ -222,10 +203,10 @@ pub fn set_routed(
     source: &NodeId,
     estimated_delivery: Timestamp,
 ) -> QueryResult<()> {
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set((
-            shipments::status.eq(ShipmentStatus::Routed.as_str()),
-            shipments::source_node.eq(Some(source.as_str())),
+            shipments::status.eq(ShipmentStatus::Routed),
+            shipments::source_node.eq(Some(source)),
             shipments::current_leg.eq(Some(0)),
             shipments::estimated_delivery.eq(Some(estimated_delivery)),
             shipments::unroutable_since.eq(None::<Timestamp>),
@@ -236,11 +217,11 @@ pub fn set_routed(
 }
 
 pub fn set_unroutable(conn: &mut AnyConnection, id: &ShipmentId, since: Timestamp) -> QueryResult<()> {
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set((
-            shipments::status.eq(ShipmentStatus::Unroutable.as_str()),
+            shipments::status.eq(ShipmentStatus::Unroutable),
             shipments::unroutable_since.eq(Some(since)),
-            shipments::source_node.eq(None::<String>),
+            shipments::source_node.eq(None::<NodeId>),
             shipments::current_leg.eq(None::<i32>),
             shipments::estimated_delivery.eq(None::<Timestamp>),
             shipments::updated_at.eq(now()),
@@ -251,11 +232,11 @@ pub fn set_unroutable(conn: &mut AnyConnection, id: &ShipmentId, since: Timestam
 
 /// Undoes a routing: no source, no legs (the caller puts the goods back first).
 pub fn unroute(conn: &mut AnyConnection, id: &ShipmentId, status: ShipmentStatus) -> QueryResult<()> {
-    diesel::delete(legs::table.filter(legs::shipment_id.eq(id.as_str()))).execute(conn)?;
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+    diesel::delete(legs::table.filter(legs::shipment_id.eq(id))).execute(conn)?;
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set((
-            shipments::status.eq(status.as_str()),
-            shipments::source_node.eq(None::<String>),
+            shipments::status.eq(status),
+            shipments::source_node.eq(None::<NodeId>),
             shipments::current_leg.eq(None::<i32>),
             shipments::estimated_delivery.eq(None::<Timestamp>),
             shipments::updated_at.eq(now()),
@@ -271,14 +252,12 @@ pub fn end(
     status: ShipmentStatus,
     shred_after: Timestamp,
 ) -> QueryResult<()> {
-    diesel::update(
-        legs::table.filter(legs::shipment_id.eq(id.as_str())).filter(legs::status.ne(LegStatus::Delivered.as_str())),
-    )
-    .set((legs::status.eq(LegStatus::Cancelled.as_str()), legs::updated_at.eq(now())))
-    .execute(conn)?;
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+    diesel::update(legs::table.filter(legs::shipment_id.eq(id)).filter(legs::status.ne(LegStatus::Delivered)))
+        .set((legs::status.eq(LegStatus::Cancelled), legs::updated_at.eq(now())))
+        .execute(conn)?;
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set((
-            shipments::status.eq(status.as_str()),
+            shipments::status.eq(status),
             shipments::shred_after.eq(Some(shred_after)),
             shipments::updated_at.eq(now()),
         ))
@@ -291,8 +270,8 @@ pub fn abandon(conn: &mut AnyConnection, id: &ShipmentId, shred_after: Timestamp
     let t = now();
     diesel::update(
         shipments::table
-            .filter(shipments::id.eq(id.as_str()))
-            .filter(shipments::status.eq(ShipmentStatus::Unroutable.as_str()))
+            .filter(shipments::id.eq(id))
+            .filter(shipments::status.eq(ShipmentStatus::Unroutable))
             .filter(shipments::abandoned_at.is_null()),
     )
     .set((
@@ -307,10 +286,10 @@ pub fn abandon(conn: &mut AnyConnection, id: &ShipmentId, shred_after: Timestamp
 /// The first pickup of the shipment: true only the first time.
 pub fn mark_shipped(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<bool> {
     let t = now();
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())).filter(shipments::shipped_at.is_null()))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)).filter(shipments::shipped_at.is_null()))
         .set((
             shipments::shipped_at.eq(Some(t)),
-            shipments::status.eq(ShipmentStatus::InTransit.as_str()),
+            shipments::status.eq(ShipmentStatus::InTransit),
             shipments::updated_at.eq(t),
         ))
         .execute(conn)
@@ -318,7 +297,7 @@ pub fn mark_shipped(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<bo
 }
 
 pub fn advance_leg(conn: &mut AnyConnection, id: &ShipmentId, from: i32) -> QueryResult<bool> {
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())).filter(shipments::current_leg.eq(Some(from))))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)).filter(shipments::current_leg.eq(Some(from))))
         .set((shipments::current_leg.eq(Some(from + 1)), shipments::updated_at.eq(now())))
         .execute(conn)
         .map(|n| n == 1)
@@ -326,9 +305,9 @@ pub fn advance_leg(conn: &mut AnyConnection, id: &ShipmentId, from: i32) -> Quer
 
 pub fn mark_delivered(conn: &mut AnyConnection, id: &ShipmentId, shred_after: Timestamp) -> QueryResult<()> {
     let t = now();
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set((
-            shipments::status.eq(ShipmentStatus::Delivered.as_str()),
+            shipments::status.eq(ShipmentStatus::Delivered),
             shipments::delivered.eq(true),
             shipments::delivered_at.eq(Some(t)),
             shipments::shred_after.eq(Some(shred_after)),
@@ -342,7 +321,7 @@ pub fn mark_delivered(conn: &mut AnyConnection, id: &ShipmentId, shred_after: Ti
 pub fn add_failure(conn: &mut AnyConnection, id: &ShipmentId, delay: chrono::Duration) -> QueryResult<i32> {
     let row = by_id(conn, id)?.ok_or(diesel::result::Error::NotFound)?;
     let n = row.failed_attempts + 1;
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set((
             shipments::failed_attempts.eq(n),
             shipments::estimated_delivery.eq(row.estimated_delivery.map(|t| t + delay)),
@@ -353,7 +332,7 @@ pub fn add_failure(conn: &mut AnyConnection, id: &ShipmentId, delay: chrono::Dur
 }
 
 pub fn mark_shredded(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<()> {
-    diesel::update(shipments::table.filter(shipments::id.eq(id.as_str())))
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set(shipments::address_shredded_at.eq(Some(now())))
         .execute(conn)
         .map(|_| ())
@@ -362,22 +341,13 @@ pub fn mark_shredded(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<(
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = legs)]
 pub struct LegRow {
-    pub shipment_id: String,
+    pub shipment_id: ShipmentId,
     pub seq: i32,
-    pub from_node: String,
-    pub to_node: Option<String>,
+    pub from_node: NodeId,
+    pub to_node: Option<NodeId>,
     pub region: String,
-    pub status: String,
-    pub courier_id: Option<String>,
-}
-
-impl LegRow {
-    pub fn status(&self) -> LegStatus {
-        LegStatus::from_db(&self.status)
-    }
-    pub fn courier(&self) -> Option<CourierId> {
-        self.courier_id.clone().map(CourierId::from_db)
-    }
+    pub status: LegStatus,
+    pub courier_id: Option<CourierId>,
 }
 
 pub fn insert_legs(conn: &mut AnyConnection, id: &ShipmentId, planned: &[PlannedLeg]) -> QueryResult<()> {
@@ -390,12 +360,12 @@ pub fn insert_legs(conn: &mut AnyConnection, id: &ShipmentId, planned: &[Planned
         };
         diesel::insert_into(legs::table)
             .values((
-                legs::shipment_id.eq(id.as_str()),
+                legs::shipment_id.eq(id),
                 legs::seq.eq(seq as i32),
-                legs::from_node.eq(leg.from.as_str()),
-                legs::to_node.eq(leg.to.as_ref().map(|n| n.as_str())),
+                legs::from_node.eq(&leg.from),
+                legs::to_node.eq(leg.to.as_ref()),
                 legs::region.eq(&leg.region),
-                legs::status.eq(status.as_str()),
+                legs::status.eq(status),
                 legs::updated_at.eq(t),
             ))
             .execute(conn)?;
@@ -404,7 +374,7 @@ pub fn insert_legs(conn: &mut AnyConnection, id: &ShipmentId, planned: &[Planned
 }
 
 pub fn legs_of(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<Vec<LegRow>> {
-    legs::table.filter(legs::shipment_id.eq(id.as_str())).order(legs::seq).select(LegRow::as_select()).load(conn)
+    legs::table.filter(legs::shipment_id.eq(id)).order(legs::seq).select(LegRow::as_select()).load(conn)
 }
 
 /// Moves a leg from `from` to `to` if it is still in `from` (and, for a claimed leg,
@@ -418,14 +388,10 @@ pub fn update_leg(
     to: LegStatus,
     new_holder: Option<&CourierId>,
 ) -> QueryResult<bool> {
-    let target = legs::table
-        .filter(legs::shipment_id.eq(id.as_str()))
-        .filter(legs::seq.eq(seq))
-        .filter(legs::status.eq(from.as_str()));
-    let set =
-        (legs::status.eq(to.as_str()), legs::courier_id.eq(new_holder.map(|c| c.as_str())), legs::updated_at.eq(now()));
+    let target = legs::table.filter(legs::shipment_id.eq(id)).filter(legs::seq.eq(seq)).filter(legs::status.eq(from));
+    let set = (legs::status.eq(to), legs::courier_id.eq(new_holder), legs::updated_at.eq(now()));
     let n = match holder {
-        Some(h) => diesel::update(target.filter(legs::courier_id.eq(h.as_str()))).set(set).execute(conn)?,
+        Some(h) => diesel::update(target.filter(legs::courier_id.eq(h))).set(set).execute(conn)?,
         None => diesel::update(target).set(set).execute(conn)?,
     };
     Ok(n == 1)
@@ -440,14 +406,12 @@ pub fn courier_legs(
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<(ShipmentRow, LegRow)>> {
-    let open = legs::status.eq(LegStatus::Open.as_str());
-    let mine = legs::courier_id
-        .eq(courier.as_str())
-        .and(legs::status.eq_any([LegStatus::PickedUp.as_str(), LegStatus::InTransit.as_str()]));
+    let open = legs::status.eq(LegStatus::Open);
+    let mine = legs::courier_id.eq(courier).and(legs::status.eq_any([LegStatus::PickedUp, LegStatus::InTransit]));
     let base = legs::table
         .inner_join(shipments::table)
         .filter(shipments::current_leg.eq(legs::seq.nullable()))
-        .filter(shipments::status.eq_any([ShipmentStatus::Routed.as_str(), ShipmentStatus::InTransit.as_str()]));
+        .filter(shipments::status.eq_any([ShipmentStatus::Routed, ShipmentStatus::InTransit]));
     let rows = match region {
         Some(r) => base
             .filter(open.and(legs::region.eq(r)).or(mine))
@@ -468,14 +432,14 @@ pub fn courier_legs(
 }
 
 pub fn leg_count(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<i64> {
-    legs::table.filter(legs::shipment_id.eq(id.as_str())).count().get_result(conn)
+    legs::table.filter(legs::shipment_id.eq(id)).count().get_result(conn)
 }
 
 /// Shipments still awaiting their address although it is there.
 pub fn awaiting_with_address(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<ShipmentRow>> {
     use crate::schema::addresses;
     shipments::table
-        .filter(shipments::status.eq(ShipmentStatus::AwaitingAddress.as_str()))
+        .filter(shipments::status.eq(ShipmentStatus::AwaitingAddress))
         .filter(shipments::order_id.eq_any(addresses::table.select(addresses::order_id)))
         .limit(limit)
         .select(ShipmentRow::as_select())

@@ -5,8 +5,7 @@ use super::domain::{transition, CourierEvent, Effect, LegStatus, ShipmentStatus,
 use super::store::{self, ShipmentRow};
 use crate::error::DeliveryError;
 use crate::inventory::store::{self as inventory, Movement};
-use crate::nodes::domain::NodeKind;
-use crate::nodes::domain::Position;
+use crate::nodes::domain::{NodeKind, Owner, Position};
 use crate::routing::domain::{self as routing, Destination, Sources};
 use crate::settings::DeliverySettings;
 use crate::{addresses, nodes};
@@ -14,7 +13,7 @@ use diesel::QueryResult;
 use shared::config::ServiceName;
 use shared::crypto::Sealed;
 use shared::db::AnyConnection;
-use shared::ids::{CourierId, ManufacturerId, NodeId, OrderId, ProductId, StoreId};
+use shared::ids::{CourierId, ManufacturerId, OrderId, ProductId, StoreId};
 
 /// The broker's `shipment_requested`, as far as delivery takes it.
 pub struct ShipmentRequest<'a> {
@@ -37,9 +36,9 @@ pub fn request(
     r: &ShipmentRequest,
 ) -> Result<(), DeliveryError> {
     let shipper = routing::shipping_store(r.store_id, r.shipper_store_id);
-    let seller_node = nodes::store::first_owned(conn, NodeKind::Seller, shipper.as_str())?;
+    let seller_node = nodes::store::first_owned(conn, NodeKind::Seller, &Owner::from(shipper))?;
     let manufacturer_node = match r.manufacturer_id {
-        Some(m) => nodes::store::first_owned(conn, NodeKind::Manufacturer, m.as_str())?,
+        Some(m) => nodes::store::first_owned(conn, NodeKind::Manufacturer, &Owner::from(m))?,
         None => None,
     };
     let sources = Sources { seller_node, manufacturer_node, backorder: r.backorder };
@@ -61,14 +60,13 @@ fn send(conn: &mut AnyConnection, to: ServiceName, message: Message) -> QueryRes
 /// address is there. Safe to call any number of times.
 pub fn advance(conn: &mut AnyConnection, settings: &DeliverySettings, order: &OrderId) -> Result<(), DeliveryError> {
     let Some(o) = store::order(conn, order)? else { return Ok(()) };
-    let (Some(product), Some(quantity), Some(_), Some(_)) = (&o.product_id, o.quantity, o.requested_at, o.paid_at)
+    let (Some(product), Some(quantity), Some(_), Some(_)) = (o.product_id, o.quantity, o.requested_at, o.paid_at)
     else {
         return Ok(());
     };
     if store::by_order(conn, order)?.is_some() {
         return Ok(());
     }
-    let product = ProductId::from_db(product.clone());
     let cancelled = o.cancelled_at.is_some();
     let status = if cancelled { ShipmentStatus::Cancelled } else { ShipmentStatus::AwaitingAddress };
     let Some(id) = store::insert(conn, order, &product, quantity, status)? else { return Ok(()) };
@@ -85,35 +83,33 @@ pub fn advance(conn: &mut AnyConnection, settings: &DeliverySettings, order: &Or
 /// Routes a shipment that waits for its address or for stock: reserves the units at the
 /// nearest node that has them and lays out the legs, or leaves it `unroutable`.
 pub fn route(conn: &mut AnyConnection, settings: &DeliverySettings, row: &ShipmentRow) -> Result<(), DeliveryError> {
-    let id = row.id();
-    let order = row.order_id();
-    store::lock_order(conn, &order)?;
-    let Some(dest) = addresses::store::destination(conn, &order)? else { return Ok(()) };
-    if !store::claim(conn, &id, row.status())? {
+    let (id, order) = (&row.id, &row.order_id);
+    store::lock_order(conn, order)?;
+    let Some(dest) = addresses::store::destination(conn, order)? else { return Ok(()) };
+    if !store::claim(conn, id, row.status)? {
         return Ok(());
     }
-    let sources = store::order(conn, &order)?.ok_or(DeliveryError::ShipmentNotFound)?.sources();
+    let sources = store::order(conn, order)?.ok_or(DeliveryError::ShipmentNotFound)?.sources();
     let all = nodes::store::for_routing(conn, &dest.region, &sources.owned_nodes())?;
     let plan = routing::plan(&all, &sources, &dest);
-    let product = row.product_id();
     for candidate in &plan.candidates {
-        if inventory::reserve(conn, &candidate.id, &product, row.quantity, &id)? {
+        if inventory::reserve(conn, &candidate.id, &row.product_id, row.quantity, id)? {
             let legs = routing::legs(&plan, candidate);
-            store::insert_legs(conn, &id, &legs)?;
+            store::insert_legs(conn, id, &legs)?;
             let eta = now() + chrono::Duration::hours(routing::estimated_hours(&legs, settings));
-            store::set_routed(conn, &id, &candidate.id, eta)?;
+            store::set_routed(conn, id, &candidate.id, eta)?;
             tracing::info!(shipment = %id, legs = legs.len(), "shipment routed");
             return Ok(());
         }
     }
-    store::set_unroutable(conn, &id, row.unroutable_since.unwrap_or_else(now))?;
+    store::set_unroutable(conn, id, row.unroutable_since.unwrap_or_else(now))?;
     Ok(())
 }
 
 /// Puts a routed shipment's reserved units back where they came from.
 fn release(conn: &mut AnyConnection, row: &ShipmentRow, why: Movement) -> QueryResult<()> {
     if let Some(source) = &row.source_node {
-        inventory::put_back(conn, &NodeId::from_db(source.clone()), &row.product_id(), row.quantity, &row.id(), why)?;
+        inventory::put_back(conn, source, &row.product_id, row.quantity, &row.id, why)?;
     }
     Ok(())
 }
@@ -134,7 +130,7 @@ pub fn set_address(
     let before = addresses::store::destination(conn, order)?;
     let region_changes = before.as_ref().is_some_and(|d| d.region != region);
     if let Some(s) = &shipment {
-        match s.status() {
+        match s.status {
             ShipmentStatus::Delivered | ShipmentStatus::Returned | ShipmentStatus::Cancelled => {
                 return Err(DeliveryError::AddressLocked("the shipment has ended"));
             }
@@ -142,8 +138,8 @@ pub fn set_address(
                 return Err(DeliveryError::AddressLocked("the shipment was abandoned"));
             }
             ShipmentStatus::InTransit => {
-                let legs = store::legs_of(conn, &s.id())?;
-                let final_started = legs.last().is_some_and(|l| !l.status().not_started());
+                let legs = store::legs_of(conn, &s.id)?;
+                let final_started = legs.last().is_some_and(|l| !l.status.not_started());
                 if final_started {
                     return Err(DeliveryError::AddressLocked("the final leg has started"));
                 }
@@ -160,13 +156,13 @@ pub fn set_address(
     let route_changes = before.as_ref().is_none_or(|d| d.region != dest.region || d.branch_order != dest.branch_order);
     addresses::store::upsert(conn, order, sealed, &dest)?;
     let Some(s) = shipment else { return Ok(()) };
-    match s.status() {
+    match s.status {
         ShipmentStatus::AwaitingAddress | ShipmentStatus::Unroutable => route(conn, settings, &s)?,
         ShipmentStatus::Routed if route_changes => {
             // Nothing has moved yet: take the units back and route again for the new place.
             release(conn, &s, Movement::Released)?;
-            store::unroute(conn, &s.id(), ShipmentStatus::AwaitingAddress)?;
-            let again = store::by_id(conn, &s.id())?.ok_or(DeliveryError::ShipmentNotFound)?;
+            store::unroute(conn, &s.id, ShipmentStatus::AwaitingAddress)?;
+            let again = store::by_id(conn, &s.id)?.ok_or(DeliveryError::ShipmentNotFound)?;
             route(conn, settings, &again)?;
         }
         _ => {}
@@ -233,14 +229,12 @@ fn stop_unshipped(
             Stopped::Now { was_abandoned: false }
         }
         Some(s) if s.shipped_at.is_some() => Stopped::TooLate,
-        Some(s) if s.status() == ShipmentStatus::Cancelled => Stopped::Already,
-        Some(s) if s.status() == ShipmentStatus::Returned || s.status() == ShipmentStatus::Delivered => {
-            Stopped::TooLate
-        }
+        Some(s) if s.status == ShipmentStatus::Cancelled => Stopped::Already,
+        Some(s) if s.status == ShipmentStatus::Returned || s.status == ShipmentStatus::Delivered => Stopped::TooLate,
         Some(s) => {
             release(conn, &s, Movement::Released)?;
             store::record_cancelled(conn, order)?;
-            store::end(conn, &s.id(), ShipmentStatus::Cancelled, now() + settings.shred_after())?;
+            store::end(conn, &s.id, ShipmentStatus::Cancelled, now() + settings.shred_after())?;
             store::forget_sources(conn, order)?;
             Stopped::Now { was_abandoned: s.abandoned_at.is_some() }
         }
@@ -257,28 +251,28 @@ pub fn courier_event(
 ) -> Result<(), DeliveryError> {
     let found = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
     // Everything about one order happens one transaction at a time: read again once locked.
-    store::lock_order(conn, &found.order_id())?;
+    store::lock_order(conn, &found.order_id)?;
     let s = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
-    let not_now = || DeliveryError::InvalidTransition { event: event.as_str(), state: s.status.clone() };
-    if !matches!(s.status(), ShipmentStatus::Routed | ShipmentStatus::InTransit) {
+    let not_now = || DeliveryError::InvalidTransition { event: event.as_str(), state: s.status.to_string() };
+    if !matches!(s.status, ShipmentStatus::Routed | ShipmentStatus::InTransit) {
         return Err(not_now());
     }
     let current = s.current_leg.ok_or_else(not_now)?;
-    let legs = store::legs_of(conn, &s.id())?;
+    let legs = store::legs_of(conn, &s.id)?;
     let leg = legs.iter().find(|l| l.seq == current).ok_or_else(not_now)?;
     let is_final = legs.last().is_some_and(|l| l.seq == current);
-    let holder = leg.courier();
-    let (next, effect) = transition(leg.status(), holder.as_ref(), courier, event)?;
+    let holder = leg.courier_id.as_ref();
+    let (next, effect) = transition(leg.status, holder, courier, event)?;
     let new_holder = if effect == Effect::Reopen { None } else { Some(courier) };
-    let held_by = if leg.status().is_claimed() { holder.as_ref() } else { None };
-    if !store::update_leg(conn, &s.id(), current, leg.status(), held_by, next, new_holder)? {
+    let held_by = if leg.status.is_claimed() { holder } else { None };
+    if !store::update_leg(conn, &s.id, current, leg.status, held_by, next, new_holder)? {
         // Another event changed the leg since we read it (a racing courier).
         return Err(if effect == Effect::Claim { DeliveryError::LegClaimed } else { not_now() });
     }
-    let order = s.order_id();
+    let order = s.order_id.clone();
     match effect {
         Effect::Claim => {
-            if store::mark_shipped(conn, &s.id())? {
+            if store::mark_shipped(conn, &s.id)? {
                 // The goods have left their source: no routing will look for another.
                 store::forget_sources(conn, &order)?;
                 send(conn, ServiceName::Broker, Message::OrderShipped { order_id: order })?;
@@ -286,25 +280,24 @@ pub fn courier_event(
         }
         Effect::Move => {}
         Effect::Complete if is_final => {
-            store::mark_delivered(conn, &s.id(), now() + settings.shred_after())?;
+            store::mark_delivered(conn, &s.id, now() + settings.shred_after())?;
             send(conn, ServiceName::Broker, Message::OrderDelivered { order_id: order.clone() })?;
             send(conn, ServiceName::Settlement, Message::OrderDelivered { order_id: order })?;
             tracing::info!(shipment = %s.id, "shipment delivered");
         }
         Effect::Complete => {
-            if !store::advance_leg(conn, &s.id(), current)? {
+            if !store::advance_leg(conn, &s.id, current)? {
                 return Err(not_now());
             }
-            store::update_leg(conn, &s.id(), current + 1, LegStatus::Pending, None, LegStatus::Open, None)?;
+            store::update_leg(conn, &s.id, current + 1, LegStatus::Pending, None, LegStatus::Open, None)?;
         }
         Effect::Reopen => {
             let delay = chrono::Duration::hours(settings.handling_hours.max(1));
-            let failures = store::add_failure(conn, &s.id(), delay)?;
+            let failures = store::add_failure(conn, &s.id, delay)?;
             if failures >= MAX_FAILED_ATTEMPTS {
                 // The goods are where the failed leg started; they go back into its stock.
-                let at = NodeId::from_db(leg.from_node.clone());
-                inventory::put_back(conn, &at, &s.product_id(), s.quantity, &s.id(), Movement::Returned)?;
-                store::end(conn, &s.id(), ShipmentStatus::Returned, now() + settings.shred_after())?;
+                inventory::put_back(conn, &leg.from_node, &s.product_id, s.quantity, &s.id, Movement::Returned)?;
+                store::end(conn, &s.id, ShipmentStatus::Returned, now() + settings.shred_after())?;
                 let reason = format!("returned after {MAX_FAILED_ATTEMPTS} failed delivery attempts");
                 let abandoned = Message::ShipmentAbandoned { order_id: order, reason };
                 send(conn, ServiceName::Settlement, abandoned.clone())?;
@@ -324,15 +317,15 @@ pub fn sweep_unroutable(conn: &mut AnyConnection, settings: &DeliverySettings) -
         store::with_status(conn, ShipmentStatus::Unroutable, 200)?.into_iter().filter(|r| r.abandoned_at.is_none())
     {
         route(conn, settings, &row)?;
-        let still = store::by_id(conn, &row.id())?.ok_or(DeliveryError::ShipmentNotFound)?;
+        let still = store::by_id(conn, &row.id)?.ok_or(DeliveryError::ShipmentNotFound)?;
         let expired = still.unroutable_since.is_some_and(|t| t + settings.unroutable_wait() <= now());
-        if still.status() == ShipmentStatus::Unroutable
+        if still.status == ShipmentStatus::Unroutable
             && expired
-            && store::abandon(conn, &row.id(), now() + settings.shred_after())?
+            && store::abandon(conn, &row.id, now() + settings.shred_after())?
         {
-            store::forget_sources(conn, &row.order_id())?;
+            store::forget_sources(conn, &row.order_id)?;
             let abandoned = Message::ShipmentAbandoned {
-                order_id: row.order_id(),
+                order_id: row.order_id.clone(),
                 reason: "no node of the network can supply the goods".into(),
             };
             send(conn, ServiceName::Settlement, abandoned.clone())?;
@@ -357,8 +350,8 @@ pub fn sweep_awaiting(conn: &mut AnyConnection, settings: &DeliverySettings) -> 
 pub fn shred_due(conn: &mut AnyConnection, settings: &DeliverySettings) -> Result<usize, DeliveryError> {
     let due = store::due_for_shredding(conn, now(), 500)?;
     for row in &due {
-        addresses::store::delete(conn, &row.order_id())?;
-        store::mark_shredded(conn, &row.id())?;
+        addresses::store::delete(conn, &row.order_id)?;
+        store::mark_shredded(conn, &row.id)?;
     }
     let orphans = addresses::store::delete_orphans(conn, now() - settings.orphan_address())?;
     Ok(due.len() + orphans)
@@ -373,25 +366,25 @@ pub fn issue_goods(
     shipment: &shared::ids::ShipmentId,
 ) -> Result<(), DeliveryError> {
     let found = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
-    store::lock_order(conn, &found.order_id())?;
+    store::lock_order(conn, &found.order_id)?;
     let s = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
-    let legs = store::legs_of(conn, &s.id())?;
+    let legs = store::legs_of(conn, &s.id)?;
     let Some(first) = legs.first() else { return Err(DeliveryError::ShipmentNotFound) };
-    if !crate::sellers::store::owns(conn, seller, &NodeId::from_db(first.from_node.clone()))? {
+    if !crate::sellers::store::owns(conn, seller, &first.from_node)? {
         return Err(DeliveryError::ShipmentNotFound);
     }
-    match first.status() {
+    match first.status {
         LegStatus::AwaitingGoodsIssue => {
-            if !matches!(s.status(), ShipmentStatus::Routed) {
-                return Err(DeliveryError::InvalidTransition { event: "goods_issue", state: s.status.clone() });
+            if !matches!(s.status, ShipmentStatus::Routed) {
+                return Err(DeliveryError::InvalidTransition { event: "goods_issue", state: s.status.to_string() });
             }
-            store::update_leg(conn, &s.id(), first.seq, LegStatus::AwaitingGoodsIssue, None, LegStatus::Open, None)?;
+            store::update_leg(conn, &s.id, first.seq, LegStatus::AwaitingGoodsIssue, None, LegStatus::Open, None)?;
             tracing::info!(shipment = %s.id, "goods issued at the seller's node");
             Ok(())
         }
         LegStatus::Open | LegStatus::PickedUp | LegStatus::InTransit | LegStatus::Delivered => Ok(()),
         LegStatus::Pending | LegStatus::Cancelled => {
-            Err(DeliveryError::InvalidTransition { event: "goods_issue", state: first.status.clone() })
+            Err(DeliveryError::InvalidTransition { event: "goods_issue", state: first.status.to_string() })
         }
     }
 }

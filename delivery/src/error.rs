@@ -1,7 +1,41 @@
-//! The delivery service's failures, each with a stable `code`.
+//! The delivery service's failures, each with a stable `code` from its catalogue.
 
 use actix_web::http::StatusCode;
-use shared::error::ApiError;
+use shared::error::{ApiError, Catalogue};
+
+/// Every code delivery answers besides the shared ones (`shared::error::Code`), each with
+/// its one status. The courier page answers HTML and the inbox only shared codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Code {
+    InvalidAddress,
+    InvalidNode,
+    InvalidQuantity,
+    InvalidCourier,
+    InvalidEvent,
+    NodeNotFound,
+    ShipmentNotFound,
+    AddressLocked,
+    EmailTaken,
+    InvalidCredentials,
+    LegClaimed,
+    InvalidTransition,
+}
+
+impl Catalogue for Code {
+    fn status(self) -> StatusCode {
+        use Code::*;
+        match self {
+            InvalidAddress | InvalidNode | InvalidQuantity | InvalidCourier | InvalidEvent => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            NodeNotFound | ShipmentNotFound => StatusCode::NOT_FOUND,
+            AddressLocked | EmailTaken | InvalidTransition => StatusCode::CONFLICT,
+            InvalidCredentials => StatusCode::UNAUTHORIZED,
+            LegClaimed => StatusCode::FORBIDDEN,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
@@ -46,39 +80,39 @@ impl From<shared::db::DbError> for DeliveryError {
     }
 }
 
+impl DeliveryError {
+    /// The variant's code in the catalogue, or the shared failure that carries its own.
+    fn catalogued(&self) -> Result<Code, &shared::Error> {
+        Ok(match self {
+            DeliveryError::Shared(e) => return Err(e),
+            DeliveryError::InvalidAddress { .. } => Code::InvalidAddress,
+            DeliveryError::InvalidNode(_) => Code::InvalidNode,
+            DeliveryError::InvalidQuantity => Code::InvalidQuantity,
+            DeliveryError::InvalidCourier(_) => Code::InvalidCourier,
+            DeliveryError::InvalidEvent(_) => Code::InvalidEvent,
+            DeliveryError::NodeNotFound => Code::NodeNotFound,
+            DeliveryError::ShipmentNotFound => Code::ShipmentNotFound,
+            DeliveryError::AddressLocked(_) => Code::AddressLocked,
+            DeliveryError::EmailTaken => Code::EmailTaken,
+            DeliveryError::InvalidCredentials => Code::InvalidCredentials,
+            DeliveryError::LegClaimed => Code::LegClaimed,
+            DeliveryError::InvalidTransition { .. } => Code::InvalidTransition,
+        })
+    }
+}
+
 impl ApiError for DeliveryError {
     fn status(&self) -> StatusCode {
-        match self {
-            DeliveryError::Shared(e) => e.status(),
-            DeliveryError::InvalidAddress { .. }
-            | DeliveryError::InvalidNode(_)
-            | DeliveryError::InvalidQuantity
-            | DeliveryError::InvalidCourier(_)
-            | DeliveryError::InvalidEvent(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            DeliveryError::NodeNotFound | DeliveryError::ShipmentNotFound => StatusCode::NOT_FOUND,
-            DeliveryError::AddressLocked(_) | DeliveryError::EmailTaken | DeliveryError::InvalidTransition { .. } => {
-                StatusCode::CONFLICT
-            }
-            DeliveryError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            DeliveryError::LegClaimed => StatusCode::FORBIDDEN,
+        match self.catalogued() {
+            Ok(code) => code.status(),
+            Err(e) => e.status(),
         }
     }
 
     fn code(&self) -> &'static str {
-        match self {
-            DeliveryError::Shared(e) => e.code(),
-            DeliveryError::InvalidAddress { .. } => "invalid_address",
-            DeliveryError::InvalidNode(_) => "invalid_node",
-            DeliveryError::InvalidQuantity => "invalid_quantity",
-            DeliveryError::InvalidCourier(_) => "invalid_courier",
-            DeliveryError::InvalidEvent(_) => "invalid_event",
-            DeliveryError::NodeNotFound => "node_not_found",
-            DeliveryError::ShipmentNotFound => "shipment_not_found",
-            DeliveryError::AddressLocked(_) => "address_locked",
-            DeliveryError::EmailTaken => "email_taken",
-            DeliveryError::InvalidCredentials => "invalid_credentials",
-            DeliveryError::LegClaimed => "leg_claimed",
-            DeliveryError::InvalidTransition { .. } => "invalid_transition",
+        match self.catalogued() {
+            Ok(code) => code.into(),
+            Err(e) => e.code(),
         }
     }
 
@@ -104,3 +138,32 @@ impl ApiError for DeliveryError {
 shared::problem_response!(DeliveryError);
 
 pub type Result<T, E = DeliveryError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_answers_its_catalogue_code_and_status() {
+        let cases = [
+            (DeliveryError::InvalidAddress { field: "city", reason: "is required" }, Code::InvalidAddress),
+            (DeliveryError::InvalidNode("x".into()), Code::InvalidNode),
+            (DeliveryError::InvalidQuantity, Code::InvalidQuantity),
+            (DeliveryError::InvalidCourier("x".into()), Code::InvalidCourier),
+            (DeliveryError::InvalidEvent("x".into()), Code::InvalidEvent),
+            (DeliveryError::NodeNotFound, Code::NodeNotFound),
+            (DeliveryError::ShipmentNotFound, Code::ShipmentNotFound),
+            (DeliveryError::AddressLocked("x"), Code::AddressLocked),
+            (DeliveryError::EmailTaken, Code::EmailTaken),
+            (DeliveryError::InvalidCredentials, Code::InvalidCredentials),
+            (DeliveryError::LegClaimed, Code::LegClaimed),
+            (DeliveryError::InvalidTransition { event: "delivered", state: "open".into() }, Code::InvalidTransition),
+        ];
+        assert_eq!(cases.len(), <Code as strum::IntoEnumIterator>::iter().count(), "a case per code");
+        for (error, code) in cases {
+            assert_eq!((error.code(), error.status()), (code.into(), code.status()), "{error}");
+        }
+        let shared = DeliveryError::Shared(shared::Error::Unauthorized);
+        assert_eq!((shared.code(), shared.status()), ("unauthorized", StatusCode::UNAUTHORIZED));
+    }
+}

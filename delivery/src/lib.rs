@@ -5,6 +5,7 @@ use actix_web::web;
 use shared::config::{Config, ServiceName};
 use shared::crypto::Sealer;
 use shared::db::Migrations;
+use shared::error::Catalogue;
 use shared::server::{Core, Running, StartError};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -23,9 +24,11 @@ pub mod schema;
 pub mod sellers;
 pub mod settings;
 pub mod shipments;
+pub mod state;
 mod sweeper;
 
 pub use settings::DeliverySettings;
+pub use state::State;
 
 const SQLITE: diesel_migrations::EmbeddedMigrations =
     diesel_migrations::embed_migrations!("../migrations/delivery/sqlite");
@@ -58,15 +61,6 @@ pub const MIGRATIONS: Migrations =
 )]
 struct ApiDoc;
 
-/// What the handlers share.
-#[derive(Clone)]
-pub struct State {
-    pub core: Core,
-    /// Seals addresses; its keys live in `<data dir>/keys/delivery-addresses` only.
-    pub sealer: Arc<Sealer>,
-    pub settings: Arc<DeliverySettings>,
-}
-
 /// Opens the database (migrating it) and serves the delivery on `listener`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {
     let core = Core::open(config, ServiceName::Delivery, MIGRATIONS)?;
@@ -74,7 +68,8 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let settings = Arc::new(config.setting::<DeliverySettings>(ServiceName::Delivery));
     let dispatcher = core.dispatcher(None)?;
     let state = web::Data::new(State { core: core.clone(), sealer, settings: settings.clone() });
-    let running = shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &[], move |cfg| {
+    let codes = error::Code::all();
+    let running = shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &codes, move |cfg| {
         cfg.app_data(state.clone())
             .configure(inbox::routes)
             .configure(nodes::routes::routes)
@@ -97,7 +92,7 @@ mod tests {
     #[test]
     fn the_openapi_document_lists_every_route() {
         let doc = ApiDoc::openapi();
-        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(doc.clone(), &[]));
+        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(doc.clone(), &error::Code::all()));
         assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
         for path in [
             "/v1/nodes",
@@ -120,7 +115,10 @@ mod tests {
 
     #[test]
     fn the_finished_document_documents_every_error_and_credential() {
-        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi(), &[]));
+        let doc = shared::openapi::finish(ApiDoc::openapi(), &error::Code::all());
+        let faults = shared::openapi::check(&doc);
+        assert!(faults.is_empty(), "{faults:#?}");
+        let faults = shared::error::catalogue_faults::<error::Code>(&doc);
         assert!(faults.is_empty(), "{faults:#?}");
     }
 }

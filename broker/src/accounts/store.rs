@@ -21,7 +21,7 @@ pub fn email_taken(conn: &mut AnyConnection, email: &str) -> QueryResult<bool> {
 pub fn insert_seller(conn: &mut AnyConnection, id: &SellerId, name: &str, email: &str, hash: &str) -> QueryResult<()> {
     diesel::insert_into(sellers::table)
         .values((
-            sellers::id.eq(id.as_str()),
+            sellers::id.eq(&id),
             sellers::name.eq(name),
             sellers::email.eq(email),
             sellers::password_hash.eq(hash),
@@ -40,7 +40,7 @@ pub fn insert_manufacturer(
 ) -> QueryResult<()> {
     diesel::insert_into(manufacturers::table)
         .values((
-            manufacturers::id.eq(id.as_str()),
+            manufacturers::id.eq(&id),
             manufacturers::name.eq(name),
             manufacturers::email.eq(email),
             manufacturers::password_hash.eq(hash),
@@ -51,28 +51,28 @@ pub fn insert_manufacturer(
 }
 
 pub fn by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<Account>> {
-    let seller: Option<(String, String)> = sellers::table
+    let seller: Option<(SellerId, String)> = sellers::table
         .filter(sellers::email.eq(email))
         .select((sellers::id, sellers::password_hash))
         .first(conn)
         .optional()?;
     if let Some((id, hash)) = seller {
-        return Ok(Some(Account::Seller(SellerId::from_db(id), hash)));
+        return Ok(Some(Account::Seller(id, hash)));
     }
-    let m: Option<(String, String)> = manufacturers::table
+    let m: Option<(ManufacturerId, String)> = manufacturers::table
         .filter(manufacturers::email.eq(email))
         .select((manufacturers::id, manufacturers::password_hash))
         .first(conn)
         .optional()?;
-    Ok(m.map(|(id, hash)| Account::Manufacturer(ManufacturerId::from_db(id), hash)))
+    Ok(m.map(|(id, hash)| Account::Manufacturer(id, hash)))
 }
 
 pub fn manufacturer_exists(conn: &mut AnyConnection, id: &ManufacturerId) -> QueryResult<bool> {
-    let n: i64 = manufacturers::table.filter(manufacturers::id.eq(id.as_str())).count().get_result(conn)?;
+    let n: i64 = manufacturers::table.filter(manufacturers::id.eq(&id)).count().get_result(conn)?;
     Ok(n > 0)
 }
 
 pub fn seller_exists(conn: &mut AnyConnection, id: &SellerId) -> QueryResult<bool> {
-    let n: i64 = sellers::table.filter(sellers::id.eq(id.as_str())).count().get_result(conn)?;
+    let n: i64 = sellers::table.filter(sellers::id.eq(&id)).count().get_result(conn)?;
     Ok(n > 0)
 }

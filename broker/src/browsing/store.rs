@@ -19,10 +19,10 @@ pub struct Viewed {
 pub fn record_view(conn: &mut AnyConnection, session: &SessionId, viewed: &Viewed) -> QueryResult<()> {
     diesel::insert_into(browsing_events::table)
         .values((
-            browsing_events::session_id.eq(session.as_str()),
-            browsing_events::union_id.eq(viewed.union_id.as_ref().map(|i| i.as_str())),
-            browsing_events::store_id.eq(viewed.store_id.as_ref().map(|i| i.as_str())),
-            browsing_events::product_id.eq(viewed.product_id.as_ref().map(|i| i.as_str())),
+            browsing_events::session_id.eq(&session),
+            browsing_events::union_id.eq(viewed.union_id.as_ref()),
+            browsing_events::store_id.eq(viewed.store_id.as_ref()),
+            browsing_events::product_id.eq(viewed.product_id.as_ref()),
             browsing_events::created_at.eq(now()),
         ))
         .execute(conn)
@@ -52,10 +52,10 @@ pub fn record_preference(
                 Source::Search => "search",
                 Source::Selection => "selection",
             }),
-            preference_events::session_id.eq(session.map(|s| s.as_str())),
+            preference_events::session_id.eq(session),
             preference_events::kind.eq(kind),
             preference_events::attributes.eq(serde_json::to_string(attributes).expect("attributes serialize")),
-            preference_events::product_id.eq(product.map(|p| p.as_str())),
+            preference_events::product_id.eq(product),
             preference_events::created_at.eq(now()),
         ))
         .execute(conn)
@@ -64,9 +64,9 @@ pub fn record_preference(
 
 #[derive(Debug, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct ViewRow {
-    pub union_id: Option<String>,
-    pub store_id: Option<String>,
-    pub product_id: Option<String>,
+    pub union_id: Option<UnionId>,
+    pub store_id: Option<StoreId>,
+    pub product_id: Option<ProductId>,
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String)]
     pub at: Timestamp,
@@ -74,7 +74,7 @@ pub struct ViewRow {
 
 pub fn sequence(conn: &mut AnyConnection, session: &SessionId, limit: i64) -> QueryResult<Vec<ViewRow>> {
     browsing_events::table
-        .filter(browsing_events::session_id.eq(session.as_str()))
+        .filter(browsing_events::session_id.eq(&session))
         .order(browsing_events::seq.asc())
         .limit(limit)
         .select((
@@ -88,15 +88,14 @@ pub fn sequence(conn: &mut AnyConnection, session: &SessionId, limit: i64) -> Qu
 
 /// Deletes everything kept under the pseudonym: its browsing and its preferences.
 pub fn forget(conn: &mut AnyConnection, session: &SessionId) -> QueryResult<usize> {
-    let a = diesel::delete(browsing_events::table.filter(browsing_events::session_id.eq(session.as_str())))
-        .execute(conn)?;
-    let b = diesel::delete(preference_events::table.filter(preference_events::session_id.eq(session.as_str())))
-        .execute(conn)?;
+    let a = diesel::delete(browsing_events::table.filter(browsing_events::session_id.eq(&session))).execute(conn)?;
+    let b =
+        diesel::delete(preference_events::table.filter(preference_events::session_id.eq(&session))).execute(conn)?;
     Ok(a + b)
 }
 
 pub fn preference_count(conn: &mut AnyConnection, session: &SessionId) -> QueryResult<i64> {
-    preference_events::table.filter(preference_events::session_id.eq(session.as_str())).count().get_result(conn)
+    preference_events::table.filter(preference_events::session_id.eq(&session)).count().get_result(conn)
 }
 
 #[cfg(test)]

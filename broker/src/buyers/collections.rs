@@ -67,9 +67,32 @@ impl CollectionSettings {
     }
 }
 
-pub const CHARGING: &str = "charging";
-pub const CREDITED: &str = "credited";
-pub const FAILED: &str = "failed";
+/// Where a mint stands; stored as its snake_case name, an unknown one is a read error.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[strum(serialize_all = "snake_case")]
+pub enum MintStatus {
+    /// Recorded, its charge at settlement not yet answered.
+    Charging,
+    /// Charged and its points credited.
+    Credited,
+    /// Refused by settlement; its code was given back.
+    Failed,
+}
+
+shared::sql_text!(MintStatus);
 
 /// A mint as the broker keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +104,7 @@ pub struct Mint {
     pub points: i64,
     /// What the points are worth: what the store is charged.
     pub value: Money,
-    pub status: String,
+    pub status: MintStatus,
     pub failure: Option<String>,
     pub created_at: Timestamp,
 }
@@ -110,7 +133,7 @@ pub fn day_start(t: Timestamp) -> Timestamp {
 }
 
 pub fn is_collection_point(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<bool> {
-    let n: i64 = collection_points::table.find(store.as_str()).count().get_result(conn)?;
+    let n: i64 = collection_points::table.find(&store).count().get_result(conn)?;
     Ok(n > 0)
 }
 
@@ -119,11 +142,11 @@ pub fn set_collection_point(conn: &mut AnyConnection, store: &StoreId, enabled: 
     if enabled {
         if !is_collection_point(conn, store)? {
             diesel::insert_into(collection_points::table)
-                .values((collection_points::store_id.eq(store.as_str()), collection_points::enabled_at.eq(now())))
+                .values((collection_points::store_id.eq(&store), collection_points::enabled_at.eq(now())))
                 .execute(conn)?;
         }
     } else {
-        diesel::delete(collection_points::table.find(store.as_str())).execute(conn)?;
+        diesel::delete(collection_points::table.find(&store)).execute(conn)?;
     }
     Ok(())
 }
@@ -132,7 +155,7 @@ pub fn set_collection_point(conn: &mut AnyConnection, store: &StoreId, enabled: 
 /// mints at one store count against the daily cap one after the other; `false` when the
 /// store is not a collection point.
 pub fn lock_collection_point(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<bool> {
-    let n = diesel::update(collection_points::table.find(store.as_str()))
+    let n = diesel::update(collection_points::table.find(&store))
         .set(collection_points::enabled_at.eq(collection_points::enabled_at))
         .execute(conn)?;
     Ok(n == 1)
@@ -143,9 +166,9 @@ pub fn minted_since(conn: &mut AnyConnection, store: &StoreId, since: Timestamp)
     // Read the rows rather than `SUM` (NUMERIC on PostgreSQL): a day's mints at one store
     // are few.
     let rows: Vec<i64> = collection_mints::table
-        .filter(collection_mints::store_id.eq(store.as_str()))
+        .filter(collection_mints::store_id.eq(&store))
         .filter(collection_mints::created_at.ge(since))
-        .filter(collection_mints::status.ne(FAILED))
+        .filter(collection_mints::status.ne(MintStatus::Failed))
         .select(collection_mints::points)
         .load(conn)?;
     Ok(rows.into_iter().fold(0i64, |a, p| a.saturating_add(p)))
@@ -155,13 +178,13 @@ pub fn insert(conn: &mut AnyConnection, m: &Mint) -> QueryResult<()> {
     diesel::insert_into(collection_mints::table)
         .values((
             collection_mints::id.eq(&m.id),
-            collection_mints::store_id.eq(m.store_id.as_str()),
+            collection_mints::store_id.eq(&m.store_id),
             collection_mints::code_hash.eq(m.code_hash.as_deref()),
             collection_mints::items.eq(m.items),
             collection_mints::points.eq(m.points),
             collection_mints::amount.eq(m.value.amount),
-            collection_mints::currency.eq(m.value.currency.as_str()),
-            collection_mints::status.eq(&m.status),
+            collection_mints::currency.eq(&m.value.currency),
+            collection_mints::status.eq(m.status),
             collection_mints::failure.eq(m.failure.as_deref()),
             collection_mints::created_at.eq(m.created_at),
         ))
@@ -169,7 +192,7 @@ pub fn insert(conn: &mut AnyConnection, m: &Mint) -> QueryResult<()> {
     Ok(())
 }
 
-type MintRow = (String, String, Option<String>, i64, i64, i64, String, String, Option<String>, Timestamp);
+type MintRow = (String, StoreId, Option<String>, i64, i64, i64, Currency, MintStatus, Option<String>, Timestamp);
 
 pub fn get(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Mint>> {
     let row: Option<MintRow> = collection_mints::table
@@ -189,11 +212,9 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Mint>> {
         .first(conn)
         .optional()?;
     row.map(|(id, store, code_hash, items, points, amount, currency, status, failure, created_at)| {
-        let currency = Currency::parse(&currency)
-            .map_err(|_| diesel::result::Error::DeserializationError("stored mint has an invalid currency".into()))?;
         Ok(Mint {
             id,
-            store_id: StoreId::from_db(store),
+            store_id: store,
             code_hash,
             items,
             points,
@@ -209,8 +230,8 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Mint>> {
 /// Ends a charging mint as `status`; `false` when it was no longer charging (another
 /// attempt ended it). The code hash goes with it: afterwards nothing ties the collecting
 /// store to the account.
-pub fn finish(conn: &mut AnyConnection, id: &str, status: &str, failure: Option<&str>) -> QueryResult<bool> {
-    let n = diesel::update(collection_mints::table.find(id).filter(collection_mints::status.eq(CHARGING)))
+pub fn finish(conn: &mut AnyConnection, id: &str, status: MintStatus, failure: Option<&str>) -> QueryResult<bool> {
+    let n = diesel::update(collection_mints::table.find(id).filter(collection_mints::status.eq(MintStatus::Charging)))
         .set((
             collection_mints::status.eq(status),
             collection_mints::failure.eq(failure),

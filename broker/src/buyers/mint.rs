@@ -6,7 +6,7 @@
 //! finishes the mint the same way: a mint charged but not credited is credited, one whose
 //! store could not pay fails and gives its code back. Nothing is ever credited unfunded.
 
-use super::collections::{self as mints, Mint, CHARGING, CREDITED, FAILED};
+use super::collections::{self as mints, Mint, MintStatus};
 use crate::error::{BrokerError, Result};
 use crate::reports::charge::{post_charge, Answer};
 use futures_util::future::BoxFuture;
@@ -75,7 +75,7 @@ pub fn begin(conn: &mut AnyConnection, r: &Redemption) -> Result<String> {
         items: r.items,
         points: r.points,
         value: r.value,
-        status: CHARGING.into(),
+        status: MintStatus::Charging,
         failure: None,
         created_at: now(),
     };
@@ -118,10 +118,10 @@ impl Minter {
         let Some(m) = self.db.read(move |c| Ok::<_, BrokerError>(mints::get(c, &lookup)?)).await? else {
             return Err(BrokerError::NotFound("mint"));
         };
-        match m.status.as_str() {
-            CREDITED => return Ok(Outcome::Credited),
-            FAILED => return Ok(Outcome::Refused(failure_code(&m))),
-            _ => {}
+        match m.status {
+            MintStatus::Credited => return Ok(Outcome::Credited),
+            MintStatus::Failed => return Ok(Outcome::Refused(failure_code(&m))),
+            MintStatus::Charging => {}
         }
         let body = serde_json::json!({
             "purchase_id": m.id, "store_id": m.store_id, "amount": m.value, "purpose": "points",
@@ -145,12 +145,12 @@ impl Minter {
             .write(move |c| {
                 let current = mints::get(c, &m2.id)?.ok_or(BrokerError::NotFound("mint"))?;
                 let hash = current.code_hash.clone();
-                if !mints::finish(c, &m2.id, CREDITED, None)? {
+                if !mints::finish(c, &m2.id, MintStatus::Credited, None)? {
                     // Another settle of the same mint (the request and the outbox race for
                     // it) finished it first. Read it again: on PostgreSQL `current` was read
                     // before that commit, and would call a credited mint refused.
                     let now = mints::get(c, &m2.id)?.ok_or(BrokerError::NotFound("mint"))?;
-                    return Ok::<_, BrokerError>(now.status == CREDITED);
+                    return Ok::<_, BrokerError>(now.status == MintStatus::Credited);
                 }
                 let buyer = match hash {
                     Some(h) => mints::code_owner(c, &h)?,
@@ -178,7 +178,7 @@ impl Minter {
         self.db
             .write(move |c| {
                 let current = mints::get(c, &id)?.ok_or(BrokerError::NotFound("mint"))?;
-                if mints::finish(c, &id, FAILED, Some(code))? {
+                if mints::finish(c, &id, MintStatus::Failed, Some(code))? {
                     if let Some(h) = &current.code_hash {
                         mints::unredeem_code(c, h)?;
                     }

@@ -11,7 +11,7 @@ use shared::time::now;
 pub fn insert(conn: &mut AnyConnection, id: &BuyerId, handle: &str, hash: &str) -> QueryResult<()> {
     diesel::insert_into(buyers::table)
         .values((
-            buyers::id.eq(id.as_str()),
+            buyers::id.eq(&id),
             buyers::handle.eq(handle),
             buyers::password_hash.eq(hash),
             buyers::points.eq(0i64),
@@ -31,9 +31,8 @@ pub fn credentials(conn: &mut AnyConnection, handle: &str) -> QueryResult<Option
     Ok(buyers::table
         .filter(buyers::handle.eq(handle))
         .select((buyers::id, buyers::password_hash))
-        .first::<(String, String)>(conn)
-        .optional()?
-        .map(|(id, h)| (BuyerId::from_db(id), h)))
+        .first::<(BuyerId, String)>(conn)
+        .optional()?)
 }
 
 /// What an account holds: handle, points, equipment.
@@ -46,36 +45,33 @@ pub struct Profile {
 }
 
 pub fn profile(conn: &mut AnyConnection, id: &BuyerId) -> QueryResult<Option<Profile>> {
-    let row: Option<(String, i64)> = buyers::table
-        .filter(buyers::id.eq(id.as_str()))
-        .select((buyers::handle, buyers::points))
-        .first(conn)
-        .optional()?;
+    let row: Option<(String, i64)> =
+        buyers::table.filter(buyers::id.eq(&id)).select((buyers::handle, buyers::points)).first(conn).optional()?;
     let Some((handle, points)) = row else { return Ok(None) };
     Ok(Some(Profile { id: id.clone(), handle, points, equipment: equipment(conn, id)? }))
 }
 
 pub fn equipment(conn: &mut AnyConnection, id: &BuyerId) -> QueryResult<Vec<String>> {
     buyer_equipment::table
-        .filter(buyer_equipment::buyer_id.eq(id.as_str()))
+        .filter(buyer_equipment::buyer_id.eq(&id))
         .select(buyer_equipment::equipment)
         .order(buyer_equipment::equipment.asc())
         .load(conn)
 }
 
 pub fn set_equipment(conn: &mut AnyConnection, id: &BuyerId, items: &[String]) -> QueryResult<()> {
-    diesel::delete(buyer_equipment::table.filter(buyer_equipment::buyer_id.eq(id.as_str()))).execute(conn)?;
+    diesel::delete(buyer_equipment::table.filter(buyer_equipment::buyer_id.eq(&id))).execute(conn)?;
     // One row at a time: batch inserts do not work across both backends.
     for e in items {
         diesel::insert_into(buyer_equipment::table)
-            .values((buyer_equipment::buyer_id.eq(id.as_str()), buyer_equipment::equipment.eq(e)))
+            .values((buyer_equipment::buyer_id.eq(&id), buyer_equipment::equipment.eq(e)))
             .execute(conn)?;
     }
     Ok(())
 }
 
 pub fn add_points(conn: &mut AnyConnection, id: &BuyerId, points: i64) -> QueryResult<()> {
-    diesel::update(buyers::table.filter(buyers::id.eq(id.as_str())))
+    diesel::update(buyers::table.filter(buyers::id.eq(&id)))
         .set(buyers::points.eq(buyers::points + points))
         .execute(conn)?;
     Ok(())
@@ -84,34 +80,30 @@ pub fn add_points(conn: &mut AnyConnection, id: &BuyerId, points: i64) -> QueryR
 /// Spends points on an order; `false` when the balance is short. The hold lets a
 /// cancellation give them back and is deleted when the order closes.
 pub fn spend_points(conn: &mut AnyConnection, id: &BuyerId, order: &OrderId, points: i64) -> QueryResult<bool> {
-    let n = diesel::update(buyers::table.filter(buyers::id.eq(id.as_str())).filter(buyers::points.ge(points)))
+    let n = diesel::update(buyers::table.filter(buyers::id.eq(&id)).filter(buyers::points.ge(points)))
         .set(buyers::points.eq(buyers::points - points))
         .execute(conn)?;
     if n == 0 {
         return Ok(false);
     }
     diesel::insert_into(order_points::table)
-        .values((
-            order_points::order_id.eq(order.as_str()),
-            order_points::buyer_id.eq(id.as_str()),
-            order_points::points.eq(points),
-        ))
+        .values((order_points::order_id.eq(&order), order_points::buyer_id.eq(&id), order_points::points.eq(points)))
         .execute(conn)?;
     Ok(true)
 }
 
 /// Ends an order's points hold; with `refund`, the points go back to the account.
 pub fn settle_points(conn: &mut AnyConnection, order: &OrderId, refund: bool) -> QueryResult<()> {
-    let hold: Option<(String, i64)> = order_points::table
-        .filter(order_points::order_id.eq(order.as_str()))
+    let hold: Option<(BuyerId, i64)> = order_points::table
+        .filter(order_points::order_id.eq(&order))
         .select((order_points::buyer_id, order_points::points))
         .first(conn)
         .optional()?;
     if let Some((buyer, points)) = hold {
         if refund {
-            add_points(conn, &BuyerId::from_db(buyer), points)?;
+            add_points(conn, &buyer, points)?;
         }
-        diesel::delete(order_points::table.filter(order_points::order_id.eq(order.as_str()))).execute(conn)?;
+        diesel::delete(order_points::table.filter(order_points::order_id.eq(&order))).execute(conn)?;
     }
     Ok(())
 }
@@ -120,7 +112,7 @@ pub fn insert_collection_code(conn: &mut AnyConnection, id: &BuyerId, code_hash:
     diesel::insert_into(collection_codes::table)
         .values((
             collection_codes::code_hash.eq(code_hash),
-            collection_codes::buyer_id.eq(id.as_str()),
+            collection_codes::buyer_id.eq(&id),
             collection_codes::created_at.eq(now()),
         ))
         .execute(conn)?;
@@ -139,12 +131,11 @@ pub fn redeem_collection_code(conn: &mut AnyConnection, code_hash: &str, items: 
     if n == 0 {
         return Ok(None);
     }
-    Ok(Some(BuyerId::from_db(
-        collection_codes::table
-            .filter(collection_codes::code_hash.eq(code_hash))
-            .select(collection_codes::buyer_id)
-            .first(conn)?,
-    )))
+    collection_codes::table
+        .filter(collection_codes::code_hash.eq(code_hash))
+        .select(collection_codes::buyer_id)
+        .first(conn)
+        .map(Some)
 }
 
 pub fn put_group_price(
@@ -157,8 +148,8 @@ pub fn put_group_price(
     let key = group.key();
     diesel::delete(
         group_prices::table
-            .filter(group_prices::store_id.eq(store.as_str()))
-            .filter(group_prices::product_id.eq(product.as_str()))
+            .filter(group_prices::store_id.eq(&store))
+            .filter(group_prices::product_id.eq(&product))
             .filter(group_prices::group_key.eq(&key)),
     )
     .execute(conn)?;
@@ -168,13 +159,13 @@ pub fn put_group_price(
     };
     diesel::insert_into(group_prices::table)
         .values((
-            group_prices::store_id.eq(store.as_str()),
-            group_prices::product_id.eq(product.as_str()),
+            group_prices::store_id.eq(&store),
+            group_prices::product_id.eq(&product),
             group_prices::group_key.eq(key),
             group_prices::equipment.eq(equipment),
             group_prices::min_points.eq(min_points),
             group_prices::amount.eq(price.amount),
-            group_prices::currency.eq(price.currency.as_str()),
+            group_prices::currency.eq(&price.currency),
             group_prices::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -186,9 +177,9 @@ pub fn group_prices(
     store: &StoreId,
     product: &ProductId,
 ) -> QueryResult<Vec<(Group, Money)>> {
-    let rows: Vec<(Option<String>, Option<i64>, i64, String)> = group_prices::table
-        .filter(group_prices::store_id.eq(store.as_str()))
-        .filter(group_prices::product_id.eq(product.as_str()))
+    let rows: Vec<(Option<String>, Option<i64>, i64, Currency)> = group_prices::table
+        .filter(group_prices::store_id.eq(&store))
+        .filter(group_prices::product_id.eq(&product))
         .select((group_prices::equipment, group_prices::min_points, group_prices::amount, group_prices::currency))
         .load(conn)?;
     Ok(rows
@@ -199,18 +190,18 @@ pub fn group_prices(
                 (None, Some(p)) => Group::MinPoints(p),
                 (None, None) => return None,
             };
-            Some((group, Money::new(amount, Currency::parse(&cur).ok()?)))
+            Some((group, Money::new(amount, cur)))
         })
         .collect())
 }
 
 /// A stored group price: product, equipment, minimum points, amount, currency.
-type GroupPriceRow = (String, Option<String>, Option<i64>, i64, String);
+type GroupPriceRow = (ProductId, Option<String>, Option<i64>, i64, Currency);
 
 /// Every group price of a store, by product then group.
 pub fn store_group_prices(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Vec<(ProductId, Group, Money)>> {
     let rows: Vec<GroupPriceRow> = group_prices::table
-        .filter(group_prices::store_id.eq(store.as_str()))
+        .filter(group_prices::store_id.eq(&store))
         .order((group_prices::product_id.asc(), group_prices::group_key.asc()))
         .limit(10_000)
         .select((
@@ -229,7 +220,7 @@ pub fn store_group_prices(conn: &mut AnyConnection, store: &StoreId) -> QueryRes
                 (None, Some(p)) => Group::MinPoints(p),
                 (None, None) => return None,
             };
-            Some((ProductId::from_db(product), group, Money::new(amount, Currency::parse(&cur).ok()?)))
+            Some((product, group, Money::new(amount, cur)))
         })
         .collect())
 }
@@ -255,9 +246,9 @@ pub fn compatible_candidates(
         if let Some(k) = kind {
             q = q.filter(products::kind.eq(k));
         }
-        for id in q.load::<String>(conn)? {
-            if !ids.iter().any(|x: &ProductId| x.as_str() == id) {
-                ids.push(ProductId::from_db(id));
+        for id in q.load::<ProductId>(conn)? {
+            if !ids.contains(&id) {
+                ids.push(id);
             }
         }
     }

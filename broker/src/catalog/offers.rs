@@ -2,22 +2,21 @@
 //! at what price.
 
 use super::domain::{Offer, Store};
-use super::products::money;
 use super::redirects::backorder_offer;
 use crate::schema::offers;
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::{ProductId, StoreId};
-use shared::money::Money;
+use shared::money::{Currency, Money};
 use shared::time::{now, Timestamp};
 
 #[allow(clippy::type_complexity)]
 pub(crate) type OfferTuple = (
-    String,
-    String,
+    StoreId,
+    ProductId,
     String,
     i64,
-    String,
+    Currency,
     i64,
     bool,
     Option<String>,
@@ -69,10 +68,10 @@ pub(crate) fn offer_from(t: OfferTuple) -> QueryResult<Offer> {
         until,
         updated,
     ) = t;
-    let price = money(amount, &currency)?;
+    let price = Money::new(amount, currency);
     Ok(Offer {
-        store_id: StoreId::from_db(store_id),
-        product_id: ProductId::from_db(product_id),
+        store_id,
+        product_id,
         kind,
         price,
         stock,
@@ -89,8 +88,8 @@ pub(crate) fn offer_from(t: OfferTuple) -> QueryResult<Offer> {
 
 pub fn find_offer(conn: &mut AnyConnection, store: &StoreId, product: &ProductId) -> QueryResult<Option<Offer>> {
     let row: Option<OfferTuple> = offers::table
-        .filter(offers::store_id.eq(store.as_str()))
-        .filter(offers::product_id.eq(product.as_str()))
+        .filter(offers::store_id.eq(store))
+        .filter(offers::product_id.eq(product))
         .select(offer_columns!())
         .first(conn)
         .optional()?;
@@ -99,7 +98,7 @@ pub fn find_offer(conn: &mut AnyConnection, store: &StoreId, product: &ProductId
 
 pub fn store_offers(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i64) -> QueryResult<Vec<Offer>> {
     let rows: Vec<OfferTuple> = offers::table
-        .filter(offers::store_id.eq(store.as_str()))
+        .filter(offers::store_id.eq(store))
         .order(offers::product_id.asc())
         .limit(limit)
         .offset(offset)
@@ -112,8 +111,8 @@ pub fn store_offers(conn: &mut AnyConnection, store: &StoreId, limit: i64, offse
 /// new offer), so the caller knows whether settlement must hear of a change.
 pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<bool>> {
     let before = offers::table
-        .filter(offers::store_id.eq(offer.store_id.as_str()))
-        .filter(offers::product_id.eq(offer.product_id.as_str()))
+        .filter(offers::store_id.eq(&offer.store_id))
+        .filter(offers::product_id.eq(&offer.product_id))
         .select(offers::sellable)
         .first::<bool>(conn)
         .optional()?;
@@ -121,7 +120,7 @@ pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<
     let values = (
         offers::kind.eq(&offer.kind),
         offers::price_amount.eq(offer.price.amount),
-        offers::price_currency.eq(offer.price.currency.as_str()),
+        offers::price_currency.eq(offer.price.currency),
         offers::stock.eq(offer.stock),
         offers::sellable.eq(offer.sellable),
         offers::reason.eq(offer.reason.as_deref()),
@@ -135,8 +134,8 @@ pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<
     );
     let update = |conn: &mut AnyConnection| {
         diesel::update(offers::table)
-            .filter(offers::store_id.eq(offer.store_id.as_str()))
-            .filter(offers::product_id.eq(offer.product_id.as_str()))
+            .filter(offers::store_id.eq(&offer.store_id))
+            .filter(offers::product_id.eq(&offer.product_id))
             .set(values)
             .execute(conn)
     };
@@ -148,8 +147,8 @@ pub fn put_offer(conn: &mut AnyConnection, offer: &Offer) -> QueryResult<Option<
     let inserted = conn.transaction(|c| {
         diesel::insert_into(offers::table)
             .values((
-                offers::store_id.eq(offer.store_id.as_str()),
-                offers::product_id.eq(offer.product_id.as_str()),
+                offers::store_id.eq(&offer.store_id),
+                offers::product_id.eq(&offer.product_id),
                 values,
                 offers::created_at.eq(t),
             ))

@@ -9,26 +9,19 @@ use shared::money::{Currency, Money};
 use shared::time::now;
 use std::collections::BTreeMap;
 
-/// Reads money stored by us; a currency we would not have written is a corrupt row.
-pub(crate) fn money(amount: i64, currency: &str) -> QueryResult<Money> {
-    Currency::parse(currency)
-        .map(|c| Money::new(amount, c))
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
-}
-
 #[allow(clippy::type_complexity)]
-type ProductTuple = (String, String, String, String, i64, String, Option<String>, bool, i32, String);
+type ProductTuple = (ProductId, String, String, String, i64, Currency, Option<ManufacturerId>, bool, i32, String);
 
 fn product_from(t: ProductTuple) -> QueryResult<Product> {
     let (id, name, kind, attributes, amount, currency, manufacturer_id, requires_approval, backorder_days, compat) = t;
     Ok(Product {
-        id: ProductId::from_db(id),
+        id,
         name,
         kind,
         attributes: serde_json::from_str::<BTreeMap<String, String>>(&attributes)
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
-        list_price: money(amount, &currency)?,
-        manufacturer_id: manufacturer_id.map(ManufacturerId::from_db),
+        list_price: Money::new(amount, currency),
+        manufacturer_id,
         requires_approval,
         backorder_days,
         compatible_with: serde_json::from_str(&compat).unwrap_or_default(),
@@ -37,7 +30,7 @@ fn product_from(t: ProductTuple) -> QueryResult<Product> {
 
 pub fn product(conn: &mut AnyConnection, id: &ProductId) -> QueryResult<Option<Product>> {
     let row: Option<ProductTuple> = products::table
-        .filter(products::id.eq(id.as_str()))
+        .filter(products::id.eq(id))
         .select((
             products::id,
             products::name,
@@ -59,13 +52,13 @@ pub fn insert_product(conn: &mut AnyConnection, p: &Product) -> QueryResult<()> 
     let t = now();
     diesel::insert_into(products::table)
         .values((
-            products::id.eq(p.id.as_str()),
+            products::id.eq(&p.id),
             products::name.eq(&p.name),
             products::kind.eq(&p.kind),
             products::attributes.eq(serde_json::to_string(&p.attributes).expect("attributes serialize")),
             products::list_price_amount.eq(p.list_price.amount),
-            products::list_price_currency.eq(p.list_price.currency.as_str()),
-            products::manufacturer_id.eq(p.manufacturer_id.as_ref().map(|m| m.as_str())),
+            products::list_price_currency.eq(p.list_price.currency),
+            products::manufacturer_id.eq(p.manufacturer_id.as_ref()),
             products::requires_approval.eq(p.requires_approval),
             products::backorder_days.eq(p.backorder_days),
             products::compatible_with.eq(serde_json::to_string(&p.compatible_with).expect("list serializes")),
@@ -76,7 +69,7 @@ pub fn insert_product(conn: &mut AnyConnection, p: &Product) -> QueryResult<()> 
     for (n, v) in &p.attributes {
         diesel::insert_into(product_attributes::table)
             .values((
-                product_attributes::product_id.eq(p.id.as_str()),
+                product_attributes::product_id.eq(&p.id),
                 product_attributes::name.eq(n),
                 // Lower-cased so that search matches regardless of case; the product keeps the text as given.
                 product_attributes::value.eq(v.to_lowercase()),

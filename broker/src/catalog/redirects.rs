@@ -9,7 +9,7 @@ use super::stores::manufacturer_store;
 use crate::schema::{offers, redirects, stores};
 use diesel::prelude::*;
 use shared::db::AnyConnection;
-use shared::ids::{ProductId, StoreId};
+use shared::ids::{ProductId, StoreId, UnionId};
 use shared::time::now;
 
 /// Stores that can sell `qty` of `product` instead of `from`: sellable, enough stock,
@@ -23,19 +23,16 @@ pub fn alternatives(
     qty: i64,
 ) -> QueryResult<Vec<Alternative>> {
     const MAX: usize = 5;
-    let origin: Option<(Option<String>, String)> = stores::table
-        .filter(stores::id.eq(from.as_str()))
-        .select((stores::union_id, stores::region))
-        .first(conn)
-        .optional()?;
+    let origin: Option<(Option<UnionId>, String)> =
+        stores::table.filter(stores::id.eq(from)).select((stores::union_id, stores::region)).first(conn).optional()?;
     let (union_id, region) = origin.unwrap_or((None, String::new()));
     // One product's offers: bounded by the number of stores, read through offers_product.
-    let rows: Vec<(OfferTuple, String, Option<String>, String)> = offers::table
+    let rows: Vec<(OfferTuple, String, Option<UnionId>, String)> = offers::table
         .inner_join(stores::table)
-        .filter(offers::product_id.eq(product.as_str()))
+        .filter(offers::product_id.eq(product))
         .filter(offers::sellable.eq(true))
         .filter(offers::stock.ge(qty))
-        .filter(offers::store_id.ne(from.as_str()))
+        .filter(offers::store_id.ne(from))
         .filter(stores::manufacturer_id.is_null())
         .select((crate::offer_columns!(), stores::name, stores::union_id, stores::region))
         .load(conn)?;
@@ -87,9 +84,9 @@ pub fn record_redirects(
     for s in to {
         diesel::insert_into(redirects::table)
             .values((
-                redirects::from_store_id.eq(from.as_str()),
-                redirects::to_store_id.eq(s.as_str()),
-                redirects::product_id.eq(product.as_str()),
+                redirects::from_store_id.eq(from),
+                redirects::to_store_id.eq(s),
+                redirects::product_id.eq(product),
                 redirects::created_at.eq(t),
             ))
             .execute(conn)?;
@@ -114,7 +111,6 @@ mod tests {
     use crate::catalog::offers::{quote, sellability};
     use crate::catalog::stores::store;
     use crate::catalog::testing::*;
-    use shared::ids::UnionId;
 
     #[test]
     fn alternatives_rank_same_union_first_and_redirects_are_remembered() {
@@ -139,8 +135,8 @@ mod tests {
         // The redirects are remembered, one per alternative shown.
         record_redirects(&mut conn, &origin, &w.product, &ids).unwrap();
         let recorded: i64 = redirects::table
-            .filter(redirects::from_store_id.eq(origin.as_str()))
-            .filter(redirects::product_id.eq(w.product.as_str()))
+            .filter(redirects::from_store_id.eq(origin))
+            .filter(redirects::product_id.eq(&w.product))
             .count()
             .get_result(&mut conn)
             .unwrap();

@@ -10,7 +10,20 @@ use shared::ids::{ProductId, StoreId};
 use shared::time::now;
 
 /// Why stock moved; stored with each movement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[strum(serialize_all = "snake_case")]
 pub enum Movement {
     /// Goods laid in (from a supplier).
     In,
@@ -26,15 +39,11 @@ pub enum Movement {
 
 impl Movement {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Movement::In => "in",
-            Movement::Out => "out",
-            Movement::Set => "set",
-            Movement::Order => "order",
-            Movement::Release => "release",
-        }
+        self.into()
     }
 }
+
+shared::sql_text!(Movement);
 
 #[allow(clippy::too_many_arguments)]
 pub fn record_movement(
@@ -49,11 +58,11 @@ pub fn record_movement(
 ) -> QueryResult<()> {
     diesel::insert_into(stock_movements::table)
         .values((
-            stock_movements::store_id.eq(store.as_str()),
-            stock_movements::product_id.eq(product.as_str()),
+            stock_movements::store_id.eq(store),
+            stock_movements::product_id.eq(product),
             stock_movements::delta.eq(delta),
             stock_movements::stock_after.eq(stock_after),
-            stock_movements::kind.eq(kind.as_str()),
+            stock_movements::kind.eq(kind),
             stock_movements::supplier_id.eq(supplier),
             stock_movements::note.eq(note),
             stock_movements::created_at.eq(now()),
@@ -76,8 +85,7 @@ pub fn move_stock(
     supplier: Option<&str>,
     note: Option<&str>,
 ) -> QueryResult<Option<i64>> {
-    let target =
-        offers::table.filter(offers::store_id.eq(store.as_str())).filter(offers::product_id.eq(product.as_str()));
+    let target = offers::table.filter(offers::store_id.eq(store)).filter(offers::product_id.eq(product));
     let changed = if delta < 0 {
         diesel::update(target.filter(offers::stock.ge(-delta)))
             .set((offers::stock.eq(offers::stock + delta), offers::updated_at.eq(now())))

@@ -9,19 +9,19 @@ use shared::ids::{ManufacturerId, SellerId, StoreId, UnionId};
 
 #[derive(Queryable)]
 struct StoreRow {
-    id: String,
+    id: StoreId,
     name: String,
-    union_id: Option<String>,
+    union_id: Option<UnionId>,
     category: String,
     region: String,
-    seller_id: Option<String>,
-    manufacturer_id: Option<String>,
+    seller_id: Option<SellerId>,
+    manufacturer_id: Option<ManufacturerId>,
 }
 
 /// A store with its owner and the owner's contact address, or `None`.
 pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store>> {
     let row: Option<StoreRow> = stores::table
-        .filter(stores::id.eq(id.as_str()))
+        .filter(stores::id.eq(id))
         .select((
             stores::id,
             stores::name,
@@ -42,25 +42,20 @@ pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store
         (None, None) => String::new(),
     };
     Ok(Some(Store {
-        id: StoreId::from_db(r.id),
+        id: r.id,
         name: r.name,
-        union_id: r.union_id.map(UnionId::from_db),
+        union_id: r.union_id,
         category: r.category,
         region: r.region,
-        seller_id: r.seller_id.map(SellerId::from_db),
-        manufacturer_id: r.manufacturer_id.map(ManufacturerId::from_db),
+        seller_id: r.seller_id,
+        manufacturer_id: r.manufacturer_id,
         contact_email,
     }))
 }
 
 /// The manufacturer's own store (the seller of its back-orders).
 pub fn manufacturer_store(conn: &mut AnyConnection, manufacturer: &ManufacturerId) -> QueryResult<Option<StoreId>> {
-    stores::table
-        .filter(stores::manufacturer_id.eq(manufacturer.as_str()))
-        .select(stores::id)
-        .first::<String>(conn)
-        .optional()
-        .map(|o| o.map(StoreId::from_db))
+    stores::table.filter(stores::manufacturer_id.eq(manufacturer)).select(stores::id).first::<StoreId>(conn).optional()
 }
 
 #[cfg(test)]

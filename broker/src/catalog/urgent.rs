@@ -71,8 +71,8 @@ mod tests {
 
     fn current_price(conn: &mut shared::db::AnyConnection, s: &shared::ids::StoreId, w: &World) -> i64 {
         offers::table
-            .filter(offers::store_id.eq(s.as_str()))
-            .filter(offers::product_id.eq(w.product.as_str()))
+            .filter(offers::store_id.eq(&s))
+            .filter(offers::product_id.eq(&w.product))
             .select(offers::current_price)
             .first(conn)
             .unwrap()

@@ -18,8 +18,7 @@ pub fn set_urgent_price(
     until: Option<Timestamp>,
 ) -> QueryResult<usize> {
     let t = now();
-    let target =
-        offers::table.filter(offers::store_id.eq(store.as_str())).filter(offers::product_id.eq(product.as_str()));
+    let target = offers::table.filter(offers::store_id.eq(store)).filter(offers::product_id.eq(product));
     let fields = (
         offers::urgent_price_amount.eq(price.map(|m| m.amount)),
         offers::urgent_until.eq(until),

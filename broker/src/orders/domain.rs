@@ -5,8 +5,26 @@ use crate::error::BrokerError;
 use serde::{Deserialize, Serialize};
 use shared::money::{Ceiling, Money, MoneyError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+/// Stored as its snake_case name; an unknown stored status is a read error, never a default.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     AwaitingConfirmation,
     AwaitingApproval,
@@ -34,21 +52,11 @@ impl OrderStatus {
     ];
 
     pub fn as_str(&self) -> &'static str {
-        match self {
-            OrderStatus::AwaitingConfirmation => "awaiting_confirmation",
-            OrderStatus::AwaitingApproval => "awaiting_approval",
-            OrderStatus::AwaitingPayment => "awaiting_payment",
-            OrderStatus::Paid => "paid",
-            OrderStatus::CancelRequested => "cancel_requested",
-            OrderStatus::Shipped => "shipped",
-            OrderStatus::Delivered => "delivered",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Expired => "expired",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<OrderStatus> {
-        OrderStatus::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 
     /// Settlement has been told the order exists (its price is final).
@@ -72,6 +80,8 @@ impl std::fmt::Display for OrderStatus {
         f.write_str(self.as_str())
     }
 }
+
+shared::sql_text!(OrderStatus);
 
 /// How an order's note begins when settlement refused its payment (the store can no longer
 /// sell the product): the buyer's view then offers the alternatives.

@@ -58,14 +58,11 @@ pub async fn purge_keys(core: &Core, settings: &OrderSettings) -> Result<usize, 
 /// One pass; returns how many orders it cancelled.
 pub async fn sweep(core: &Core, settings: &OrderSettings) -> Result<usize, BrokerError> {
     let cutoff = shared::time::now() - chrono::Duration::seconds(settings.unpaid_order_ttl_secs.max(0));
-    let waiting: Vec<String> = core
+    let waiting: Vec<OrderId> = core
         .db
         .read(move |c| {
             orders::table
-                .filter(
-                    orders::status
-                        .eq_any([OrderStatus::AwaitingConfirmation.as_str(), OrderStatus::AwaitingApproval.as_str()]),
-                )
+                .filter(orders::status.eq_any([OrderStatus::AwaitingConfirmation, OrderStatus::AwaitingApproval]))
                 .filter(orders::created_at.lt(cutoff))
                 .select(orders::id)
                 .order(orders::created_at.asc())
@@ -76,7 +73,6 @@ pub async fn sweep(core: &Core, settings: &OrderSettings) -> Result<usize, Broke
         .await?;
     let mut cancelled = 0;
     for id in waiting {
-        let id = OrderId::from_db(id);
         let s = settings.clone();
         let done = core.db.write(move |c| super::workflow::apply(c, &s, &id, Event::Cancel, Some(REASON))).await;
         match done {

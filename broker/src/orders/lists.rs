@@ -8,7 +8,7 @@ use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use shared::auth::{Manufacturer, Seller};
-use shared::ids::{OrderId, StoreId};
+use shared::ids::{OrderId, ProductId, StoreId};
 
 #[derive(Deserialize)]
 pub struct SellerQuery {
@@ -57,8 +57,8 @@ pub async fn manufacturer_orders(
         .read(move |c| {
             use crate::schema::products;
             use diesel::prelude::*;
-            let mine: Vec<String> =
-                products::table.filter(products::manufacturer_id.eq(m.id.as_str())).select(products::id).load(c)?;
+            let mine: Vec<ProductId> =
+                products::table.filter(products::manufacturer_id.eq(&m.id)).select(products::id).load(c)?;
             let mut list = store::awaiting_approval(c, &mine, 200)?;
             if let Some(own) = crate::catalog::stores::manufacturer_store(c, &m.id)? {
                 let sold = store::for_store(c, &own, page.limit(), page.offset())?;

@@ -46,14 +46,14 @@ pub fn compute(list_unit_price: Money, unit_price: Money, quantity: i64) -> Opti
 
 /// Writes (or rewrites, after a price confirmation) an order's public price.
 pub fn put(conn: &mut AnyConnection, order: &OrderId, p: &PublicPrice) -> QueryResult<()> {
-    diesel::delete(order_public_prices::table.find(order.as_str())).execute(conn)?;
+    diesel::delete(order_public_prices::table.find(&order)).execute(conn)?;
     diesel::insert_into(order_public_prices::table)
         .values((
-            order_public_prices::order_id.eq(order.as_str()),
+            order_public_prices::order_id.eq(&order),
             order_public_prices::list_unit_price.eq(p.unit_price.amount),
             order_public_prices::public_amount.eq(p.amount.amount),
             order_public_prices::group_discount.eq(p.group_discount.amount),
-            order_public_prices::currency.eq(p.amount.currency.as_str()),
+            order_public_prices::currency.eq(&p.amount.currency),
         ))
         .execute(conn)?;
     Ok(())
@@ -63,7 +63,7 @@ pub fn put(conn: &mut AnyConnection, order: &OrderId, p: &PublicPrice) -> QueryR
 /// unit price times the quantity (points were never part of the unit price).
 pub fn of(conn: &mut AnyConnection, order: &Order) -> QueryResult<PublicPrice> {
     let row: Option<(i64, i64, i64)> = order_public_prices::table
-        .find(order.id.as_str())
+        .find(&order.id)
         .select((
             order_public_prices::list_unit_price,
             order_public_prices::public_amount,

@@ -42,20 +42,20 @@ pub struct Order {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = orders)]
 struct OrderRow {
-    id: String,
-    store_id: String,
-    product_id: String,
+    id: OrderId,
+    store_id: StoreId,
+    product_id: ProductId,
     quantity: i64,
     unit_price: i64,
     discount: i64,
     amount: i64,
-    currency: String,
-    status: String,
+    currency: Currency,
+    status: OrderStatus,
     needs_confirmation: bool,
     needs_approval: bool,
-    referral_store_id: Option<String>,
-    shipper_store_id: Option<String>,
-    stock_store_id: Option<String>,
+    referral_store_id: Option<StoreId>,
+    shipper_store_id: Option<StoreId>,
+    stock_store_id: Option<StoreId>,
     backorder: bool,
     buyer_handle: String,
     sale_id: Option<String>,
@@ -66,27 +66,23 @@ struct OrderRow {
     pay_by: Option<Timestamp>,
 }
 
-fn corrupt(what: &str) -> diesel::result::Error {
-    diesel::result::Error::DeserializationError(format!("stored order has an invalid {what}").into())
-}
-
 impl OrderRow {
     fn into_order(self) -> QueryResult<Order> {
-        let currency = Currency::parse(&self.currency).map_err(|_| corrupt("currency"))?;
+        let currency = self.currency;
         Ok(Order {
-            id: OrderId::from_db(self.id),
-            store_id: StoreId::from_db(self.store_id),
-            product_id: ProductId::from_db(self.product_id),
+            id: self.id,
+            store_id: self.store_id,
+            product_id: self.product_id,
             quantity: self.quantity,
             unit_price: Money::new(self.unit_price, currency),
             discount: Money::new(self.discount, currency),
             amount: Money::new(self.amount, currency),
-            status: OrderStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            status: self.status,
             needs_confirmation: self.needs_confirmation,
             needs_approval: self.needs_approval,
-            referral_store_id: self.referral_store_id.map(StoreId::from_db),
-            shipper_store_id: self.shipper_store_id.map(StoreId::from_db),
-            stock_store_id: self.stock_store_id.map(StoreId::from_db),
+            referral_store_id: self.referral_store_id,
+            shipper_store_id: self.shipper_store_id,
+            stock_store_id: self.stock_store_id,
             backorder: self.backorder,
             buyer_handle: self.buyer_handle,
             sale_id: self.sale_id,
@@ -102,20 +98,20 @@ impl OrderRow {
 pub fn insert(conn: &mut AnyConnection, o: &Order) -> QueryResult<()> {
     diesel::insert_into(orders::table)
         .values((
-            orders::id.eq(o.id.as_str()),
-            orders::store_id.eq(o.store_id.as_str()),
-            orders::product_id.eq(o.product_id.as_str()),
+            orders::id.eq(&o.id),
+            orders::store_id.eq(&o.store_id),
+            orders::product_id.eq(&o.product_id),
             orders::quantity.eq(o.quantity),
             orders::unit_price.eq(o.unit_price.amount),
             orders::discount.eq(o.discount.amount),
             orders::amount.eq(o.amount.amount),
-            orders::currency.eq(o.amount.currency.as_str()),
-            orders::status.eq(o.status.as_str()),
+            orders::currency.eq(o.amount.currency),
+            orders::status.eq(o.status),
             orders::needs_confirmation.eq(o.needs_confirmation),
             orders::needs_approval.eq(o.needs_approval),
-            orders::referral_store_id.eq(o.referral_store_id.as_ref().map(|s| s.as_str())),
-            orders::shipper_store_id.eq(o.shipper_store_id.as_ref().map(|s| s.as_str())),
-            orders::stock_store_id.eq(o.stock_store_id.as_ref().map(|s| s.as_str())),
+            orders::referral_store_id.eq(o.referral_store_id.as_ref()),
+            orders::shipper_store_id.eq(o.shipper_store_id.as_ref()),
+            orders::stock_store_id.eq(o.stock_store_id.as_ref()),
             orders::backorder.eq(o.backorder),
             orders::buyer_handle.eq(&o.buyer_handle),
             orders::sale_id.eq(o.sale_id.as_deref()),
@@ -131,7 +127,7 @@ pub fn insert(conn: &mut AnyConnection, o: &Order) -> QueryResult<()> {
 
 pub fn get(conn: &mut AnyConnection, id: &OrderId) -> QueryResult<Option<Order>> {
     orders::table
-        .filter(orders::id.eq(id.as_str()))
+        .filter(orders::id.eq(id))
         .select(OrderRow::as_select())
         .first(conn)
         .optional()?
@@ -147,17 +143,14 @@ pub fn set_stock(
     stock_store: &StoreId,
     shipper: Option<&StoreId>,
 ) -> QueryResult<()> {
-    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
-        .set((
-            orders::stock_store_id.eq(stock_store.as_str()),
-            orders::shipper_store_id.eq(shipper.map(|s| s.as_str())),
-        ))
+    diesel::update(orders::table.filter(orders::id.eq(id)))
+        .set((orders::stock_store_id.eq(stock_store), orders::shipper_store_id.eq(shipper)))
         .execute(conn)?;
     Ok(())
 }
 
 pub fn set_pay_by(conn: &mut AnyConnection, id: &OrderId, pay_by: Timestamp) -> QueryResult<()> {
-    diesel::update(orders::table.filter(orders::id.eq(id.as_str()))).set(orders::pay_by.eq(pay_by)).execute(conn)?;
+    diesel::update(orders::table.filter(orders::id.eq(id))).set(orders::pay_by.eq(pay_by)).execute(conn)?;
     Ok(())
 }
 
@@ -174,8 +167,8 @@ pub fn unpaid_held(conn: &mut AnyConnection, stock_store: &StoreId, product: &Pr
         "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) AS units FROM orders \
          WHERE product_id = $1 AND status = 'awaiting_payment' AND stock_store_id = $2",
     )
-    .bind::<diesel::sql_types::Text, _>(product.as_str())
-    .bind::<diesel::sql_types::Text, _>(stock_store.as_str())
+    .bind::<diesel::sql_types::Text, _>(product)
+    .bind::<diesel::sql_types::Text, _>(stock_store)
     .get_result(conn)?;
     Ok(held.units)
 }
@@ -188,20 +181,18 @@ pub fn move_status(
     to: OrderStatus,
     reason: Option<&str>,
 ) -> QueryResult<bool> {
-    let target = orders::table.filter(orders::id.eq(id.as_str())).filter(orders::status.eq(from.as_str()));
+    let target = orders::table.filter(orders::id.eq(id)).filter(orders::status.eq(from));
     let n = match reason {
         Some(r) => diesel::update(target)
-            .set((orders::status.eq(to.as_str()), orders::reason.eq(r), orders::updated_at.eq(now())))
+            .set((orders::status.eq(to), orders::reason.eq(r), orders::updated_at.eq(now())))
             .execute(conn)?,
-        None => {
-            diesel::update(target).set((orders::status.eq(to.as_str()), orders::updated_at.eq(now()))).execute(conn)?
-        }
+        None => diesel::update(target).set((orders::status.eq(to), orders::updated_at.eq(now()))).execute(conn)?,
     };
     Ok(n == 1)
 }
 
 pub fn set_note(conn: &mut AnyConnection, id: &OrderId, note: &str) -> QueryResult<()> {
-    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
+    diesel::update(orders::table.filter(orders::id.eq(id)))
         .set((orders::note.eq(note), orders::updated_at.eq(now())))
         .execute(conn)?;
     Ok(())
@@ -209,16 +200,14 @@ pub fn set_note(conn: &mut AnyConnection, id: &OrderId, note: &str) -> QueryResu
 
 /// The seller's confirmed price, before payment is asked for.
 pub fn set_price(conn: &mut AnyConnection, id: &OrderId, unit_price: Money, amount: Money) -> QueryResult<()> {
-    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
+    diesel::update(orders::table.filter(orders::id.eq(id)))
         .set((orders::unit_price.eq(unit_price.amount), orders::amount.eq(amount.amount)))
         .execute(conn)?;
     Ok(())
 }
 
 pub fn clear_sale(conn: &mut AnyConnection, id: &OrderId) -> QueryResult<()> {
-    diesel::update(orders::table.filter(orders::id.eq(id.as_str())))
-        .set(orders::sale_id.eq(None::<String>))
-        .execute(conn)?;
+    diesel::update(orders::table.filter(orders::id.eq(id))).set(orders::sale_id.eq(None::<String>)).execute(conn)?;
     Ok(())
 }
 
@@ -233,17 +222,17 @@ pub fn for_seller(
 ) -> QueryResult<Vec<Order>> {
     let mut q = orders::table
         .inner_join(stores::table)
-        .filter(stores::seller_id.eq(seller.as_str()))
+        .filter(stores::seller_id.eq(seller))
         .select(OrderRow::as_select())
         .order((orders::created_at.desc(), orders::id.desc()))
         .limit(limit)
         .offset(offset)
         .into_boxed();
     if let Some(s) = store {
-        q = q.filter(orders::store_id.eq(s.as_str()));
+        q = q.filter(orders::store_id.eq(s));
     }
     if let Some(s) = status {
-        q = q.filter(orders::status.eq(s.as_str()));
+        q = q.filter(orders::status.eq(s));
     }
     q.load(conn)?.into_iter().map(OrderRow::into_order).collect()
 }
@@ -251,7 +240,7 @@ pub fn for_seller(
 /// One store's orders, newest first.
 pub fn for_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i64) -> QueryResult<Vec<Order>> {
     orders::table
-        .filter(orders::store_id.eq(store.as_str()))
+        .filter(orders::store_id.eq(store))
         .select(OrderRow::as_select())
         .order((orders::created_at.desc(), orders::id.desc()))
         .limit(limit)
@@ -263,10 +252,10 @@ pub fn for_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: 
 }
 
 /// Orders of the manufacturer's products waiting for its approval.
-pub fn awaiting_approval(conn: &mut AnyConnection, products: &[String], limit: i64) -> QueryResult<Vec<Order>> {
+pub fn awaiting_approval(conn: &mut AnyConnection, products: &[ProductId], limit: i64) -> QueryResult<Vec<Order>> {
     orders::table
         .filter(orders::product_id.eq_any(products))
-        .filter(orders::status.eq(OrderStatus::AwaitingApproval.as_str()))
+        .filter(orders::status.eq(OrderStatus::AwaitingApproval))
         .select(OrderRow::as_select())
         .order(orders::created_at.asc())
         .limit(limit)
@@ -328,7 +317,7 @@ pub fn claim_key(conn: &mut AnyConnection, key_hash: &str, request_hash: &str) -
 /// to give again; in the order's transaction.
 pub fn complete_key(conn: &mut AnyConnection, key_hash: &str, order: &OrderId, answer: &str) -> QueryResult<()> {
     diesel::update(order_keys::table.find(key_hash))
-        .set((order_keys::order_id.eq(order.as_str()), order_keys::answer.eq(answer)))
+        .set((order_keys::order_id.eq(order), order_keys::answer.eq(answer)))
         .execute(conn)?;
     Ok(())
 }
@@ -350,7 +339,7 @@ pub fn purge_keys(conn: &mut AnyConnection, cutoff: Timestamp) -> QueryResult<us
 pub fn insert_contact(conn: &mut AnyConnection, order: &OrderId, sealed: &Sealed) -> QueryResult<()> {
     diesel::insert_into(order_contacts::table)
         .values((
-            order_contacts::order_id.eq(order.as_str()),
+            order_contacts::order_id.eq(order),
             order_contacts::key_id.eq(&sealed.key_id),
             order_contacts::sealed.eq(&sealed.bytes),
             order_contacts::created_at.eq(now()),
@@ -361,7 +350,7 @@ pub fn insert_contact(conn: &mut AnyConnection, order: &OrderId, sealed: &Sealed
 
 pub fn contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<Sealed>> {
     let row: Option<(String, Vec<u8>)> = order_contacts::table
-        .filter(order_contacts::order_id.eq(order.as_str()))
+        .filter(order_contacts::order_id.eq(order))
         .select((order_contacts::key_id, order_contacts::sealed))
         .first(conn)
         .optional()?;
@@ -371,7 +360,7 @@ pub fn contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<
 /// Shreds the contact: the sealed copy in the table, and the payloads of buyer mails
 /// already sent (a mail still pending keeps its copy until it is sent).
 pub fn delete_contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
-    diesel::delete(order_contacts::table.filter(order_contacts::order_id.eq(order.as_str()))).execute(conn)?;
+    diesel::delete(order_contacts::table.filter(order_contacts::order_id.eq(order))).execute(conn)?;
     use shared::outbox::outbox;
     diesel::update(
         outbox::table
@@ -418,7 +407,7 @@ pub fn add_message(conn: &mut AnyConnection, order: &OrderId, author: &str, body
     let t = now();
     diesel::insert_into(order_messages::table)
         .values((
-            order_messages::order_id.eq(order.as_str()),
+            order_messages::order_id.eq(order),
             order_messages::author.eq(author),
             order_messages::body.eq(body),
             order_messages::created_at.eq(t),
@@ -426,7 +415,7 @@ pub fn add_message(conn: &mut AnyConnection, order: &OrderId, author: &str, body
         .execute(conn)?;
     // Our own insert is the newest row of this order that our transaction can see.
     let seq: i64 = order_messages::table
-        .filter(order_messages::order_id.eq(order.as_str()))
+        .filter(order_messages::order_id.eq(order))
         .select(diesel::dsl::max(order_messages::seq))
         .first::<Option<i64>>(conn)?
         .unwrap_or_default();
@@ -435,7 +424,7 @@ pub fn add_message(conn: &mut AnyConnection, order: &OrderId, author: &str, body
 
 pub fn messages(conn: &mut AnyConnection, order: &OrderId, after: i64, limit: i64) -> QueryResult<Vec<RelayedMessage>> {
     order_messages::table
-        .filter(order_messages::order_id.eq(order.as_str()))
+        .filter(order_messages::order_id.eq(order))
         .filter(order_messages::seq.gt(after))
         .order(order_messages::seq.asc())
         .limit(limit)

@@ -590,11 +590,7 @@ fn mail_to(conn: &mut AnyConnection, ctx: &Context, order: &Order, notice: Notic
 fn manufacturer_email(conn: &mut AnyConnection, id: &ManufacturerId) -> Result<Option<String>> {
     use crate::schema::manufacturers;
     use diesel::prelude::*;
-    Ok(manufacturers::table
-        .filter(manufacturers::id.eq(id.as_str()))
-        .select(manufacturers::email)
-        .first(conn)
-        .optional()?)
+    Ok(manufacturers::table.filter(manufacturers::id.eq(&id)).select(manufacturers::email).first(conn).optional()?)
 }
 
 /// The seller confirms the price (optionally a new unit price) of an order waiting for it.

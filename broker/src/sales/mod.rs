@@ -30,16 +30,16 @@ pub fn register(
     let characteristics = serde_json::to_string(&product.attributes).expect("a string map serializes");
     diesel::insert_into(sales::table)
         .values((
-            sales::id.eq(id.as_str()),
-            sales::product_id.eq(product.id.as_str()),
+            sales::id.eq(&id),
+            sales::product_id.eq(&product.id),
             sales::kind.eq(&product.kind),
             sales::characteristics.eq(characteristics),
-            sales::store_id.eq(store.id.as_str()),
+            sales::store_id.eq(&store.id),
             sales::category.eq(&store.category),
             sales::region.eq(&store.region),
             sales::quantity.eq(quantity),
             sales::amount.eq(value.amount),
-            sales::currency.eq(value.currency.as_str()),
+            sales::currency.eq(&value.currency),
             sales::sold_at.eq(hour_of(at)),
         ))
         .execute(conn)?;

@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(ranked(&mut conn, &cheap), vec![(urgent.clone(), 700, true)]);
         // The clock passes the end; the sweeper has not run yet.
         let ended = shared::time::now() - chrono::Duration::seconds(1);
-        diesel::update(offers::table.filter(offers::store_id.eq(urgent.as_str())))
+        diesel::update(offers::table.filter(offers::store_id.eq(&urgent)))
             .set(offers::urgent_until.eq(ended))
             .execute(&mut conn)
             .unwrap();

@@ -29,13 +29,13 @@ pub struct NewStore {
 pub fn insert_store(conn: &mut AnyConnection, s: &NewStore) -> QueryResult<()> {
     diesel::insert_into(stores::table)
         .values((
-            stores::id.eq(s.id.as_str()),
+            stores::id.eq(&s.id),
             stores::name.eq(&s.name),
-            stores::union_id.eq(s.union_id.as_ref().map(|u| u.as_str())),
+            stores::union_id.eq(s.union_id.as_ref()),
             stores::category.eq(&s.category),
             stores::region.eq(&s.region),
-            stores::seller_id.eq(s.seller_id.as_ref().map(|u| u.as_str())),
-            stores::manufacturer_id.eq(s.manufacturer_id.as_ref().map(|u| u.as_str())),
+            stores::seller_id.eq(s.seller_id.as_ref()),
+            stores::manufacturer_id.eq(s.manufacturer_id.as_ref()),
             stores::created_at.eq(now()),
         ))
         .execute(conn)?;
@@ -56,16 +56,16 @@ pub fn insert_store(conn: &mut AnyConnection, s: &NewStore) -> QueryResult<()> {
 }
 
 pub fn union_region(conn: &mut AnyConnection, id: &UnionId) -> QueryResult<Option<String>> {
-    unions::table.filter(unions::id.eq(id.as_str())).select(unions::region).first(conn).optional()
+    unions::table.filter(unions::id.eq(&id)).select(unions::region).first(conn).optional()
 }
 
 /// A store's public face: what buyers may see.
 #[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct PublicStore {
-    pub id: String,
+    pub id: StoreId,
     pub name: String,
     pub category: String,
-    pub union_id: Option<String>,
+    pub union_id: Option<UnionId>,
     pub region: String,
 }
 
@@ -76,7 +76,7 @@ macro_rules! public_columns {
 }
 
 pub fn public_store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<PublicStore>> {
-    stores::table.filter(stores::id.eq(id.as_str())).select(public_columns!()).first(conn).optional()
+    stores::table.filter(stores::id.eq(&id)).select(public_columns!()).first(conn).optional()
 }
 
 pub fn stores_of_union(
@@ -84,7 +84,7 @@ pub fn stores_of_union(
     union: &UnionId,
     category: Option<&str>,
 ) -> QueryResult<Vec<PublicStore>> {
-    let mut q = stores::table.filter(stores::union_id.eq(union.as_str())).into_boxed();
+    let mut q = stores::table.filter(stores::union_id.eq(&union)).into_boxed();
     if let Some(c) = category {
         q = q.filter(stores::category.eq(c));
     }
@@ -93,7 +93,7 @@ pub fn stores_of_union(
 
 pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> QueryResult<Vec<PublicStore>> {
     stores::table
-        .filter(stores::seller_id.eq(seller.as_str()))
+        .filter(stores::seller_id.eq(&seller))
         .order(stores::created_at.asc())
         .select(public_columns!())
         .load(conn)
@@ -103,8 +103,8 @@ pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> QueryRes
 pub type UnmetRow = (ProductId, String, String, i64, Timestamp);
 
 pub fn unmet_demand(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Vec<UnmetRow>> {
-    let rows: Vec<(String, String, i64, Option<Timestamp>)> = selection_events::table
-        .filter(selection_events::store_id.eq(store.as_str()))
+    let rows: Vec<(ProductId, String, i64, Option<Timestamp>)> = selection_events::table
+        .filter(selection_events::store_id.eq(&store))
         .group_by((selection_events::product_id, selection_events::outcome))
         .select((
             selection_events::product_id,
@@ -113,8 +113,8 @@ pub fn unmet_demand(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Ve
             diesel::dsl::max(selection_events::created_at),
         ))
         .load(conn)?;
-    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-    let names: std::collections::HashMap<String, String> = products::table
+    let ids: Vec<&ProductId> = rows.iter().map(|r| &r.0).collect();
+    let names: std::collections::HashMap<ProductId, String> = products::table
         .filter(products::id.eq_any(&ids))
         .select((products::id, products::name))
         .load(conn)?
@@ -124,7 +124,7 @@ pub fn unmet_demand(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Ve
         .into_iter()
         .map(|(p, o, c, t)| {
             let name = names.get(&p).cloned().unwrap_or_default();
-            (ProductId::from_db(p), name, o, c, t.unwrap_or_else(now))
+            (p, name, o, c, t.unwrap_or_else(now))
         })
         .collect())
 }
@@ -138,8 +138,8 @@ pub fn record_selection(
 ) -> QueryResult<()> {
     diesel::insert_into(selection_events::table)
         .values((
-            selection_events::store_id.eq(store.as_str()),
-            selection_events::product_id.eq(product.as_str()),
+            selection_events::store_id.eq(&store),
+            selection_events::product_id.eq(&product),
             selection_events::quantity.eq(quantity),
             selection_events::outcome.eq(outcome),
             selection_events::created_at.eq(now()),
@@ -151,7 +151,7 @@ pub fn record_selection(
 #[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct MovementView {
     pub seq: i64,
-    pub product_id: String,
+    pub product_id: ProductId,
     pub delta: i64,
     pub stock_after: i64,
     pub kind: String,
@@ -169,9 +169,9 @@ pub fn movements(
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<MovementView>> {
-    let mut q = stock_movements::table.filter(stock_movements::store_id.eq(store.as_str())).into_boxed();
+    let mut q = stock_movements::table.filter(stock_movements::store_id.eq(&store)).into_boxed();
     if let Some(p) = product {
-        q = q.filter(stock_movements::product_id.eq(p.as_str()));
+        q = q.filter(stock_movements::product_id.eq(p));
     }
     q.order(stock_movements::seq.desc())
         .limit(limit)
@@ -191,7 +191,7 @@ pub fn movements(
 
 #[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct SupplierView {
-    pub id: String,
+    pub id: SupplierId,
     pub name: String,
     pub contact: Option<String>,
     #[serde(with = "shared::time::rfc3339")]
@@ -208,8 +208,8 @@ pub fn insert_supplier(
 ) -> QueryResult<()> {
     diesel::insert_into(suppliers::table)
         .values((
-            suppliers::id.eq(id.as_str()),
-            suppliers::store_id.eq(store.as_str()),
+            suppliers::id.eq(&id),
+            suppliers::store_id.eq(&store),
             suppliers::name.eq(name),
             suppliers::contact.eq(contact),
             suppliers::created_at.eq(now()),
@@ -220,7 +220,7 @@ pub fn insert_supplier(
 
 pub fn suppliers_of(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Vec<SupplierView>> {
     suppliers::table
-        .filter(suppliers::store_id.eq(store.as_str()))
+        .filter(suppliers::store_id.eq(&store))
         .order((suppliers::name.asc(), suppliers::id.asc()))
         .select((suppliers::id, suppliers::name, suppliers::contact, suppliers::created_at))
         .load(conn)
@@ -228,8 +228,8 @@ pub fn suppliers_of(conn: &mut AnyConnection, store: &StoreId) -> QueryResult<Ve
 
 pub fn supplier_of_store(conn: &mut AnyConnection, store: &StoreId, supplier: &SupplierId) -> QueryResult<bool> {
     let n: i64 = suppliers::table
-        .filter(suppliers::id.eq(supplier.as_str()))
-        .filter(suppliers::store_id.eq(store.as_str()))
+        .filter(suppliers::id.eq(&supplier))
+        .filter(suppliers::store_id.eq(&store))
         .count()
         .get_result(conn)?;
     Ok(n > 0)

@@ -84,7 +84,7 @@ pub async fn list_unions(state: web::Data<State>, q: web::Query<UnionFilter>) ->
         .read(move |c| {
             let mut out = Vec::new();
             for u in store::unions_in(c, region.as_deref(), page.limit(), page.offset())? {
-                let stores = stores_of_union(c, &UnionId::from_db(u.id.clone()), category.as_deref())?;
+                let stores = stores_of_union(c, &u.id, category.as_deref())?;
                 if category.is_none() || !stores.is_empty() {
                     out.push(UnionView { union: u, stores });
                 }

@@ -8,29 +8,20 @@ use shared::time::now;
 
 #[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
 pub struct UnionRow {
-    pub id: String,
+    pub id: UnionId,
     pub name: String,
     pub region: String,
 }
 
 pub fn insert_union(conn: &mut AnyConnection, id: &UnionId, name: &str, region: &str) -> QueryResult<()> {
     diesel::insert_into(unions::table)
-        .values((
-            unions::id.eq(id.as_str()),
-            unions::name.eq(name),
-            unions::region.eq(region),
-            unions::created_at.eq(now()),
-        ))
+        .values((unions::id.eq(id), unions::name.eq(name), unions::region.eq(region), unions::created_at.eq(now())))
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn union(conn: &mut AnyConnection, id: &UnionId) -> QueryResult<Option<UnionRow>> {
-    unions::table
-        .filter(unions::id.eq(id.as_str()))
-        .select((unions::id, unions::name, unions::region))
-        .first(conn)
-        .optional()
+    unions::table.filter(unions::id.eq(id)).select((unions::id, unions::name, unions::region)).first(conn).optional()
 }
 
 pub fn unions_in(
@@ -62,14 +53,14 @@ pub fn best_fit(conn: &mut AnyConnection, region: &str, category: Option<&str>) 
     if let Some(c) = category {
         q = q.filter(stores::category.eq(c));
     }
-    let mut counts: Vec<(Option<String>, i64)> = q.load(conn)?;
+    let mut counts: Vec<(Option<UnionId>, i64)> = q.load(conn)?;
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     if let Some(id) = counts.into_iter().find_map(|(u, _)| u) {
-        return Ok(Some(UnionId::from_db(id)));
+        return Ok(Some(id));
     }
     if category.is_some() {
         return Ok(None);
     }
     // A region whose unions have no stores yet: still send the customer to one.
-    Ok(unions_in(conn, Some(region), 1, 0)?.into_iter().next().map(|u| UnionId::from_db(u.id)))
+    Ok(unions_in(conn, Some(region), 1, 0)?.into_iter().next().map(|u| u.id))
 }

@@ -28,11 +28,11 @@ pub fn handle_taken(conn: &mut AnyConnection, handle: &str) -> QueryResult<bool>
 
 /// The account's id and password hash, by handle.
 pub fn credentials(conn: &mut AnyConnection, handle: &str) -> QueryResult<Option<(BuyerId, String)>> {
-    Ok(buyers::table
+    buyers::table
         .filter(buyers::handle.eq(handle))
         .select((buyers::id, buyers::password_hash))
         .first::<(BuyerId, String)>(conn)
-        .optional()?)
+        .optional()
 }
 
 /// What an account holds: handle, points, equipment.

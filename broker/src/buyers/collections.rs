@@ -67,32 +67,17 @@ impl CollectionSettings {
     }
 }
 
-/// Where a mint stands; stored as its snake_case name, an unknown one is a read error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[strum(serialize_all = "snake_case")]
-pub enum MintStatus {
-    /// Recorded, its charge at settlement not yet answered.
-    Charging,
-    /// Charged and its points credited.
-    Credited,
-    /// Refused by settlement; its code was given back.
-    Failed,
+shared::text_enum! {
+    /// Where a mint stands; stored as its snake_case name, an unknown one is a read error.
+    pub enum MintStatus {
+        /// Recorded, its charge at settlement not yet answered.
+        Charging,
+        /// Charged and its points credited.
+        Credited,
+        /// Refused by settlement; its code was given back.
+        Failed,
+    }
 }
-
-shared::sql_text!(MintStatus);
 
 /// A mint as the broker keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]

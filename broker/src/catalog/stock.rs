@@ -9,32 +9,20 @@ use shared::db::AnyConnection;
 use shared::ids::{ProductId, StoreId};
 use shared::time::now;
 
-/// Why stock moved; stored with each movement.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[strum(serialize_all = "snake_case")]
-pub enum Movement {
-    /// Goods laid in (from a supplier).
-    In,
-    /// Goods taken out by the store.
-    Out,
-    /// Set directly by an offer update.
-    Set,
-    /// Reserved by an order.
-    Order,
-    /// Returned by a cancelled order.
-    Release,
+shared::text_enum! {
+    /// Why stock moved; stored with each movement.
+    pub enum Movement {
+        /// Goods laid in (from a supplier).
+        In,
+        /// Goods taken out by the store.
+        Out,
+        /// Set directly by an offer update.
+        Set,
+        /// Reserved by an order.
+        Order,
+        /// Returned by a cancelled order.
+        Release,
+    }
 }
 
 impl Movement {
@@ -42,8 +30,6 @@ impl Movement {
         self.into()
     }
 }
-
-shared::sql_text!(Movement);
 
 #[allow(clippy::too_many_arguments)]
 pub fn record_movement(

@@ -2,40 +2,23 @@
 //! move causes. No storage, no HTTP: the store and the routes act on these decisions.
 
 use crate::error::BrokerError;
-use serde::{Deserialize, Serialize};
 use shared::money::{Ceiling, Money, MoneyError};
 
-/// Stored as its snake_case name; an unknown stored status is a read error, never a default.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OrderStatus {
-    AwaitingConfirmation,
-    AwaitingApproval,
-    AwaitingPayment,
-    Paid,
-    CancelRequested,
-    Shipped,
-    Delivered,
-    Cancelled,
-    /// Settlement's `pay_by` passed with the order unpaid; its stock went back.
-    Expired,
+shared::text_enum! {
+    /// Stored as its snake_case name; an unknown stored status is a read error, never a default.
+    #[derive(utoipa::ToSchema)]
+    pub enum OrderStatus {
+        AwaitingConfirmation,
+        AwaitingApproval,
+        AwaitingPayment,
+        Paid,
+        CancelRequested,
+        Shipped,
+        Delivered,
+        Cancelled,
+        /// Settlement's `pay_by` passed with the order unpaid; its stock went back.
+        Expired,
+    }
 }
 
 impl OrderStatus {
@@ -74,14 +57,6 @@ impl OrderStatus {
         matches!(self, OrderStatus::Shipped | OrderStatus::Delivered)
     }
 }
-
-impl std::fmt::Display for OrderStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-shared::sql_text!(OrderStatus);
 
 /// How an order's note begins when settlement refused its payment (the store can no longer
 /// sell the product): the buyer's view then offers the alternatives.

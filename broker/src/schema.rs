@@ -1,12 +1,77 @@
-//! The broker's tables, written by hand to match `migrations/broker/`.
+// @generated automatically by Diesel CLI.
+// From the migrations, by `scripts/schema write`: edit those, not this.
 
 diesel::table! {
-    sellers (id) {
-        id -> Text,
-        name -> Text,
-        email -> Text,
-        password_hash -> Text,
+    browsing_events (seq) {
+        seq -> BigInt,
+        session_id -> Text,
+        union_id -> Nullable<Text>,
+        store_id -> Nullable<Text>,
+        product_id -> Nullable<Text>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    buyer_equipment (buyer_id, equipment) {
+        buyer_id -> Text,
+        equipment -> Text,
+    }
+}
+
+diesel::table! {
+    buyers (id) {
+        id -> Text,
+        handle -> Text,
+        password_hash -> Text,
+        points -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    collection_codes (code_hash) {
+        code_hash -> Text,
+        buyer_id -> Text,
+        created_at -> Timestamp,
+        redeemed_at -> Nullable<Timestamp>,
+        items -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    collection_mints (id) {
+        id -> Text,
+        store_id -> Text,
+        code_hash -> Nullable<Text>,
+        items -> BigInt,
+        points -> BigInt,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        failure -> Nullable<Text>,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    collection_points (store_id) {
+        store_id -> Text,
+        enabled_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_prices (store_id, product_id, group_key) {
+        store_id -> Text,
+        product_id -> Text,
+        group_key -> Text,
+        equipment -> Nullable<Text>,
+        min_points -> Nullable<BigInt>,
+        amount -> BigInt,
+        currency -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -17,52 +82,6 @@ diesel::table! {
         email -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    unions (id) {
-        id -> Text,
-        name -> Text,
-        region -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    stores (id) {
-        id -> Text,
-        name -> Text,
-        union_id -> Nullable<Text>,
-        category -> Text,
-        region -> Text,
-        seller_id -> Nullable<Text>,
-        manufacturer_id -> Nullable<Text>,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    products (id) {
-        id -> Text,
-        name -> Text,
-        kind -> Text,
-        attributes -> Text,
-        list_price_amount -> BigInt,
-        list_price_currency -> Text,
-        manufacturer_id -> Nullable<Text>,
-        requires_approval -> Bool,
-        backorder_days -> Integer,
-        compatible_with -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    product_attributes (product_id, name) {
-        product_id -> Text,
-        name -> Text,
-        value -> Text,
     }
 }
 
@@ -88,47 +107,76 @@ diesel::table! {
 }
 
 diesel::table! {
-    stock_movements (seq) {
-        seq -> BigInt,
-        store_id -> Text,
-        product_id -> Text,
-        delta -> BigInt,
-        stock_after -> BigInt,
-        kind -> Text,
-        supplier_id -> Nullable<Text>,
-        note -> Nullable<Text>,
+    order_contacts (order_id) {
+        order_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
         created_at -> Timestamp,
     }
 }
 
 diesel::table! {
-    suppliers (id) {
+    order_keys (key_hash) {
+        key_hash -> Text,
+        request_hash -> Text,
+        order_id -> Nullable<Text>,
+        answer -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_messages (seq) {
+        seq -> BigInt,
+        order_id -> Text,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_points (order_id) {
+        order_id -> Text,
+        buyer_id -> Text,
+        points -> BigInt,
+    }
+}
+
+diesel::table! {
+    order_public_prices (order_id) {
+        order_id -> Text,
+        list_unit_price -> BigInt,
+        public_amount -> BigInt,
+        group_discount -> BigInt,
+        currency -> Text,
+    }
+}
+
+diesel::table! {
+    orders (id) {
         id -> Text,
-        store_id -> Text,
-        name -> Text,
-        contact -> Nullable<Text>,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    selection_events (seq) {
-        seq -> BigInt,
         store_id -> Text,
         product_id -> Text,
         quantity -> BigInt,
-        outcome -> Text,
+        unit_price -> BigInt,
+        discount -> BigInt,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        needs_confirmation -> Bool,
+        needs_approval -> Bool,
+        referral_store_id -> Nullable<Text>,
+        shipper_store_id -> Nullable<Text>,
+        stock_store_id -> Nullable<Text>,
+        backorder -> Bool,
+        buyer_handle -> Text,
+        sale_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        note -> Nullable<Text>,
         created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    redirects (seq) {
-        seq -> BigInt,
-        from_store_id -> Text,
-        to_store_id -> Text,
-        product_id -> Text,
-        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        pay_by -> Nullable<Timestamp>,
     }
 }
 
@@ -145,34 +193,178 @@ diesel::table! {
 }
 
 diesel::table! {
-    browsing_events (seq) {
-        seq -> BigInt,
-        session_id -> Text,
-        union_id -> Nullable<Text>,
-        store_id -> Nullable<Text>,
-        product_id -> Nullable<Text>,
+    product_attributes (product_id, name) {
+        product_id -> Text,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        attributes -> Text,
+        list_price_amount -> BigInt,
+        list_price_currency -> Text,
+        manufacturer_id -> Nullable<Text>,
+        requires_approval -> Bool,
+        backorder_days -> Integer,
+        compatible_with -> Text,
         created_at -> Timestamp,
     }
 }
 
-diesel::joinable!(stores -> unions (union_id));
-diesel::joinable!(offers -> stores (store_id));
+diesel::table! {
+    redirects (seq) {
+        seq -> BigInt,
+        from_store_id -> Text,
+        to_store_id -> Text,
+        product_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referral_uses (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sales (id) {
+        id -> Text,
+        product_id -> Text,
+        kind -> Text,
+        characteristics -> Text,
+        store_id -> Text,
+        category -> Text,
+        region -> Text,
+        quantity -> BigInt,
+        amount -> BigInt,
+        currency -> Text,
+        sold_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    selection_events (seq) {
+        seq -> BigInt,
+        store_id -> Text,
+        product_id -> Text,
+        quantity -> BigInt,
+        outcome -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sellers (id) {
+        id -> Text,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stock_movements (seq) {
+        seq -> BigInt,
+        store_id -> Text,
+        product_id -> Text,
+        delta -> BigInt,
+        stock_after -> BigInt,
+        kind -> Text,
+        supplier_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stores (id) {
+        id -> Text,
+        name -> Text,
+        union_id -> Nullable<Text>,
+        category -> Text,
+        region -> Text,
+        seller_id -> Nullable<Text>,
+        manufacturer_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    suppliers (id) {
+        id -> Text,
+        store_id -> Text,
+        name -> Text,
+        contact -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unions (id) {
+        id -> Text,
+        name -> Text,
+        region -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(buyer_equipment -> buyers (buyer_id));
+diesel::joinable!(collection_codes -> buyers (buyer_id));
+diesel::joinable!(collection_mints -> stores (store_id));
+diesel::joinable!(collection_points -> stores (store_id));
+diesel::joinable!(group_prices -> products (product_id));
+diesel::joinable!(group_prices -> stores (store_id));
 diesel::joinable!(offers -> products (product_id));
+diesel::joinable!(offers -> stores (store_id));
+diesel::joinable!(order_contacts -> orders (order_id));
+diesel::joinable!(order_keys -> orders (order_id));
+diesel::joinable!(order_messages -> orders (order_id));
+diesel::joinable!(order_points -> buyers (buyer_id));
+diesel::joinable!(order_points -> orders (order_id));
+diesel::joinable!(order_public_prices -> orders (order_id));
+diesel::joinable!(orders -> products (product_id));
+diesel::joinable!(orders -> stores (store_id));
 diesel::joinable!(product_attributes -> products (product_id));
+diesel::joinable!(products -> manufacturers (manufacturer_id));
+diesel::joinable!(stores -> manufacturers (manufacturer_id));
+diesel::joinable!(stores -> sellers (seller_id));
+diesel::joinable!(stores -> unions (union_id));
 diesel::joinable!(suppliers -> stores (store_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    sellers,
-    manufacturers,
-    unions,
-    stores,
-    products,
-    product_attributes,
-    offers,
-    stock_movements,
-    suppliers,
-    selection_events,
-    redirects,
-    preference_events,
     browsing_events,
+    buyer_equipment,
+    buyers,
+    collection_codes,
+    collection_mints,
+    collection_points,
+    group_prices,
+    manufacturers,
+    offers,
+    order_contacts,
+    order_keys,
+    order_messages,
+    order_points,
+    order_public_prices,
+    orders,
+    preference_events,
+    product_attributes,
+    products,
+    redirects,
+    referral_uses,
+    sales,
+    selection_events,
+    sellers,
+    stock_movements,
+    stores,
+    suppliers,
+    unions,
 );

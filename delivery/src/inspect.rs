@@ -8,7 +8,7 @@ use shared::messages::Envelope;
 
 /// Every message queued for another service, oldest first: `(destination, envelope)`.
 pub fn queued_messages(db: &Db) -> Result<Vec<(String, Envelope)>, DbError> {
-    use shared::outbox::outbox;
+    use shared::schema::outbox;
     let rows: Vec<(String, String)> = db.read_blocking(|c| {
         outbox::table.order(outbox::seq).select((outbox::destination, outbox::payload)).load(c).map_err(DbError::from)
     })?;

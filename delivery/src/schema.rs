@@ -1,4 +1,49 @@
-//! The delivery database's tables (written by hand: see migrations/delivery).
+// @generated automatically by Diesel CLI.
+// From the migrations, by `scripts/schema write`: edit those, not this.
+
+diesel::table! {
+    addresses (order_id) {
+        order_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+        region -> Text,
+        branch_order -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    couriers (id) {
+        id -> Text,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        region -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inventory (node_id, product_id) {
+        node_id -> Text,
+        product_id -> Text,
+        quantity -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    legs (shipment_id, seq) {
+        shipment_id -> Text,
+        seq -> Integer,
+        from_node -> Text,
+        to_node -> Nullable<Text>,
+        region -> Text,
+        status -> Text,
+        courier_id -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
 
 diesel::table! {
     nodes (id) {
@@ -15,27 +60,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    inventory (node_id, product_id) {
-        node_id -> Text,
-        product_id -> Text,
-        quantity -> BigInt,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    stock_movements (seq) {
-        seq -> BigInt,
-        node_id -> Text,
-        product_id -> Text,
-        delta -> BigInt,
-        reason -> Text,
-        shipment_id -> Nullable<Text>,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     orders (order_id) {
         order_id -> Text,
         product_id -> Nullable<Text>,
@@ -47,17 +71,6 @@ diesel::table! {
         created_at -> Timestamp,
         seller_node -> Nullable<Text>,
         manufacturer_node -> Nullable<Text>,
-    }
-}
-
-diesel::table! {
-    addresses (order_id) {
-        order_id -> Text,
-        key_id -> Text,
-        sealed -> Binary,
-        region -> Text,
-        branch_order -> Text,
-        updated_at -> Timestamp,
     }
 }
 
@@ -85,25 +98,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    legs (shipment_id, seq) {
-        shipment_id -> Text,
-        seq -> Integer,
-        from_node -> Text,
-        to_node -> Nullable<Text>,
-        region -> Text,
-        status -> Text,
-        courier_id -> Nullable<Text>,
-        updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    couriers (id) {
-        id -> Text,
-        name -> Text,
-        email -> Text,
-        password_hash -> Text,
-        region -> Nullable<Text>,
+    stock_movements (seq) {
+        seq -> BigInt,
+        node_id -> Text,
+        product_id -> Text,
+        delta -> BigInt,
+        reason -> Text,
+        shipment_id -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }
@@ -117,15 +118,17 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(inventory -> nodes (node_id));
 diesel::joinable!(legs -> shipments (shipment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
-    nodes,
-    inventory,
-    stock_movements,
-    orders,
     addresses,
-    shipments,
-    legs,
     couriers,
-    stores
+    inventory,
+    legs,
+    nodes,
+    orders,
+    shipments,
+    stock_movements,
+    stores,
 );

@@ -1,25 +1,89 @@
-//! The settlement database, table by table (hand-written; see the migrations).
+// @generated automatically by Diesel CLI.
+// From the migrations, by `scripts/schema write`: edit those, not this.
 
 diesel::table! {
-    stores (store_id) {
-        store_id -> Text,
-        seller_id -> Nullable<Text>,
-        manufacturer_id -> Nullable<Text>,
-        union_id -> Nullable<Text>,
-        name -> Text,
-        category -> Text,
-        region -> Text,
+    accounts (id) {
+        id -> Text,
+        kind -> Text,
+        owner -> Nullable<Text>,
+        currency -> Text,
+        debits -> BigInt,
+        credits -> BigInt,
         created_at -> Timestamp,
     }
 }
 
 diesel::table! {
-    sellability (store_id, product_id) {
+    charges (purchase_id) {
+        purchase_id -> Text,
         store_id -> Text,
-        product_id -> Text,
-        sellable -> Bool,
-        reason -> Nullable<Text>,
-        updated_at -> Timestamp,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        refunded_at -> Nullable<Timestamp>,
+        purpose -> Text,
+    }
+}
+
+diesel::table! {
+    events (partner_id, seq) {
+        partner_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        #[sql_name = "type"]
+        type_ -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        locked_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (seq) {
+        seq -> BigInt,
+        transaction_id -> Text,
+        account_id -> Text,
+        debit -> BigInt,
+        credit -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> Text,
+        kind -> Text,
+        order_id -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        currency -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_pricing (order_id) {
+        order_id -> Text,
+        store_id -> Text,
+        currency -> Text,
+        public_amount -> BigInt,
+        group_discount -> BigInt,
+        points_discount -> BigInt,
+        released_at -> Nullable<Timestamp>,
+        store_credit -> Nullable<BigInt>,
+        fees -> Nullable<BigInt>,
     }
 }
 
@@ -72,6 +136,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    payout_accounts (store_id) {
+        store_id -> Text,
+        key_id -> Text,
+        sealed -> Binary,
+        last4 -> Text,
+        updated_at -> Timestamp,
+        hold_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     refunds (id) {
         id -> Text,
         payment_id -> Text,
@@ -79,52 +154,6 @@ diesel::table! {
         currency -> Text,
         reason -> Text,
         status -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    accounts (id) {
-        id -> Text,
-        kind -> Text,
-        owner -> Nullable<Text>,
-        currency -> Text,
-        debits -> BigInt,
-        credits -> BigInt,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    ledger_transactions (id) {
-        id -> Text,
-        kind -> Text,
-        order_id -> Nullable<Text>,
-        reference -> Nullable<Text>,
-        currency -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    ledger_entries (seq) {
-        seq -> BigInt,
-        transaction_id -> Text,
-        account_id -> Text,
-        debit -> BigInt,
-        credit -> BigInt,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    events (partner_id, seq) {
-        partner_id -> Text,
-        seq -> BigInt,
-        id -> Text,
-        #[sql_name = "type"]
-        type_ -> Text,
-        data -> Text,
         created_at -> Timestamp,
     }
 }
@@ -142,43 +171,48 @@ diesel::table! {
 }
 
 diesel::table! {
-    payout_accounts (store_id) {
+    sellability (store_id, product_id) {
         store_id -> Text,
-        key_id -> Text,
-        sealed -> Binary,
-        last4 -> Text,
+        product_id -> Text,
+        sellable -> Bool,
+        reason -> Nullable<Text>,
         updated_at -> Timestamp,
-        hold_until -> Nullable<Timestamp>,
     }
 }
 
 diesel::table! {
-    charges (purchase_id) {
-        purchase_id -> Text,
+    stores (store_id) {
         store_id -> Text,
-        amount -> BigInt,
-        currency -> Text,
-        status -> Text,
+        seller_id -> Nullable<Text>,
+        manufacturer_id -> Nullable<Text>,
+        union_id -> Nullable<Text>,
+        name -> Text,
+        category -> Text,
+        region -> Text,
         created_at -> Timestamp,
-        refunded_at -> Nullable<Timestamp>,
-        purpose -> Text,
     }
 }
 
-diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(events -> partners (partner_id));
 diesel::joinable!(ledger_entries -> accounts (account_id));
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+diesel::joinable!(payments -> partners (partner_id));
+diesel::joinable!(refunds -> payments (payment_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
-    stores,
-    sellability,
+    accounts,
+    charges,
+    events,
+    idempotency_keys,
+    ledger_entries,
+    ledger_transactions,
+    order_pricing,
     orders,
     partners,
     payments,
-    refunds,
-    accounts,
-    ledger_transactions,
-    ledger_entries,
-    events,
-    remittances,
     payout_accounts,
-    charges,
+    refunds,
+    remittances,
+    sellability,
+    stores,
 );

@@ -23,6 +23,7 @@ pub mod owner;
 pub mod pages;
 pub mod ratelimit;
 pub mod rules;
+pub mod schema;
 pub mod server;
 pub mod shipment_view;
 pub mod sql_text;

@@ -251,7 +251,8 @@ mod tests {
     use super::*;
     use crate::config::OutboxConfig;
     use crate::db::{Db, DbError};
-    use crate::outbox::{outbox, Dispatcher};
+    use crate::outbox::Dispatcher;
+    use crate::schema::outbox;
     use diesel::prelude::*;
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::fs::PermissionsExt;

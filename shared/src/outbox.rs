@@ -12,6 +12,7 @@ use crate::config::{OutboxConfig, ServiceName};
 use crate::db::{is_unique_violation, AnyConnection, Db, DbError};
 use crate::ids::MessageId;
 use crate::messages::{Envelope, Message, INBOX_PATH};
+use crate::schema::{inbox, outbox};
 use crate::time::{now, Timestamp};
 use diesel::prelude::*;
 use futures_util::future::BoxFuture;
@@ -27,33 +28,6 @@ const POSTGRES: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed
 /// The outbox and inbox tables, which every service's database builds on.
 pub const MIGRATIONS: crate::db::Migrations =
     crate::db::Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[] };
-
-diesel::table! {
-    outbox (seq) {
-        seq -> BigInt,
-        id -> Text,
-        destination -> Text,
-        ordering_key -> Text,
-        kind -> Text,
-        payload -> Text,
-        status -> Text,
-        attempts -> Integer,
-        next_attempt_at -> Timestamp,
-        lease_until -> Nullable<Timestamp>,
-        last_error -> Nullable<Text>,
-        created_at -> Timestamp,
-        delivered_at -> Nullable<Timestamp>,
-    }
-}
-
-diesel::table! {
-    inbox (message_id) {
-        message_id -> Text,
-        kind -> Text,
-        source -> Text,
-        received_at -> Timestamp,
-    }
-}
 
 diesel::alias!(outbox as earlier: EarlierOutbox);
 

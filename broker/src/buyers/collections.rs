@@ -4,35 +4,13 @@
 //! the mint id (see `mint`), before the buyer's account holds a single point.
 
 use crate::error::BrokerError;
+use crate::schema::{collection_mints, collection_points};
 use diesel::prelude::*;
 use serde::Deserialize;
 use shared::db::AnyConnection;
 use shared::ids::{BuyerId, StoreId};
 use shared::money::{Currency, Money};
 use shared::time::{now, Timestamp};
-
-diesel::table! {
-    collection_points (store_id) {
-        store_id -> Text,
-        enabled_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    collection_mints (id) {
-        id -> Text,
-        store_id -> Text,
-        code_hash -> Nullable<Text>,
-        items -> BigInt,
-        points -> BigInt,
-        amount -> BigInt,
-        currency -> Text,
-        status -> Text,
-        failure -> Nullable<Text>,
-        created_at -> Timestamp,
-        completed_at -> Nullable<Timestamp>,
-    }
-}
 
 /// What `[settings.broker]` says about collection points and group prices.
 #[derive(Debug, Clone, Deserialize)]
@@ -229,7 +207,7 @@ pub fn finish(conn: &mut AnyConnection, id: &str, status: MintStatus, failure: O
 
 /// The account a redeemed code belongs to.
 pub fn code_owner(conn: &mut AnyConnection, code_hash: &str) -> QueryResult<Option<BuyerId>> {
-    use crate::orders::tables::collection_codes;
+    use crate::schema::collection_codes;
     Ok(collection_codes::table
         .find(code_hash)
         .select(collection_codes::buyer_id)
@@ -241,7 +219,7 @@ pub fn code_owner(conn: &mut AnyConnection, code_hash: &str) -> QueryResult<Opti
 /// A mint that was not funded gives its code back: it minted nothing, and the buyer may
 /// hand it in at a collection point that can fund it.
 pub fn unredeem_code(conn: &mut AnyConnection, code_hash: &str) -> QueryResult<()> {
-    use crate::orders::tables::collection_codes;
+    use crate::schema::collection_codes;
     diesel::update(collection_codes::table.find(code_hash))
         .set((collection_codes::redeemed_at.eq(None::<Timestamp>), collection_codes::items.eq(None::<i64>)))
         .execute(conn)?;

@@ -1,7 +1,7 @@
 //! Buyer accounts, their equipment and points, collection codes and group prices.
 
 use super::domain::Group;
-use crate::orders::tables::{buyer_equipment, buyers, collection_codes, group_prices, order_points};
+use crate::schema::{buyer_equipment, buyers, collection_codes, group_prices, order_points};
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::{BuyerId, OrderId, ProductId, StoreId};

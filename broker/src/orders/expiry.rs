@@ -9,8 +9,8 @@
 
 use super::domain::{Event, OrderStatus};
 use super::settings::OrderSettings;
-use super::tables::orders;
 use crate::error::BrokerError;
+use crate::schema::orders;
 use diesel::prelude::*;
 use shared::ids::OrderId;
 use shared::server::Core;

@@ -9,7 +9,7 @@ use shared::messages::Envelope;
 
 /// Every message queued for another service, oldest first: `(destination, status, envelope)`.
 pub fn queued_messages(db: &Db) -> Result<Vec<(String, String, Envelope)>, DbError> {
-    use shared::outbox::outbox;
+    use shared::schema::outbox;
     let rows: Vec<(String, String, String)> = db.read_blocking(|c| {
         outbox::table
             .filter(outbox::destination.ne(shared::mail::DESTINATION))
@@ -31,13 +31,13 @@ pub fn contact_exists(db: &Db, order: &OrderId) -> Result<bool, DbError> {
 
 /// Rows in the sales history, for checking that an order registered (or withdrew) its sale.
 pub fn sales_count(db: &Db) -> Result<i64, DbError> {
-    use super::tables::sales;
+    use crate::schema::sales;
     db.read_blocking(|c| sales::table.count().get_result(c).map_err(DbError::from))
 }
 
 /// Buyer mails of the order whose payload (with its sealed contact) is still stored.
 pub fn unredacted_buyer_mail(db: &Db, order: &OrderId) -> Result<i64, DbError> {
-    use shared::outbox::outbox;
+    use shared::schema::outbox;
     let key = super::store::buyer_mail_key(order);
     db.read_blocking(|c| {
         outbox::table
@@ -55,7 +55,7 @@ pub type OrderKeyRow = (String, String, Option<String>, Option<String>);
 
 /// The stored order idempotency keys, oldest first.
 pub fn order_keys(db: &Db) -> Result<Vec<OrderKeyRow>, DbError> {
-    use super::tables::order_keys as k;
+    use crate::schema::order_keys as k;
     db.read_blocking(|c| {
         k::table
             .order(k::created_at)
@@ -67,6 +67,6 @@ pub fn order_keys(db: &Db) -> Result<Vec<OrderKeyRow>, DbError> {
 
 /// How many orders the broker holds.
 pub fn orders_count(db: &Db) -> Result<i64, DbError> {
-    use super::tables::orders;
+    use crate::schema::orders;
     db.read_blocking(|c| orders::table.count().get_result(c).map_err(DbError::from))
 }

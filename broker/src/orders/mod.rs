@@ -16,6 +16,5 @@ pub mod settings;
 pub mod shipment_view;
 pub mod steps;
 pub mod store;
-pub mod tables;
 pub mod views;
 pub mod workflow;

@@ -4,20 +4,11 @@
 //! price took off is kept too, for settlement's aggregated `group_discounts` line.
 
 use super::store::Order;
+use crate::schema::order_public_prices;
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::OrderId;
 use shared::money::Money;
-
-diesel::table! {
-    order_public_prices (order_id) {
-        order_id -> Text,
-        list_unit_price -> BigInt,
-        public_amount -> BigInt,
-        group_discount -> BigInt,
-        currency -> Text,
-    }
-}
 
 /// What the seller sees of an order's money.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

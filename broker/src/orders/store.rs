@@ -1,8 +1,8 @@
 //! The order side's queries. Every function runs inside the caller's transaction.
 
 use super::domain::OrderStatus;
-use super::tables::{order_contacts, order_keys, order_messages, orders};
 use crate::schema::stores;
+use crate::schema::{order_contacts, order_keys, order_messages, orders};
 use diesel::prelude::*;
 use shared::crypto::Sealed;
 use shared::db::AnyConnection;
@@ -361,7 +361,7 @@ pub fn contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option<
 /// already sent (a mail still pending keeps its copy until it is sent).
 pub fn delete_contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<()> {
     diesel::delete(order_contacts::table.filter(order_contacts::order_id.eq(order))).execute(conn)?;
-    use shared::outbox::outbox;
+    use shared::schema::outbox;
     diesel::update(
         outbox::table
             .filter(outbox::destination.eq(shared::mail::DESTINATION))
@@ -376,7 +376,7 @@ pub fn delete_contact(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<
 /// Blanks the payload of every buyer mail already sent: its sealed contact has done its
 /// work. The mails queued with an order's last step are caught here after they are sent.
 pub fn redact_sent_buyer_mail(conn: &mut AnyConnection) -> QueryResult<usize> {
-    use shared::outbox::outbox;
+    use shared::schema::outbox;
     diesel::update(
         outbox::table
             .filter(outbox::destination.eq(shared::mail::DESTINATION))

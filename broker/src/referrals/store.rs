@@ -1,17 +1,10 @@
 //! Used referral token ids, kept until the token expires: the primary key makes an id
 //! count once across every copy of the broker on one database.
 
+use crate::schema::referral_uses;
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::time::Timestamp;
-
-diesel::table! {
-    /// Written by hand to match `migrations/broker/*/…_referrals`.
-    referral_uses (jti) {
-        jti -> Text,
-        expires_at -> Timestamp,
-    }
-}
 
 /// Claims a token id in the caller's transaction; false when it was used already (here
 /// or by a concurrent order, which this insert waits for on PostgreSQL).

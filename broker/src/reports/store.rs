@@ -2,7 +2,7 @@
 //! facts its grid is built from, and the buyer store of a purchase.
 
 use crate::error::{BrokerError, Result};
-use crate::orders::tables::sales;
+use crate::schema::sales;
 use crate::schema::{offers, preference_events, product_attributes, products, stores};
 use diesel::prelude::*;
 use privacy::analyses::{

@@ -3,7 +3,7 @@
 //! the history cannot be joined back to an order by its timestamp.
 
 use crate::catalog::{Product, Store};
-use crate::orders::tables::sales;
+use crate::schema::sales;
 use chrono::Timelike;
 use diesel::prelude::*;
 use shared::db::AnyConnection;

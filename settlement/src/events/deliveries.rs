@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use shared::db::AnyConnection;
 use shared::ids::PartnerId;
-use shared::outbox::outbox as ob;
+use shared::schema::outbox as ob;
 use shared::time::Timestamp;
 use utoipa::ToSchema;
 

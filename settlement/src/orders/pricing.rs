@@ -4,26 +4,13 @@
 //! and the fees. A statement sums them over a period; no route shows them per order.
 
 use crate::error::Result;
+use crate::schema::order_pricing;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp as SqlTimestamp};
 use shared::db::{is_unique_violation, AnyConnection};
 use shared::ids::{OrderId, StoreId};
 use shared::money::{Currency, Money};
 use shared::time::{now, Timestamp};
-
-diesel::table! {
-    order_pricing (order_id) {
-        order_id -> Text,
-        store_id -> Text,
-        currency -> Text,
-        public_amount -> BigInt,
-        group_discount -> BigInt,
-        points_discount -> BigInt,
-        released_at -> Nullable<Timestamp>,
-        store_credit -> Nullable<BigInt>,
-        fees -> Nullable<BigInt>,
-    }
-}
 
 /// An order's price as the broker announced it, in the order's currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -185,7 +185,7 @@ pub fn escrow_of_store(conn: &mut AnyConnection, store: &StoreId, currency: Curr
 /// What settlement told the other services about the order, as (destination, kind) in the
 /// order written: for operators tracing an order, and for tests.
 pub fn messages_sent(conn: &mut AnyConnection, id: &OrderId) -> Result<Vec<(String, String)>> {
-    use shared::outbox::outbox as ob;
+    use shared::schema::outbox as ob;
     Ok(ob::table
         .filter(ob::ordering_key.eq(id.as_str()))
         .order(ob::seq)

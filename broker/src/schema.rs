@@ -76,6 +76,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        locked_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     manufacturers (id) {
         id -> Text,
         name -> Text,
@@ -111,16 +124,6 @@ diesel::table! {
         order_id -> Text,
         key_id -> Text,
         sealed -> Binary,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    order_keys (key_hash) {
-        key_hash -> Text,
-        request_hash -> Text,
-        order_id -> Nullable<Text>,
-        answer -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }
@@ -325,7 +328,6 @@ diesel::joinable!(group_prices -> stores (store_id));
 diesel::joinable!(offers -> products (product_id));
 diesel::joinable!(offers -> stores (store_id));
 diesel::joinable!(order_contacts -> orders (order_id));
-diesel::joinable!(order_keys -> orders (order_id));
 diesel::joinable!(order_messages -> orders (order_id));
 diesel::joinable!(order_points -> buyers (buyer_id));
 diesel::joinable!(order_points -> orders (order_id));
@@ -347,10 +349,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     collection_mints,
     collection_points,
     group_prices,
+    idempotency_keys,
     manufacturers,
     offers,
     order_contacts,
-    order_keys,
     order_messages,
     order_points,
     order_public_prices,

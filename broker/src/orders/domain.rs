@@ -475,8 +475,8 @@ impl shared::error::ApiError for KeyRefusal {
 
     fn code(&self) -> &'static str {
         match self {
-            KeyRefusal::Invalid => "idempotency_key_invalid",
-            KeyRefusal::InUse => "idempotency_key_in_use",
+            KeyRefusal::Invalid => shared::idempotency::Refusal::Invalid.as_str(),
+            KeyRefusal::InUse => shared::idempotency::Refusal::InUse.as_str(),
         }
     }
 

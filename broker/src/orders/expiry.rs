@@ -52,7 +52,7 @@ pub fn spawn(core: Core, settings: OrderSettings) {
 /// promises); returns how many.
 pub async fn purge_keys(core: &Core, settings: &OrderSettings) -> Result<usize, BrokerError> {
     let cutoff = shared::time::now() - chrono::Duration::days(settings.order_key_retention_days.max(30));
-    core.db.write(move |c| super::store::purge_keys(c, cutoff).map_err(BrokerError::from)).await
+    core.db.write(move |c| shared::idempotency::purge(c, cutoff).map_err(BrokerError::from)).await
 }
 
 /// One pass; returns how many orders it cancelled.

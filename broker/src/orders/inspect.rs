@@ -55,14 +55,25 @@ pub type OrderKeyRow = (String, String, Option<String>, Option<String>);
 
 /// The stored order idempotency keys, oldest first.
 pub fn order_keys(db: &Db) -> Result<Vec<OrderKeyRow>, DbError> {
-    use crate::schema::order_keys as k;
-    db.read_blocking(|c| {
+    use crate::schema::idempotency_keys as k;
+    let rows: Vec<(String, String, Option<String>)> = db.read_blocking(|c| {
         k::table
+            .filter(k::scope.eq("orders"))
             .order(k::created_at)
-            .select((k::key_hash, k::request_hash, k::order_id, k::answer))
+            .select((k::key, k::request_hash, k::response_body))
             .load(c)
             .map_err(DbError::from)
-    })
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, request, answer)| {
+            let order = answer
+                .as_deref()
+                .and_then(|a| serde_json::from_str::<super::workflow::KeptOrder>(a).ok())
+                .map(|kept| kept.order_id.to_string());
+            (key, request, order, answer)
+        })
+        .collect())
 }
 
 /// How many orders the broker holds.

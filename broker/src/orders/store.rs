@@ -2,7 +2,7 @@
 
 use super::domain::OrderStatus;
 use crate::schema::stores;
-use crate::schema::{order_contacts, order_keys, order_messages, orders};
+use crate::schema::{order_contacts, order_messages, orders};
 use diesel::prelude::*;
 use shared::crypto::Sealed;
 use shared::db::AnyConnection;
@@ -265,75 +265,6 @@ pub fn awaiting_approval(conn: &mut AnyConnection, products: &[ProductId], limit
         .collect()
 }
 
-// ---- idempotency keys (their hashes: see `domain::OrderKey`)
-
-/// What a key's row says when a request arrives with it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyClaim {
-    /// The key is new: this transaction holds its row until it commits or rolls back.
-    Claimed,
-    /// An order was placed under it: the fingerprint of that request, its answer, and when
-    /// the key was first seen (its order placed in the same transaction).
-    Used { request_hash: String, answer: Option<String>, created_at: Timestamp },
-    /// Held by a transaction whose row this one cannot see yet (not expected with the
-    /// isolation both backends use; answered 409 `idempotency_key_in_use`).
-    Busy,
-}
-
-fn key_row(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<Option<KeyClaim>> {
-    let row: Option<(String, Option<String>, Timestamp)> = order_keys::table
-        .find(key_hash)
-        .select((order_keys::request_hash, order_keys::answer, order_keys::created_at))
-        .first(conn)
-        .optional()?;
-    Ok(row.map(|(request_hash, answer, created_at)| KeyClaim::Used { request_hash, answer, created_at }))
-}
-
-/// Claims the key inside the order's transaction, before anything else is written. A
-/// concurrent request with the same key blocks on the row (PostgreSQL's unique index; the
-/// single SQLite writer runs one at a time) and then finds the first one's committed row.
-pub fn claim_key(conn: &mut AnyConnection, key_hash: &str, request_hash: &str) -> QueryResult<KeyClaim> {
-    if let Some(used) = key_row(conn, key_hash)? {
-        return Ok(used);
-    }
-    // A savepoint, so that losing the race does not abort the outer transaction.
-    let inserted = conn.transaction(|c| {
-        diesel::insert_into(order_keys::table)
-            .values((
-                order_keys::key_hash.eq(key_hash),
-                order_keys::request_hash.eq(request_hash),
-                order_keys::created_at.eq(now()),
-            ))
-            .execute(c)
-    });
-    match inserted {
-        Ok(_) => Ok(KeyClaim::Claimed),
-        Err(e) if shared::db::is_unique_violation(&e) => Ok(key_row(conn, key_hash)?.unwrap_or(KeyClaim::Busy)),
-        Err(e) => Err(e),
-    }
-}
-
-/// Ties a claimed key to the order placed under it and the answer (without capability)
-/// to give again; in the order's transaction.
-pub fn complete_key(conn: &mut AnyConnection, key_hash: &str, order: &OrderId, answer: &str) -> QueryResult<()> {
-    diesel::update(order_keys::table.find(key_hash))
-        .set((order_keys::order_id.eq(order), order_keys::answer.eq(answer)))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Gives a claimed key up when no order was placed (a refusal that still commits what it
-/// records), so that the same request may be tried again.
-pub fn release_key(conn: &mut AnyConnection, key_hash: &str) -> QueryResult<()> {
-    diesel::delete(order_keys::table.find(key_hash).filter(order_keys::order_id.is_null())).execute(conn)?;
-    Ok(())
-}
-
-/// Deletes keys created before `cutoff`.
-pub fn purge_keys(conn: &mut AnyConnection, cutoff: Timestamp) -> QueryResult<usize> {
-    diesel::delete(order_keys::table.filter(order_keys::created_at.lt(cutoff))).execute(conn)
-}
-
 // ---- the buyer's sealed contact
 
 pub fn insert_contact(conn: &mut AnyConnection, order: &OrderId, sealed: &Sealed) -> QueryResult<()> {
@@ -434,29 +365,26 @@ pub fn messages(conn: &mut AnyConnection, order: &OrderId, after: i64, limit: i6
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use shared::db::{Db, DbError};
-
-    fn run<T>(db: &Db, f: impl FnOnce(&mut AnyConnection) -> QueryResult<T>) -> T {
-        db.write_blocking(|c| f(c).map_err(DbError::from)).unwrap()
-    }
+    use shared::idempotency::{self, Begin, Json};
+    use shared::time::now;
 
     #[test]
-    fn a_key_is_claimed_once_given_up_when_nothing_was_placed_and_purged_when_old() {
+    fn the_broker_keeps_its_keys_in_the_shared_table() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path().join("b.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
-        assert_eq!(run(&db, |c| claim_key(c, "h1", "r1")), KeyClaim::Claimed);
-        // Seen again before an order completed it: no answer to give, so the caller answers
-        // "in use" rather than replaying.
-        let seen = run(&db, |c| claim_key(c, "h1", "r2"));
-        let KeyClaim::Used { request_hash, answer: None, created_at } = seen else { panic!("{seen:?}") };
-        assert_eq!(request_hash, "r1");
-        assert!((now() - created_at).num_seconds().abs() < 60, "first seen now: {created_at}");
-        run(&db, |c| release_key(c, "h1"));
-        assert_eq!(run(&db, |c| claim_key(c, "h1", "r2")), KeyClaim::Claimed);
-
-        assert_eq!(run(&db, |c| purge_keys(c, now() - chrono::Duration::days(30))), 0, "young keys stay");
-        assert_eq!(run(&db, |c| purge_keys(c, now() + chrono::Duration::seconds(1))), 1);
-        assert_eq!(run(&db, |c| claim_key(c, "h1", "r3")), KeyClaim::Claimed, "a purged key is new again");
+        let begin = |fp: &str| {
+            let fp = fp.to_string();
+            db.write_blocking(|c| idempotency::begin::<Json<u8>>(c, "orders", "h1", &fp, 60).map_err(DbError::from))
+                .unwrap()
+        };
+        let Ok(Begin::Claimed(claim)) = begin("r1") else { panic!("a new key is claimed") };
+        db.write_blocking(|c| idempotency::release(c, &claim).map_err(DbError::from)).unwrap();
+        let Ok(Begin::Claimed(claim)) = begin("r2") else { panic!("a released key is new again") };
+        db.write_blocking(|c| idempotency::complete(c, &claim, &Json(7u8)).map_err(DbError::from)).unwrap();
+        assert!(matches!(begin("r2"), Ok(Begin::Replay { stored: Json(7), .. })));
+        let purged = |cutoff| db.write_blocking(|c| idempotency::purge(c, cutoff).map_err(DbError::from)).unwrap();
+        assert_eq!(purged(now() - chrono::Duration::days(30)), 0, "young keys stay");
+        assert_eq!(purged(now() + chrono::Duration::seconds(1)), 1);
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use shared::config::ServiceName;
 use shared::crypto::Sealer;
 use shared::db::AnyConnection;
+use shared::idempotency::{self, Begin, Json, Refusal};
 use shared::ids::{BuyerId, ManufacturerId, OrderId, ProductId, StoreId};
 use shared::mail::{Mail, Recipient};
 use shared::messages::Message;
@@ -49,7 +50,7 @@ pub enum Placement {
 
 /// The answer to a placed order without its capability: what an `Idempotency-Key`
 /// answers again (with a capability signed afresh: capabilities are never stored).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Receipt {
     pub order_id: OrderId,
     pub amount: Money,
@@ -59,9 +60,7 @@ pub struct Receipt {
     pub status: OrderStatus,
     pub store_id: StoreId,
     pub store_name: String,
-    /// Settlement's deadline for paying (absent while the order waits, and in answers
-    /// stored before deadlines existed).
-    #[serde(default, with = "shared::time::rfc3339::option")]
+    /// Settlement's deadline for paying (absent while the order waits).
     pub pay_by: Option<shared::time::Timestamp>,
 }
 
@@ -88,6 +87,21 @@ pub struct KeyHashes {
     pub request_hash: String,
 }
 
+/// The scope of order keys among the broker's idempotency keys.
+const KEY_SCOPE: &str = "orders";
+/// A claim lives only inside the order's transaction, which no other request sees before
+/// it commits; the lock is a formality.
+const KEY_LOCK_SECS: i64 = 60;
+
+/// What a key keeps of its order: the id and the status it was placed with. Never the
+/// capability, nor anything of the buyer's (answers kept before were receipts, which hold
+/// these two fields among others and read the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptOrder {
+    pub order_id: OrderId,
+    pub status: OrderStatus,
+}
+
 /// The outcome of placing under an optional idempotency key.
 pub enum Keyed {
     Placed(Receipt),
@@ -106,11 +120,11 @@ pub enum Keyed {
     Busy,
 }
 
-/// Places an order once per key: the key's row is claimed first and completed with the
-/// order in the same transaction, so there is never an order without its key nor a key
-/// without its order, and a concurrent request with the same key waits for this one and
-/// answers with its order. Refusals are not kept: they place nothing, and the same request
-/// may succeed later (stock back, a price confirmed).
+/// Places an order once per key: the key is claimed first and completed with the order in
+/// the same transaction, so there is never an order without its key nor a key without its
+/// order, and a concurrent request with the same key waits for this one and answers with
+/// its order. Refusals are not kept: they place nothing, and the same request may succeed
+/// later (stock back, a price confirmed).
 pub fn place_keyed(
     conn: &mut AnyConnection,
     key: Option<&KeyHashes>,
@@ -118,45 +132,61 @@ pub fn place_keyed(
     settings: &OrderSettings,
     sealer: &Sealer,
 ) -> Result<Keyed> {
-    if let Some(k) = key {
-        match store::claim_key(conn, &k.key_hash, &k.request_hash)? {
-            store::KeyClaim::Claimed => {}
-            store::KeyClaim::Used { request_hash, .. }
-                if !shared::crypto::constant_time_eq(request_hash.as_bytes(), k.request_hash.as_bytes()) =>
-            {
-                return Err(BrokerError::invalid(
-                    "idempotency_key_reused",
-                    "this `Idempotency-Key` was used with another request body",
-                ));
-            }
-            store::KeyClaim::Used { answer: Some(answer), created_at, .. } => {
-                let receipt: Receipt = serde_json::from_str(&answer)
-                    .map_err(|e| shared::Error::Internal(format!("stored order answer: {e}")))?;
-                if settings.replays_capability(created_at, now()) {
-                    return Ok(Keyed::Replayed(receipt));
+    let claim = match key {
+        None => None,
+        Some(k) => {
+            match idempotency::begin::<Json<KeptOrder>>(conn, KEY_SCOPE, &k.key_hash, &k.request_hash, KEY_LOCK_SECS)? {
+                Ok(Begin::Claimed(claim)) => Some(claim),
+                Ok(Begin::Replay { stored: Json(kept), first_seen }) => {
+                    return replay(conn, kept, first_seen, settings)
                 }
-                let status = store::get(conn, &receipt.order_id)?.map_or(receipt.status, |o| o.status);
-                return Ok(Keyed::PlacedEarlier { order_id: receipt.order_id, status });
+                Err(Refusal::Reused) => {
+                    return Err(BrokerError::invalid(
+                        Refusal::Reused.as_str(),
+                        "this `Idempotency-Key` was used with another request body",
+                    ))
+                }
+                Err(_) => return Ok(Keyed::Busy),
             }
-            store::KeyClaim::Used { answer: None, .. } | store::KeyClaim::Busy => return Ok(Keyed::Busy),
         }
-    }
+    };
     match place(conn, new, settings, sealer)? {
         Placement::Placed { order, store } => {
-            let receipt = Receipt::of(&order, &store);
-            if let Some(k) = key {
-                let answer = serde_json::to_string(&receipt).map_err(|e| shared::Error::Internal(e.to_string()))?;
-                store::complete_key(conn, &k.key_hash, &order.id, &answer)?;
+            if let Some(claim) = &claim {
+                idempotency::complete(
+                    conn,
+                    claim,
+                    &Json(KeptOrder { order_id: order.id.clone(), status: order.status }),
+                )?;
             }
-            Ok(Keyed::Placed(receipt))
+            Ok(Keyed::Placed(Receipt::of(&order, &store)))
         }
         Placement::Refused(e) => {
-            if let Some(k) = key {
-                store::release_key(conn, &k.key_hash)?;
+            if let Some(claim) = &claim {
+                idempotency::release(conn, claim)?;
             }
             Ok(Keyed::Refused(e))
         }
     }
+}
+
+/// The answer a key gives again: within the replay window the order as placed (its status
+/// then), with a capability the caller signs afresh; later its id and status now.
+fn replay(
+    conn: &mut AnyConnection,
+    kept: KeptOrder,
+    first_seen: shared::time::Timestamp,
+    settings: &OrderSettings,
+) -> Result<Keyed> {
+    let order = store::get(conn, &kept.order_id)?;
+    if !settings.replays_capability(first_seen, now()) {
+        let status = order.map_or(kept.status, |o| o.status);
+        return Ok(Keyed::PlacedEarlier { order_id: kept.order_id, status });
+    }
+    let order =
+        order.ok_or_else(|| shared::Error::Internal(format!("the order of a key is gone: {}", kept.order_id)))?;
+    let store = catalog::stores::store(conn, &order.store_id)?.ok_or(BrokerError::NotFound("store"))?;
+    Ok(Keyed::Replayed(Receipt { status: kept.status, ..Receipt::of(&order, &store) }))
 }
 
 /// Places an order. See DESIGN.md "Decisions at the boundaries" for the referral, price

@@ -129,6 +129,11 @@ typed_id!(MessageId, "msg");
 typed_id!(ReportId, "rep");
 typed_id!(EventId, "evt");
 typed_id!(RemittanceId, "rem");
+typed_id!(
+    /// A browsing session pseudonym.
+    SessionId,
+    "ses"
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,13 +8,11 @@ use crate::stores::store::{insert_store, NewStore};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use diesel::Connection;
-use serde::{Deserialize, Serialize};
 use shared::auth::{Claims, Operator, Role};
 use shared::config::ServiceName;
 use shared::db::is_unique_violation;
 use shared::hashing::Purpose;
 use shared::ids::{ManufacturerId, SellerId, StoreId};
-use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -28,36 +26,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSeller {
-    name: String,
-    email: String,
-    password: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewManufacturer {
-    name: String,
-    email: String,
-    password: String,
-    /// Where the manufacturer's own store (its back-orders) is listed; optional.
-    #[serde(default)]
-    region: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Created {
-    pub id: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreatedManufacturer {
-    id: ManufacturerId,
-    /// The manufacturer's own store, where back-orders are placed.
-    store_id: StoreId,
-}
+pub use client::broker::accounts::{
+    AccessToken, Created, CreatedManufacturer, Credentials, NewManufacturer, NewSeller,
+};
 
 /// A new account's password hash, through the service's bounded pool (503 `busy` when
 /// full, before anything is written).
@@ -140,20 +111,6 @@ pub async fn create_manufacturer(
     Ok(HttpResponse::Created().json(CreatedManufacturer { id, store_id }))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Credentials {
-    email: String,
-    password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AccessToken {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: i64,
-}
-
 #[utoipa::path(post, path = "/v1/sessions", request_body = Credentials,
     responses((status = 200, body = AccessToken), (status = 401, description = "unauthorized")))]
 pub async fn create_session(state: web::Data<State>, body: web::Json<Credentials>) -> Result<HttpResponse> {
@@ -175,5 +132,5 @@ pub async fn create_session(state: web::Data<State>, body: web::Json<Credentials
     // This is the password sign-in: changes that need a fresh one (a payout account) read it.
     claims.auth_time = Some(claims.iat);
     let token = state.core.auth.signer.sign(&claims)?;
-    Ok(HttpResponse::Ok().json(AccessToken { access_token: token, token_type: "Bearer", expires_in: ttl }))
+    Ok(HttpResponse::Ok().json(AccessToken { access_token: token, token_type: "Bearer".into(), expires_in: ttl }))
 }

@@ -7,8 +7,4 @@ pub mod store;
 
 pub use routes::{routes, Session};
 
-shared::typed_id!(
-    /// A browsing session pseudonym.
-    SessionId,
-    "ses"
-);
+pub use shared::ids::SessionId;

@@ -71,11 +71,7 @@ pub async fn create_session() -> HttpResponse {
     HttpResponse::Created().insert_header(("set-cookie", cookie)).json(NewSession { session_id: id })
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Sequence {
-    session_id: SessionId,
-    events: Vec<store::ViewRow>,
-}
+pub use client::broker::buyers::Sequence;
 
 #[utoipa::path(get, path = "/v1/browsing", responses((status = 200, body = Sequence),
     (status = 422, description = "no or a malformed browsing session")))]

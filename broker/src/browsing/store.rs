@@ -62,15 +62,7 @@ pub fn record_preference(
         .map(|_| ())
 }
 
-#[derive(Debug, Queryable, serde::Serialize, utoipa::ToSchema)]
-pub struct ViewRow {
-    pub union_id: Option<UnionId>,
-    pub store_id: Option<StoreId>,
-    pub product_id: Option<ProductId>,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String)]
-    pub at: Timestamp,
-}
+pub use client::broker::buyers::ViewRow;
 
 pub fn sequence(conn: &mut AnyConnection, session: &SessionId, limit: i64) -> QueryResult<Vec<ViewRow>> {
     browsing_events::table
@@ -83,7 +75,12 @@ pub fn sequence(conn: &mut AnyConnection, session: &SessionId, limit: i64) -> Qu
             browsing_events::product_id,
             browsing_events::created_at,
         ))
-        .load(conn)
+        .load::<(Option<UnionId>, Option<StoreId>, Option<ProductId>, Timestamp)>(conn)
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(union_id, store_id, product_id, at)| ViewRow { union_id, store_id, product_id, at })
+                .collect()
+        })
 }
 
 /// Deletes everything kept under the pseudonym: its browsing and its preferences.

@@ -37,17 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/v1/stores/{store_id}/group-prices", web::get().to(list_group_prices));
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewBuyer {
-    handle: String,
-    password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreatedBuyer {
-    id: BuyerId,
-}
+pub use client::broker::buyers::{
+    AccessToken, CollectionCode, CompatibleProduct, CompatibleProducts, CreatedBuyer, EquipmentBody, NewBuyer,
+    ProfileView,
+};
 
 fn handle_taken() -> BrokerError {
     BrokerError::conflict("handle_taken", "this handle is taken")
@@ -78,13 +71,6 @@ pub async fn create_buyer(state: web::Data<State>, body: web::Json<NewBuyer>) ->
     Ok(HttpResponse::Created().json(CreatedBuyer { id }))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AccessToken {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: i64,
-}
-
 #[utoipa::path(post, path = "/v1/buyer-sessions", request_body = NewBuyer,
     responses((status = 200, body = AccessToken), (status = 401, description = "unauthorized")))]
 pub async fn create_session(state: web::Data<State>, body: web::Json<NewBuyer>) -> Result<HttpResponse> {
@@ -101,27 +87,13 @@ pub async fn create_session(state: web::Data<State>, body: web::Json<NewBuyer>) 
     let ttl = state.core.config.access_token_ttl_secs;
     let claims = Claims::new(ServiceName::Broker, id.into_string(), Role::Buyer, &ServiceName::ALL, ttl);
     let token = state.core.auth.signer.sign(&claims)?;
-    Ok(HttpResponse::Ok().json(AccessToken { access_token: token, token_type: "Bearer", expires_in: ttl }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ProfileView {
-    id: BuyerId,
-    handle: String,
-    points: i64,
-    equipment: Vec<String>,
+    Ok(HttpResponse::Ok().json(AccessToken { access_token: token, token_type: "Bearer".into(), expires_in: ttl }))
 }
 
 #[utoipa::path(get, path = "/v1/buyer", responses((status = 200, body = ProfileView)))]
 pub async fn profile(state: web::Data<State>, buyer: Buyer) -> Result<HttpResponse> {
     let p = state.core.db.read(move |c| store::profile(c, &buyer.id)?.ok_or(BrokerError::NotFound("buyer"))).await?;
     Ok(HttpResponse::Ok().json(ProfileView { id: p.id, handle: p.handle, points: p.points, equipment: p.equipment }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EquipmentBody {
-    equipment: Vec<String>,
 }
 
 #[utoipa::path(put, path = "/v1/buyer/equipment", request_body = EquipmentBody,
@@ -152,17 +124,8 @@ pub struct CompatibleQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct CompatibleProduct {
-    product_id: ProductId,
-    name: String,
-    kind: String,
-    list_price: Money,
-    compatible_with: Vec<String>,
-}
-
 /// Only the products that fit the equipment the buyer registered (seed `004_…`).
-#[utoipa::path(get, path = "/v1/buyer/products", responses((status = 200, description = "{products: [...]}")))]
+#[utoipa::path(get, path = "/v1/buyer/products", responses((status = 200, body = CompatibleProducts)))]
 pub async fn compatible_products(
     state: web::Data<State>,
     buyer: Buyer,
@@ -196,12 +159,12 @@ pub async fn compatible_products(
             compatible_with: p.compatible_with,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "products": products })))
+    Ok(HttpResponse::Ok().json(CompatibleProducts { products }))
 }
 
 /// A one-time code the buyer hands in with returned items. Only its hash is kept, and
 /// the store that redeems it learns nothing but the code.
-#[utoipa::path(post, path = "/v1/buyer/collection-codes", responses((status = 201, description = "{code}")))]
+#[utoipa::path(post, path = "/v1/buyer/collection-codes", responses((status = 201, body = CollectionCode)))]
 pub async fn create_collection_code(state: web::Data<State>, buyer: Buyer) -> Result<HttpResponse> {
     let code = shared::crypto::random_token("col");
     let hash = shared::crypto::sha256_hex(code.as_bytes());
@@ -215,7 +178,7 @@ pub async fn create_collection_code(state: web::Data<State>, buyer: Buyer) -> Re
             Ok(store::insert_collection_code(c, &buyer.id, &hash)?)
         })
         .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "code": code })))
+    Ok(HttpResponse::Created().json(CollectionCode { code }))
 }
 
 #[derive(Deserialize, ToSchema)]

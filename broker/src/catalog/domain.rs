@@ -2,7 +2,6 @@
 //! broker sees them.
 
 use crate::error::BrokerError;
-use serde::Serialize;
 use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
 use shared::money::{Ceiling, Money};
 use shared::rules::OfferRule;
@@ -42,21 +41,7 @@ impl Store {
 
 pub const MANUFACTURER_CATEGORY: &str = "manufacturer";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Product {
-    pub id: ProductId,
-    pub name: String,
-    pub kind: String,
-    pub attributes: BTreeMap<String, String>,
-    pub list_price: Money,
-    pub manufacturer_id: Option<ManufacturerId>,
-    /// Orders of this product wait for the manufacturer's approval.
-    pub requires_approval: bool,
-    /// Typical days a back-order from the manufacturer takes.
-    pub backorder_days: i32,
-    /// Kinds of equipment this product fits.
-    pub compatible_with: Vec<String>,
-}
+pub use client::broker::catalog::Product;
 
 /// One store's offer of one product.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,29 +81,7 @@ impl Offer {
     }
 }
 
-/// A store that can sell what another could not, as shown to the buyer.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Alternative {
-    pub store_id: StoreId,
-    pub store_name: String,
-    pub price: Money,
-    pub stock: i64,
-    /// In the same regional union as the store the buyer came from.
-    pub same_union: bool,
-    /// The signed referral token for an order at this store: it earns the store the
-    /// buyer came from its referral fee, once (see `referrals`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub referral: Option<String>,
-}
-
-/// Ordering from the manufacturer: an order at the manufacturer's own store.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Backorder {
-    pub store_id: StoreId,
-    pub manufacturer_id: ManufacturerId,
-    pub price: Money,
-    pub estimated_days: i32,
-}
+pub use client::broker::catalog::{Alternative, Backorder};
 
 /// A display name, category or region: trimmed, not empty, bounded.
 pub fn parse_name(field: &'static str, value: &str) -> Result<String, BrokerError> {

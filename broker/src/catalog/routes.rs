@@ -143,7 +143,7 @@ pub async fn create_product(
     Ok(HttpResponse::Created().json(CreatedProduct { id }))
 }
 
-#[utoipa::path(get, path = "/v1/products/{product_id}", responses((status = 200, body = Object), (status = 404)))]
+#[utoipa::path(get, path = "/v1/products/{product_id}", responses((status = 200, body = crate::catalog::Product), (status = 404)))]
 pub async fn read_product(state: web::Data<State>, path: web::Path<String>, session: Session) -> Result<HttpResponse> {
     let id = ProductId::parse(&path)?;
     let pid = id.clone();

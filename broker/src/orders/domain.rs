@@ -4,59 +4,7 @@
 use crate::error::BrokerError;
 use shared::money::{Ceiling, Money, MoneyError};
 
-shared::text_enum! {
-    /// Stored as its snake_case name; an unknown stored status is a read error, never a default.
-    #[derive(utoipa::ToSchema)]
-    pub enum OrderStatus {
-        AwaitingConfirmation,
-        AwaitingApproval,
-        AwaitingPayment,
-        Paid,
-        CancelRequested,
-        Shipped,
-        Delivered,
-        Cancelled,
-        /// Settlement's `pay_by` passed with the order unpaid; its stock went back.
-        Expired,
-    }
-}
-
-impl OrderStatus {
-    pub const ALL: [OrderStatus; 9] = [
-        OrderStatus::AwaitingConfirmation,
-        OrderStatus::AwaitingApproval,
-        OrderStatus::AwaitingPayment,
-        OrderStatus::Paid,
-        OrderStatus::CancelRequested,
-        OrderStatus::Shipped,
-        OrderStatus::Delivered,
-        OrderStatus::Cancelled,
-        OrderStatus::Expired,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        self.into()
-    }
-
-    pub fn parse(s: &str) -> Option<OrderStatus> {
-        s.parse().ok()
-    }
-
-    /// Settlement has been told the order exists (its price is final).
-    pub fn payable_sent(&self) -> bool {
-        !matches!(self, OrderStatus::AwaitingConfirmation | OrderStatus::AwaitingApproval)
-    }
-
-    /// Nothing more will happen to it: its buyer contact and any points hold can go.
-    pub fn is_closed(&self) -> bool {
-        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Expired)
-    }
-
-    /// Goods have left a node: reserved offer stock is no longer on the shelf.
-    pub fn goods_moved(&self) -> bool {
-        matches!(self, OrderStatus::Shipped | OrderStatus::Delivered)
-    }
-}
+pub use client::broker::orders::OrderStatus;
 
 /// How an order's note begins when settlement refused its payment (the store can no longer
 /// sell the product): the buyer's view then offers the alternatives.
@@ -492,6 +440,7 @@ impl shared::error::ApiError for KeyRefusal {
 mod tests {
     use super::*;
     use shared::money::Currency;
+    use strum::IntoEnumIterator;
     use Event as E;
     use OrderStatus as S;
 
@@ -538,7 +487,7 @@ mod tests {
 
     #[test]
     fn workflow_steps_only_where_they_belong() {
-        for s in S::ALL {
+        for s in S::iter() {
             if s != S::AwaitingConfirmation {
                 assert_eq!(step(s, E::Confirm, false), Err(Forbidden { current: s }));
             }
@@ -574,7 +523,7 @@ mod tests {
     #[test]
     fn only_an_unpaid_order_expires_and_it_gives_its_stock_back() {
         assert_eq!(step(S::AwaitingPayment, E::Expired, false), Ok(Step::To(S::Expired)));
-        for s in S::ALL.into_iter().filter(|s| *s != S::AwaitingPayment) {
+        for s in S::iter().filter(|s| *s != S::AwaitingPayment) {
             assert_eq!(step(s, E::Expired, false), Ok(Step::Unchanged), "{s}");
         }
         assert_eq!(step(S::Expired, E::Cancel, false), Err(Forbidden { current: S::Expired }));
@@ -643,7 +592,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for s in S::ALL {
+        for s in S::iter() {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }

@@ -2,10 +2,11 @@
 
 use super::domain::OrderStatus;
 use super::store;
-use super::views::{seller_views, SellerView};
+use super::views::seller_views;
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
+use client::broker::orders::SellerOrders;
 use serde::Deserialize;
 use shared::auth::{Manufacturer, Seller};
 use shared::ids::{OrderId, ProductId, StoreId};
@@ -19,7 +20,7 @@ pub struct SellerQuery {
 }
 
 #[utoipa::path(get, tag = "orders", path = "/v1/seller/orders",
-    responses((status = 200, description = "{orders: [SellerView]}")))]
+    responses((status = 200, body = SellerOrders)))]
 pub async fn seller_orders(
     state: web::Data<State>,
     seller: Seller,
@@ -39,12 +40,12 @@ pub async fn seller_orders(
             seller_views(c, list)
         })
         .await?;
-    let orders: Vec<SellerView> = list;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders })))
+    Ok(HttpResponse::Ok().json(SellerOrders { orders: list }))
 }
 
 #[utoipa::path(get, tag = "orders", path = "/v1/manufacturer/orders",
-    responses((status = 200, description = "{orders: [SellerView]}: orders waiting for its approval, then the back-orders its own store sold")))]
+    responses((status = 200, body = SellerOrders,
+        description = "orders waiting for its approval, then the back-orders its own store sold")))]
 pub async fn manufacturer_orders(
     state: web::Data<State>,
     m: Manufacturer,
@@ -68,6 +69,5 @@ pub async fn manufacturer_orders(
             seller_views(c, list)
         })
         .await?;
-    let orders: Vec<SellerView> = list;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "orders": orders })))
+    Ok(HttpResponse::Ok().json(SellerOrders { orders: list }))
 }

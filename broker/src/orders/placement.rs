@@ -1,93 +1,37 @@
 //! `POST /v1/orders`: placing an order, with an optional `Idempotency-Key`, and the
 //! capability that answers it.
 
-use super::domain::{KeyRefusal, OrderKey, OrderStatus};
+use super::domain::{KeyRefusal, OrderKey};
 use super::views::StoreRef;
 use super::workflow::{self, KeyHashes, Keyed, NewOrder, Receipt};
 use crate::error::{BrokerError, Result};
 use crate::orders::settings::of as settings;
 use crate::State;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
 use shared::auth::{Buyer, Claims, Role};
 use shared::config::ServiceName;
-use shared::ids::{OrderId, ProductId, StoreId};
-use shared::money::Money;
-use shared::time::Timestamp;
-use utoipa::ToSchema;
+use shared::ids::OrderId;
 
 /// The request header naming one placement; see [`place`].
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// Set on an answer given again for a key.
 pub const REPLAYED: &str = "Idempotent-Replayed";
 
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlaceOrder {
-    store_id: StoreId,
-    product_id: ProductId,
-    quantity: i64,
-    /// The `referral` token of the selection's (or a 409's) alternative the buyer followed:
-    /// it earns the referring store its fee once. A reused, forged, expired or mismatched
-    /// token earns nothing, and the order goes through all the same.
-    #[serde(default)]
-    referral: Option<String>,
-    /// Deprecated and ignored: a referral is earned only through `referral`.
-    #[serde(default)]
-    referral_store_id: Option<String>,
-    /// The unit price the buyer saw; a different current price is 409 `price_changed`.
-    #[serde(default)]
-    expected_price: Option<Money>,
-    /// A mail address for this order's news, sealed, never shown to the store, shredded
-    /// when the order closes. Without it, the buyer reads the status with the capability.
-    #[serde(default)]
-    contact: Option<String>,
-    /// Collection points to spend as a discount (logged-in buyers).
-    #[serde(default)]
-    points: Option<i64>,
-}
+pub use client::broker::orders::{PlaceOrder, Placed, PlacedEarlier};
 
-#[derive(Serialize, ToSchema)]
-pub struct Placed {
-    order_id: OrderId,
-    /// The order capability: `Authorization: Bearer` for this order at all three services.
-    capability: String,
-    amount: Money,
-    unit_price: Money,
-    quantity: i64,
-    product_id: ProductId,
-    status: OrderStatus,
-    store: StoreRef,
-    /// Until when settlement takes payment; then the order expires and its stock goes
-    /// back. `null` while the order waits for confirmation or approval.
-    #[serde(with = "shared::time::rfc3339::option")]
-    #[schema(value_type = Option<String>)]
-    pay_by: Option<Timestamp>,
-}
-
-impl Placed {
-    fn new(r: Receipt, capability: String) -> Placed {
-        Placed {
-            order_id: r.order_id,
-            capability,
-            amount: r.amount,
-            unit_price: r.unit_price,
-            quantity: r.quantity,
-            product_id: r.product_id,
-            status: r.status,
-            store: StoreRef { id: r.store_id, name: r.store_name },
-            pay_by: r.pay_by,
-        }
+/// The answer to a placement: the receipt with a capability signed for it.
+fn placed(r: Receipt, capability: String) -> Placed {
+    Placed {
+        order_id: r.order_id,
+        capability,
+        amount: r.amount,
+        unit_price: r.unit_price,
+        quantity: r.quantity,
+        product_id: r.product_id,
+        status: r.status,
+        store: StoreRef { id: r.store_id, name: r.store_name },
+        pay_by: r.pay_by,
     }
-}
-
-/// The answer to a key replayed after `order_key_replay_secs`: the key named this order
-/// once, but it is no longer a way into it (no capability, no price, no store).
-#[derive(Serialize, ToSchema)]
-pub struct PlacedEarlier {
-    order_id: OrderId,
-    /// The order's status now.
-    status: OrderStatus,
 }
 
 /// A logged-in buyer, if the request carries a token; a bad token is refused rather than
@@ -210,5 +154,5 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
     if replayed {
         answer.insert_header((REPLAYED, "true"));
     }
-    Ok(answer.json(Placed::new(receipt, capability)))
+    Ok(answer.json(placed(receipt, capability)))
 }

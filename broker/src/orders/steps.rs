@@ -9,25 +9,15 @@ use crate::error::{BrokerError, Result};
 use crate::orders::settings::of as settings;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use shared::http::ActionBody;
 use shared::ids::OrderId;
-use shared::money::Money;
-use utoipa::ToSchema;
 
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Reason {
-    /// Optional: the order keeps a generic reason without one.
-    #[serde(default)]
-    reason: Option<String>,
-}
+pub use client::broker::orders::{Confirmation, Reason};
 
-impl Reason {
-    fn checked(&self, default: &str) -> Result<String> {
-        domain::check_reason(self.reason.as_deref().unwrap_or(default))
-            .map_err(|d| BrokerError::invalid("invalid_reason", d))
-    }
+/// The reason given, or `default` without one, checked.
+fn checked(reason: &Reason, default: &str) -> Result<String> {
+    domain::check_reason(reason.reason.as_deref().unwrap_or(default))
+        .map_err(|d| BrokerError::invalid("invalid_reason", d))
 }
 
 /// Runs one workflow event for a caller allowed to cause it, in one transaction.
@@ -71,21 +61,13 @@ pub async fn cancel(
 ) -> Result<HttpResponse> {
     let id = OrderId::parse(&path)?;
     caller.precheck(&id, "cancel")?;
-    let reason = body.0.checked(NO_CANCEL_REASON)?;
+    let reason = checked(&body.0, NO_CANCEL_REASON)?;
     let (v, _) = step(&state, caller, id.clone(), Event::Cancel, Some(reason)).await?;
     if v["status"] == OrderStatus::CancelRequested.as_str() {
         // Paid: delivery decides; the outcome follows by message.
         return Ok(HttpResponse::Accepted().json(serde_json::json!({ "order_id": id, "status": "cancel_requested" })));
     }
     Ok(HttpResponse::Ok().json(v))
-}
-
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Confirmation {
-    /// A new unit price; the order keeps its price without one.
-    #[serde(default)]
-    price: Option<Money>,
 }
 
 #[utoipa::path(post, tag = "orders", path = "/v1/orders/{order_id}/confirm", request_body = Confirmation,
@@ -129,7 +111,7 @@ pub async fn refuse(
     path: web::Path<String>,
     body: ActionBody<Reason>,
 ) -> Result<HttpResponse> {
-    let reason = body.0.checked(NO_REFUSAL_REASON)?;
+    let reason = checked(&body.0, NO_REFUSAL_REASON)?;
     let (v, _) = step(&state, caller, OrderId::parse(&path)?, Event::Refuse, Some(reason)).await?;
     Ok(HttpResponse::Ok().json(v))
 }

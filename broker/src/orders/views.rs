@@ -10,45 +10,12 @@ use crate::catalog::{Product, Store};
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use shared::db::AnyConnection;
-use shared::ids::{OrderId, ProductId, StoreId};
-use shared::money::Money;
-use shared::time::Timestamp;
-use utoipa::ToSchema;
+use shared::ids::OrderId;
 
-#[derive(Serialize, ToSchema)]
-pub struct StoreRef {
-    pub(super) id: StoreId,
-    /// The store's public display name: all a buyer learns about the seller.
-    pub(super) name: String,
-}
+pub use client::broker::orders::StoreRef;
 
-/// The order as its buyer sees it.
-#[derive(Serialize, ToSchema)]
-pub struct BuyerView {
-    order_id: OrderId,
-    status: OrderStatus,
-    product_id: ProductId,
-    product_name: String,
-    quantity: i64,
-    unit_price: Money,
-    discount: Money,
-    amount: Money,
-    store: StoreRef,
-    reason: Option<String>,
-    note: Option<String>,
-    /// Until when settlement takes payment (once the order is payable).
-    #[serde(with = "shared::time::rfc3339::option")]
-    #[schema(value_type = Option<String>)]
-    pay_by: Option<Timestamp>,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String)]
-    created_at: Timestamp,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String)]
-    updated_at: Timestamp,
-}
+pub use client::broker::orders::{BuyerView, SellerView, ShipmentProgress};
 
 pub(super) fn buyer_view(o: Order, store: &Store, product: &Product) -> BuyerView {
     BuyerView {
@@ -69,50 +36,11 @@ pub(super) fn buyer_view(o: Order, store: &Store, product: &Product) -> BuyerVie
     }
 }
 
-/// The order as the store sees it: a per-order buyer handle, never anything more.
-#[derive(Serialize, ToSchema)]
-pub struct SellerView {
-    order_id: OrderId,
-    buyer_handle: String,
-    store_id: StoreId,
-    product_id: ProductId,
-    quantity: i64,
-    unit_price: Money,
-    amount: Money,
-    status: OrderStatus,
-    /// Where the goods are, as far as the broker knows; the detail is at delivery's
-    /// `GET /v1/seller/shipments/{order_id}`, with a token from
-    /// `POST /v1/seller/orders/{order_id}/shipment-view`.
-    shipment_status: &'static str,
-    referral_store_id: Option<StoreId>,
-    shipper_store_id: Option<StoreId>,
-    backorder: bool,
-    reason: Option<String>,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String)]
-    created_at: Timestamp,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String)]
-    updated_at: Timestamp,
-}
-
-fn shipment_status(s: OrderStatus) -> &'static str {
-    match s {
-        OrderStatus::AwaitingConfirmation | OrderStatus::AwaitingApproval | OrderStatus::AwaitingPayment => {
-            "not_requested"
-        }
-        OrderStatus::Paid | OrderStatus::CancelRequested => "awaiting_pickup",
-        OrderStatus::Shipped => "in_transit",
-        OrderStatus::Delivered => "delivered",
-        OrderStatus::Cancelled | OrderStatus::Expired => "cancelled",
-    }
-}
-
 /// The seller's view shows the public price (offer price × quantity), never what a
 /// group price or points made of it.
 pub(super) fn seller_view(o: Order, public: PublicPrice) -> SellerView {
     SellerView {
-        shipment_status: shipment_status(o.status),
+        shipment_status: ShipmentProgress::from(o.status),
         order_id: o.id,
         buyer_handle: o.buyer_handle,
         store_id: o.store_id,

@@ -1,27 +1,18 @@
 //! `GET /v1/search?kind=K&attr.NAME=VALUE…`
 
 use super::domain;
-use super::store::{self, Hit};
+use super::store::{self};
 use crate::browsing::store::{record_preference, Source};
 use crate::browsing::Session;
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/search", web::get().to(search));
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Results {
-    results: Vec<Hit>,
-    limit: i64,
-    offset: i64,
-    /// The offset of the next page, when there is one.
-    next_offset: Option<i64>,
-}
+pub use client::broker::catalog::Results;
 
 /// Sellable offers with stock, across all stores, ranked by price, then nearness to
 /// `near`, then stock. Also records the requested kind and characteristics (nothing about

@@ -13,8 +13,6 @@ use diesel::dsl::case_when;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 use shared::db::AnyConnection;
-use shared::ids::{ProductId, StoreId};
-use shared::money::Money;
 use shared::time::Timestamp;
 
 type Backend = <AnyConnection as diesel::Connection>::Backend;
@@ -38,20 +36,7 @@ fn price_now(swept: bool, t: Timestamp) -> Price {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct Hit {
-    pub store_id: StoreId,
-    pub store_name: String,
-    pub product_id: ProductId,
-    pub product_name: String,
-    /// What the buyer pays now (an urgent price while it runs).
-    pub price: Money,
-    /// True while an urgent (time-limited) price applies.
-    pub urgent: bool,
-    pub stock: i64,
-    pub region: String,
-    pub category: String,
-}
+pub use client::broker::catalog::Hit;
 
 /// One page of sellable offers with stock, ranked by price, then nearness to the buyer's
 /// region, then stock. Fetches one more than the page to tell whether another follows.
@@ -149,6 +134,7 @@ pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit
 mod tests {
     use super::*;
     use diesel::connection::InstrumentationEvent;
+    use shared::ids::StoreId;
     use std::sync::{Arc, Mutex};
 
     fn sqlite() -> (tempfile::TempDir, AnyConnection) {

@@ -1,24 +1,8 @@
 //! What a selection answers.
 
-use crate::catalog::{Alternative, Backorder};
-use serde::Serialize;
-use shared::money::Money;
 use shared::rules::Unsellable;
-use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct Selection {
-    pub sellable: bool,
-    /// `null`, `"non_sellable"` or `"out_of_stock"`.
-    #[schema(value_type = Option<String>)]
-    pub reason: Option<Unsellable>,
-    /// The price at this store now, where it sells the product.
-    pub price: Option<Money>,
-    /// True when the store is short but another store of its union ships for it.
-    pub union_fulfilment: bool,
-    pub alternatives: Vec<Alternative>,
-    pub backorder: Option<Backorder>,
-}
+pub use client::broker::catalog::Selection;
 
 /// The outcome recorded for the store's unmet demand: only selections it could not serve
 /// itself (a shortage counts even where its union ships for it).

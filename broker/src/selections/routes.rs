@@ -6,25 +6,13 @@ use crate::catalog::domain::parse_quantity;
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
 use shared::ids::{ProductId, StoreId};
-use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/stores/{store_id}/selections", web::post().to(select));
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SelectionBody {
-    product_id: String,
-    #[serde(default = "one")]
-    quantity: i64,
-}
-
-fn one() -> i64 {
-    1
-}
+pub use client::broker::catalog::SelectionBody;
 
 /// Selects a product at a store. Where the store cannot sell it, each alternative carries
 /// a `referral` token: an order at that store carrying it earns this store its referral

@@ -3,21 +3,20 @@
 
 use super::api::{self, cookie};
 use super::shop::frame;
-use super::view::{self, see_other, unreachable};
+use super::view::{self, failed, see_other};
 use super::{same_origin, BUYER_COOKIE, SESSION_COOKIE};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
+use client::broker::buyers::{EquipmentBody, NewBuyer};
+use client::broker::Broker;
+use client::Failure;
 use maud::html;
 use serde::Deserialize;
-use serde_json::json;
 
 pub async fn privacy(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
     let session = cookie(&req, SESSION_COOKIE);
     let steps = match &session {
-        Some(_) => match api::broker(&state, &req).get("/v1/browsing").await {
-            Ok(r) if r.ok() => r.body["events"].as_array().map(Vec::len).unwrap_or(0),
-            _ => 0,
-        },
+        Some(_) => Broker::new(api::broker(&state, &req)).browsing().await.map(|s| s.events.len()).unwrap_or(0),
         None => 0,
     };
     let body = html! {
@@ -60,10 +59,8 @@ pub async fn forget(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
         return view::forbidden_origin(&state);
     }
     if cookie(&req, SESSION_COOKIE).is_some() {
-        match api::broker(&state, &req).call(reqwest::Method::DELETE, "/v1/browsing", None, &[]).await {
-            Ok(r) if r.ok() => {}
-            Ok(r) => return view::problem(&state, frame(&req), "Privacy", &r),
-            Err(e) => return unreachable(&state, e),
+        if let Err(e) = Broker::new(api::broker(&state, &req)).forget_browsing().await {
+            return failed(&state, frame(&req), "Privacy", e);
         }
     }
     let gone = view::cookie(&state, SESSION_COOKIE, "", "/", Some(0));
@@ -82,19 +79,13 @@ async fn account_page(
     collection_code: Option<String>,
 ) -> HttpResponse {
     let token = cookie(req, BUYER_COOKIE);
-    let api = api::broker(state, req).bearer(token.clone());
+    let broker = Broker::new(api::broker(state, req).bearer(token.clone()));
     let profile = match &token {
-        Some(_) => api.get("/v1/buyer").await.ok().filter(|r| r.ok()),
+        Some(_) => broker.profile().await.ok(),
         None => None,
     };
     let compatible = match &profile {
-        Some(_) => api
-            .get("/v1/buyer/products?limit=20")
-            .await
-            .ok()
-            .filter(|r| r.ok())
-            .and_then(|r| r.body["products"].as_array().cloned())
-            .unwrap_or_default(),
+        Some(_) => broker.compatible_products(20).await.map(|c| c.products).unwrap_or_default(),
         None => Vec::new(),
     };
     let mut f = frame(req);
@@ -102,12 +93,11 @@ async fn account_page(
     let err = |form: &str| error.as_ref().filter(|(w, _)| *w == form).map(|(_, d)| d.clone());
     let body = html! {
         @if let Some(p) = profile {
-            p #signed-in { "Signed in as " strong { (p.body["handle"].as_str().unwrap_or_default()) } ". Points: "
-                (p.body["points"]) ". Equipment: " (p.body["equipment"].as_array().map(|e| e.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default()) }
+            p #signed-in { "Signed in as " strong { (p.handle) } ". Points: " (p.points) ". Equipment: " (p.equipment.join(", ")) }
             p { "Orders you place while signed in get your group's prices; the store still sees only a per-order handle." }
             form #equipment-form method="post" action="/shop/account/equipment" {
                 label for="equipment" { "Equipment you own (kinds, separated by commas), for compatible items and prices" }
-                input #equipment name="equipment" value=(p.body["equipment"].as_array().map(|e| e.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default());
+                input #equipment name="equipment" value=(p.equipment.join(", "));
                 @if let Some(d) = err("equipment") { span.field-error #equipment-error role="alert" { (d) } }
                 button type="submit" { "Save equipment" }
             }
@@ -115,8 +105,8 @@ async fn account_page(
                 h2 { "Fits your equipment" }
                 ul #compatible {
                     @for p in &compatible {
-                        li { a href={"/shop/search?kind=" (super::api::enc(p["kind"].as_str().unwrap_or_default()))} { (p["name"].as_str().unwrap_or_default()) }
-                             " · list price " (view::money(&p["list_price"])) }
+                        li { a href={"/shop/search?kind=" (super::api::enc(&p.kind))} { (p.name) }
+                             " · list price " (view::money(&p.list_price)) }
                     }
                 }
             }
@@ -153,18 +143,22 @@ pub struct Credentials {
     password: String,
 }
 
-async fn session(state: &State, req: &HttpRequest, form: &Credentials, which: &str) -> HttpResponse {
-    let body = json!({"handle": form.handle, "password": form.password});
-    let r = match api::broker(state, req).post("/v1/buyer-sessions", body).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(state, e),
-    };
-    if !r.ok() {
-        return page_with(state, req, r.status, Some((which, r.detail()))).await;
+impl Credentials {
+    fn credentials(&self) -> NewBuyer {
+        NewBuyer { handle: self.handle.clone(), password: self.password.clone() }
     }
-    let token = r.body["access_token"].as_str().unwrap_or_default();
-    let age = r.body["expires_in"].as_i64();
-    see_other(state, "/shop/account", &[view::cookie(state, BUYER_COOKIE, token, "/", age)])
+}
+
+async fn session(state: &State, req: &HttpRequest, form: &Credentials, which: &str) -> HttpResponse {
+    match Broker::new(api::broker(state, req)).sign_in(&form.credentials()).await {
+        Ok(t) => see_other(
+            state,
+            "/shop/account",
+            &[view::cookie(state, BUYER_COOKIE, &t.access_token, "/", Some(t.expires_in))],
+        ),
+        Err(Failure::Refused(r)) => page_with(state, req, r.status, Some((which, r.detail()))).await,
+        Err(e) => failed(state, frame(req), "Account", e),
+    }
 }
 
 pub async fn sign_in(state: web::Data<State>, req: HttpRequest, form: web::Form<Credentials>) -> HttpResponse {
@@ -178,11 +172,10 @@ pub async fn register(state: web::Data<State>, req: HttpRequest, form: web::Form
     if !same_origin(&req, &state) {
         return view::forbidden_origin(&state);
     }
-    let body = json!({"handle": form.handle, "password": form.password});
-    match api::broker(&state, &req).post("/v1/buyers", body).await {
-        Ok(r) if r.ok() => session(&state, &req, &form, "register").await,
-        Ok(r) => page_with(&state, &req, r.status, Some(("register", r.detail()))).await,
-        Err(e) => unreachable(&state, e),
+    match Broker::new(api::broker(&state, &req)).register(&form.credentials()).await {
+        Ok(_) => session(&state, &req, &form, "register").await,
+        Err(Failure::Refused(r)) => page_with(&state, &req, r.status, Some(("register", r.detail()))).await,
+        Err(e) => failed(&state, frame(&req), "Account", e),
     }
 }
 
@@ -203,12 +196,12 @@ pub async fn equipment(state: web::Data<State>, req: HttpRequest, form: web::For
         return view::forbidden_origin(&state);
     }
     let Some(token) = cookie(&req, BUYER_COOKIE) else { return page_with(&state, &req, 401, None).await };
-    let list: Vec<&str> = form.equipment.split(',').map(str::trim).filter(|e| !e.is_empty()).collect();
-    let api = api::broker(&state, &req).bearer(Some(token));
-    match api.call(reqwest::Method::PUT, "/v1/buyer/equipment", Some(json!({"equipment": list})), &[]).await {
-        Ok(r) if r.ok() => see_other(&state, "/shop/account", &[]),
-        Ok(r) => page_with(&state, &req, r.status, Some(("equipment", r.detail()))).await,
-        Err(e) => unreachable(&state, e),
+    let equipment = form.equipment.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect();
+    let broker = Broker::new(api::broker(&state, &req).bearer(Some(token)));
+    match broker.set_equipment(&EquipmentBody { equipment }).await {
+        Ok(_) => see_other(&state, "/shop/account", &[]),
+        Err(Failure::Refused(r)) => page_with(&state, &req, r.status, Some(("equipment", r.detail()))).await,
+        Err(e) => failed(&state, frame(&req), "Account", e),
     }
 }
 
@@ -217,12 +210,8 @@ pub async fn collection_code(state: web::Data<State>, req: HttpRequest) -> HttpR
         return view::forbidden_origin(&state);
     }
     let Some(token) = cookie(&req, BUYER_COOKIE) else { return page_with(&state, &req, 401, None).await };
-    match api::broker(&state, &req).bearer(Some(token)).post("/v1/buyer/collection-codes", json!({})).await {
-        Ok(r) if r.ok() => {
-            let code = r.body["code"].as_str().map(str::to_string);
-            account_page(&state, &req, 200, None, code).await
-        }
-        Ok(r) => view::problem(&state, frame(&req), "Account", &r),
-        Err(e) => unreachable(&state, e),
+    match Broker::new(api::broker(&state, &req).bearer(Some(token))).collection_code().await {
+        Ok(c) => account_page(&state, &req, 200, None, Some(c.code)).await,
+        Err(e) => failed(&state, frame(&req), "Account", e),
     }
 }

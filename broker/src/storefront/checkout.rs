@@ -3,13 +3,18 @@
 
 use super::api::{self, cookie, enc};
 use super::shop::{alternatives, frame, order_form};
-use super::view::{self, money, page, unreachable};
+use super::view::{self, failed, money, page};
 use super::{same_origin, BUYER_COOKIE};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
+use client::broker::orders::{PlaceOrder, Placed, PlacedEarlier, Placement, PlacementRefusal};
+use client::broker::Broker;
+use client::Failure;
 use maud::html;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use shared::ids::{ProductId, StoreId};
+use shared::money::{Currency, Money};
+use shared::rules::Unsellable;
 
 #[derive(Deserialize)]
 pub struct OrderForm {
@@ -40,19 +45,36 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
     let Ok(quantity) = form.quantity.trim().parse::<i64>() else {
         return view::respond(&state, 422, f, "Order", html! { p.error { "The quantity must be a whole number." } });
     };
-    let mut body = json!({"store_id": form.store_id, "product_id": form.product_id, "quantity": quantity});
-    if let (Some(a), Some(c)) = (form.expected_amount, &form.expected_currency) {
-        body["expected_price"] = json!({"amount": a, "currency": c});
-    }
-    if let Some(r) = form.referral.as_deref().filter(|r| !r.is_empty()) {
-        body["referral"] = json!(r);
-    }
-    if let Some(c) = form.contact.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        body["contact"] = json!(c);
-    }
+    // The page wrote these fields itself: one that does not read is a form changed by hand.
+    let expected_price = match (form.expected_amount, form.expected_currency.as_deref().map(Currency::parse)) {
+        (Some(amount), Some(Ok(currency))) => Ok(Some(Money { amount, currency })),
+        (None, None) => Ok(None),
+        _ => Err(()),
+    };
+    let (Ok(store_id), Ok(product_id), Ok(expected_price)) =
+        (StoreId::parse(&form.store_id), ProductId::parse(&form.product_id), expected_price)
+    else {
+        return view::respond(
+            &state,
+            422,
+            f,
+            "Order",
+            html! { p.error { "This form is stale: go back and choose again." } },
+        );
+    };
+    let mut order = PlaceOrder {
+        store_id,
+        product_id,
+        quantity,
+        referral: form.referral.clone().filter(|r| !r.is_empty()),
+        referral_store_id: None,
+        expected_price,
+        contact: form.contact.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_string),
+        points: None,
+    };
     match form.points.as_deref().map(str::trim).filter(|p| !p.is_empty() && *p != "0").map(str::parse::<i64>) {
         None => {}
-        Some(Ok(p)) => body["points"] = json!(p),
+        Some(Ok(p)) => order.points = Some(p),
         Some(Err(_)) => {
             return view::respond(
                 &state,
@@ -64,19 +86,14 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
             );
         }
     }
-    let api = api::broker(&state, &req).bearer(cookie(&req, BUYER_COOKIE));
-    let key = form.idempotency_key.trim();
-    let r = match api.call(reqwest::Method::POST, "/v1/orders", Some(body), &[("idempotency-key", key)]).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(&state, e),
+    let broker = Broker::new(api::broker(&state, &req).bearer(cookie(&req, BUYER_COOKIE)));
+    let r = match broker.place(&order, form.idempotency_key.trim()).await {
+        Ok(Placement::Placed(placed)) => return receipt(&state, f, &placed),
+        Ok(Placement::PlacedEarlier(earlier)) => return placed_earlier(&state, f, &earlier),
+        Err(Failure::Refused(r)) => r,
+        Err(e) => return failed(&state, f, "Order", e),
     };
-    if r.status == 201 {
-        let capability = r.body["capability"].as_str().map(str::to_string);
-        return receipt(&state, f, &r.body, capability);
-    }
-    if r.status == 200 {
-        return placed_earlier(&state, f, &r.body);
-    }
+    let refusal: PlacementRefusal = r.extensions();
     let shown = match r.code() {
         "idempotency_key_invalid" => html! { p.error { "This form is stale: go back and choose again." } },
         "idempotency_key_reused" => html! {
@@ -85,12 +102,24 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
         "idempotency_key_in_use" => {
             html! { p.error { "Your order is still being placed. Reload this page in a moment." } }
         }
-        "non_sellable" | "out_of_stock" => alternatives(&form.product_id, quantity, &r.body, f.signed_in),
+        code @ ("non_sellable" | "out_of_stock") => {
+            let reason = if code == "non_sellable" { Unsellable::NonSellable } else { Unsellable::OutOfStock };
+            alternatives(
+                &form.product_id,
+                quantity,
+                Some(reason),
+                &refusal.alternatives,
+                refusal.backorder.as_ref(),
+                f.signed_in,
+            )
+        }
         "price_changed" => html! {
             p.error role="alert" { (r.detail()) }
-            p { "Order at the new price?" }
-            (order_form(&form.store_id, &form.product_id, quantity, &r.body["current_price"],
-                form.referral.as_deref().filter(|s| !s.is_empty()), f.signed_in, "Order at the new price"))
+            @if let Some(price) = &refusal.current_price {
+                p { "Order at the new price?" }
+                (order_form(&form.store_id, &form.product_id, quantity, price,
+                    form.referral.as_deref().filter(|s| !s.is_empty()), f.signed_in, "Order at the new price"))
+            }
         },
         "invalid_contact" => html! {
             p.error role="alert" id="contact-error" { (r.detail()) }
@@ -105,16 +134,16 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, form: web::Form<Or
 }
 
 /// The receipt: the capability shown once, to copy or to keep in this browser.
-fn receipt(state: &State, f: view::Frame, order: &Value, capability: Option<String>) -> HttpResponse {
-    let order_id = order["order_id"].as_str().unwrap_or_default();
+fn receipt(state: &State, f: view::Frame, order: &Placed) -> HttpResponse {
+    let order_id = order.order_id.as_str();
     let body = html! {
-        p { "Order " code #order-id { (order_id) } " at " (order["store"]["name"].as_str().unwrap_or_default())
-            ": " strong #order-amount { (money(&order["amount"])) } ", " span #order-status { (order["status"].as_str().unwrap_or_default().replace('_', " ")) } "." }
+        p { "Order " code #order-id { (order_id) } " at " (order.store.name)
+            ": " strong #order-amount { (money(&order.amount)) } ", " span #order-status { (order.status.words()) } "." }
         section #receipt data-order-id=(order_id) {
             h2 { "Your receipt code" }
             p { "This code is your only key to the order: to pay, give the address, track it and write to the store. "
                 "The shop does not keep it and cannot show it again. Copy it somewhere safe." }
-            textarea #capability readonly rows="5" spellcheck="false" { (capability.unwrap_or_default()) }
+            textarea #capability readonly rows="5" spellcheck="false" { (order.capability) }
             p.js-only hidden {
                 button #copy type="button" { "Copy" } " "
                 label { input #remember type="checkbox"; " Keep it in this browser (localStorage) until I remove it" }
@@ -129,9 +158,9 @@ fn receipt(state: &State, f: view::Frame, order: &Value, capability: Option<Stri
 
 /// The form was posted again long after its order was placed: the receipt code was shown
 /// then and is not given again.
-fn placed_earlier(state: &State, f: view::Frame, order: &Value) -> HttpResponse {
-    let order_id = order["order_id"].as_str().unwrap_or_default();
-    let status = order["status"].as_str().unwrap_or_default().replace('_', " ");
+fn placed_earlier(state: &State, f: view::Frame, order: &PlacedEarlier) -> HttpResponse {
+    let order_id = order.order_id.as_str();
+    let status = order.status.words();
     let body = html! {
         p #placed-earlier { "This form already placed order " code #order-id { (order_id) } " (" span #order-status { (status) } ")." }
         p { "Its receipt code was shown when it was placed and is not shown again. "

@@ -150,7 +150,7 @@ pub async fn pay(
             }
         }
         @if r.body["refund"].is_object() {
-            p { "Returned to you: " (view::money(&r.body["refund"]["amount"])) }
+            p { "Returned to you: " (view::money_value(&r.body["refund"]["amount"])) }
         }
         p { a #back-to-order.button href=(back) { "Back to your order" } }
     };

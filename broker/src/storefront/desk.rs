@@ -7,9 +7,10 @@ use super::same_origin;
 use super::view::{self, see_other, unreachable, Frame};
 use crate::State;
 use actix_web::{HttpRequest, HttpResponse};
+use client::broker::Broker;
+use client::Failure;
 use maud::html;
 use serde::Deserialize;
-use serde_json::json;
 
 pub struct Desk {
     /// Where the desk lives; its cookie is scoped to it.
@@ -47,17 +48,16 @@ impl Desk {
         if !same_origin(req, state) {
             return view::forbidden_origin(state);
         }
-        let body = json!({"email": form.email, "password": form.password});
-        let r = match api::broker(state, req).post("/v1/sessions", body).await {
-            Ok(r) => r,
-            Err(e) => return unreachable(state, e),
-        };
-        if !r.ok() {
-            return self.sign_in_page(state, r.status, Some(r.detail()));
+        let credentials =
+            client::broker::accounts::Credentials { email: form.email.clone(), password: form.password.clone() };
+        match Broker::new(api::broker(state, req)).sign_in_account(&credentials).await {
+            Ok(t) => {
+                let c = view::cookie(state, self.cookie, &t.access_token, self.path, Some(t.expires_in));
+                see_other(state, self.path, &[c])
+            }
+            Err(Failure::Refused(r)) => self.sign_in_page(state, r.status, Some(r.detail())),
+            Err(Failure::Unreachable(e)) => unreachable(state, e),
         }
-        let token = r.body["access_token"].as_str().unwrap_or_default();
-        let c = view::cookie(state, self.cookie, token, self.path, r.body["expires_in"].as_i64());
-        see_other(state, self.path, &[c])
     }
 
     pub fn sign_out(&self, state: &State, req: &HttpRequest) -> HttpResponse {

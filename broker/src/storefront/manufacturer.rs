@@ -9,9 +9,11 @@ use super::view::{self, money, see_other, unreachable, Frame};
 use super::{same_origin, MANUFACTURER_COOKIE};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
+use client::broker::orders::{OrderStatus, Reason, SellerView};
+use client::broker::Broker;
+use client::{Answer, Failure};
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 fn frame() -> Frame {
     Frame { manufacturer: true, private: true, ..Frame::default() }
@@ -45,16 +47,17 @@ pub async fn desk(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
 /// was refused.
 async fn desk_with(state: &State, req: &HttpRequest, status: u16, error: Option<String>) -> HttpResponse {
     let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return sign_in_page(state, 200, None) };
-    let r = match api::broker(state, req).bearer(Some(token)).get("/v1/manufacturer/orders?limit=100").await {
-        Ok(r) if r.ok() => r,
-        Ok(r) if r.status == 401 => return sign_in_page(state, 401, Some("Your session ended; sign in again.".into())),
-        Ok(r) if r.status == 403 => {
+    let orders = match Broker::new(api::broker(state, req).bearer(Some(token))).manufacturer_orders(100).await {
+        Ok(list) => list.orders,
+        Err(Failure::Refused(r)) if r.status == 401 => {
+            return sign_in_page(state, 401, Some("Your session ended; sign in again.".into()))
+        }
+        Err(Failure::Refused(r)) if r.status == 403 => {
             return sign_in_page(state, 403, Some("This account is not a manufacturer's.".into()))
         }
-        Ok(r) => return view::problem(state, frame(), "Manufacturer desk", &r),
-        Err(e) => return unreachable(state, e),
+        Err(Failure::Refused(r)) => return view::problem(state, frame(), "Manufacturer desk", &r),
+        Err(Failure::Unreachable(e)) => return unreachable(state, e),
     };
-    let orders = r.body["orders"].as_array().cloned().unwrap_or_default();
     let body = html! {
         @if let Some(e) = error { p.error #manufacturer-error role="alert" { (e) } }
         (awaiting(&orders))
@@ -65,8 +68,8 @@ async fn desk_with(state: &State, req: &HttpRequest, status: u16, error: Option<
 
 /// The orders waiting for approval: order, store, product, quantity and value, never
 /// anything about the buyer.
-fn awaiting(orders: &[Value]) -> Markup {
-    let waiting: Vec<&Value> = orders.iter().filter(|o| o["status"] == "awaiting_approval").collect();
+fn awaiting(orders: &[SellerView]) -> Markup {
+    let waiting: Vec<&SellerView> = orders.iter().filter(|o| o.status == OrderStatus::AwaitingApproval).collect();
     html! {
         h2 { "Orders awaiting your approval" }
         @if waiting.is_empty() { p.muted #nothing-waiting { "No order waits for your approval." } }
@@ -75,13 +78,13 @@ fn awaiting(orders: &[Value]) -> Markup {
                 thead { tr { th { "Order" } th { "Store" } th { "Product" } th.num { "Qty" } th.num { "Value" } th {} } }
                 tbody {
                     @for o in waiting {
-                        @let id = o["order_id"].as_str().unwrap_or_default();
+                        @let id = o.order_id.as_str();
                         tr data-order=(id) {
                             td { code { (id) } }
-                            td { code { (o["store_id"].as_str().unwrap_or_default()) } }
-                            td { code { (o["product_id"].as_str().unwrap_or_default()) } }
-                            td.num { (o["quantity"]) }
-                            td.num { (money(&o["amount"])) }
+                            td { code { (o.store_id) } }
+                            td { code { (o.product_id) } }
+                            td.num { (o.quantity) }
+                            td.num { (money(&o.amount)) }
                             td {
                                 form.approve method="post" action={"/manufacturer/orders/" (enc(id)) "/approve"} {
                                     button type="submit" { "Approve" }
@@ -106,7 +109,7 @@ pub struct Refusal {
 }
 
 pub async fn approve(state: web::Data<State>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    step(&state, &req, &path, "approve", json!({})).await
+    step(&state, &req, &path, None).await
 }
 
 pub async fn refuse(
@@ -115,24 +118,28 @@ pub async fn refuse(
     path: web::Path<String>,
     form: web::Form<Refusal>,
 ) -> HttpResponse {
-    let body = match form.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(reason) => json!({"reason": reason}),
-        None => json!({}),
-    };
-    step(&state, &req, &path, "refuse", body).await
+    let reason = Reason { reason: form.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string) };
+    step(&state, &req, &path, Some(reason)).await
 }
 
-async fn step(state: &State, req: &HttpRequest, order: &str, action: &str, body: Value) -> HttpResponse {
+/// Approves the order, or refuses it (with the reason given).
+async fn step(state: &State, req: &HttpRequest, order: &str, refusal: Option<Reason>) -> HttpResponse {
     if !same_origin(req, state) {
         return view::forbidden_origin(state);
     }
     let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return sign_in_page(state, 401, None) };
-    let path = format!("/v1/orders/{}/{action}", enc(order));
-    match api::broker(state, req).bearer(Some(token)).post(&path, body).await {
-        Ok(r) if r.ok() => see_other(state, "/manufacturer", &[]),
-        Ok(r) if r.status == 401 => sign_in_page(state, 401, Some("Your session ended; sign in again.".into())),
-        Ok(r) => desk_with(state, req, r.status, Some(r.detail())).await,
-        Err(e) => unreachable(state, e),
+    let broker = Broker::new(api::broker(state, req).bearer(Some(token)));
+    let done: Answer<SellerView> = match &refusal {
+        None => broker.approve(order).await,
+        Some(reason) => broker.refuse(order, reason).await,
+    };
+    match done {
+        Ok(_) => see_other(state, "/manufacturer", &[]),
+        Err(Failure::Refused(r)) if r.status == 401 => {
+            sign_in_page(state, 401, Some("Your session ended; sign in again.".into()))
+        }
+        Err(Failure::Refused(r)) => desk_with(state, req, r.status, Some(r.detail())).await,
+        Err(Failure::Unreachable(e)) => unreachable(state, e),
     }
 }
 
@@ -142,17 +149,34 @@ mod tests {
 
     #[test]
     fn the_desk_lists_only_orders_awaiting_approval_and_nothing_of_the_buyer() {
-        let orders = [
-            json!({"order_id": "ord_wait", "buyer_handle": "bh_secret", "store_id": "sto_1", "product_id": "prd_1",
-                   "quantity": 2, "amount": {"amount": 3800, "currency": "EUR"}, "status": "awaiting_approval"}),
-            json!({"order_id": "ord_paid", "buyer_handle": "bh_other", "store_id": "sto_1", "product_id": "prd_1",
-                   "quantity": 1, "amount": {"amount": 1900, "currency": "EUR"}, "status": "paid"}),
-        ];
-        let html = awaiting(&orders).into_string();
-        assert!(html.contains("ord_wait") && html.contains("38.00 EUR"), "{html}");
-        assert!(!html.contains("ord_paid"), "{html}");
+        use client::broker::orders::ShipmentProgress;
+        use shared::ids::{OrderId, ProductId, StoreId};
+        use shared::money::Money;
+        let order = |handle: &str, quantity: i64, status: OrderStatus| SellerView {
+            order_id: OrderId::generate(),
+            buyer_handle: handle.into(),
+            store_id: StoreId::generate(),
+            product_id: ProductId::generate(),
+            quantity,
+            unit_price: Money::new(1900, shared::money::Currency::EUR),
+            amount: Money::new(1900 * quantity, shared::money::Currency::EUR),
+            status,
+            shipment_status: ShipmentProgress::NotRequested,
+            referral_store_id: None,
+            shipper_store_id: None,
+            backorder: false,
+            reason: None,
+            created_at: shared::time::now(),
+            updated_at: shared::time::now(),
+        };
+        let (wait, paid) =
+            (order("bh_secret", 2, OrderStatus::AwaitingApproval), order("bh_other", 1, OrderStatus::Paid));
+        let html = awaiting(&[wait.clone(), paid.clone()]).into_string();
+        assert!(html.contains(wait.order_id.as_str()) && html.contains("38.00 EUR"), "{html}");
+        assert!(!html.contains(paid.order_id.as_str()), "{html}");
         assert!(!html.contains("bh_secret") && !html.contains("bh_other"), "no buyer handle: {html}");
-        assert!(html.contains("/manufacturer/orders/ord_wait/approve") && html.contains("/refuse"), "{html}");
+        let approve = format!("/manufacturer/orders/{}/approve", wait.order_id);
+        assert!(html.contains(&approve) && html.contains("/refuse"), "{html}");
         assert!(awaiting(&[]).into_string().contains("No order waits"));
     }
 }

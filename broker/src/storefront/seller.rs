@@ -6,7 +6,7 @@
 
 use super::api::{self, cookie, enc, Reply};
 use super::desk::{Credentials, Desk};
-use super::view::{self, money, see_other, unreachable, Frame};
+use super::view::{self, money_value, see_other, unreachable, Frame};
 use super::{same_origin, SELLER_COOKIE};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -89,7 +89,7 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                             td { (o["buyer_handle"].as_str().unwrap_or_default()) }
                             td { code { (o["product_id"].as_str().unwrap_or_default()) } }
                             td.num { (o["quantity"]) }
-                            td.num { (money(&o["amount"])) }
+                            td.num { (money_value(&o["amount"])) }
                             td { (o["status"].as_str().unwrap_or_default()) }
                             @let shipment = o["shipment_status"].as_str().unwrap_or_default();
                             td { @if shipment == "not_requested" { (shipment) } @else {
@@ -151,7 +151,7 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
             section.store {
                 h2 { (s["name"].as_str().unwrap_or_default()) }
                 @if let Some(b) = balance {
-                    p { "Available " strong { (money(&b["available"])) } " · in escrow " (money(&b["escrow"])) }
+                    p { "Available " strong { (money_value(&b["available"])) } " · in escrow " (money_value(&b["escrow"])) }
                 }
                 h3 { "Unmet demand" }
                 @if unmet.is_empty() { p.muted { "Nobody asked for anything this store could not sell." } }
@@ -162,7 +162,7 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                 h3 { "Remittances" }
                 @if remits.is_empty() { p.muted { "None yet." } }
                 @else {
-                    table.results { tbody { @for r in remits { tr { td { (r["created"].as_str().unwrap_or_default()) } td.num { (money(&r["amount"])) } td { "to the account ending " (r["iban_last4"].as_str().unwrap_or("····")) } } } } }
+                    table.results { tbody { @for r in remits { tr { td { (r["created"].as_str().unwrap_or_default()) } td.num { (money_value(&r["amount"])) } td { "to the account ending " (r["iban_last4"].as_str().unwrap_or("····")) } } } } }
                 }
             }
         }
@@ -308,7 +308,7 @@ async fn report_page(state: &State, req: &HttpRequest, bought: Option<Reply>) ->
             select #kind name="choice" {
                 @for c in catalogue.iter().chain(finances.iter()) {
                     option value={(c["kind"].as_str().unwrap_or_default()) "|" (c["group_by"].as_str().unwrap_or_default())} {
-                        (c["kind"].as_str().unwrap_or_default()) " by " (c["group_by"].as_str().unwrap_or_default()) " · " (money(&c["price"])) }
+                        (c["kind"].as_str().unwrap_or_default()) " by " (c["group_by"].as_str().unwrap_or_default()) " · " (money_value(&c["price"])) }
                 }
             }
             @if stores.len() > 1 {
@@ -357,7 +357,7 @@ fn report(r: &Value) -> Markup {
     html! {
         section #report {
             h2 { (r["kind"].as_str().unwrap_or_default()) " by " (r["group_by"].as_str().unwrap_or_default()) }
-            p.muted { "Price " (money(&r["price"])) " · ε spent " (r["epsilon_spent"]) " · budget left " (r["budget_left"]) }
+            p.muted { "Price " (money_value(&r["price"])) " · ε spent " (r["epsilon_spent"]) " · budget left " (r["budget_left"]) }
             @if rows.is_empty() { p { "No group had enough orders to be shown." } }
             @else {
                 @if let Some(n) = &numeric { (chart(&rows, label_col.as_deref(), n)) }

@@ -3,13 +3,17 @@
 //! with JavaScript off.
 
 use super::api::{self, enc};
-use super::view::{self, attributes, form_key, money, page, parse_major, problem, unreachable, Frame};
+use super::view::{self, attributes, failed, form_key, money, page, parse_major, Frame};
 use super::{same_origin, BUYER_COOKIE};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
+use client::broker::catalog::{Alternative, Backorder, SelectionBody};
+use client::broker::Broker;
+use client::Failure;
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use shared::money::Money;
+use shared::rules::Unsellable;
 
 pub fn frame(req: &HttpRequest) -> Frame {
     Frame { signed_in: super::api::cookie(req, BUYER_COOKIE).is_some(), ..Frame::default() }
@@ -99,25 +103,21 @@ fn search_form(f: &SearchForm, error: Option<&FieldError>) -> Markup {
 }
 
 pub async fn home(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
-    let api = api::broker(&state, &req);
-    let unions = match api.get("/v1/unions?limit=100").await {
-        Ok(r) if r.ok() => r.body,
-        Ok(r) => return problem(&state, frame(&req), "The shop", &r),
-        Err(e) => return unreachable(&state, e),
+    let unions = match Broker::new(api::broker(&state, &req)).unions(100).await {
+        Ok(list) => list.unions,
+        Err(e) => return failed(&state, frame(&req), "The shop", e),
     };
     let body = html! {
         p.lead { "Shop across independent stores. No store learns who you are or where you live: "
             "your address goes straight to the carrier, your payment straight to the payment partner." }
         (search_form(&SearchForm::default(), None))
         h2 { "Regional unions" }
-        @let list = unions["unions"].as_array().cloned().unwrap_or_default();
-        @if list.is_empty() { p { "No store has opened yet." } }
+        @if unions.is_empty() { p { "No store has opened yet." } }
         ul.unions {
-            @for u in &list {
+            @for u in &unions {
                 li {
-                    a href={"/shop/unions/" (u["id"].as_str().unwrap_or_default())} { (u["name"].as_str().unwrap_or_default()) }
-                    " · " span.muted { (u["region"].as_str().unwrap_or_default()) " · "
-                        (u["stores"].as_array().map(Vec::len).unwrap_or(0)) " stores" }
+                    a href={"/shop/unions/" (u.union.id)} { (u.union.name) }
+                    " · " span.muted { (u.union.region) " · " (u.stores.len()) " stores" }
                 }
             }
         }
@@ -135,21 +135,20 @@ pub async fn search(state: web::Data<State>, req: HttpRequest, form: web::Query<
         Ok(q) => q,
         Err(e) => return view::respond(&state, 422, frame(&req), "Search", search_form(&f, Some(&e))),
     };
-    let r = match api::broker(&state, &req).get(&format!("/v1/search?{query}")).await {
-        Ok(r) => r,
-        Err(e) => return unreachable(&state, e),
+    let page_of_results = match Broker::new(api::broker(&state, &req)).search(&query).await {
+        Ok(results) => results,
+        Err(Failure::Refused(r)) => {
+            // The API names no form field; put its words where they fit best.
+            let field = ["min_price", "max_price", "currency", "region", "kind"]
+                .into_iter()
+                .find(|f| r.detail().contains(f) || r.code().contains(f))
+                .unwrap_or("");
+            let e = (field, r.detail());
+            return view::respond(&state, r.status, frame(&req), "Search", search_form(&f, Some(&e)));
+        }
+        Err(e) => return failed(&state, frame(&req), "Search", e),
     };
-    if !r.ok() {
-        // The API names no form field; put its words where they fit best.
-        let field = ["min_price", "max_price", "currency", "region", "kind"]
-            .into_iter()
-            .find(|f| r.detail().contains(f) || r.code().contains(f))
-            .unwrap_or("");
-        let e = (field, r.detail());
-        return view::respond(&state, r.status, frame(&req), "Search", search_form(&f, Some(&e)));
-    }
-    let results = r.body["results"].as_array().cloned().unwrap_or_default();
-    let next = r.body["next_offset"].as_i64();
+    let (results, next) = (page_of_results.results, page_of_results.next_offset);
     let body = html! {
         (search_form(&f, None))
         @if results.is_empty() { p { "Nothing sellable and in stock matches. Try fewer characteristics." } }
@@ -158,14 +157,12 @@ pub async fn search(state: web::Data<State>, req: HttpRequest, form: web::Query<
                 thead { tr { th { "Product" } th { "Store" } th { "Region" } th.num { "Price" } th.num { "In stock" } } }
                 tbody {
                     @for h in &results {
-                        @let store = h["store_id"].as_str().unwrap_or_default();
-                        @let product = h["product_id"].as_str().unwrap_or_default();
                         tr {
-                            td { a.product-link href={"/shop/stores/" (store) "/products/" (product)} { (h["product_name"].as_str().unwrap_or(product)) } }
-                            td { a href={"/shop/stores/" (store)} { (h["store_name"].as_str().unwrap_or_default()) } }
-                            td { (h["region"].as_str().unwrap_or_default()) }
-                            td.num { (money(&h["price"])) @if h["urgent"] == true { " " span.badge { "urgent sale" } } }
-                            td.num { (h["stock"]) }
+                            td { a.product-link href={"/shop/stores/" (h.store_id) "/products/" (h.product_id)} { (h.product_name) } }
+                            td { a href={"/shop/stores/" (h.store_id)} { (h.store_name) } }
+                            td { (h.region) }
+                            td.num { (money(&h.price)) @if h.urgent { " " span.badge { "urgent sale" } } }
+                            td.num { (h.stock) }
                         }
                     }
                 }
@@ -196,22 +193,19 @@ fn form_query(f: &SearchForm, _api: &str) -> String {
 }
 
 pub async fn union(state: web::Data<State>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let r = match api::broker(&state, &req).get(&format!("/v1/unions/{}", enc(&path))).await {
-        Ok(r) if r.ok() => r.body,
-        Ok(r) => return problem(&state, frame(&req), "Union", &r),
-        Err(e) => return unreachable(&state, e),
+    let union = match Broker::new(api::broker(&state, &req)).union(&path).await {
+        Ok(union) => union,
+        Err(e) => return failed(&state, frame(&req), "Union", e),
     };
-    let title = r["name"].as_str().unwrap_or("Union").to_string();
     let body = html! {
-        p.muted { "Region " (r["region"].as_str().unwrap_or_default()) }
+        p.muted { "Region " (union.union.region) }
         ul.stores {
-            @for s in r["stores"].as_array().cloned().unwrap_or_default() {
-                li { a href={"/shop/stores/" (s["id"].as_str().unwrap_or_default())} { (s["name"].as_str().unwrap_or_default()) }
-                     " · " span.muted { (s["category"].as_str().unwrap_or_default()) } }
+            @for s in &union.stores {
+                li { a href={"/shop/stores/" (s.id)} { (s.name) } " · " span.muted { (s.category) } }
             }
         }
     };
-    page(&state, frame(&req), &title, body)
+    page(&state, frame(&req), &union.union.name, body)
 }
 
 #[derive(Deserialize)]
@@ -227,40 +221,36 @@ pub async fn store(
     path: web::Path<String>,
     q: web::Query<Shelf>,
 ) -> HttpResponse {
-    let api = api::broker(&state, &req);
-    let id = enc(&path);
-    let store = match api.get(&format!("/v1/stores/{id}")).await {
-        Ok(r) if r.ok() => r.body,
-        Ok(r) => return problem(&state, frame(&req), "Store", &r),
-        Err(e) => return unreachable(&state, e),
+    let broker = Broker::new(api::broker(&state, &req));
+    let store = match broker.store(&path).await {
+        Ok(store) => store,
+        Err(e) => return failed(&state, frame(&req), "Store", e),
     };
     let offset = q.offset.unwrap_or(0).max(0);
-    let offers = match api.get(&format!("/v1/stores/{id}/offers?limit={SHELF}&offset={offset}")).await {
-        Ok(r) if r.ok() => r.body["offers"].as_array().cloned().unwrap_or_default(),
-        Ok(r) => return problem(&state, frame(&req), "Store", &r),
-        Err(e) => return unreachable(&state, e),
+    let offers = match broker.shelf(&path, SHELF, offset).await {
+        Ok(shelf) => shelf.offers,
+        Err(e) => return failed(&state, frame(&req), "Store", e),
     };
     let mut names = Vec::with_capacity(offers.len());
     for o in &offers {
-        let pid = o["product_id"].as_str().unwrap_or_default();
-        let name = match api.get(&format!("/v1/products/{}", enc(pid))).await {
-            Ok(r) if r.ok() => r.body["name"].as_str().unwrap_or(pid).to_string(),
-            _ => pid.to_string(),
+        let name = match broker.product(o.product_id.as_str()).await {
+            Ok(product) => product.name,
+            Err(_) => o.product_id.to_string(),
         };
         names.push(name);
     }
-    let title = store["name"].as_str().unwrap_or("Store").to_string();
+    let id = enc(&path);
     let body = html! {
-        p.muted { (store["category"].as_str().unwrap_or_default()) " · region " (store["region"].as_str().unwrap_or_default())
-            @if let Some(u) = store["union_id"].as_str() { " · " a href={"/shop/unions/" (u)} { "its union" } } }
+        p.muted { (store.category) " · region " (store.region)
+            @if let Some(u) = &store.union_id { " · " a href={"/shop/unions/" (u)} { "its union" } } }
         table.results {
             thead { tr { th { "Product" } th.num { "Price" } th { "Availability" } } }
             tbody {
                 @for (o, name) in offers.iter().zip(&names) {
                     tr {
-                        td { a.product-link href={"/shop/stores/" (id) "/products/" (o["product_id"].as_str().unwrap_or_default())} { (name) } }
-                        td.num { (money(&o["price"])) }
-                        td { @if o["sellable"] == false { "not sold here" } @else if o["stock"].as_i64().unwrap_or(0) <= 0 { "out of stock" } @else { (o["stock"]) " in stock" } }
+                        td { a.product-link href={"/shop/stores/" (id) "/products/" (o.product_id)} { (name) } }
+                        td.num { (money(&o.price)) }
+                        td { @if !o.sellable { "not sold here" } @else if o.stock <= 0 { "out of stock" } @else { (o.stock) " in stock" } }
                     }
                 }
             }
@@ -270,7 +260,7 @@ pub async fn store(
             @if offers.len() as i64 == SHELF { a href={"/shop/stores/" (id) "?offset=" (offset + SHELF)} { "Next" } }
         }
     };
-    page(&state, frame(&req), &title, body)
+    page(&state, frame(&req), &store.name, body)
 }
 
 #[derive(Deserialize)]
@@ -287,26 +277,22 @@ pub async fn product(
     q: web::Query<Referral>,
 ) -> HttpResponse {
     let (store_id, product_id) = path.into_inner();
-    let api = api::broker(&state, &req);
-    let store = match api.get(&format!("/v1/stores/{}", enc(&store_id))).await {
-        Ok(r) if r.ok() => r.body,
-        Ok(r) => return problem(&state, frame(&req), "Product", &r),
-        Err(e) => return unreachable(&state, e),
+    let broker = Broker::new(api::broker(&state, &req));
+    let store = match broker.store(&store_id).await {
+        Ok(store) => store,
+        Err(e) => return failed(&state, frame(&req), "Product", e),
     };
-    let product = match api.get(&format!("/v1/products/{}", enc(&product_id))).await {
-        Ok(r) if r.ok() => r.body,
-        Ok(r) => return problem(&state, frame(&req), "Product", &r),
-        Err(e) => return unreachable(&state, e),
+    let product = match broker.product(&product_id).await {
+        Ok(product) => product,
+        Err(e) => return failed(&state, frame(&req), "Product", e),
     };
-    let title = product["name"].as_str().unwrap_or("Product").to_string();
     let body = html! {
-        p.muted { (product["kind"].as_str().unwrap_or_default()) " at "
-            a href={"/shop/stores/" (enc(&store_id))} { (store["name"].as_str().unwrap_or_default()) } }
-        (attributes(&product))
-        p { "List price " (money(&product["list_price"])) }
+        p.muted { (product.kind) " at " a href={"/shop/stores/" (enc(&store_id))} { (store.name) } }
+        (attributes(&product.attributes))
+        p { "List price " (money(&product.list_price)) }
         (choose_form(&store_id, &product_id, q.referral.as_deref().filter(|r| !r.is_empty()), 1, None))
     };
-    page(&state, frame(&req), &title, body)
+    page(&state, frame(&req), &product.name, body)
 }
 
 fn choose_form(store_id: &str, product_id: &str, referral: Option<&str>, quantity: i64, error: Option<&str>) -> Markup {
@@ -342,32 +328,32 @@ pub async fn select(
         let body = choose_form(&store_id, &product_id, referral.as_deref(), 1, Some("write a whole number of items"));
         return view::respond(&state, 422, frame(&req), "Choose", body);
     };
-    let api = api::broker(&state, &req);
-    let answer = match api
-        .post(
-            &format!("/v1/stores/{}/selections", enc(&store_id)),
-            json!({"product_id": product_id, "quantity": quantity}),
-        )
-        .await
-    {
-        Ok(r) if r.ok() => r.body,
-        Ok(r) if r.status == 422 || r.status == 400 => {
+    let broker = Broker::new(api::broker(&state, &req));
+    let choice = SelectionBody { product_id: product_id.clone(), quantity };
+    let answer = match broker.select(&store_id, &choice).await {
+        Ok(answer) => answer,
+        Err(Failure::Refused(r)) if r.status == 422 || r.status == 400 => {
             let body = choose_form(&store_id, &product_id, referral.as_deref(), 1, Some(&r.detail()));
             return view::respond(&state, r.status, frame(&req), "Choose", body);
         }
-        Ok(r) => return problem(&state, frame(&req), "Choose", &r),
-        Err(e) => return unreachable(&state, e),
+        Err(e) => return failed(&state, frame(&req), "Choose", e),
     };
-    let product = api.get(&format!("/v1/products/{}", enc(&product_id))).await.ok().map(|r| r.body).unwrap_or_default();
-    let name = product["name"].as_str().unwrap_or(&product_id).to_string();
-    let body = if answer["sellable"] == true {
-        html! {
-            p { "This store sells it: " strong { (money(&answer["price"])) } " each."
-                @if answer["union_fulfilment"] == true { " Another store of its union ships it for this store." } }
-            (order_form(&store_id, &product_id, quantity, &answer["price"], referral.as_deref(), frame(&req).signed_in, "Order without an account"))
-        }
-    } else {
-        alternatives(&product_id, quantity, &answer, frame(&req).signed_in)
+    let name = broker.product(&product_id).await.map(|p| p.name).unwrap_or_else(|_| product_id.clone());
+    let signed_in = frame(&req).signed_in;
+    let body = match (answer.sellable, &answer.price) {
+        (true, Some(price)) => html! {
+            p { "This store sells it: " strong { (money(price)) } " each."
+                @if answer.union_fulfilment { " Another store of its union ships it for this store." } }
+            (order_form(&store_id, &product_id, quantity, price, referral.as_deref(), signed_in, "Order without an account"))
+        },
+        _ => alternatives(
+            &product_id,
+            quantity,
+            answer.reason,
+            &answer.alternatives,
+            answer.backorder.as_ref(),
+            signed_in,
+        ),
     };
     let mut f = frame(&req);
     f.private = true;
@@ -375,36 +361,41 @@ pub async fn select(
 }
 
 /// Why a store cannot sell, and where the buyer can get it instead.
-pub fn alternatives(product_id: &str, quantity: i64, answer: &Value, signed_in: bool) -> Markup {
-    let reason = match answer["reason"].as_str().or(answer["code"].as_str()) {
-        Some("non_sellable") => "This store cannot sell this product.",
-        Some("out_of_stock") => "This store has not enough in stock.",
-        _ => "This store cannot take this order.",
+pub fn alternatives(
+    product_id: &str,
+    quantity: i64,
+    reason: Option<Unsellable>,
+    alts: &[Alternative],
+    backorder: Option<&Backorder>,
+    signed_in: bool,
+) -> Markup {
+    let reason = match reason {
+        Some(Unsellable::NonSellable) => "This store cannot sell this product.",
+        Some(Unsellable::OutOfStock) => "This store has not enough in stock.",
+        None => "This store cannot take this order.",
     };
-    let alts = answer["alternatives"].as_array().cloned().unwrap_or_default();
     html! {
         p.notice role="status" id="unsellable" { (reason) }
         @if !alts.is_empty() {
             h2 { "Stores that can sell it" }
             ul.alternatives {
-                @for a in &alts {
+                @for a in alts {
                     li {
-                        a.alternative href={"/shop/stores/" (a["store_id"].as_str().unwrap_or_default()) "/products/" (enc(product_id))
-                            @if let Some(r) = a["referral"].as_str() { "?referral=" (enc(r)) }} {
-                            (a["store_name"].as_str().unwrap_or_default()) }
-                        " · " (money(&a["price"])) " · " (a["stock"]) " in stock"
-                        @if a["same_union"] == true { " · " span.badge { "same union" } }
+                        a.alternative href={"/shop/stores/" (a.store_id) "/products/" (enc(product_id))
+                            @if let Some(r) = &a.referral { "?referral=" (enc(r)) }} {
+                            (a.store_name) }
+                        " · " (money(&a.price)) " · " (a.stock) " in stock"
+                        @if a.same_union { " · " span.badge { "same union" } }
                     }
                 }
             }
         }
-        @if answer["backorder"].is_object() {
-            @let b = &answer["backorder"];
+        @if let Some(b) = backorder {
             h2 { "Back-order from the manufacturer" }
-            p { "The manufacturer can make it for you: " (money(&b["price"])) " each, in about " (b["estimated_days"]) " days." }
-            (order_form(b["store_id"].as_str().unwrap_or_default(), product_id, quantity, &b["price"], None, signed_in, "Back-order it"))
+            p { "The manufacturer can make it for you: " (money(&b.price)) " each, in about " (b.estimated_days) " days." }
+            (order_form(b.store_id.as_str(), product_id, quantity, &b.price, None, signed_in, "Back-order it"))
         }
-        @if alts.is_empty() && !answer["backorder"].is_object() { p { "No other store has it now. " a href="/" { "Back to the shop" } } }
+        @if alts.is_empty() && backorder.is_none() { p { "No other store has it now. " a href="/" { "Back to the shop" } } }
     }
 }
 
@@ -414,7 +405,7 @@ pub fn order_form(
     store_id: &str,
     product_id: &str,
     quantity: i64,
-    price: &Value,
+    price: &Money,
     referral: Option<&str>,
     signed_in: bool,
     label: &str,
@@ -425,10 +416,8 @@ pub fn order_form(
             input type="hidden" name="store_id" value=(store_id);
             input type="hidden" name="product_id" value=(product_id);
             input type="hidden" name="quantity" value=(quantity);
-            @if let (Some(a), Some(c)) = (price["amount"].as_i64(), price["currency"].as_str()) {
-                input type="hidden" name="expected_amount" value=(a);
-                input type="hidden" name="expected_currency" value=(c);
-            }
+            input type="hidden" name="expected_amount" value=(price.amount);
+            input type="hidden" name="expected_currency" value=(price.currency);
             @if let Some(r) = referral { input type="hidden" name="referral" value=(r); }
             p { (quantity) " × " (money(price)) }
             details {

@@ -3,8 +3,10 @@
 use super::{api::Reply, headers, peer_origins, secure_cookies};
 use crate::State;
 use actix_web::{http::header, HttpResponse};
+use client::Failure;
 use maud::{html, Markup, DOCTYPE};
-use serde_json::Value;
+use shared::money::Money;
+use std::collections::BTreeMap;
 
 /// What the frame needs to know about the visitor.
 #[derive(Default, Clone, Copy)]
@@ -78,6 +80,14 @@ pub fn problem(state: &State, frame: Frame, title: &str, reply: &Reply) -> HttpR
     )
 }
 
+/// A page for a typed call that has no answer: the API's refusal, or that it is unreachable.
+pub fn failed(state: &State, frame: Frame, title: &str, failure: Failure) -> HttpResponse {
+    match failure {
+        Failure::Refused(reply) => problem(state, frame, title, &reply),
+        Failure::Unreachable(e) => unreachable(state, e),
+    }
+}
+
 pub fn unreachable(state: &State, e: super::api::Unreachable) -> HttpResponse {
     tracing::warn!(error = %e, "storefront call failed");
     respond(
@@ -99,11 +109,14 @@ pub fn forbidden_origin(state: &State) -> HttpResponse {
     )
 }
 
-/// Money in a JSON answer, as a person reads it: `12.34 EUR`.
-pub fn money(v: &Value) -> String {
-    let amount = v["amount"].as_i64().unwrap_or_default();
-    let currency = v["currency"].as_str().unwrap_or("");
-    format_minor(amount, currency)
+/// Money as a person reads it: `12.34 EUR`.
+pub fn money(m: &Money) -> String {
+    format_minor(m.amount, m.currency.as_str())
+}
+
+/// Money in an untyped JSON answer (the pages not yet on typed calls).
+pub fn money_value(v: &serde_json::Value) -> String {
+    format_minor(v["amount"].as_i64().unwrap_or_default(), v["currency"].as_str().unwrap_or(""))
 }
 
 pub fn format_minor(amount: i64, currency: &str) -> String {
@@ -176,13 +189,13 @@ pub fn form_key() -> String {
 }
 
 /// A product's characteristics as `name: value` pairs.
-pub fn attributes(product: &Value) -> Markup {
+pub fn attributes(attributes: &BTreeMap<String, String>) -> Markup {
     html! {
-        @if let Some(map) = product["attributes"].as_object() {
+        @if !attributes.is_empty() {
             dl.attributes {
-                @for (k, v) in map {
+                @for (k, v) in attributes {
                     dt { (k) }
-                    dd { (v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())) }
+                    dd { (v) }
                 }
             }
         }

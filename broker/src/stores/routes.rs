@@ -102,19 +102,7 @@ pub async fn read_store(state: web::Data<State>, path: web::Path<String>, sessio
     Ok(HttpResponse::Ok().json(found))
 }
 
-/// An offer as buyers see it while browsing a store.
-#[derive(Serialize, ToSchema)]
-pub struct ShelfItem {
-    product_id: ProductId,
-    price: Money,
-    stock: i64,
-    sellable: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Shelf {
-    offers: Vec<ShelfItem>,
-}
+pub use client::broker::catalog::{Shelf, ShelfItem};
 
 #[utoipa::path(get, path = "/v1/stores/{store_id}/offers", params(Page), responses((status = 200, body = Shelf)))]
 pub async fn list_offers(

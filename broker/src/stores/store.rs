@@ -59,14 +59,13 @@ pub fn union_region(conn: &mut AnyConnection, id: &UnionId) -> QueryResult<Optio
     unions::table.filter(unions::id.eq(&id)).select(unions::region).first(conn).optional()
 }
 
-/// A store's public face: what buyers may see.
-#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
-pub struct PublicStore {
-    pub id: StoreId,
-    pub name: String,
-    pub category: String,
-    pub union_id: Option<UnionId>,
-    pub region: String,
+pub use client::broker::catalog::PublicStore;
+
+/// A store's public face as its columns hold it.
+type PublicColumns = (StoreId, String, String, Option<UnionId>, String);
+
+fn public_of((id, name, category, union_id, region): PublicColumns) -> PublicStore {
+    PublicStore { id, name, category, union_id, region }
 }
 
 macro_rules! public_columns {
@@ -76,7 +75,9 @@ macro_rules! public_columns {
 }
 
 pub fn public_store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<PublicStore>> {
-    stores::table.filter(stores::id.eq(&id)).select(public_columns!()).first(conn).optional()
+    let row: Option<PublicColumns> =
+        stores::table.filter(stores::id.eq(&id)).select(public_columns!()).first(conn).optional()?;
+    Ok(row.map(public_of))
 }
 
 pub fn stores_of_union(
@@ -88,7 +89,9 @@ pub fn stores_of_union(
     if let Some(c) = category {
         q = q.filter(stores::category.eq(c));
     }
-    q.order((stores::category.asc(), stores::name.asc(), stores::id.asc())).select(public_columns!()).load(conn)
+    let rows: Vec<PublicColumns> =
+        q.order((stores::category.asc(), stores::name.asc(), stores::id.asc())).select(public_columns!()).load(conn)?;
+    Ok(rows.into_iter().map(public_of).collect())
 }
 
 pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> QueryResult<Vec<PublicStore>> {
@@ -96,7 +99,8 @@ pub fn stores_of_seller(conn: &mut AnyConnection, seller: &SellerId) -> QueryRes
         .filter(stores::seller_id.eq(&seller))
         .order(stores::created_at.asc())
         .select(public_columns!())
-        .load(conn)
+        .load::<PublicColumns>(conn)
+        .map(|rows| rows.into_iter().map(public_of).collect())
 }
 
 /// Unmet demand of one product and outcome: (product, name, outcome, count, last time).

@@ -1,13 +1,14 @@
 //! `POST /v1/unions`, `GET /v1/unions`, `GET /v1/unions/{id}`, `GET /v1/service-centre`.
 
-use super::store::{self, UnionRow};
+use super::store;
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
 use crate::catalog::domain::{parse_key, parse_name};
 use crate::error::{BrokerError, Result};
-use crate::stores::store::{stores_of_union, PublicStore};
+use crate::stores::store::stores_of_union;
 use crate::State;
 use actix_web::{web, HttpResponse};
+use client::broker::catalog::{UnionList, UnionView};
 use serde::{Deserialize, Serialize};
 use shared::auth::Operator;
 use shared::ids::UnionId;
@@ -58,19 +59,6 @@ impl UnionFilter {
             self.category.as_deref().map(|c| parse_key("category", c)).transpose()?,
         ))
     }
-}
-
-/// A union with its stores (those of the asked category, where one was asked).
-#[derive(Serialize, ToSchema)]
-pub struct UnionView {
-    #[serde(flatten)]
-    union: UnionRow,
-    stores: Vec<PublicStore>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UnionList {
-    unions: Vec<UnionView>,
 }
 
 /// The service centre's directory: unions by region, each with its stores.

@@ -6,11 +6,13 @@ use shared::db::AnyConnection;
 use shared::ids::UnionId;
 use shared::time::now;
 
-#[derive(Debug, Clone, Queryable, serde::Serialize, utoipa::ToSchema)]
-pub struct UnionRow {
-    pub id: UnionId,
-    pub name: String,
-    pub region: String,
+pub use client::broker::catalog::Union;
+
+/// A union as its columns hold it.
+type UnionColumns = (UnionId, String, String);
+
+fn union_of((id, name, region): UnionColumns) -> Union {
+    Union { id, name, region }
 }
 
 pub fn insert_union(conn: &mut AnyConnection, id: &UnionId, name: &str, region: &str) -> QueryResult<()> {
@@ -20,16 +22,16 @@ pub fn insert_union(conn: &mut AnyConnection, id: &UnionId, name: &str, region: 
         .map(|_| ())
 }
 
-pub fn union(conn: &mut AnyConnection, id: &UnionId) -> QueryResult<Option<UnionRow>> {
-    unions::table.filter(unions::id.eq(id)).select((unions::id, unions::name, unions::region)).first(conn).optional()
+pub fn union(conn: &mut AnyConnection, id: &UnionId) -> QueryResult<Option<Union>> {
+    let row: Option<UnionColumns> = unions::table
+        .filter(unions::id.eq(id))
+        .select((unions::id, unions::name, unions::region))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(union_of))
 }
 
-pub fn unions_in(
-    conn: &mut AnyConnection,
-    region: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Vec<UnionRow>> {
+pub fn unions_in(conn: &mut AnyConnection, region: Option<&str>, limit: i64, offset: i64) -> QueryResult<Vec<Union>> {
     let mut q = unions::table.into_boxed();
     if let Some(r) = region {
         q = q.filter(unions::region.eq(r));
@@ -38,7 +40,8 @@ pub fn unions_in(
         .limit(limit)
         .offset(offset)
         .select((unions::id, unions::name, unions::region))
-        .load(conn)
+        .load::<UnionColumns>(conn)
+        .map(|rows| rows.into_iter().map(union_of).collect())
 }
 
 /// The union of `region` with the most stores of `category`: where the service centre

@@ -1,0 +1,155 @@
+//! The broker's public routes: their types, and a call per route.
+
+pub mod accounts;
+pub mod buyers;
+pub mod catalog;
+pub mod orders;
+
+use crate::{enc, Answer, Api, Failure, Reply};
+use accounts::*;
+use buyers::*;
+use catalog::*;
+use orders::{Confirmation, PlaceOrder, Placement, Reason, SellerOrders, SellerView};
+
+/// Calls to the broker.
+pub struct Broker {
+    api: Api,
+}
+
+impl Broker {
+    pub fn new(api: Api) -> Broker {
+        Broker { api }
+    }
+
+    /// The raw calls, for what has no typed call here.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// `GET /v1/unions`: the directory of regional unions, each with its stores.
+    pub async fn unions(&self, limit: i64) -> Answer<UnionList> {
+        self.api.get(&format!("/v1/unions?limit={limit}")).await?.into_answer()
+    }
+
+    /// `GET /v1/unions/{union_id}`.
+    pub async fn union(&self, id: &str) -> Answer<UnionView> {
+        self.api.get(&format!("/v1/unions/{}", enc(id))).await?.into_answer()
+    }
+
+    /// `GET /v1/search?{query}`: `query` is the encoded query string (kind, `attr.NAME`,
+    /// price range, region, offset).
+    pub async fn search(&self, query: &str) -> Answer<Results> {
+        self.api.get(&format!("/v1/search?{query}")).await?.into_answer()
+    }
+
+    /// `GET /v1/stores/{store_id}`.
+    pub async fn store(&self, id: &str) -> Answer<PublicStore> {
+        self.api.get(&format!("/v1/stores/{}", enc(id))).await?.into_answer()
+    }
+
+    /// `GET /v1/stores/{store_id}/offers`: one page of a store's shelf.
+    pub async fn shelf(&self, store: &str, limit: i64, offset: i64) -> Answer<Shelf> {
+        self.api.get(&format!("/v1/stores/{}/offers?limit={limit}&offset={offset}", enc(store))).await?.into_answer()
+    }
+
+    /// `GET /v1/products/{product_id}`.
+    pub async fn product(&self, id: &str) -> Answer<Product> {
+        self.api.get(&format!("/v1/products/{}", enc(id))).await?.into_answer()
+    }
+
+    /// `POST /v1/stores/{store_id}/selections`: whether the store sells the product in
+    /// that quantity, and where else to get it when not.
+    pub async fn select(&self, store: &str, body: &SelectionBody) -> Answer<Selection> {
+        self.api.post_json(&format!("/v1/stores/{}/selections", enc(store)), body).await?.into_answer()
+    }
+
+    /// `POST /v1/orders` with an `Idempotency-Key` (as the bearer of the `Api`, if any).
+    pub async fn place(&self, order: &PlaceOrder, idempotency_key: &str) -> Answer<Placement> {
+        let body = serde_json::to_value(order).map_err(|e| crate::Unreachable::new(e.to_string()))?;
+        let reply: Reply = self
+            .api
+            .call(reqwest::Method::POST, "/v1/orders", Some(body), &[("idempotency-key", idempotency_key)])
+            .await?;
+        match reply.status {
+            201 => reply.into_answer().map(Placement::Placed),
+            200 => reply.into_answer().map(Placement::PlacedEarlier),
+            _ => Err(Failure::Refused(reply)),
+        }
+    }
+
+    /// `POST /v1/buyers`: a pseudonymous account.
+    pub async fn register(&self, credentials: &NewBuyer) -> Answer<CreatedBuyer> {
+        self.api.post_json("/v1/buyers", credentials).await?.into_answer()
+    }
+
+    /// `POST /v1/buyer-sessions`: signing in.
+    pub async fn sign_in(&self, credentials: &NewBuyer) -> Answer<AccessToken> {
+        self.api.post_json("/v1/buyer-sessions", credentials).await?.into_answer()
+    }
+
+    /// `GET /v1/buyer`: the signed-in buyer.
+    pub async fn profile(&self) -> Answer<ProfileView> {
+        self.api.get("/v1/buyer").await?.into_answer()
+    }
+
+    /// `PUT /v1/buyer/equipment`.
+    pub async fn set_equipment(&self, equipment: &EquipmentBody) -> Answer<EquipmentBody> {
+        let body = serde_json::to_value(equipment).map_err(|e| crate::Unreachable::new(e.to_string()))?;
+        self.api.call(reqwest::Method::PUT, "/v1/buyer/equipment", Some(body), &[]).await?.into_answer()
+    }
+
+    /// `GET /v1/buyer/products`: products that fit the buyer's equipment.
+    pub async fn compatible_products(&self, limit: i64) -> Answer<CompatibleProducts> {
+        self.api.get(&format!("/v1/buyer/products?limit={limit}")).await?.into_answer()
+    }
+
+    /// `POST /v1/buyer/collection-codes`.
+    pub async fn collection_code(&self) -> Answer<CollectionCode> {
+        self.api.post("/v1/buyer/collection-codes", serde_json::json!({})).await?.into_answer()
+    }
+
+    /// `GET /v1/browsing`: what is kept under the browsing pseudonym.
+    pub async fn browsing(&self) -> Answer<Sequence> {
+        self.api.get("/v1/browsing").await?.into_answer()
+    }
+
+    /// `DELETE /v1/browsing`: forgets it.
+    pub async fn forget_browsing(&self) -> Answer<()> {
+        let reply = self.api.call(reqwest::Method::DELETE, "/v1/browsing", None, &[]).await?;
+        if reply.ok() {
+            Ok(())
+        } else {
+            Err(Failure::Refused(reply))
+        }
+    }
+
+    /// `POST /v1/sessions`: a seller or manufacturer signs in.
+    pub async fn sign_in_account(&self, credentials: &Credentials) -> Answer<AccessToken> {
+        self.api.post_json("/v1/sessions", credentials).await?.into_answer()
+    }
+
+    /// `GET /v1/seller/orders`.
+    pub async fn seller_orders(&self, limit: i64) -> Answer<SellerOrders> {
+        self.api.get(&format!("/v1/seller/orders?limit={limit}")).await?.into_answer()
+    }
+
+    /// `GET /v1/manufacturer/orders`: those waiting for its approval, then its own store's.
+    pub async fn manufacturer_orders(&self, limit: i64) -> Answer<SellerOrders> {
+        self.api.get(&format!("/v1/manufacturer/orders?limit={limit}")).await?.into_answer()
+    }
+
+    /// `POST /v1/orders/{order_id}/approve` (the manufacturer).
+    pub async fn approve(&self, order: &str) -> Answer<SellerView> {
+        self.api.post_json(&format!("/v1/orders/{}/approve", enc(order)), &serde_json::json!({})).await?.into_answer()
+    }
+
+    /// `POST /v1/orders/{order_id}/refuse` (the manufacturer).
+    pub async fn refuse(&self, order: &str, reason: &Reason) -> Answer<SellerView> {
+        self.api.post_json(&format!("/v1/orders/{}/refuse", enc(order)), reason).await?.into_answer()
+    }
+
+    /// `POST /v1/orders/{order_id}/confirm` (the seller).
+    pub async fn confirm(&self, order: &str, confirmation: &Confirmation) -> Answer<SellerView> {
+        self.api.post_json(&format!("/v1/orders/{}/confirm", enc(order)), confirmation).await?.into_answer()
+    }
+}

@@ -5,7 +5,10 @@
 //! rule and record stays in the API.
 
 pub mod broker;
+pub mod delivery;
 mod http;
+pub mod reports;
+pub mod settlement;
 
 pub use http::{enc, Api, Reply, Unreachable};
 

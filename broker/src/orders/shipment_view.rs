@@ -8,22 +8,13 @@ use super::domain::Party;
 use crate::error::{BrokerError, Result};
 use crate::State;
 use actix_web::{http::header, web, HttpResponse};
-use serde::Serialize;
 use shared::ids::OrderId;
-use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/seller/orders/{order_id}/shipment-view", web::post().to(mint));
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ShipmentViewToken {
-    /// `Authorization: Bearer` for delivery's `GET /v1/seller/shipments/{order_id}`, for
-    /// this order only.
-    token: String,
-    /// Seconds until it expires.
-    expires_in: i64,
-}
+pub use client::broker::stores::ShipmentViewToken;
 
 #[utoipa::path(post, path = "/v1/seller/orders/{order_id}/shipment-view",
     params(("order_id" = String, Path, description = "the seller's order")),

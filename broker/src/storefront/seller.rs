@@ -6,13 +6,21 @@
 
 use super::api::{self, cookie, enc, Reply};
 use super::desk::{Credentials, Desk};
-use super::view::{self, money_value, see_other, unreachable, Frame};
+use super::view::{self, failed, money, see_other, unreachable, Frame};
 use super::{same_origin, SELLER_COOKIE};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
+use client::broker::catalog::PublicStore;
+use client::broker::orders::{Confirmation, OrderStatus, ShipmentProgress};
+use client::broker::Broker;
+use client::delivery::{Delivery, InventoryBody, LegStatus};
+use client::reports::{BuyBody, Cell, Report, Reports};
+use client::settlement::Settlement;
+use client::{Answer, Failure};
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use shared::money::{Currency, Money};
+use std::collections::BTreeMap;
 
 fn frame() -> Frame {
     Frame { seller: true, private: true, ..Frame::default() }
@@ -34,24 +42,20 @@ pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse
 }
 
 /// The seller's token and their stores, or the sign-in page.
-async fn signed_in(state: &State, req: &HttpRequest) -> Result<(String, Vec<Value>), HttpResponse> {
+async fn signed_in(state: &State, req: &HttpRequest) -> Result<(String, Vec<PublicStore>), HttpResponse> {
     let Some(token) = cookie(req, SELLER_COOKIE) else { return Err(sign_in_page(state, 200, None)) };
-    let api = api::broker(state, req).bearer(Some(token.clone()));
-    match api.get("/v1/seller/stores").await {
-        Ok(r) if r.ok() => Ok((token, r.body["stores"].as_array().cloned().unwrap_or_default())),
-        Ok(r) if r.status == 401 || r.status == 403 => {
+    match Broker::new(api::broker(state, req).bearer(Some(token.clone()))).my_stores().await {
+        Ok(mine) => Ok((token, mine.stores)),
+        Err(Failure::Refused(r)) if r.status == 401 || r.status == 403 => {
             Err(sign_in_page(state, 401, Some("Your session ended; sign in again.".into())))
         }
-        Ok(r) => Err(view::problem(state, frame(), "Seller desk", &r)),
-        Err(e) => Err(unreachable(state, e)),
+        Err(e) => Err(failed(state, frame(), "Seller desk", e)),
     }
 }
 
-fn rows(r: &Result<Reply, super::api::Unreachable>, key: &str) -> Vec<Value> {
-    match r {
-        Ok(r) if r.ok() => r.body[key].as_array().cloned().unwrap_or_default(),
-        _ => Vec::new(),
-    }
+/// A list the desk shows: empty when its call gave none (the rest of the desk still shows).
+fn listed<T, L>(answer: Answer<T>, list: impl FnOnce(T) -> Vec<L>) -> Vec<L> {
+    answer.map(list).unwrap_or_default()
 }
 
 pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
@@ -59,20 +63,19 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
         Ok(s) => s,
         Err(page) => return page,
     };
-    let broker = api::broker(&state, &req).bearer(Some(token.clone()));
-    let settlement = api::settlement(&state).bearer(Some(token.clone()));
-    let orders = rows(&broker.get("/v1/seller/orders?limit=100").await, "orders");
-    let delivery = api::delivery(&state).bearer(Some(token));
-    let nodes = rows(&delivery.get("/v1/seller/nodes").await, "nodes");
-    let dispatches = rows(&delivery.get("/v1/seller/dispatches?limit=100").await, "dispatches");
+    let broker = Broker::new(api::broker(&state, &req).bearer(Some(token.clone())));
+    let settlement = Settlement::new(api::settlement(&state).bearer(Some(token.clone())));
+    let orders = listed(broker.seller_orders(100).await, |l| l.orders);
+    let delivery = Delivery::new(api::delivery(&state).bearer(Some(token)));
+    let nodes = listed(delivery.own_nodes().await, |l| l.nodes);
+    let dispatches = listed(delivery.dispatches(100).await, |l| l.dispatches);
     let mut per_store = Vec::new();
     for s in &stores {
-        let id = enc(s["id"].as_str().unwrap_or_default());
-        let unmet = rows(&broker.get(&format!("/v1/seller/stores/{id}/unmet-demand")).await, "products");
-        let balance = settlement.get(&format!("/v1/seller/balance?store_id={id}")).await.ok().filter(Reply::ok);
-        let remits =
-            rows(&settlement.get(&format!("/v1/seller/remittances?store_id={id}&limit=10")).await, "remittances");
-        per_store.push((s, unmet, balance.map(|b| b.body), remits));
+        let id = s.id.as_str();
+        let unmet = listed(broker.unmet_demand(id).await, |r| r.products);
+        let balance = settlement.balance(id).await.ok();
+        let remits = listed(settlement.remittances(id, 10).await, |r| r.remittances);
+        per_store.push((s, unmet, balance, remits));
     }
     let body = html! {
         form method="post" action="/seller/sign-out" { button type="submit" { "Sign out" } }
@@ -83,22 +86,22 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                 thead { tr { th { "Order" } th { "Buyer handle" } th { "Product" } th.num { "Qty" } th.num { "Value" } th { "Status" } th { "Shipment" } th {} } }
                 tbody {
                     @for o in &orders {
-                        @let id = o["order_id"].as_str().unwrap_or_default();
+                        @let id = o.order_id.as_str();
                         tr {
                             td { code { (id) } }
-                            td { (o["buyer_handle"].as_str().unwrap_or_default()) }
-                            td { code { (o["product_id"].as_str().unwrap_or_default()) } }
-                            td.num { (o["quantity"]) }
-                            td.num { (money_value(&o["amount"])) }
-                            td { (o["status"].as_str().unwrap_or_default()) }
-                            @let shipment = o["shipment_status"].as_str().unwrap_or_default();
-                            td { @if shipment == "not_requested" { (shipment) } @else {
+                            td { (o.buyer_handle) }
+                            td { code { (o.product_id) } }
+                            td.num { (o.quantity) }
+                            td.num { (money(&o.amount)) }
+                            td { (o.status) }
+                            @let shipment = progress(o.shipment_status);
+                            td { @if o.shipment_status == ShipmentProgress::NotRequested { (shipment) } @else {
                                 a href={"/seller/orders/" (enc(id)) "/shipment"} { (shipment) }
                             } }
-                            td { @if o["status"] == "awaiting_confirmation" {
+                            td { @if o.status == OrderStatus::AwaitingConfirmation {
                                 form method="post" action={"/seller/orders/" (enc(id)) "/confirm"} {
-                                    label { "Unit price " input name="price" value=(view::major_text(o["unit_price"]["amount"].as_i64().unwrap_or(0), o["unit_price"]["currency"].as_str().unwrap_or("EUR"))) size="8"; }
-                                    input type="hidden" name="currency" value=(o["unit_price"]["currency"].as_str().unwrap_or("EUR"));
+                                    label { "Unit price " input name="price" value=(view::major_text(o.unit_price.amount, o.unit_price.currency.as_str())) size="8"; }
+                                    input type="hidden" name="currency" value=(o.unit_price.currency);
                                     button type="submit" { "Confirm price" }
                                 }
                             } }
@@ -114,13 +117,13 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                 thead { tr { th { "Shipment" } th { "Product" } th.num { "Qty" } th { "Status" } th {} } }
                 tbody {
                     @for d in &dispatches {
-                        @let id = d["shipment_id"].as_str().unwrap_or_default();
+                        @let id = d.shipment_id.as_str();
                         tr {
                             td { code { (id) } }
-                            td { code { (d["product_id"].as_str().unwrap_or_default()) } }
-                            td.num { (d["quantity"]) }
-                            td { (d["status"].as_str().unwrap_or_default()) }
-                            td { @if d["status"] == "awaiting_goods_issue" {
+                            td { code { (d.product_id) } }
+                            td.num { (d.quantity) }
+                            td { (d.status) }
+                            td { @if d.status == LegStatus::AwaitingGoodsIssue {
                                 form method="post" action={"/seller/dispatches/" (enc(id)) "/goods-issue"} {
                                     button type="submit" { "Goods issued" }
                                 }
@@ -131,16 +134,14 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
             }
         }
         @for n in &nodes {
-            @let node_id = n["node_id"].as_str().unwrap_or_default();
             section.node {
-                h2 { "Stock at " (n["name"].as_str().unwrap_or_default()) }
-                @let stock = n["stock"].as_array().cloned().unwrap_or_default();
-                @if stock.is_empty() { p.muted { "Nothing counted here yet." } }
+                h2 { "Stock at " (n.name) }
+                @if n.stock.is_empty() { p.muted { "Nothing counted here yet." } }
                 @else {
                     table.results { thead { tr { th { "Product" } th.num { "Units" } } }
-                        tbody { @for l in &stock { tr { td { code { (l["product_id"].as_str().unwrap_or_default()) } } td.num { (l["quantity"]) } } } } }
+                        tbody { @for l in &n.stock { tr { td { code { (l.product_id) } } td.num { (l.quantity) } } } } }
                 }
-                form.node-stock method="post" action={"/seller/nodes/" (enc(node_id)) "/stock"} {
+                form.node-stock method="post" action={"/seller/nodes/" (enc(n.node_id.as_str())) "/stock"} {
                     label { "Product " input name="product_id" required size="30"; }
                     label { "Units " input name="quantity" type="number" min="0" required size="6"; }
                     button type="submit" { "Set stock" }
@@ -149,25 +150,30 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
         }
         @for (s, unmet, balance, remits) in &per_store {
             section.store {
-                h2 { (s["name"].as_str().unwrap_or_default()) }
+                h2 { (s.name) }
                 @if let Some(b) = balance {
-                    p { "Available " strong { (money_value(&b["available"])) } " · in escrow " (money_value(&b["escrow"])) }
+                    p { "Available " strong { (money(&b.available)) } " · in escrow " (money(&b.escrow)) }
                 }
                 h3 { "Unmet demand" }
                 @if unmet.is_empty() { p.muted { "Nobody asked for anything this store could not sell." } }
                 @else {
                     table.results { thead { tr { th { "Product" } th.num { "Not sellable" } th.num { "Out of stock" } th.num { "Total" } } }
-                        tbody { @for u in unmet { tr { td { (u["product_name"].as_str().unwrap_or_default()) } td.num { (u["non_sellable"]) } td.num { (u["out_of_stock"]) } td.num { (u["total"]) } } } } }
+                        tbody { @for u in unmet { tr { td { (u.product_name) } td.num { (u.non_sellable) } td.num { (u.out_of_stock) } td.num { (u.total) } } } } }
                 }
                 h3 { "Remittances" }
                 @if remits.is_empty() { p.muted { "None yet." } }
                 @else {
-                    table.results { tbody { @for r in remits { tr { td { (r["created"].as_str().unwrap_or_default()) } td.num { (money_value(&r["amount"])) } td { "to the account ending " (r["iban_last4"].as_str().unwrap_or("····")) } } } } }
+                    table.results { tbody { @for r in remits { tr { td { (shared::time::to_rfc3339(r.created)) } td.num { (money(&r.amount)) } td { "to the account ending " (r.iban_last4.as_deref().unwrap_or("····")) } } } } }
                 }
             }
         }
     };
     view::page(&state, frame(), "Seller desk", body)
+}
+
+/// A shipment's progress as the desk names it (its API name).
+fn progress(p: ShipmentProgress) -> String {
+    serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -190,12 +196,14 @@ pub async fn confirm(
         let r = Reply::refused(422, "write the unit price as an amount, e.g. 12.50");
         return view::problem(&state, frame(), "Confirm price", &r);
     };
-    let body = json!({"price": {"amount": amount, "currency": form.currency}});
-    match api::broker(&state, &req).bearer(Some(token)).post(&format!("/v1/orders/{}/confirm", enc(&path)), body).await
-    {
-        Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
-        Ok(r) => view::problem(&state, frame(), "Confirm price", &r),
-        Err(e) => unreachable(&state, e),
+    let Ok(currency) = Currency::parse(&form.currency) else {
+        let r = Reply::refused(422, "this form is stale: reload the desk");
+        return view::problem(&state, frame(), "Confirm price", &r);
+    };
+    let confirmation = Confirmation { price: Some(Money { amount, currency }) };
+    match Broker::new(api::broker(&state, &req).bearer(Some(token))).confirm(&path, &confirmation).await {
+        Ok(_) => see_other(&state, "/seller", &[]),
+        Err(e) => failed(&state, frame(), "Confirm price", e),
     }
 }
 
@@ -205,29 +213,26 @@ pub async fn confirm(
 pub async fn shipment(state: web::Data<State>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
     let order = path.into_inner();
-    let mint = format!("/v1/seller/orders/{}/shipment-view", enc(&order));
-    let minted = match api::broker(&state, &req).bearer(Some(token)).post(&mint, json!({})).await {
-        Ok(r) if r.ok() => r,
-        Ok(r) if r.status == 401 => {
+    let minted = match Broker::new(api::broker(&state, &req).bearer(Some(token))).shipment_view(&order).await {
+        Ok(t) => t,
+        Err(Failure::Refused(r)) if r.status == 401 => {
             return sign_in_page(&state, 401, Some("Your session ended; sign in again.".into()))
         }
-        Ok(r) => return view::problem(&state, frame(), "Shipment", &r),
-        Err(e) => return unreachable(&state, e),
+        Err(e) => return failed(&state, frame(), "Shipment", e),
     };
-    let view_token = minted.body["token"].as_str().map(str::to_string);
-    let read = api::delivery(&state).bearer(view_token).get(&format!("/v1/seller/shipments/{}", enc(&order))).await;
-    let r = match read {
-        Ok(r) if r.ok() || r.status == 404 => r,
-        Ok(r) => return view::problem(&state, frame(), "Shipment", &r),
-        Err(e) => return unreachable(&state, e),
+    let shipment = match Delivery::new(api::delivery(&state).bearer(Some(minted.token))).seller_shipment(&order).await {
+        Ok(s) => Some(s),
+        Err(Failure::Refused(r)) if r.status == 404 => None,
+        Err(e) => return failed(&state, frame(), "Shipment", e),
     };
     let body = html! {
         p { "Order " code { (order) } }
-        @if r.ok() {
+        @if let Some(s) = &shipment {
             dl #seller-shipment {
-                dt { "Status" } dd { (r.body["status"].as_str().unwrap_or_default()) }
-                dt { "Delivered" } dd { @if r.body["delivered"] == true { "yes" } @else { "no" } }
-                dt { "Estimated delivery" } dd { (r.body["estimated_delivery"].as_str().unwrap_or("not known yet")) }
+                dt { "Status" } dd { (s.status) }
+                dt { "Delivered" } dd { @if s.delivered { "yes" } @else { "no" } }
+                dt { "Estimated delivery" } dd {
+                    (s.estimated_delivery.map(shared::time::to_rfc3339).unwrap_or_else(|| "not known yet".into())) }
             }
         } @else {
             p #seller-shipment { "Delivery has no shipment for this order yet: it starts once the order is paid." }
@@ -244,11 +249,9 @@ pub async fn issue_goods(state: web::Data<State>, req: HttpRequest, path: web::P
         return view::forbidden_origin(&state);
     }
     let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
-    let path = format!("/v1/seller/dispatches/{}/goods-issue", enc(&path));
-    match api::delivery(&state).bearer(Some(token)).post(&path, json!({})).await {
-        Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
-        Ok(r) => view::problem(&state, frame(), "Goods issue", &r),
-        Err(e) => unreachable(&state, e),
+    match Delivery::new(api::delivery(&state).bearer(Some(token))).issue_goods(&path).await {
+        Ok(_) => see_other(&state, "/seller", &[]),
+        Err(e) => failed(&state, frame(), "Goods issue", e),
     }
 }
 
@@ -273,12 +276,10 @@ pub async fn set_node_stock(
         let r = Reply::refused(422, "write the units as a whole number, e.g. 12");
         return view::problem(&state, frame(), "Set stock", &r);
     };
-    let url = format!("/v1/seller/nodes/{}/inventory/{}", enc(&path), enc(form.product_id.trim()));
-    let api = api::delivery(&state).bearer(Some(token));
-    match api.call(reqwest::Method::PUT, &url, Some(json!({"quantity": quantity})), &[]).await {
-        Ok(r) if r.ok() => see_other(&state, "/seller", &[]),
-        Ok(r) => view::problem(&state, frame(), "Set stock", &r),
-        Err(e) => unreachable(&state, e),
+    let delivery = Delivery::new(api::delivery(&state).bearer(Some(token)));
+    match delivery.set_own_stock(&path, form.product_id.trim(), &InventoryBody { quantity }).await {
+        Ok(_) => see_other(&state, "/seller", &[]),
+        Err(e) => failed(&state, frame(), "Set stock", e),
     }
 }
 
@@ -286,34 +287,35 @@ pub async fn reports(state: web::Data<State>, req: HttpRequest) -> HttpResponse 
     report_page(&state, &req, None).await
 }
 
-async fn report_page(state: &State, req: &HttpRequest, bought: Option<Reply>) -> HttpResponse {
+async fn report_page(state: &State, req: &HttpRequest, bought: Option<Answer<Report>>) -> HttpResponse {
     let (token, stores) = match signed_in(state, req).await {
         Ok(s) => s,
         Err(page) => return page,
     };
     let catalogue =
-        rows(&api::broker(state, req).bearer(Some(token.clone())).get("/v1/seller/reports/catalogue").await, "reports");
-    let finances =
-        rows(&api::settlement(state).bearer(Some(token)).get("/v1/seller/reports/catalogue").await, "reports");
+        listed(Reports::new(api::broker(state, req).bearer(Some(token.clone()))).catalogue().await, |c| c.reports);
+    let finances = listed(Reports::new(api::settlement(state).bearer(Some(token))).catalogue().await, |c| c.reports);
     let today = shared::time::now().format("%Y-%m").to_string();
-    let status = bought.as_ref().map(|r| if r.ok() { 200 } else { r.status }).unwrap_or(200);
+    let (status, shown) = match bought {
+        None => (200, None),
+        Some(Ok(r)) => (200, Some(report(&r))),
+        Some(Err(Failure::Refused(r))) => (r.status, Some(html! { p.error role="alert" { (r.detail()) } })),
+        Some(Err(Failure::Unreachable(e))) => return unreachable(state, e),
+    };
     let body = html! {
-        @if let Some(r) = &bought {
-            @if r.ok() { (report(&r.body)) } @else { p.error role="alert" { (r.detail()) } }
-        }
+        @if let Some(shown) = shown { (shown) }
         h2 { "Buy a report" }
         p.muted { "Every figure is aggregated, bounded per order and noised; a copy already released costs money but no privacy." }
         form #buy-report method="post" action="/seller/reports" {
             label for="kind" { "Report" }
             select #kind name="choice" {
                 @for c in catalogue.iter().chain(finances.iter()) {
-                    option value={(c["kind"].as_str().unwrap_or_default()) "|" (c["group_by"].as_str().unwrap_or_default())} {
-                        (c["kind"].as_str().unwrap_or_default()) " by " (c["group_by"].as_str().unwrap_or_default()) " · " (money_value(&c["price"])) }
+                    option value={(c.kind) "|" (c.group_by)} { (c.kind) " by " (c.group_by) " · " (money(&c.price)) }
                 }
             }
             @if stores.len() > 1 {
                 label for="store" { "Charge store" }
-                select #store name="store_id" { @for s in &stores { option value=(s["id"].as_str().unwrap_or_default()) { (s["name"].as_str().unwrap_or_default()) } } }
+                select #store name="store_id" { @for s in &stores { option value=(s.id) { (s.name) } } }
             }
             label for="from" { "From (YYYY-MM)" } input #from name="from" value=(today);
             label for="to" { "To (YYYY-MM)" } input #to name="to" value=(today);
@@ -337,34 +339,35 @@ pub async fn buy_report(state: web::Data<State>, req: HttpRequest, form: web::Fo
     }
     let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
     let (kind, group_by) = form.choice.split_once('|').unwrap_or((&form.choice, ""));
-    let body = json!({"kind": kind, "group_by": group_by, "from": form.from.trim(), "to": form.to.trim()});
-    let query = form.store_id.as_deref().map(|s| format!("?store_id={}", enc(s))).unwrap_or_default();
+    let body = BuyBody {
+        kind: kind.into(),
+        group_by: group_by.into(),
+        from: form.from.trim().into(),
+        to: form.to.trim().into(),
+    };
     // Finances are settlement's analyses; sales and preferences the broker's.
     let api = if kind == "finances" { api::settlement(&state) } else { api::broker(&state, &req) };
-    match api.bearer(Some(token)).post(&format!("/v1/seller/reports{query}"), body).await {
-        Ok(r) => report_page(&state, &req, Some(r)).await,
-        Err(e) => unreachable(&state, e),
-    }
+    let bought = Reports::new(api.bearer(Some(token))).buy(&body, form.store_id.as_deref()).await;
+    report_page(&state, &req, Some(bought)).await
 }
 
 /// A report's rows as a table, and its first numeric column as a bar chart.
-fn report(r: &Value) -> Markup {
-    let rows = r["rows"].as_array().cloned().unwrap_or_default();
-    let columns: Vec<String> =
-        rows.first().and_then(Value::as_object).map(|o| o.keys().cloned().collect()).unwrap_or_default();
-    let numeric = columns.iter().find(|c| rows.iter().all(|row| row[c.as_str()].is_number())).cloned();
+fn report(r: &Report) -> Markup {
+    let rows = &r.rows;
+    let columns: Vec<String> = rows.first().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let numeric = columns.iter().find(|c| rows.iter().all(|row| cell(row, c).number().is_some())).cloned();
     let label_col = columns.iter().find(|c| Some(*c) != numeric.as_ref()).cloned();
+    let budget_left = r.budget_left.map(|b| b.to_string()).unwrap_or_else(|| "null".into());
     html! {
         section #report {
-            h2 { (r["kind"].as_str().unwrap_or_default()) " by " (r["group_by"].as_str().unwrap_or_default()) }
-            p.muted { "Price " (money_value(&r["price"])) " · ε spent " (r["epsilon_spent"]) " · budget left " (r["budget_left"]) }
+            h2 { (r.kind) " by " (r.group_by) }
+            p.muted { "Price " (money(&r.price)) " · ε spent " (r.epsilon_spent) " · budget left " (budget_left) }
             @if rows.is_empty() { p { "No group had enough orders to be shown." } }
             @else {
-                @if let Some(n) = &numeric { (chart(&rows, label_col.as_deref(), n)) }
+                @if let Some(n) = &numeric { (chart(rows, label_col.as_deref(), n)) }
                 table.results {
                     thead { tr { @for c in &columns { th { (c) } } } }
-                    tbody { @for row in &rows { tr { @for c in &columns {
-                        td { (row[c.as_str()].as_str().map(str::to_string).unwrap_or_else(|| row[c.as_str()].to_string())) } } } } }
+                    tbody { @for row in rows { tr { @for c in &columns { td { (cell(row, c)) } } } } }
                 }
             }
         }
@@ -373,19 +376,23 @@ fn report(r: &Value) -> Markup {
 
 /// A horizontal bar chart as inline SVG (presentation attributes only, so the strict
 /// style policy holds).
-fn chart(rows: &[Value], label: Option<&str>, value: &str) -> Markup {
-    let max = rows.iter().filter_map(|r| r[value].as_f64()).fold(0.0_f64, f64::max).max(1.0);
+/// A row's cell in `column`; empty where the row has none.
+fn cell<'a>(row: &'a BTreeMap<String, Cell>, column: &str) -> &'a Cell {
+    row.get(column).unwrap_or(&Cell::Empty)
+}
+
+fn chart(rows: &[BTreeMap<String, Cell>], label: Option<&str>, value: &str) -> Markup {
+    let max = rows.iter().filter_map(|r| cell(r, value).number()).fold(0.0_f64, f64::max).max(1.0);
     let bar_h = 22;
     let height = rows.len() as i64 * bar_h + 10;
     let mut svg = format!(
         r#"<svg class="chart" role="img" aria-label="{value} per group" width="640" height="{height}" viewBox="0 0 640 {height}" xmlns="http://www.w3.org/2000/svg">"#
     );
     for (i, r) in rows.iter().enumerate() {
-        let v = r[value].as_f64().unwrap_or(0.0);
+        let v = cell(r, value).number().unwrap_or(0.0);
         let w = ((v.max(0.0) / max) * 380.0).round();
         let y = i as i64 * bar_h + 5;
-        let name =
-            label.map(|l| r[l].as_str().map(str::to_string).unwrap_or_else(|| r[l].to_string())).unwrap_or_default();
+        let name = label.map(|l| cell(r, l).to_string()).unwrap_or_default();
         svg.push_str(&format!(
             r##"<text x="0" y="{}" font-size="12" fill="#222">{}</text><rect x="200" y="{y}" width="{w}" height="{}" fill="#3b6ea5"/><text x="{}" y="{}" font-size="12" fill="#222">{}</text>"##,
             y + 15,
@@ -406,17 +413,19 @@ mod tests {
 
     #[test]
     fn a_report_shows_its_rows_and_a_bar_per_row() {
-        let r = json!({
+        let r: Report = serde_json::from_value(serde_json::json!({
             "kind": "sales_history", "group_by": "category", "price": {"amount": 2500, "currency": "EUR"},
             "epsilon_spent": 0.2, "budget_left": 0.3,
             "rows": [{"category": "office <b>", "units": 40}, {"category": "home", "units": 20}],
-        });
+        }))
+        .unwrap();
         let html = report(&r).into_string();
         assert_eq!(html.matches("<rect").count(), 2, "{html}");
         assert!(html.contains("office &lt;b&gt;") && !html.contains("office <b>"), "labels are escaped: {html}");
         assert!(html.contains("width=\"380\"") && html.contains("width=\"190\""), "bars scale to the largest: {html}");
         assert!(!html.contains("style="), "no inline style under the strict policy: {html}");
-        let empty = report(&json!({"kind": "sales_history", "rows": []})).into_string();
+        let empty = Report { rows: vec![], ..r };
+        let empty = report(&empty).into_string();
         assert!(empty.contains("No group had enough orders"));
     }
 }

@@ -2,7 +2,6 @@
 
 use crate::catalog::Store;
 use crate::error::BrokerError;
-use serde::Serialize;
 use shared::ids::ProductId;
 use shared::time::Timestamp;
 
@@ -23,18 +22,7 @@ pub fn check_owner(owner: &StoreOwner, store: Option<Store>) -> Result<Store, Br
     }
 }
 
-/// How often buyers asked a store for a product it could not sell them.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct UnmetDemand {
-    pub product_id: ProductId,
-    pub product_name: String,
-    pub non_sellable: i64,
-    pub out_of_stock: i64,
-    pub total: i64,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String)]
-    pub last_asked: Timestamp,
-}
+pub use client::broker::stores::UnmetDemand;
 
 /// Folds per-outcome counts into one line per product, most asked first.
 pub fn fold_unmet(rows: Vec<(ProductId, String, String, i64, Timestamp)>) -> Vec<UnmetDemand> {

@@ -1,6 +1,6 @@
 //! Store registration, the public store view, and the owner's dashboard.
 
-use super::domain::{check_owner, fold_unmet, StoreOwner, UnmetDemand};
+use super::domain::{check_owner, fold_unmet, StoreOwner};
 use super::store::{self, NewStore, PublicStore, SupplierId};
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
@@ -127,21 +127,12 @@ pub async fn list_offers(
     Ok(HttpResponse::Ok().json(Shelf { offers }))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MyStores {
-    stores: Vec<PublicStore>,
-}
+pub use client::broker::stores::{MyStores, UnmetDemandReport};
 
 #[utoipa::path(get, path = "/v1/seller/stores", responses((status = 200, body = MyStores)))]
 pub async fn my_stores(state: web::Data<State>, seller: Seller) -> Result<HttpResponse> {
     let stores = state.core.db.read(move |c| Ok::<_, BrokerError>(store::stores_of_seller(c, &seller.id)?)).await?;
     Ok(HttpResponse::Ok().json(MyStores { stores }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UnmetDemandReport {
-    store_id: StoreId,
-    products: Vec<UnmetDemand>,
 }
 
 /// Which products buyers asked this store for that it could not sell, and how often.

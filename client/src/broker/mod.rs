@@ -4,12 +4,14 @@ pub mod accounts;
 pub mod buyers;
 pub mod catalog;
 pub mod orders;
+pub mod stores;
 
 use crate::{enc, Answer, Api, Failure, Reply};
 use accounts::*;
 use buyers::*;
 use catalog::*;
 use orders::{Confirmation, PlaceOrder, Placement, Reason, SellerOrders, SellerView};
+use stores::{MyStores, ShipmentViewToken, UnmetDemandReport};
 
 /// Calls to the broker.
 pub struct Broker {
@@ -151,5 +153,22 @@ impl Broker {
     /// `POST /v1/orders/{order_id}/confirm` (the seller).
     pub async fn confirm(&self, order: &str, confirmation: &Confirmation) -> Answer<SellerView> {
         self.api.post_json(&format!("/v1/orders/{}/confirm", enc(order)), confirmation).await?.into_answer()
+    }
+
+    /// `GET /v1/seller/stores`: the seller's own stores.
+    pub async fn my_stores(&self) -> Answer<MyStores> {
+        self.api.get("/v1/seller/stores").await?.into_answer()
+    }
+
+    /// `GET /v1/seller/stores/{store_id}/unmet-demand`.
+    pub async fn unmet_demand(&self, store: &str) -> Answer<UnmetDemandReport> {
+        self.api.get(&format!("/v1/seller/stores/{}/unmet-demand", enc(store))).await?.into_answer()
+    }
+
+    /// `POST /v1/seller/orders/{order_id}/shipment-view`: a token for delivery's view of
+    /// the order's shipment.
+    pub async fn shipment_view(&self, order: &str) -> Answer<ShipmentViewToken> {
+        let path = format!("/v1/seller/orders/{}/shipment-view", enc(order));
+        self.api.post(&path, serde_json::json!({})).await?.into_answer()
     }
 }

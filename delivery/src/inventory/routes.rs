@@ -1,7 +1,6 @@
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
 use shared::auth::Operator;
 use shared::ids::{NodeId, ProductId};
 
@@ -10,29 +9,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/nodes/{node_id}/inventory/{product_id}", web::get().to(get_inventory));
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct InventoryBody {
-    /// Units at the node and free to issue.
-    pub quantity: i64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct InventoryView {
-    #[schema(value_type = String)]
-    pub node_id: NodeId,
-    #[schema(value_type = String)]
-    pub product_id: ProductId,
-    pub quantity: i64,
-    /// The latest movements of this node and product: `{delta, reason}`, oldest first.
-    pub movements: Vec<MovementView>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct MovementView {
-    pub delta: i64,
-    #[schema(value_type = String)]
-    pub reason: super::store::Movement,
-}
+pub use client::delivery::{InventoryBody, InventoryView, MovementView};
 
 #[utoipa::path(put, path = "/v1/nodes/{node_id}/inventory/{product_id}", request_body = InventoryBody,
     responses((status = 200, body = InventoryView), (status = 404, description = "node_not_found"),

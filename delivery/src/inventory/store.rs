@@ -8,19 +8,7 @@ use shared::db::{is_unique_violation, AnyConnection};
 use shared::ids::{NodeId, ProductId, ShipmentId};
 use shared::time::now;
 
-shared::text_enum! {
-    /// Why a node's inventory changed.
-    pub enum Movement {
-        /// The operator counted the stock.
-        Adjustment,
-        /// Issued to a shipment.
-        Reserved,
-        /// Back from a cancelled shipment that never left.
-        Released,
-        /// Back from a returned shipment.
-        Returned,
-    }
-}
+pub use client::delivery::Movement;
 
 fn record(
     conn: &mut AnyConnection,

@@ -4,10 +4,9 @@ use crate::inventory::routes::{InventoryBody, InventoryView};
 use crate::shipments::domain::LegStatus;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use shared::auth::Seller;
 use shared::http::Page;
-use shared::ids::{NodeId, ProductId, ShipmentId, StoreId};
+use shared::ids::ShipmentId;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/seller/nodes", web::get().to(nodes))
@@ -16,28 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/seller/dispatches/{shipment_id}/goods-issue", web::post().to(issue));
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct StockLine {
-    #[schema(value_type = String)]
-    pub product_id: ProductId,
-    pub quantity: i64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OwnNodeView {
-    #[schema(value_type = String)]
-    pub node_id: NodeId,
-    pub name: String,
-    pub region: String,
-    #[schema(value_type = String)]
-    pub store_id: StoreId,
-    pub stock: Vec<StockLine>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct OwnNodes {
-    pub nodes: Vec<OwnNodeView>,
-}
+pub use client::delivery::{Dispatch, Dispatches, OwnNodeView, OwnNodes, StockLine};
 
 /// The salesperson's own nodes and what lies at each.
 #[utoipa::path(get, path = "/v1/seller/nodes", responses((status = 200, body = OwnNodes)), security(("seller" = [])))]
@@ -86,27 +64,6 @@ pub async fn set_stock(
     // Stock that arrived may route shipments that were waiting for it.
     state.core.kick();
     Ok(HttpResponse::Ok().json(view))
-}
-
-/// A shipment leg that starts at the salesperson's node: no order, buyer or destination.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Dispatch {
-    #[schema(value_type = String)]
-    pub shipment_id: ShipmentId,
-    #[schema(value_type = String)]
-    pub node_id: NodeId,
-    #[schema(value_type = String)]
-    pub product_id: ProductId,
-    pub quantity: i64,
-    /// `awaiting_goods_issue` until the salesperson issues the goods, then `open` (a
-    /// courier may take it), `picked_up` or `in_transit`.
-    #[schema(value_type = String)]
-    pub status: LegStatus,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Dispatches {
-    pub dispatches: Vec<Dispatch>,
 }
 
 fn dispatch(s: crate::shipments::store::ShipmentRow, leg: crate::shipments::store::LegRow) -> Dispatch {

@@ -4,53 +4,7 @@ use shared::ids::{CourierId, NodeId};
 /// After this many failed delivery attempts a shipment goes back.
 pub const MAX_FAILED_ATTEMPTS: i32 = 3;
 
-shared::text_enum! {
-    pub enum ShipmentStatus {
-        AwaitingAddress,
-        Routed,
-        InTransit,
-        Delivered,
-        Unroutable,
-        Returned,
-        Cancelled,
-    }
-}
-
-impl ShipmentStatus {
-    /// No courier will touch it again.
-    pub fn is_final(&self) -> bool {
-        matches!(self, ShipmentStatus::Delivered | ShipmentStatus::Returned | ShipmentStatus::Cancelled)
-    }
-}
-
-shared::text_enum! {
-    pub enum LegStatus {
-        /// Waits for the legs before it.
-        Pending,
-        /// The first leg from a seller's node: the salesperson issues the goods (hands them to
-        /// the courier) before any courier can claim it (seed 001: delivery entrusted to the
-        /// seller).
-        AwaitingGoodsIssue,
-        /// The current leg, free for any courier to claim.
-        Open,
-        PickedUp,
-        InTransit,
-        Delivered,
-        /// The shipment ended before this leg was done.
-        Cancelled,
-    }
-}
-
-impl LegStatus {
-    pub fn is_claimed(&self) -> bool {
-        matches!(self, LegStatus::PickedUp | LegStatus::InTransit)
-    }
-
-    /// Nobody has taken the goods on this leg yet.
-    pub fn not_started(&self) -> bool {
-        matches!(self, LegStatus::Pending | LegStatus::AwaitingGoodsIssue | LegStatus::Open)
-    }
-}
+pub use client::delivery::{LegStatus, ShipmentStatus};
 
 /// Where a leg goes, as the tracking and courier views name it: the next node's id, or
 /// `buyer` for the final leg.

@@ -41,16 +41,7 @@ pub struct TrackingView {
     pub legs: Vec<LegView>,
 }
 
-/// What a salesperson may know: no address, region or node.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SellerView {
-    #[schema(value_type = String)]
-    pub status: ShipmentStatus,
-    pub delivered: bool,
-    #[serde(with = "shared::time::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub estimated_delivery: Option<Timestamp>,
-}
+pub use client::delivery::SellerView;
 
 fn order_id(raw: &str) -> Result<OrderId, DeliveryError> {
     Ok(OrderId::parse(raw).map_err(shared::Error::from)?)

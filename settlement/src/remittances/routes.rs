@@ -4,9 +4,7 @@ use super::workflow::Batch;
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use shared::auth::Operator;
-use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/remittances/run", web::post().to(run)).route("/v1/seller/remittances", web::get().to(of_seller));
@@ -28,11 +26,7 @@ pub struct StatementQuery {
     pub offset: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Statements {
-    pub store_id: shared::ids::StoreId,
-    pub remittances: Vec<super::workflow::Statement>,
-}
+pub use client::settlement::Statements;
 
 /// The seller's remittances for one of its stores, newest first.
 #[utoipa::path(get, path = "/v1/seller/remittances", params(StatementQuery),

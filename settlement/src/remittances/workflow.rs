@@ -126,15 +126,7 @@ pub fn of_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Statement {
-    pub id: RemittanceId,
-    pub amount: Money,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created: shared::time::Timestamp,
-    pub iban_last4: Option<String>,
-}
+pub use client::settlement::Statement;
 
 type StatementRow = (String, i64, String, shared::time::Timestamp, Option<String>);
 

@@ -5,11 +5,10 @@ use crate::error::{Result, SettlementError};
 use crate::ledger::{store as ledger, Account};
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::ids::StoreId;
-use shared::money::Money;
 use shared::owner::StoreOwner;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/seller/balance", web::get().to(balance))
@@ -22,14 +21,7 @@ pub struct BalanceQuery {
     pub store_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Balance {
-    pub store_id: StoreId,
-    /// Released to the store, not yet remitted (negative after a refund that followed a payout).
-    pub available: Money,
-    /// Paid for the store's orders and held until delivery.
-    pub escrow: Money,
-}
+pub use client::settlement::Balance;
 
 /// The seller's balances for one of its stores.
 #[utoipa::path(get, path = "/v1/seller/balance", params(BalanceQuery),

@@ -1,7 +1,7 @@
 //! Charges and their refunds.
 
 use crate::error::{Code, Result, SettlementError};
-use crate::ledger::{store as ledger, Account, Transaction};
+use crate::ledger::{store as ledger, Account, Transaction, TransactionKind};
 use crate::schema::charges;
 use diesel::prelude::*;
 use shared::db::{is_unique_violation, AnyConnection};
@@ -9,12 +9,54 @@ use shared::ids::StoreId;
 use shared::money::{Currency, Money};
 use shared::time::now;
 
-pub const CHARGED: &str = "charged";
-pub const REFUNDED: &str = "refunded";
-
-/// What a charge pays for, and so which account it credits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+/// Whether a charge still stands, stored as text; an unknown stored status is a read error.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ChargeStatus {
+    Charged,
+    /// Given back to the store, once.
+    Refunded,
+}
+shared::sql_text!(ChargeStatus);
+
+/// What a charge pays for, and so which account it credits; stored as text, and an
+/// unknown stored purpose is a read error.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Purpose {
     /// A report purchase: report revenue.
     #[default]
@@ -23,22 +65,9 @@ pub enum Purpose {
     Points,
 }
 
+shared::sql_text!(Purpose);
+
 impl Purpose {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Purpose::Report => "report",
-            Purpose::Points => "points",
-        }
-    }
-
-    fn parse(s: &str) -> Purpose {
-        if s == "points" {
-            Purpose::Points
-        } else {
-            Purpose::Report
-        }
-    }
-
     fn account(&self) -> Account {
         match self {
             Purpose::Report => Account::ReportRevenue,
@@ -46,10 +75,11 @@ impl Purpose {
         }
     }
 
-    fn kinds(&self) -> (&'static str, &'static str) {
+    /// The ledger transactions of the charge and of its refund.
+    fn kinds(&self) -> (TransactionKind, TransactionKind) {
         match self {
-            Purpose::Report => ("report_charge", "report_charge_refund"),
-            Purpose::Points => ("points_mint", "points_mint_refund"),
+            Purpose::Report => (TransactionKind::ReportCharge, TransactionKind::ReportChargeRefund),
+            Purpose::Points => (TransactionKind::PointsMint, TransactionKind::PointsMintRefund),
         }
     }
 }
@@ -60,12 +90,15 @@ pub struct Charge {
     pub store_id: StoreId,
     pub amount: Money,
     /// `charged` or `refunded`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: ChargeStatus,
     pub purpose: Purpose,
 }
 
+type ChargeRow = (String, StoreId, i64, Currency, ChargeStatus, Purpose);
+
 fn find(conn: &mut AnyConnection, purchase: &str) -> Result<Option<Charge>> {
-    let row: Option<(String, String, i64, String, String, String)> = charges::table
+    let row: Option<ChargeRow> = charges::table
         .find(purchase)
         .select((
             charges::purchase_id,
@@ -77,16 +110,13 @@ fn find(conn: &mut AnyConnection, purchase: &str) -> Result<Option<Charge>> {
         ))
         .first(conn)
         .optional()?;
-    row.map(|(p, s, a, c, st, pu)| {
-        Ok(Charge {
-            purchase_id: p,
-            store_id: StoreId::from_db(s),
-            amount: Money::new(a, Currency::parse(&c)?),
-            status: st,
-            purpose: Purpose::parse(&pu),
-        })
-    })
-    .transpose()
+    Ok(row.map(|(purchase_id, store_id, amount, currency, status, purpose)| Charge {
+        purchase_id,
+        store_id,
+        amount: Money::new(amount, currency),
+        status,
+        purpose,
+    }))
 }
 
 /// Charges a report purchase once per purchase id (see [`charge_for`]).
@@ -110,11 +140,11 @@ pub fn charge_for(
         diesel::insert_into(charges::table)
             .values((
                 charges::purchase_id.eq(purchase),
-                charges::store_id.eq(store.as_str()),
+                charges::store_id.eq(store),
                 charges::amount.eq(amount.amount),
-                charges::currency.eq(amount.currency.as_str()),
-                charges::status.eq(CHARGED),
-                charges::purpose.eq(purpose.as_str()),
+                charges::currency.eq(amount.currency),
+                charges::status.eq(ChargeStatus::Charged),
+                charges::purpose.eq(purpose),
                 charges::created_at.eq(now()),
             ))
             .execute(c)
@@ -138,7 +168,13 @@ pub fn charge_for(
     if ledger::owed(conn, &Account::Store(store.clone()), amount.currency)?.amount < 0 {
         return Err(SettlementError::InsufficientBalance);
     }
-    Ok(Charge { purchase_id: purchase.to_string(), store_id: store.clone(), amount, status: CHARGED.into(), purpose })
+    Ok(Charge {
+        purchase_id: purchase.to_string(),
+        store_id: store.clone(),
+        amount,
+        status: ChargeStatus::Charged,
+        purpose,
+    })
 }
 
 fn same_or_conflict(existing: Charge, store: &StoreId, amount: Money, purpose: Purpose) -> Result<Charge> {
@@ -156,8 +192,8 @@ fn same_or_conflict(existing: Charge, store: &StoreId, amount: Money, purpose: P
 pub fn refund(conn: &mut AnyConnection, purchase: &str) -> Result<Charge> {
     let existing = find(conn, purchase)?.ok_or_else(|| shared::Error::NotFound("charge".into()))?;
     let n = diesel::update(charges::table.find(purchase))
-        .filter(charges::status.eq(CHARGED))
-        .set((charges::status.eq(REFUNDED), charges::refunded_at.eq(Some(now()))))
+        .filter(charges::status.eq(ChargeStatus::Charged))
+        .set((charges::status.eq(ChargeStatus::Refunded), charges::refunded_at.eq(Some(now()))))
         .execute(conn)?;
     if n == 1 {
         let txn = Transaction::new(existing.purpose.kinds().1, existing.amount.currency)
@@ -165,5 +201,5 @@ pub fn refund(conn: &mut AnyConnection, purchase: &str) -> Result<Charge> {
             .move_money(existing.purpose.account(), Account::Store(existing.store_id.clone()), existing.amount);
         ledger::post(conn, &txn)?;
     }
-    Ok(Charge { status: REFUNDED.into(), ..existing })
+    Ok(Charge { status: ChargeStatus::Refunded, ..existing })
 }

@@ -18,7 +18,7 @@ pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -
     if !orders::transition(conn, order_id, OrderStatus::Captured, OrderStatus::Released)? {
         return Ok(false);
     }
-    let currency = order.currency()?;
+    let currency = order.currency;
     // What escrow holds: the order's value less any partial refund made before delivery.
     let held = ledger::owed(conn, &Account::Escrow(order_id.clone()), currency)?;
     // Points the buyer spent were funded when they were minted: the points liability pays
@@ -29,15 +29,15 @@ pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -
         .filter(|p| p.currency == currency && p.amount > 0)
         .unwrap_or(Money::zero(currency));
     let value = held.checked_add(points)?;
-    let referral = order.referral();
-    let shipper = order.shipper();
+    let referral = order.referral_store_id.clone();
+    let shipper = order.shipper_store_id.clone();
     let s = split(value, fees, referral.is_some(), shipper.is_some());
     let escrow = || Account::Escrow(order_id.clone());
-    let mut txn = Transaction::new("release", currency)
+    let mut txn = Transaction::new(crate::ledger::TransactionKind::Release, currency)
         .order(order_id)
         .move_money(Account::PointsLiability, escrow(), points)
         .move_money(escrow(), Account::MarketplaceFees, s.marketplace)
-        .move_money(escrow(), Account::Store(order.store()), s.store);
+        .move_money(escrow(), Account::Store(order.store_id.clone()), s.store);
     if let Some(r) = referral {
         txn = txn.move_money(escrow(), Account::ReferralFees, s.referral).move_money(
             Account::ReferralFees,
@@ -56,6 +56,6 @@ pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -
         ledger::post(conn, &txn)?;
     }
     let fees_taken = Money::new(value.amount - s.store.amount, currency);
-    crate::orders::pricing::released(conn, order_id, &order.store(), value, s.store, fees_taken)?;
+    crate::orders::pricing::released(conn, order_id, &order.store_id, value, s.store, fees_taken)?;
     Ok(true)
 }

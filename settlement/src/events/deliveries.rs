@@ -37,7 +37,7 @@ type Row = (String, String, i32, Option<String>, Timestamp, Option<Timestamp>);
 pub fn list(conn: &mut AnyConnection, partner: &PartnerId, limit: i64) -> Result<Vec<Delivery>> {
     let rows: Vec<Row> = ob::table
         .filter(ob::destination.eq(WEBHOOK_DESTINATION))
-        .filter(ob::ordering_key.eq(partner.as_str()))
+        .filter(ob::ordering_key.eq(partner))
         .order(ob::seq.desc())
         .limit(limit)
         .select((ob::payload, ob::status, ob::attempts, ob::last_error, ob::created_at, ob::delivered_at))

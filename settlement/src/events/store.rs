@@ -24,9 +24,9 @@ pub fn emit(conn: &mut AnyConnection, partner: &PartnerId, type_: &str, data: Ev
     let event = Event { seq, id: EventId::generate(), type_: type_.to_string(), created: now(), data };
     diesel::insert_into(events::table)
         .values((
-            events::partner_id.eq(partner.as_str()),
+            events::partner_id.eq(partner),
             events::seq.eq(seq),
-            events::id.eq(event.id.as_str()),
+            events::id.eq(&event.id),
             events::type_.eq(type_),
             events::data.eq(serde_json::to_string(&event.data).expect("event data serializes")),
             events::created_at.eq(event.created),
@@ -53,7 +53,7 @@ impl Pending {
     }
 
     pub fn emit(mut self, conn: &mut AnyConnection) -> Result<()> {
-        self.0.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        self.0.sort_by(|a, b| a.0.cmp(&b.0));
         for (partner, type_, data) in self.0 {
             emit(conn, &partner, type_, data)?;
         }
@@ -62,8 +62,8 @@ impl Pending {
 }
 
 pub fn list(conn: &mut AnyConnection, partner: &PartnerId, after: i64, limit: i64) -> Result<Vec<Event>> {
-    let rows: Vec<(i64, String, String, String, shared::time::Timestamp)> = events::table
-        .filter(events::partner_id.eq(partner.as_str()))
+    let rows: Vec<(i64, EventId, String, String, shared::time::Timestamp)> = events::table
+        .filter(events::partner_id.eq(partner))
         .filter(events::seq.gt(after))
         .order(events::seq.asc())
         .limit(limit)
@@ -73,7 +73,7 @@ pub fn list(conn: &mut AnyConnection, partner: &PartnerId, after: i64, limit: i6
         .map(|(seq, id, type_, data, created)| {
             let data: EventData = serde_json::from_str(&data)
                 .map_err(|e| shared::Error::Internal(format!("stored event {id} does not parse: {e}")))?;
-            Ok(Event { seq, id: EventId::from_db(id), type_, created, data })
+            Ok(Event { seq, id, type_, created, data })
         })
         .collect()
 }

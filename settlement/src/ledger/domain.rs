@@ -4,6 +4,81 @@
 use shared::ids::{OrderId, PartnerId, StoreId};
 use shared::money::{Currency, Money};
 
+/// The kinds of account of the chart, stored as text; an unknown stored kind is a read error.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AccountKind {
+    PartnerClearing,
+    Escrow,
+    Store,
+    MarketplaceFees,
+    ReferralFees,
+    FulfilmentFees,
+    ReportRevenue,
+    PointsLiability,
+    Refunds,
+    Payouts,
+}
+shared::sql_text!(AccountKind);
+
+/// What a ledger transaction records, stored as text; an unknown stored kind is a read
+/// error.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum TransactionKind {
+    /// A partner's payment into an order's escrow.
+    Payment,
+    /// A refund of one payment.
+    Refund,
+    /// The refund of everything still refundable on an order.
+    OrderRefund,
+    /// Escrow to the stores and fees on delivery.
+    Release,
+    /// A store's balance to its payout account.
+    Remittance,
+    ReportCharge,
+    ReportChargeRefund,
+    PointsMint,
+    PointsMintRefund,
+}
+shared::sql_text!(TransactionKind);
+
 /// One account of the chart. Every account holds one currency; its id names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Account {
@@ -32,18 +107,18 @@ pub enum Account {
 }
 
 impl Account {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> AccountKind {
         match self {
-            Account::PartnerClearing(_) => "partner_clearing",
-            Account::Escrow(_) => "escrow",
-            Account::Store(_) => "store",
-            Account::MarketplaceFees => "marketplace_fees",
-            Account::ReferralFees => "referral_fees",
-            Account::FulfilmentFees => "fulfilment_fees",
-            Account::ReportRevenue => "report_revenue",
-            Account::PointsLiability => "points_liability",
-            Account::Refunds => "refunds",
-            Account::Payouts => "payouts",
+            Account::PartnerClearing(_) => AccountKind::PartnerClearing,
+            Account::Escrow(_) => AccountKind::Escrow,
+            Account::Store(_) => AccountKind::Store,
+            Account::MarketplaceFees => AccountKind::MarketplaceFees,
+            Account::ReferralFees => AccountKind::ReferralFees,
+            Account::FulfilmentFees => AccountKind::FulfilmentFees,
+            Account::ReportRevenue => AccountKind::ReportRevenue,
+            Account::PointsLiability => AccountKind::PointsLiability,
+            Account::Refunds => AccountKind::Refunds,
+            Account::Payouts => AccountKind::Payouts,
         }
     }
 
@@ -88,7 +163,7 @@ pub enum LedgerError {
 /// A set of entries that moves money between accounts; written all at once or not at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
-    pub kind: &'static str,
+    pub kind: TransactionKind,
     pub currency: Currency,
     pub order: Option<OrderId>,
     /// What caused it: a payment, refund, remittance or purchase id.
@@ -98,7 +173,7 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    pub fn new(kind: &'static str, currency: Currency) -> Self {
+    pub fn new(kind: TransactionKind, currency: Currency) -> Self {
         Transaction { kind, currency, order: None, reference: None, lines: Vec::new(), error: None }
     }
 
@@ -107,8 +182,8 @@ impl Transaction {
         self
     }
 
-    pub fn reference(mut self, reference: impl Into<String>) -> Self {
-        self.reference = Some(reference.into());
+    pub fn reference(mut self, reference: impl AsRef<str>) -> Self {
+        self.reference = Some(reference.as_ref().to_string());
         self
     }
 
@@ -168,7 +243,7 @@ mod tests {
     #[test]
     fn moves_balance_and_zero_moves_vanish() {
         let order = OrderId::generate();
-        let t = Transaction::new("capture", Currency::EUR)
+        let t = Transaction::new(TransactionKind::Payment, Currency::EUR)
             .move_money(Account::PartnerClearing(PartnerId::generate()), Account::Escrow(order), eur(500))
             .move_money(Account::Refunds, Account::Payouts, eur(0));
         assert_eq!(t.lines.len(), 2);
@@ -177,15 +252,24 @@ mod tests {
 
     #[test]
     fn empty_negative_and_mixed_currency_are_refused() {
-        assert_eq!(Transaction::new("x", Currency::EUR).check(), Err(LedgerError::Empty));
-        let neg = Transaction::new("x", Currency::EUR).move_money(Account::Refunds, Account::Payouts, eur(-1));
+        assert_eq!(Transaction::new(TransactionKind::Refund, Currency::EUR).check(), Err(LedgerError::Empty));
+        let neg = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(Account::Refunds, Account::Payouts, eur(-1));
         assert_eq!(neg.check(), Err(LedgerError::Negative));
         let usd = Money::new(5, Currency::parse("USD").unwrap());
-        let mixed = Transaction::new("x", Currency::EUR).move_money(Account::Refunds, Account::Payouts, usd);
+        let mixed = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(Account::Refunds, Account::Payouts, usd);
         assert!(matches!(mixed.check(), Err(LedgerError::Currency(..))));
-        let mut lopsided = Transaction::new("x", Currency::EUR).move_money(Account::Refunds, Account::Payouts, eur(5));
+        let mut lopsided = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(Account::Refunds, Account::Payouts, eur(5));
         lopsided.lines[0].debit = 6;
         assert_eq!(lopsided.check(), Err(LedgerError::Unbalanced { debits: 6, credits: 5 }));
+    }
+
+    #[test]
+    fn kinds_are_stored_as_today_and_an_unknown_one_is_refused() {
+        assert_eq!(Account::PartnerClearing(PartnerId::generate()).kind().as_ref(), "partner_clearing");
+        assert_eq!(TransactionKind::ReportChargeRefund.as_ref(), "report_charge_refund");
+        assert_eq!("points_mint".parse::<TransactionKind>(), Ok(TransactionKind::PointsMint));
+        assert!("capture".parse::<TransactionKind>().is_err());
+        assert!("vault".parse::<AccountKind>().is_err());
     }
 
     #[test]

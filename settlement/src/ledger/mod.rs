@@ -6,7 +6,7 @@ pub mod routes;
 pub mod seed;
 pub mod store;
 
-pub use domain::{Account, Transaction};
+pub use domain::{Account, AccountKind, Transaction, TransactionKind};
 
 #[cfg(test)]
 mod near_the_ceiling;

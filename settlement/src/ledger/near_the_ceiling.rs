@@ -65,7 +65,7 @@ fn eur(a: i64) -> Money {
 
 impl Step {
     fn transaction(&self, chart: &[Account]) -> Transaction {
-        let t = Transaction::new("test", Currency::EUR);
+        let t = Transaction::new(crate::ledger::TransactionKind::ReportCharge, Currency::EUR);
         match *self {
             Step::Move { debit, credit, amount } => {
                 t.move_money(chart[debit].clone(), chart[credit].clone(), eur(amount))
@@ -145,7 +145,7 @@ proptest! {
             for (i, k) in opening.iter().enumerate() {
                 let amount = i64::MAX - k * MAX_AMOUNT;
                 let next = (i + 1) % ACCOUNTS;
-                let t = Transaction::new("opening", Currency::EUR).move_money(chart[i].clone(), chart[next].clone(), eur(amount));
+                let t = Transaction::new(crate::ledger::TransactionKind::ReportCharge, Currency::EUR).move_money(chart[i].clone(), chart[next].clone(), eur(amount));
                 post(conn, &t)?;
                 model[i].0 += amount as i128;
                 model[next].1 += amount as i128;

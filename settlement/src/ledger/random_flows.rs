@@ -49,7 +49,7 @@ fn check(conn: &mut AnyConnection, orders_seen: &[OrderId]) {
     for o in orders_seen {
         let row = orders::find(conn, o).unwrap().unwrap();
         let held = owed(conn, &Account::Escrow(o.clone()), Currency::EUR).unwrap();
-        if row.status != "released" {
+        if row.status != crate::orders::OrderStatus::Released {
             assert_eq!(held.amount, row.paid, "escrow of {o} differs from what was paid");
         } else {
             assert_eq!(held.amount, 0, "released escrow of {o} still holds money");
@@ -166,7 +166,7 @@ fn entries_cannot_be_edited_or_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path().join("s.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
     db.write_blocking(|conn| {
-        let txn = crate::ledger::Transaction::new("test", Currency::EUR).move_money(
+        let txn = crate::ledger::Transaction::new(crate::ledger::TransactionKind::ReportCharge, Currency::EUR).move_money(
             Account::Refunds,
             Account::Payouts,
             eur(5),

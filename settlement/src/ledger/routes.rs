@@ -74,11 +74,16 @@ pub async fn accounts(state: web::Data<State>, _op: Operator, q: web::Query<Acco
         None => state.settings.currency()?,
     };
     let page = shared::http::Page { limit: q.limit, offset: q.offset };
-    let kind = q.kind.clone();
+    // A kind the chart does not have has no accounts.
+    let kind = match q.kind.as_deref().map(str::parse::<super::AccountKind>) {
+        Some(Err(_)) => return Ok(HttpResponse::Ok().json(AccountList { accounts: Vec::new() })),
+        Some(Ok(kind)) => Some(kind),
+        None => None,
+    };
     let accounts = state
         .core
         .db
-        .read(move |c| super::store::accounts_page(c, currency, kind.as_deref(), page.limit(), page.offset()))
+        .read(move |c| super::store::accounts_page(c, currency, kind, page.limit(), page.offset()))
         .await?;
     Ok(HttpResponse::Ok().json(AccountList { accounts }))
 }

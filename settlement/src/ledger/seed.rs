@@ -52,13 +52,13 @@ pub fn grow(conn: &mut AnyConnection, history: &History, fees: &FeeConfig, entri
     while grown.entries < entries {
         let order = OrderId::generate();
         let escrow = || Account::Escrow(order.clone());
-        let payment = Transaction::new("payment", currency).order(&order).reference(SEED_REFERENCE).move_money(
+        let payment = Transaction::new(crate::ledger::TransactionKind::Payment, currency).order(&order).reference(SEED_REFERENCE).move_money(
             Account::PartnerClearing(history.partner.clone()),
             escrow(),
             history.order_value,
         );
         let s = split(history.order_value, fees, false, false);
-        let release = Transaction::new("release", currency)
+        let release = Transaction::new(crate::ledger::TransactionKind::Release, currency)
             .order(&order)
             .reference(SEED_REFERENCE)
             .move_money(escrow(), Account::MarketplaceFees, s.marketplace)
@@ -73,7 +73,7 @@ pub fn grow(conn: &mut AnyConnection, history: &History, fees: &FeeConfig, entri
             let store = Account::Store(history.store.clone());
             let balance = owed(conn, &store, currency)?;
             if balance.amount > 0 {
-                let txn = Transaction::new("remittance", currency).reference(SEED_REFERENCE).move_money(
+                let txn = Transaction::new(crate::ledger::TransactionKind::Remittance, currency).reference(SEED_REFERENCE).move_money(
                     store,
                     Account::Payouts,
                     balance,

@@ -5,7 +5,7 @@
 //! (`amount_out_of_range`) and, being an error, rolls back the whole transaction that made
 //! it; totals over many accounts are added in `i128` and never overflow.
 
-use super::domain::{Account, Transaction};
+use super::domain::{Account, AccountKind, Transaction};
 use crate::error::{Result, SettlementError};
 use crate::schema::{accounts, ledger_entries, ledger_transactions};
 use diesel::prelude::*;
@@ -18,7 +18,7 @@ use shared::time::now;
 /// makes the change it records.
 pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
     txn.check().map_err(|e| {
-        tracing::error!(error = %e, kind = txn.kind, "refused an unbalanced ledger transaction");
+        tracing::error!(error = %e, kind = %txn.kind, "refused an unbalanced ledger transaction");
         SettlementError::Unbalanced
     })?;
     let id = format!("txn_{}", shared::ids::random_hex128());
@@ -27,9 +27,9 @@ pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
         .values((
             ledger_transactions::id.eq(&id),
             ledger_transactions::kind.eq(txn.kind),
-            ledger_transactions::order_id.eq(txn.order.as_ref().map(|o| o.as_str())),
+            ledger_transactions::order_id.eq(txn.order.as_ref()),
             ledger_transactions::reference.eq(txn.reference.as_deref()),
-            ledger_transactions::currency.eq(txn.currency.as_str()),
+            ledger_transactions::currency.eq(txn.currency),
             ledger_transactions::created_at.eq(t),
         ))
         .execute(conn)?;
@@ -72,7 +72,7 @@ pub fn post(conn: &mut AnyConnection, txn: &Transaction) -> Result<String> {
         .set((accounts::debits.eq(accounts::debits + debit), accounts::credits.eq(accounts::credits + credit)))
         .execute(conn)?;
         if updated != 1 {
-            tracing::error!(account = %account_id, kind = txn.kind, "refused a posting that would overflow an account");
+            tracing::error!(account = %account_id, kind = %txn.kind, "refused a posting that would overflow an account");
             return Err(MoneyError::Overflow.into());
         }
     }
@@ -90,7 +90,7 @@ fn ensure_account(conn: &mut AnyConnection, account: &Account, currency: Currenc
                     accounts::id.eq(&id),
                     accounts::kind.eq(account.kind()),
                     accounts::owner.eq(account.owner()),
-                    accounts::currency.eq(currency.as_str()),
+                    accounts::currency.eq(currency),
                     accounts::debits.eq(0i64),
                     accounts::credits.eq(0i64),
                     accounts::created_at.eq(now()),
@@ -128,7 +128,8 @@ pub fn owed(conn: &mut AnyConnection, account: &Account, currency: Currency) -> 
 /// very large books (an exact JSON integer either way).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct KindTotals {
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: AccountKind,
     pub accounts: i64,
     pub debits: Total,
     pub credits: Total,
@@ -200,7 +201,7 @@ impl WideSums {
 #[derive(QueryableByName)]
 struct KindRow {
     #[diesel(sql_type = Text)]
-    kind: String,
+    kind: AccountKind,
     #[diesel(sql_type = BigInt)]
     n: i64,
     #[diesel(embed)]
@@ -216,7 +217,7 @@ pub fn trial_balance(conn: &mut AnyConnection, currency: Currency) -> Result<Tri
         split_sum!("credits", "credits"),
         " FROM accounts WHERE currency = $1 GROUP BY kind ORDER BY kind"
     ))
-    .bind::<Text, _>(currency.as_str())
+    .bind::<Text, _>(currency)
     .load(conn)?;
     let (mut d, mut c) = (0i128, 0i128);
     let mut kinds = Vec::with_capacity(rows.len());
@@ -382,7 +383,8 @@ pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AccountBalance {
     pub id: String,
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: AccountKind,
     /// The order, store or partner the account belongs to.
     pub owner: Option<String>,
     pub debits: Money,
@@ -395,15 +397,15 @@ pub struct AccountBalance {
 pub fn accounts_page(
     conn: &mut AnyConnection,
     currency: Currency,
-    kind: Option<&str>,
+    kind: Option<AccountKind>,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<AccountBalance>> {
-    let mut q = accounts::table.filter(accounts::currency.eq(currency.as_str())).into_boxed();
+    let mut q = accounts::table.filter(accounts::currency.eq(currency)).into_boxed();
     if let Some(kind) = kind {
-        q = q.filter(accounts::kind.eq(kind.to_string()));
+        q = q.filter(accounts::kind.eq(kind));
     }
-    let rows: Vec<(String, String, Option<String>, i64, i64)> = q
+    let rows: Vec<(String, AccountKind, Option<String>, i64, i64)> = q
         .order(accounts::id)
         .limit(limit)
         .offset(offset)

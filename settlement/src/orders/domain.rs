@@ -2,7 +2,25 @@
 
 use shared::money::Money;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where an order stands, stored as text; an unknown stored status is a read error.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::Display,
+    diesel::AsExpression,
+    diesel::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     AwaitingPayment,
     /// Some money arrived, not all; the order stays unpaid.
@@ -16,35 +34,11 @@ pub enum OrderStatus {
     /// `pay_by` passed before it was paid in full; anything paid went back.
     Expired,
 }
+shared::sql_text!(OrderStatus);
 
-impl OrderStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            OrderStatus::AwaitingPayment => "awaiting_payment",
-            OrderStatus::Partial => "partial",
-            OrderStatus::Captured => "captured",
-            OrderStatus::Released => "released",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(s: &str) -> OrderStatus {
-        match s {
-            "partial" => OrderStatus::Partial,
-            "captured" => OrderStatus::Captured,
-            "released" => OrderStatus::Released,
-            "refunded" => OrderStatus::Refunded,
-            "cancelled" => OrderStatus::Cancelled,
-            "expired" => OrderStatus::Expired,
-            _ => OrderStatus::AwaitingPayment,
-        }
-    }
-}
-
-/// Why a payment is turned away whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a payment is turned away whole; its code is the payment's `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Rejection {
     WrongCurrency,
     OrderCancelled,
@@ -58,14 +52,7 @@ pub enum Rejection {
 
 impl Rejection {
     pub fn code(&self) -> &'static str {
-        match self {
-            Rejection::WrongCurrency => "wrong_currency",
-            Rejection::OrderCancelled => "order_cancelled",
-            Rejection::AlreadyPaid => "already_paid",
-            Rejection::OrderClosed => "order_closed",
-            Rejection::NonSellable => "non_sellable",
-            Rejection::Expired => "expired",
-        }
+        self.into()
     }
 }
 
@@ -164,5 +151,20 @@ mod tests {
             Decision::Reject(Rejection::NonSellable)
         );
         assert_eq!(decide(OrderStatus::Expired, eur(1000), 0, eur(1000), ok()), Decision::Reject(Rejection::Expired));
+    }
+}
+
+#[cfg(test)]
+mod stored {
+    use super::*;
+
+    #[test]
+    fn statuses_are_stored_as_today_and_an_unknown_one_is_refused() {
+        assert_eq!(OrderStatus::AwaitingPayment.as_ref(), "awaiting_payment");
+        assert_eq!("expired".parse::<OrderStatus>(), Ok(OrderStatus::Expired));
+        assert!("shipped".parse::<OrderStatus>().is_err());
+        assert_eq!(serde_json::to_value(OrderStatus::Partial).unwrap(), "partial");
+        assert_eq!(Rejection::WrongCurrency.code(), "wrong_currency");
+        assert_eq!(Rejection::NonSellable.code(), "non_sellable");
     }
 }

@@ -44,9 +44,9 @@ pub fn record(conn: &mut AnyConnection, order: &OrderId, store: &StoreId, p: &Pr
     let inserted = conn.transaction(|c| {
         diesel::insert_into(order_pricing::table)
             .values((
-                order_pricing::order_id.eq(order.as_str()),
-                order_pricing::store_id.eq(store.as_str()),
-                order_pricing::currency.eq(p.public_amount.currency.as_str()),
+                order_pricing::order_id.eq(order),
+                order_pricing::store_id.eq(store),
+                order_pricing::currency.eq(p.public_amount.currency),
                 order_pricing::public_amount.eq(p.public_amount.amount),
                 order_pricing::group_discount.eq(p.group_discount.amount),
                 order_pricing::points_discount.eq(p.points_discount.amount),
@@ -61,8 +61,8 @@ pub fn record(conn: &mut AnyConnection, order: &OrderId, store: &StoreId, p: &Pr
 }
 
 pub fn get(conn: &mut AnyConnection, order: &OrderId) -> Result<Option<Pricing>> {
-    let row: Option<(String, i64, i64, i64)> = order_pricing::table
-        .find(order.as_str())
+    let row: Option<(Currency, i64, i64, i64)> = order_pricing::table
+        .find(order)
         .select((
             order_pricing::currency,
             order_pricing::public_amount,
@@ -71,15 +71,11 @@ pub fn get(conn: &mut AnyConnection, order: &OrderId) -> Result<Option<Pricing>>
         ))
         .first(conn)
         .optional()?;
-    row.map(|(c, public, group, points)| {
-        let c = Currency::parse(&c)?;
-        Ok(Pricing {
-            public_amount: Money::new(public, c),
-            group_discount: Money::new(group, c),
-            points_discount: Money::new(points, c),
-        })
-    })
-    .transpose()
+    Ok(row.map(|(c, public, group, points)| Pricing {
+        public_amount: Money::new(public, c),
+        group_discount: Money::new(group, c),
+        points_discount: Money::new(points, c),
+    }))
 }
 
 /// Notes the release: what the store was credited and the fees taken. An order without a
@@ -95,7 +91,7 @@ pub fn released(
     if get(conn, order)?.is_none() {
         record(conn, order, store, &Pricing::from_message(value, None, None, None))?;
     }
-    diesel::update(order_pricing::table.find(order.as_str()))
+    diesel::update(order_pricing::table.find(order))
         .set((
             order_pricing::released_at.eq(Some(now())),
             order_pricing::store_credit.eq(Some(store_credit.amount)),
@@ -136,8 +132,8 @@ pub fn totals(
          FROM order_pricing WHERE store_id = $1 AND currency = $2 \
          AND released_at IS NOT NULL AND released_at >= $3 AND released_at < $4",
     )
-    .bind::<Text, _>(store.as_str())
-    .bind::<Text, _>(currency.as_str())
+    .bind::<Text, _>(store)
+    .bind::<Text, _>(currency)
     .bind::<SqlTimestamp, _>(from)
     .bind::<SqlTimestamp, _>(to)
     .get_result(conn)?)

@@ -20,7 +20,8 @@ pub struct SettlementView {
     /// Held or released for the order, net of refunds.
     pub paid: Money,
     /// `awaiting_payment`, `partial`, `captured`, `released`, `refunded` or `cancelled`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: super::OrderStatus,
 }
 
 /// The settlement state of an order, for its buyer: nothing about the seller.
@@ -32,11 +33,10 @@ pub async fn settlement(state: web::Data<State>, cap: Capability, path: web::Pat
     cap.for_order(&id, "read")?;
     let row = state.core.db.read(move |c| super::store::find(c, &id)).await?;
     let row = row.ok_or_else(|| shared::Error::NotFound("order".into()))?;
-    let currency = row.currency()?;
     Ok(HttpResponse::Ok().json(SettlementView {
-        order_id: row.id(),
-        expected: Money::new(row.expected, currency),
-        paid: Money::new(row.paid, currency),
-        status: row.status.clone(),
+        expected: row.expected(),
+        paid: row.paid(),
+        order_id: row.order_id,
+        status: row.status,
     }))
 }

@@ -13,48 +13,30 @@ use shared::time::{now, Timestamp};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
-    pub order_id: String,
-    pub store_id: String,
-    pub product_id: String,
-    pub referral_store_id: Option<String>,
-    pub shipper_store_id: Option<String>,
+    pub order_id: OrderId,
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub referral_store_id: Option<StoreId>,
+    pub shipper_store_id: Option<StoreId>,
     pub expected: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub paid: i64,
-    pub status: String,
+    pub status: OrderStatus,
     pub partial_since: Option<Timestamp>,
     pub pay_by: Option<Timestamp>,
 }
 
 impl OrderRow {
-    pub fn id(&self) -> OrderId {
-        OrderId::from_db(self.order_id.clone())
+    pub fn expected(&self) -> Money {
+        Money::new(self.expected, self.currency)
     }
-    pub fn store(&self) -> StoreId {
-        StoreId::from_db(self.store_id.clone())
-    }
-    pub fn product(&self) -> ProductId {
-        ProductId::from_db(self.product_id.clone())
-    }
-    pub fn referral(&self) -> Option<StoreId> {
-        self.referral_store_id.clone().map(StoreId::from_db)
-    }
-    pub fn shipper(&self) -> Option<StoreId> {
-        self.shipper_store_id.clone().map(StoreId::from_db)
-    }
-    pub fn currency(&self) -> Result<Currency> {
-        Ok(Currency::parse(&self.currency)?)
-    }
-    pub fn expected(&self) -> Result<Money> {
-        Ok(Money::new(self.expected, self.currency()?))
-    }
-    pub fn status(&self) -> OrderStatus {
-        OrderStatus::parse(&self.status)
+    pub fn paid(&self) -> Money {
+        Money::new(self.paid, self.currency)
     }
     /// Still unpaid (or partly paid) after its deadline: the next thing to happen to it is
     /// its expiry, whatever arrives.
     pub fn overdue(&self, at: Timestamp) -> bool {
-        matches!(self.status(), OrderStatus::AwaitingPayment | OrderStatus::Partial)
+        matches!(self.status, OrderStatus::AwaitingPayment | OrderStatus::Partial)
             && self.pay_by.is_some_and(|deadline| deadline <= at)
     }
 }
@@ -75,15 +57,15 @@ pub fn insert(conn: &mut AnyConnection, o: &NewOrder) -> Result<bool> {
     let inserted = conn.transaction(|c| {
         diesel::insert_into(orders::table)
             .values((
-                orders::order_id.eq(o.order_id.as_str()),
-                orders::store_id.eq(o.store_id.as_str()),
-                orders::product_id.eq(o.product_id.as_str()),
-                orders::referral_store_id.eq(o.referral_store_id.map(|s| s.as_str())),
-                orders::shipper_store_id.eq(o.shipper_store_id.map(|s| s.as_str())),
+                orders::order_id.eq(o.order_id),
+                orders::store_id.eq(o.store_id),
+                orders::product_id.eq(o.product_id),
+                orders::referral_store_id.eq(o.referral_store_id),
+                orders::shipper_store_id.eq(o.shipper_store_id),
                 orders::expected.eq(o.amount.amount),
-                orders::currency.eq(o.amount.currency.as_str()),
+                orders::currency.eq(o.amount.currency),
                 orders::paid.eq(0i64),
-                orders::status.eq(OrderStatus::AwaitingPayment.as_str()),
+                orders::status.eq(OrderStatus::AwaitingPayment),
                 orders::pay_by.eq(o.pay_by),
                 orders::created_at.eq(t),
                 orders::updated_at.eq(t),
@@ -101,15 +83,15 @@ pub fn insert(conn: &mut AnyConnection, o: &NewOrder) -> Result<bool> {
 /// lock on PostgreSQL; SQLite has one writer anyway) and reads it afresh, so that two
 /// payments or messages for one order apply one after the other.
 pub fn lock(conn: &mut AnyConnection, id: &OrderId) -> Result<Option<OrderRow>> {
-    let n = diesel::update(orders::table.find(id.as_str())).set(orders::updated_at.eq(now())).execute(conn)?;
+    let n = diesel::update(orders::table.find(id)).set(orders::updated_at.eq(now())).execute(conn)?;
     if n == 0 {
         return Ok(None);
     }
-    Ok(Some(orders::table.find(id.as_str()).select(OrderRow::as_select()).first(conn)?))
+    Ok(Some(orders::table.find(id).select(OrderRow::as_select()).first(conn)?))
 }
 
 pub fn find(conn: &mut AnyConnection, id: &OrderId) -> Result<Option<OrderRow>> {
-    Ok(orders::table.find(id.as_str()).select(OrderRow::as_select()).first(conn).optional()?)
+    Ok(orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()?)
 }
 
 pub fn set_state(
@@ -119,9 +101,9 @@ pub fn set_state(
     paid: i64,
     partial_since: Option<Timestamp>,
 ) -> Result<()> {
-    diesel::update(orders::table.find(id.as_str()))
+    diesel::update(orders::table.find(id))
         .set((
-            orders::status.eq(status.as_str()),
+            orders::status.eq(status),
             orders::paid.eq(paid),
             orders::partial_since.eq(partial_since),
             orders::updated_at.eq(now()),
@@ -133,35 +115,33 @@ pub fn set_state(
 /// Moves the order from `from` to `to` only if it is still in `from`: the guard that makes
 /// a release or refund happen once even when its message arrives twice.
 pub fn transition(conn: &mut AnyConnection, id: &OrderId, from: OrderStatus, to: OrderStatus) -> Result<bool> {
-    let n = diesel::update(orders::table.find(id.as_str()))
-        .filter(orders::status.eq(from.as_str()))
-        .set((orders::status.eq(to.as_str()), orders::updated_at.eq(now())))
+    let n = diesel::update(orders::table.find(id))
+        .filter(orders::status.eq(from))
+        .set((orders::status.eq(to), orders::updated_at.eq(now())))
         .execute(conn)?;
     Ok(n == 1)
 }
 
 /// Orders still unpaid or partly paid whose deadline is `at` or earlier, oldest first.
 pub fn overdue(conn: &mut AnyConnection, at: Timestamp, limit: i64) -> Result<Vec<OrderId>> {
-    let ids: Vec<String> = orders::table
-        .filter(orders::status.eq_any([OrderStatus::AwaitingPayment.as_str(), OrderStatus::Partial.as_str()]))
+    Ok(orders::table
+        .filter(orders::status.eq_any([OrderStatus::AwaitingPayment, OrderStatus::Partial]))
         .filter(orders::pay_by.le(at))
         .order(orders::pay_by.asc())
         .limit(limit)
         .select(orders::order_id)
-        .load(conn)?;
-    Ok(ids.into_iter().map(OrderId::from_db).collect())
+        .load(conn)?)
 }
 
 /// Partial orders without a deadline whose first payment is older than `cutoff`.
 pub fn partial_before(conn: &mut AnyConnection, cutoff: Timestamp, limit: i64) -> Result<Vec<OrderId>> {
-    let ids: Vec<String> = orders::table
-        .filter(orders::status.eq(OrderStatus::Partial.as_str()))
+    Ok(orders::table
+        .filter(orders::status.eq(OrderStatus::Partial))
         .filter(orders::pay_by.is_null())
         .filter(orders::partial_since.lt(cutoff))
         .limit(limit)
         .select(orders::order_id)
-        .load(conn)?;
-    Ok(ids.into_iter().map(OrderId::from_db).collect())
+        .load(conn)?)
 }
 
 #[derive(QueryableByName)]
@@ -174,10 +154,12 @@ struct Sum {
 pub fn escrow_of_store(conn: &mut AnyConnection, store: &StoreId, currency: Currency) -> Result<Money> {
     let sum: Sum = diesel::sql_query(
         "SELECT CAST(COALESCE(SUM(paid), 0) AS BIGINT) AS total FROM orders \
-         WHERE store_id = $1 AND status IN ('partial', 'captured') AND currency = $2",
+         WHERE store_id = $1 AND status IN ($2, $3) AND currency = $4",
     )
-    .bind::<Text, _>(store.as_str())
-    .bind::<Text, _>(currency.as_str())
+    .bind::<Text, _>(store)
+    .bind::<Text, _>(OrderStatus::Partial)
+    .bind::<Text, _>(OrderStatus::Captured)
+    .bind::<Text, _>(currency)
     .get_result(conn)?;
     Ok(Money::new(sum.total, currency))
 }
@@ -187,7 +169,7 @@ pub fn escrow_of_store(conn: &mut AnyConnection, store: &StoreId, currency: Curr
 pub fn messages_sent(conn: &mut AnyConnection, id: &OrderId) -> Result<Vec<(String, String)>> {
     use shared::schema::outbox as ob;
     Ok(ob::table
-        .filter(ob::ordering_key.eq(id.as_str()))
+        .filter(ob::ordering_key.eq(id))
         .order(ob::seq)
         .select((ob::destination, ob::kind))
         .load(conn)?)

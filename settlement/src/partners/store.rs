@@ -18,7 +18,7 @@ pub fn insert(
 ) -> Result<()> {
     diesel::insert_into(partners::table)
         .values((
-            partners::id.eq(id.as_str()),
+            partners::id.eq(id),
             partners::name.eq(name),
             partners::api_key_hash.eq(api_key_hash),
             partners::webhook_url.eq(webhook_url),
@@ -32,9 +32,7 @@ pub fn insert(
 }
 
 pub fn find_by_key_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<PartnerId>> {
-    let id: Option<String> =
-        partners::table.filter(partners::api_key_hash.eq(hash)).select(partners::id).first(conn).optional()?;
-    Ok(id.map(PartnerId::from_db))
+    Ok(partners::table.filter(partners::api_key_hash.eq(hash)).select(partners::id).first(conn).optional()?)
 }
 
 /// Where and how to sign a partner's webhooks.
@@ -45,7 +43,7 @@ pub struct WebhookTarget {
 
 pub fn webhook_target(conn: &mut AnyConnection, id: &PartnerId) -> Result<Option<WebhookTarget>> {
     let row: Option<(Option<String>, String, Vec<u8>)> = partners::table
-        .find(id.as_str())
+        .find(id)
         .select((partners::webhook_url, partners::webhook_secret_key_id, partners::webhook_secret))
         .first(conn)
         .optional()?;
@@ -54,15 +52,13 @@ pub fn webhook_target(conn: &mut AnyConnection, id: &PartnerId) -> Result<Option
 
 pub fn has_webhook(conn: &mut AnyConnection, id: &PartnerId) -> Result<bool> {
     let url: Option<Option<String>> =
-        partners::table.find(id.as_str()).select(partners::webhook_url).first(conn).optional()?;
+        partners::table.find(id).select(partners::webhook_url).first(conn).optional()?;
     Ok(url.flatten().is_some())
 }
 
 /// Takes the partner's next event number. The update locks the partner's row until the
 /// transaction ends, so concurrent writers number one after another, without gaps.
 pub fn next_event_seq(conn: &mut AnyConnection, id: &PartnerId) -> Result<i64> {
-    diesel::update(partners::table.find(id.as_str()))
-        .set(partners::event_seq.eq(partners::event_seq + 1))
-        .execute(conn)?;
-    Ok(partners::table.find(id.as_str()).select(partners::event_seq).first(conn)?)
+    diesel::update(partners::table.find(id)).set(partners::event_seq.eq(partners::event_seq + 1)).execute(conn)?;
+    Ok(partners::table.find(id).select(partners::event_seq).first(conn)?)
 }

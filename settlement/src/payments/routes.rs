@@ -62,7 +62,8 @@ pub struct PaymentView {
     pub payment_id: PaymentId,
     pub order_id: OrderId,
     /// `captured`, `partial`, `rejected` or `refunded`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: super::domain::PaymentStatus,
     pub reason: Option<String>,
     /// What the partner reported.
     pub amount: Money,
@@ -81,16 +82,15 @@ pub struct PaymentView {
 pub async fn show(state: web::Data<State>, partner: PartnerCaller, path: web::Path<String>) -> Result<HttpResponse> {
     let id = PaymentId::parse(&path.into_inner())?;
     let row = state.core.db.read(move |c| super::store::find(c, &id)).await?;
-    let row = row.filter(|p| p.partner() == partner.id).ok_or(crate::error::SettlementError::UnknownPayment)?;
-    let currency = row.currency()?;
+    let row = row.filter(|p| p.partner_id == partner.id).ok_or(crate::error::SettlementError::UnknownPayment)?;
     Ok(HttpResponse::Ok().json(PaymentView {
-        payment_id: row.id(),
-        order_id: row.order(),
-        status: row.status.clone(),
-        reason: row.reason.clone(),
-        amount: Money::new(row.amount, currency),
-        captured: Money::new(row.captured, currency),
-        refunded: Money::new(row.refunded, currency),
-        returned: Money::new(row.returned, currency),
+        amount: row.money(row.amount),
+        captured: row.money(row.captured),
+        refunded: row.money(row.refunded),
+        returned: row.money(row.returned),
+        payment_id: row.id,
+        order_id: row.order_id,
+        status: row.status,
+        reason: row.reason,
     }))
 }

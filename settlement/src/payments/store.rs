@@ -5,44 +5,31 @@ use crate::schema::payments;
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::{OrderId, PartnerId, PaymentId};
+use super::domain::PaymentStatus;
 use shared::money::{Currency, Money};
 use shared::time::now;
-
-pub const CAPTURED: &str = "captured";
-pub const PARTIAL: &str = "partial";
-pub const REJECTED: &str = "rejected";
-pub const REFUNDED: &str = "refunded";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = payments)]
 pub struct PaymentRow {
-    pub id: String,
-    pub partner_id: String,
-    pub order_id: String,
+    pub id: PaymentId,
+    pub partner_id: PartnerId,
+    pub order_id: OrderId,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     /// Booked into escrow.
     pub captured: i64,
     /// Refunded so far, out of `captured`.
     pub refunded: i64,
     /// Sent back at once (an overpayment's excess, or all of a rejected payment).
     pub returned: i64,
-    pub status: String,
+    pub status: PaymentStatus,
     pub reason: Option<String>,
 }
 
 impl PaymentRow {
-    pub fn id(&self) -> PaymentId {
-        PaymentId::from_db(self.id.clone())
-    }
-    pub fn partner(&self) -> PartnerId {
-        PartnerId::from_db(self.partner_id.clone())
-    }
-    pub fn order(&self) -> OrderId {
-        OrderId::from_db(self.order_id.clone())
-    }
-    pub fn currency(&self) -> Result<Currency> {
-        Ok(Currency::parse(&self.currency)?)
+    pub fn money(&self, amount: i64) -> Money {
+        Money::new(amount, self.currency)
     }
     pub fn refundable(&self) -> i64 {
         self.captured - self.refunded
@@ -57,19 +44,19 @@ pub struct NewPayment<'a> {
     pub amount: Money,
     pub captured: i64,
     pub returned: i64,
-    pub status: &'a str,
+    pub status: PaymentStatus,
     pub reason: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut AnyConnection, p: &NewPayment) -> Result<()> {
     diesel::insert_into(payments::table)
         .values((
-            payments::id.eq(p.id.as_str()),
-            payments::partner_id.eq(p.partner.as_str()),
-            payments::order_id.eq(p.order.as_str()),
+            payments::id.eq(p.id),
+            payments::partner_id.eq(p.partner),
+            payments::order_id.eq(p.order),
             payments::partner_reference.eq(p.partner_reference),
             payments::amount.eq(p.amount.amount),
-            payments::currency.eq(p.amount.currency.as_str()),
+            payments::currency.eq(p.amount.currency),
             payments::captured.eq(p.captured),
             payments::refunded.eq(0i64),
             payments::returned.eq(p.returned),
@@ -82,25 +69,25 @@ pub fn insert(conn: &mut AnyConnection, p: &NewPayment) -> Result<()> {
 }
 
 pub fn find(conn: &mut AnyConnection, id: &PaymentId) -> Result<Option<PaymentRow>> {
-    Ok(payments::table.find(id.as_str()).select(PaymentRow::as_select()).first(conn).optional()?)
+    Ok(payments::table.find(id).select(PaymentRow::as_select()).first(conn).optional()?)
 }
 
 pub fn of_order(conn: &mut AnyConnection, order: &OrderId) -> Result<Vec<PaymentRow>> {
     Ok(payments::table
-        .filter(payments::order_id.eq(order.as_str()))
+        .filter(payments::order_id.eq(order))
         .order(payments::created_at.asc())
         .select(PaymentRow::as_select())
         .load(conn)?)
 }
 
-pub fn set_status(conn: &mut AnyConnection, id: &PaymentId, status: &str) -> Result<()> {
-    diesel::update(payments::table.find(id.as_str())).set(payments::status.eq(status)).execute(conn)?;
+pub fn set_status(conn: &mut AnyConnection, id: &PaymentId, status: PaymentStatus) -> Result<()> {
+    diesel::update(payments::table.find(id)).set(payments::status.eq(status)).execute(conn)?;
     Ok(())
 }
 
 /// Adds a refund to the payment, only if it stays within what was captured.
 pub fn add_refund(conn: &mut AnyConnection, id: &PaymentId, amount: i64) -> Result<bool> {
-    let n = diesel::update(payments::table.find(id.as_str()))
+    let n = diesel::update(payments::table.find(id))
         .filter((payments::refunded + amount).le(payments::captured))
         .set(payments::refunded.eq(payments::refunded + amount))
         .execute(conn)?;

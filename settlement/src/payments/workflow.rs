@@ -1,7 +1,8 @@
 //! Taking a payment: the amount check, the capture into escrow, and what it tells the
 //! partner, the broker and delivery.
 
-use super::store::{self as payments, NewPayment, CAPTURED, PARTIAL, REJECTED};
+use super::domain::PaymentStatus::{self, Captured, Partial, Rejected};
+use super::store::{self as payments, NewPayment};
 use crate::error::{Code, Result, SettlementError};
 use crate::events::{store as events, EventData};
 use crate::ledger::{store as ledger, Account, Transaction};
@@ -62,7 +63,8 @@ pub struct PaymentAnswer {
     pub payment_id: PaymentId,
     pub order_id: OrderId,
     /// `captured`, `partial` or `rejected`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: PaymentStatus,
     /// Why a payment was rejected: `wrong_currency`, `order_cancelled`, `already_paid`,
     /// `order_closed`, `non_sellable`, `expired` (its `pay_by` passed).
     pub reason: Option<String>,
@@ -83,20 +85,20 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
         refund_order(conn, &req.order_id, OrderRefund::Expired, Rejection::Expired.code())?;
         order = orders::find(conn, &req.order_id)?.ok_or(SettlementError::UnknownOrder)?;
     }
-    let expected = order.expected()?;
-    let sellable = crate::stores::store::sellable(conn, &order.store(), &order.product())?;
-    let decision = decide(order.status(), expected, order.paid, req.amount, shared::rules::still_sellable(sellable));
+    let expected = order.expected();
+    let sellable = crate::stores::store::sellable(conn, &order.store_id, &order.product_id)?;
+    let decision = decide(order.status, expected, order.paid, req.amount, shared::rules::still_sellable(sellable));
     let payment_id = PaymentId::generate();
-    let answer = |status: &str, reason: Option<&str>, refund: i64| PaymentAnswer {
+    let answer = |status: PaymentStatus, reason: Option<&str>, refund: i64| PaymentAnswer {
         payment_id: payment_id.clone(),
         order_id: req.order_id.clone(),
-        status: status.to_string(),
+        status,
         reason: reason.map(str::to_string),
         refund: (refund > 0).then(|| RefundDue { amount: Money::new(refund, req.amount.currency) }),
         amount: req.amount,
         partner_reference: req.partner_reference.clone(),
     };
-    let event = |status: &str, reason: Option<&str>| EventData {
+    let event = |status: PaymentStatus, reason: Option<&str>| EventData {
         payment_id: payment_id.clone(),
         order_id: req.order_id.clone(),
         amount: req.amount,
@@ -115,11 +117,11 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
                     amount: req.amount,
                     captured: 0,
                     returned: req.amount.amount,
-                    status: REJECTED,
+                    status: Rejected,
                     reason: Some(why.code()),
                 },
             )?;
-            events::emit(conn, partner, "payment.rejected", event(REJECTED, Some(why.code())))?;
+            events::emit(conn, partner, "payment.rejected", event(Rejected, Some(why.code())))?;
             if why == Rejection::NonSellable {
                 shared::outbox::send(
                     conn,
@@ -128,10 +130,10 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
                     Message::PaymentRefused { order_id: req.order_id.clone(), reason: why.code().into() },
                 )?;
             }
-            Ok(answer(REJECTED, Some(why.code()), req.amount.amount))
+            Ok(answer(Rejected, Some(why.code()), req.amount.amount))
         }
         Decision::Accept { booked, returned, completes } => {
-            let status = if completes { CAPTURED } else { PARTIAL };
+            let status = if completes { Captured } else { Partial };
             payments::insert(
                 conn,
                 &NewPayment {
@@ -146,9 +148,9 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
                     reason: None,
                 },
             )?;
-            let txn = Transaction::new("payment", expected.currency)
+            let txn = Transaction::new(crate::ledger::TransactionKind::Payment, expected.currency)
                 .order(&req.order_id)
-                .reference(payment_id.as_str())
+                .reference(&payment_id)
                 .move_money(
                     Account::PartnerClearing(partner.clone()),
                     Account::Escrow(req.order_id.clone()),
@@ -162,16 +164,16 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
             if completes {
                 // Earlier partial payments are now part of a captured order.
                 for earlier in payments::of_order(conn, &req.order_id)? {
-                    if earlier.status == PARTIAL && earlier.id != payment_id.as_str() {
-                        payments::set_status(conn, &earlier.id(), CAPTURED)?;
+                    if earlier.status == Partial && earlier.id != payment_id {
+                        payments::set_status(conn, &earlier.id, Captured)?;
                         pending.push(
-                            earlier.partner(),
+                            earlier.partner_id,
                             "payment.captured",
                             EventData {
-                                payment_id: earlier.id(),
+                                payment_id: earlier.id,
                                 order_id: req.order_id.clone(),
                                 amount: Money::new(earlier.amount, expected.currency),
-                                status: CAPTURED.into(),
+                                status: Captured.to_string(),
                                 reason: None,
                             },
                         );
@@ -186,11 +188,11 @@ pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &Payment
                         Message::OrderPaid { order_id: req.order_id.clone() },
                     )?;
                 }
-                pending.push(partner.clone(), "payment.captured", event(CAPTURED, None));
+                pending.push(partner.clone(), "payment.captured", event(Captured, None));
             } else {
                 let since = order.partial_since.unwrap_or_else(shared::time::now);
                 orders::set_state(conn, &req.order_id, OrderStatus::Partial, paid, Some(since))?;
-                pending.push(partner.clone(), "payment.partial", event(PARTIAL, None));
+                pending.push(partner.clone(), "payment.partial", event(Partial, None));
             }
             pending.emit(conn)?;
             Ok(answer(status, None, returned))

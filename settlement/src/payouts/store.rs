@@ -37,15 +37,15 @@ pub fn set(
         pa::updated_at.eq(t),
         pa::hold_until.eq(hold_until),
     );
-    let updated = diesel::update(pa::table.find(store.as_str())).set(fields).execute(conn)?;
+    let updated = diesel::update(pa::table.find(store)).set(fields).execute(conn)?;
     if updated == 0 {
         let inserted = conn.transaction(|c| {
-            diesel::insert_into(pa::table).values((pa::store_id.eq(store.as_str()), fields)).execute(c)
+            diesel::insert_into(pa::table).values((pa::store_id.eq(store), fields)).execute(c)
         });
         match inserted {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                diesel::update(pa::table.find(store.as_str())).set(fields).execute(conn)?;
+                diesel::update(pa::table.find(store)).set(fields).execute(conn)?;
             }
             Err(e) => return Err(e.into()),
         }
@@ -56,14 +56,14 @@ pub fn set(
 /// The store's account as shown, if it has one.
 pub fn summary(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<Summary>> {
     let row: Option<(String, Timestamp, Option<Timestamp>)> =
-        pa::table.find(store.as_str()).select((pa::last4, pa::updated_at, pa::hold_until)).first(conn).optional()?;
+        pa::table.find(store).select((pa::last4, pa::updated_at, pa::hold_until)).first(conn).optional()?;
     Ok(row.map(|(last4, updated, hold_until)| Summary { last4, updated, hold_until }))
 }
 
 /// The account in clear, for the payout file only.
 pub fn open(conn: &mut AnyConnection, sealer: &Sealer, store: &StoreId) -> Result<Option<PayoutAccount>> {
     let row: Option<(String, Vec<u8>)> =
-        pa::table.find(store.as_str()).select((pa::key_id, pa::sealed)).first(conn).optional()?;
+        pa::table.find(store).select((pa::key_id, pa::sealed)).first(conn).optional()?;
     let Some((key_id, bytes)) = row else { return Ok(None) };
     let plain = sealer
         .open(&shared::crypto::Sealed { key_id, bytes }, store.as_str().as_bytes())

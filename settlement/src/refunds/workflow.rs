@@ -4,7 +4,9 @@ use crate::error::{Result, SettlementError};
 use crate::events::{store as events, EventData};
 use crate::ledger::{store as ledger, Account, Transaction};
 use crate::orders::{store as orders, OrderRow, OrderStatus};
-use crate::payments::store::{self as payments, PaymentRow, REFUNDED};
+use crate::payments::domain::PaymentStatus;
+use crate::payments::store::{self as payments, PaymentRow};
+use super::domain::RefundStatus;
 use serde::{Deserialize, Serialize};
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
@@ -17,7 +19,8 @@ use utoipa::ToSchema;
 pub struct RefundAnswer {
     pub refund_id: RefundId,
     /// `succeeded`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: RefundStatus,
     pub payment_id: PaymentId,
     pub amount: Money,
 }
@@ -38,42 +41,41 @@ fn refund_one(
     txn: &mut Transaction,
     pending: &mut events::Pending,
 ) -> Result<(RefundAnswer, i64)> {
-    if amount.currency != payment.currency()? {
+    if amount.currency != payment.currency {
         return Err(shared::Error::Money(shared::money::MoneyError::CurrencyMismatch(
             amount.currency,
-            payment.currency()?,
+            payment.currency,
         ))
         .into());
     }
-    if amount.amount > payment.refundable() || !payments::add_refund(conn, &payment.id(), amount.amount)? {
+    if amount.amount > payment.refundable() || !payments::add_refund(conn, &payment.id, amount.amount)? {
         return Err(SettlementError::RefundExceedsPayment {
             refundable: Money::new(payment.refundable(), amount.currency),
         });
     }
     let refund_id = RefundId::generate();
-    let source = match order.status() {
-        OrderStatus::Released => Account::Store(order.store()),
-        _ => Account::Escrow(order.id()),
+    let source = match order.status {
+        OrderStatus::Released => Account::Store(order.store_id.clone()),
+        _ => Account::Escrow(order.order_id.clone()),
     };
     txn.add(source, Account::Refunds, amount);
-    txn.add(Account::Refunds, Account::PartnerClearing(payment.partner()), amount);
-    crate::refunds::store::insert(conn, &refund_id, &payment.id(), amount, reason)?;
+    txn.add(Account::Refunds, Account::PartnerClearing(payment.partner_id.clone()), amount);
+    crate::refunds::store::insert(conn, &refund_id, &payment.id, amount, reason)?;
     if payment.refunded + amount.amount == payment.captured {
-        payments::set_status(conn, &payment.id(), REFUNDED)?;
+        payments::set_status(conn, &payment.id, PaymentStatus::Refunded)?;
     }
     pending.push(
-        payment.partner(),
+        payment.partner_id.clone(),
         "refund.succeeded",
         EventData {
-            payment_id: payment.id(),
-            order_id: order.id(),
+            payment_id: payment.id.clone(),
+            order_id: order.order_id.clone(),
             amount,
-            status: crate::refunds::store::SUCCEEDED.into(),
+            status: RefundStatus::Succeeded.to_string(),
             reason: Some(reason.to_string()),
         },
     );
-    let answer =
-        RefundAnswer { refund_id, status: crate::refunds::store::SUCCEEDED.into(), payment_id: payment.id(), amount };
+    let answer = RefundAnswer { refund_id, status: RefundStatus::Succeeded, payment_id: payment.id.clone(), amount };
     Ok((answer, paid - amount.amount))
 }
 
@@ -86,30 +88,30 @@ pub fn refund_payment(
     reason: &str,
 ) -> Result<RefundAnswer> {
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
-    if caller.is_some_and(|p| *p != payment.partner()) {
+    if caller.is_some_and(|p| *p != payment.partner_id) {
         // Another partner's payment does not exist, as far as this caller can tell.
         return Err(SettlementError::UnknownPayment);
     }
-    let order = orders::lock(conn, &payment.order())?.ok_or(SettlementError::UnknownPayment)?;
+    let order = orders::lock(conn, &payment.order_id)?.ok_or(SettlementError::UnknownPayment)?;
     // Read again under the order's lock: a concurrent refund may have just committed.
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
     let mut pending = events::Pending::default();
-    let mut txn = Transaction::new("refund", amount.currency).order(&order.id());
+    let mut txn = Transaction::new(crate::ledger::TransactionKind::Refund, amount.currency).order(&order.order_id);
     let (answer, paid) = refund_one(conn, &order, order.paid, &payment, amount, reason, &mut txn, &mut pending)?;
-    ledger::post(conn, &txn.reference(answer.refund_id.as_str()))?;
+    ledger::post(conn, &txn.reference(&answer.refund_id))?;
     pending.emit(conn)?;
-    let status = order.status();
+    let (id, status) = (&order.order_id, order.status);
     if paid == 0 {
         match status {
-            OrderStatus::Partial => orders::set_state(conn, &order.id(), OrderStatus::AwaitingPayment, 0, None)?,
+            OrderStatus::Partial => orders::set_state(conn, id, OrderStatus::AwaitingPayment, 0, None)?,
             OrderStatus::Captured | OrderStatus::Released => {
-                orders::set_state(conn, &order.id(), OrderStatus::Refunded, 0, None)?;
-                tell_refunded(conn, &order.id(), reason, status == OrderStatus::Captured)?;
+                orders::set_state(conn, id, OrderStatus::Refunded, 0, None)?;
+                tell_refunded(conn, id, reason, status == OrderStatus::Captured)?;
             }
-            _ => orders::set_state(conn, &order.id(), status, 0, order.partial_since)?,
+            _ => orders::set_state(conn, id, status, 0, order.partial_since)?,
         }
     } else {
-        orders::set_state(conn, &order.id(), status, paid, order.partial_since)?;
+        orders::set_state(conn, id, status, paid, order.partial_since)?;
     }
     Ok(answer)
 }
@@ -134,7 +136,7 @@ pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefu
     let Some(order) = orders::lock(conn, order_id)? else {
         return Ok(false);
     };
-    let status = order.status();
+    let status = order.status;
     let (applies, end) = match (why, status) {
         (OrderRefund::Cancelled, OrderStatus::AwaitingPayment | OrderStatus::Partial) => (true, OrderStatus::Cancelled),
         // Paid in the meantime: the money cannot stay for an order the broker cancelled.
@@ -147,10 +149,10 @@ pub fn refund_order(conn: &mut AnyConnection, order_id: &OrderId, why: OrderRefu
     if !applies {
         return Ok(false);
     }
-    let currency = order.currency()?;
+    let currency = order.currency;
     let mut paid = order.paid;
     let mut pending = events::Pending::default();
-    let mut txn = Transaction::new("order_refund", currency).order(order_id);
+    let mut txn = Transaction::new(crate::ledger::TransactionKind::OrderRefund, currency).order(order_id);
     for payment in payments::of_order(conn, order_id)? {
         if payment.refundable() > 0 {
             let amount = Money::new(payment.refundable(), currency);

@@ -1,7 +1,7 @@
 //! One remittance batch.
 
 use crate::error::{Result, SettlementError};
-use crate::ledger::{store as ledger, Account, Transaction};
+use crate::ledger::{store as ledger, Account, AccountKind, Transaction};
 use crate::schema::{accounts, remittances};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -24,10 +24,20 @@ pub struct Remittance {
 pub struct Skipped {
     pub store_id: StoreId,
     pub amount: Money,
+    /// `no_payout_account` or `payout_account_hold` (see [`SkipReason`]).
+    #[schema(value_type = String)]
+    pub reason: SkipReason,
+}
+
+/// Why a store's balance was not paid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
     /// `no_payout_account`: the balance waits until the seller sets one.
+    NoPayoutAccount,
     /// `payout_account_hold`: the account changed recently; the balance waits until the
     /// hold ends, so that a change the seller did not make can be stopped first.
-    pub reason: String,
+    PayoutAccountHold,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -43,23 +53,22 @@ pub struct Batch {
 pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
     let started = now();
     // In account id order, the order postings lock accounts in.
-    let due: Vec<(Option<String>, String, i64, i64)> = accounts::table
-        .filter(accounts::kind.eq("store"))
+    let due: Vec<(Option<StoreId>, Currency, i64, i64)> = accounts::table
+        .filter(accounts::kind.eq(AccountKind::Store))
         .filter(accounts::credits.gt(accounts::debits))
         .order(accounts::id)
         .select((accounts::owner, accounts::currency, accounts::debits, accounts::credits))
         .load(conn)?;
     let mut out = Batch::default();
     for (owner, currency, debits, credits) in due {
-        let Some(owner) = owner else { continue };
-        let store = StoreId::from_db(owner);
-        let amount = Money::new(credits - debits, Currency::parse(&currency)?);
+        let Some(store) = owner else { continue };
+        let amount = Money::new(credits - debits, currency);
         let Some(account) = crate::payouts::store::summary(conn, &store)? else {
-            out.skipped.push(Skipped { store_id: store, amount, reason: "no_payout_account".into() });
+            out.skipped.push(Skipped { store_id: store, amount, reason: SkipReason::NoPayoutAccount });
             continue;
         };
         if account.hold_until.is_some_and(|until| until > started) {
-            out.skipped.push(Skipped { store_id: store, amount, reason: "payout_account_hold".into() });
+            out.skipped.push(Skipped { store_id: store, amount, reason: SkipReason::PayoutAccountHold });
             continue;
         }
         let paid = conn.transaction(|c| remit(c, &store, amount, &account.last4));
@@ -76,7 +85,7 @@ pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
 
 fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money, last4: &str) -> Result<Remittance> {
     let id = RemittanceId::generate();
-    let txn = Transaction::new("remittance", amount.currency).reference(id.as_str()).move_money(
+    let txn = Transaction::new(crate::ledger::TransactionKind::Remittance, amount.currency).reference(&id).move_money(
         Account::Store(store.clone()),
         Account::Payouts,
         amount,
@@ -87,10 +96,10 @@ fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money, last4: &str) 
     }
     diesel::insert_into(remittances::table)
         .values((
-            remittances::id.eq(id.as_str()),
-            remittances::store_id.eq(store.as_str()),
+            remittances::id.eq(&id),
+            remittances::store_id.eq(store),
             remittances::amount.eq(amount.amount),
-            remittances::currency.eq(amount.currency.as_str()),
+            remittances::currency.eq(amount.currency),
             remittances::transaction_id.eq(txn_id),
             remittances::created_at.eq(now()),
             remittances::account_last4.eq(Some(last4)),
@@ -102,7 +111,7 @@ fn remit(conn: &mut AnyConnection, store: &StoreId, amount: Money, last4: &str) 
 /// The store's remittances, newest first: its statement of payouts.
 pub fn of_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i64) -> Result<Vec<Statement>> {
     let rows: Vec<StatementRow> = remittances::table
-        .filter(remittances::store_id.eq(store.as_str()))
+        .filter(remittances::store_id.eq(store))
         .order(remittances::created_at.desc())
         .limit(limit)
         .offset(offset)
@@ -114,21 +123,20 @@ pub fn of_store(conn: &mut AnyConnection, store: &StoreId, limit: i64, offset: i
             remittances::account_last4,
         ))
         .load(conn)?;
-    rows.into_iter()
-        .map(|(id, amount, currency, created, iban_last4)| {
-            Ok(Statement {
-                id: RemittanceId::from_db(id),
-                amount: Money::new(amount, Currency::parse(&currency)?),
-                created,
-                iban_last4,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|(id, amount, currency, created, iban_last4)| Statement {
+            id,
+            amount: Money::new(amount, currency),
+            created,
+            iban_last4,
         })
-        .collect()
+        .collect())
 }
 
 pub use client::settlement::Statement;
 
-type StatementRow = (String, i64, String, shared::time::Timestamp, Option<String>);
+type StatementRow = (RemittanceId, i64, Currency, shared::time::Timestamp, Option<String>);
 
 #[cfg(test)]
 mod tests {
@@ -137,7 +145,7 @@ mod tests {
     use shared::db::Db;
 
     fn owed(conn: &mut AnyConnection, store: &StoreId, amount: i64) -> Result<()> {
-        let txn = Transaction::new("report_charge", Currency::EUR).move_money(
+        let txn = Transaction::new(crate::ledger::TransactionKind::ReportCharge, Currency::EUR).move_money(
             Account::MarketplaceFees,
             Account::Store(store.clone()),
             Money::new(amount, Currency::EUR),
@@ -164,7 +172,7 @@ mod tests {
             assert_eq!(batch.remittances.len(), 1);
             assert_eq!(batch.remittances[0].store_id, free);
             assert_eq!(batch.skipped.len(), 1);
-            assert_eq!((&batch.skipped[0].store_id, batch.skipped[0].reason.as_str()), (&held, "payout_account_hold"));
+            assert_eq!((&batch.skipped[0].store_id, batch.skipped[0].reason), (&held, SkipReason::PayoutAccountHold));
             assert_eq!(ledger::owed(c, &Account::Store(held.clone()), Currency::EUR)?.amount, 700);
             // Once the hold has passed, the next batch pays it.
             accounts_of::set(c, &sealer, &held, &account, t, None)?;

@@ -21,11 +21,11 @@ pub struct NewStore<'a> {
 
 /// Records a store, or updates it when the broker registers it again.
 pub fn upsert_store(conn: &mut AnyConnection, s: &NewStore) -> Result<()> {
-    let updated = diesel::update(stores::table.find(s.store_id.as_str()))
+    let updated = diesel::update(stores::table.find(s.store_id))
         .set((
-            stores::seller_id.eq(s.seller_id.map(|x| x.as_str())),
-            stores::manufacturer_id.eq(s.manufacturer_id.map(|x| x.as_str())),
-            stores::union_id.eq(s.union_id.map(|x| x.as_str())),
+            stores::seller_id.eq(s.seller_id),
+            stores::manufacturer_id.eq(s.manufacturer_id),
+            stores::union_id.eq(s.union_id),
             stores::name.eq(s.name),
             stores::category.eq(s.category),
             stores::region.eq(s.region),
@@ -34,10 +34,10 @@ pub fn upsert_store(conn: &mut AnyConnection, s: &NewStore) -> Result<()> {
     if updated == 0 {
         diesel::insert_into(stores::table)
             .values((
-                stores::store_id.eq(s.store_id.as_str()),
-                stores::seller_id.eq(s.seller_id.map(|x| x.as_str())),
-                stores::manufacturer_id.eq(s.manufacturer_id.map(|x| x.as_str())),
-                stores::union_id.eq(s.union_id.map(|x| x.as_str())),
+                stores::store_id.eq(s.store_id),
+                stores::seller_id.eq(s.seller_id),
+                stores::manufacturer_id.eq(s.manufacturer_id),
+                stores::union_id.eq(s.union_id),
                 stores::name.eq(s.name),
                 stores::category.eq(s.category),
                 stores::region.eq(s.region),
@@ -51,25 +51,24 @@ pub fn upsert_store(conn: &mut AnyConnection, s: &NewStore) -> Result<()> {
 /// The stores of a salesperson, or a manufacturer's own store, in a stable order.
 pub fn stores_of(conn: &mut AnyConnection, owner: &StoreOwner) -> Result<Vec<StoreId>> {
     let query = stores::table.order(stores::store_id).select(stores::store_id).into_boxed();
-    let ids: Vec<String> = match owner {
-        StoreOwner::Seller(s) => query.filter(stores::seller_id.eq(s.as_str())).load(conn)?,
+    Ok(match owner {
+        StoreOwner::Seller(s) => query.filter(stores::seller_id.eq(s)).load(conn)?,
         StoreOwner::Manufacturer(m) => {
-            query.filter(stores::seller_id.is_null()).filter(stores::manufacturer_id.eq(m.as_str())).load(conn)?
+            query.filter(stores::seller_id.is_null()).filter(stores::manufacturer_id.eq(m)).load(conn)?
         }
-    };
-    Ok(ids.into_iter().map(StoreId::from_db).collect())
+    })
 }
 
 /// The store's owner: `None` for an unknown store.
 pub fn owner_of(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<StoreOwner>> {
-    let row: Option<(Option<String>, Option<String>)> = stores::table
-        .find(store.as_str())
+    let row: Option<(Option<SellerId>, Option<ManufacturerId>)> = stores::table
+        .find(store)
         .select((stores::seller_id, stores::manufacturer_id))
         .first(conn)
         .optional()?;
     Ok(row.and_then(|(seller, manufacturer)| match (seller, manufacturer) {
-        (Some(s), _) => Some(StoreOwner::Seller(SellerId::from_db(s))),
-        (None, Some(m)) => Some(StoreOwner::Manufacturer(ManufacturerId::from_db(m))),
+        (Some(s), _) => Some(StoreOwner::Seller(s)),
+        (None, Some(m)) => Some(StoreOwner::Manufacturer(m)),
         (None, None) => None,
     }))
 }
@@ -82,15 +81,15 @@ pub fn set_sellability(
     reason: Option<&str>,
 ) -> Result<()> {
     let t = now();
-    let updated = diesel::update(sellability::table.find((store.as_str(), product.as_str())))
+    let updated = diesel::update(sellability::table.find((store, product)))
         .set((sellability::sellable.eq(sellable), sellability::reason.eq(reason), sellability::updated_at.eq(t)))
         .execute(conn)?;
     if updated == 0 {
         let inserted = conn.transaction(|c| {
             diesel::insert_into(sellability::table)
                 .values((
-                    sellability::store_id.eq(store.as_str()),
-                    sellability::product_id.eq(product.as_str()),
+                    sellability::store_id.eq(store),
+                    sellability::product_id.eq(product),
                     sellability::sellable.eq(sellable),
                     sellability::reason.eq(reason),
                     sellability::updated_at.eq(t),
@@ -100,7 +99,7 @@ pub fn set_sellability(
         match inserted {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                diesel::update(sellability::table.find((store.as_str(), product.as_str())))
+                diesel::update(sellability::table.find((store, product)))
                     .set((sellability::sellable.eq(sellable), sellability::reason.eq(reason)))
                     .execute(conn)?;
             }
@@ -113,7 +112,7 @@ pub fn set_sellability(
 /// The last published rule for the offer, if any was published.
 pub fn sellable(conn: &mut AnyConnection, store: &StoreId, product: &ProductId) -> Result<Option<bool>> {
     Ok(sellability::table
-        .find((store.as_str(), product.as_str()))
+        .find((store, product))
         .select(sellability::sellable)
         .first(conn)
         .optional()?)

@@ -1,14 +1,13 @@
-//! Taking a payment: the amount check, the capture into escrow, and what it tells the
-//! partner, the broker and delivery.
+//! Taking a payment: read under the order's lock, decided in `payments::domain`, written
+//! once: the capture into escrow, and what it tells the partner, the broker and delivery.
 
-use super::domain::PaymentStatus::{self, Captured, Partial, Rejected};
+use super::domain::{self, PaymentStatus};
 use super::store::{self as payments, NewPayment};
 use crate::error::{Code, Result, SettlementError};
 use crate::events::{store as events, EventData};
-use crate::ledger::{store as ledger, Account, Transaction};
-use crate::orders::domain::{decide, Decision, Rejection};
-use crate::orders::{store as orders, OrderStatus};
-use crate::refunds::workflow::{refund_order, OrderRefund};
+use crate::ledger::{store as ledger, Account, Transaction, TransactionKind};
+use crate::orders::domain::Rejection;
+use crate::orders::store as orders;
 use serde::{Deserialize, Serialize};
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
@@ -75,127 +74,101 @@ pub struct PaymentAnswer {
     pub partner_reference: String,
 }
 
-/// Applies a payment in the caller's transaction. `Err(UnknownOrder)` when the broker's
-/// `order_payable` has not arrived.
+/// Applies a payment in the caller's transaction: reads the order under its lock, its
+/// payments and the offer's sellability once, decides ([`domain::take`]), and writes the
+/// decision. `Err(UnknownOrder)` when the broker's `order_payable` has not arrived.
 pub fn take_payment(conn: &mut AnyConnection, partner: &PartnerId, req: &PaymentRequest) -> Result<PaymentAnswer> {
-    let mut order = orders::lock(conn, &req.order_id)?.ok_or(SettlementError::UnknownOrder)?;
-    if order.overdue(shared::time::now()) {
-        // The deadline passed before the sweeper came by: expire the order now, in this
-        // transaction, so the late payment and the expiry can never both win.
-        refund_order(conn, &req.order_id, OrderRefund::Expired, Rejection::Expired.code())?;
-        order = orders::find(conn, &req.order_id)?.ok_or(SettlementError::UnknownOrder)?;
-    }
-    let expected = order.expected();
+    let order = orders::lock(conn, &req.order_id)?.ok_or(SettlementError::UnknownOrder)?;
+    let earlier = payments::of_order(conn, &req.order_id)?;
     let sellable = crate::stores::store::sellable(conn, &order.store_id, &order.product_id)?;
-    let decision = decide(order.status, expected, order.paid, req.amount, shared::rules::still_sellable(sellable));
+    let take = domain::take(&order, &earlier, sellable, req.amount, shared::time::now());
     let payment_id = PaymentId::generate();
-    let answer = |status: PaymentStatus, reason: Option<&str>, refund: i64| PaymentAnswer {
-        payment_id: payment_id.clone(),
+    write(conn, partner, req, &payment_id, &take)?;
+    Ok(PaymentAnswer {
+        payment_id,
         order_id: req.order_id.clone(),
-        status,
-        reason: reason.map(str::to_string),
-        refund: (refund > 0).then(|| RefundDue { amount: Money::new(refund, req.amount.currency) }),
+        status: take.status,
+        reason: take.reason.map(|why| why.code().to_string()),
+        refund: (take.returned > 0).then(|| RefundDue { amount: Money::new(take.returned, req.amount.currency) }),
         amount: req.amount,
         partner_reference: req.partner_reference.clone(),
-    };
-    let event = |status: PaymentStatus, reason: Option<&str>| EventData {
+    })
+}
+
+/// Writes what [`domain::take`] decided: the expiry first (its refunds, events and
+/// messages), then the payment, its escrow booking, the order and whom to tell.
+fn write(
+    conn: &mut AnyConnection,
+    partner: &PartnerId,
+    req: &PaymentRequest,
+    payment_id: &PaymentId,
+    take: &domain::Take,
+) -> Result<()> {
+    if let Some(expiry) = &take.expiry {
+        crate::refunds::workflow::write(conn, expiry)?;
+    }
+    let reason = take.reason.map(|why| why.code());
+    payments::insert(
+        conn,
+        &NewPayment {
+            id: payment_id,
+            partner,
+            order: &req.order_id,
+            partner_reference: &req.partner_reference,
+            amount: req.amount,
+            captured: take.booked,
+            returned: take.returned,
+            status: take.status,
+            reason,
+        },
+    )?;
+    let event = |status: PaymentStatus| EventData {
         payment_id: payment_id.clone(),
         order_id: req.order_id.clone(),
         amount: req.amount,
         status: status.to_string(),
         reason: reason.map(str::to_string),
     };
-    match decision {
-        Decision::Reject(why) => {
-            payments::insert(
-                conn,
-                &NewPayment {
-                    id: &payment_id,
-                    partner,
-                    order: &req.order_id,
-                    partner_reference: &req.partner_reference,
-                    amount: req.amount,
-                    captured: 0,
-                    returned: req.amount.amount,
-                    status: Rejected,
-                    reason: Some(why.code()),
-                },
-            )?;
-            events::emit(conn, partner, "payment.rejected", event(Rejected, Some(why.code())))?;
-            if why == Rejection::NonSellable {
-                shared::outbox::send(
-                    conn,
-                    ServiceName::Settlement,
-                    ServiceName::Broker,
-                    Message::PaymentRefused { order_id: req.order_id.clone(), reason: why.code().into() },
-                )?;
-            }
-            Ok(answer(Rejected, Some(why.code()), req.amount.amount))
+    let Some((status, paid, partial_since)) = take.order else {
+        events::emit(conn, partner, "payment.rejected", event(PaymentStatus::Rejected))?;
+        if take.reason == Some(Rejection::NonSellable) {
+            let refused = Message::PaymentRefused { order_id: req.order_id.clone(), reason: Rejection::NonSellable.code().into() };
+            shared::outbox::send(conn, ServiceName::Settlement, ServiceName::Broker, refused)?;
         }
-        Decision::Accept { booked, returned, completes } => {
-            let status = if completes { Captured } else { Partial };
-            payments::insert(
-                conn,
-                &NewPayment {
-                    id: &payment_id,
-                    partner,
-                    order: &req.order_id,
-                    partner_reference: &req.partner_reference,
-                    amount: req.amount,
-                    captured: booked,
-                    returned,
-                    status,
-                    reason: None,
-                },
-            )?;
-            let txn = Transaction::new(crate::ledger::TransactionKind::Payment, expected.currency)
-                .order(&req.order_id)
-                .reference(&payment_id)
-                .move_money(
-                    Account::PartnerClearing(partner.clone()),
-                    Account::Escrow(req.order_id.clone()),
-                    Money::new(booked, expected.currency),
-                );
-            if booked > 0 {
-                ledger::post(conn, &txn)?;
-            }
-            let paid = order.paid + booked;
-            let mut pending = events::Pending::default();
-            if completes {
-                // Earlier partial payments are now part of a captured order.
-                for earlier in payments::of_order(conn, &req.order_id)? {
-                    if earlier.status == Partial && earlier.id != payment_id {
-                        payments::set_status(conn, &earlier.id, Captured)?;
-                        pending.push(
-                            earlier.partner_id,
-                            "payment.captured",
-                            EventData {
-                                payment_id: earlier.id,
-                                order_id: req.order_id.clone(),
-                                amount: Money::new(earlier.amount, expected.currency),
-                                status: Captured.to_string(),
-                                reason: None,
-                            },
-                        );
-                    }
-                }
-                orders::set_state(conn, &req.order_id, OrderStatus::Captured, paid, None)?;
-                for to in [ServiceName::Broker, ServiceName::Delivery] {
-                    shared::outbox::send(
-                        conn,
-                        ServiceName::Settlement,
-                        to,
-                        Message::OrderPaid { order_id: req.order_id.clone() },
-                    )?;
-                }
-                pending.push(partner.clone(), "payment.captured", event(Captured, None));
-            } else {
-                let since = order.partial_since.unwrap_or_else(shared::time::now);
-                orders::set_state(conn, &req.order_id, OrderStatus::Partial, paid, Some(since))?;
-                pending.push(partner.clone(), "payment.partial", event(Partial, None));
-            }
-            pending.emit(conn)?;
-            Ok(answer(status, None, returned))
-        }
+        return Ok(());
+    };
+    let currency = req.amount.currency;
+    if take.booked > 0 {
+        let txn = Transaction::new(TransactionKind::Payment, currency).order(&req.order_id).reference(payment_id).move_money(
+            Account::PartnerClearing(partner.clone()),
+            Account::Escrow(req.order_id.clone()),
+            Money::new(take.booked, currency),
+        );
+        ledger::post(conn, &txn)?;
     }
+    let mut pending = events::Pending::default();
+    for earlier in &take.promoted {
+        payments::set_status(conn, &earlier.id, PaymentStatus::Captured)?;
+        pending.push(
+            earlier.partner_id.clone(),
+            "payment.captured",
+            EventData {
+                payment_id: earlier.id.clone(),
+                order_id: req.order_id.clone(),
+                amount: earlier.money(earlier.amount),
+                status: PaymentStatus::Captured.to_string(),
+                reason: None,
+            },
+        );
+    }
+    orders::set_state(conn, &req.order_id, status, paid, partial_since)?;
+    if take.completes() {
+        for to in [ServiceName::Broker, ServiceName::Delivery] {
+            shared::outbox::send(conn, ServiceName::Settlement, to, Message::OrderPaid { order_id: req.order_id.clone() })?;
+        }
+        pending.push(partner.clone(), "payment.captured", event(PaymentStatus::Captured));
+    } else {
+        pending.push(partner.clone(), "payment.partial", event(PaymentStatus::Partial));
+    }
+    pending.emit(conn)
 }

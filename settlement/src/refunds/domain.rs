@@ -1,4 +1,15 @@
-//! A refund's status.
+//! A refund's status, and what refunding a payment or a whole order does, decided over the
+//! rows read under the order's lock (no database here).
+
+use crate::events::EventData;
+use crate::ledger::{Account, Transaction, TransactionKind};
+use crate::orders::{OrderRow, OrderStatus};
+use crate::payments::store::PaymentRow;
+use shared::config::ServiceName;
+use shared::ids::{OrderId, PartnerId, PaymentId, RefundId};
+use shared::messages::Message;
+use shared::money::Money;
+use shared::time::Timestamp;
 
 /// Where a refund stands, stored as text; an unknown stored status is a read error.
 #[derive(
@@ -24,3 +35,171 @@ pub enum RefundStatus {
     Succeeded,
 }
 shared::sql_text!(RefundStatus);
+
+/// Why a whole order is refunded, and where it ends up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderRefund {
+    /// The broker cancelled before payment: partial payments go back; `cancelled`.
+    Cancelled,
+    /// Delivery accepted a cancel or abandoned the shipment: all goes back; `refunded`.
+    Undeliverable,
+    /// A partial payment waited too long: it goes back; the order can be paid again.
+    /// (Orders announced without a deadline only.)
+    PartialExpired,
+    /// `pay_by` passed: any partial payment goes back and the order takes no more; `expired`.
+    Expired,
+}
+
+/// One payment's refund, decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub refund_id: RefundId,
+    pub payment_id: PaymentId,
+    pub partner: PartnerId,
+    pub amount: Money,
+    /// The payment's whole capture is then refunded: it becomes `refunded`.
+    pub closes_payment: bool,
+}
+
+impl Refund {
+    /// The `refund.succeeded` event for the payment's partner.
+    pub fn event(&self, order: &OrderId, reason: &str) -> EventData {
+        EventData {
+            payment_id: self.payment_id.clone(),
+            order_id: order.clone(),
+            amount: self.amount,
+            status: RefundStatus::Succeeded.to_string(),
+            reason: Some(reason.to_string()),
+        }
+    }
+}
+
+/// Why a refund of one payment is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The amount is in another currency than the payment.
+    Currency { payment: shared::money::Currency },
+    /// More than is still refundable on the payment.
+    Exceeds { refundable: Money },
+}
+
+/// What a refund does to the order and who is told, once the refunds are booked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub order_id: OrderId,
+    pub reason: String,
+    pub refunds: Vec<Refund>,
+    /// Every refund's money movement, posted once so that its account locks are taken in
+    /// one go.
+    pub txn: Transaction,
+    /// The order afterwards: status, paid total, first partial payment.
+    pub status: OrderStatus,
+    pub paid: i64,
+    pub partial_since: Option<Timestamp>,
+    pub messages: Vec<(ServiceName, Message)>,
+}
+
+/// Refunds `amount` of `payment` and adds its money movement to `txn`. Money comes out of
+/// escrow, or out of the payee store's balance once escrow was released (which may leave
+/// it negative; the next remittance recovers it).
+fn refund(order: &OrderRow, payment: &PaymentRow, amount: Money, txn: &mut Transaction) -> Result<Refund, Refusal> {
+    if amount.currency != payment.currency {
+        return Err(Refusal::Currency { payment: payment.currency });
+    }
+    if amount.amount > payment.refundable() {
+        return Err(Refusal::Exceeds { refundable: payment.money(payment.refundable()) });
+    }
+    let source = match order.status {
+        OrderStatus::Released => Account::Store(order.store_id.clone()),
+        _ => Account::Escrow(order.order_id.clone()),
+    };
+    txn.add(source, Account::Refunds, amount);
+    txn.add(Account::Refunds, Account::PartnerClearing(payment.partner_id.clone()), amount);
+    Ok(Refund {
+        refund_id: RefundId::generate(),
+        payment_id: payment.id.clone(),
+        partner: payment.partner_id.clone(),
+        amount,
+        closes_payment: payment.refunded + amount.amount == payment.captured,
+    })
+}
+
+/// The broker ends the order; when the money was still in escrow (nothing delivered yet),
+/// delivery also stops a shipment that has not left.
+fn refunded(order: &OrderId, reason: &str, stop_shipment: bool) -> Vec<(ServiceName, Message)> {
+    let refunded = Message::OrderRefunded { order_id: order.clone(), reason: reason.to_string() };
+    let mut out = Vec::new();
+    if stop_shipment {
+        out.push((ServiceName::Delivery, refunded.clone()));
+    }
+    out.push((ServiceName::Broker, refunded));
+    out
+}
+
+/// A partner's (or the operator's) refund of part of one payment.
+pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, reason: &str) -> Result<Plan, Refusal> {
+    let mut txn = Transaction::new(TransactionKind::Refund, amount.currency).order(&order.order_id);
+    let one = refund(order, payment, amount, &mut txn)?;
+    let txn = txn.reference(&one.refund_id);
+    let paid = order.paid - amount.amount;
+    let (status, partial_since, messages) = match order.status {
+        OrderStatus::Partial if paid == 0 => (OrderStatus::AwaitingPayment, None, Vec::new()),
+        from @ (OrderStatus::Captured | OrderStatus::Released) if paid == 0 => {
+            (OrderStatus::Refunded, None, refunded(&order.order_id, reason, from == OrderStatus::Captured))
+        }
+        same => (same, order.partial_since, Vec::new()),
+    };
+    Ok(Plan {
+        order_id: order.order_id.clone(),
+        reason: reason.to_string(),
+        refunds: vec![one],
+        txn,
+        status,
+        paid,
+        partial_since,
+        messages,
+    })
+}
+
+/// Everything still refundable on the order, when `why` applies to where it stands; `None`
+/// when it does not (the order moved on: a repeated message changes nothing).
+pub fn order_refund(order: &OrderRow, payments: &[PaymentRow], why: OrderRefund, reason: &str) -> Option<Plan> {
+    let from = order.status;
+    let end = match (why, from) {
+        (OrderRefund::Cancelled, OrderStatus::AwaitingPayment | OrderStatus::Partial) => OrderStatus::Cancelled,
+        // Paid in the meantime: the money cannot stay for an order the broker cancelled.
+        (OrderRefund::Cancelled, OrderStatus::Captured) => OrderStatus::Refunded,
+        (OrderRefund::Undeliverable, OrderStatus::Captured) => OrderStatus::Refunded,
+        (OrderRefund::PartialExpired, OrderStatus::Partial) => OrderStatus::AwaitingPayment,
+        (OrderRefund::Expired, OrderStatus::AwaitingPayment | OrderStatus::Partial) => OrderStatus::Expired,
+        _ => return None,
+    };
+    let mut txn = Transaction::new(TransactionKind::OrderRefund, order.currency).order(&order.order_id);
+    let mut paid = order.paid;
+    let mut refunds = Vec::new();
+    for payment in payments.iter().filter(|p| p.refundable() > 0) {
+        // The whole refundable amount, in the payment's own currency: never refused.
+        let one = refund(order, payment, payment.money(payment.refundable()), &mut txn).ok()?;
+        paid -= one.amount.amount;
+        refunds.push(one);
+    }
+    let mut messages = Vec::new();
+    if end == OrderStatus::Refunded {
+        // Delivery asked for an undeliverable order's refund itself.
+        let stop_shipment = from == OrderStatus::Captured && why != OrderRefund::Undeliverable;
+        messages = refunded(&order.order_id, reason, stop_shipment);
+    }
+    if end == OrderStatus::Expired {
+        messages.push((ServiceName::Broker, Message::OrderExpired { order_id: order.order_id.clone() }));
+    }
+    Some(Plan {
+        order_id: order.order_id.clone(),
+        reason: reason.to_string(),
+        refunds,
+        txn,
+        status: end,
+        paid,
+        partial_since: None,
+        messages,
+    })
+}

@@ -9,63 +9,27 @@ use shared::ids::StoreId;
 use shared::money::{Currency, Money};
 use shared::time::now;
 
-/// Whether a charge still stands, stored as text; an unknown stored status is a read error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ChargeStatus {
-    Charged,
-    /// Given back to the store, once.
-    Refunded,
-}
-shared::sql_text!(ChargeStatus);
-
-/// What a charge pays for, and so which account it credits; stored as text, and an
-/// unknown stored purpose is a read error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Purpose {
-    /// A report purchase: report revenue.
-    #[default]
-    Report,
-    /// Points minted at a collection point: the points liability, before the points exist.
-    Points,
+shared::text_enum! {
+    /// Whether a charge still stands, stored as text; an unknown stored status is a read error.
+    pub enum ChargeStatus {
+        Charged,
+        /// Given back to the store, once.
+        Refunded,
+    }
 }
 
-shared::sql_text!(Purpose);
+shared::text_enum! {
+    /// What a charge pays for, and so which account it credits; stored as text, and an
+    /// unknown stored purpose is a read error.
+    #[derive(Default, utoipa::ToSchema)]
+    pub enum Purpose {
+        /// A report purchase: report revenue.
+        #[default]
+        Report,
+        /// Points minted at a collection point: the points liability, before the points exist.
+        Points,
+    }
+}
 
 impl Purpose {
     fn account(&self) -> Account {

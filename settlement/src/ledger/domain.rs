@@ -4,80 +4,44 @@
 use shared::ids::{OrderId, PartnerId, StoreId};
 use shared::money::{Currency, Money};
 
-/// The kinds of account of the chart, stored as text; an unknown stored kind is a read error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum AccountKind {
-    PartnerClearing,
-    Escrow,
-    Store,
-    MarketplaceFees,
-    ReferralFees,
-    FulfilmentFees,
-    ReportRevenue,
-    PointsLiability,
-    Refunds,
-    Payouts,
+shared::text_enum! {
+    /// The kinds of account of the chart, stored as text; an unknown stored kind is a read error.
+    #[derive(PartialOrd, Ord)]
+    pub enum AccountKind {
+        PartnerClearing,
+        Escrow,
+        Store,
+        MarketplaceFees,
+        ReferralFees,
+        FulfilmentFees,
+        ReportRevenue,
+        PointsLiability,
+        Refunds,
+        Payouts,
+    }
 }
-shared::sql_text!(AccountKind);
 
-/// What a ledger transaction records, stored as text; an unknown stored kind is a read
-/// error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum TransactionKind {
-    /// A partner's payment into an order's escrow.
-    Payment,
-    /// A refund of one payment.
-    Refund,
-    /// The refund of everything still refundable on an order.
-    OrderRefund,
-    /// Escrow to the stores and fees on delivery.
-    Release,
-    /// A store's balance to its payout account.
-    Remittance,
-    ReportCharge,
-    ReportChargeRefund,
-    PointsMint,
-    PointsMintRefund,
+shared::text_enum! {
+    /// What a ledger transaction records, stored as text; an unknown stored kind is a read
+    /// error.
+    #[derive(PartialOrd, Ord)]
+    pub enum TransactionKind {
+        /// A partner's payment into an order's escrow.
+        Payment,
+        /// A refund of one payment.
+        Refund,
+        /// The refund of everything still refundable on an order.
+        OrderRefund,
+        /// Escrow to the stores and fees on delivery.
+        Release,
+        /// A store's balance to its payout account.
+        Remittance,
+        ReportCharge,
+        ReportChargeRefund,
+        PointsMint,
+        PointsMintRefund,
+    }
 }
-shared::sql_text!(TransactionKind);
 
 /// One account of the chart. Every account holds one currency; its id names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -253,12 +217,24 @@ mod tests {
     #[test]
     fn empty_negative_and_mixed_currency_are_refused() {
         assert_eq!(Transaction::new(TransactionKind::Refund, Currency::EUR).check(), Err(LedgerError::Empty));
-        let neg = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(Account::Refunds, Account::Payouts, eur(-1));
+        let neg = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(
+            Account::Refunds,
+            Account::Payouts,
+            eur(-1),
+        );
         assert_eq!(neg.check(), Err(LedgerError::Negative));
         let usd = Money::new(5, Currency::parse("USD").unwrap());
-        let mixed = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(Account::Refunds, Account::Payouts, usd);
+        let mixed = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(
+            Account::Refunds,
+            Account::Payouts,
+            usd,
+        );
         assert!(matches!(mixed.check(), Err(LedgerError::Currency(..))));
-        let mut lopsided = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(Account::Refunds, Account::Payouts, eur(5));
+        let mut lopsided = Transaction::new(TransactionKind::Refund, Currency::EUR).move_money(
+            Account::Refunds,
+            Account::Payouts,
+            eur(5),
+        );
         lopsided.lines[0].debit = 6;
         assert_eq!(lopsided.check(), Err(LedgerError::Unbalanced { debits: 6, credits: 5 }));
     }

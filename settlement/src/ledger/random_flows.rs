@@ -166,11 +166,8 @@ fn entries_cannot_be_edited_or_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(dir.path().join("s.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
     db.write_blocking(|conn| {
-        let txn = crate::ledger::Transaction::new(crate::ledger::TransactionKind::ReportCharge, Currency::EUR).move_money(
-            Account::Refunds,
-            Account::Payouts,
-            eur(5),
-        );
+        let txn = crate::ledger::Transaction::new(crate::ledger::TransactionKind::ReportCharge, Currency::EUR)
+            .move_money(Account::Refunds, Account::Payouts, eur(5));
         crate::ledger::store::post(conn, &txn)?;
         Ok::<_, SettlementError>(())
     })

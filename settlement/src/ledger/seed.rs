@@ -52,11 +52,10 @@ pub fn grow(conn: &mut AnyConnection, history: &History, fees: &FeeConfig, entri
     while grown.entries < entries {
         let order = OrderId::generate();
         let escrow = || Account::Escrow(order.clone());
-        let payment = Transaction::new(crate::ledger::TransactionKind::Payment, currency).order(&order).reference(SEED_REFERENCE).move_money(
-            Account::PartnerClearing(history.partner.clone()),
-            escrow(),
-            history.order_value,
-        );
+        let payment = Transaction::new(crate::ledger::TransactionKind::Payment, currency)
+            .order(&order)
+            .reference(SEED_REFERENCE)
+            .move_money(Account::PartnerClearing(history.partner.clone()), escrow(), history.order_value);
         let s = split(history.order_value, fees, false, false);
         let release = Transaction::new(crate::ledger::TransactionKind::Release, currency)
             .order(&order)
@@ -73,11 +72,9 @@ pub fn grow(conn: &mut AnyConnection, history: &History, fees: &FeeConfig, entri
             let store = Account::Store(history.store.clone());
             let balance = owed(conn, &store, currency)?;
             if balance.amount > 0 {
-                let txn = Transaction::new(crate::ledger::TransactionKind::Remittance, currency).reference(SEED_REFERENCE).move_money(
-                    store,
-                    Account::Payouts,
-                    balance,
-                );
+                let txn = Transaction::new(crate::ledger::TransactionKind::Remittance, currency)
+                    .reference(SEED_REFERENCE)
+                    .move_money(store, Account::Payouts, balance);
                 post(conn, &txn)?;
                 grown.transactions += 1;
                 grown.entries += txn.lines.len();

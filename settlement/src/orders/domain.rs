@@ -2,39 +2,22 @@
 
 use shared::money::Money;
 
-/// Where an order stands, stored as text; an unknown stored status is a read error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum OrderStatus {
-    AwaitingPayment,
-    /// Some money arrived, not all; the order stays unpaid.
-    Partial,
-    /// Fully paid and held in escrow.
-    Captured,
-    /// Delivered: escrow went to the stores and fees.
-    Released,
-    Refunded,
-    Cancelled,
-    /// `pay_by` passed before it was paid in full; anything paid went back.
-    Expired,
+shared::text_enum! {
+    /// Where an order stands, stored as text; an unknown stored status is a read error.
+    pub enum OrderStatus {
+        AwaitingPayment,
+        /// Some money arrived, not all; the order stays unpaid.
+        Partial,
+        /// Fully paid and held in escrow.
+        Captured,
+        /// Delivered: escrow went to the stores and fees.
+        Released,
+        Refunded,
+        Cancelled,
+        /// `pay_by` passed before it was paid in full; anything paid went back.
+        Expired,
+    }
 }
-shared::sql_text!(OrderStatus);
 
 /// Why a payment is turned away whole; its code is the payment's `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]

@@ -168,9 +168,5 @@ pub fn escrow_of_store(conn: &mut AnyConnection, store: &StoreId, currency: Curr
 /// order written: for operators tracing an order, and for tests.
 pub fn messages_sent(conn: &mut AnyConnection, id: &OrderId) -> Result<Vec<(String, String)>> {
     use shared::schema::outbox as ob;
-    Ok(ob::table
-        .filter(ob::ordering_key.eq(id))
-        .order(ob::seq)
-        .select((ob::destination, ob::kind))
-        .load(conn)?)
+    Ok(ob::table.filter(ob::ordering_key.eq(id)).order(ob::seq).select((ob::destination, ob::kind)).load(conn)?)
 }

@@ -51,8 +51,7 @@ pub fn webhook_target(conn: &mut AnyConnection, id: &PartnerId) -> Result<Option
 }
 
 pub fn has_webhook(conn: &mut AnyConnection, id: &PartnerId) -> Result<bool> {
-    let url: Option<Option<String>> =
-        partners::table.find(id).select(partners::webhook_url).first(conn).optional()?;
+    let url: Option<Option<String>> = partners::table.find(id).select(partners::webhook_url).first(conn).optional()?;
     Ok(url.flatten().is_some())
 }
 

@@ -8,40 +8,23 @@ use crate::refunds::domain as refunds;
 use shared::money::Money;
 use shared::time::Timestamp;
 
-/// Where a payment stands, stored as text; an unknown stored status is a read error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PaymentStatus {
-    /// Booked into escrow; the order is fully paid.
-    Captured,
-    /// Booked into escrow; the order still waits for the rest.
-    Partial,
-    /// Turned away whole: nothing booked, all of it returned.
-    Rejected,
-    /// Everything captured was refunded.
-    Refunded,
+shared::text_enum! {
+    /// Where a payment stands, stored as text; an unknown stored status is a read error.
+    pub enum PaymentStatus {
+        /// Booked into escrow; the order is fully paid.
+        Captured,
+        /// Booked into escrow; the order still waits for the rest.
+        Partial,
+        /// Turned away whole: nothing booked, all of it returned.
+        Rejected,
+        /// Everything captured was refunded.
+        Refunded,
+    }
 }
-shared::sql_text!(PaymentStatus);
 
 /// What taking a payment does, decided over the order, its earlier payments and the
 /// offer's sellability as read under the order's lock.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Take {
     /// The order's deadline passed before the sweeper came by: it expires first, in the
     /// same transaction, so that the late payment and the expiry can never both win.
@@ -67,13 +50,7 @@ impl Take {
 
 /// Takes `payment` for `order` at `now` (seed 003 claim 11: the amount check against what
 /// is still due).
-pub fn take(
-    order: &OrderRow,
-    earlier: &[PaymentRow],
-    sellable: Option<bool>,
-    payment: Money,
-    now: Timestamp,
-) -> Take {
+pub fn take(order: &OrderRow, earlier: &[PaymentRow], sellable: Option<bool>, payment: Money, now: Timestamp) -> Take {
     let mut expiry = None;
     let (mut status, mut paid) = (order.status, order.paid);
     if order.overdue(now) {
@@ -179,7 +156,10 @@ mod tests {
         let now = shared::time::now();
         let o = order(OrderStatus::AwaitingPayment, 0, None);
         let t = take(&o, &[], Some(false), eur(1_000), now);
-        assert_eq!((t.status, t.reason, t.booked, t.returned), (PaymentStatus::Rejected, Some(Rejection::NonSellable), 0, 1_000));
+        assert_eq!(
+            (t.status, t.reason, t.booked, t.returned),
+            (PaymentStatus::Rejected, Some(Rejection::NonSellable), 0, 1_000)
+        );
         assert_eq!(t.order, None);
         let usd = Money::new(1_000, Currency::parse("USD").unwrap());
         assert_eq!(take(&o, &[], None, usd, now).reason, Some(Rejection::WrongCurrency));

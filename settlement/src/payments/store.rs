@@ -1,15 +1,15 @@
 //! Payment rows.
 
+use super::domain::PaymentStatus;
 use crate::error::Result;
 use crate::schema::payments;
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::{OrderId, PartnerId, PaymentId};
-use super::domain::PaymentStatus;
 use shared::money::{Currency, Money};
 use shared::time::now;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = payments)]
 pub struct PaymentRow {
     pub id: PaymentId,

@@ -132,18 +132,22 @@ fn write(
     let Some((status, paid, partial_since)) = take.order else {
         events::emit(conn, partner, "payment.rejected", event(PaymentStatus::Rejected))?;
         if take.reason == Some(Rejection::NonSellable) {
-            let refused = Message::PaymentRefused { order_id: req.order_id.clone(), reason: Rejection::NonSellable.code().into() };
+            let refused = Message::PaymentRefused {
+                order_id: req.order_id.clone(),
+                reason: Rejection::NonSellable.code().into(),
+            };
             shared::outbox::send(conn, ServiceName::Settlement, ServiceName::Broker, refused)?;
         }
         return Ok(());
     };
     let currency = req.amount.currency;
     if take.booked > 0 {
-        let txn = Transaction::new(TransactionKind::Payment, currency).order(&req.order_id).reference(payment_id).move_money(
-            Account::PartnerClearing(partner.clone()),
-            Account::Escrow(req.order_id.clone()),
-            Money::new(take.booked, currency),
-        );
+        let txn =
+            Transaction::new(TransactionKind::Payment, currency).order(&req.order_id).reference(payment_id).move_money(
+                Account::PartnerClearing(partner.clone()),
+                Account::Escrow(req.order_id.clone()),
+                Money::new(take.booked, currency),
+            );
         ledger::post(conn, &txn)?;
     }
     let mut pending = events::Pending::default();
@@ -164,7 +168,12 @@ fn write(
     orders::set_state(conn, &req.order_id, status, paid, partial_since)?;
     if take.completes() {
         for to in [ServiceName::Broker, ServiceName::Delivery] {
-            shared::outbox::send(conn, ServiceName::Settlement, to, Message::OrderPaid { order_id: req.order_id.clone() })?;
+            shared::outbox::send(
+                conn,
+                ServiceName::Settlement,
+                to,
+                Message::OrderPaid { order_id: req.order_id.clone() },
+            )?;
         }
         pending.push(partner.clone(), "payment.captured", event(PaymentStatus::Captured));
     } else {

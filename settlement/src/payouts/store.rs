@@ -39,9 +39,8 @@ pub fn set(
     );
     let updated = diesel::update(pa::table.find(store)).set(fields).execute(conn)?;
     if updated == 0 {
-        let inserted = conn.transaction(|c| {
-            diesel::insert_into(pa::table).values((pa::store_id.eq(store), fields)).execute(c)
-        });
+        let inserted =
+            conn.transaction(|c| diesel::insert_into(pa::table).values((pa::store_id.eq(store), fields)).execute(c));
         match inserted {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {

@@ -11,30 +11,13 @@ use shared::messages::Message;
 use shared::money::Money;
 use shared::time::Timestamp;
 
-/// Where a refund stands, stored as text; an unknown stored status is a read error.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    serde::Serialize,
-    serde::Deserialize,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::IntoStaticStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RefundStatus {
-    /// Booked: the money is on its way back through the partner.
-    Succeeded,
+shared::text_enum! {
+    /// Where a refund stands, stored as text; an unknown stored status is a read error.
+    pub enum RefundStatus {
+        /// Booked: the money is on its way back through the partner.
+        Succeeded,
+    }
 }
-shared::sql_text!(RefundStatus);
 
 /// Why a whole order is refunded, and where it ends up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +67,7 @@ pub enum Refusal {
 }
 
 /// What a refund does to the order and who is told, once the refunds are booked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub order_id: OrderId,
     pub reason: String,

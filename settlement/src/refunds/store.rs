@@ -1,12 +1,12 @@
 //! Refund rows.
 
+use super::domain::RefundStatus;
 use crate::error::Result;
 use crate::schema::refunds;
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::{PaymentId, RefundId};
 use shared::money::Money;
-use super::domain::RefundStatus;
 use shared::time::now;
 
 pub fn insert(conn: &mut AnyConnection, id: &RefundId, payment: &PaymentId, amount: Money, reason: &str) -> Result<()> {

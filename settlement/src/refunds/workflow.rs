@@ -2,7 +2,7 @@
 //! decides in `refunds::domain`, and writes the decision with [`write`].
 
 pub use super::domain::OrderRefund;
-use super::domain::{self, Plan, Refusal, RefundStatus};
+use super::domain::{self, Plan, RefundStatus, Refusal};
 use crate::error::{Result, SettlementError};
 use crate::events::store as events;
 use crate::ledger::store as ledger;

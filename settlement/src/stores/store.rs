@@ -61,11 +61,8 @@ pub fn stores_of(conn: &mut AnyConnection, owner: &StoreOwner) -> Result<Vec<Sto
 
 /// The store's owner: `None` for an unknown store.
 pub fn owner_of(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<StoreOwner>> {
-    let row: Option<(Option<SellerId>, Option<ManufacturerId>)> = stores::table
-        .find(store)
-        .select((stores::seller_id, stores::manufacturer_id))
-        .first(conn)
-        .optional()?;
+    let row: Option<(Option<SellerId>, Option<ManufacturerId>)> =
+        stores::table.find(store).select((stores::seller_id, stores::manufacturer_id)).first(conn).optional()?;
     Ok(row.and_then(|(seller, manufacturer)| match (seller, manufacturer) {
         (Some(s), _) => Some(StoreOwner::Seller(s)),
         (None, Some(m)) => Some(StoreOwner::Manufacturer(m)),
@@ -111,9 +108,5 @@ pub fn set_sellability(
 
 /// The last published rule for the offer, if any was published.
 pub fn sellable(conn: &mut AnyConnection, store: &StoreId, product: &ProductId) -> Result<Option<bool>> {
-    Ok(sellability::table
-        .find((store, product))
-        .select(sellability::sellable)
-        .first(conn)
-        .optional()?)
+    Ok(sellability::table.find((store, product)).select(sellability::sellable).first(conn).optional()?)
 }

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use shared::db::AnyConnection;
 use shared::ids::PartnerId;
+use shared::outbox::MessageStatus;
 use shared::schema::outbox as ob;
 use shared::time::Timestamp;
 use utoipa::ToSchema;
@@ -31,7 +32,7 @@ pub struct Delivery {
     pub delivered: Option<Timestamp>,
 }
 
-type Row = (String, String, i32, Option<String>, Timestamp, Option<Timestamp>);
+type Row = (String, MessageStatus, i32, Option<String>, Timestamp, Option<Timestamp>);
 
 /// The partner's latest webhook deliveries, newest first.
 pub fn list(conn: &mut AnyConnection, partner: &PartnerId, limit: i64) -> Result<Vec<Delivery>> {
@@ -50,7 +51,7 @@ pub fn list(conn: &mut AnyConnection, partner: &PartnerId, limit: i64) -> Result
                 event_id: job.event.id.to_string(),
                 seq: job.event.seq,
                 type_: job.event.type_,
-                status,
+                status: status.to_string(),
                 attempts,
                 last_error,
                 queued,

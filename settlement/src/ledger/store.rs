@@ -198,10 +198,11 @@ impl WideSums {
     }
 }
 
+/// Entries or accounts counted and summed per `grouped` (an account kind, a transaction).
 #[derive(QueryableByName)]
-struct KindRow {
+struct Grouped<K> {
     #[diesel(sql_type = Text)]
-    kind: AccountKind,
+    grouped: K,
     #[diesel(sql_type = BigInt)]
     n: i64,
     #[diesel(embed)]
@@ -210,8 +211,8 @@ struct KindRow {
 
 /// The trial balance from the cached account sums, added up in `i128`.
 pub fn trial_balance(conn: &mut AnyConnection, currency: Currency) -> Result<TrialBalance> {
-    let rows: Vec<KindRow> = diesel::sql_query(concat!(
-        "SELECT kind, CAST(COUNT(*) AS BIGINT) AS n, ",
+    let rows: Vec<Grouped<AccountKind>> = diesel::sql_query(concat!(
+        "SELECT kind AS grouped, CAST(COUNT(*) AS BIGINT) AS n, ",
         split_sum!("debits", "debits"),
         ", ",
         split_sum!("credits", "credits"),
@@ -226,7 +227,7 @@ pub fn trial_balance(conn: &mut AnyConnection, currency: Currency) -> Result<Tri
         d += debits;
         c += credits;
         kinds.push(KindTotals {
-            kind: r.kind,
+            kind: r.grouped,
             accounts: r.n,
             debits: Total::new(debits, currency),
             credits: Total::new(credits, currency),
@@ -323,16 +324,6 @@ struct DerivedRow {
     sums: WideSums,
 }
 
-#[derive(QueryableByName)]
-struct TxnRow {
-    #[diesel(sql_type = Text)]
-    transaction_id: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(embed)]
-    sums: WideSums,
-}
-
 /// Re-derives every account's sums from its entries and re-checks every transaction.
 pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
     let derived: Vec<DerivedRow> = diesel::sql_query(concat!(
@@ -346,8 +337,8 @@ pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
     // Split too, so that no transaction's sums can overflow. Equal halves mean equal sums;
     // differing halves may still add up to equal sums (a carry), so those few are checked
     // exactly here.
-    let candidates: Vec<TxnRow> = diesel::sql_query(concat!(
-        "SELECT transaction_id, CAST(COUNT(*) AS BIGINT) AS n, ",
+    let candidates: Vec<Grouped<String>> = diesel::sql_query(concat!(
+        "SELECT transaction_id AS grouped, CAST(COUNT(*) AS BIGINT) AS n, ",
         split_sum!("debit", "debits"),
         ", ",
         split_sum!("credit", "credits"),
@@ -361,7 +352,7 @@ pub fn reconcile(conn: &mut AnyConnection) -> Result<ReconcileReport> {
     let mut report = ReconcileReport {
         accounts_checked: derived.len(),
         transactions_checked,
-        unbalanced_transactions: unbalanced.map(|r| r.transaction_id).collect(),
+        unbalanced_transactions: unbalanced.map(|r| r.grouped).collect(),
         points_differences: reconcile_points(conn)?,
         ..ReconcileReport::default()
     };

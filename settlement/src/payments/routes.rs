@@ -4,7 +4,6 @@ use super::workflow::{take_payment, PaymentAnswer, PaymentBody, PaymentRequest};
 use crate::error::Result;
 use crate::partners::PartnerCaller;
 use crate::State;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use shared::idempotency;
@@ -35,26 +34,17 @@ pub async fn create(
     let key = idempotency::required_key(&req)?;
     let body = body.into_inner();
     let fingerprint = idempotency::fingerprint("POST /v1/payments", &body);
-    let db = state.core.db.clone();
     let ceiling = state.core.config.money.ceiling();
     let scope = format!("partner:{}", partner.id);
-    let resp = idempotency::run(&db, scope, key, fingerprint, state.settings.idempotency_lock_secs, |claim| {
-        let db = db.clone();
-        async move {
-            let request = PaymentRequest::parse(body, ceiling)?;
-            db.write(move |c| {
-                let answer = take_payment(c, &partner.id, &request)?;
-                let text = serde_json::to_string(&answer).expect("answers serialize");
-                let answer = idempotency::Response::new(StatusCode::CREATED, text);
-                idempotency::complete(c, &claim, &answer)?;
-                Ok::<_, crate::error::SettlementError>(answer)
-            })
-            .await
-        }
-    })
-    .await?;
-    state.core.kick();
-    Ok(resp)
+    crate::payments::keyed::create_once(
+        &state,
+        scope,
+        key,
+        fingerprint,
+        move || PaymentRequest::parse(body, ceiling),
+        move |c, request| take_payment(c, &partner.id, &request),
+    )
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

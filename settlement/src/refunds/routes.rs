@@ -4,7 +4,6 @@ use super::workflow::{refund_payment, RefundAnswer};
 use crate::error::{Code, Result, SettlementError};
 use crate::partners::auth::RefundCaller;
 use crate::State;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::idempotency;
@@ -62,23 +61,14 @@ pub async fn create(
         RefundCaller::Partner(p) => (format!("partner:{p}"), Some(p)),
         RefundCaller::Operator => ("operator".to_string(), None),
     };
-    let db = state.core.db.clone();
     let ceiling = state.core.config.money.ceiling();
-    let resp = idempotency::run(&db, scope, key, fingerprint, state.settings.idempotency_lock_secs, |claim| {
-        let db = db.clone();
-        async move {
-            let r = parse(body, ceiling)?;
-            db.write(move |c| {
-                let answer = refund_payment(c, partner.as_ref(), &r.payment_id, r.amount, &r.reason)?;
-                let text = serde_json::to_string(&answer).expect("answers serialize");
-                let answer = idempotency::Response::new(StatusCode::CREATED, text);
-                idempotency::complete(c, &claim, &answer)?;
-                Ok::<_, crate::error::SettlementError>(answer)
-            })
-            .await
-        }
-    })
-    .await?;
-    state.core.kick();
-    Ok(resp)
+    crate::payments::keyed::create_once(
+        &state,
+        scope,
+        key,
+        fingerprint,
+        move || parse(body, ceiling),
+        move |c, r| refund_payment(c, partner.as_ref(), &r.payment_id, r.amount, &r.reason),
+    )
+    .await
 }

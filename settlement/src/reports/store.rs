@@ -8,7 +8,7 @@ use privacy::report::Contribution;
 use privacy::Window;
 use shared::auth::Seller;
 use shared::db::AnyConnection;
-use shared::ids::StoreId;
+use shared::ids::{OrderId, StoreId};
 use shared::money::Currency;
 use std::collections::HashMap;
 
@@ -36,9 +36,9 @@ pub fn labels(conn: &mut AnyConnection) -> QueryResult<PublicLabels> {
 /// An order belongs to the month of its first capture and nowhere else, so it lies in
 /// exactly one month of data.
 pub fn settled(conn: &mut AnyConnection, window: Window, currency: Currency) -> QueryResult<Vec<Settled>> {
-    let first_paid: Vec<String> = payments::table
+    let first_paid: Vec<OrderId> = payments::table
         .filter(payments::captured.gt(0))
-        .filter(payments::currency.eq(currency.as_str()))
+        .filter(payments::currency.eq(currency))
         .filter(payments::created_at.ge(window.start()))
         .filter(payments::created_at.lt(window.end()))
         .select(payments::order_id)
@@ -46,23 +46,23 @@ pub fn settled(conn: &mut AnyConnection, window: Window, currency: Currency) -> 
         .load(conn)?;
     let mut out = Vec::with_capacity(first_paid.len());
     for chunk in first_paid.chunks(500) {
-        let pays: Vec<(String, i64, i64, shared::time::Timestamp)> = payments::table
+        let pays: Vec<(OrderId, i64, i64, shared::time::Timestamp)> = payments::table
             .filter(payments::order_id.eq_any(chunk))
-            .filter(payments::currency.eq(currency.as_str()))
+            .filter(payments::currency.eq(currency))
             .filter(payments::captured.gt(0))
             .select((payments::order_id, payments::captured, payments::refunded, payments::created_at))
             .load(conn)?;
-        let places: Vec<(String, String, String)> = orders::table
+        let places: Vec<(OrderId, String, String)> = orders::table
             .inner_join(stores::table.on(stores::store_id.eq(orders::store_id)))
             .filter(orders::order_id.eq_any(chunk))
             .select((orders::order_id, stores::category, stores::region))
             .load(conn)?;
-        let places: HashMap<String, (String, String)> = places.into_iter().map(|(o, c, r)| (o, (c, r))).collect();
-        let mut per_order: HashMap<String, Settled> = HashMap::new();
+        let places: HashMap<OrderId, (String, String)> = places.into_iter().map(|(o, c, r)| (o, (c, r))).collect();
+        let mut per_order: HashMap<OrderId, Settled> = HashMap::new();
         for (order, captured, refunded, at) in pays {
             let Some((category, region)) = places.get(&order) else { continue };
             let s = per_order.entry(order.clone()).or_insert_with(|| Settled {
-                order,
+                order: order.into_string(),
                 category: category.clone(),
                 region: region.clone(),
                 at,

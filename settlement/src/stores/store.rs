@@ -21,28 +21,18 @@ pub struct NewStore<'a> {
 
 /// Records a store, or updates it when the broker registers it again.
 pub fn upsert_store(conn: &mut AnyConnection, s: &NewStore) -> Result<()> {
-    let updated = diesel::update(stores::table.find(s.store_id))
-        .set((
-            stores::seller_id.eq(s.seller_id),
-            stores::manufacturer_id.eq(s.manufacturer_id),
-            stores::union_id.eq(s.union_id),
-            stores::name.eq(s.name),
-            stores::category.eq(s.category),
-            stores::region.eq(s.region),
-        ))
-        .execute(conn)?;
+    let fields = (
+        stores::seller_id.eq(s.seller_id),
+        stores::manufacturer_id.eq(s.manufacturer_id),
+        stores::union_id.eq(s.union_id),
+        stores::name.eq(s.name),
+        stores::category.eq(s.category),
+        stores::region.eq(s.region),
+    );
+    let updated = diesel::update(stores::table.find(s.store_id)).set(fields).execute(conn)?;
     if updated == 0 {
         diesel::insert_into(stores::table)
-            .values((
-                stores::store_id.eq(s.store_id),
-                stores::seller_id.eq(s.seller_id),
-                stores::manufacturer_id.eq(s.manufacturer_id),
-                stores::union_id.eq(s.union_id),
-                stores::name.eq(s.name),
-                stores::category.eq(s.category),
-                stores::region.eq(s.region),
-                stores::created_at.eq(now()),
-            ))
+            .values((stores::store_id.eq(s.store_id), fields, stores::created_at.eq(now())))
             .execute(conn)?;
     }
     Ok(())

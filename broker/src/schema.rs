@@ -76,19 +76,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (scope, key) {
-        scope -> Text,
-        key -> Text,
-        request_hash -> Text,
-        state -> Text,
-        response_status -> Nullable<Integer>,
-        response_body -> Nullable<Text>,
-        locked_until -> Timestamp,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     manufacturers (id) {
         id -> Text,
         name -> Text,
@@ -349,7 +336,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     collection_mints,
     collection_points,
     group_prices,
-    idempotency_keys,
     manufacturers,
     offers,
     order_contacts,

@@ -43,7 +43,7 @@ const POSTGRES: diesel_migrations::EmbeddedMigrations =
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: || SQLITE,
     postgres: || POSTGRES,
-    builds_on: &[shared::outbox::MIGRATIONS, privacy::store::MIGRATIONS],
+    builds_on: &[shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, privacy::store::MIGRATIONS],
 };
 
 #[derive(OpenApi)]

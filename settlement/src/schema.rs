@@ -39,19 +39,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (scope, key) {
-        scope -> Text,
-        key -> Text,
-        request_hash -> Text,
-        state -> Text,
-        response_status -> Nullable<Integer>,
-        response_body -> Nullable<Text>,
-        locked_until -> Timestamp,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     ledger_entries (seq) {
         seq -> BigInt,
         transaction_id -> Text,
@@ -203,7 +190,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     charges,
     events,
-    idempotency_keys,
     ledger_entries,
     ledger_transactions,
     order_pricing,

@@ -20,21 +20,17 @@ pub const HEADER: &str = "Idempotency-Key";
 /// Set on an answer given again for a key.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
-diesel::table! {
-    /// One row per key and scope: the request's fingerprint, `in_progress` or `done`, the
-    /// stored answer once done, and until when an unfinished claim holds the key.
-    idempotency_keys (scope, key) {
-        scope -> Text,
-        key -> Text,
-        request_hash -> Text,
-        state -> Text,
-        response_status -> Nullable<Integer>,
-        response_body -> Nullable<Text>,
-        locked_until -> Timestamp,
-        created_at -> Timestamp,
-    }
-}
+const SQLITE: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations/idempotency/sqlite");
+const POSTGRES: diesel_migrations::EmbeddedMigrations =
+    diesel_migrations::embed_migrations!("migrations/idempotency/postgres");
 
+/// The `idempotency_keys` table, which the database of every service that takes keys
+/// builds on.
+pub const MIGRATIONS: crate::db::Migrations =
+    crate::db::Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[] };
+
+use crate::schema::idempotency_keys;
 use idempotency_keys as k;
 
 const IN_PROGRESS: &str = "in_progress";
@@ -405,22 +401,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Migrations;
-    use diesel::connection::SimpleConnection;
-
-    const NO_MIGRATIONS: Migrations = Migrations {
-        sqlite: || diesel_migrations::EmbeddedMigrations::new(&[]),
-        postgres: || diesel_migrations::EmbeddedMigrations::new(&[]),
-        builds_on: &[],
-    };
 
     fn db() -> (tempfile::TempDir, Db) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path().join("k.db").to_str().unwrap(), 2, NO_MIGRATIONS).unwrap();
-        let sql = "CREATE TABLE idempotency_keys (scope TEXT NOT NULL, key TEXT NOT NULL, \
-            request_hash TEXT NOT NULL, state TEXT NOT NULL, response_status INTEGER, response_body TEXT, \
-            locked_until TIMESTAMP NOT NULL, created_at TIMESTAMP NOT NULL, PRIMARY KEY (scope, key));";
-        db.write_blocking(|c| c.batch_execute(sql).map_err(DbError::from)).unwrap();
+        let db = Db::open(dir.path().join("k.db").to_str().unwrap(), 2, MIGRATIONS).unwrap();
         (dir, db)
     }
 

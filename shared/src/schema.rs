@@ -2,6 +2,19 @@
 // From the migrations, by `scripts/schema write`: edit those, not this.
 
 diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        locked_until -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     inbox (message_id) {
         message_id -> Text,
         kind -> Text,
@@ -28,4 +41,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(inbox, outbox,);
+diesel::allow_tables_to_appear_in_same_query!(idempotency_keys, inbox, outbox,);

@@ -55,7 +55,7 @@ pub type OrderKeyRow = (String, String, Option<String>, Option<String>);
 
 /// The stored order idempotency keys, oldest first.
 pub fn order_keys(db: &Db) -> Result<Vec<OrderKeyRow>, DbError> {
-    use crate::schema::idempotency_keys as k;
+    use shared::schema::idempotency_keys as k;
     let rows: Vec<(String, String, Option<String>)> = db.read_blocking(|c| {
         k::table
             .filter(k::scope.eq("orders"))

@@ -12,4 +12,4 @@ SELECT key, request_hash, (response_body::json ->> 'order_id'), response_body, c
 FROM idempotency_keys
 WHERE scope = 'orders' AND state = 'done';
 
-DROP TABLE idempotency_keys;
+DELETE FROM idempotency_keys WHERE scope = 'orders';

@@ -12,4 +12,4 @@ SELECT key, request_hash, json_extract(response_body, '$.order_id'), response_bo
 FROM idempotency_keys
 WHERE scope = 'orders' AND state = 'done';
 
-DROP TABLE idempotency_keys;
+DELETE FROM idempotency_keys WHERE scope = 'orders';

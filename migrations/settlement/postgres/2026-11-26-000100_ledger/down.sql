@@ -1,6 +1,5 @@
 DROP TABLE charges;
 DROP TABLE remittances;
-DROP TABLE idempotency_keys;
 DROP TABLE events;
 DROP TABLE ledger_entries;
 DROP FUNCTION ledger_entries_immutable();

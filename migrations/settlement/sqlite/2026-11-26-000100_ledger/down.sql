@@ -1,6 +1,5 @@
 DROP TABLE charges;
 DROP TABLE remittances;
-DROP TABLE idempotency_keys;
 DROP TABLE events;
 DROP TRIGGER ledger_entries_no_delete;
 DROP TRIGGER ledger_entries_no_update;

@@ -128,19 +128,6 @@ CREATE TABLE events (
     PRIMARY KEY (partner_id, seq)
 );
 
-CREATE TABLE idempotency_keys (
-    scope TEXT NOT NULL,
-    key TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    state TEXT NOT NULL,
-    response_status INTEGER,
-    response_body TEXT,
-    locked_until TIMESTAMP NOT NULL,
-    created_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (scope, key)
-);
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
-
 CREATE TABLE remittances (
     id TEXT PRIMARY KEY,
     store_id TEXT NOT NULL,

@@ -2,9 +2,57 @@
 
 use crate::{enc, Answer, Api};
 use serde::{Deserialize, Serialize};
-use shared::ids::{RemittanceId, StoreId};
+use shared::ids::{OrderId, PaymentId, RemittanceId, StoreId};
 use shared::money::Money;
 use utoipa::ToSchema;
+
+shared::text_enum! {
+    /// Where a payment stands, stored as text; an unknown stored status is a read error.
+    pub enum PaymentStatus {
+        /// Booked into escrow; the order is fully paid.
+        Captured,
+        /// Booked into escrow; the order still waits for the rest.
+        Partial,
+        /// Turned away whole: nothing booked, all of it returned.
+        Rejected,
+        /// Everything captured was refunded.
+        Refunded,
+    }
+}
+
+/// `POST /v1/payments` (a payment partner).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentBody {
+    pub order_id: String,
+    pub amount: Money,
+    /// The partner's own id for the payment, 1 to 200 characters.
+    pub partner_reference: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundDue {
+    /// To return to the payer.
+    pub amount: Money,
+}
+
+/// What settlement made of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PaymentAnswer {
+    pub payment_id: PaymentId,
+    pub order_id: OrderId,
+    /// `captured`, `partial` or `rejected`.
+    #[schema(value_type = String)]
+    pub status: PaymentStatus,
+    /// Why a payment was rejected: `wrong_currency`, `order_cancelled`, `already_paid`,
+    /// `order_closed`, `non_sellable`, `expired` (its `pay_by` passed).
+    pub reason: Option<String>,
+    /// What the partner returns to the payer at once: the excess of an overpayment, or all of
+    /// a rejected payment.
+    pub refund: Option<RefundDue>,
+    pub amount: Money,
+    pub partner_reference: String,
+}
 
 /// `GET /v1/seller/balance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -47,6 +95,15 @@ impl Settlement {
     /// The raw calls, for what has no typed call here.
     pub fn api(&self) -> &Api {
         &self.api
+    }
+
+    /// `POST /v1/payments` under an `Idempotency-Key` (a partner's API key as bearer).
+    pub async fn pay(&self, payment: &PaymentBody, idempotency_key: &str) -> Answer<PaymentAnswer> {
+        let body = serde_json::to_value(payment).map_err(|e| crate::Unreachable::new(e.to_string()))?;
+        self.api
+            .call(reqwest::Method::POST, "/v1/payments", Some(body), &[("idempotency-key", idempotency_key)])
+            .await?
+            .into_answer()
     }
 
     /// `GET /v1/seller/balance?store_id=`.

@@ -12,19 +12,27 @@ use super::same_origin;
 use super::view::{self, format_minor, major_text, parse_major, Frame};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
+use client::settlement::{PaymentBody, PaymentStatus, Settlement};
+use client::Failure;
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::json;
+use shared::money::{Currency, Money};
 use std::time::Duration;
 
 /// The entry `marketplace demo` writes for its partner.
 pub const CREDENTIALS_FILE: &str = "demo-credentials.json";
 pub const PARTNER_ENTRY: &str = "payment partner Demo Pay";
 
+/// One entry of the credentials file.
+#[derive(Deserialize)]
+struct Credential {
+    api_key: Option<String>,
+}
+
 fn api_key(state: &State) -> Option<String> {
     let text = std::fs::read_to_string(state.core.config.data_dir.join(CREDENTIALS_FILE)).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v[PARTNER_ENTRY]["api_key"].as_str().map(str::to_string)
+    let mut entries: std::collections::HashMap<String, Credential> = serde_json::from_str(&text).ok()?;
+    entries.remove(PARTNER_ENTRY)?.api_key
 }
 
 pub fn enabled(state: &State) -> bool {
@@ -107,50 +115,47 @@ pub async fn pay(
     }
     let order_id = path.into_inner();
     let currency = form.currency.trim().to_ascii_uppercase();
-    let Some(amount) = parse_major(&form.amount, &currency) else {
+    let (Some(amount), Ok(code)) = (parse_major(&form.amount, &currency), Currency::parse(&currency)) else {
         let body =
             html! { (banner()) (pay_form(&order_id, &form.amount, &currency, Some("write an amount, e.g. 12.50"))) };
         return view::respond(&state, 422, frame(), "Demo Pay", body);
     };
     let idem = format!("demo-pay-{}", form.idempotency_key.trim());
-    let body = json!({"order_id": order_id, "amount": {"amount": amount, "currency": currency},
-                      "partner_reference": format!("demo-{}", &shared::crypto::sha256_hex(idem.as_bytes())[..12])});
-    let api = api::settlement(&state).bearer(Some(key));
+    let payment = PaymentBody {
+        order_id: order_id.clone(),
+        amount: Money { amount, currency: code },
+        partner_reference: format!("demo-{}", &shared::crypto::sha256_hex(idem.as_bytes())[..12]),
+    };
+    let settlement = Settlement::new(api::settlement(&state).bearer(Some(key)));
     // Settlement hears of a new order through the broker's outbox; like any partner, the
     // demo retries with the same key while the order is still unknown there.
     let mut tries = 0;
-    let r = loop {
-        let r = match api
-            .call(reqwest::Method::POST, "/v1/payments", Some(body.clone()), &[("idempotency-key", &idem)])
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return view::unreachable(&state, e),
-        };
-        if (r.code() == "unknown_order" || r.status == 409) && tries < 40 {
-            tries += 1;
-            tokio::time::sleep(Duration::from_millis(250)).await;
-            continue;
+    let answer = loop {
+        match settlement.pay(&payment, &idem).await {
+            Err(Failure::Refused(r)) if (r.code() == "unknown_order" || r.status == 409) && tries < 40 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(Failure::Refused(r)) => {
+                let body = html! { (banner()) (pay_form(&order_id, &form.amount, &currency, Some(&r.detail()))) };
+                return view::respond(&state, r.status, frame(), "Demo Pay", body);
+            }
+            Err(Failure::Unreachable(e)) => return view::unreachable(&state, e),
+            Ok(answer) => break answer,
         }
-        break r;
     };
     let back = format!("/shop/orders/{}", enc(&order_id));
-    if r.status != 201 {
-        let body = html! { (banner()) (pay_form(&order_id, &form.amount, &currency, Some(&r.detail()))) };
-        return view::respond(&state, r.status, frame(), "Demo Pay", body);
-    }
-    let status = r.body["status"].as_str().unwrap_or_default().to_string();
     let body = html! {
         (banner())
-        p #payment-result data-status=(status) {
-            @match status.as_str() {
-                "captured" => { "Paid: " (format_minor(amount, &currency)) "." }
-                "partial" => { "Part paid: the order waits for the rest." }
-                _ => { "Not taken: " (r.body["reason"].as_str().unwrap_or("refused")) "." }
+        p #payment-result data-status=(answer.status) {
+            @match answer.status {
+                PaymentStatus::Captured => { "Paid: " (format_minor(amount, &currency)) "." }
+                PaymentStatus::Partial => { "Part paid: the order waits for the rest." }
+                _ => { "Not taken: " (answer.reason.as_deref().unwrap_or("refused")) "." }
             }
         }
-        @if r.body["refund"].is_object() {
-            p { "Returned to you: " (view::money_value(&r.body["refund"]["amount"])) }
+        @if let Some(refund) = &answer.refund {
+            p { "Returned to you: " (view::money(&refund.amount)) }
         }
         p { a #back-to-order.button href=(back) { "Back to your order" } }
     };

@@ -114,11 +114,6 @@ pub fn money(m: &Money) -> String {
     format_minor(m.amount, m.currency.as_str())
 }
 
-/// Money in an untyped JSON answer (the pages not yet on typed calls).
-pub fn money_value(v: &serde_json::Value) -> String {
-    format_minor(v["amount"].as_i64().unwrap_or_default(), v["currency"].as_str().unwrap_or(""))
-}
-
 pub fn format_minor(amount: i64, currency: &str) -> String {
     let digits = decimals(currency);
     if digits == 0 {

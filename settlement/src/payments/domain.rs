@@ -8,19 +8,7 @@ use crate::refunds::domain as refunds;
 use shared::money::Money;
 use shared::time::Timestamp;
 
-shared::text_enum! {
-    /// Where a payment stands, stored as text; an unknown stored status is a read error.
-    pub enum PaymentStatus {
-        /// Booked into escrow; the order is fully paid.
-        Captured,
-        /// Booked into escrow; the order still waits for the rest.
-        Partial,
-        /// Turned away whole: nothing booked, all of it returned.
-        Rejected,
-        /// Everything captured was refunded.
-        Refunded,
-    }
-}
+pub use client::settlement::PaymentStatus;
 
 /// What taking a payment does, decided over the order, its earlier payments and the
 /// offer's sellability as read under the order's lock.

@@ -8,13 +8,12 @@ use crate::events::{store as events, EventData};
 use crate::ledger::{store as ledger, Account, Transaction, TransactionKind};
 use crate::orders::domain::Rejection;
 use crate::orders::store as orders;
-use serde::{Deserialize, Serialize};
+
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
 use shared::ids::{OrderId, PartnerId, PaymentId};
 use shared::messages::Message;
 use shared::money::{Ceiling, Money};
-use utoipa::ToSchema;
 
 /// A payment report as the partner sends it, parsed.
 #[derive(Debug, Clone)]
@@ -24,14 +23,7 @@ pub struct PaymentRequest {
     pub partner_reference: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentBody {
-    pub order_id: String,
-    pub amount: Money,
-    /// The partner's own id for the payment, 1 to 200 characters.
-    pub partner_reference: String,
-}
+pub use client::settlement::{PaymentAnswer, PaymentBody, RefundDue};
 
 impl PaymentRequest {
     /// Parses the body; the amount is at least one minor unit and at most `ceiling`.
@@ -49,29 +41,6 @@ impl PaymentRequest {
         }
         Ok(PaymentRequest { order_id, amount, partner_reference: reference.to_string() })
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct RefundDue {
-    /// To return to the payer.
-    pub amount: Money,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct PaymentAnswer {
-    pub payment_id: PaymentId,
-    pub order_id: OrderId,
-    /// `captured`, `partial` or `rejected`.
-    #[schema(value_type = String)]
-    pub status: PaymentStatus,
-    /// Why a payment was rejected: `wrong_currency`, `order_cancelled`, `already_paid`,
-    /// `order_closed`, `non_sellable`, `expired` (its `pay_by` passed).
-    pub reason: Option<String>,
-    /// What the partner returns to the payer at once: the excess of an overpayment, or all of
-    /// a rejected payment.
-    pub refund: Option<RefundDue>,
-    pub amount: Money,
-    pub partner_reference: String,
 }
 
 /// Applies a payment in the caller's transaction: reads the order under its lock, its

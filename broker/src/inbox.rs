@@ -3,7 +3,7 @@
 //! the one it depends on (a pickup before the payment) answers an error, so the sender
 //! retries it later; a message overtaken by a later one changes nothing.
 
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Code};
 use crate::orders::domain::{Event, OrderStatus, Step};
 use crate::orders::{store, workflow};
 use crate::State;
@@ -86,7 +86,7 @@ fn apply(
     if step == Step::NotYet {
         // Roll back and let the sender retry once the prerequisite is here.
         // A 409, not a 5xx: nothing is wrong, it is just early.
-        return Err(BrokerError::conflict("not_yet", format!("{} arrived before its prerequisite", message.kind())));
+        return Err(BrokerError::refused(Code::NotYet, format!("{} arrived before its prerequisite", message.kind())));
     }
     Ok(())
 }

@@ -120,7 +120,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let state = web::Data::new(State { core: core.clone(), contacts });
     orders::expiry::spawn(core.clone(), config.setting(ServiceName::Broker));
     catalog::urgent::spawn(core.clone());
-    shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &[], move |cfg| {
+    shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &error::codes(), move |cfg| {
         cfg.app_data(state.clone())
             .configure(inbox::routes)
             .configure(accounts::routes)
@@ -144,15 +144,25 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
 mod tests {
     use super::*;
 
+    fn finished() -> utoipa::openapi::OpenApi {
+        shared::openapi::finish(ApiDoc::openapi(), &error::codes())
+    }
+
     #[test]
     fn operation_ids_are_unique_once_the_document_is_finished() {
-        let ids = shared::openapi::duplicate_operation_ids(shared::openapi::finish(ApiDoc::openapi(), &[]));
+        let ids = shared::openapi::duplicate_operation_ids(finished());
         assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
     }
 
     #[test]
     fn the_finished_document_documents_every_error_and_credential() {
-        let faults = shared::openapi::check(&shared::openapi::finish(ApiDoc::openapi(), &[]));
+        let faults = shared::openapi::check(&finished());
+        assert!(faults.is_empty(), "{faults:#?}");
+    }
+
+    #[test]
+    fn every_code_of_the_catalogue_is_in_the_document_with_an_error_status() {
+        let faults = shared::error::catalogue_faults::<error::Code>(&finished());
         assert!(faults.is_empty(), "{faults:#?}");
     }
 

@@ -1,6 +1,6 @@
 //! Credentials as they arrive: parsed before anything is stored.
 
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Code};
 
 pub const MIN_PASSWORD: usize = 10;
 pub const MAX_PASSWORD: usize = 256;
@@ -11,7 +11,7 @@ pub fn parse_email(value: &str) -> Result<String, BrokerError> {
     if shared::mail::valid_address(&v) {
         Ok(v)
     } else {
-        Err(BrokerError::invalid("invalid_email", "`email` is not a valid address"))
+        Err(BrokerError::refused(Code::InvalidEmail, "`email` is not a valid address"))
     }
 }
 
@@ -21,8 +21,8 @@ pub fn parse_password(value: &str) -> Result<&str, BrokerError> {
     if (MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
         Ok(value)
     } else {
-        Err(BrokerError::invalid(
-            "weak_password",
+        Err(BrokerError::refused(
+            Code::WeakPassword,
             format!("`password` must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
         ))
     }

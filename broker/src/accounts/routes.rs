@@ -3,7 +3,7 @@
 use super::domain::{parse_email, parse_password};
 use super::store::{self, Account};
 use crate::catalog::domain::{parse_key, parse_name, MANUFACTURER_CATEGORY};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::stores::store::{insert_store, NewStore};
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -37,7 +37,7 @@ async fn hash(state: &State, password: String) -> Result<String> {
 }
 
 fn taken() -> BrokerError {
-    BrokerError::conflict("email_taken", "an account with this e-mail address exists")
+    BrokerError::refused(Code::EmailTaken, "an account with this e-mail address exists")
 }
 
 /// Inserts in a savepoint so that a duplicate address (a race past the check) is a 409,

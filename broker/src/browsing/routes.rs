@@ -2,7 +2,7 @@
 //! sequence) and `DELETE /v1/browsing` (forget it all).
 
 use super::{store, SessionId};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::State;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -51,8 +51,8 @@ impl Session {
 
     fn required(self) -> Result<SessionId> {
         self.0.ok_or_else(|| {
-            BrokerError::invalid(
-                "session_required",
+            BrokerError::refused(
+                Code::SessionRequired,
                 format!("send a session id in `{HEADER}` or the `{COOKIE}` cookie"),
             )
         })

@@ -3,7 +3,7 @@
 //! balance at settlement is charged the points' value into the points liability, keyed by
 //! the mint id (see `mint`), before the buyer's account holds a single point.
 
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Code};
 use crate::schema::{collection_mints, collection_points};
 use diesel::prelude::*;
 use serde::Deserialize;
@@ -82,7 +82,7 @@ pub fn value_of(points: i64, point_value: i64, currency: Currency) -> Result<Mon
     points
         .checked_mul(point_value.max(1))
         .map(|a| Money::new(a, currency))
-        .ok_or_else(|| BrokerError::invalid("invalid_items", "too many points"))
+        .ok_or_else(|| BrokerError::refused(Code::InvalidItems, "too many points"))
 }
 
 /// Whether a daily total plus a new mint stays within the cap.

@@ -2,7 +2,7 @@
 //! equipment, collection points, and the prices a group of buyers gets. Nothing here
 //! knows an e-mail address, a name or an order.
 
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Code};
 use serde::{Deserialize, Serialize};
 use shared::money::Money;
 
@@ -16,7 +16,7 @@ pub fn parse_handle(value: &str) -> Result<String, BrokerError> {
     if ok {
         Ok(v)
     } else {
-        Err(BrokerError::invalid("invalid_handle", "`handle` must be 3 to 32 characters of a-z, 0-9, `_`, `.`, `-`"))
+        Err(BrokerError::refused(Code::InvalidHandle, "`handle` must be 3 to 32 characters of a-z, 0-9, `_`, `.`, `-`"))
     }
 }
 
@@ -24,13 +24,19 @@ pub fn parse_handle(value: &str) -> Result<String, BrokerError> {
 /// deduplicated.
 pub fn parse_equipment(values: &[String]) -> Result<Vec<String>, BrokerError> {
     if values.len() > MAX_EQUIPMENT {
-        return Err(BrokerError::invalid("too_much_equipment", format!("at most {MAX_EQUIPMENT} items of equipment")));
+        return Err(BrokerError::refused(
+            Code::TooMuchEquipment,
+            format!("at most {MAX_EQUIPMENT} items of equipment"),
+        ));
     }
     let mut out: Vec<String> = Vec::new();
     for v in values {
         let v = v.trim().to_lowercase();
         if v.is_empty() || v.chars().count() > 100 || v.chars().any(char::is_control) {
-            return Err(BrokerError::invalid("invalid_equipment", "equipment names are 1 to 100 printable characters"));
+            return Err(BrokerError::refused(
+                Code::InvalidEquipment,
+                "equipment names are 1 to 100 printable characters",
+            ));
         }
         if !out.contains(&v) {
             out.push(v);
@@ -64,7 +70,7 @@ impl Group {
                 Ok(Group::Equipment(v.remove(0)))
             }
             Group::MinPoints(p) if p >= 1 => Ok(Group::MinPoints(p)),
-            Group::MinPoints(_) => Err(BrokerError::invalid("invalid_group", "`min_points` must be at least 1")),
+            Group::MinPoints(_) => Err(BrokerError::refused(Code::InvalidGroup, "`min_points` must be at least 1")),
         }
     }
 
@@ -89,9 +95,9 @@ pub fn user_price(offer_price: Money, groups: &[(Group, Money)], equipment: &[St
 /// Points for items handed in at a collection point.
 pub fn collection_points(items: i64, per_item: i64) -> Result<i64, BrokerError> {
     if !(1..=1_000).contains(&items) {
-        return Err(BrokerError::invalid("invalid_items", "`items` must be 1 to 1000"));
+        return Err(BrokerError::refused(Code::InvalidItems, "`items` must be 1 to 1000"));
     }
-    items.checked_mul(per_item.max(0)).ok_or_else(|| BrokerError::invalid("invalid_items", "too many points"))
+    items.checked_mul(per_item.max(0)).ok_or_else(|| BrokerError::refused(Code::InvalidItems, "too many points"))
 }
 
 #[cfg(test)]

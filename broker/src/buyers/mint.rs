@@ -7,7 +7,7 @@
 //! store could not pay fails and gives its code back. Nothing is ever credited unfunded.
 
 use super::collections::{self as mints, Mint, MintStatus};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::reports::charge::{post_charge, Answer};
 use futures_util::future::BoxFuture;
 use shared::auth::AuthState;
@@ -28,7 +28,7 @@ const CHARGE: &str = "points_charge";
 pub enum Outcome {
     Credited,
     /// Nothing was charged and no point exists: the problem code.
-    Refused(&'static str),
+    Refused(Code),
     /// Settlement could not be reached; the outbox keeps trying.
     Pending,
 }
@@ -53,20 +53,20 @@ pub fn begin(conn: &mut AnyConnection, r: &Redemption) -> Result<String> {
         return Err(BrokerError::Forbidden("not your store".into()));
     }
     if !mints::lock_collection_point(conn, &r.store)? {
-        return Err(BrokerError::conflict(
-            "not_a_collection_point",
+        return Err(BrokerError::refused(
+            Code::NotACollectionPoint,
             "this store is not a collection point: the operator enables collection points",
         ));
     }
     let today = mints::minted_since(conn, &r.store, mints::day_start(now()))?;
     if !mints::within_cap(today, r.points, r.daily_cap) {
-        return Err(BrokerError::conflict(
-            "collection_cap_reached",
+        return Err(BrokerError::refused(
+            Code::CollectionCapReached,
             format!("a collection point mints at most {} points a day", r.daily_cap),
         ));
     }
     if super::store::redeem_collection_code(conn, &r.code_hash, r.items)?.is_none() {
-        return Err(BrokerError::invalid("unknown_code", "the code is unknown or was used"));
+        return Err(BrokerError::refused(Code::UnknownCode, "the code is unknown or was used"));
     }
     let mint = Mint {
         id: mints::new_mint_id(),
@@ -128,8 +128,8 @@ impl Minter {
         });
         match post_charge(&self.client, &self.auth, &self.settlement, &body, &m.id).await {
             Ok(Answer::Charged) => self.credit(&m).await,
-            Ok(Answer::Insufficient) => self.fail(&m, "insufficient_balance").await,
-            Ok(Answer::Rejected) => self.fail(&m, "charge_rejected").await,
+            Ok(Answer::Insufficient) => self.fail(&m, Code::InsufficientBalance).await,
+            Ok(Answer::Rejected) => self.fail(&m, Code::ChargeRejected).await,
             Err(e) => {
                 tracing::warn!(mint = %m.id, error = %e.message, "points charge pending");
                 Ok(Outcome::Pending)
@@ -173,12 +173,12 @@ impl Minter {
     }
 
     /// Nothing was charged: the mint fails and its code can be handed in again.
-    async fn fail(&self, m: &Mint, code: &'static str) -> Result<Outcome> {
+    async fn fail(&self, m: &Mint, code: Code) -> Result<Outcome> {
         let id = m.id.clone();
         self.db
             .write(move |c| {
                 let current = mints::get(c, &id)?.ok_or(BrokerError::NotFound("mint"))?;
-                if mints::finish(c, &id, MintStatus::Failed, Some(code))? {
+                if mints::finish(c, &id, MintStatus::Failed, Some(code.as_str()))? {
                     if let Some(h) = &current.code_hash {
                         mints::unredeem_code(c, h)?;
                     }
@@ -190,10 +190,10 @@ impl Minter {
     }
 }
 
-fn failure_code(m: &Mint) -> &'static str {
+fn failure_code(m: &Mint) -> Code {
     match m.failure.as_deref() {
-        Some("insufficient_balance") => "insufficient_balance",
-        _ => "charge_rejected",
+        Some(code) if code == Code::InsufficientBalance.as_str() => Code::InsufficientBalance,
+        _ => Code::ChargeRejected,
     }
 }
 

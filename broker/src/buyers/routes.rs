@@ -5,7 +5,7 @@ use super::domain::{self, Group};
 use super::store;
 use crate::accounts::domain::parse_password;
 use crate::catalog::Product;
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use diesel::Connection;
@@ -43,7 +43,7 @@ pub use client::broker::buyers::{
 };
 
 fn handle_taken() -> BrokerError {
-    BrokerError::conflict("handle_taken", "this handle is taken")
+    BrokerError::refused(Code::HandleTaken, "this handle is taken")
 }
 
 #[utoipa::path(post, path = "/v1/buyers", request_body = NewBuyer,
@@ -228,12 +228,12 @@ pub async fn redeem_collection(
             Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "points": points })))
         }
         super::mint::Outcome::Pending => Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "pending" }))),
-        super::mint::Outcome::Refused("insufficient_balance") => Err(BrokerError::conflict(
-            "insufficient_balance",
+        super::mint::Outcome::Refused(Code::InsufficientBalance) => Err(BrokerError::refused(
+            Code::InsufficientBalance,
             "the store's available balance does not cover the points' value",
         )),
         super::mint::Outcome::Refused(code) => {
-            Err(BrokerError::conflict(code, "settlement refused to charge the points; nothing was minted"))
+            Err(BrokerError::refused(code, "settlement refused to charge the points; nothing was minted"))
         }
     }
 }
@@ -308,8 +308,8 @@ pub async fn put_group_price(
             let existing = store::group_prices(c, &store_id, &product_id)?;
             let replaces = existing.iter().any(|(g, _)| g.key() == group.key());
             if !replaces && existing.len() as i64 >= cap {
-                return Err(BrokerError::conflict(
-                    "too_many_group_prices",
+                return Err(BrokerError::refused(
+                    Code::TooManyGroupPrices,
                     format!("a store sets at most {cap} group prices per product"),
                 ));
             }

@@ -1,7 +1,7 @@
 //! The catalog's plain types and input rules: products, offers, stores as the rest of the
 //! broker sees them.
 
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Code};
 use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
 use shared::money::{Ceiling, Money};
 use shared::rules::OfferRule;
@@ -87,10 +87,13 @@ pub use client::broker::catalog::{Alternative, Backorder};
 pub fn parse_name(field: &'static str, value: &str) -> Result<String, BrokerError> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(BrokerError::invalid("empty_name", format!("`{field}` must not be empty")));
+        return Err(BrokerError::refused(Code::EmptyName, format!("`{field}` must not be empty")));
     }
     if v.chars().count() > MAX_NAME || v.chars().any(char::is_control) {
-        return Err(BrokerError::invalid("invalid_name", format!("`{field}` is too long or has control characters")));
+        return Err(BrokerError::refused(
+            Code::InvalidName,
+            format!("`{field}` is too long or has control characters"),
+        ));
     }
     Ok(v.to_string())
 }
@@ -107,7 +110,7 @@ pub fn parse_equipment(value: &str) -> Result<String, BrokerError> {
     if v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b' ' | b'.')) {
         Ok(v)
     } else {
-        Err(BrokerError::invalid("invalid_parameter", "equipment kinds are letters, digits, `-`, `.` and spaces"))
+        Err(BrokerError::refused(Code::InvalidParameter, "equipment kinds are letters, digits, `-`, `.` and spaces"))
     }
 }
 
@@ -116,10 +119,10 @@ pub fn parse_equipment(value: &str) -> Result<String, BrokerError> {
 pub fn parse_attributes(value: &serde_json::Value) -> Result<BTreeMap<String, String>, BrokerError> {
     let obj = value
         .as_object()
-        .ok_or_else(|| BrokerError::invalid("invalid_attributes", "`attributes` must be an object"))?;
+        .ok_or_else(|| BrokerError::refused(Code::InvalidAttributes, "`attributes` must be an object"))?;
     if obj.len() > MAX_ATTRIBUTES {
-        return Err(BrokerError::invalid(
-            "too_many_attributes",
+        return Err(BrokerError::refused(
+            Code::TooManyAttributes,
             format!("at most {MAX_ATTRIBUTES} attributes, got {}", obj.len()),
         ));
     }
@@ -131,8 +134,8 @@ pub fn parse_attributes(value: &serde_json::Value) -> Result<BTreeMap<String, St
             serde_json::Value::Number(n) => n.to_string(),
             serde_json::Value::Bool(b) => b.to_string(),
             _ => {
-                return Err(BrokerError::invalid(
-                    "invalid_attributes",
+                return Err(BrokerError::refused(
+                    Code::InvalidAttributes,
                     format!("attribute `{name}` must be a string, number or boolean"),
                 ))
             }
@@ -150,8 +153,8 @@ pub fn parse_attribute_name(name: &str) -> Result<String, BrokerError> {
     if ok {
         Ok(n)
     } else {
-        Err(BrokerError::invalid(
-            "invalid_attributes",
+        Err(BrokerError::refused(
+            Code::InvalidAttributes,
             format!("attribute names are 1–{MAX_ATTRIBUTE_NAME} characters of a-z, 0-9, `_`, `-`, `.`"),
         ))
     }
@@ -160,8 +163,8 @@ pub fn parse_attribute_name(name: &str) -> Result<String, BrokerError> {
 pub fn parse_attribute_value(value: &str) -> Result<String, BrokerError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > MAX_ATTRIBUTE_VALUE || v.chars().any(char::is_control) {
-        return Err(BrokerError::invalid(
-            "invalid_attributes",
+        return Err(BrokerError::refused(
+            Code::InvalidAttributes,
             format!("attribute values are 1–{MAX_ATTRIBUTE_VALUE} printable characters"),
         ));
     }
@@ -172,7 +175,7 @@ pub fn parse_stock(field: &'static str, value: i64) -> Result<i64, BrokerError> 
     if (0..=MAX_STOCK).contains(&value) {
         Ok(value)
     } else {
-        Err(BrokerError::invalid("invalid_quantity", format!("`{field}` must be between 0 and {MAX_STOCK}")))
+        Err(BrokerError::refused(Code::InvalidQuantity, format!("`{field}` must be between 0 and {MAX_STOCK}")))
     }
 }
 
@@ -180,7 +183,7 @@ pub fn parse_quantity(value: i64) -> Result<i64, BrokerError> {
     if (1..=MAX_STOCK).contains(&value) {
         Ok(value)
     } else {
-        Err(BrokerError::invalid("invalid_quantity", format!("`quantity` must be between 1 and {MAX_STOCK}")))
+        Err(BrokerError::refused(Code::InvalidQuantity, format!("`quantity` must be between 1 and {MAX_STOCK}")))
     }
 }
 
@@ -244,7 +247,7 @@ mod tests {
         let many: serde_json::Map<_, _> =
             (0..=MAX_ATTRIBUTES).map(|i| (format!("k{i}"), serde_json::json!("v"))).collect();
         let e = parse_attributes(&serde_json::Value::Object(many)).unwrap_err();
-        assert!(matches!(e, BrokerError::Invalid { code: "too_many_attributes", .. }));
+        assert!(matches!(e, BrokerError::Refused { code: Code::TooManyAttributes, .. }));
     }
 
     #[test]

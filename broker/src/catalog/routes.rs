@@ -8,7 +8,7 @@ use super::{offers, products, reserve_mail, stock};
 use crate::accounts::store::manufacturer_exists;
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::stores::domain::StoreOwner;
 use crate::stores::routes::owned;
 use crate::State;
@@ -107,10 +107,10 @@ pub async fn create_product(
     };
     let backorder_days = body.backorder_days.unwrap_or(14);
     if !(1..=365).contains(&backorder_days) {
-        return Err(BrokerError::invalid("invalid_backorder_days", "`backorder_days` must be 1 to 365"));
+        return Err(BrokerError::refused(Code::InvalidBackorderDays, "`backorder_days` must be 1 to 365"));
     }
     if body.compatible_with.len() > MAX_ATTRIBUTES {
-        return Err(BrokerError::invalid("invalid_compatible_with", "too many compatible equipment kinds"));
+        return Err(BrokerError::refused(Code::InvalidCompatibleWith, "too many compatible equipment kinds"));
     }
     let product = Product {
         id: ProductId::generate(),

@@ -287,7 +287,7 @@ pub fn price(
     point_value: i64,
     ceiling: Ceiling,
 ) -> Result<Priced, BrokerError> {
-    let invalid = |detail: &str| BrokerError::invalid("invalid_amount", detail);
+    let invalid = |detail: &str| BrokerError::common(shared::error::Code::InvalidAmount, detail);
     // A product beyond i64 is beyond any ceiling too.
     let too_large = MoneyError::TooLarge { max: ceiling.get() };
     let gross = unit_price.checked_mul(quantity).map_err(|_| too_large)?;
@@ -400,8 +400,7 @@ impl std::fmt::Debug for OrderKey {
     }
 }
 
-/// Refusals of the `Idempotency-Key` itself (a key used with another body is an ordinary
-/// 422 `idempotency_key_reused`).
+/// Refusals of an order's `Idempotency-Key`, each under the shared refusal's code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KeyRefusal {
     #[error(
@@ -411,27 +410,17 @@ pub enum KeyRefusal {
     Invalid,
     #[error("an order with this `Idempotency-Key` is still being placed; retry shortly")]
     InUse,
+    #[error("this `Idempotency-Key` was used with another request body")]
+    Reused,
 }
 
-impl shared::error::ApiError for KeyRefusal {
-    fn status(&self) -> actix_web::http::StatusCode {
+impl KeyRefusal {
+    pub fn refusal(self) -> shared::idempotency::Refusal {
+        use shared::idempotency::Refusal;
         match self {
-            KeyRefusal::Invalid => actix_web::http::StatusCode::BAD_REQUEST,
-            KeyRefusal::InUse => actix_web::http::StatusCode::CONFLICT,
-        }
-    }
-
-    fn code(&self) -> &'static str {
-        match self {
-            KeyRefusal::Invalid => shared::idempotency::Refusal::Invalid.as_str(),
-            KeyRefusal::InUse => shared::idempotency::Refusal::InUse.as_str(),
-        }
-    }
-
-    fn headers(&self) -> Vec<(&'static str, String)> {
-        match self {
-            KeyRefusal::Invalid => Vec::new(),
-            KeyRefusal::InUse => vec![("retry-after", "1".into())],
+            KeyRefusal::Invalid => Refusal::Invalid,
+            KeyRefusal::InUse => Refusal::InUse,
+            KeyRefusal::Reused => Refusal::Reused,
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use super::domain::{Event, OrderStatus};
 use super::settings::OrderSettings;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Code};
 use crate::schema::orders;
 use diesel::prelude::*;
 use shared::ids::OrderId;
@@ -78,7 +78,7 @@ pub async fn sweep(core: &Core, settings: &OrderSettings) -> Result<usize, Broke
         match done {
             Ok(_) => cancelled += 1,
             // Paid or cancelled meanwhile: nothing to expire.
-            Err(BrokerError::InvalidTransition { .. }) | Err(BrokerError::Conflict { .. }) => {}
+            Err(BrokerError::InvalidTransition { .. } | BrokerError::Refused { code: Code::OrderChanged, .. }) => {}
             Err(e) => return Err(e),
         }
     }

@@ -3,7 +3,7 @@
 use super::domain::OrderStatus;
 use super::store;
 use super::views::seller_views;
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use client::broker::orders::SellerOrders;
@@ -28,7 +28,9 @@ pub async fn seller_orders(
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let status = match q.status.as_deref() {
-        Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| BrokerError::invalid("invalid_status", "unknown status"))?),
+        Some(s) => {
+            Some(OrderStatus::parse(s).ok_or_else(|| BrokerError::refused(Code::InvalidStatus, "unknown status"))?)
+        }
         None => None,
     };
     let page = shared::http::Page { limit: q.limit, offset: q.offset };

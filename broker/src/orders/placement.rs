@@ -4,7 +4,7 @@
 use super::domain::{KeyRefusal, OrderKey};
 use super::views::StoreRef;
 use super::workflow::{self, KeyHashes, Keyed, NewOrder, Receipt};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::orders::settings::of as settings;
 use crate::State;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -91,7 +91,7 @@ fn capability(state: &State, order: &OrderId) -> Result<String> {
 pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<PlaceOrder>) -> Result<HttpResponse> {
     let key = match order_key(&req) {
         Ok(k) => k,
-        Err(refusal) => return Ok(shared::error::respond(&refusal)),
+        Err(refusal) => return Ok(shared::error::respond(&BrokerError::Key(refusal))),
     };
     let buyer = optional_buyer(&req).await?;
     let body = body.into_inner();
@@ -104,12 +104,12 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
     });
     let contact = match body.contact.as_deref().map(str::trim) {
         Some(c) if shared::mail::valid_address(c) => Some(c.to_string()),
-        Some(_) => return Err(BrokerError::invalid("invalid_contact", "`contact` is not a valid mail address")),
+        Some(_) => return Err(BrokerError::refused(Code::InvalidContact, "`contact` is not a valid mail address")),
         None => None,
     };
     let points = body.points.unwrap_or(0);
     if points < 0 {
-        return Err(BrokerError::invalid("invalid_points", "`points` must not be negative"));
+        return Err(BrokerError::refused(Code::InvalidPoints, "`points` must not be negative"));
     }
     if points > 0 && buyer.is_none() {
         return Err(shared::Error::Unauthorized.into());
@@ -147,7 +147,7 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
             }
             return Err(e);
         }
-        Keyed::Busy => return Ok(shared::error::respond(&KeyRefusal::InUse)),
+        Keyed::Busy => return Ok(shared::error::respond(&BrokerError::Key(KeyRefusal::InUse))),
     };
     let capability = capability(&state, &receipt.order_id)?;
     let mut answer = HttpResponse::Created();

@@ -5,7 +5,7 @@ use super::caller::{authorize, OrderCaller};
 use super::domain::{self, Party};
 use super::store::{self, RelayedMessage};
 use super::workflow;
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -75,7 +75,7 @@ pub async fn post_message(
 ) -> Result<HttpResponse> {
     let id = OrderId::parse(&path)?;
     caller.precheck(&id, "message")?;
-    let text = domain::check_message(&body.body).map_err(|d| BrokerError::invalid("invalid_message", d))?;
+    let text = domain::check_message(&body.body).map_err(|d| BrokerError::refused(Code::InvalidMessage, d))?;
     let m = state
         .core
         .db

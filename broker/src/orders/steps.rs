@@ -5,7 +5,7 @@ use super::caller::{authorize, OrderCaller};
 use super::domain::{self, Event, OrderStatus, Party, Step};
 use super::views::view;
 use super::workflow;
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::orders::settings::of as settings;
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -17,7 +17,7 @@ pub use client::broker::orders::{Confirmation, Reason};
 /// The reason given, or `default` without one, checked.
 fn checked(reason: &Reason, default: &str) -> Result<String> {
     domain::check_reason(reason.reason.as_deref().unwrap_or(default))
-        .map_err(|d| BrokerError::invalid("invalid_reason", d))
+        .map_err(|d| BrokerError::refused(Code::InvalidReason, d))
 }
 
 /// Runs one workflow event for a caller allowed to cause it, in one transaction.

@@ -3,12 +3,12 @@
 //! the messages, mails, stock and points it causes. Each function runs in the caller's
 //! transaction, so a step and its consequences commit together or not at all.
 
-use super::domain::{self, Effects, Event, HoldLimits, HoldRefusal, Notice, OrderStatus, Step};
+use super::domain::{self, Effects, Event, HoldLimits, HoldRefusal, KeyRefusal, Notice, OrderStatus, Step};
 use super::notices::{self, Audience, Summary};
 use super::store::{self, Order};
 use crate::catalog::{self, stock::Movement};
 use crate::catalog::{Product, Store};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::orders::settings::OrderSettings;
 use serde::{Deserialize, Serialize};
 use shared::config::ServiceName;
@@ -140,12 +140,7 @@ pub fn place_keyed(
                 Ok(Begin::Replay { stored: Json(kept), first_seen }) => {
                     return replay(conn, kept, first_seen, settings)
                 }
-                Err(Refusal::Reused) => {
-                    return Err(BrokerError::invalid(
-                        Refusal::Reused.as_str(),
-                        "this `Idempotency-Key` was used with another request body",
-                    ))
-                }
+                Err(Refusal::Reused) => return Err(KeyRefusal::Reused.into()),
                 Err(_) => return Ok(Keyed::Busy),
             }
         }
@@ -195,7 +190,7 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     let store = catalog::stores::store(conn, &new.store_id)?.ok_or(BrokerError::NotFound("store"))?;
     let product = catalog::products::product(conn, &new.product_id)?.ok_or(BrokerError::NotFound("product"))?;
     let quantity = domain::check_quantity(new.quantity, settings.order_max_quantity)
-        .map_err(|d| BrokerError::invalid("invalid_quantity", d))?;
+        .map_err(|d| BrokerError::refused(Code::InvalidQuantity, d))?;
 
     // Where the goods come from, and at what price.
     let (offer_price, needs_confirmation, stock_store, shipper, backorder) = if store.is_manufacturer_store() {
@@ -257,8 +252,8 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
         return Err(BrokerError::PriceChanged { current: unit_price });
     }
     if new.points > 0 && unit_price.currency != new.points_currency {
-        return Err(BrokerError::invalid(
-            "points_currency_mismatch",
+        return Err(BrokerError::refused(
+            Code::PointsCurrencyMismatch,
             format!("points are worth {} only; this order is in {}", new.points_currency, unit_price.currency),
         ));
     }
@@ -297,12 +292,12 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     store::insert(conn, &order)?;
     // What the seller will be shown: the public offer price, never the group price.
     let public = super::public_price::compute(offer_price, priced.unit_price, quantity)
-        .ok_or_else(|| BrokerError::invalid("invalid_amount", "the order's value is out of range"))?;
+        .ok_or_else(|| BrokerError::common(shared::error::Code::InvalidAmount, "the order's value is out of range"))?;
     super::public_price::put(conn, &id, &public)?;
     if priced.points_used > 0 {
         let buyer = new.buyer.as_ref().ok_or(shared::Error::Unauthorized)?;
         if !crate::buyers::store::spend_points(conn, buyer, &id, priced.points_used)? {
-            return Err(BrokerError::conflict("insufficient_points", "the account has fewer points than that"));
+            return Err(BrokerError::refused(Code::InsufficientPoints, "the account has fewer points than that"));
         }
     }
     if let Some(contact) = &new.contact {
@@ -420,7 +415,7 @@ fn refuse(conn: &mut AnyConnection, store: &Store, product: &Product, qty: i64, 
         Unsellable::OutOfStock => "this store has too little stock",
     };
     Ok(Placement::Refused(BrokerError::Unsellable {
-        code: why.code(),
+        why,
         detail: detail.into(),
         alternatives: serde_json::to_value(&alternatives).unwrap_or_default(),
         backorder: serde_json::to_value(&backorder).unwrap_or_default(),
@@ -463,7 +458,7 @@ pub fn apply(
     }
     if !store::move_status(conn, id, order.status, next, reason)? {
         // Another request moved it between our read and our write: the caller retries.
-        return Err(BrokerError::conflict("order_changed", "the order changed meanwhile; try again"));
+        return Err(BrokerError::refused(Code::OrderChanged, "the order changed meanwhile; try again"));
     }
     if next == OrderStatus::AwaitingPayment {
         store::set_pay_by(conn, id, settings.pay_by(now(), true))?;
@@ -643,12 +638,16 @@ pub fn confirm(
         let gross = settings.ceiling.bound(unit.checked_mul(order.quantity).map_err(|_| too_large)?)?.amount;
         let amount = Money::new(gross - order.discount.amount, unit.currency);
         if amount.amount < 1 {
-            return Err(BrokerError::invalid("invalid_amount", "the price is below the points discount"));
+            return Err(BrokerError::common(
+                shared::error::Code::InvalidAmount,
+                "the price is below the points discount",
+            ));
         }
         store::set_price(conn, id, unit, amount)?;
         // The seller named one price for this order: it is the public price, no group's.
-        let public = super::public_price::compute(unit, unit, order.quantity)
-            .ok_or_else(|| BrokerError::invalid("invalid_amount", "the order's value is out of range"))?;
+        let public = super::public_price::compute(unit, unit, order.quantity).ok_or_else(|| {
+            BrokerError::common(shared::error::Code::InvalidAmount, "the order's value is out of range")
+        })?;
         super::public_price::put(conn, id, &public)?;
         if let Some(sale) = &order.sale_id {
             crate::sales::revalue(conn, sale, amount)?;

@@ -6,7 +6,7 @@
 //! refunded through the same outbox.
 
 use super::domain::{is_permanent, BuyBody, Reports};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use futures_util::future::BoxFuture;
 use privacy::analyses::Request;
 use privacy::budget::Analyst;
@@ -32,7 +32,7 @@ const REFUND: &str = "report_refund";
 pub enum Outcome {
     Completed,
     /// Nothing was charged (or the charge was refunded): the problem code.
-    Refused(&'static str),
+    Refused(Code),
     /// Settlement could not be reached; the outbox keeps trying.
     Pending,
 }
@@ -162,8 +162,8 @@ impl Charger {
         }
         match self.charge(&p).await {
             Ok(Answer::Charged) => self.complete(&p).await,
-            Ok(Answer::Insufficient) => self.fail(&p, "insufficient_balance", false).await,
-            Ok(Answer::Rejected) => self.fail(&p, "charge_rejected", false).await,
+            Ok(Answer::Insufficient) => self.fail(&p, Code::InsufficientBalance, false).await,
+            Ok(Answer::Rejected) => self.fail(&p, Code::ChargeRejected, false).await,
             Err(e) => {
                 tracing::warn!(purchase = %p.id, error = %e.message, "report charge pending");
                 Ok(Outcome::Pending)
@@ -229,7 +229,7 @@ impl Charger {
             Ok(Ok(_)) => Ok(Outcome::Refused(failure_code(p))),
             Ok(Err(e)) => {
                 tracing::error!(purchase = %p.id, error = %e, "a charged report could not be computed; refunding");
-                self.fail(p, "report_unavailable", true).await
+                self.fail(p, Code::ReportUnavailable, true).await
             }
             Err(e) => {
                 tracing::warn!(purchase = %p.id, error = %e, "completing a charged report failed; will retry");
@@ -240,7 +240,7 @@ impl Charger {
 
     /// Fails a charging purchase and gives back its reserved budget (nothing of it was
     /// shown); `refund` also sends the charge back.
-    async fn fail(&self, p: &Purchase, code: &'static str, refund: bool) -> Result<Outcome> {
+    async fn fail(&self, p: &Purchase, code: Code, refund: bool) -> Result<Outcome> {
         let p2 = p.clone();
         self.db
             .write(move |c| {
@@ -249,7 +249,7 @@ impl Charger {
                 }
                 let current = reports::get_purchase(c, &p2.id)?.ok_or(diesel::result::Error::NotFound)?;
                 reports::give_back(c, &current.seller_id, current.window, current.epsilon_spent, &current.id)?;
-                reports::fail(c, &current.id, code)?;
+                reports::fail(c, &current.id, code.as_str())?;
                 if refund {
                     enqueue_refund(c, &current.id)?;
                 }
@@ -268,12 +268,11 @@ fn request_of(p: &Purchase) -> diesel::QueryResult<Request> {
     Ok(Request { kind: p.kind, grouping, window: p.window })
 }
 
-fn failure_code(p: &Purchase) -> &'static str {
-    match p.failure.as_deref() {
-        Some("insufficient_balance") => "insufficient_balance",
-        Some("report_unavailable") => "report_unavailable",
-        _ => "charge_rejected",
-    }
+fn failure_code(p: &Purchase) -> Code {
+    [Code::InsufficientBalance, Code::ReportUnavailable]
+        .into_iter()
+        .find(|c| p.failure.as_deref() == Some(c.as_str()))
+        .unwrap_or(Code::ChargeRejected)
 }
 
 impl Deliver for Charger {

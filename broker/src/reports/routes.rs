@@ -3,7 +3,7 @@
 //! `sales_history` and `preferences` analyses.
 
 use super::charge::{begin_purchase, Charger, Outcome};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use privacy::budget::Analyst;
@@ -53,12 +53,12 @@ pub async fn buy(
     match outcome {
         Outcome::Completed => Ok(HttpResponse::Created().json(view)),
         Outcome::Pending => Ok(HttpResponse::Accepted().json(view)),
-        Outcome::Refused("insufficient_balance") => Err(BrokerError::conflict(
-            "insufficient_balance",
+        Outcome::Refused(Code::InsufficientBalance) => Err(BrokerError::refused(
+            Code::InsufficientBalance,
             "the store's available balance is too small for this report; nothing was charged",
         )),
         Outcome::Refused(code) => {
-            Err(BrokerError::conflict(code, "the report could not be charged; nothing was charged"))
+            Err(BrokerError::refused(code, "the report could not be charged; nothing was charged"))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The records a report reads (the sales history and the preference store), the public
 //! facts its grid is built from, and the buyer store of a purchase.
 
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::schema::sales;
 use crate::schema::{offers, preference_events, product_attributes, products, stores};
 use diesel::prelude::*;
@@ -35,7 +35,7 @@ pub fn buyer_store(conn: &mut AnyConnection, seller: &SellerId, given: Option<&S
                 .select(stores::id)
                 .load(conn)?;
             match mine.len() {
-                0 => Err(BrokerError::invalid("no_store", "open a store before buying reports")),
+                0 => Err(BrokerError::refused(Code::NoStore, "open a store before buying reports")),
                 1 => Ok(StoreId::from_db(mine.remove(0))),
                 _ => Err(BrokerError::StoreRequired),
             }

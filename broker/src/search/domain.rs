@@ -1,7 +1,7 @@
 //! A search request, parsed from the query string before any query runs.
 
 use crate::catalog::domain::{parse_attribute_name, parse_attribute_value, parse_equipment, parse_key};
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Code};
 use shared::money::Currency;
 use std::collections::BTreeMap;
 
@@ -26,12 +26,12 @@ pub struct SearchQuery {
     pub offset: i64,
 }
 
-fn bad(code: &'static str, detail: impl Into<String>) -> BrokerError {
-    BrokerError::invalid(code, detail)
+fn bad(code: Code, detail: impl Into<String>) -> BrokerError {
+    BrokerError::refused(code, detail)
 }
 
 fn integer(name: &str, value: &str) -> Result<i64, BrokerError> {
-    value.trim().parse::<i64>().map_err(|_| bad("invalid_parameter", format!("`{name}` must be an integer")))
+    value.trim().parse::<i64>().map_err(|_| bad(Code::InvalidParameter, format!("`{name}` must be an integer")))
 }
 
 /// Parses `kind=K&attr.NAME=VALUE…&min_price=&max_price=&currency=&region=&category=&near=&limit=&offset=`.
@@ -55,10 +55,10 @@ pub fn parse(pairs: &[(String, String)]) -> Result<SearchQuery, BrokerError> {
             let name = parse_attribute_name(name)?;
             let value = parse_attribute_value(value)?.to_lowercase();
             if q.attributes.insert(name.clone(), value).is_some() {
-                return Err(bad("duplicate_parameter", format!("`attr.{name}` given twice")));
+                return Err(bad(Code::DuplicateParameter, format!("`attr.{name}` given twice")));
             }
             if q.attributes.len() > MAX_FILTERS {
-                return Err(bad("too_many_attributes", format!("at most {MAX_FILTERS} attribute filters")));
+                return Err(bad(Code::TooManyAttributes, format!("at most {MAX_FILTERS} attribute filters")));
             }
             continue;
         }
@@ -75,29 +75,29 @@ pub fn parse(pairs: &[(String, String)]) -> Result<SearchQuery, BrokerError> {
             "offset" => q.offset = integer(key, value)?,
             other => {
                 return Err(bad(
-                    "unknown_parameter",
+                    Code::UnknownParameter,
                     format!("unknown parameter `{}`", other.chars().take(40).collect::<String>()),
                 ))
             }
         }
     }
-    q.kind = kind.ok_or_else(|| bad("kind_required", "`kind` is required"))?;
+    q.kind = kind.ok_or_else(|| bad(Code::KindRequired, "`kind` is required"))?;
     if q.min_price.is_some_and(|p| p < 0) || q.max_price.is_some_and(|p| p < 0) {
-        return Err(bad("invalid_price_range", "prices must not be negative"));
+        return Err(bad(Code::InvalidPriceRange, "prices must not be negative"));
     }
     if let (Some(lo), Some(hi)) = (q.min_price, q.max_price) {
         if lo > hi {
-            return Err(bad("invalid_price_range", "`min_price` is above `max_price`"));
+            return Err(bad(Code::InvalidPriceRange, "`min_price` is above `max_price`"));
         }
     }
     if (q.min_price.is_some() || q.max_price.is_some()) && q.currency.is_none() {
-        return Err(bad("currency_required", "a price range needs `currency`"));
+        return Err(bad(Code::CurrencyRequired, "a price range needs `currency`"));
     }
     if !(1..=100).contains(&q.limit) {
-        return Err(bad("invalid_parameter", "`limit` must be 1 to 100"));
+        return Err(bad(Code::InvalidParameter, "`limit` must be 1 to 100"));
     }
     if !(0..=10_000).contains(&q.offset) {
-        return Err(bad("invalid_parameter", "`offset` must be 0 to 10000"));
+        return Err(bad(Code::InvalidParameter, "`offset` must be 0 to 10000"));
     }
     Ok(q)
 }
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn bad_queries_are_refused() {
         let code = |s: &str| match parse(&pairs(s)) {
-            Err(BrokerError::Invalid { code, .. }) => code,
+            Err(BrokerError::Refused { code, .. }) => code.as_str(),
             Err(e) => panic!("{s}: {e}"),
             Ok(_) => "ok",
         };

@@ -7,7 +7,7 @@ use crate::browsing::Session;
 use crate::catalog::domain::{parse_key, parse_name, parse_price, parse_quantity, MANUFACTURER_CATEGORY};
 use crate::catalog::Store;
 use crate::catalog::{self, stock::Movement};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,7 @@ pub async fn create_store(
     let name = parse_name("name", &body.name)?;
     let category = parse_key("category", &body.category)?;
     if category == MANUFACTURER_CATEGORY {
-        return Err(BrokerError::invalid("reserved_category", "that category belongs to manufacturers' own stores"));
+        return Err(BrokerError::refused(Code::ReservedCategory, "that category belongs to manufacturers' own stores"));
     }
     let union_id = UnionId::parse(body.union_id.trim())?;
     let id = StoreId::generate();
@@ -252,7 +252,7 @@ pub async fn move_stock(
                 supplier.as_ref().map(|s| s.as_str()),
                 note.as_deref(),
             )?
-            .ok_or_else(|| BrokerError::conflict("insufficient_stock", "the store has fewer units than that"))
+            .ok_or_else(|| BrokerError::refused(Code::InsufficientStock, "the store has fewer units than that"))
         })
         .await?;
     state.core.kick();
@@ -356,8 +356,8 @@ pub async fn set_urgent(
     let price = parse_price(price, state.core.config.money.ceiling())?;
     let now = shared::time::now();
     if until <= now || until > now + chrono::Duration::days(MAX_URGENT_DAYS) {
-        return Err(BrokerError::invalid(
-            "invalid_until",
+        return Err(BrokerError::refused(
+            Code::InvalidUntil,
             format!("`until` must lie in the next {MAX_URGENT_DAYS} days"),
         ));
     }
@@ -369,7 +369,10 @@ pub async fn set_urgent(
             owned(c, &owner, &store_id)?;
             let offer = catalog::offers::find_offer(c, &store_id, &pid)?.ok_or(BrokerError::NotFound("offer"))?;
             if offer.price.currency != price.currency {
-                return Err(BrokerError::invalid("wrong_currency", "the urgent price must be in the offer's currency"));
+                return Err(BrokerError::common(
+                    shared::error::Code::WrongCurrency,
+                    "the urgent price must be in the offer's currency",
+                ));
             }
             catalog::urgent_prices::set_urgent_price(c, &store_id, &pid, Some(price), Some(until))?;
             Ok(())

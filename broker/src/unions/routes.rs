@@ -4,7 +4,7 @@ use super::store;
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
 use crate::catalog::domain::{parse_key, parse_name};
-use crate::error::{BrokerError, Result};
+use crate::error::{BrokerError, Code, Result};
 use crate::stores::store::stores_of_union;
 use crate::State;
 use actix_web::{web, HttpResponse};
@@ -117,7 +117,7 @@ pub struct Referral {
     responses((status = 303, body = Referral), (status = 404, description = "no union fits")))]
 pub async fn service_centre(state: web::Data<State>, q: web::Query<UnionFilter>) -> Result<HttpResponse> {
     let (region, category) = q.parse()?;
-    let region = region.ok_or_else(|| BrokerError::invalid("region_required", "`region` is required"))?;
+    let region = region.ok_or_else(|| BrokerError::refused(Code::RegionRequired, "`region` is required"))?;
     let cat = category.clone();
     let found = state.core.db.read(move |c| Ok::<_, BrokerError>(store::best_fit(c, &region, cat.as_deref())?)).await?;
     let union_id = found.ok_or(BrokerError::NotFound("union"))?;

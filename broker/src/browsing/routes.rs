@@ -6,6 +6,7 @@ use crate::error::{BrokerError, Code, Result};
 use crate::State;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
+use shared::db::AnyConnection;
 use utoipa::ToSchema;
 
 pub const HEADER: &str = "x-session-id";
@@ -47,6 +48,20 @@ impl Session {
             state.core.db.write(move |c| Ok::<_, BrokerError>(store::record_view(c, &id, &viewed)?)).await?;
         }
         Ok(())
+    }
+
+    /// Answers what the caller opens (404 `not_found`, naming `what`, if it does not exist)
+    /// and notes the view in the caller's session.
+    pub async fn open<T: Serialize + Send + 'static>(
+        &self,
+        state: &State,
+        what: &'static str,
+        viewed: store::Viewed,
+        read: impl FnOnce(&mut AnyConnection) -> diesel::QueryResult<Option<T>> + Send + 'static,
+    ) -> Result<HttpResponse> {
+        let found = state.core.db.read(move |c| read(c)?.ok_or(BrokerError::NotFound(what))).await?;
+        self.note(state, viewed).await?;
+        Ok(HttpResponse::Ok().json(found))
     }
 
     fn required(self) -> Result<SessionId> {

@@ -12,7 +12,7 @@ use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use shared::auth::{Buyer, Claims, Operator, Role, Seller};
 use shared::config::ServiceName;
-use shared::db::is_unique_violation;
+use shared::db::{is_unique_violation, AnyConnection};
 use shared::hashing::Purpose;
 use shared::ids::{BuyerId, ProductId, StoreId};
 use shared::money::Money;
@@ -96,6 +96,24 @@ pub async fn profile(state: web::Data<State>, buyer: Buyer) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(ProfileView { id: p.id, handle: p.handle, points: p.points, equipment: p.equipment }))
 }
 
+/// Writes for the buyer a token names, once their account is found (404 `not_found` if not).
+async fn write_as<T: Send + 'static>(
+    state: &State,
+    buyer: Buyer,
+    write: impl FnOnce(&mut AnyConnection, &BuyerId) -> diesel::QueryResult<T> + Send + 'static,
+) -> Result<T> {
+    state
+        .core
+        .db
+        .write(move |c| {
+            if store::profile(c, &buyer.id)?.is_none() {
+                return Err(BrokerError::NotFound("buyer"));
+            }
+            Ok(write(c, &buyer.id)?)
+        })
+        .await
+}
+
 #[utoipa::path(put, path = "/v1/buyer/equipment", request_body = EquipmentBody,
     responses((status = 200, body = EquipmentBody)))]
 pub async fn put_equipment(
@@ -105,16 +123,7 @@ pub async fn put_equipment(
 ) -> Result<HttpResponse> {
     let items = domain::parse_equipment(&body.equipment)?;
     let saved = items.clone();
-    state
-        .core
-        .db
-        .write(move |c| {
-            if store::profile(c, &buyer.id)?.is_none() {
-                return Err(BrokerError::NotFound("buyer"));
-            }
-            Ok(store::set_equipment(c, &buyer.id, &items)?)
-        })
-        .await?;
+    write_as(&state, buyer, move |c, id| store::set_equipment(c, id, &items)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "equipment": saved })))
 }
 
@@ -168,16 +177,7 @@ pub async fn compatible_products(
 pub async fn create_collection_code(state: web::Data<State>, buyer: Buyer) -> Result<HttpResponse> {
     let code = shared::crypto::random_token("col");
     let hash = shared::crypto::sha256_hex(code.as_bytes());
-    state
-        .core
-        .db
-        .write(move |c| {
-            if store::profile(c, &buyer.id)?.is_none() {
-                return Err(BrokerError::NotFound("buyer"));
-            }
-            Ok(store::insert_collection_code(c, &buyer.id, &hash)?)
-        })
-        .await?;
+    write_as(&state, buyer, move |c, id| store::insert_collection_code(c, id, &hash)).await?;
     Ok(HttpResponse::Created().json(CollectionCode { code }))
 }
 

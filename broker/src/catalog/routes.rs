@@ -146,11 +146,8 @@ pub async fn create_product(
 #[utoipa::path(get, path = "/v1/products/{product_id}", responses((status = 200, body = crate::catalog::Product), (status = 404)))]
 pub async fn read_product(state: web::Data<State>, path: web::Path<String>, session: Session) -> Result<HttpResponse> {
     let id = ProductId::parse(&path)?;
-    let pid = id.clone();
-    let product =
-        state.core.db.read(move |c| products::product(c, &pid)?.ok_or(BrokerError::NotFound("product"))).await?;
-    session.note(&state, Viewed { product_id: Some(id), ..Default::default() }).await?;
-    Ok(HttpResponse::Ok().json(product))
+    let viewed = Viewed { product_id: Some(id.clone()), ..Default::default() };
+    session.open(&state, "product", viewed, move |c| products::product(c, &id)).await
 }
 
 #[derive(Deserialize, ToSchema)]

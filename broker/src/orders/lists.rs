@@ -15,8 +15,6 @@ use shared::ids::{OrderId, ProductId, StoreId};
 pub struct SellerQuery {
     store_id: Option<StoreId>,
     status: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
 }
 
 #[utoipa::path(get, tag = "orders", path = "/v1/seller/orders",
@@ -25,6 +23,7 @@ pub async fn seller_orders(
     state: web::Data<State>,
     seller: Seller,
     q: web::Query<SellerQuery>,
+    page: web::Query<shared::http::Page>,
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let status = match q.status.as_deref() {
@@ -33,7 +32,7 @@ pub async fn seller_orders(
         }
         None => None,
     };
-    let page = shared::http::Page { limit: q.limit, offset: q.offset };
+    let page = page.into_inner();
     let list = state
         .core
         .db

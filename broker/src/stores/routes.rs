@@ -95,11 +95,8 @@ pub async fn create_store(
 #[utoipa::path(get, path = "/v1/stores/{store_id}", responses((status = 200, body = PublicStore), (status = 404)))]
 pub async fn read_store(state: web::Data<State>, path: web::Path<String>, session: Session) -> Result<HttpResponse> {
     let id = StoreId::parse(&path)?;
-    let sid = id.clone();
-    let found =
-        state.core.db.read(move |c| store::public_store(c, &sid)?.ok_or(BrokerError::NotFound("store"))).await?;
-    session.note(&state, Viewed { store_id: Some(id), ..Default::default() }).await?;
-    Ok(HttpResponse::Ok().json(found))
+    let viewed = Viewed { store_id: Some(id.clone()), ..Default::default() };
+    session.open(&state, "store", viewed, move |c| store::public_store(c, &id)).await
 }
 
 pub use client::broker::catalog::{Shelf, ShelfItem};

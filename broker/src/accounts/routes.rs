@@ -2,9 +2,10 @@
 
 use super::domain::{parse_email, parse_password};
 use super::store::{self, Account};
+use crate::catalog::domain::Registration;
 use crate::catalog::domain::{parse_key, parse_name, MANUFACTURER_CATEGORY};
 use crate::error::{BrokerError, Code, Result};
-use crate::stores::store::{insert_store, NewStore};
+use crate::stores::store::insert_store;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use diesel::Connection;
@@ -94,7 +95,7 @@ pub async fn create_manufacturer(
         .write(move |c| {
             insert_once(c, &email, |c| store::insert_manufacturer(c, &mid, &name, &email, &hash))?;
             // Its own store sells its back-orders: an order there has the manufacturer as seller.
-            let new = NewStore {
+            let new = Registration {
                 id: sid,
                 name,
                 union_id: None,

@@ -16,10 +16,11 @@ pub const MAX_NAME: usize = 200;
 /// Bound on stock and quantities: far above any real shelf, far below overflow.
 pub const MAX_STOCK: i64 = 1_000_000_000;
 
-/// A store as the broker's other modules need it. Its owner and contact are for the
-/// broker's own use (mail, ownership checks), never shown to buyers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Store {
+/// A store as it is registered: what it is created with and its row holds. Its owner is
+/// for the broker's own use (ownership checks), never shown to buyers.
+#[derive(Debug, Clone, PartialEq, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = crate::schema::stores)]
+pub struct Registration {
     pub id: StoreId,
     /// The public display name: all a buyer ever learns about the seller.
     pub name: String,
@@ -28,11 +29,26 @@ pub struct Store {
     pub region: String,
     pub seller_id: Option<SellerId>,
     pub manufacturer_id: Option<ManufacturerId>,
-    /// The owner's business address, for the store's mail.
+}
+
+/// A store as the broker's other modules need it: its registration and its owner's
+/// business address, for the store's mail (never shown to buyers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Store {
+    pub registration: Registration,
     pub contact_email: String,
 }
 
-impl Store {
+/// A store reads as its registration: `store.name`, `store.seller_id`.
+impl std::ops::Deref for Store {
+    type Target = Registration;
+
+    fn deref(&self) -> &Registration {
+        &self.registration
+    }
+}
+
+impl Registration {
     /// A manufacturer's own store: the seller of back-orders, made to order.
     pub fn is_manufacturer_store(&self) -> bool {
         self.manufacturer_id.is_some()

@@ -1,38 +1,16 @@
 //! The stores the catalog sells through, as the orders and the offers read them: a store
 //! with its owner and the owner's contact address, and a manufacturer's own store.
 
-use super::domain::Store;
+use super::domain::{Registration, Store};
 use crate::schema::{manufacturers, sellers, stores};
 use diesel::prelude::*;
 use shared::db::AnyConnection;
-use shared::ids::{ManufacturerId, SellerId, StoreId, UnionId};
-
-#[derive(Queryable)]
-struct StoreRow {
-    id: StoreId,
-    name: String,
-    union_id: Option<UnionId>,
-    category: String,
-    region: String,
-    seller_id: Option<SellerId>,
-    manufacturer_id: Option<ManufacturerId>,
-}
+use shared::ids::{ManufacturerId, StoreId};
 
 /// A store with its owner and the owner's contact address, or `None`.
 pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store>> {
-    let row: Option<StoreRow> = stores::table
-        .filter(stores::id.eq(id))
-        .select((
-            stores::id,
-            stores::name,
-            stores::union_id,
-            stores::category,
-            stores::region,
-            stores::seller_id,
-            stores::manufacturer_id,
-        ))
-        .first(conn)
-        .optional()?;
+    let row: Option<Registration> =
+        stores::table.filter(stores::id.eq(id)).select(Registration::as_select()).first(conn).optional()?;
     let Some(r) = row else { return Ok(None) };
     let contact_email = match (&r.seller_id, &r.manufacturer_id) {
         (Some(s), _) => sellers::table.filter(sellers::id.eq(s)).select(sellers::email).first(conn)?,
@@ -41,16 +19,7 @@ pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store
         }
         (None, None) => String::new(),
     };
-    Ok(Some(Store {
-        id: r.id,
-        name: r.name,
-        union_id: r.union_id,
-        category: r.category,
-        region: r.region,
-        seller_id: r.seller_id,
-        manufacturer_id: r.manufacturer_id,
-        contact_email,
-    }))
+    Ok(Some(Store { registration: r, contact_email }))
 }
 
 /// The manufacturer's own store (the seller of its back-orders).

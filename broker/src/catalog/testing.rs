@@ -3,7 +3,8 @@
 use super::domain::{Offer, Product};
 use super::offers::put_offer;
 use super::products::insert_product;
-use crate::stores::store::{insert_store, NewStore};
+use crate::catalog::domain::Registration;
+use crate::stores::store::insert_store;
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
@@ -54,7 +55,7 @@ pub fn world(conn: &mut AnyConnection) -> World {
     let maker_store = StoreId::generate();
     insert_store(
         conn,
-        &NewStore {
+        &Registration {
             id: maker_store.clone(),
             name: "M".into(),
             union_id: None,
@@ -88,7 +89,7 @@ pub fn shop(conn: &mut AnyConnection, w: &World, union: Option<&UnionId>, region
     let id = StoreId::generate();
     insert_store(
         conn,
-        &NewStore {
+        &Registration {
             id: id.clone(),
             name: format!("shop {region}"),
             union_id: union.cloned(),

@@ -56,10 +56,11 @@ pub fn fold_unmet(rows: Vec<(ProductId, String, String, i64, Timestamp)>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::domain::Registration;
     use shared::ids::{ManufacturerId, SellerId, StoreId};
 
     fn store(seller: Option<SellerId>, manufacturer: Option<ManufacturerId>) -> Store {
-        Store {
+        let registration = Registration {
             id: StoreId::generate(),
             name: "s".into(),
             union_id: None,
@@ -67,8 +68,8 @@ mod tests {
             region: "r".into(),
             seller_id: seller,
             manufacturer_id: manufacturer,
-            contact_email: "a@b.c".into(),
-        }
+        };
+        Store { registration, contact_email: "a@b.c".into() }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Store registration, the public store view, and the owner's dashboard.
 
 use super::domain::{check_owner, fold_unmet, StoreOwner};
-use super::store::{self, NewStore, PublicStore, SupplierId};
+use super::store::{self, PublicStore, SupplierId};
 use crate::browsing::store::Viewed;
 use crate::browsing::Session;
+use crate::catalog::domain::Registration;
 use crate::catalog::domain::{parse_key, parse_name, parse_price, parse_quantity, MANUFACTURER_CATEGORY};
 use crate::catalog::Store;
 use crate::catalog::{self, stock::Movement};
@@ -75,7 +76,7 @@ pub async fn create_store(
                 return Err(BrokerError::Shared(shared::Error::Unauthorized));
             }
             let region = store::union_region(c, &union_id)?.ok_or(BrokerError::NotFound("union"))?;
-            let new = NewStore {
+            let new = Registration {
                 id: sid,
                 name,
                 union_id: Some(union_id),

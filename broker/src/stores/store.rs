@@ -1,10 +1,11 @@
 //! Store queries: registration (with its message to settlement), listings, the dashboard.
 
+use crate::catalog::domain::Registration;
 use crate::schema::{products, selection_events, stock_movements, stores, suppliers, unions};
 use diesel::prelude::*;
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
-use shared::ids::{ManufacturerId, ProductId, SellerId, StoreId, UnionId};
+use shared::ids::{ProductId, SellerId, StoreId, UnionId};
 use shared::messages::Message;
 use shared::time::{now, Timestamp};
 
@@ -14,19 +15,9 @@ shared::typed_id!(
     "sup"
 );
 
-pub struct NewStore {
-    pub id: StoreId,
-    pub name: String,
-    pub union_id: Option<UnionId>,
-    pub category: String,
-    pub region: String,
-    pub seller_id: Option<SellerId>,
-    pub manufacturer_id: Option<ManufacturerId>,
-}
-
 /// Inserts the store and tells settlement in the same transaction, so a store exists for
 /// settlement exactly when it exists here.
-pub fn insert_store(conn: &mut AnyConnection, s: &NewStore) -> QueryResult<()> {
+pub fn insert_store(conn: &mut AnyConnection, s: &Registration) -> QueryResult<()> {
     diesel::insert_into(stores::table)
         .values((
             stores::id.eq(&s.id),

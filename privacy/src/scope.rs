@@ -37,7 +37,7 @@ impl Reports {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuyBody {
     /// One of the catalogue's kinds: `sales_history` or `preferences` at the broker,

@@ -458,8 +458,21 @@ async fn purchases_left_charging_are_completed_or_failed_by_the_outbox() {
             from: this_month(),
             to: this_month(),
         };
-        let reports = reports.clone();
-        db.write_blocking(move |c| broker::reports::charge::begin_purchase(c, &reports, &seller, None, &body)).unwrap()
+        // The running broker writes to the same file: this second writer's transaction can
+        // lose the race for SQLite's lock (`database is locked`); it tries again, as any
+        // second process would.
+        for attempt in 0.. {
+            let (reports, seller, body) = (reports.clone(), seller.clone(), body.clone());
+            match db.write_blocking(move |c| broker::reports::charge::begin_purchase(c, &reports, &seller, None, &body))
+            {
+                Ok(id) => return id,
+                Err(e) if attempt < 50 && format!("{e:?}").contains("database is locked") => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                Err(e) => panic!("begin_purchase: {e:?}"),
+            }
+        }
+        unreachable!()
     };
 
     let id = begin(&rich.seller);

@@ -170,8 +170,7 @@ impl Delivery {
     /// `PUT /v1/seller/nodes/{node_id}/inventory/{product_id}`: the stock counted there.
     pub async fn set_own_stock(&self, node: &str, product: &str, body: &InventoryBody) -> Answer<InventoryView> {
         let path = format!("/v1/seller/nodes/{}/inventory/{}", enc(node), enc(product));
-        let body = serde_json::to_value(body).map_err(|e| crate::Unreachable::new(e.to_string()))?;
-        self.api.call(reqwest::Method::PUT, &path, Some(body), &[]).await?.into_answer()
+        self.api.send(reqwest::Method::PUT, &path, body, &[]).await?.into_answer()
     }
 
     /// `GET /v1/seller/dispatches`: goods to issue at the salesperson's nodes.

@@ -121,8 +121,19 @@ impl Api {
 
     /// A POST with a typed body.
     pub async fn post_json<B: serde::Serialize>(&self, path: &str, body: &B) -> Result<Reply, Unreachable> {
+        self.send(Method::POST, path, body, &[]).await
+    }
+
+    /// A call with a typed body and headers of its own.
+    pub async fn send<B: serde::Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, Unreachable> {
         let body = serde_json::to_value(body).map_err(|e| Unreachable(e.to_string()))?;
-        self.post(path, body).await
+        self.call(method, path, Some(body), headers).await
     }
 
     pub async fn call(

@@ -99,9 +99,8 @@ impl Settlement {
 
     /// `POST /v1/payments` under an `Idempotency-Key` (a partner's API key as bearer).
     pub async fn pay(&self, payment: &PaymentBody, idempotency_key: &str) -> Answer<PaymentAnswer> {
-        let body = serde_json::to_value(payment).map_err(|e| crate::Unreachable::new(e.to_string()))?;
         self.api
-            .call(reqwest::Method::POST, "/v1/payments", Some(body), &[("idempotency-key", idempotency_key)])
+            .send(reqwest::Method::POST, "/v1/payments", payment, &[("idempotency-key", idempotency_key)])
             .await?
             .into_answer()
     }

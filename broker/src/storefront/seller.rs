@@ -94,7 +94,7 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                             td.num { (o.quantity) }
                             td.num { (money(&o.amount)) }
                             td { (o.status) }
-                            @let shipment = progress(o.shipment_status);
+                            @let shipment = o.shipment_status;
                             td { @if o.shipment_status == ShipmentProgress::NotRequested { (shipment) } @else {
                                 a href={"/seller/orders/" (enc(id)) "/shipment"} { (shipment) }
                             } }
@@ -169,11 +169,6 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
         }
     };
     view::page(&state, frame(), "Seller desk", body)
-}
-
-/// A shipment's progress as the desk names it (its API name).
-fn progress(p: ShipmentProgress) -> String {
-    serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 #[derive(Deserialize)]

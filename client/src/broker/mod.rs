@@ -6,7 +6,7 @@ pub mod catalog;
 pub mod orders;
 pub mod stores;
 
-use crate::{enc, Answer, Api, Failure, Reply};
+use crate::{enc, Answer, Api, Failure};
 use accounts::*;
 use buyers::*;
 use catalog::*;
@@ -67,11 +67,8 @@ impl Broker {
 
     /// `POST /v1/orders` with an `Idempotency-Key` (as the bearer of the `Api`, if any).
     pub async fn place(&self, order: &PlaceOrder, idempotency_key: &str) -> Answer<Placement> {
-        let body = serde_json::to_value(order).map_err(|e| crate::Unreachable::new(e.to_string()))?;
-        let reply: Reply = self
-            .api
-            .call(reqwest::Method::POST, "/v1/orders", Some(body), &[("idempotency-key", idempotency_key)])
-            .await?;
+        let reply =
+            self.api.send(reqwest::Method::POST, "/v1/orders", order, &[("idempotency-key", idempotency_key)]).await?;
         match reply.status {
             201 => reply.into_answer().map(Placement::Placed),
             200 => reply.into_answer().map(Placement::PlacedEarlier),
@@ -96,8 +93,7 @@ impl Broker {
 
     /// `PUT /v1/buyer/equipment`.
     pub async fn set_equipment(&self, equipment: &EquipmentBody) -> Answer<EquipmentBody> {
-        let body = serde_json::to_value(equipment).map_err(|e| crate::Unreachable::new(e.to_string()))?;
-        self.api.call(reqwest::Method::PUT, "/v1/buyer/equipment", Some(body), &[]).await?.into_answer()
+        self.api.send(reqwest::Method::PUT, "/v1/buyer/equipment", equipment, &[]).await?.into_answer()
     }
 
     /// `GET /v1/buyer/products`: products that fit the buyer's equipment.

@@ -166,8 +166,9 @@ pub struct BuyerView {
 }
 
 /// Where an order's goods are, as far as the broker knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ShipmentProgress {
     NotRequested,
     AwaitingPickup,

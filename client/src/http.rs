@@ -74,12 +74,14 @@ pub struct Api {
     /// The visitor and the key to vouch for it with: each call carries it signed for that
     /// call's method and path.
     visitor: Option<(VisitorSigner, IpAddr)>,
+    /// The HTTP client to call with, when not the shared one without an idle pool.
+    http: Option<reqwest::Client>,
 }
 
 impl Api {
     /// A service at its public URL (`http://host:port`, no trailing slash).
     pub fn new(base: impl Into<String>) -> Api {
-        Api { base: base.into(), bearer: None, headers: Vec::new(), visitor: None }
+        Api { base: base.into(), bearer: None, headers: Vec::new(), visitor: None, http: None }
     }
 
     /// A service on its listening address; a wildcard address is reached on loopback.
@@ -93,6 +95,13 @@ impl Api {
 
     pub fn bearer(mut self, token: Option<String>) -> Api {
         self.bearer = token;
+        self
+    }
+
+    /// Calls through `http` (its own pool and timeouts) instead of the shared client, e.g.
+    /// from a load generator that keeps connections open across many calls.
+    pub fn through(mut self, http: reqwest::Client) -> Api {
+        self.http = Some(http);
         self
     }
 
@@ -152,7 +161,7 @@ impl Api {
             };
             signer.sign(*ip, method.as_str(), &target)
         });
-        let mut req = http().request(method, url);
+        let mut req = self.http.as_ref().unwrap_or_else(|| http()).request(method, url);
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t);
         }

@@ -40,6 +40,16 @@ impl Reply {
             .map_err(|e| Failure::Unreachable(Unreachable::new(format!("unexpected answer: {e}"))))
     }
 
+    /// Nothing, when the call succeeded (a 204, or an answer nobody reads); the refusal
+    /// otherwise.
+    pub fn into_done(self) -> Answer<()> {
+        if self.ok() {
+            Ok(())
+        } else {
+            Err(Failure::Refused(self))
+        }
+    }
+
     /// What a problem adds to its code and detail (its extension members), as `T`; `T`'s
     /// default when it adds none of them or none that read as `T`.
     pub fn extensions<T: serde::de::DeserializeOwned + Default>(&self) -> T {

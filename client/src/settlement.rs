@@ -2,7 +2,7 @@
 
 use crate::{enc, Answer, Api};
 use serde::{Deserialize, Serialize};
-use shared::ids::{OrderId, PaymentId, RemittanceId, StoreId};
+use shared::ids::{OrderId, PartnerId, PaymentId, RemittanceId, StoreId};
 use shared::money::Money;
 use utoipa::ToSchema;
 
@@ -82,6 +82,79 @@ pub struct Statements {
     pub remittances: Vec<Statement>,
 }
 
+shared::text_enum! {
+    /// Where an order stands, stored as text; an unknown stored status is a read error.
+    pub enum OrderStatus {
+        AwaitingPayment,
+        /// Some money arrived, not all; the order stays unpaid.
+        Partial,
+        /// Fully paid and held in escrow.
+        Captured,
+        /// Delivered: escrow went to the stores and fees.
+        Released,
+        Refunded,
+        Cancelled,
+        /// `pay_by` passed before it was paid in full; anything paid went back.
+        Expired,
+    }
+}
+
+// `GET /v1/orders/{order_id}/settlement` (the order's capability).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SettlementView {
+    pub order_id: OrderId,
+    pub expected: Money,
+    /// Held or released for the order, net of refunds.
+    pub paid: Money,
+    /// `awaiting_payment`, `partial`, `captured`, `released`, `refunded` or `cancelled`.
+    #[schema(value_type = String)]
+    pub status: OrderStatus,
+}
+
+// `POST /v1/partners` (the operator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPartner {
+    pub name: String,
+    /// Where events are posted; loopback and plain http only outside strict mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedPartner {
+    pub id: PartnerId,
+    /// Shown once; send it as `Authorization: Bearer <api_key>`.
+    pub api_key: String,
+    /// Shown once; the HMAC key of `Settlement-Signature`, used as its UTF-8 bytes.
+    pub webhook_secret: String,
+}
+
+// `PUT /v1/seller/payout-account?store_id=`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutAccountBody {
+    pub holder: String,
+    pub iban: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PayoutAccountView {
+    pub store_id: StoreId,
+    /// The account is never shown again in full.
+    pub iban_last4: String,
+    /// The holder, in the answer to a change only (the stored account stays sealed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// Remittances to the store wait until then after a change; null when not held.
+    #[serde(with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub hold_until: Option<shared::time::Timestamp>,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated: shared::time::Timestamp,
+}
+
 /// Calls to settlement.
 pub struct Settlement {
     api: Api,
@@ -103,6 +176,22 @@ impl Settlement {
             .send(reqwest::Method::POST, "/v1/payments", payment, &[("idempotency-key", idempotency_key)])
             .await?
             .into_answer()
+    }
+
+    /// `POST /v1/partners` (the operator): a payment partner, with its key shown once.
+    pub async fn create_partner(&self, partner: &NewPartner) -> Answer<CreatedPartner> {
+        self.api.post_json("/v1/partners", partner).await?.into_answer()
+    }
+
+    /// `GET /v1/orders/{order_id}/settlement`, with the order's capability as bearer.
+    pub async fn order_settlement(&self, order: &str) -> Answer<SettlementView> {
+        self.api.get(&format!("/v1/orders/{}/settlement", enc(order))).await?.into_answer()
+    }
+
+    /// `PUT /v1/seller/payout-account?store_id=`: needs a recent password sign-in.
+    pub async fn set_payout_account(&self, store: &str, account: &PayoutAccountBody) -> Answer<PayoutAccountView> {
+        let path = format!("/v1/seller/payout-account?store_id={}", enc(store));
+        self.api.send(reqwest::Method::PUT, &path, account, &[]).await?.into_answer()
     }
 
     /// `GET /v1/seller/balance?store_id=`.

@@ -13,13 +13,11 @@ use crate::stores::domain::StoreOwner;
 use crate::stores::routes::owned;
 use crate::State;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared::auth::Principal;
 use shared::config::ServiceName;
 use shared::ids::{ManufacturerId, ProductId, StoreId};
 use shared::messages::Message;
-use shared::money::Money;
-use shared::time::Timestamp;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
@@ -61,31 +59,7 @@ impl FromRequest for Author {
     }
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewProduct {
-    name: String,
-    kind: String,
-    /// Flat characteristics: strings, numbers or booleans.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    attributes: Option<serde_json::Value>,
-    list_price: Money,
-    /// The operator names the manufacturer; a manufacturer's own products are its own.
-    #[serde(default)]
-    manufacturer_id: Option<String>,
-    #[serde(default)]
-    requires_approval: bool,
-    #[serde(default)]
-    backorder_days: Option<i32>,
-    #[serde(default)]
-    compatible_with: Vec<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreatedProduct {
-    id: ProductId,
-}
+pub use client::broker::catalog::{CreatedProduct, NewProduct};
 
 #[utoipa::path(post, path = "/v1/products", request_body = NewProduct,
     responses((status = 201, body = CreatedProduct), (status = 422, description = "invalid input")),
@@ -150,48 +124,7 @@ pub async fn read_product(state: web::Data<State>, path: web::Path<String>, sess
     session.open(&state, "product", viewed, move |c| products::product(c, &id)).await
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OfferBody {
-    price: Money,
-    stock: i64,
-    sellable: bool,
-    /// Why the store cannot sell it (licence, recall, …); kept only while not sellable.
-    #[serde(default)]
-    reason: Option<String>,
-    /// Let another store of the union ship when this one is short.
-    #[serde(default)]
-    union_fulfilment: bool,
-    /// Orders wait for the seller to confirm the price.
-    #[serde(default)]
-    requires_price_confirmation: bool,
-    /// Mail the store when stock falls to this many units.
-    #[serde(default)]
-    reserve_threshold: Option<i64>,
-}
-
-/// An offer as its owner sees it.
-#[derive(Serialize, ToSchema)]
-pub struct OfferView {
-    store_id: StoreId,
-    product_id: ProductId,
-    price: Money,
-    /// What a buyer pays now (the urgent price while it runs).
-    current_price: Money,
-    stock: i64,
-    sellable: bool,
-    reason: Option<String>,
-    union_fulfilment: bool,
-    requires_price_confirmation: bool,
-    reserve_threshold: Option<i64>,
-    urgent_price: Option<Money>,
-    #[serde(with = "shared::time::rfc3339::option")]
-    #[schema(value_type = Option<String>)]
-    urgent_until: Option<Timestamp>,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String)]
-    updated_at: Timestamp,
-}
+pub use client::broker::catalog::{OfferBody, OfferView};
 
 impl From<Offer> for OfferView {
     fn from(o: Offer) -> Self {

@@ -38,18 +38,7 @@ pub fn owned(conn: &mut AnyConnection, owner: &StoreOwner, id: &StoreId) -> Resu
     check_owner(owner, catalog::stores::store(conn, id)?)
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewStoreBody {
-    name: String,
-    union_id: String,
-    category: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreatedStore {
-    id: StoreId,
-}
+pub use client::broker::stores::{CreatedStore, NewStoreBody};
 
 #[utoipa::path(post, path = "/v1/stores", request_body = NewStoreBody,
     responses((status = 201, body = CreatedStore), (status = 404, description = "unknown union")), security(("seller" = [])))]

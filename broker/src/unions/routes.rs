@@ -21,17 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/service-centre", web::get().to(service_centre));
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUnion {
-    name: String,
-    region: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreatedUnion {
-    id: UnionId,
-}
+pub use client::broker::catalog::{CreatedUnion, NewUnion};
 
 #[utoipa::path(post, path = "/v1/unions", request_body = NewUnion,
     responses((status = 201, body = CreatedUnion)), security(("operator" = [])))]

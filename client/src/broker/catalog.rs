@@ -148,3 +148,87 @@ pub struct Backorder {
     pub price: Money,
     pub estimated_days: i32,
 }
+
+// `POST /v1/unions` (the operator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUnion {
+    pub name: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedUnion {
+    pub id: UnionId,
+}
+
+// `POST /v1/products` (the operator or a manufacturer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProduct {
+    pub name: String,
+    pub kind: String,
+    /// Flat characteristics: strings, numbers or booleans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub attributes: Option<serde_json::Value>,
+    pub list_price: Money,
+    /// The operator names the manufacturer; a manufacturer's own products are its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer_id: Option<String>,
+    #[serde(default)]
+    pub requires_approval: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backorder_days: Option<i32>,
+    #[serde(default)]
+    pub compatible_with: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedProduct {
+    pub id: ProductId,
+}
+
+// `PUT /v1/stores/{store_id}/offers/{product_id}` (the store's seller).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferBody {
+    pub price: Money,
+    pub stock: i64,
+    pub sellable: bool,
+    /// Why the store cannot sell it (licence, recall, …); kept only while not sellable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Let another store of the union ship when this one is short.
+    #[serde(default)]
+    pub union_fulfilment: bool,
+    /// Orders wait for the seller to confirm the price.
+    #[serde(default)]
+    pub requires_price_confirmation: bool,
+    /// Mail the store when stock falls to this many units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_threshold: Option<i64>,
+}
+
+/// An offer as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OfferView {
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub price: Money,
+    /// What a buyer pays now (the urgent price while it runs).
+    pub current_price: Money,
+    pub stock: i64,
+    pub sellable: bool,
+    pub reason: Option<String>,
+    pub union_fulfilment: bool,
+    pub requires_price_confirmation: bool,
+    pub reserve_threshold: Option<i64>,
+    pub urgent_price: Option<Money>,
+    #[serde(with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub urgent_until: Option<shared::time::Timestamp>,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String)]
+    pub updated_at: shared::time::Timestamp,
+}

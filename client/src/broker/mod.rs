@@ -10,8 +10,8 @@ use crate::{enc, Answer, Api, Failure};
 use accounts::*;
 use buyers::*;
 use catalog::*;
-use orders::{Confirmation, PlaceOrder, Placement, Reason, SellerOrders, SellerView};
-use stores::{MyStores, ShipmentViewToken, UnmetDemandReport};
+use orders::{BuyerView, Confirmation, PlaceOrder, Placed, Placement, Reason, SellerOrders, SellerView};
+use stores::{CreatedStore, MyStores, NewStoreBody, ShipmentViewToken, UnmetDemandReport};
 
 /// Calls to the broker.
 pub struct Broker {
@@ -26,6 +26,43 @@ impl Broker {
     /// The raw calls, for what has no typed call here.
     pub fn api(&self) -> &Api {
         &self.api
+    }
+
+    /// `POST /v1/unions` (the operator).
+    pub async fn create_union(&self, union: &NewUnion) -> Answer<CreatedUnion> {
+        self.api.post_json("/v1/unions", union).await?.into_answer()
+    }
+
+    /// `POST /v1/sellers`: a seller registers itself.
+    pub async fn register_seller(&self, seller: &NewSeller) -> Answer<Created> {
+        self.api.post_json("/v1/sellers", seller).await?.into_answer()
+    }
+
+    /// `POST /v1/manufacturers` (the operator): the manufacturer and its own store.
+    pub async fn create_manufacturer(&self, manufacturer: &NewManufacturer) -> Answer<CreatedManufacturer> {
+        self.api.post_json("/v1/manufacturers", manufacturer).await?.into_answer()
+    }
+
+    /// `POST /v1/stores` (a seller).
+    pub async fn create_store(&self, store: &NewStoreBody) -> Answer<CreatedStore> {
+        self.api.post_json("/v1/stores", store).await?.into_answer()
+    }
+
+    /// `POST /v1/products` (the operator or a manufacturer).
+    pub async fn create_product(&self, product: &NewProduct) -> Answer<CreatedProduct> {
+        self.api.post_json("/v1/products", product).await?.into_answer()
+    }
+
+    /// `PUT /v1/stores/{store_id}/offers/{product_id}` (the store's seller): creates or
+    /// replaces the offer.
+    pub async fn put_offer(&self, store: &str, product: &str, offer: &OfferBody) -> Answer<OfferView> {
+        let path = format!("/v1/stores/{}/offers/{}", enc(store), enc(product));
+        self.api.send(reqwest::Method::PUT, &path, offer, &[]).await?.into_answer()
+    }
+
+    /// `GET /v1/orders/{order_id}`, with the order's capability as bearer.
+    pub async fn order(&self, order: &str) -> Answer<BuyerView> {
+        self.api.get(&format!("/v1/orders/{}", enc(order))).await?.into_answer()
     }
 
     /// `GET /v1/unions`: the directory of regional unions, each with its stores.
@@ -67,8 +104,22 @@ impl Broker {
 
     /// `POST /v1/orders` with an `Idempotency-Key` (as the bearer of the `Api`, if any).
     pub async fn place(&self, order: &PlaceOrder, idempotency_key: &str) -> Answer<Placement> {
-        let reply =
-            self.api.send(reqwest::Method::POST, "/v1/orders", order, &[("idempotency-key", idempotency_key)]).await?;
+        self.placement(order, &[("idempotency-key", idempotency_key)]).await
+    }
+
+    /// `POST /v1/orders` without an `Idempotency-Key`: each call is an order of its own.
+    pub async fn place_unkeyed(&self, order: &PlaceOrder) -> Answer<Placed> {
+        match self.placement(order, &[]).await? {
+            Placement::Placed(placed) => Ok(placed),
+            Placement::PlacedEarlier(earlier) => Err(Failure::Unreachable(crate::Unreachable::new(format!(
+                "an earlier order {} without a key",
+                earlier.order_id
+            )))),
+        }
+    }
+
+    async fn placement(&self, order: &PlaceOrder, headers: &[(&str, &str)]) -> Answer<Placement> {
+        let reply = self.api.send(reqwest::Method::POST, "/v1/orders", order, headers).await?;
         match reply.status {
             201 => reply.into_answer().map(Placement::Placed),
             200 => reply.into_answer().map(Placement::PlacedEarlier),
@@ -113,12 +164,7 @@ impl Broker {
 
     /// `DELETE /v1/browsing`: forgets it.
     pub async fn forget_browsing(&self) -> Answer<()> {
-        let reply = self.api.call(reqwest::Method::DELETE, "/v1/browsing", None, &[]).await?;
-        if reply.ok() {
-            Ok(())
-        } else {
-            Err(Failure::Refused(reply))
-        }
+        self.api.call(reqwest::Method::DELETE, "/v1/browsing", None, &[]).await?.into_done()
     }
 
     /// `POST /v1/sessions`: a seller or manufacturer signs in.

@@ -41,3 +41,17 @@ pub struct ShipmentViewToken {
     /// Seconds until it expires.
     pub expires_in: i64,
 }
+
+// `POST /v1/stores` (a seller).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStoreBody {
+    pub name: String,
+    pub union_id: String,
+    pub category: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedStore {
+    pub id: StoreId,
+}

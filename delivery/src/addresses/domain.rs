@@ -38,22 +38,7 @@ impl std::fmt::Debug for Address {
     }
 }
 
-/// What the buyer sends, before validation.
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct AddressInput {
-    /// The recipient's name, or any collection code the buyer picks (1–100 characters).
-    pub name: String,
-    pub line1: String,
-    pub line2: Option<String>,
-    pub city: String,
-    pub postal_code: String,
-    /// The delivery region, as the node network names regions.
-    pub region: String,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    /// Optional: lets routing pick the region's nearest branch; used once and never stored.
-    pub position: Option<Position>,
-}
+pub use client::delivery::AddressInput;
 
 fn text(field: &'static str, value: &str, max: usize, required: bool) -> Result<Option<String>, DeliveryError> {
     let invalid = |reason| DeliveryError::InvalidAddress { field, reason };

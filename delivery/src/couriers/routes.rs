@@ -1,17 +1,16 @@
 use super::domain::{normalise_email, NewCourier};
 use crate::addresses::domain::Address;
 use crate::error::DeliveryError;
-use crate::shipments::domain::{CourierEvent, LegStatus, ShipmentStatus};
+use crate::shipments::domain::CourierEvent;
 use crate::shipments::store as shipments;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
 use shared::auth::{Claims, Courier, Operator, Role};
 use shared::config::ServiceName;
 use shared::crypto::Sealed;
 use shared::hashing::Purpose;
 use shared::http::Page;
-use shared::ids::{CourierId, NodeId, OrderId, ProductId, ShipmentId};
+use shared::ids::{OrderId, ShipmentId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/couriers", web::post().to(create_courier))
@@ -20,20 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/courier/shipments/{shipment_id}/events", web::post().to(report));
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CourierBody {
-    pub name: String,
-    pub email: String,
-    pub password: String,
-    /// When given, the courier sees only open legs that start in this region.
-    pub region: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Created {
-    #[schema(value_type = String)]
-    pub id: CourierId,
-}
+pub use client::delivery::{CourierBody, CreatedCourier as Created};
 
 #[utoipa::path(post, path = "/v1/couriers", request_body = CourierBody,
     responses((status = 201, body = Created), (status = 409, description = "email_taken"),
@@ -59,18 +45,7 @@ pub async fn create_courier(
     Ok(HttpResponse::Created().json(Created { id }))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct LoginBody {
-    pub email: String,
-    pub password: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Session {
-    pub access_token: String,
-    pub token_type: &'static str,
-    pub expires_in: i64,
-}
+pub use client::delivery::{LoginBody, Session};
 
 #[utoipa::path(post, path = "/v1/sessions", request_body = LoginBody,
     responses((status = 200, body = Session), (status = 401, description = "invalid_credentials")))]
@@ -88,38 +63,10 @@ pub async fn login(state: web::Data<State>, body: web::Json<LoginBody>) -> Resul
     let ttl = state.core.config.access_token_ttl_secs;
     let claims = Claims::new(ServiceName::Delivery, id.as_str(), Role::Courier, &[ServiceName::Delivery], ttl);
     let access_token = state.core.auth.signer.sign(&claims)?;
-    Ok(HttpResponse::Ok().json(Session { access_token, token_type: "Bearer", expires_in: ttl }))
+    Ok(HttpResponse::Ok().json(Session { access_token, token_type: "Bearer".into(), expires_in: ttl }))
 }
 
-/// A leg as a courier sees it: never the order id; the label only on the final leg the
-/// courier holds.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CourierLeg {
-    #[schema(value_type = String)]
-    pub shipment_id: ShipmentId,
-    /// The leg's position in the shipment (0 first).
-    pub leg: i32,
-    pub legs: i64,
-    #[schema(value_type = String)]
-    pub from_node: NodeId,
-    /// The next node's id, or `buyer` for the final leg.
-    pub to: String,
-    #[schema(value_type = String)]
-    pub status: LegStatus,
-    pub region: String,
-    #[schema(value_type = String)]
-    pub product_id: ProductId,
-    pub quantity: i64,
-    /// Held by the calling courier.
-    pub claimed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CourierList {
-    pub shipments: Vec<CourierLeg>,
-}
+pub use client::delivery::{CourierLeg, CourierList};
 
 #[utoipa::path(get, path = "/v1/courier/shipments", params(Page),
     responses((status = 200, body = CourierList)), security(("courier" = [])))]
@@ -176,26 +123,7 @@ fn label(state: &State, order: &OrderId, sealed: &Sealed) -> Option<String> {
     }
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct EventBody {
-    /// `picked_up`, `in_transit`, `delivered` or `failed`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Required with `failed`.
-    pub reason: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct EventAnswer {
-    #[schema(value_type = String)]
-    pub shipment_id: ShipmentId,
-    #[schema(value_type = String)]
-    pub status: ShipmentStatus,
-    pub delivered: bool,
-    pub leg: Option<i32>,
-    #[schema(value_type = Option<String>)]
-    pub leg_status: Option<LegStatus>,
-}
+pub use client::delivery::{EventAnswer, EventBody};
 
 #[utoipa::path(post, path = "/v1/courier/shipments/{shipment_id}/events", request_body = EventBody,
     responses((status = 200, body = EventAnswer), (status = 403, description = "leg_claimed"),

@@ -1,39 +1,7 @@
 use crate::error::DeliveryError;
-use serde::{Deserialize, Serialize};
 use shared::ids::{ManufacturerId, NodeId, StoreId};
 
-shared::text_enum! {
-    #[derive(utoipa::ToSchema)]
-    pub enum NodeKind {
-        Branch,
-        Master,
-        Seller,
-        Manufacturer,
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Position {
-    pub lat: f64,
-    pub lon: f64,
-}
-
-impl Position {
-    pub fn parse(lat: f64, lon: f64) -> Option<Position> {
-        let ok = lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon);
-        ok.then_some(Position { lat, lon })
-    }
-
-    /// Great-circle distance (haversine), in kilometres.
-    pub fn distance_km(&self, other: &Position) -> f64 {
-        const EARTH_RADIUS_KM: f64 = 6371.0;
-        let (la1, la2) = (self.lat.to_radians(), other.lat.to_radians());
-        let dlat = la2 - la1;
-        let dlon = (other.lon - self.lon).to_radians();
-        let a = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
-        2.0 * EARTH_RADIUS_KM * a.sqrt().asin()
-    }
-}
+pub use client::delivery::{NodeKind, Position};
 
 /// Who a node belongs to: a seller's node is a store's, a manufacturer's node a
 /// manufacturer's; warehouses belong to the network. Stored as the owner's id.

@@ -1,32 +1,14 @@
-use super::domain::{NewNode, NodeKind, Position};
+use super::domain::NewNode;
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
 use shared::auth::Operator;
-use shared::ids::NodeId;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/nodes", web::post().to(create_node));
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct NodeBody {
-    pub kind: NodeKind,
-    pub name: String,
-    pub region: String,
-    pub position: Position,
-    /// Order of a branch within its region (1 first), used for addresses without a position.
-    pub rank: Option<i32>,
-    /// A store id (seller node) or manufacturer id (manufacturer node).
-    pub owner: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Created {
-    #[schema(value_type = String)]
-    pub id: NodeId,
-}
+pub use client::delivery::{CreatedNode as Created, NodeBody};
 
 #[utoipa::path(post, path = "/v1/nodes", request_body = NodeBody,
     responses((status = 201, body = Created), (status = 422, description = "invalid_node")),

@@ -1,47 +1,18 @@
-use super::domain::{LegStatus, ShipmentStatus};
 use super::store;
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use shared::auth::Capability;
-use shared::ids::{NodeId, OrderId, ShipmentId};
+use shared::ids::OrderId;
 use shared::shipment_view::ShipmentViewer;
-use shared::time::Timestamp;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/shipments/{order_id}", web::get().to(track))
         .route("/v1/seller/shipments/{order_id}", web::get().to(seller_view));
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct LegView {
-    pub seq: i32,
-    /// The node the leg starts from.
-    #[schema(value_type = String)]
-    pub from_node: NodeId,
-    /// The next node's id, or `buyer` for the final leg.
-    pub to: String,
-    #[schema(value_type = String)]
-    pub status: LegStatus,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TrackingView {
-    #[schema(value_type = String)]
-    pub order_id: OrderId,
-    #[schema(value_type = String)]
-    pub shipment_id: ShipmentId,
-    #[schema(value_type = String)]
-    pub status: ShipmentStatus,
-    pub delivered: bool,
-    #[serde(with = "shared::time::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub estimated_delivery: Option<Timestamp>,
-    pub legs: Vec<LegView>,
-}
-
 pub use client::delivery::SellerView;
+pub use client::delivery::{LegView, TrackingView};
 
 fn order_id(raw: &str) -> Result<OrderId, DeliveryError> {
     Ok(OrderId::parse(raw).map_err(shared::Error::from)?)

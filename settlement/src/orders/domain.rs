@@ -2,22 +2,7 @@
 
 use shared::money::Money;
 
-shared::text_enum! {
-    /// Where an order stands, stored as text; an unknown stored status is a read error.
-    pub enum OrderStatus {
-        AwaitingPayment,
-        /// Some money arrived, not all; the order stays unpaid.
-        Partial,
-        /// Fully paid and held in escrow.
-        Captured,
-        /// Delivered: escrow went to the stores and fees.
-        Released,
-        Refunded,
-        Cancelled,
-        /// `pay_by` passed before it was paid in full; anything paid went back.
-        Expired,
-    }
-}
+pub use client::settlement::OrderStatus;
 
 /// Why a payment is turned away whole; its code is the payment's `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]

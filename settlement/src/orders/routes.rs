@@ -3,26 +3,14 @@
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
 use shared::auth::Capability;
 use shared::ids::OrderId;
-use shared::money::Money;
-use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/orders/{order_id}/settlement", web::get().to(settlement));
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SettlementView {
-    pub order_id: OrderId,
-    pub expected: Money,
-    /// Held or released for the order, net of refunds.
-    pub paid: Money,
-    /// `awaiting_payment`, `partial`, `captured`, `released`, `refunded` or `cancelled`.
-    #[schema(value_type = String)]
-    pub status: super::OrderStatus,
-}
+pub use client::settlement::SettlementView;
 
 /// The settlement state of an order, for its buyer: nothing about the seller.
 #[utoipa::path(get, path = "/v1/orders/{order_id}/settlement",

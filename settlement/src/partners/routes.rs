@@ -3,31 +3,14 @@
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
 use shared::auth::Operator;
 use shared::ids::PartnerId;
-use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/partners", web::post().to(create));
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPartner {
-    pub name: String,
-    /// Where events are posted; loopback and plain http only outside strict mode.
-    pub webhook_url: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedPartner {
-    pub id: PartnerId,
-    /// Shown once; send it as `Authorization: Bearer <api_key>`.
-    pub api_key: String,
-    /// Shown once; the HMAC key of `Settlement-Signature`, used as its UTF-8 bytes.
-    pub webhook_secret: String,
-}
+pub use client::settlement::{CreatedPartner, NewPartner};
 
 /// Creates a payment partner.
 #[utoipa::path(post, path = "/v1/partners", request_body = NewPartner,

@@ -4,12 +4,12 @@ use super::domain::PayoutAccount;
 use crate::error::{Result, SettlementError};
 use crate::State;
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::auth::Principal;
 use shared::config::ServiceName;
 use shared::ids::StoreId;
 use shared::messages::Message;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/seller/payout-account", web::put().to(set)).route("/v1/seller/payout-account", web::get().to(show));
@@ -21,34 +21,10 @@ pub struct StoreQuery {
     pub store_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayoutAccountBody {
-    pub holder: String,
-    pub iban: String,
-}
+pub use client::settlement::{PayoutAccountBody, PayoutAccountView};
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PayoutAccountView {
-    pub store_id: StoreId,
-    /// The account is never shown again in full.
-    pub iban_last4: String,
-    /// The holder, in the answer to a change only (the stored account stays sealed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub holder: Option<String>,
-    /// Remittances to the store wait until then after a change; null when not held.
-    #[serde(with = "shared::time::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub hold_until: Option<shared::time::Timestamp>,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub updated: shared::time::Timestamp,
-}
-
-impl PayoutAccountView {
-    fn of(store_id: StoreId, s: super::store::Summary, holder: Option<String>) -> Self {
-        PayoutAccountView { store_id, iban_last4: s.last4, holder, hold_until: s.hold_until, updated: s.updated }
-    }
+fn view_of(store_id: StoreId, s: super::store::Summary, holder: Option<String>) -> PayoutAccountView {
+    PayoutAccountView { store_id, iban_last4: s.last4, holder, hold_until: s.hold_until, updated: s.updated }
 }
 
 /// Sets where the store's remittances go (required before any remittance). Needs a recent
@@ -82,7 +58,7 @@ pub async fn set(
             let notice = Message::PayoutAccountChanged { store_id: store.clone(), changed_at, hold_until };
             shared::outbox::send(c, ServiceName::Settlement, ServiceName::Broker, notice)?;
             let summary = super::store::summary(c, &store)?.expect("just written");
-            Ok::<_, SettlementError>(PayoutAccountView::of(store, summary, Some(account.holder)))
+            Ok::<_, SettlementError>(view_of(store, summary, Some(account.holder)))
         })
         .await?;
     state.core.kick();
@@ -105,7 +81,7 @@ pub async fn show(
         .read(move |c| {
             let store = crate::stores::routes::resolve_store(c, &owner, given)?;
             let summary = super::store::summary(c, &store)?;
-            Ok::<_, SettlementError>(summary.map(|s| PayoutAccountView::of(store, s, None)))
+            Ok::<_, SettlementError>(summary.map(|s| view_of(store, s, None)))
         })
         .await?
         .ok_or_else(|| shared::Error::NotFound("payout account".into()))?;

@@ -15,16 +15,19 @@
 //! of that store alternate with reads of a third store that has no history at all: the
 //! control, read under the same load at the same moment.
 
-use super::{setup, start_in_process, Api, BenchArgs, CallError, Recorder, World};
+use super::{captured, named, order_of, setup, start_in_process, Api, BenchArgs, CallError, Recorder, World};
 use anyhow::{bail, Context};
+use client::broker::orders::Placed;
+use client::broker::stores::NewStoreBody;
+use client::settlement::PaymentBody;
+use client::{Answer, Failure};
 use futures_util::StreamExt;
-use reqwest::Method;
 use serde_json::{json, Value};
 use settlement::ledger::seed::{account_count, entry_count, grow, History};
 use settlement::SettlementError;
 use shared::config::{FeeConfig, ServiceName};
 use shared::db::Db;
-use shared::ids::{PartnerId, StoreId};
+use shared::ids::StoreId;
 use shared::money::{Currency, Money};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -54,17 +57,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let world = Arc::new(setup(&api, &args).await.context("setting up the catalog")?);
     let history_store = open_store(&api, &world, "Bench history store").await?;
     let empty_store = open_store(&api, &world, "Bench empty store").await?;
-    let balance_url = |store: &str| api.s(&format!("/v1/seller/balance?store_id={store}"));
-    let urls = Arc::new([balance_url(&history_store), balance_url(&empty_store)]);
-    for url in urls.iter() {
-        wait_for_store(&api, &world, url).await?;
+    let stores = Arc::new([history_store.clone(), empty_store]);
+    for store in stores.iter() {
+        wait_for_store(&api, &world, store).await?;
     }
 
     let db = Db::open(&services.config.database_url(ServiceName::Settlement), 2, settlement::MIGRATIONS)
         .context("opening settlement's database")?;
     let history = History {
-        store: StoreId::parse(&history_store)?,
-        partner: PartnerId::parse(&world.partner_id)?,
+        store: history_store,
+        partner: world.partner_id.clone(),
         order_value: Money::new(25_00, Currency::EUR),
         remit_every: 100,
     };
@@ -77,10 +79,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         check_trial_balance(&api).await?;
 
         let balance = measure_steps(args.buyers, 2 * args.count, |i| [HISTORY, EMPTY][i % 2], {
-            let (api, world, urls) = (api.clone(), world.clone(), urls.clone());
+            let (api, world, stores) = (api.clone(), world.clone(), stores.clone());
             move |i| {
-                let (api, world, url) = (api.clone(), world.clone(), urls[i % 2].clone());
-                async move { api.expect(Method::GET, url, Some(&world.seller_token), None, 200).await.map(|_| ()) }
+                let (api, world, stores) = (api.clone(), world.clone(), stores.clone());
+                async move {
+                    let seller = api.settlement(Some(&world.seller_token));
+                    named(seller.balance(stores[i % 2].as_ref()).await).map(|_| ())
+                }
             }
         })
         .await?;
@@ -88,10 +93,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let api = api.clone();
             move |_| {
                 let api = api.clone();
-                async move {
-                    let url = api.s("/v1/ledger/trial-balance");
-                    api.expect(Method::GET, url, Some(&api.e.operator), None, 200).await.map(|_| ())
-                }
+                async move { named(trial_balance(&api).await).map(|_| ()) }
             }
         })
         .await?;
@@ -125,20 +127,21 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// Another store of the bench seller, in the same union.
-async fn open_store(api: &Api, world: &World, name: &str) -> anyhow::Result<String> {
-    let body = json!({"name": name, "union_id": world.union_id, "category": "office"});
-    let store = api.expect(Method::POST, api.b("/v1/stores"), Some(&world.seller_token), Some(body), 201).await?;
-    super::field(&store, "id")
+async fn open_store(api: &Api, world: &World, name: &str) -> anyhow::Result<StoreId> {
+    let store = NewStoreBody { name: name.into(), union_id: world.union_id.clone(), category: "office".into() };
+    Ok(named(api.broker(Some(&world.seller_token)).create_store(&store).await)?.id)
 }
 
 /// Settlement learns the store from the broker's outbox; balances answer 404 until then.
-async fn wait_for_store(api: &Api, world: &World, balance_url: &str) -> anyhow::Result<()> {
+async fn wait_for_store(api: &Api, world: &World, store: &StoreId) -> anyhow::Result<()> {
+    let seller = api.settlement(Some(&world.seller_token));
     let waited = Instant::now();
     loop {
-        let (status, _) = api.call(Method::GET, balance_url.to_string(), Some(&world.seller_token), None, None).await?;
-        if status == 200 {
-            return Ok(());
-        }
+        let status = match seller.balance(store.as_ref()).await {
+            Ok(_) => return Ok(()),
+            Err(Failure::Refused(reply)) => reply.status,
+            Err(unreachable) => return Err(CallError::from(unreachable).into()),
+        };
         if waited.elapsed() > Duration::from_secs(30) {
             bail!("settlement did not learn the bench store within 30 s (balance answers {status})");
         }
@@ -180,12 +183,16 @@ fn anyhow_of(e: SettlementError) -> anyhow::Error {
 
 /// The seeded history must leave the books balanced, or the figures measure a broken ledger.
 async fn check_trial_balance(api: &Api) -> anyhow::Result<()> {
-    let url = api.s("/v1/ledger/trial-balance");
-    let tb = api.expect(Method::GET, url, Some(&api.e.operator), None, 200).await?;
+    let tb = named(trial_balance(api).await)?;
     if tb["balanced"] != Value::Bool(true) {
         bail!("the trial balance does not balance: {tb}");
     }
     Ok(())
+}
+
+/// `GET /v1/ledger/trial-balance` (the operator), as it answers: its totals may exceed 64 bits.
+async fn trial_balance(api: &Api) -> Answer<Value> {
+    api.settlement(Some(&api.e.operator)).api().get("/v1/ledger/trial-balance").await?.into_answer()
 }
 
 /// `n` orders placed at the broker (timed apart), waited for until settlement knows them,
@@ -202,16 +209,14 @@ async fn pay_flows(
         move |i| {
             let (api, world, placed) = (api.clone(), world.clone(), placed.clone());
             async move {
-                let (product, _) = &world.products[i % world.products.len()];
-                let body = json!({"store_id": world.store_id, "product_id": product, "quantity": 1});
-                let order = api.expect(Method::POST, api.b("/v1/orders"), None, Some(body), 201).await?;
+                let order = named(api.broker(None).place_unkeyed(&order_of(&world, i)).await)?;
                 placed.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(order);
                 Ok(())
             }
         }
     })
     .await?;
-    let placed: Vec<Value> =
+    let placed: Vec<Placed> =
         std::mem::take(&mut *placed.lock().unwrap_or_else(|p| p.into_inner())).into_iter().flatten().collect();
     let known = futures_util::stream::iter(placed.iter())
         .map(|order| wait_until_payable(api, order))
@@ -227,18 +232,10 @@ async fn pay_flows(
             let (api, world, placed) = (api.clone(), world.clone(), placed.clone());
             async move {
                 let order = &placed[i];
-                let order_id = order["order_id"].as_str().unwrap_or_default();
-                let key = format!("bench-{order_id}");
-                let body = json!({"order_id": order_id, "amount": order["amount"], "partner_reference": key});
-                let (status, answer) = api
-                    .call(Method::POST, api.s("/v1/payments"), Some(&world.partner_key), Some(body), Some(&key))
-                    .await?;
-                match (status, answer["status"].as_str()) {
-                    (201, Some("captured")) => Ok(()),
-                    _ => Err(CallError(
-                        answer["code"].as_str().or(answer["reason"].as_str()).unwrap_or("unexpected").to_string(),
-                    )),
-                }
+                let key = format!("bench-{}", order.order_id);
+                let payment =
+                    PaymentBody { order_id: order.order_id.to_string(), amount: order.amount, partner_reference: key };
+                captured(api.settlement(Some(&world.partner_key)).pay(&payment, &payment.partner_reference).await)
             }
         }
     })
@@ -246,16 +243,16 @@ async fn pay_flows(
     Ok((orders, payments))
 }
 
-async fn wait_until_payable(api: &Api, order: &Value) -> anyhow::Result<()> {
-    let id = order["order_id"].as_str().unwrap_or_default();
-    let capability = order["capability"].as_str().unwrap_or_default();
-    let url = api.s(&format!("/v1/orders/{id}/settlement"));
+async fn wait_until_payable(api: &Api, order: &Placed) -> anyhow::Result<()> {
+    let id = &order.order_id;
+    let buyer = api.settlement(Some(&order.capability));
     let waited = Instant::now();
     loop {
-        let (status, _) = api.call(Method::GET, url.clone(), Some(capability), None, None).await?;
-        if status == 200 {
-            return Ok(());
-        }
+        let status = match buyer.order_settlement(id.as_ref()).await {
+            Ok(_) => return Ok(()),
+            Err(Failure::Refused(reply)) => reply.status,
+            Err(unreachable) => return Err(CallError::from(unreachable).into()),
+        };
         if waited.elapsed() > Duration::from_secs(60) {
             bail!("settlement did not learn order {id} within 60 s (answers {status})");
         }

@@ -8,11 +8,25 @@
 
 mod ledger;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
+use client::broker::accounts::{Credentials, NewSeller};
+use client::broker::catalog::{NewProduct, NewUnion, OfferBody, Results, SelectionBody};
+use client::broker::orders::{PlaceOrder, Placed};
+use client::broker::stores::NewStoreBody;
+use client::broker::Broker;
+use client::delivery::{
+    AddressInput, CourierBody, Delivery, EventBody, InventoryBody, LoginBody, NodeBody, NodeKind, Position,
+    ShipmentStatus,
+};
+use client::settlement::{
+    NewPartner, OrderStatus as SettlementStatus, PaymentAnswer, PaymentBody, PaymentStatus, Settlement,
+};
+use client::{Answer, Failure};
 use hdrhistogram::Histogram;
-use serde_json::{json, Value};
 use shared::config::{Config, ServiceName};
+use shared::ids::{PartnerId, ProductId, StoreId};
+use shared::money::{Currency, Money};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -112,11 +126,11 @@ struct Endpoints {
 
 /// What setup made: the ids and credentials the buyers use.
 struct World {
-    products: Vec<(String, String)>, // (product id, kind)
+    products: Vec<(ProductId, String)>, // (product id, kind)
     union_id: String,
-    store_id: String,
+    store_id: StoreId,
     seller_token: String,
-    partner_id: String,
+    partner_id: PartnerId,
     partner_key: String,
     courier_token: String,
 }
@@ -193,9 +207,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the services are, and one HTTP client with a pool of open connections for every
+/// call, so that the figures measure the services and not the connecting.
 #[derive(Clone)]
 struct Api {
-    client: reqwest::Client,
+    http: reqwest::Client,
     e: Arc<Endpoints>,
 }
 
@@ -211,165 +227,119 @@ impl std::fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-impl Api {
-    fn new(endpoints: Endpoints) -> anyhow::Result<Api> {
-        let client = reqwest::Client::builder().pool_max_idle_per_host(256).timeout(Duration::from_secs(60)).build()?;
-        Ok(Api { client, e: Arc::new(endpoints) })
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        url: String,
-        token: Option<&str>,
-        body: Option<Value>,
-        idempotency_key: Option<&str>,
-    ) -> Result<(u16, Value), CallError> {
-        let mut req = self.client.request(method, url);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+impl From<Failure> for CallError {
+    fn from(f: Failure) -> CallError {
+        match f {
+            Failure::Refused(reply) if reply.code().is_empty() => CallError(format!("http_{}", reply.status)),
+            Failure::Refused(reply) => CallError(reply.code().to_string()),
+            Failure::Unreachable(e) => CallError(format!("transport: {e}")),
         }
-        if let Some(k) = idempotency_key {
-            req = req.header("Idempotency-Key", k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.map_err(|e| CallError(format!("transport: {e}")))?;
-        let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| CallError(format!("transport: {e}")))?;
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((status, body))
-    }
-
-    /// A call that must answer `expect`; otherwise an error named by the problem code.
-    async fn expect(
-        &self,
-        method: reqwest::Method,
-        url: String,
-        token: Option<&str>,
-        body: Option<Value>,
-        expect: u16,
-    ) -> Result<Value, CallError> {
-        let (status, body) = self.call(method, url, token, body, None).await?;
-        if status == expect {
-            Ok(body)
-        } else {
-            Err(CallError(body["code"].as_str().map(str::to_string).unwrap_or_else(|| format!("http_{status}"))))
-        }
-    }
-
-    fn b(&self, path: &str) -> String {
-        format!("{}{path}", self.e.broker)
-    }
-    fn s(&self, path: &str) -> String {
-        format!("{}{path}", self.e.settlement)
-    }
-    fn d(&self, path: &str) -> String {
-        format!("{}{path}", self.e.delivery)
     }
 }
 
-use reqwest::Method;
+/// A typed answer, or its failure named as [`CallError`] does.
+fn named<T>(answer: Answer<T>) -> Result<T, CallError> {
+    answer.map_err(CallError::from)
+}
+
+impl Api {
+    fn new(endpoints: Endpoints) -> anyhow::Result<Api> {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(256).timeout(Duration::from_secs(60)).build()?;
+        Ok(Api { http, e: Arc::new(endpoints) })
+    }
+
+    fn at(&self, base: &str, token: Option<&str>) -> client::Api {
+        client::Api::new(base).bearer(token.map(str::to_string)).through(self.http.clone())
+    }
+
+    fn broker(&self, token: Option<&str>) -> Broker {
+        Broker::new(self.at(&self.e.broker, token))
+    }
+
+    fn settlement(&self, token: Option<&str>) -> Settlement {
+        Settlement::new(self.at(&self.e.settlement, token))
+    }
+
+    fn delivery(&self, token: Option<&str>) -> Delivery {
+        Delivery::new(self.at(&self.e.delivery, token))
+    }
+}
 
 const KINDS: [&str; 5] = ["toner", "drum", "paper", "ink", "stapler"];
 const REGION: &str = "north";
 
-fn field(v: &Value, key: &str) -> anyhow::Result<String> {
-    v[key].as_str().map(str::to_string).ok_or_else(|| anyhow!("no `{key}` in {v}"))
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::EUR)
+}
+
+/// A product's flat characteristics, as `POST /v1/products` takes them.
+fn attributes(pairs: &[(&str, &str)]) -> serde_json::Value {
+    serde_json::Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))).collect())
 }
 
 async fn setup(api: &Api, args: &BenchArgs) -> anyhow::Result<World> {
     let op = api.e.operator.clone();
-    let union = api
-        .expect(
-            Method::POST,
-            api.b("/v1/unions"),
-            Some(&op),
-            Some(json!({"name": "Bench union", "region": REGION})),
-            201,
-        )
-        .await?;
+    let operator = api.broker(Some(&op));
+    let union = named(operator.create_union(&NewUnion { name: "Bench union".into(), region: REGION.into() }).await)?;
     let suffix = shared::ids::random_hex128();
     let email = format!("bench-{}@example.org", &suffix[..8]);
-    api.expect(
-        Method::POST,
-        api.b("/v1/sellers"),
-        None,
-        Some(json!({"name": "Bench seller", "email": email, "password": "bench password 1"})),
-        201,
-    )
-    .await?;
-    let session = api
-        .expect(
-            Method::POST,
-            api.b("/v1/sessions"),
-            None,
-            Some(json!({"email": email, "password": "bench password 1"})),
-            200,
-        )
-        .await?;
-    let seller = field(&session, "access_token")?;
-    let store = api
-        .expect(
-            Method::POST,
-            api.b("/v1/stores"),
-            Some(&seller),
-            Some(json!({"name": "Bench store", "union_id": field(&union, "id")?, "category": "office"})),
-            201,
-        )
-        .await?;
-    let store_id = field(&store, "id")?;
-    let node = api
-        .expect(
-            Method::POST,
-            api.d("/v1/nodes"),
-            Some(&op),
-            Some(json!({"kind": "branch", "name": "Bench branch", "region": REGION,
-                        "position": {"lat": 52.0, "lon": 13.0}, "rank": 1})),
-            201,
-        )
-        .await?;
-    let node_id = field(&node, "id")?;
+    let password = "bench password 1".to_string();
+    let anyone = api.broker(None);
+    named(
+        anyone
+            .register_seller(&NewSeller {
+                name: "Bench seller".into(),
+                email: email.clone(),
+                password: password.clone(),
+            })
+            .await,
+    )?;
+    let seller = named(anyone.sign_in_account(&Credentials { email, password }).await)?.access_token;
+    let store = NewStoreBody { name: "Bench store".into(), union_id: union.id.to_string(), category: "office".into() };
+    let store_id = named(api.broker(Some(&seller)).create_store(&store).await)?.id;
+    let node = NodeBody {
+        kind: NodeKind::Branch,
+        name: "Bench branch".into(),
+        region: REGION.into(),
+        position: Position { lat: 52.0, lon: 13.0 },
+        rank: Some(1),
+        owner: None,
+    };
+    let node_id = named(api.delivery(Some(&op)).create_node(&node).await)?.id;
 
     // Products, offers and inventory, created concurrently.
     let stock = (args.count as i64 * 2).max(1000);
-    let products: Vec<(String, String)> = futures_util::stream::iter(0..args.catalog)
+    let products: Vec<(ProductId, String)> = futures_util::stream::iter(0..args.catalog)
         .map(|i| {
             let (api, op, seller, store_id, node_id) =
                 (api.clone(), op.clone(), seller.clone(), store_id.clone(), node_id.clone());
             async move {
                 let kind = KINDS[i % KINDS.len()];
                 let colour = ["black", "cyan"][i % 2];
-                let product = api
-                    .expect(
-                        Method::POST,
-                        api.b("/v1/products"),
-                        Some(&op),
-                        Some(json!({"name": format!("{kind} {i}"), "kind": kind,
-                                    "attributes": {"model": format!("m{}", i % 50), "colour": colour},
-                                    "list_price": {"amount": 1000 + (i % 90) as i64 * 10, "currency": "EUR"}})),
-                        201,
-                    )
-                    .await?;
-                let pid = field(&product, "id")?;
-                api.expect(
-                    Method::PUT,
-                    api.b(&format!("/v1/stores/{store_id}/offers/{pid}")),
-                    Some(&seller),
-                    Some(json!({"price": {"amount": 1000 + (i % 90) as i64 * 10, "currency": "EUR"},
-                                "stock": stock, "sellable": true})),
-                    200,
-                )
-                .await?;
-                api.expect(
-                    Method::PUT,
-                    api.d(&format!("/v1/nodes/{node_id}/inventory/{pid}")),
-                    Some(&op),
-                    Some(json!({"quantity": stock})),
-                    200,
-                )
-                .await?;
+                let price = eur(1000 + (i % 90) as i64 * 10);
+                let product = NewProduct {
+                    name: format!("{kind} {i}"),
+                    kind: kind.into(),
+                    attributes: Some(attributes(&[("model", &format!("m{}", i % 50)), ("colour", colour)])),
+                    list_price: price,
+                    manufacturer_id: None,
+                    requires_approval: false,
+                    backorder_days: None,
+                    compatible_with: Vec::new(),
+                };
+                let pid = named(api.broker(Some(&op)).create_product(&product).await)?.id;
+                let offer = OfferBody {
+                    price,
+                    stock,
+                    sellable: true,
+                    reason: None,
+                    union_fulfilment: false,
+                    requires_price_confirmation: false,
+                    reserve_threshold: None,
+                };
+                named(api.broker(Some(&seller)).put_offer(store_id.as_ref(), pid.as_ref(), &offer).await)?;
+                let counted = InventoryBody { quantity: stock };
+                named(api.delivery(Some(&op)).set_stock(node_id.as_ref(), pid.as_ref(), &counted).await)?;
                 Ok::<_, anyhow::Error>((pid, kind.to_string()))
             }
         })
@@ -381,33 +351,26 @@ async fn setup(api: &Api, args: &BenchArgs) -> anyhow::Result<World> {
         .collect::<Result<_, _>>()?;
 
     let courier_email = format!("courier-{}@example.org", &suffix[..8]);
-    api.expect(
-        Method::POST,
-        api.d("/v1/couriers"),
-        Some(&op),
-        Some(json!({"name": "Bench courier", "email": courier_email, "password": "courier password 1"})),
-        201,
-    )
-    .await?;
-    let courier = api
-        .expect(
-            Method::POST,
-            api.d("/v1/sessions"),
-            None,
-            Some(json!({"email": courier_email, "password": "courier password 1"})),
-            200,
-        )
-        .await?;
-    let partner =
-        api.expect(Method::POST, api.s("/v1/partners"), Some(&op), Some(json!({"name": "Bench partner"})), 201).await?;
+    let courier_password = "courier password 1".to_string();
+    let courier = CourierBody {
+        name: "Bench courier".into(),
+        email: courier_email.clone(),
+        password: courier_password.clone(),
+        region: None,
+    };
+    named(api.delivery(Some(&op)).create_courier(&courier).await)?;
+    let courier =
+        named(api.delivery(None).sign_in(&LoginBody { email: courier_email, password: courier_password }).await)?;
+    let partner = NewPartner { name: "Bench partner".into(), webhook_url: None };
+    let partner = named(api.settlement(Some(&op)).create_partner(&partner).await)?;
     Ok(World {
         products,
-        union_id: field(&union, "id")?,
+        union_id: union.id.into_string(),
         store_id,
         seller_token: seller,
-        partner_id: field(&partner, "id")?,
-        partner_key: field(&partner, "api_key")?,
-        courier_token: field(&courier, "access_token")?,
+        partner_id: partner.id,
+        partner_key: partner.api_key,
+        courier_token: courier.access_token,
     })
 }
 
@@ -416,10 +379,10 @@ use futures_util::StreamExt;
 /// Times one step; a failure is counted under its code and ends the checkout.
 async fn step<T, F>(rec: &mut Recorder, name: &'static str, f: F) -> Result<T, CallError>
 where
-    F: std::future::Future<Output = Result<T, CallError>>,
+    F: std::future::Future<Output = Answer<T>>,
 {
     let t = Instant::now();
-    match f.await {
+    match named(f.await) {
         Ok(v) => {
             rec.record(name, t.elapsed());
             Ok(v)
@@ -431,81 +394,106 @@ where
     }
 }
 
-async fn search(api: &Api, world: &World, i: usize, rec: &mut Recorder) -> Result<Value, CallError> {
+async fn search(api: &Api, world: &World, i: usize, rec: &mut Recorder) -> Result<Results, CallError> {
     // Product j's own kind and model, so every search finds what it looks for.
     let j = i % world.products.len();
     let (_, kind) = &world.products[j];
-    let url = api.b(&format!("/v1/search?kind={kind}&attr.model=m{}", j % 50));
-    step(rec, "search", api.expect(Method::GET, url, None, None, 200)).await
+    let query = format!("kind={kind}&attr.model=m{}", j % 50);
+    step(rec, "search", api.broker(None).search(&query)).await
 }
 
-async fn place_order(
-    api: &Api,
-    world: &World,
-    i: usize,
-    rec: &mut Recorder,
-) -> Result<(String, String, Value), CallError> {
-    search(api, world, i, rec).await?;
+/// One unit of the `i`th product at the bench store, without an account or a key.
+fn order_of(world: &World, i: usize) -> PlaceOrder {
     let (product, _) = &world.products[i % world.products.len()];
-    let body = json!({"store_id": world.store_id, "product_id": product, "quantity": 1});
-    let order = step(rec, "order", api.expect(Method::POST, api.b("/v1/orders"), None, Some(body), 201)).await?;
-    let id = order["order_id"].as_str().unwrap_or_default().to_string();
-    let capability = order["capability"].as_str().unwrap_or_default().to_string();
-    Ok((id, capability, order["amount"].clone()))
+    PlaceOrder {
+        store_id: world.store_id.clone(),
+        product_id: product.clone(),
+        quantity: 1,
+        referral: None,
+        referral_store_id: None,
+        expected_price: None,
+        contact: None,
+        points: None,
+    }
+}
+
+async fn place_order(api: &Api, world: &World, i: usize, rec: &mut Recorder) -> Result<Placed, CallError> {
+    search(api, world, i, rec).await?;
+    step(rec, "order", api.broker(None).place_unkeyed(&order_of(world, i))).await
+}
+
+/// A payment captured, or why not: the problem's code, else the payment's reason, else
+/// `unexpected`.
+fn captured(answer: Answer<PaymentAnswer>) -> Result<(), CallError> {
+    match answer {
+        Ok(payment) if payment.status == PaymentStatus::Captured => Ok(()),
+        Ok(payment) => Err(CallError(payment.reason.unwrap_or_else(|| "unexpected".into()))),
+        Err(Failure::Refused(reply)) if reply.code().is_empty() => Err(CallError("unexpected".into())),
+        Err(failure) => Err(failure.into()),
+    }
 }
 
 async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Recorder) -> Result<(), CallError> {
     let (product, _) = &world.products[i % world.products.len()];
     search(api, world, i, rec).await?;
-    let select = json!({"product_id": product, "quantity": 1});
-    let url = api.b(&format!("/v1/stores/{}/selections", world.store_id));
-    step(rec, "select", api.expect(Method::POST, url, None, Some(select), 200)).await?;
-    let body = json!({"store_id": world.store_id, "product_id": product, "quantity": 1});
-    let order = step(rec, "order", api.expect(Method::POST, api.b("/v1/orders"), None, Some(body), 201)).await?;
-    let order_id = order["order_id"].as_str().unwrap_or_default().to_string();
-    let cap = order["capability"].as_str().unwrap_or_default().to_string();
+    let select = SelectionBody { product_id: product.to_string(), quantity: 1 };
+    step(rec, "select", api.broker(None).select(world.store_id.as_ref(), &select)).await?;
+    let order = step(rec, "order", api.broker(None).place_unkeyed(&order_of(world, i))).await?;
+    let order_id = order.order_id.to_string();
+    let cap = order.capability;
 
-    let address = json!({"name": format!("Buyer {buyer}"), "line1": "1 Bench Street", "city": "Northtown",
-                         "postal_code": "10115", "region": REGION, "country": "DE"});
-    let url = api.d(&format!("/v1/shipments/{order_id}/address"));
-    step(rec, "address", api.expect(Method::PUT, url, Some(&cap), Some(address), 204)).await?;
+    let address = AddressInput {
+        name: format!("Buyer {buyer}"),
+        line1: "1 Bench Street".into(),
+        line2: None,
+        city: "Northtown".into(),
+        postal_code: "10115".into(),
+        region: REGION.into(),
+        country: "DE".into(),
+        position: None,
+    };
+    let delivery = api.delivery(Some(&cap));
+    step(rec, "address", delivery.set_address(&order_id, &address)).await?;
 
     // The partner pays; until the broker's message reached settlement the answer is
     // 404 unknown_order and the partner retries with the same key.
     let key = format!("bench-{order_id}");
-    let payment = json!({"order_id": order_id, "amount": order["amount"], "partner_reference": key});
+    let payment = PaymentBody { order_id: order_id.clone(), amount: order.amount, partner_reference: key.clone() };
+    let partner = api.settlement(Some(&world.partner_key));
     let waited = Instant::now();
     let mut pause = Backoff::new();
     loop {
         let t = Instant::now();
-        let (status, body) = api
-            .call(Method::POST, api.s("/v1/payments"), Some(&world.partner_key), Some(payment.clone()), Some(&key))
-            .await?;
-        match (status, body["status"].as_str()) {
-            (201, Some("captured")) => {
+        let answer = partner.pay(&payment, &key).await;
+        match &answer {
+            Err(Failure::Refused(reply)) if reply.status == 404 && waited.elapsed() < Duration::from_secs(30) => {
+                rec.error("pay", "unknown_order (retried)");
+                pause.wait().await;
+                continue;
+            }
+            Err(Failure::Unreachable(_)) => return captured(answer),
+            _ => {}
+        }
+        match captured(answer) {
+            Ok(()) => {
                 rec.record("pay", t.elapsed());
                 break;
             }
-            (404, _) if waited.elapsed() < Duration::from_secs(30) => {
-                rec.error("pay", "unknown_order (retried)");
-                pause.wait().await;
-            }
-            _ => {
-                let code = body["code"].as_str().or(body["reason"].as_str()).unwrap_or("unexpected").to_string();
-                rec.error("pay", &code);
-                return Err(CallError(code));
+            Err(e) => {
+                rec.error("pay", &e.0);
+                return Err(e);
             }
         }
     }
 
     // Delivery creates the shipment once paid; wait for it, then the courier moves it.
-    let shipment_url = api.d(&format!("/v1/shipments/{order_id}"));
     let t = Instant::now();
     let mut pause = Backoff::new();
     let shipment_id = loop {
-        let (status, body) = api.call(Method::GET, shipment_url.clone(), Some(&cap), None, None).await?;
-        if status == 200 && body["status"] == "routed" {
-            break body["shipment_id"].as_str().unwrap_or_default().to_string();
+        match delivery.shipment(&order_id).await {
+            Ok(shipment) if shipment.status == ShipmentStatus::Routed => break shipment.shipment_id,
+            Err(Failure::Unreachable(e)) => return Err(Failure::Unreachable(e).into()),
+            _ => {}
         }
         if t.elapsed() > Duration::from_secs(30) {
             rec.error("route", "timeout");
@@ -514,23 +502,20 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
         pause.wait().await;
     };
     rec.record("route (async)", t.elapsed());
-    let events = api.d(&format!("/v1/courier/shipments/{shipment_id}/events"));
+    let courier = api.delivery(Some(&world.courier_token));
     for kind in ["picked_up", "delivered"] {
         let name = if kind == "picked_up" { "pickup" } else { "deliver" };
-        step(
-            rec,
-            name,
-            api.expect(Method::POST, events.clone(), Some(&world.courier_token), Some(json!({"type": kind})), 200),
-        )
-        .await?;
+        let event = EventBody { kind: kind.into(), reason: None };
+        step(rec, name, courier.report(shipment_id.as_ref(), &event)).await?;
     }
-    let url = api.s(&format!("/v1/orders/{order_id}/settlement"));
+    let buyer = api.settlement(Some(&cap));
     let t = Instant::now();
     let mut pause = Backoff::new();
     loop {
-        let (status, body) = api.call(Method::GET, url.clone(), Some(&cap), None, None).await?;
-        if status == 200 && body["status"] == "released" {
-            break;
+        match buyer.order_settlement(&order_id).await {
+            Ok(settled) if settled.status == SettlementStatus::Released => break,
+            Err(Failure::Unreachable(e)) => return Err(Failure::Unreachable(e).into()),
+            _ => {}
         }
         if t.elapsed() > Duration::from_secs(30) {
             rec.error("release", "timeout");
@@ -582,66 +567,73 @@ impl Pacer {
     }
 }
 
-fn report(args: &BenchArgs, rec: &Recorder, wall: Duration) -> Value {
+/// What `--json` writes (fields in alphabetical order, as the file has always listed them).
+#[derive(serde::Serialize)]
+struct Report {
+    buyers: usize,
+    catalog: usize,
+    /// Failures counted by `step: code`.
+    errors: BTreeMap<String, u64>,
+    scenario: String,
+    steps: BTreeMap<String, StepReport>,
+    wall_seconds: f64,
+}
+
+/// One step's count, throughput and latency percentiles.
+#[derive(serde::Serialize)]
+struct StepReport {
+    count: u64,
+    max_ms: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p99_ms: f64,
+    per_second: f64,
+}
+
+fn report(args: &BenchArgs, rec: &Recorder, wall: Duration) -> Report {
     let secs = wall.as_secs_f64();
-    let steps: serde_json::Map<String, Value> = rec
+    let steps = rec
         .steps
         .iter()
         .map(|(name, h)| {
             let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-            (
-                name.to_string(),
-                json!({
-                    "count": h.len(),
-                    "per_second": h.len() as f64 / secs,
-                    "p50_ms": ms(0.50), "p90_ms": ms(0.90), "p99_ms": ms(0.99),
-                    "max_ms": h.max() as f64 / 1000.0,
-                }),
-            )
+            let step = StepReport {
+                count: h.len(),
+                max_ms: h.max() as f64 / 1000.0,
+                p50_ms: ms(0.50),
+                p90_ms: ms(0.90),
+                p99_ms: ms(0.99),
+                per_second: h.len() as f64 / secs,
+            };
+            (name.to_string(), step)
         })
         .collect();
-    json!({
-        "scenario": format!("{:?}", args.scenario).to_lowercase(),
-        "buyers": args.buyers,
-        "catalog": args.catalog,
-        "wall_seconds": secs,
-        "steps": steps,
-        "errors": rec.errors,
-    })
+    Report {
+        buyers: args.buyers,
+        catalog: args.catalog,
+        errors: rec.errors.clone(),
+        scenario: format!("{:?}", args.scenario).to_lowercase(),
+        steps,
+        wall_seconds: secs,
+    }
 }
 
-fn print_report(r: &Value) {
-    println!(
-        "scenario {}  buyers {}  catalog {}  wall {:.2}s",
-        r["scenario"].as_str().unwrap_or(""),
-        r["buyers"],
-        r["catalog"],
-        r["wall_seconds"].as_f64().unwrap_or(0.0)
-    );
+fn print_report(r: &Report) {
+    println!("scenario {}  buyers {}  catalog {}  wall {:.2}s", r.scenario, r.buyers, r.catalog, r.wall_seconds);
     println!(
         "{:<16} {:>8} {:>10} {:>9} {:>9} {:>9} {:>9}",
         "step", "count", "per sec", "p50 ms", "p90 ms", "p99 ms", "max ms"
     );
-    if let Some(steps) = r["steps"].as_object() {
-        for (name, s) in steps {
-            println!(
-                "{:<16} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-                name,
-                s["count"],
-                s["per_second"].as_f64().unwrap_or(0.0),
-                s["p50_ms"].as_f64().unwrap_or(0.0),
-                s["p90_ms"].as_f64().unwrap_or(0.0),
-                s["p99_ms"].as_f64().unwrap_or(0.0),
-                s["max_ms"].as_f64().unwrap_or(0.0),
-            );
-        }
+    for (name, s) in &r.steps {
+        println!(
+            "{:<16} {:>8} {:>10.1} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            name, s.count, s.per_second, s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms,
+        );
     }
-    if let Some(errors) = r["errors"].as_object() {
-        if !errors.is_empty() {
-            println!("errors:");
-            for (k, v) in errors {
-                println!("  {k}: {v}");
-            }
+    if !r.errors.is_empty() {
+        println!("errors:");
+        for (k, v) in &r.errors {
+            println!("  {k}: {v}");
         }
     }
 }

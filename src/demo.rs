@@ -8,8 +8,17 @@
 //! loader at a time (see `demo_lock`).
 
 use anyhow::{anyhow, Context};
+use client::broker::accounts::{Credentials, NewManufacturer, NewSeller};
+use client::broker::buyers::{EquipmentBody, NewBuyer};
+use client::broker::catalog::{NewProduct, NewUnion, OfferBody};
+use client::broker::stores::NewStoreBody;
+use client::broker::Broker;
+use client::delivery::{CourierBody, Delivery, InventoryBody, NodeBody, NodeKind, Position};
+use client::settlement::{NewPartner, PayoutAccountBody, Settlement};
+use client::{enc, Answer, Api, Failure};
 use serde_json::{json, Value};
 use shared::config::Config;
+use shared::money::{Currency, Money};
 use std::time::Duration;
 
 const REGIONS: [(&str, f64, f64); 3] = [("north", 53.55, 9.99), ("south", 48.14, 11.58), ("west", 50.94, 6.96)];
@@ -28,73 +37,80 @@ const KINDS: [(&str, &str, [&str; 3]); 8] = [
     ("hose", "garden", ["10m", "20m", "30m"]),
 ];
 
-struct Client {
-    http: reqwest::Client,
+/// The three running services, and the operator's token.
+struct Market {
     broker: String,
     settlement: String,
     delivery: String,
     operator: String,
 }
 
-impl Client {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        url: String,
-        token: Option<&str>,
-        body: Value,
-    ) -> anyhow::Result<Value> {
-        let mut req = self.http.request(method.clone(), &url).json(&body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req.send().await.with_context(|| format!("{method} {url}"))?;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(anyhow!("{method} {url}: {status} {body}"));
-        }
-        Ok(body)
+impl Market {
+    fn broker(&self, token: Option<&str>) -> Broker {
+        Broker::new(Api::new(self.broker.clone()).bearer(token.map(str::to_string)))
     }
 
-    async fn post(&self, url: String, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
-        self.send(reqwest::Method::POST, url, token, body).await
+    fn settlement(&self, token: Option<&str>) -> Settlement {
+        Settlement::new(Api::new(self.settlement.clone()).bearer(token.map(str::to_string)))
     }
 
-    async fn put(&self, url: String, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
-        self.send(reqwest::Method::PUT, url, token, body).await
+    fn delivery(&self, token: Option<&str>) -> Delivery {
+        Delivery::new(Api::new(self.delivery.clone()).bearer(token.map(str::to_string)))
     }
 
-    /// Signs in at `base` (the broker or delivery) and returns the bearer token.
-    async fn sign_in(&self, base: &str, email: &str, password: &str) -> anyhow::Result<String> {
-        let session =
-            self.post(format!("{base}/v1/sessions"), None, json!({"email": email, "password": password})).await?;
-        session["access_token"].as_str().map(str::to_string).ok_or_else(|| anyhow!("no access token for {email}"))
+    /// Signs a seller or manufacturer in at the broker and returns the bearer token.
+    async fn sign_in(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let credentials = Credentials { email: email.into(), password: password.into() };
+        Ok(answered(&format!("signing in {email}"), self.broker(None).sign_in_account(&credentials).await)?
+            .access_token)
     }
 
-    /// A PUT to settlement about a store it may not have heard of yet: retried on 404
-    /// while the broker's message is on its way.
-    async fn put_when_known(&self, url: String, token: &str, body: Value) -> anyhow::Result<Value> {
+    async fn node(&self, node: NodeBody) -> anyhow::Result<String> {
+        let made = self.delivery(Some(&self.operator)).create_node(&node).await;
+        Ok(answered(&format!("adding the node {}", node.name), made)?.id.into_string())
+    }
+
+    async fn stock(&self, node: &str, product: &str, quantity: i64) -> anyhow::Result<()> {
+        let counted = self.delivery(Some(&self.operator)).set_stock(node, product, &InventoryBody { quantity }).await;
+        answered(&format!("counting {product} at {node}"), counted).map(|_| ())
+    }
+
+    /// Sets a store's payout account at settlement, which may not have heard of the store
+    /// yet: retried on 404 while the broker's message is on its way.
+    async fn payout_account(&self, token: &str, store: &str, account: &PayoutAccountBody) -> anyhow::Result<()> {
+        let seller = self.settlement(Some(token));
         let mut tries = 0;
         loop {
-            let resp = self.http.put(&url).bearer_auth(token).json(&body).send().await?;
-            let status = resp.status();
-            if status == reqwest::StatusCode::NOT_FOUND && tries < 100 {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
+            match seller.set_payout_account(store, account).await {
+                Err(Failure::Refused(reply)) if reply.status == 404 && tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                answer => return answered(&format!("the payout account of {store}"), answer).map(|_| ()),
             }
-            let answer: Value = resp.json().await.unwrap_or(Value::Null);
-            if !status.is_success() {
-                return Err(anyhow!("PUT {url}: {status} {answer}"));
-            }
-            return Ok(answer);
         }
     }
 }
 
-fn id(v: &Value) -> anyhow::Result<String> {
-    v["id"].as_str().map(str::to_string).ok_or_else(|| anyhow!("no id in {v}"))
+/// A typed answer, or an error that says what was asked and what the API answered.
+pub(crate) fn answered<T>(what: &str, answer: Answer<T>) -> anyhow::Result<T> {
+    answer.map_err(|failure| match failure {
+        Failure::Refused(reply) => anyhow!("{what}: {} {}", reply.status, reply.body),
+        Failure::Unreachable(e) => anyhow!("{what}: {e}"),
+    })
+}
+
+fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::EUR)
+}
+
+/// A product's flat characteristics, as `POST /v1/products` takes them.
+fn attributes(pairs: &[(&str, &str)]) -> Value {
+    Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), Value::from(*v))).collect())
+}
+
+fn position(lat: f64, lon: f64) -> Position {
+    Position { lat, lon }
 }
 
 /// Loads the demo unless it is loaded; waits while another loader is at it.
@@ -111,8 +127,7 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
         }
         crate::demo_lock::Claim::Ours(held) => held,
     };
-    let c = Client {
-        http: reqwest::Client::new(),
+    let c = Market {
         broker: config.broker.public_url(),
         settlement: config.settlement.public_url(),
         delivery: config.delivery.public_url(),
@@ -124,22 +139,27 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
     // Regional unions, each with a master warehouse and two ranked branch warehouses.
     let mut unions = Vec::new();
     for (region, lat, lon) in REGIONS {
-        let union = id(&c
-            .post(
-                format!("{}/v1/unions", c.broker),
-                op,
-                json!({"name": format!("{region} mart union"), "region": region}),
-            )
-            .await?)?;
+        let union = NewUnion { name: format!("{region} mart union"), region: region.into() };
+        let union = answered("adding a union", c.broker(op).create_union(&union).await)?.id.into_string();
         unions.push((region, union, lat, lon));
-        c.post(format!("{}/v1/nodes", c.delivery), op, json!({"kind": "master", "name": format!("{region} master warehouse"), "region": region, "position": {"lat": lat, "lon": lon}})).await?;
+        c.node(NodeBody {
+            kind: NodeKind::Master,
+            name: format!("{region} master warehouse"),
+            region: region.into(),
+            position: position(lat, lon),
+            rank: None,
+            owner: None,
+        })
+        .await?;
         for rank in 1..=2 {
-            c.post(
-                format!("{}/v1/nodes", c.delivery),
-                op,
-                json!({"kind": "branch", "name": format!("{region} branch {rank}"), "region": region, "rank": rank,
-                       "position": {"lat": lat + 0.1 * rank as f64, "lon": lon - 0.1 * rank as f64}}),
-            )
+            c.node(NodeBody {
+                kind: NodeKind::Branch,
+                name: format!("{region} branch {rank}"),
+                region: region.into(),
+                position: position(lat + 0.1 * rank as f64, lon - 0.1 * rank as f64),
+                rank: Some(rank),
+                owner: None,
+            })
             .await?;
         }
     }
@@ -152,37 +172,45 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
     {
         let email = format!("maker{m}@demo.example.org");
         let password = format!("demo-maker-{m}-password");
-        let made = c
-            .post(
-                format!("{}/v1/manufacturers", c.broker),
-                op,
-                json!({"name": maker, "email": email, "password": password}),
-            )
-            .await?;
-        let maker_id = id(&made)?;
+        let made =
+            NewManufacturer { name: maker.to_string(), email: email.clone(), password: password.clone(), region: None };
+        let maker_id =
+            answered("adding a manufacturer", c.broker(op).create_manufacturer(&made).await)?.id.into_string();
         credentials.insert(
             format!("manufacturer {maker}"),
             json!({"id": maker_id, "email": email, "password": password, "signs_in_at": c.broker}),
         );
-        let token = c.sign_in(&c.broker, &email, &password).await?;
+        let token = c.sign_in(&email, &password).await?;
         let region = REGIONS[m].0;
-        let node = id(&c.post(format!("{}/v1/nodes", c.delivery), op, json!({"kind": "manufacturer", "name": format!("{maker} plant"), "region": region, "owner": maker_id, "position": {"lat": REGIONS[m].1 - 1.0, "lon": REGIONS[m].2 + 1.0}})).await?)?;
+        let node = c
+            .node(NodeBody {
+                kind: NodeKind::Manufacturer,
+                name: format!("{maker} plant"),
+                region: region.into(),
+                position: position(REGIONS[m].1 - 1.0, REGIONS[m].2 + 1.0),
+                rank: None,
+                owner: Some(maker_id.clone()),
+            })
+            .await?;
         for (k, (kind, _category, variants)) in KINDS.iter().enumerate().filter(|(k, _)| k % 3 == m) {
             for (v, variant) in variants.iter().enumerate() {
                 for model in 0..12 {
                     let price = 500 + (k as i64 * 300) + (v as i64 * 120) + model as i64 * 35;
-                    let compatible: Vec<&str> = if *kind == "toner" { vec![PRINTER] } else { vec![] };
-                    let body = json!({
-                        "name": format!("{maker} {kind} {variant} {}", 100 + model),
-                        "kind": kind,
-                        "attributes": {"variant": variant, "model": format!("{}-{}", &kind[..2], 100 + model), "maker": maker},
-                        "list_price": {"amount": price, "currency": "EUR"},
-                        "requires_approval": model == 11,
-                        "compatible_with": compatible,
-                    });
-                    let product = id(&c.post(format!("{}/v1/products", c.broker), Some(&token), body).await?)?;
-                    c.put(format!("{}/v1/nodes/{node}/inventory/{product}", c.delivery), op, json!({"quantity": 500}))
-                        .await?;
+                    let compatible: Vec<String> = if *kind == "toner" { vec![PRINTER.into()] } else { vec![] };
+                    let model_name = format!("{}-{}", &kind[..2], 100 + model);
+                    let product = NewProduct {
+                        name: format!("{maker} {kind} {variant} {}", 100 + model),
+                        kind: kind.to_string(),
+                        attributes: Some(attributes(&[("variant", variant), ("model", &model_name), ("maker", maker)])),
+                        list_price: eur(price),
+                        manufacturer_id: None,
+                        requires_approval: model == 11,
+                        backorder_days: None,
+                        compatible_with: compatible,
+                    };
+                    let added = c.broker(Some(&token)).create_product(&product).await;
+                    let product = answered("adding a product", added)?.id.into_string();
+                    c.stock(&node, &product, 500).await?;
                     products.push((product, *kind, price));
                 }
             }
@@ -196,24 +224,34 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
     for s in 0..6 {
         let email = format!("seller{s}@demo.example.org");
         let password = format!("demo-seller-{s}-password");
-        let seller = id(&c
-            .post(
-                format!("{}/v1/sellers", c.broker),
-                None,
-                json!({"name": format!("Seller {s}"), "email": email, "password": password}),
-            )
-            .await?)?;
+        let seller = NewSeller { name: format!("Seller {s}"), email: email.clone(), password: password.clone() };
+        let seller = answered("adding a seller", c.broker(None).register_seller(&seller).await)?.id;
         credentials.insert(
             format!("seller {s}"),
             json!({"id": seller, "email": email, "password": password, "signs_in_at": c.broker}),
         );
-        let token = c.sign_in(&c.broker, &email, &password).await?;
+        let token = c.sign_in(&email, &password).await?;
+        let own = c.broker(Some(&token));
         for n in 0..2 {
             let u = (s + n) % unions.len();
             let (region, union, lat, lon) = &unions[u];
             let category = CATEGORIES[(s + n) % CATEGORIES.len()];
-            let store = id(&c.post(format!("{}/v1/stores", c.broker), Some(&token), json!({"name": format!("{region} {category} store {s}{n}"), "union_id": union, "category": category})).await?)?;
-            let node = id(&c.post(format!("{}/v1/nodes", c.delivery), op, json!({"kind": "seller", "name": format!("store {s}{n} back room"), "region": region, "owner": store, "position": {"lat": lat + 0.05, "lon": lon + 0.05}})).await?)?;
+            let store = NewStoreBody {
+                name: format!("{region} {category} store {s}{n}"),
+                union_id: union.clone(),
+                category: category.into(),
+            };
+            let store = answered("opening a store", own.create_store(&store).await)?.id.into_string();
+            let node = c
+                .node(NodeBody {
+                    kind: NodeKind::Seller,
+                    name: format!("store {s}{n} back room"),
+                    region: region.to_string(),
+                    position: position(lat + 0.05, lon + 0.05),
+                    rank: None,
+                    owner: Some(store.clone()),
+                })
+                .await?;
             let mut stocked = Vec::new();
             let mut offered = Vec::new();
             for (i, (product, kind, price)) in products.iter().enumerate() {
@@ -223,18 +261,19 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
                 }
                 let sellable = (i + s + n) % 9 != 0;
                 let stock = if (i + s) % 7 == 0 { 0 } else { 5 + ((i * 13 + s) % 40) as i64 };
-                let confirm = (i + s) % 11 == 0;
-                let offer = json!({"price": {"amount": price + ((s as i64 - 2) * 15), "currency": "EUR"}, "stock": stock,
-                                   "sellable": sellable, "requires_price_confirmation": confirm});
-                c.put(format!("{}/v1/stores/{store}/offers/{product}", c.broker), Some(&token), offer).await?;
+                let offer = OfferBody {
+                    price: eur(price + ((s as i64 - 2) * 15)),
+                    stock,
+                    sellable,
+                    reason: None,
+                    union_fulfilment: false,
+                    requires_price_confirmation: (i + s) % 11 == 0,
+                    reserve_threshold: None,
+                };
+                answered("offering a product", own.put_offer(&store, product, &offer).await)?;
                 offered.push(product.clone());
                 if stock > 0 {
-                    c.put(
-                        format!("{}/v1/nodes/{node}/inventory/{product}", c.delivery),
-                        op,
-                        json!({"quantity": stock}),
-                    )
-                    .await?;
+                    c.stock(&node, product, stock).await?;
                     if sellable {
                         stocked.push((product.clone(), *price));
                     }
@@ -259,33 +298,42 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
         });
         if let Some((short, product, price)) = found {
             let token = &sellers[short.seller].2;
-            let offer = json!({"price": {"amount": price, "currency": "EUR"}, "stock": 0, "sellable": true, "union_fulfilment": true});
-            c.put(format!("{}/v1/stores/{}/offers/{product}", c.broker, short.id), Some(token), offer).await?;
+            let offer = OfferBody {
+                price: eur(price),
+                stock: 0,
+                sellable: true,
+                reason: None,
+                union_fulfilment: true,
+                requires_price_confirmation: false,
+                reserve_threshold: None,
+            };
+            answered("a union's offer", c.broker(Some(token)).put_offer(&short.id, &product, &offer).await)?;
         }
     }
 
     // Office stores price their first few toners lower for owners of the demo printer and
     // for buyers with collection points.
     for store in stores.iter().filter(|st| st.category == "office") {
-        let token = &sellers[store.seller].2;
+        let seller = c.broker(Some(&sellers[store.seller].2));
         let toners = store.stocked.iter().filter(|(p, _)| products.iter().any(|(q, k, _)| q == p && *k == "toner"));
         for (product, price) in toners.take(3) {
             for (group, off) in [(json!({"equipment": PRINTER}), 10), (json!({"min_points": 100}), 5)] {
                 let body = json!({"product_id": product, "group": group,
                                   "price": {"amount": price * (100 - off) / 100, "currency": "EUR"}});
-                c.put(format!("{}/v1/stores/{}/group-prices", c.broker, store.id), Some(token), body).await?;
+                let path = format!("/v1/stores/{}/group-prices", enc(&store.id));
+                let set = seller.api().call(reqwest::Method::PUT, &path, Some(body), &[]).await?;
+                answered("a group price", set.into_done())?;
             }
         }
     }
 
     // A pseudonymous buyer who owns the demo printer.
     let (handle, password) = ("demo.buyer", "demo-buyer-password");
-    c.post(format!("{}/v1/buyers", c.broker), None, json!({"handle": handle, "password": password})).await?;
-    let buyer = c
-        .post(format!("{}/v1/buyer-sessions", c.broker), None, json!({"handle": handle, "password": password}))
-        .await?;
-    let buyer = buyer["access_token"].as_str().ok_or_else(|| anyhow!("no buyer token"))?;
-    c.put(format!("{}/v1/buyer/equipment", c.broker), Some(buyer), json!({"equipment": [PRINTER]})).await?;
+    let account = NewBuyer { handle: handle.into(), password: password.into() };
+    answered("registering the buyer", c.broker(None).register(&account).await)?;
+    let buyer = answered("the buyer signing in", c.broker(None).sign_in(&account).await)?.access_token;
+    let equipment = EquipmentBody { equipment: vec![PRINTER.into()] };
+    answered("the buyer's equipment", c.broker(Some(&buyer)).set_equipment(&equipment).await)?;
     credentials.insert(
         "buyer".into(),
         json!({"handle": handle, "password": password, "signs_in_at": c.broker, "equipment": [PRINTER]}),
@@ -294,33 +342,31 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
     for (i, (region, ..)) in REGIONS.iter().enumerate() {
         let email = format!("courier{i}@demo.example.org");
         let password = format!("demo-courier-{i}-password");
-        let courier = id(&c
-            .post(
-                format!("{}/v1/couriers", c.delivery),
-                op,
-                json!({"name": format!("{region} courier"), "email": email, "password": password}),
-            )
-            .await?)?;
+        let courier = CourierBody {
+            name: format!("{region} courier"),
+            email: email.clone(),
+            password: password.clone(),
+            region: None,
+        };
+        let courier = answered("adding a courier", c.delivery(op).create_courier(&courier).await)?.id;
         credentials.insert(
             format!("courier {region}"),
             json!({"id": courier, "email": email, "password": password, "signs_in_at": c.delivery}),
         );
     }
-    let partner = c
-        .post(format!("{}/v1/partners", c.settlement), op, json!({"name": "Demo Pay (not a real payment partner)"}))
-        .await?;
-    credentials.insert("payment partner Demo Pay".into(), partner);
+    let partner = NewPartner { name: "Demo Pay (not a real payment partner)".into(), webhook_url: None };
+    let partner = answered("adding the partner", c.settlement(op).create_partner(&partner).await)?;
+    credentials.insert("payment partner Demo Pay".into(), serde_json::to_value(&partner)?);
 
     // Payout accounts last: settlement hears of each store through the broker's outbox,
     // and a change needs a sign-in minutes old, so each seller signs in again right
     // before. Remittances to a new account wait out `[settings.payouts]
     // account_hold_hours`: 72 by default, none under `up --demo` unless configured.
     for (s, (email, password, _)) in sellers.iter().enumerate() {
-        let fresh = c.sign_in(&c.broker, email, password).await?;
+        let fresh = c.sign_in(email, password).await?;
         for (n, store) in stores.iter().filter(|st| st.seller == s).enumerate() {
-            let account = json!({"holder": format!("Seller {s} Ltd"), "iban": demo_iban(s * 2 + n)});
-            let url = format!("{}/v1/seller/payout-account?store_id={}", c.settlement, store.id);
-            c.put_when_known(url, &fresh, account).await?;
+            let account = PayoutAccountBody { holder: format!("Seller {s} Ltd"), iban: demo_iban(s * 2 + n) };
+            c.payout_account(&fresh, &store.id, &account).await?;
         }
     }
 

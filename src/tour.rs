@@ -4,12 +4,24 @@
 //! can read from the marketplace) and database by database (every stored value, read
 //! back). The table is computed from those answers and rows, not written by hand.
 
-use anyhow::{anyhow, bail, Context};
+use crate::demo::answered;
+use anyhow::{anyhow, Context};
+use client::broker::accounts::{Credentials, NewSeller};
+use client::broker::catalog::{NewProduct, NewUnion, OfferBody, SelectionBody};
+use client::broker::orders::PlaceOrder;
+use client::broker::stores::NewStoreBody;
+use client::broker::Broker;
+use client::delivery::{
+    AddressInput, CourierBody, Delivery, EventBody, InventoryBody, LoginBody, NodeBody, NodeKind, Position,
+    ShipmentStatus,
+};
+use client::settlement::{NewPartner, OrderStatus as SettlementStatus, PaymentBody, PayoutAccountBody, Settlement};
+use client::Api;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
-use reqwest::Method;
-use serde_json::{json, Value};
 use shared::config::{Config, ServiceName};
+use shared::ids::ProductId;
+use shared::money::{Currency, Money};
 use std::future::Future;
 use std::net::TcpListener;
 use std::time::Duration;
@@ -21,55 +33,6 @@ const SELLER_NAME: &str = "Bettina Legal-Name GmbH";
 const ADDRESS_LINE: &str = "17 Quiet Privacy Lane";
 const COLLECTION_CODE: &str = "Pickup code K7";
 const IBAN: &str = "DE89370400440532013000";
-
-struct Http {
-    client: reqwest::Client,
-}
-
-impl Http {
-    async fn call(
-        &self,
-        method: Method,
-        url: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        key: Option<&str>,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut req = self.client.request(method.clone(), url);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(k) = key {
-            req = req.header("idempotency-key", k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.with_context(|| format!("{method} {url}"))?;
-        let status = resp.status().as_u16();
-        Ok((status, resp.json().await.unwrap_or(Value::Null)))
-    }
-
-    async fn ok(&self, method: Method, url: &str, token: Option<&str>, body: Option<Value>) -> anyhow::Result<Value> {
-        let (status, v) = self.call(method.clone(), url, token, body, None).await?;
-        if !(200..300).contains(&status) {
-            bail!("{method} {url}: {status} {v}");
-        }
-        Ok(v)
-    }
-
-    async fn get(&self, url: &str, token: Option<&str>) -> anyhow::Result<Value> {
-        self.ok(Method::GET, url, token, None).await
-    }
-
-    async fn post(&self, url: &str, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
-        self.ok(Method::POST, url, token, Some(body)).await
-    }
-
-    async fn put(&self, url: &str, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
-        self.ok(Method::PUT, url, token, Some(body)).await
-    }
-}
 
 /// Retries `check` until it yields, for effects that travel through the outboxes.
 async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
@@ -86,12 +49,13 @@ where
     Err(anyhow!("timed out waiting for {what}"))
 }
 
-fn text(v: &Value, key: &str) -> anyhow::Result<String> {
-    v[key].as_str().map(str::to_string).ok_or_else(|| anyhow!("no `{key}` in {v}"))
+fn money(amount: i64) -> Money {
+    Money::new(amount, Currency::EUR)
 }
 
-fn money(amount: i64) -> Value {
-    json!({"amount": amount, "currency": "EUR"})
+/// An answer as the API wrote it (JSON), to look for what it gives away.
+fn shown<T: serde::Serialize>(answer: &T) -> String {
+    serde_json::to_string(answer).unwrap_or_default()
 }
 
 /// One thing one might know about the purchase, and how to recognise it.
@@ -193,184 +157,185 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     let (b, s, d) = (config.broker.public_url(), config.settlement.public_url(), config.delivery.public_url());
     let op = config.operator_token.clone().unwrap_or_default();
     let op = Some(op.as_str());
-    let h = Http { client: reqwest::Client::new() };
+    let broker = |token: Option<&str>| Broker::new(Api::new(b.clone()).bearer(token.map(str::to_string)));
+    let settlement = |token: Option<&str>| Settlement::new(Api::new(s.clone()).bearer(token.map(str::to_string)));
+    let delivery = |token: Option<&str>| Delivery::new(Api::new(d.clone()).bearer(token.map(str::to_string)));
     println!("Starting broker {b}, settlement {s}, delivery {d} with a small demo market.\n");
 
     // The market: a union with two stores (A cannot sell the toner, B can), a node with
     // stock, a courier, a payment partner.
-    let union =
-        text(&h.post(&format!("{b}/v1/unions"), op, json!({"name": "North union", "region": "north"})).await?, "id")?;
+    let union = NewUnion { name: "North union".into(), region: "north".into() };
+    let union = answered("creating the union", broker(op).create_union(&union).await)?.id;
     let mut sellers = Vec::new();
     for (name, n) in [("Anton Seller KG", "a"), (SELLER_NAME, "b")] {
-        let email = format!("seller-{n}@tour.example");
-        h.post(&format!("{b}/v1/sellers"), None, json!({"name": name, "email": email, "password": "tour password 1"}))
-            .await?;
-        let session =
-            h.post(&format!("{b}/v1/sessions"), None, json!({"email": email, "password": "tour password 1"})).await?;
-        sellers.push(text(&session, "access_token")?);
+        let (email, password) = (format!("seller-{n}@tour.example"), "tour password 1".to_string());
+        let seller = NewSeller { name: name.into(), email: email.clone(), password: password.clone() };
+        answered("registering a seller", broker(None).register_seller(&seller).await)?;
+        let session = answered("signing in", broker(None).sign_in_account(&Credentials { email, password }).await)?;
+        sellers.push(session.access_token);
     }
-    let store_a = text(
-        &h.post(
-            &format!("{b}/v1/stores"),
-            Some(&sellers[0]),
-            json!({"name": "Corner A", "union_id": union, "category": "office"}),
-        )
-        .await?,
-        "id",
-    )?;
-    let store_b = text(
-        &h.post(
-            &format!("{b}/v1/stores"),
-            Some(&sellers[1]),
-            json!({"name": STORE, "union_id": union, "category": "office"}),
-        )
-        .await?,
-        "id",
-    )?;
-    let product = text(
-        &h.post(
-            &format!("{b}/v1/products"),
-            op,
-            json!({"name": PRODUCT, "kind": "toner", "attributes": {"colour": "black"}, "list_price": money(PRICE)}),
-        )
-        .await?,
-        "id",
-    )?;
-    h.put(
-        &format!("{b}/v1/stores/{store_a}/offers/{product}"),
-        Some(&sellers[0]),
-        json!({"price": money(PRICE - 100), "stock": 5, "sellable": false}),
-    )
-    .await?;
-    h.put(
-        &format!("{b}/v1/stores/{store_b}/offers/{product}"),
-        Some(&sellers[1]),
-        json!({"price": money(PRICE), "stock": 5, "sellable": true}),
-    )
-    .await?;
+    let mut stores = Vec::new();
+    for (name, seller) in [("Corner A", &sellers[0]), (STORE, &sellers[1])] {
+        let store = NewStoreBody { name: name.into(), union_id: union.to_string(), category: "office".into() };
+        stores.push(answered("opening a store", broker(Some(seller)).create_store(&store).await)?.id);
+    }
+    let (store_a, store_b) = (stores[0].to_string(), stores[1].to_string());
+    let new_product = NewProduct {
+        name: PRODUCT.into(),
+        kind: "toner".into(),
+        attributes: Some(serde_json::Value::Object([("colour".to_string(), "black".into())].into_iter().collect())),
+        list_price: money(PRICE),
+        manufacturer_id: None,
+        requires_approval: false,
+        backorder_days: None,
+        compatible_with: Vec::new(),
+    };
+    let product = answered("adding the product", broker(op).create_product(&new_product).await)?.id.into_string();
+    for (store, seller, price, sellable) in
+        [(&store_a, &sellers[0], PRICE - 100, false), (&store_b, &sellers[1], PRICE, true)]
+    {
+        let offer = OfferBody {
+            price: money(price),
+            stock: 5,
+            sellable,
+            reason: None,
+            union_fulfilment: false,
+            requires_price_confirmation: false,
+            reserve_threshold: None,
+        };
+        answered("offering the product", broker(Some(seller)).put_offer(store, &product, &offer).await)?;
+    }
     // Settlement hears of the new store through the broker's outbox.
+    let account = PayoutAccountBody { holder: SELLER_NAME.into(), iban: IBAN.into() };
     eventually("settlement to know the store", || {
-        let (h, url, token) = (&h, format!("{s}/v1/seller/payout-account?store_id={store_b}"), sellers[1].clone());
-        async move {
-            let body = json!({"holder": SELLER_NAME, "iban": IBAN});
-            let (status, _) = h.call(Method::PUT, &url, Some(&token), Some(body), None).await?;
-            Ok((200..300).contains(&status).then_some(()))
-        }
+        let (seller, store, account) = (settlement(Some(&sellers[1])), &store_b, &account);
+        async move { Ok(seller.set_payout_account(store, account).await.ok().map(|_| ())) }
     })
     .await?;
-    let node = text(
-        &h.post(&format!("{d}/v1/nodes"), op, json!({"kind": "branch", "name": "North 1", "region": "north", "rank": 1, "position": {"lat": 53.5, "lon": 10.0}}))
-            .await?,
-        "id",
-    )?;
-    h.put(&format!("{d}/v1/nodes/{node}/inventory/{product}"), op, json!({"quantity": 5})).await?;
-    h.post(
-        &format!("{d}/v1/couriers"),
-        op,
-        json!({"name": "Cora", "email": "cora@tour.example", "password": "tour password 2"}),
-    )
-    .await?;
-    let courier = text(
-        &h.post(
-            &format!("{d}/v1/sessions"),
-            None,
-            json!({"email": "cora@tour.example", "password": "tour password 2"}),
-        )
-        .await?,
-        "access_token",
-    )?;
-    let partner = h.post(&format!("{s}/v1/partners"), op, json!({"name": "Tour Pay"})).await?;
-    let api_key = text(&partner, "api_key")?;
+    let node = NodeBody {
+        kind: NodeKind::Branch,
+        name: "North 1".into(),
+        region: "north".into(),
+        position: Position { lat: 53.5, lon: 10.0 },
+        rank: Some(1),
+        owner: None,
+    };
+    let node = answered("adding a node", delivery(op).create_node(&node).await)?.id.into_string();
+    answered("counting stock", delivery(op).set_stock(&node, &product, &InventoryBody { quantity: 5 }).await)?;
+    let (email, password) = ("cora@tour.example".to_string(), "tour password 2".to_string());
+    let cora = CourierBody { name: "Cora".into(), email: email.clone(), password: password.clone(), region: None };
+    answered("adding the courier", delivery(op).create_courier(&cora).await)?;
+    let courier = answered("the courier signing in", delivery(None).sign_in(&LoginBody { email, password }).await)?;
+    let courier = courier.access_token;
+    let partner = NewPartner { name: "Tour Pay".into(), webhook_url: None };
+    let api_key = answered("adding the partner", settlement(op).create_partner(&partner).await)?.api_key;
 
     // The purchase.
-    let found = h.get(&format!("{b}/v1/search?kind=toner&attr.colour=black"), None).await?;
+    let found = answered("searching", broker(None).search("kind=toner&attr.colour=black").await)?;
     println!(
         "1. buyer searches `toner, colour=black`: {} offer(s), first at {}",
-        found["results"].as_array().map(Vec::len).unwrap_or(0),
-        found["results"][0]["store_name"]
+        found.results.len(),
+        found.results.first().map(|hit| shown(&hit.store_name)).unwrap_or_else(|| "null".into())
     );
-    let sel = h
-        .post(&format!("{b}/v1/stores/{store_a}/selections"), None, json!({"product_id": product, "quantity": 1}))
-        .await?;
+    let choice = SelectionBody { product_id: product.clone(), quantity: 1 };
+    let sel = answered("selecting", broker(None).select(&store_a, &choice).await)?;
     println!(
         "2. buyer selects it at Corner A: sellable={}, reason={}, alternatives: {}",
-        sel["sellable"],
-        sel["reason"],
-        sel["alternatives"]
-            .as_array()
-            .map(|a| a.iter().map(|x| x["store_name"].to_string()).collect::<Vec<_>>().join(", "))
-            .unwrap_or_default()
+        sel.sellable,
+        shown(&sel.reason),
+        sel.alternatives.iter().map(|x| shown(&x.store_name)).collect::<Vec<_>>().join(", ")
     );
     // The alternative's signed referral token earns Corner A its referral fee.
-    let referral = sel["alternatives"][0]["referral"].clone();
-    let order = h
-        .post(&format!("{b}/v1/orders"), None, json!({"store_id": store_b, "product_id": product, "quantity": 1, "referral": referral, "expected_price": money(PRICE)}))
-        .await?;
-    let order_id = text(&order, "order_id")?;
-    let capability = text(&order, "capability")?;
+    let referral = sel.alternatives.first().and_then(|a| a.referral.clone());
+    let order = PlaceOrder {
+        store_id: stores[1].clone(),
+        product_id: ProductId::parse(&product)?,
+        quantity: 1,
+        referral,
+        referral_store_id: None,
+        expected_price: Some(money(PRICE)),
+        contact: None,
+        points: None,
+    };
+    let order = answered("ordering", broker(None).place_unkeyed(&order).await)?;
+    let (order_id, capability) = (order.order_id.to_string(), order.capability);
     println!("3. buyer orders at {STORE} without an account: order {order_id}, receipt code (capability) issued");
-    let address = json!({"name": COLLECTION_CODE, "line1": ADDRESS_LINE, "city": "Northtown", "postal_code": "20095", "region": "north", "country": "DE"});
-    h.ok(Method::PUT, &format!("{d}/v1/shipments/{order_id}/address"), Some(&capability), Some(address)).await?;
+    let address = AddressInput {
+        name: COLLECTION_CODE.into(),
+        line1: ADDRESS_LINE.into(),
+        line2: None,
+        city: "Northtown".into(),
+        postal_code: "20095".into(),
+        region: "north".into(),
+        country: "DE".into(),
+        position: None,
+    };
+    answered("sending the address", delivery(Some(&capability)).set_address(&order_id, &address).await)?;
     println!("4. buyer sends the address straight to delivery (sealed there)");
-    let payment_body = json!({"order_id": order_id, "amount": money(PRICE), "partner_reference": "tour-ref-1"});
+    let payment =
+        PaymentBody { order_id: order_id.clone(), amount: money(PRICE), partner_reference: "tour-ref-1".into() };
     let paid = eventually("settlement to know the order", || {
-        let (h, body, key, url) = (&h, payment_body.clone(), api_key.clone(), format!("{s}/v1/payments"));
-        async move {
-            let (status, v) = h.call(Method::POST, &url, Some(&key), Some(body), Some("tour-payment-1")).await?;
-            Ok((status == 201).then_some(v))
-        }
+        let (partner, payment) = (settlement(Some(&api_key)), &payment);
+        async move { Ok(partner.pay(payment, "tour-payment-1").await.ok()) }
     })
     .await?;
-    let payment_id = text(&paid, "payment_id")?;
-    println!("5. payment partner pays 42.17 EUR: {} ({payment_id})", paid["status"]);
+    let payment_id = paid.payment_id.to_string();
+    println!("5. payment partner pays 42.17 EUR: {} ({payment_id})", shown(&paid.status));
     let shipment = eventually("the shipment to be routed", || {
-        let (h, url, cap) = (&h, format!("{d}/v1/shipments/{order_id}"), capability.clone());
+        let (buyer, order_id) = (delivery(Some(&capability)), &order_id);
         async move {
-            let (status, v) = h.call(Method::GET, &url, Some(&cap), None, None).await?;
-            Ok((status == 200 && v["status"] == "routed").then_some(v))
+            let shipment = buyer.shipment(order_id).await.ok();
+            Ok(shipment.filter(|s| s.status == ShipmentStatus::Routed))
         }
     })
     .await?;
-    let shipment_id = text(&shipment, "shipment_id")?;
-    h.post(&format!("{d}/v1/courier/shipments/{shipment_id}/events"), Some(&courier), json!({"type": "picked_up"}))
-        .await?;
-    let courier_view = h.get(&format!("{d}/v1/courier/shipments"), Some(&courier)).await?;
+    let shipment_id = shipment.shipment_id.into_string();
+    let cora = delivery(Some(&courier));
+    let picked_up = EventBody { kind: "picked_up".into(), reason: None };
+    answered("picking up", cora.report(&shipment_id, &picked_up).await)?;
+    let courier_view = answered("the courier's legs", cora.courier_shipments().await)?;
     let sealed_in_transit = {
         let db = shared::db::Db::open(&config.database_url(ServiceName::Delivery), 1, delivery::MIGRATIONS)?;
         delivery::inspect::sealed_address_exists(&db, &shared::ids::OrderId::parse(&order_id)?)?
     };
     let delivery_in_transit = database_values(&config.database_url(ServiceName::Delivery))?;
-    h.post(&format!("{d}/v1/courier/shipments/{shipment_id}/events"), Some(&courier), json!({"type": "delivered"}))
-        .await?;
+    let delivered = EventBody { kind: "delivered".into(), reason: None };
+    answered("delivering", cora.report(&shipment_id, &delivered).await)?;
     println!("6. courier picks up shipment {shipment_id} (sees the label on the final leg) and delivers it");
     eventually("escrow to be released", || {
-        let (h, url, cap) = (&h, format!("{s}/v1/orders/{order_id}/settlement"), capability.clone());
-        async move { Ok((h.get(&url, Some(&cap)).await?["status"] == "released").then_some(())) }
+        let (buyer, order_id) = (settlement(Some(&capability)), &order_id);
+        async move {
+            let settled = answered("reading the settlement", buyer.order_settlement(order_id).await)?;
+            Ok((settled.status == SettlementStatus::Released).then_some(()))
+        }
     })
     .await?;
-    let batch = h.post(&format!("{s}/v1/remittances/run"), op, json!({})).await?;
+    let batch = settlement(op).api().post("/v1/remittances/run", serde_json::json!({})).await?;
+    let batch = answered("running the remittances", batch.into_answer::<serde_json::Value>())?;
     println!("7. escrow released to {STORE} less the 3 % fee (and 2 % referral to Corner A); remittance batch run: {batch}\n");
 
     // What each party can read.
     let buyer = vec![
-        h.get(&format!("{b}/v1/orders/{order_id}"), Some(&capability)).await?,
-        h.get(&format!("{s}/v1/orders/{order_id}/settlement"), Some(&capability)).await?,
-        h.get(&format!("{d}/v1/shipments/{order_id}"), Some(&capability)).await?,
+        shown(&answered("the buyer's order", broker(Some(&capability)).order(&order_id).await)?),
+        shown(&answered("the buyer's settlement", settlement(Some(&capability)).order_settlement(&order_id).await)?),
+        shown(&answered("the buyer's shipment", delivery(Some(&capability)).shipment(&order_id).await)?),
     ];
-    let seller_orders = h.get(&format!("{b}/v1/seller/orders"), Some(&sellers[1])).await?;
-    let handle = seller_orders["orders"][0]["buyer_handle"].as_str().unwrap_or_default().to_string();
+    let seller = broker(Some(&sellers[1]));
+    let seller_orders = answered("the seller's orders", seller.seller_orders(50).await)?;
+    let handle = seller_orders.orders.first().map(|o| o.buyer_handle.clone()).unwrap_or_default();
     // Delivery holds no seller id: the broker signs the salesperson a view of this order's shipment.
-    let view = h.post(&format!("{b}/v1/seller/orders/{order_id}/shipment-view"), Some(&sellers[1]), json!({})).await?;
-    let view = view["token"].as_str().unwrap_or_default().to_string();
+    let view = answered("a shipment view", seller.shipment_view(&order_id).await)?.token;
+    let seller_settlement = settlement(Some(&sellers[1]));
     let salesperson = vec![
-        seller_orders,
-        h.get(&format!("{d}/v1/seller/shipments/{order_id}"), Some(&view)).await?,
-        h.get(&format!("{s}/v1/seller/balance?store_id={store_b}"), Some(&sellers[1])).await?,
-        h.get(&format!("{s}/v1/seller/remittances?store_id={store_b}"), Some(&sellers[1])).await?,
+        shown(&seller_orders),
+        shown(&answered("the seller's shipment", delivery(Some(&view)).seller_shipment(&order_id).await)?),
+        shown(&answered("the balance", seller_settlement.balance(&store_b).await)?),
+        shown(&answered("the remittances", seller_settlement.remittances(&store_b, 50).await)?),
     ];
-    let partner_view = vec![paid.clone(), h.get(&format!("{s}/v1/events?after=0&limit=100"), Some(&api_key)).await?];
-    let courier_now = h.get(&format!("{d}/v1/courier/shipments"), Some(&courier)).await?;
-    let as_texts = |vs: Vec<Value>| vs.iter().map(Value::to_string).collect::<Vec<_>>();
+    let events = settlement(Some(&api_key)).api().get("/v1/events?after=0&limit=100").await?;
+    let events = answered("the partner's events", events.into_answer::<serde_json::Value>())?;
+    let partner_view = vec![shown(&paid), events.to_string()];
+    let courier_now = answered("the courier's legs", cora.courier_shipments().await)?;
 
     let facts = vec![
         Fact { label: "order id", needles: vec![order_id.clone()], exact: None },
@@ -393,10 +358,10 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     };
     delivery_db.texts.retain(|t| !t.is_empty());
     let holders = vec![
-        Holder { name: "buyer".into(), texts: as_texts(buyer), sealed: vec![] },
-        Holder { name: "salesperson".into(), texts: as_texts(salesperson), sealed: vec![] },
-        Holder { name: "payment partner".into(), texts: as_texts(partner_view), sealed: vec![] },
-        Holder { name: "courier".into(), texts: as_texts(vec![courier_view, courier_now]), sealed: vec![] },
+        Holder { name: "buyer".into(), texts: buyer, sealed: vec![] },
+        Holder { name: "salesperson".into(), texts: salesperson, sealed: vec![] },
+        Holder { name: "payment partner".into(), texts: partner_view, sealed: vec![] },
+        Holder { name: "courier".into(), texts: vec![shown(&courier_view), shown(&courier_now)], sealed: vec![] },
         Holder {
             name: "broker db".into(),
             texts: database_values(&config.database_url(ServiceName::Broker))?,

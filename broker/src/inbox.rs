@@ -7,30 +7,22 @@ use crate::error::{BrokerError, Code};
 use crate::orders::domain::{Event, OrderStatus, Step};
 use crate::orders::{store, workflow};
 use crate::State;
-use actix_web::{web, HttpResponse};
-use shared::auth::ServiceCaller;
 use shared::config::ServiceName;
 use shared::db::AnyConnection;
 use shared::ids::OrderId;
-use shared::messages::{Envelope, Message, INBOX_PATH};
+use shared::messages::{Envelope, Message};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(INBOX_PATH, web::post().to(receive));
-}
+impl shared::outbox::Inbox for State {
+    type Error = BrokerError;
 
-async fn receive(
-    state: web::Data<State>,
-    caller: ServiceCaller,
-    envelope: web::Json<Envelope>,
-) -> Result<HttpResponse, BrokerError> {
-    let settings = crate::orders::settings::of(&state);
-    let applied =
-        shared::outbox::receive(&state.core.db, &caller, envelope.into_inner(), move |c, e| apply(c, e, &settings))
-            .await?;
-    if applied {
-        state.core.kick();
+    fn core(&self) -> &shared::server::Core {
+        &self.core
     }
-    Ok(HttpResponse::NoContent().finish())
+
+    fn applier(&self) -> impl FnOnce(&mut AnyConnection, &Envelope) -> Result<(), BrokerError> + Send + 'static {
+        let settings = crate::orders::settings::of(self);
+        move |c, e| apply(c, e, &settings)
+    }
 }
 
 fn apply(

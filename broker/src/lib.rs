@@ -92,11 +92,11 @@ pub const MIGRATIONS: Migrations = Migrations {
         buyers::routes::put_group_price,
         buyers::routes::list_group_prices,
         buyers::routes::put_collection_point,
-        reports::routes::catalogue,
+        privacy::routes::catalogue,
         reports::routes::buy,
-        reports::routes::list,
-        reports::routes::show,
-        reports::routes::csv,
+        privacy::routes::list,
+        privacy::routes::show,
+        privacy::routes::csv,
     )
 )]
 struct ApiDoc;
@@ -109,7 +109,13 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     )?);
     let report_settings =
         reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?;
-    let charger = reports::Charger::new(&core, std::sync::Arc::new(report_settings))?;
+    let report_settings = std::sync::Arc::new(report_settings);
+    let desk = web::Data::new(privacy::routes::Desk {
+        db: core.db.clone(),
+        reports: report_settings.clone(),
+        analyst: privacy::budget::Analyst::Broker,
+    });
+    let charger = reports::Charger::new(&core, report_settings)?;
     let minter = buyers::mint::Minter::new(&core)?;
     let dispatcher = core
         .dispatcher(Some(contacts.clone()))?
@@ -122,7 +128,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     catalog::urgent::spawn(core.clone());
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &error::codes(), move |cfg| {
         cfg.app_data(state.clone())
-            .configure(inbox::routes)
+            .configure(shared::outbox::inbox_routes::<State>)
             .configure(accounts::routes)
             .configure(unions::routes)
             .configure(stores::routes)
@@ -135,6 +141,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .app_data(minter.clone())
             .configure(buyers::routes::routes)
             .app_data(charger.clone())
+            .app_data(desk.clone())
             .configure(reports::routes)
             .configure(storefront::routes);
     })
@@ -144,25 +151,9 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
 mod tests {
     use super::*;
 
-    fn finished() -> utoipa::openapi::OpenApi {
-        shared::openapi::finish(ApiDoc::openapi(), &error::codes())
-    }
-
     #[test]
-    fn operation_ids_are_unique_once_the_document_is_finished() {
-        let ids = shared::openapi::duplicate_operation_ids(finished());
-        assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
-    }
-
-    #[test]
-    fn the_finished_document_documents_every_error_and_credential() {
-        let faults = shared::openapi::check(&finished());
-        assert!(faults.is_empty(), "{faults:#?}");
-    }
-
-    #[test]
-    fn every_code_of_the_catalogue_is_in_the_document_with_an_error_status() {
-        let faults = shared::error::catalogue_faults::<error::Code>(&finished());
+    fn the_finished_document_documents_every_route_error_and_credential_once() {
+        let faults = shared::openapi::faults::<error::Code>(ApiDoc::openapi(), &error::codes());
         assert!(faults.is_empty(), "{faults:#?}");
     }
 

@@ -5,28 +5,20 @@ use crate::error::DeliveryError;
 use crate::settings::DeliverySettings;
 use crate::shipments::{store, workflow};
 use crate::State;
-use actix_web::{web, HttpResponse};
-use shared::auth::ServiceCaller;
 use shared::db::AnyConnection;
-use shared::messages::{Envelope, Message, INBOX_PATH};
+use shared::messages::{Envelope, Message};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(INBOX_PATH, web::post().to(receive));
-}
+impl shared::outbox::Inbox for State {
+    type Error = DeliveryError;
 
-async fn receive(
-    state: web::Data<State>,
-    caller: ServiceCaller,
-    envelope: web::Json<Envelope>,
-) -> Result<HttpResponse, DeliveryError> {
-    let settings = state.settings.clone();
-    let applied =
-        shared::outbox::receive(&state.core.db, &caller, envelope.into_inner(), move |c, e| apply(c, &settings, e))
-            .await?;
-    if applied {
-        state.core.kick();
+    fn core(&self) -> &shared::server::Core {
+        &self.core
     }
-    Ok(HttpResponse::NoContent().finish())
+
+    fn applier(&self) -> impl FnOnce(&mut AnyConnection, &Envelope) -> Result<(), DeliveryError> + Send + 'static {
+        let settings = self.settings.clone();
+        move |c, e| apply(c, &settings, e)
+    }
 }
 
 fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envelope) -> Result<(), DeliveryError> {

@@ -17,6 +17,8 @@ pub use epsilon::Epsilon;
 pub use grid::{CellKey, Grid, OTHER};
 pub use period::{Month, Window};
 #[cfg(feature = "store")]
+pub mod routes;
+#[cfg(feature = "store")]
 pub mod schema;
 #[cfg(feature = "store")]
 pub mod scope;

@@ -3,31 +3,24 @@
 
 use crate::refunds::workflow::{refund_order, OrderRefund};
 use crate::State;
-use actix_web::{web, HttpResponse};
-use shared::auth::ServiceCaller;
 use shared::config::FeeConfig;
 use shared::db::AnyConnection;
-use shared::messages::{Envelope, Message, INBOX_PATH};
+use shared::messages::{Envelope, Message};
 
 /// The deadline of an order announced without one (the broker's own default).
 const DEFAULT_PAY_WITHIN_SECS: i64 = 30 * 60;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(INBOX_PATH, web::post().to(receive));
-}
+impl shared::outbox::Inbox for State {
+    type Error = shared::Error;
 
-async fn receive(
-    state: web::Data<State>,
-    caller: ServiceCaller,
-    envelope: web::Json<Envelope>,
-) -> Result<HttpResponse, shared::Error> {
-    let fees = state.core.config.fees.clone();
-    let applied =
-        shared::outbox::receive(&state.core.db, &caller, envelope.into_inner(), move |c, e| apply(c, e, &fees)).await?;
-    if applied {
-        state.core.kick();
+    fn core(&self) -> &shared::server::Core {
+        &self.core
     }
-    Ok(HttpResponse::NoContent().finish())
+
+    fn applier(&self) -> impl FnOnce(&mut AnyConnection, &Envelope) -> Result<(), shared::Error> + Send + 'static {
+        let fees = self.core.config.fees.clone();
+        move |c, e| apply(c, e, &fees)
+    }
 }
 
 pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) -> Result<(), shared::Error> {

@@ -77,11 +77,11 @@ pub const MIGRATIONS: Migrations = Migrations {
         payouts::routes::show,
         charges::routes::charge,
         charges::routes::refund,
-        reports::routes::catalogue,
+        privacy::routes::catalogue,
         reports::routes::buy,
-        reports::routes::list,
-        reports::routes::show,
-        reports::routes::csv,
+        privacy::routes::list,
+        privacy::routes::show,
+        privacy::routes::csv,
     ),
     modifiers(&BearerSchemes)
 )]
@@ -131,9 +131,13 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
         }),
     );
     jobs::spawn(core.clone(), settings.clone());
-    let report_data = web::Data::new(
-        reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?,
-    );
+    let desk = web::Data::new(privacy::routes::Desk {
+        db: core.db.clone(),
+        reports: Arc::new(
+            reports::Reports::from_config(config).map_err(|e| StartError::Io(std::io::Error::other(e.to_string())))?,
+        ),
+        analyst: privacy::budget::Analyst::Settlement,
+    });
     let state = web::Data::new(State {
         core: core.clone(),
         sealer,
@@ -143,7 +147,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     });
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &error::codes(), move |cfg| {
         cfg.app_data(state.clone())
-            .configure(inbox::routes)
+            .configure(shared::outbox::inbox_routes::<State>)
             .configure(partners::routes::routes)
             .configure(payments::routes::routes)
             .configure(refunds::routes::routes)
@@ -154,7 +158,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(remittances::routes::routes)
             .configure(payouts::routes::routes)
             .configure(charges::routes::routes)
-            .app_data(report_data.clone())
+            .app_data(desk.clone())
             .configure(reports::routes);
     })
 }
@@ -171,25 +175,9 @@ pub fn reconcile(config: &Config) -> Result<ReconcileReport, SettlementError> {
 mod tests {
     use super::*;
 
-    fn finished() -> utoipa::openapi::OpenApi {
-        shared::openapi::finish(ApiDoc::openapi(), &error::codes())
-    }
-
     #[test]
-    fn operation_ids_are_unique_once_the_document_is_finished() {
-        let ids = shared::openapi::duplicate_operation_ids(finished());
-        assert!(ids.is_empty(), "operation ids used twice: {ids:?}");
-    }
-
-    #[test]
-    fn the_finished_document_documents_every_error_and_credential() {
-        let faults = shared::openapi::check(&finished());
-        assert!(faults.is_empty(), "{faults:#?}");
-    }
-
-    #[test]
-    fn every_code_of_the_catalogue_is_in_the_document_with_an_error_status() {
-        let faults = shared::error::catalogue_faults::<error::Code>(&finished());
+    fn the_finished_document_documents_every_route_error_and_credential_once() {
+        let faults = shared::openapi::faults::<error::Code>(ApiDoc::openapi(), &error::codes());
         assert!(faults.is_empty(), "{faults:#?}");
     }
 }

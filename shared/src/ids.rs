@@ -135,6 +135,11 @@ typed_id!(
     "ses"
 );
 
+/// A route's `{store_id}` and `{product_id}` (an offer's path), each checked.
+pub fn store_and_product((store, product): (String, String)) -> Result<(StoreId, ProductId), InvalidId> {
+    Ok((StoreId::parse(&store)?, ProductId::parse(&product)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

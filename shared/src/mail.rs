@@ -307,39 +307,10 @@ mod tests {
         assert_eq!(sweep_spool(&spool, Duration::ZERO).unwrap(), 1);
     }
 
-    /// A relay that refuses every recipient with a reply quoting the address, as real
-    /// servers do.
-    fn refusing_relay() -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let _ = stream.write_all(b"220 relay.test ESMTP\r\n");
-                    let mut line = String::new();
-                    while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
-                        let reply = match verb.as_str() {
-                            "RCPT" => format!("550 5.1.1 <{BUYER}>: Recipient address rejected\r\n"),
-                            "QUIT" => "221 bye\r\n".to_string(),
-                            _ => "250 ok\r\n".to_string(),
-                        };
-                        let _ = stream.write_all(reply.as_bytes());
-                        if verb == "QUIT" {
-                            return;
-                        }
-                        line.clear();
-                    }
-                });
-            }
-        });
-        url
-    }
-
-    /// A relay that accepts everything and hands back the raw DATA of each message.
-    fn recording_relay() -> (String, std::sync::mpsc::Receiver<String>) {
+    /// A relay that answers as real servers do and hands back the raw DATA of each
+    /// message; with `refuse_recipients`, it refuses every recipient with a reply quoting
+    /// the address.
+    fn relay(refuse_recipients: bool) -> (String, std::sync::mpsc::Receiver<String>) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let (sent, received) = std::sync::mpsc::channel();
@@ -354,6 +325,9 @@ mod tests {
                     while reader.read_line(&mut line).unwrap_or(0) > 0 {
                         let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
                         let reply = match verb.as_str() {
+                            "RCPT" if refuse_recipients => {
+                                format!("550 5.1.1 <{BUYER}>: Recipient address rejected\r\n")
+                            }
                             "DATA" => {
                                 let _ = stream.write_all(b"354 go ahead\r\n");
                                 let mut data = String::new();
@@ -363,10 +337,10 @@ mod tests {
                                     line.clear();
                                 }
                                 let _ = sent.send(data);
-                                "250 queued\r\n"
+                                "250 queued\r\n".to_string()
                             }
-                            "QUIT" => "221 bye\r\n",
-                            _ => "250 ok\r\n",
+                            "QUIT" => "221 bye\r\n".to_string(),
+                            _ => "250 ok\r\n".to_string(),
                         };
                         let _ = stream.write_all(reply.as_bytes());
                         if verb == "QUIT" {
@@ -382,7 +356,7 @@ mod tests {
 
     #[test]
     fn mail_through_smtp_carries_the_standard_headers_and_a_utf8_text_part() {
-        let (url, received) = recording_relay();
+        let (url, received) = relay(false);
         let dir = tempfile::tempdir().unwrap();
         let config = MailConfig {
             transport: MailTransportKind::Smtp,
@@ -419,7 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_recipient_leaves_a_code_in_last_error_never_the_address() {
-        let url = refusing_relay();
+        let (url, _) = relay(true);
         // The premise: lettre's own error text carries the server's reply, address and all.
         let message = lettre::Message::builder()
             .from("a@example.org".parse().unwrap())

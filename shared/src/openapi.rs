@@ -388,6 +388,18 @@ impl KnownPaths {
     }
 }
 
+/// Everything wrong with a service's document once finished: an operation id used twice,
+/// an operation that breaks a rule of [`check`], a fault of the service's catalogue `C`.
+/// Each service's tests assert there is none.
+pub fn faults<C: crate::error::Catalogue>(doc: OpenApi, codes: &[&'static str]) -> Vec<String> {
+    let doc = finish(doc, codes);
+    let mut faults: Vec<String> =
+        duplicate_operation_ids(doc.clone()).into_iter().map(|id| format!("operation id {id} used twice")).collect();
+    faults.extend(check(&doc));
+    faults.extend(crate::error::catalogue_faults::<C>(&doc));
+    faults
+}
+
 /// Operation ids used more than once, for the services' tests.
 pub fn duplicate_operation_ids(doc: OpenApi) -> Vec<String> {
     let mut seen: HashMap<String, usize> = HashMap::new();

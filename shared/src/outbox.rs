@@ -79,20 +79,7 @@ pub fn enqueue(
     payload: &str,
 ) -> QueryResult<MessageId> {
     let id = MessageId::generate();
-    let t = now();
-    diesel::insert_into(outbox::table)
-        .values((
-            outbox::id.eq(&id),
-            outbox::destination.eq(destination),
-            outbox::ordering_key.eq(ordering_key),
-            outbox::kind.eq(kind),
-            outbox::payload.eq(payload),
-            outbox::status.eq(MessageStatus::Pending),
-            outbox::attempts.eq(0),
-            outbox::next_attempt_at.eq(t),
-            outbox::created_at.eq(t),
-        ))
-        .execute(conn)?;
+    insert(conn, &id, destination, ordering_key, kind, payload)?;
     Ok(id)
 }
 
@@ -105,12 +92,25 @@ pub fn send(conn: &mut AnyConnection, from: ServiceName, to: ServiceName, messag
     let key = message.ordering_key();
     let envelope = Envelope { id: id.clone(), source: from.as_str().into(), message };
     let payload = serde_json::to_string(&envelope).expect("messages serialize");
+    insert(conn, &id, to.as_str(), &key, kind, &payload)?;
+    Ok(id)
+}
+
+/// A new message, pending and due at once.
+fn insert(
+    conn: &mut AnyConnection,
+    id: &MessageId,
+    destination: &str,
+    ordering_key: &str,
+    kind: &str,
+    payload: &str,
+) -> QueryResult<()> {
     let t = now();
     diesel::insert_into(outbox::table)
         .values((
-            outbox::id.eq(&id),
-            outbox::destination.eq(to.as_str()),
-            outbox::ordering_key.eq(key),
+            outbox::id.eq(id),
+            outbox::destination.eq(destination),
+            outbox::ordering_key.eq(ordering_key),
             outbox::kind.eq(kind),
             outbox::payload.eq(payload),
             outbox::status.eq(MessageStatus::Pending),
@@ -119,7 +119,7 @@ pub fn send(conn: &mut AnyConnection, from: ServiceName, to: ServiceName, messag
             outbox::created_at.eq(t),
         ))
         .execute(conn)?;
-    Ok(id)
+    Ok(())
 }
 
 /// Records a received message. `Ok(true)` the first time: apply its effect in this same
@@ -420,6 +420,41 @@ pub fn retry_dead(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<usize
     diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(MessageStatus::Dead)))
         .set((outbox::status.eq(MessageStatus::Pending), outbox::attempts.eq(0), outbox::next_attempt_at.eq(now())))
         .execute(conn)
+}
+
+/// A service that takes the other services' messages at [`INBOX_PATH`]: its state names
+/// what applies a message; [`inbox_routes`] serves the route.
+pub trait Inbox: Send + Sync + 'static {
+    type Error: actix_web::ResponseError
+        + From<DbError>
+        + From<diesel::result::Error>
+        + From<crate::Error>
+        + Send
+        + 'static;
+
+    fn core(&self) -> &crate::server::Core;
+
+    /// What applies one message the first time it arrives, in the transaction that
+    /// records it.
+    fn applier(&self) -> impl FnOnce(&mut AnyConnection, &Envelope) -> Result<(), Self::Error> + Send + 'static;
+}
+
+/// The inbox route of a service whose state is `S`.
+pub fn inbox_routes<S: Inbox>(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.route(INBOX_PATH, actix_web::web::post().to(take_in::<S>));
+}
+
+async fn take_in<S: Inbox>(
+    state: actix_web::web::Data<S>,
+    caller: ServiceCaller,
+    envelope: actix_web::web::Json<Envelope>,
+) -> Result<actix_web::HttpResponse, S::Error> {
+    let applied = receive(&state.core().db, &caller, envelope.into_inner(), state.applier()).await?;
+    if applied {
+        // What it applied may have written messages of its own.
+        state.core().kick();
+    }
+    Ok(actix_web::HttpResponse::NoContent().finish())
 }
 
 /// The receiving side of a service's inbox route: applies `apply` to a message the first

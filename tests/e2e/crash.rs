@@ -29,22 +29,6 @@ const NODE_STOCK: i64 = 50_000;
 const PRICE: i64 = 1_990;
 const REGION: &str = "north";
 
-/// A tiny xorshift generator: the kill schedule must be reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn millis(&mut self, from: u64, to: u64) -> Duration {
-        Duration::from_millis(from + self.next() % (to - from))
-    }
-}
-
 /// The launcher process and how to start it again on the same data.
 struct Launcher {
     child: Option<Child>,
@@ -579,7 +563,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| u64::from_str_radix(&shared::ids::random_hex128()[..15], 16).unwrap() | 1);
     eprintln!("crash test seed {seed} (MARKETPLACE_CRASH_SEED={seed} replays the kill schedule)");
-    let mut rng = Rng(seed);
+    let mut rng = fastrand::Rng::with_seed(seed);
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
@@ -661,10 +645,10 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
     };
 
     for kill in 1..=KILLS {
-        tokio::time::sleep(rng.millis(600, 2_400)).await;
+        tokio::time::sleep(Duration::from_millis(rng.u64(600..2_400))).await;
         launcher.kill();
         // Sometimes the restart comes at once, sometimes clients find it down for a while.
-        tokio::time::sleep(rng.millis(1, 400)).await;
+        tokio::time::sleep(Duration::from_millis(rng.u64(1..400))).await;
         launcher.start();
         launcher.wait_ready(&http).await;
         let s = seen.lock().unwrap();

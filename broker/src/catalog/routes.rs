@@ -156,9 +156,7 @@ pub async fn put_offer(
     path: web::Path<(String, String)>,
     body: web::Json<OfferBody>,
 ) -> Result<HttpResponse> {
-    let (store_id, product_id) = path.into_inner();
-    let store_id = StoreId::parse(&store_id)?;
-    let product_id = ProductId::parse(&product_id)?;
+    let (store_id, product_id) = shared::ids::store_and_product(path.into_inner())?;
     let body = body.into_inner();
     let price = parse_price(body.price, state.core.config.money.ceiling())?;
     let stock = parse_stock("stock", body.stock)?;
@@ -230,9 +228,7 @@ pub async fn read_offer(
     owner: StoreOwner,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    let (store_id, product_id) = path.into_inner();
-    let store_id = StoreId::parse(&store_id)?;
-    let product_id = ProductId::parse(&product_id)?;
+    let (store_id, product_id) = shared::ids::store_and_product(path.into_inner())?;
     let offer = state
         .core
         .db

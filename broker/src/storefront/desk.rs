@@ -6,7 +6,7 @@ use super::api;
 use super::same_origin;
 use super::view::{self, see_other, unreachable, Frame};
 use crate::State;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use client::broker::Broker;
 use client::Failure;
 use maud::html;
@@ -29,6 +29,16 @@ pub struct Credentials {
 }
 
 impl Desk {
+    /// The desk's sign-in and sign-out form posts, at `{path}/sign-in` and `{path}/sign-out`.
+    pub fn routes(&'static self, cfg: &mut web::ServiceConfig) {
+        let sign_in = move |state: web::Data<State>, req: HttpRequest, form: web::Form<Credentials>| async move {
+            self.sign_in(&state, &req, &form).await
+        };
+        let sign_out = move |state: web::Data<State>, req: HttpRequest| async move { self.sign_out(&state, &req) };
+        cfg.route(&format!("{}/sign-in", self.path), web::post().to(sign_in))
+            .route(&format!("{}/sign-out", self.path), web::post().to(sign_out));
+    }
+
     pub fn sign_in_page(&self, state: &State, status: u16, error: Option<String>) -> HttpResponse {
         let action = format!("{}/sign-in", self.path);
         let body = html! {

@@ -4,7 +4,7 @@
 //! the store sees.
 
 use super::api::{self, cookie, enc};
-use super::desk::{Credentials, Desk};
+use super::desk::Desk;
 use super::view::{self, money, see_other, unreachable, Frame};
 use super::{same_origin, MANUFACTURER_COOKIE};
 use crate::State;
@@ -19,25 +19,13 @@ fn frame() -> Frame {
     Frame { manufacturer: true, private: true, ..Frame::default() }
 }
 
-const DESK: Desk = Desk {
+pub const DESK: Desk = Desk {
     path: "/manufacturer",
     cookie: MANUFACTURER_COOKIE,
     form_id: "manufacturer-sign-in",
     title: "Manufacturer sign-in",
     frame,
 };
-
-fn sign_in_page(state: &State, status: u16, error: Option<String>) -> HttpResponse {
-    DESK.sign_in_page(state, status, error)
-}
-
-pub async fn sign_in(state: web::Data<State>, req: HttpRequest, form: web::Form<Credentials>) -> HttpResponse {
-    DESK.sign_in(&state, &req, &form).await
-}
-
-pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
-    DESK.sign_out(&state, &req)
-}
 
 pub async fn desk(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
     desk_with(&state, &req, 200, None).await
@@ -46,14 +34,14 @@ pub async fn desk(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
 /// The orders awaiting approval, with `error` (the API's words) above them when an action
 /// was refused.
 async fn desk_with(state: &State, req: &HttpRequest, status: u16, error: Option<String>) -> HttpResponse {
-    let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return sign_in_page(state, 200, None) };
+    let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return DESK.sign_in_page(state, 200, None) };
     let orders = match Broker::new(api::broker(state, req).bearer(Some(token))).manufacturer_orders(100).await {
         Ok(list) => list.orders,
         Err(Failure::Refused(r)) if r.status == 401 => {
-            return sign_in_page(state, 401, Some("Your session ended; sign in again.".into()))
+            return DESK.sign_in_page(state, 401, Some("Your session ended; sign in again.".into()))
         }
         Err(Failure::Refused(r)) if r.status == 403 => {
-            return sign_in_page(state, 403, Some("This account is not a manufacturer's.".into()))
+            return DESK.sign_in_page(state, 403, Some("This account is not a manufacturer's.".into()))
         }
         Err(Failure::Refused(r)) => return view::problem(state, frame(), "Manufacturer desk", &r),
         Err(Failure::Unreachable(e)) => return unreachable(state, e),
@@ -127,7 +115,7 @@ async fn step(state: &State, req: &HttpRequest, order: &str, refusal: Option<Rea
     if !same_origin(req, state) {
         return view::forbidden_origin(state);
     }
-    let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return sign_in_page(state, 401, None) };
+    let Some(token) = cookie(req, MANUFACTURER_COOKIE) else { return DESK.sign_in_page(state, 401, None) };
     let broker = Broker::new(api::broker(state, req).bearer(Some(token)));
     let done: Answer<SellerView> = match &refusal {
         None => broker.approve(order).await,
@@ -136,7 +124,7 @@ async fn step(state: &State, req: &HttpRequest, order: &str, refusal: Option<Rea
     match done {
         Ok(_) => see_other(state, "/manufacturer", &[]),
         Err(Failure::Refused(r)) if r.status == 401 => {
-            sign_in_page(state, 401, Some("Your session ended; sign in again.".into()))
+            DESK.sign_in_page(state, 401, Some("Your session ended; sign in again.".into()))
         }
         Err(Failure::Refused(r)) => desk_with(state, req, r.status, Some(r.detail())).await,
         Err(Failure::Unreachable(e)) => unreachable(state, e),

@@ -48,8 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/demo-pay/{order_id}", web::get().to(demo_pay::page))
         .route("/demo-pay/{order_id}", web::post().to(demo_pay::pay))
         .route("/seller", web::get().to(seller::dashboard))
-        .route("/seller/sign-in", web::post().to(seller::sign_in))
-        .route("/seller/sign-out", web::post().to(seller::sign_out))
+        .configure(|cfg| seller::DESK.routes(cfg))
         .route("/seller/orders/{order_id}/confirm", web::post().to(seller::confirm))
         .route("/seller/orders/{order_id}/shipment", web::get().to(seller::shipment))
         .route("/seller/dispatches/{shipment_id}/goods-issue", web::post().to(seller::issue_goods))
@@ -57,8 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/seller/reports", web::get().to(seller::reports))
         .route("/seller/reports", web::post().to(seller::buy_report))
         .route("/manufacturer", web::get().to(manufacturer::desk))
-        .route("/manufacturer/sign-in", web::post().to(manufacturer::sign_in))
-        .route("/manufacturer/sign-out", web::post().to(manufacturer::sign_out))
+        .configure(|cfg| manufacturer::DESK.routes(cfg))
         .route("/manufacturer/orders/{order_id}/approve", web::post().to(manufacturer::approve))
         .route("/manufacturer/orders/{order_id}/refuse", web::post().to(manufacturer::refuse));
 }

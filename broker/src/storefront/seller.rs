@@ -5,7 +5,7 @@
 //! order), and aggregated reports with a table and a chart.
 
 use super::api::{self, cookie, enc, Reply};
-use super::desk::{Credentials, Desk};
+use super::desk::Desk;
 use super::view::{self, failed, money, see_other, unreachable, Frame};
 use super::{same_origin, SELLER_COOKIE};
 use crate::State;
@@ -26,28 +26,16 @@ fn frame() -> Frame {
     Frame { seller: true, private: true, ..Frame::default() }
 }
 
-const DESK: Desk =
+pub const DESK: Desk =
     Desk { path: "/seller", cookie: SELLER_COOKIE, form_id: "seller-sign-in", title: "Seller sign-in", frame };
-
-fn sign_in_page(state: &State, status: u16, error: Option<String>) -> HttpResponse {
-    DESK.sign_in_page(state, status, error)
-}
-
-pub async fn sign_in(state: web::Data<State>, req: HttpRequest, form: web::Form<Credentials>) -> HttpResponse {
-    DESK.sign_in(&state, &req, &form).await
-}
-
-pub async fn sign_out(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
-    DESK.sign_out(&state, &req)
-}
 
 /// The seller's token and their stores, or the sign-in page.
 async fn signed_in(state: &State, req: &HttpRequest) -> Result<(String, Vec<PublicStore>), HttpResponse> {
-    let Some(token) = cookie(req, SELLER_COOKIE) else { return Err(sign_in_page(state, 200, None)) };
+    let Some(token) = cookie(req, SELLER_COOKIE) else { return Err(DESK.sign_in_page(state, 200, None)) };
     match Broker::new(api::broker(state, req).bearer(Some(token.clone()))).my_stores().await {
         Ok(mine) => Ok((token, mine.stores)),
         Err(Failure::Refused(r)) if r.status == 401 || r.status == 403 => {
-            Err(sign_in_page(state, 401, Some("Your session ended; sign in again.".into())))
+            Err(DESK.sign_in_page(state, 401, Some("Your session ended; sign in again.".into())))
         }
         Err(e) => Err(failed(state, frame(), "Seller desk", e)),
     }
@@ -186,7 +174,7 @@ pub async fn confirm(
     if !same_origin(&req, &state) {
         return view::forbidden_origin(&state);
     }
-    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return DESK.sign_in_page(&state, 401, None) };
     let Some(amount) = view::parse_major(&form.price, &form.currency) else {
         let r = Reply::refused(422, "write the unit price as an amount, e.g. 12.50");
         return view::problem(&state, frame(), "Confirm price", &r);
@@ -206,12 +194,12 @@ pub async fn confirm(
 /// signs a short-lived view token for the order's own seller, and the page reads
 /// delivery with that token (never with the seller's own).
 pub async fn shipment(state: web::Data<State>, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
-    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return DESK.sign_in_page(&state, 401, None) };
     let order = path.into_inner();
     let minted = match Broker::new(api::broker(&state, &req).bearer(Some(token))).shipment_view(&order).await {
         Ok(t) => t,
         Err(Failure::Refused(r)) if r.status == 401 => {
-            return sign_in_page(&state, 401, Some("Your session ended; sign in again.".into()))
+            return DESK.sign_in_page(&state, 401, Some("Your session ended; sign in again.".into()))
         }
         Err(e) => return failed(&state, frame(), "Shipment", e),
     };
@@ -243,7 +231,7 @@ pub async fn issue_goods(state: web::Data<State>, req: HttpRequest, path: web::P
     if !same_origin(&req, &state) {
         return view::forbidden_origin(&state);
     }
-    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return DESK.sign_in_page(&state, 401, None) };
     match Delivery::new(api::delivery(&state).bearer(Some(token))).issue_goods(&path).await {
         Ok(_) => see_other(&state, "/seller", &[]),
         Err(e) => failed(&state, frame(), "Goods issue", e),
@@ -266,7 +254,7 @@ pub async fn set_node_stock(
     if !same_origin(&req, &state) {
         return view::forbidden_origin(&state);
     }
-    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return DESK.sign_in_page(&state, 401, None) };
     let Ok(quantity) = form.quantity.trim().parse::<i64>() else {
         let r = Reply::refused(422, "write the units as a whole number, e.g. 12");
         return view::problem(&state, frame(), "Set stock", &r);
@@ -332,7 +320,7 @@ pub async fn buy_report(state: web::Data<State>, req: HttpRequest, form: web::Fo
     if !same_origin(&req, &state) {
         return view::forbidden_origin(&state);
     }
-    let Some(token) = cookie(&req, SELLER_COOKIE) else { return sign_in_page(&state, 401, None) };
+    let Some(token) = cookie(&req, SELLER_COOKIE) else { return DESK.sign_in_page(&state, 401, None) };
     let (kind, group_by) = form.choice.split_once('|').unwrap_or((&form.choice, ""));
     let body = BuyBody {
         kind: kind.into(),

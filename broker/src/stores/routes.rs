@@ -336,9 +336,7 @@ pub async fn set_urgent(
     path: web::Path<(String, String)>,
     body: web::Json<UrgentPrice>,
 ) -> Result<HttpResponse> {
-    let (store_id, product_id) = path.into_inner();
-    let store_id = StoreId::parse(&store_id)?;
-    let product = ProductId::parse(&product_id)?;
+    let (store_id, product) = shared::ids::store_and_product(path.into_inner())?;
     let UrgentPrice { price, until } = body.into_inner();
     let price = parse_price(price, state.core.config.money.ceiling())?;
     let now = shared::time::now();
@@ -375,9 +373,7 @@ pub async fn end_urgent(
     owner: StoreOwner,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
-    let (store_id, product_id) = path.into_inner();
-    let store_id = StoreId::parse(&store_id)?;
-    let product = ProductId::parse(&product_id)?;
+    let (store_id, product) = shared::ids::store_and_product(path.into_inner())?;
     state
         .core
         .db

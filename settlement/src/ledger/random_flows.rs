@@ -15,20 +15,6 @@ use shared::db::{AnyConnection, Db};
 use shared::ids::{OrderId, PartnerId, PaymentId, ProductId, StoreId};
 use shared::money::{Currency, Money};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn eur(a: i64) -> Money {
     Money::new(a, Currency::EUR)
 }
@@ -66,7 +52,7 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
     let db = Db::open(dir.path().join("s.db").to_str().unwrap(), 2, crate::MIGRATIONS).unwrap();
     let fees = FeeConfig::default();
     for seed in [0x9e37_79b9_7f4a_7c15u64, 42, 7_777_777, 0xdead_beef] {
-        let mut rng = Rng(seed);
+        let mut rng = fastrand::Rng::with_seed(seed);
         db.write_blocking(|conn| {
             let partners: Vec<PartnerId> = (0..2).map(|_| partner(conn)).collect();
             let stores: Vec<StoreId> = (0..3).map(|_| StoreId::generate()).collect();
@@ -79,18 +65,18 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
             let mut orders_seen: Vec<OrderId> = Vec::new();
             let mut payments_seen: Vec<(PartnerId, PaymentId)> = Vec::new();
             for _ in 0..150 {
-                match rng.below(9) {
+                match rng.u64(..9) {
                     0 | 1 => {
                         let id = OrderId::generate();
                         let s = |i: u64| stores[i as usize % stores.len()].clone();
-                        let referral = (rng.below(2) == 0).then(|| s(rng.below(3)));
-                        let shipper = (rng.below(2) == 0).then(|| s(rng.below(3)));
+                        let referral = (rng.u64(..2) == 0).then(|| s(rng.u64(..3)));
+                        let shipper = (rng.u64(..2) == 0).then(|| s(rng.u64(..3)));
                         orders::insert(
                             conn,
                             &NewOrder {
                                 order_id: &id,
-                                amount: eur(1 + rng.below(20_000) as i64),
-                                store_id: &s(rng.below(3)),
+                                amount: eur(1 + rng.u64(..20_000) as i64),
+                                store_id: &s(rng.u64(..3)),
                                 product_id: &ProductId::generate(),
                                 referral_store_id: referral.as_ref(),
                                 shipper_store_id: shipper.as_ref(),
@@ -100,45 +86,45 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
                         orders_seen.push(id);
                     }
                     2 | 3 if !orders_seen.is_empty() => {
-                        let o = orders_seen[rng.below(orders_seen.len() as u64) as usize].clone();
-                        let p = partners[rng.below(2) as usize].clone();
+                        let o = orders_seen[rng.usize(..orders_seen.len())].clone();
+                        let p = partners[rng.usize(..2)].clone();
                         let req = PaymentRequest {
                             order_id: o,
-                            amount: eur(1 + rng.below(25_000) as i64),
+                            amount: eur(1 + rng.u64(..25_000) as i64),
                             partner_reference: "r".into(),
                         };
                         let a = take_payment(conn, &p, &req)?;
                         payments_seen.push((p, a.payment_id));
                     }
                     4 if !orders_seen.is_empty() => {
-                        let o = &orders_seen[rng.below(orders_seen.len() as u64) as usize];
+                        let o = &orders_seen[rng.usize(..orders_seen.len())];
                         release(conn, o, &fees)?;
                     }
                     5 if !payments_seen.is_empty() => {
-                        let (p, pay) = payments_seen[rng.below(payments_seen.len() as u64) as usize].clone();
-                        match refund_payment(conn, Some(&p), &pay, eur(1 + rng.below(15_000) as i64), "test") {
+                        let (p, pay) = payments_seen[rng.usize(..payments_seen.len())].clone();
+                        match refund_payment(conn, Some(&p), &pay, eur(1 + rng.u64(..15_000) as i64), "test") {
                             Ok(_) | Err(SettlementError::RefundExceedsPayment { .. }) => {}
                             Err(e) => return Err(e),
                         }
                     }
                     6 if !orders_seen.is_empty() => {
-                        let o = &orders_seen[rng.below(orders_seen.len() as u64) as usize];
+                        let o = &orders_seen[rng.usize(..orders_seen.len())];
                         let why = [
                             OrderRefund::Cancelled,
                             OrderRefund::Undeliverable,
                             OrderRefund::PartialExpired,
                             OrderRefund::Expired,
-                        ][rng.below(4) as usize];
+                        ][rng.usize(..4)];
                         refund_order(conn, o, why, "test")?;
                     }
                     7 => {
                         crate::remittances::workflow::run(conn)?;
                     }
                     8 => {
-                        let store = &stores[rng.below(3) as usize];
-                        let purchase = format!("pur{}", rng.below(20));
+                        let store = &stores[rng.usize(..3)];
+                        let purchase = format!("pur{}", rng.u64(..20));
                         let r = conn.transaction(|c| {
-                            crate::charges::store::charge(c, &purchase, store, eur(1 + rng.below(500) as i64))
+                            crate::charges::store::charge(c, &purchase, store, eur(1 + rng.u64(..500) as i64))
                         });
                         match r {
                             Ok(_)

@@ -1,34 +1,22 @@
-//! `GET /v1/seller/reports/catalogue`, `POST /v1/seller/reports`, `GET /v1/seller/reports`,
-//! `GET /v1/seller/reports/{id}` and `GET /v1/seller/reports/{id}/csv` (seller,
-//! broker-issued token): the `finances` analyses.
+//! `POST /v1/seller/reports` (seller, broker-issued token): buying a `finances` analysis,
+//! charged to the store's balance in the purchase's transaction. The reading routes are
+//! the analyses' own (`privacy::routes`), the same at the broker.
 
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use privacy::budget::Analyst;
-use privacy::scope::{self, Reports, ScopeError};
+use privacy::routes::Desk;
+use privacy::scope::{self, ScopeError};
 pub use privacy::scope::{BuyBody, Catalogue, StoreQuery};
 use privacy::store::{self as reports, Purchase, PurchaseStatus, ReportView};
 use shared::auth::Seller;
-use shared::http::Page;
 use shared::ids::{ReportId, StoreId};
 use shared::money::Money;
 use shared::time::now;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/seller/reports/catalogue", web::get().to(catalogue))
-        .route("/v1/seller/reports", web::post().to(buy))
-        .route("/v1/seller/reports", web::get().to(list))
-        .route("/v1/seller/reports/{report_id}", web::get().to(show))
-        .route("/v1/seller/reports/{report_id}/csv", web::get().to(csv));
-}
-
-/// The finance reports on offer.
-#[utoipa::path(get, path = "/v1/seller/reports/catalogue", responses((status = 200, body = Catalogue)),
-    security(("seller" = [])))]
-pub async fn catalogue(state: web::Data<State>, reports: web::Data<Reports>, seller: Seller) -> Result<HttpResponse> {
-    let catalogue = scope::catalogue(&state.core.db, &reports, Analyst::Settlement, seller.id).await?;
-    Ok(HttpResponse::Ok().json(catalogue))
+    cfg.route("/v1/seller/reports", web::post().to(buy)).configure(privacy::routes::routes);
 }
 
 /// Buys a finance report: charged to the store's available balance, released once.
@@ -39,14 +27,14 @@ pub async fn catalogue(state: web::Data<State>, reports: web::Data<Reports>, sel
     security(("seller" = [])))]
 pub async fn buy(
     state: web::Data<State>,
-    reports: web::Data<Reports>,
+    desk: web::Data<Desk>,
     seller: Seller,
     q: web::Query<StoreQuery>,
     body: web::Json<BuyBody>,
 ) -> Result<HttpResponse> {
     let given = q.store_id.as_deref().map(StoreId::parse).transpose()?;
     let body = body.into_inner();
-    let r = reports.get_ref().clone();
+    let r = desk.reports.clone();
     // One transaction: the budget, the release, the charge and the purchase commit
     // together or not at all, so a refused charge spends no budget and an exhausted budget
     // charges nothing.
@@ -92,40 +80,4 @@ pub async fn buy(
         })
         .await?;
     Ok(HttpResponse::Created().json(view))
-}
-
-/// The seller's purchases, newest first (without rows).
-#[utoipa::path(get, path = "/v1/seller/reports", params(Page), responses((status = 200, body = Object)),
-    security(("seller" = [])))]
-pub async fn list(
-    state: web::Data<State>,
-    reports: web::Data<Reports>,
-    seller: Seller,
-    page: web::Query<Page>,
-) -> Result<HttpResponse> {
-    let reports = scope::list(&state.core.db, reports.currency, seller.id, page.limit(), page.offset()).await?;
-    Ok(HttpResponse::Ok().json(reports))
-}
-
-/// A bought report, rows included once charged.
-#[utoipa::path(get, path = "/v1/seller/reports/{report_id}", responses((status = 200, body = ReportView),
-    (status = 404, description = "no such report of this seller")), security(("seller" = [])))]
-pub async fn show(
-    state: web::Data<State>,
-    reports: web::Data<Reports>,
-    seller: Seller,
-    path: web::Path<String>,
-) -> Result<HttpResponse> {
-    let id = ReportId::parse(&path.into_inner())?;
-    let view = scope::view(&state.core.db, &reports, Analyst::Settlement, seller.id, id, false).await?;
-    Ok(HttpResponse::Ok().json(view))
-}
-
-/// A bought report's rows as CSV.
-#[utoipa::path(get, path = "/v1/seller/reports/{report_id}/csv", responses((status = 200, content_type = "text/csv"),
-    (status = 404, description = "no such report of this seller"), (status = 409, description = "report_not_ready")),
-    security(("seller" = [])))]
-pub async fn csv(state: web::Data<State>, seller: Seller, path: web::Path<String>) -> Result<HttpResponse> {
-    let id = ReportId::parse(&path.into_inner())?;
-    Ok(scope::csv(&state.core.db, seller.id, id).await?)
 }

@@ -9,15 +9,16 @@
 
 use anyhow::{anyhow, Context};
 use client::broker::accounts::{Credentials, NewManufacturer, NewSeller};
-use client::broker::buyers::{EquipmentBody, NewBuyer};
+use client::broker::buyers::{EquipmentBody, Group, GroupPrice, NewBuyer};
 use client::broker::catalog::{NewProduct, NewUnion, OfferBody};
 use client::broker::stores::NewStoreBody;
 use client::broker::Broker;
 use client::delivery::{CourierBody, Delivery, InventoryBody, NodeBody, NodeKind, Position};
 use client::settlement::{NewPartner, PayoutAccountBody, Settlement};
-use client::{enc, Answer, Api, Failure};
+use client::{Answer, Api, Failure};
 use serde_json::{json, Value};
 use shared::config::Config;
+use shared::ids::ProductId;
 use shared::money::{Currency, Money};
 use std::time::Duration;
 
@@ -317,12 +318,10 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
         let seller = c.broker(Some(&sellers[store.seller].2));
         let toners = store.stocked.iter().filter(|(p, _)| products.iter().any(|(q, k, _)| q == p && *k == "toner"));
         for (product, price) in toners.take(3) {
-            for (group, off) in [(json!({"equipment": PRINTER}), 10), (json!({"min_points": 100}), 5)] {
-                let body = json!({"product_id": product, "group": group,
-                                  "price": {"amount": price * (100 - off) / 100, "currency": "EUR"}});
-                let path = format!("/v1/stores/{}/group-prices", enc(&store.id));
-                let set = seller.api().call(reqwest::Method::PUT, &path, Some(body), &[]).await?;
-                answered("a group price", set.into_done())?;
+            for (group, off) in [(Group::Equipment(PRINTER.into()), 10), (Group::MinPoints(100), 5)] {
+                let price =
+                    GroupPrice { product_id: ProductId::parse(product)?, group, price: eur(price * (100 - off) / 100) };
+                answered("a group price", seller.put_group_price(&store.id, &price).await)?;
             }
         }
     }

@@ -310,8 +310,7 @@ async fn play(config: &Config) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let batch = settlement(op).api().post("/v1/remittances/run", serde_json::json!({})).await?;
-    let batch = answered("running the remittances", batch.into_answer::<serde_json::Value>())?;
+    let batch = shown(&answered("running the remittances", settlement(op).run_remittances().await)?);
     println!("7. escrow released to {STORE} less the 3 % fee (and 2 % referral to Corner A); remittance batch run: {batch}\n");
 
     // What each party can read.

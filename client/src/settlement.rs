@@ -155,6 +155,41 @@ pub struct PayoutAccountView {
     pub updated: shared::time::Timestamp,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Remittance {
+    pub id: RemittanceId,
+    pub store_id: StoreId,
+    pub amount: Money,
+    /// The payout account it went to, masked.
+    pub iban_last4: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Skipped {
+    pub store_id: StoreId,
+    pub amount: Money,
+    /// `no_payout_account` or `payout_account_hold` (see [`SkipReason`]).
+    #[schema(value_type = String)]
+    pub reason: SkipReason,
+}
+
+/// Why a store's balance was not paid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// `no_payout_account`: the balance waits until the seller sets one.
+    NoPayoutAccount,
+    /// `payout_account_hold`: the account changed recently; the balance waits until the
+    /// hold ends, so that a change the seller did not make can be stopped first.
+    PayoutAccountHold,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Batch {
+    pub remittances: Vec<Remittance>,
+    pub skipped: Vec<Skipped>,
+}
+
 /// Calls to settlement.
 pub struct Settlement {
     api: Api,
@@ -192,6 +227,11 @@ impl Settlement {
     pub async fn set_payout_account(&self, store: &str, account: &PayoutAccountBody) -> Answer<PayoutAccountView> {
         let path = format!("/v1/seller/payout-account?store_id={}", enc(store));
         self.api.send(reqwest::Method::PUT, &path, account, &[]).await?.into_answer()
+    }
+
+    /// `POST /v1/remittances/run` (the operator): a remittance batch now.
+    pub async fn run_remittances(&self) -> Answer<Batch> {
+        self.api.call(reqwest::Method::POST, "/v1/remittances/run", None, &[]).await?.into_answer()
     }
 
     /// `GET /v1/seller/balance?store_id=`.

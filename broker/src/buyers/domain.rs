@@ -3,7 +3,6 @@
 //! knows an e-mail address, a name or an order.
 
 use crate::error::{BrokerError, Code};
-use serde::{Deserialize, Serialize};
 use shared::money::Money;
 
 pub const MAX_EQUIPMENT: usize = 20;
@@ -45,40 +44,17 @@ pub fn parse_equipment(values: &[String]) -> Result<Vec<String>, BrokerError> {
     Ok(out)
 }
 
-/// A group of buyers a store may price for: never a single account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Group {
-    /// Everyone who registered this equipment.
-    Equipment(String),
-    /// Everyone with at least this many collection points.
-    MinPoints(i64),
-}
+pub use client::broker::buyers::Group;
 
-impl Group {
-    pub fn key(&self) -> String {
-        match self {
-            Group::Equipment(e) => format!("equipment:{e}"),
-            Group::MinPoints(p) => format!("points:{p}"),
+/// A group as given, checked: a known equipment name, or at least one point.
+pub fn parse_group(group: Group) -> Result<Group, BrokerError> {
+    match group {
+        Group::Equipment(e) => {
+            let mut v = parse_equipment(&[e])?;
+            Ok(Group::Equipment(v.remove(0)))
         }
-    }
-
-    pub fn parse(self) -> Result<Group, BrokerError> {
-        match self {
-            Group::Equipment(e) => {
-                let mut v = parse_equipment(&[e])?;
-                Ok(Group::Equipment(v.remove(0)))
-            }
-            Group::MinPoints(p) if p >= 1 => Ok(Group::MinPoints(p)),
-            Group::MinPoints(_) => Err(BrokerError::refused(Code::InvalidGroup, "`min_points` must be at least 1")),
-        }
-    }
-
-    pub fn includes(&self, equipment: &[String], points: i64) -> bool {
-        match self {
-            Group::Equipment(e) => equipment.iter().any(|x| x == e),
-            Group::MinPoints(p) => points >= *p,
-        }
+        Group::MinPoints(p) if p >= 1 => Ok(Group::MinPoints(p)),
+        Group::MinPoints(_) => Err(BrokerError::refused(Code::InvalidGroup, "`min_points` must be at least 1")),
     }
 }
 
@@ -140,10 +116,10 @@ mod tests {
     #[test]
     fn group_wire_format_and_keys() {
         let g: Group = serde_json::from_str(r#"{"equipment":"X-100"}"#).unwrap();
-        assert_eq!(g.parse().unwrap().key(), "equipment:x-100");
+        assert_eq!(parse_group(g).unwrap().key(), "equipment:x-100");
         let g: Group = serde_json::from_str(r#"{"min_points":100}"#).unwrap();
         assert_eq!(g.key(), "points:100");
-        assert!(Group::MinPoints(0).parse().is_err());
+        assert!(parse_group(Group::MinPoints(0)).is_err());
     }
 
     #[test]

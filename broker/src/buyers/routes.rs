@@ -268,13 +268,7 @@ pub async fn put_collection_point(
     Ok(HttpResponse::Ok().json(answer))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GroupPrice {
-    product_id: ProductId,
-    group: Group,
-    price: Money,
-}
+pub use client::broker::buyers::GroupPrice;
 
 /// A price for a group of buyers (owners of some equipment, a points tier), never for
 /// one account, so a price cannot single out one buyer's orders. A store sets at most
@@ -291,7 +285,7 @@ pub async fn put_group_price(
     let store_id = StoreId::parse(&path)?;
     let cap = super::collections::CollectionSettings::of(&state).group_prices_per_product;
     let GroupPrice { product_id, group, price } = body.into_inner();
-    let group = group.parse()?;
+    let group = domain::parse_group(group)?;
     let price = state.core.config.money.ceiling().admit(price)?;
     let answer = serde_json::json!({ "store_id": store_id, "product_id": product_id, "group": group, "price": price });
     state

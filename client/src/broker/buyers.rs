@@ -75,3 +75,37 @@ pub struct Sequence {
     pub session_id: SessionId,
     pub events: Vec<ViewRow>,
 }
+
+/// A group of buyers a store may price for: never a single account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Group {
+    /// Everyone who registered this equipment.
+    Equipment(String),
+    /// Everyone with at least this many collection points.
+    MinPoints(i64),
+}
+
+impl Group {
+    pub fn key(&self) -> String {
+        match self {
+            Group::Equipment(e) => format!("equipment:{e}"),
+            Group::MinPoints(p) => format!("points:{p}"),
+        }
+    }
+
+    pub fn includes(&self, equipment: &[String], points: i64) -> bool {
+        match self {
+            Group::Equipment(e) => equipment.iter().any(|x| x == e),
+            Group::MinPoints(p) => points >= *p,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPrice {
+    pub product_id: ProductId,
+    pub group: Group,
+    pub price: Money,
+}

@@ -60,6 +60,13 @@ impl Broker {
         self.api.send(reqwest::Method::PUT, &path, offer, &[]).await?.into_answer()
     }
 
+    /// `PUT /v1/stores/{store_id}/group-prices` (the store's seller): a price for a group
+    /// of buyers.
+    pub async fn put_group_price(&self, store: &str, price: &GroupPrice) -> Answer<()> {
+        let path = format!("/v1/stores/{}/group-prices", enc(store));
+        self.api.send(reqwest::Method::PUT, &path, price, &[]).await?.into_done()
+    }
+
     /// `GET /v1/orders/{order_id}`, with the order's capability as bearer.
     pub async fn order(&self, order: &str) -> Answer<BuyerView> {
         self.api.get(&format!("/v1/orders/{}", enc(order))).await?.into_answer()

@@ -4,47 +4,12 @@ use crate::error::{Result, SettlementError};
 use crate::ledger::{store as ledger, Account, AccountKind, Transaction};
 use crate::schema::{accounts, remittances};
 use diesel::prelude::*;
-use serde::Serialize;
 use shared::db::AnyConnection;
 use shared::ids::{RemittanceId, StoreId};
 use shared::money::{Currency, Money};
 use shared::time::now;
-use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Remittance {
-    pub id: RemittanceId,
-    pub store_id: StoreId,
-    pub amount: Money,
-    /// The payout account it went to, masked.
-    pub iban_last4: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Skipped {
-    pub store_id: StoreId,
-    pub amount: Money,
-    /// `no_payout_account` or `payout_account_hold` (see [`SkipReason`]).
-    #[schema(value_type = String)]
-    pub reason: SkipReason,
-}
-
-/// Why a store's balance was not paid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    /// `no_payout_account`: the balance waits until the seller sets one.
-    NoPayoutAccount,
-    /// `payout_account_hold`: the account changed recently; the balance waits until the
-    /// hold ends, so that a change the seller did not make can be stopped first.
-    PayoutAccountHold,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
-pub struct Batch {
-    pub remittances: Vec<Remittance>,
-    pub skipped: Vec<Skipped>,
-}
+pub use client::settlement::{Batch, Remittance, SkipReason, Skipped};
 
 /// Pays out every store balance above zero to the store's payout account, each in its own
 /// savepoint: a store whose balance changed under us (another batch on another copy of the

@@ -331,9 +331,8 @@ async fn play(config: &Config) -> anyhow::Result<()> {
         shown(&answered("the balance", seller_settlement.balance(&store_b).await)?),
         shown(&answered("the remittances", seller_settlement.remittances(&store_b, 50).await)?),
     ];
-    let events = settlement(Some(&api_key)).api().get("/v1/events?after=0&limit=100").await?;
-    let events = answered("the partner's events", events.into_answer::<serde_json::Value>())?;
-    let partner_view = vec![shown(&paid), events.to_string()];
+    let events = answered("the partner's events", settlement(Some(&api_key)).events(0, 100).await)?;
+    let partner_view = vec![shown(&paid), shown(&events)];
     let courier_now = answered("the courier's legs", cora.courier_shipments().await)?;
 
     let facts = vec![

@@ -2,7 +2,7 @@
 
 use crate::{enc, Answer, Api};
 use serde::{Deserialize, Serialize};
-use shared::ids::{OrderId, PartnerId, PaymentId, RemittanceId, StoreId};
+use shared::ids::{EventId, OrderId, PartnerId, PaymentId, RemittanceId, StoreId};
 use shared::money::Money;
 use utoipa::ToSchema;
 
@@ -190,6 +190,37 @@ pub struct Batch {
     pub skipped: Vec<Skipped>,
 }
 
+/// What a partner may learn about a payment or refund: never the product or the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventData {
+    pub payment_id: PaymentId,
+    pub order_id: OrderId,
+    pub amount: Money,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// An event as `/v1/events` lists it and as a webhook body carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Event {
+    pub seq: i64,
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created: shared::time::Timestamp,
+    pub data: EventData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<Event>,
+    /// Pass as `after` to read on.
+    pub next_after: i64,
+}
+
 /// Calls to settlement.
 pub struct Settlement {
     api: Api,
@@ -232,6 +263,11 @@ impl Settlement {
     /// `POST /v1/remittances/run` (the operator): a remittance batch now.
     pub async fn run_remittances(&self) -> Answer<Batch> {
         self.api.call(reqwest::Method::POST, "/v1/remittances/run", None, &[]).await?.into_answer()
+    }
+
+    /// `GET /v1/events?after=&limit=` (a partner): its events after `after`, in order.
+    pub async fn events(&self, after: i64, limit: i64) -> Answer<EventList> {
+        self.api.get(&format!("/v1/events?after={after}&limit={limit}")).await?.into_answer()
     }
 
     /// `GET /v1/seller/balance?store_id=`.

@@ -1,34 +1,6 @@
 //! Events and their signature.
 
-use serde::{Deserialize, Serialize};
-use shared::ids::{EventId, OrderId, PaymentId};
-use shared::money::Money;
-use shared::time::Timestamp;
-use utoipa::ToSchema;
-
-/// What a partner may learn about a payment or refund: never the product or the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EventData {
-    pub payment_id: PaymentId,
-    pub order_id: OrderId,
-    pub amount: Money,
-    pub status: String,
-    pub reason: Option<String>,
-}
-
-/// An event as `/v1/events` lists it and as a webhook body carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Event {
-    pub seq: i64,
-    pub id: EventId,
-    #[serde(rename = "type")]
-    pub type_: String,
-    #[serde(with = "shared::time::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created: Timestamp,
-    pub data: EventData,
-}
+pub use client::settlement::{Event, EventData};
 
 pub const SIGNATURE_HEADER: &str = "Settlement-Signature";
 

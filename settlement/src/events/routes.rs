@@ -22,12 +22,7 @@ pub struct EventsQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventList {
-    pub events: Vec<Event>,
-    /// Pass as `after` to read on.
-    pub next_after: i64,
-}
+pub use client::settlement::EventList;
 
 /// The calling partner's events in order.
 #[utoipa::path(get, path = "/v1/events", params(EventsQuery), responses((status = 200, body = EventList)),

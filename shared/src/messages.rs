@@ -125,6 +125,22 @@ pub enum Message {
 }
 
 impl Message {
+    /// `OrderPayable` for a plain order: no referral, shipper, deadline or discount.
+    pub fn plain_payable(order_id: OrderId, store_id: StoreId, product_id: ProductId, amount: Money) -> Message {
+        Message::OrderPayable {
+            order_id,
+            amount,
+            store_id,
+            product_id,
+            referral_store_id: None,
+            shipper_store_id: None,
+            pay_by: None,
+            points_discount: None,
+            public_amount: None,
+            group_discount: None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Message::StoreRegistered { .. } => "store_registered",
@@ -258,18 +274,12 @@ pub fn one_of_each() -> Vec<Message> {
             sellable: false,
             reason: None,
         },
-        Message::OrderPayable {
-            order_id: o(),
-            amount: Money::new(100, crate::money::Currency::EUR),
-            store_id: StoreId::generate(),
-            product_id: ProductId::generate(),
-            referral_store_id: None,
-            shipper_store_id: None,
-            pay_by: None,
-            points_discount: None,
-            public_amount: None,
-            group_discount: None,
-        },
+        Message::plain_payable(
+            o(),
+            StoreId::generate(),
+            ProductId::generate(),
+            Money::new(100, crate::money::Currency::EUR),
+        ),
         Message::OrderCancelled { order_id: o(), reason: "r".into() },
         Message::ShipmentRequested {
             order_id: o(),

@@ -13,8 +13,9 @@
 //! - the relay's mails: buyer mail names the order and its status, no item, no price.
 //! - `spooled_mail_is_owner_only_and_tells_the_buyer_no_item`: the file spool's modes.
 
-use crate::checkout::{courier, partner_key, pay, ADDRESS_LINE, RECIPIENT};
-use crate::helpers::{json_of, money, postgres_admin_url, TestMarket};
+use crate::flows::{address, ADDRESS_LINE, RECIPIENT};
+use crate::helpers::{eur, order_of, postgres_admin_url, TestMarket};
+use client::broker::orders::{OrderStatus, PlaceOrder, Placed};
 use serde_json::json;
 use shared::config::{MailTransportKind, ServiceName};
 use std::io::{BufRead, BufReader, Write};
@@ -198,60 +199,24 @@ async fn after_a_checkout_with_mail_no_file_or_table_holds_the_buyer_in_clear() 
     let store_id = m.create_store(&seller_token, &union, "Rest corner", "office").await;
     let product = m.create_product(&m.operator, ITEM, "toner", json!({"colour": "black"}), PRICE).await;
     m.put_offer(&seller_token, &store_id, &product, PRICE, 5, true, json!({})).await;
-    let node = m
-        .post(
-            &format!("{}/v1/nodes", m.delivery),
-            Some(&m.operator),
-            json!({"kind": "branch", "name": "North 1", "region": "north", "position": {"lat": 53.5, "lon": 10.0}, "rank": 1}),
-        )
-        .await
-        .expect(201);
-    let node = json_of(&node, "id");
-    m.put(&format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery), Some(&m.operator), json!({"quantity": 3}))
-        .await
-        .expect(200);
-    let courier = courier(&m, "Cora", "cora@couriers.example").await;
-    let api_key = partner_key(&m).await;
+    m.branch_with_stock(&product, 3).await;
+    let courier = m.courier("Cora", "cora@couriers.example").await;
+    let api_key = m.partner_key().await;
 
     // The buyer orders with a contact address and gives the delivery address.
-    let order = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store_id, "product_id": product, "quantity": 1, "expected_price": money(PRICE),
-                   "contact": BUYER_MAIL}),
-        )
-        .await
-        .expect(201);
-    let order_id = json_of(&order, "order_id");
-    let capability = json_of(&order, "capability");
-    let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": CITY, "postal_code": POSTAL_CODE,
-                         "region": "north", "country": "DE"});
-    m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
+    let order = PlaceOrder {
+        expected_price: Some(eur(PRICE)),
+        contact: Some(BUYER_MAIL.into()),
+        ..order_of(&store_id, &product, 1)
+    };
+    let Placed { order_id, capability, .. } = m.place_order(&order).await;
+    m.give_address(&order_id, &capability, address(CITY, POSTAL_CODE, "north", "DE")).await;
 
     // Paid, routed, picked up, delivered.
-    assert_eq!(pay(&m, &api_key, &order_id, PRICE, "ref-rest").await["status"], "captured");
-    let shipment = m
-        .eventually("the shipment to be routed", || async {
-            let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
-            (a.status.as_u16() == 200 && a.body["status"] == "routed").then_some(a.body)
-        })
-        .await;
-    let shipment_id = json_of(&shipment, "shipment_id");
-    for event in ["picked_up", "delivered"] {
-        m.post(
-            &format!("{}/v1/courier/shipments/{shipment_id}/events", m.delivery),
-            Some(&courier),
-            json!({"type": event}),
-        )
-        .await
-        .expect(200);
-    }
-    m.eventually("the broker to see the delivery", || async {
-        let a = m.get(&format!("{}/v1/orders/{order_id}", m.broker), Some(&capability)).await;
-        (a.body["status"] == "delivered").then_some(())
-    })
-    .await;
+    m.pay_in_full(&api_key, &order_id, PRICE, "ref-rest").await;
+    let shipment_id = m.routed(&order_id, &capability).await.shipment_id;
+    m.courier_steps(&courier, &shipment_id, &["picked_up", "delivered"]).await;
+    m.broker_shows(&order_id, &capability, OrderStatus::Delivered).await;
 
     // The relay took the buyer's mails up to the delivery, and the store's.
     let mails = m
@@ -269,7 +234,7 @@ async fn after_a_checkout_with_mail_no_file_or_table_holds_the_buyer_in_clear() 
     let (to_buyer, to_store): (Vec<_>, Vec<_>) = mails.iter().partition(|r| r.to == [BUYER_MAIL]);
     assert!(to_buyer.len() >= 3, "placed, paid, shipped, delivered: {to_buyer:?}");
     for r in &to_buyer {
-        assert!(r.data.contains(&order_id) && r.data.contains("Status: "), "{}", r.data);
+        assert!(r.data.contains(order_id.as_str()) && r.data.contains("Status: "), "{}", r.data);
         for detail in [ITEM, "43.21", "Rest corner", "Quantity"] {
             assert!(!r.data.contains(detail), "buyer mail tells `{detail}`: {}", r.data);
         }
@@ -321,15 +286,8 @@ async fn spooled_mail_is_owner_only_and_tells_the_buyer_no_item() {
     let store_id = m.create_store(&seller_token, &union, "Spool corner", "office").await;
     let product = m.create_product(&m.operator, ITEM, "toner", json!({"colour": "black"}), PRICE).await;
     m.put_offer(&seller_token, &store_id, &product, PRICE, 5, true, json!({})).await;
-    let order = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store_id, "product_id": product, "quantity": 1, "contact": BUYER_MAIL}),
-        )
-        .await
-        .expect(201);
-    let order_id = json_of(&order, "order_id");
+    let order = PlaceOrder { contact: Some(BUYER_MAIL.into()), ..order_of(&store_id, &product, 1) };
+    let order_id = m.place_order(&order).await.order_id;
     let mails = m
         .eventually("the buyer's and the store's mail in the spool", || async {
             let mails = m.mails();

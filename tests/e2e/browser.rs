@@ -8,9 +8,11 @@
 //! Runs on SQLite only (the pages do not depend on the backend); without `chromedriver`
 //! the test fails rather than skipping, so CI cannot pass without the browser.
 
-use crate::helpers::{json_of, postgres_admin_url, TestMarket};
+use crate::helpers::{id_of, json_of, order_of, page_text, post_form, postgres_admin_url, TestMarket, PASSWORD};
+use client::broker::orders::{OrderStatus, PlaceOrder};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
+use shared::ids::{ProductId, StoreId, UnionId};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -175,26 +177,8 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     let m = TestMarket::spawn().await;
 
     // A union with two stores: A cannot sell the toner, B can; the goods sit at a node.
-    let union = m.create_union("North union", "north").await;
-    let (_a, seller_a) = m.create_seller("Seller A").await;
-    let (_b, seller_b) = m.create_seller("Seller B").await;
-    let store_a = m.create_store(&seller_a, &union, "Corner A", "office").await;
-    let store_b = m.create_store(&seller_b, &union, "Corner B", "office").await;
-    let product = m.create_product(&m.operator, "Toner T-9", "toner", json!({"colour": "black"}), 1_990).await;
-    m.put_offer(&seller_a, &store_a, &product, 1_890, 4, false, json!({})).await;
-    m.put_offer(&seller_b, &store_b, &product, 1_990, 6, true, json!({})).await;
-    let node = m
-        .post(
-            &format!("{}/v1/nodes", m.delivery),
-            Some(&m.operator),
-            json!({"kind": "branch", "name": "North 1", "region": "north", "position": {"lat": 53.5, "lon": 10.0}, "rank": 1}),
-        )
-        .await
-        .expect(201);
-    let node = json_of(&node, "id");
-    m.put(&format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery), Some(&m.operator), json!({"quantity": 5}))
-        .await
-        .expect(200);
+    let SmallMarket { union, store_a, product, seller_b, .. } = small_market(&m, 6).await;
+    m.branch_with_stock(&product, 5).await;
     m.post(
         &format!("{}/v1/couriers", m.delivery),
         Some(&m.operator),
@@ -385,7 +369,7 @@ async fn a_buyer_cancels_an_unpaid_order_from_the_order_page() {
     }
     let driver = start_driver().await;
     let m = TestMarket::spawn().await;
-    let (_store_a, store_b, product, seller_b) = small_market(&m).await;
+    let SmallMarket { store_b, product, seller_b, .. } = small_market(&m, 3).await;
     let profile = tempfile::tempdir().unwrap();
     let client = browser(&driver, profile.path()).await;
     let mut t = Tour { client: &client, dir: screenshots("cancel"), step: 0, requests: BTreeSet::new() };
@@ -437,8 +421,17 @@ fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-/// A market with one store selling a toner (stock 3) and one that cannot sell it.
-async fn small_market(m: &TestMarket) -> (String, String, String, String) {
+/// A union with a store that sells a toner (Corner B, `stock` of it) and one that cannot
+/// sell it (Corner A).
+struct SmallMarket {
+    union: UnionId,
+    store_a: StoreId,
+    store_b: StoreId,
+    product: ProductId,
+    seller_b: String,
+}
+
+async fn small_market(m: &TestMarket, stock: i64) -> SmallMarket {
     let union = m.create_union("North union", "north").await;
     let (_a, seller_a) = m.create_seller("Seller A").await;
     let (_b, seller_b) = m.create_seller("Seller B").await;
@@ -446,14 +439,14 @@ async fn small_market(m: &TestMarket) -> (String, String, String, String) {
     let store_b = m.create_store(&seller_b, &union, "Corner B", "office").await;
     let product = m.create_product(&m.operator, "Toner T-9", "toner", json!({"colour": "black"}), 1_990).await;
     m.put_offer(&seller_a, &store_a, &product, 1_890, 4, false, json!({})).await;
-    m.put_offer(&seller_b, &store_b, &product, 1_990, 3, true, json!({})).await;
-    (store_a, store_b, product, seller_b)
+    m.put_offer(&seller_b, &store_b, &product, 1_990, stock, true, json!({})).await;
+    SmallMarket { union, store_a, store_b, product, seller_b }
 }
 
 #[tokio::test]
 async fn browsing_and_search_work_without_javascript_and_set_no_cookie() {
     let m = TestMarket::spawn().await;
-    let (store_a, store_b, product, _) = small_market(&m).await;
+    let SmallMarket { store_a, store_b, product, .. } = small_market(&m, 3).await;
     let c = no_redirects();
     for path in [
         "/".to_string(),
@@ -471,14 +464,9 @@ async fn browsing_and_search_work_without_javascript_and_set_no_cookie() {
         let body = r.text().await.unwrap();
         assert!(!body.contains("<script>") && !body.contains("https://"), "{path}: no inline or outside script");
     }
-    let found = c
-        .get(format!("{}/shop/search?kind=toner&characteristics=colour%3Dblack&max_price=25", m.broker))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let found =
+        page_text(c.get(format!("{}/shop/search?kind=toner&characteristics=colour%3Dblack&max_price=25", m.broker)))
+            .await;
     assert!(found.contains("Corner B") && found.contains("19.90 EUR") && !found.contains("Corner A"), "{found}");
     // A price the buyer cannot mean is refused next to its field, and nothing is searched.
     let bad = c.get(format!("{}/shop/search?kind=toner&max_price=cheap", m.broker)).send().await.unwrap();
@@ -486,13 +474,13 @@ async fn browsing_and_search_work_without_javascript_and_set_no_cookie() {
     let bad = bad.text().await.unwrap();
     assert!(bad.contains("id=\"max_price-error\"") && bad.contains("not an amount"), "{bad}");
     // The selection at the store that cannot sell answers with the alternative, JavaScript off.
-    let chosen = c
-        .post(format!("{}/shop/stores/{store_a}/products/{product}/select", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("quantity", "1")])
-        .send()
-        .await
-        .unwrap();
+    let chosen = post_form(
+        &c,
+        format!("{}/shop/stores/{store_a}/products/{product}/select", m.broker),
+        None,
+        &[("quantity", "1")],
+    )
+    .await;
     assert_eq!(chosen.status().as_u16(), 200);
     let chosen = chosen.text().await.unwrap();
     assert!(
@@ -505,7 +493,7 @@ async fn browsing_and_search_work_without_javascript_and_set_no_cookie() {
 #[tokio::test]
 async fn the_browsing_pseudonym_is_opt_in_and_its_sequence_can_be_deleted() {
     let m = TestMarket::spawn().await;
-    let (store_a, ..) = small_market(&m).await;
+    let SmallMarket { store_a, .. } = small_market(&m, 3).await;
     let c = no_redirects();
     // Another site cannot make the browser take a pseudonym.
     let forged = c
@@ -517,12 +505,7 @@ async fn the_browsing_pseudonym_is_opt_in_and_its_sequence_can_be_deleted() {
     assert_eq!(forged.status().as_u16(), 403);
     assert!(forged.headers().get("set-cookie").is_none());
 
-    let r = c
-        .post(format!("{}/shop/privacy/pseudonym", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&c, format!("{}/shop/privacy/pseudonym", m.broker), None, &[]).await;
     assert_eq!(r.status().as_u16(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
@@ -534,17 +517,10 @@ async fn the_browsing_pseudonym_is_opt_in_and_its_sequence_can_be_deleted() {
         .call(reqwest::Method::GET, &format!("{}/v1/browsing", m.broker), None, None, &[("x-session-id", &session)])
         .await;
     assert!(!seq.body["events"].as_array().unwrap().is_empty(), "the store visit is in the sequence: {}", seq.body);
-    let page =
-        c.get(format!("{}/shop/privacy", m.broker)).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
+    let page = page_text(c.get(format!("{}/shop/privacy", m.broker)).header("cookie", &pair)).await;
     assert!(page.contains("pseudonym-on"), "{page}");
 
-    let gone = c
-        .post(format!("{}/shop/privacy/forget", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let gone = post_form(&c, format!("{}/shop/privacy/forget", m.broker), Some(&pair), &[]).await;
     assert_eq!(gone.status().as_u16(), 303);
     assert!(gone.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     let seq = m
@@ -556,7 +532,7 @@ async fn the_browsing_pseudonym_is_opt_in_and_its_sequence_can_be_deleted() {
 #[tokio::test]
 async fn an_order_form_sent_twice_places_one_order_and_a_refused_one_says_why() {
     let m = TestMarket::spawn().await;
-    let (_store_a, store_b, product, seller_b) = small_market(&m).await;
+    let SmallMarket { store_b, product, seller_b, .. } = small_market(&m, 3).await;
     let c = no_redirects();
     let key = shared::ids::random_hex128();
     let form = [
@@ -622,13 +598,13 @@ async fn the_demo_partner_page_exists_only_in_demo_mode_and_never_shows_its_key(
     assert!(page.contains("DEMO PAYMENT PARTNER") && page.contains("19.90"), "{page}");
     assert!(!page.contains(&key), "the partner's key stays on the server");
     // An order settlement never heard of is refused as the partner API refuses it.
-    let r = c
-        .post(format!("{}/demo-pay/ord_00000000000000000000000000000000", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("idempotency_key", "k1234567890abcdef"), ("amount", "abc"), ("currency", "EUR")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &c,
+        format!("{}/demo-pay/ord_00000000000000000000000000000000", m.broker),
+        None,
+        &[("idempotency_key", "k1234567890abcdef"), ("amount", "abc"), ("currency", "EUR")],
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 422);
     assert!(r.text().await.unwrap().contains("amount-error"));
 }
@@ -638,44 +614,30 @@ async fn the_seller_desk_shows_orders_by_buyer_handle_only() {
     let m = TestMarket::spawn().await;
     let union = m.create_union("North union", "north").await;
     let email = format!("{}@sellers.example", shared::ids::random_hex128());
-    m.post(
-        &format!("{}/v1/sellers", m.broker),
-        None,
-        json!({"name": "Desk Seller", "email": email, "password": "correct horse battery"}),
-    )
-    .await
-    .expect(201);
-    let token = m.login(&email, "correct horse battery").await;
+    m.register_seller("Desk Seller", &email).await;
+    let token = m.login(&email, PASSWORD).await;
     let store = m.create_store(&token, &union, "Desk store", "office").await;
     let product = m.create_product(&m.operator, "Toner T-9", "toner", json!({"colour": "black"}), 1_990).await;
     m.put_offer(&token, &store, &product, 1_990, 3, true, json!({})).await;
-    let order = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store, "product_id": product, "quantity": 1}),
-        )
-        .await
-        .expect(201);
-    let order_id = json_of(&order, "order_id");
+    let order = m.place(&store, &product, 1).await;
 
     let c = no_redirects();
-    let wrong = c
-        .post(format!("{}/seller/sign-in", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("email", email.as_str()), ("password", "wrong password")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = post_form(
+        &c,
+        format!("{}/seller/sign-in", m.broker),
+        None,
+        &[("email", email.as_str()), ("password", "wrong password")],
+    )
+    .await;
     assert_eq!(wrong.status().as_u16(), 401);
     assert!(wrong.text().await.unwrap().contains("sign-in-error"));
-    let r = c
-        .post(format!("{}/seller/sign-in", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("email", email.as_str()), ("password", "correct horse battery")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &c,
+        format!("{}/seller/sign-in", m.broker),
+        None,
+        &[("email", email.as_str()), ("password", "correct horse battery")],
+    )
+    .await;
     assert_eq!(r.status().as_u16(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("Path=/seller") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
@@ -685,48 +647,38 @@ async fn the_seller_desk_shows_orders_by_buyer_handle_only() {
     let desk = desk.text().await.unwrap();
     let seller_view = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&token)).await.expect(200);
     let handle = seller_view["orders"][0]["buyer_handle"].as_str().unwrap().to_string();
-    assert!(desk.contains(&order_id) && desk.contains(&handle) && desk.contains("Desk store"), "{desk}");
-    assert!(!desk.contains(&json_of(&order, "capability")));
+    assert!(desk.contains(order.order_id.as_str()) && desk.contains(&handle) && desk.contains("Desk store"), "{desk}");
+    assert!(!desk.contains(&order.capability));
     let reports = c.get(format!("{}/seller/reports", m.broker)).header("cookie", &pair).send().await.unwrap();
     assert_eq!(reports.status().as_u16(), 200);
     let reports = reports.text().await.unwrap();
     assert!(reports.contains("sales_history") && reports.contains("id=\"buy-report\""), "{reports}");
     // Outside `/seller` the seller's cookie is not sent, and without it the desk asks to sign in.
-    let anonymous = c.get(format!("{}/seller", m.broker)).send().await.unwrap().text().await.unwrap();
-    assert!(anonymous.contains("seller-sign-in") && !anonymous.contains(&order_id));
+    let anonymous = page_text(c.get(format!("{}/seller", m.broker))).await;
+    assert!(anonymous.contains("seller-sign-in") && !anonymous.contains(order.order_id.as_str()));
 
     // An offer that needs the salesperson's price: confirmed from the desk at a new price.
     m.put_offer(&token, &store, &product, 1_990, 3, true, json!({"requires_price_confirmation": true})).await;
-    let waiting = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store, "product_id": product, "quantity": 1}),
-        )
-        .await
-        .expect(201);
-    assert_eq!(waiting["status"], "awaiting_confirmation", "{waiting}");
-    let waiting_id = json_of(&waiting, "order_id");
-    let desk =
-        c.get(format!("{}/seller", m.broker)).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
+    let waiting = m.place(&store, &product, 1).await;
+    assert_eq!(waiting.status, OrderStatus::AwaitingConfirmation, "{waiting:?}");
+    let waiting_id = waiting.order_id;
+    let desk = page_text(c.get(format!("{}/seller", m.broker)).header("cookie", &pair)).await;
     assert!(desk.contains(&format!("/seller/orders/{waiting_id}/confirm")), "{desk}");
-    let bad = c
-        .post(format!("{}/seller/orders/{waiting_id}/confirm", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &pair)
-        .form(&[("price", "lots"), ("currency", "EUR")])
-        .send()
-        .await
-        .unwrap();
+    let bad = post_form(
+        &c,
+        format!("{}/seller/orders/{waiting_id}/confirm", m.broker),
+        Some(&pair),
+        &[("price", "lots"), ("currency", "EUR")],
+    )
+    .await;
     assert_eq!(bad.status().as_u16(), 422);
-    let ok = c
-        .post(format!("{}/seller/orders/{waiting_id}/confirm", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &pair)
-        .form(&[("price", "18.50"), ("currency", "EUR")])
-        .send()
-        .await
-        .unwrap();
+    let ok = post_form(
+        &c,
+        format!("{}/seller/orders/{waiting_id}/confirm", m.broker),
+        Some(&pair),
+        &[("price", "18.50"), ("currency", "EUR")],
+    )
+    .await;
     assert_eq!(ok.status().as_u16(), 303);
     let after = m.get(&format!("{}/v1/orders/{waiting_id}", m.broker), Some(&token)).await.expect(200);
     assert_eq!(after["status"], "awaiting_payment", "{after}");
@@ -780,13 +732,7 @@ async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
     let m = TestMarket::spawn().await;
     let c = no_redirects();
     let form = [("handle", "quiet-otter-17"), ("password", "correct horse battery")];
-    let r = c
-        .post(format!("{}/shop/account/register", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&c, format!("{}/shop/account/register", m.broker), None, &form).await;
     assert_eq!(r.status().as_u16(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("mp_buyer=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
@@ -795,30 +741,19 @@ async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
     assert_eq!(page.headers()["cache-control"], "no-store");
     let page = page.text().await.unwrap();
     assert!(page.contains("signed-in") && page.contains("quiet-otter-17"), "{page}");
-    let saved = c
-        .post(format!("{}/shop/account/equipment", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &pair)
-        .form(&[("equipment", "printer, kettle")])
-        .send()
-        .await
-        .unwrap();
+    let saved =
+        post_form(&c, format!("{}/shop/account/equipment", m.broker), Some(&pair), &[("equipment", "printer, kettle")])
+            .await;
     assert_eq!(saved.status().as_u16(), 303);
     let page = c.get(format!("{}/shop/account", m.broker)).header("cookie", &pair).send().await.unwrap();
     let page = page.text().await.unwrap();
     assert!(page.contains("printer") && page.contains("kettle"), "the equipment is kept: {page}");
-    let coded = c
-        .post(format!("{}/shop/account/collection-code", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let coded = post_form(&c, format!("{}/shop/account/collection-code", m.broker), Some(&pair), &[]).await;
     assert_eq!(coded.status().as_u16(), 200);
     assert!(coded.text().await.unwrap().contains("id=\"collection-code\""));
 
     // Signed in, the order form offers the account's points; anonymous, it does not.
-    let (_a, store_b, product, _) = small_market(&m).await;
+    let SmallMarket { store_b, product, .. } = small_market(&m, 3).await;
     let choose = |cookie: Option<String>| {
         let mut r = c
             .post(format!("{}/shop/stores/{store_b}/products/{product}/select", m.broker))
@@ -835,24 +770,18 @@ async fn a_pseudonymous_buyer_signs_in_with_a_handle_and_nothing_else() {
     assert!(!anonymous.contains("id=\"points\"") && anonymous.contains("id=\"place-order\""), "{anonymous}");
 
     // A wrong password is refused next to the form, and no session cookie is set.
-    let wrong = c
-        .post(format!("{}/shop/account/sign-in", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("handle", "quiet-otter-17"), ("password", "not the password")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = post_form(
+        &c,
+        format!("{}/shop/account/sign-in", m.broker),
+        None,
+        &[("handle", "quiet-otter-17"), ("password", "not the password")],
+    )
+    .await;
     assert_eq!(wrong.status().as_u16(), 401);
     assert!(wrong.headers().get("set-cookie").is_none());
     assert!(wrong.text().await.unwrap().contains("id=\"sign-in-error\""));
 
-    let out = c
-        .post(format!("{}/shop/account/sign-out", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let out = post_form(&c, format!("{}/shop/account/sign-out", m.broker), Some(&pair), &[]).await;
     assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
 }
 
@@ -873,22 +802,17 @@ async fn a_manufacturer_approves_an_order_on_its_desk_in_a_real_browser() {
         .expect(201);
     let body = json!({"name": "Drum DR-9", "kind": "drum", "attributes": {}, "list_price": crate::helpers::money(2_500),
                       "manufacturer_id": json_of(&maker, "id"), "requires_approval": true});
-    let product =
-        json_of(&m.post(&format!("{}/v1/products", m.broker), Some(&m.operator), body).await.expect(201), "id");
+    let product: ProductId =
+        id_of(&m.post(&format!("{}/v1/products", m.broker), Some(&m.operator), body).await.expect(201), "id");
     let union = m.create_union("North union", "north").await;
     let (_b, seller_b) = m.create_seller("Seller B").await;
     let store = m.create_store(&seller_b, &union, "Corner B", "office").await;
     m.put_offer(&seller_b, &store, &product, 2_000, 4, true, json!({})).await;
     let order = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store, "product_id": product, "quantity": 1, "contact": "buyer@mail.example"}),
-        )
-        .await
-        .expect(201);
-    let (order_id, capability) = (json_of(&order, "order_id"), json_of(&order, "capability"));
-    assert_eq!(order["status"], "awaiting_approval");
+        .place_order(&PlaceOrder { contact: Some("buyer@mail.example".into()), ..order_of(&store, &product, 1) })
+        .await;
+    let (order_id, capability) = (order.order_id, order.capability);
+    assert_eq!(order.status, OrderStatus::AwaitingApproval);
 
     let profile = tempfile::tempdir().unwrap();
     let client = browser(&driver, profile.path()).await;

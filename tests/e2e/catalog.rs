@@ -1,9 +1,12 @@
 //! End-to-end tests: catalog, unions, stores, search, selections with redirection,
 //! browsing sessions.
 
-use crate::helpers::{json_of, money, TestMarket};
+use crate::helpers::{eur, id_of, json_of, money, Expect, TestMarket};
+use client::broker::catalog::Alternative;
 use reqwest::Method;
 use serde_json::{json, Value};
+use shared::ids::{ManufacturerId, ProductId, StoreId};
+use shared::rules::Unsellable;
 
 /// Two unions; in the north a store that may not sell the drill, one with none left and
 /// one that sells it; in the south a cheaper one. The drill's manufacturer takes
@@ -11,13 +14,13 @@ use serde_json::{json, Value};
 struct Drills {
     seller_token: String,
     other_token: String,
-    product: String,
-    manufacturer_store: String,
-    manufacturer_id: String,
-    blocked: String,
-    empty: String,
-    able: String,
-    far: String,
+    product: ProductId,
+    manufacturer_store: StoreId,
+    manufacturer_id: ManufacturerId,
+    blocked: StoreId,
+    empty: StoreId,
+    able: StoreId,
+    far: StoreId,
 }
 
 async fn drills(m: &TestMarket) -> Drills {
@@ -40,8 +43,16 @@ async fn drills(m: &TestMarket) -> Drills {
     Drills { seller_token, other_token, product, manufacturer_store, manufacturer_id, blocked, empty, able, far }
 }
 
-fn ids(results: &Value, key: &str) -> Vec<String> {
-    results.as_array().unwrap().iter().map(|r| json_of(r, key)).collect()
+fn ids<T: std::str::FromStr>(results: &Value, key: &str) -> Vec<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    results.as_array().unwrap().iter().map(|r| id_of(r, key)).collect()
+}
+
+/// The stores a selection sends the buyer to, in order.
+fn stores_of(alternatives: &[Alternative]) -> Vec<StoreId> {
+    alternatives.iter().map(|a| a.store_id.clone()).collect()
 }
 
 #[tokio::test]
@@ -50,7 +61,7 @@ async fn search_finds_sellable_offers_with_stock_only() {
     let d = drills(&m).await;
     let found = m.get(&format!("{}/v1/search?kind=drill&attr.colour=red", m.broker), None).await.expect(200);
     // Cheapest first; the non-sellable and the empty store are left out.
-    assert_eq!(ids(&found["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "{found}");
+    assert_eq!(ids::<StoreId>(&found["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "{found}");
     let first = &found["results"][0];
     assert_eq!(first["store_name"], "Far tools");
     assert_eq!(first["product_id"], d.product.as_str());
@@ -71,22 +82,22 @@ async fn search_finds_sellable_offers_with_stock_only() {
         .get(&format!("{}/v1/search?kind=drill&min_price=9000&max_price=9999&currency=EUR", m.broker), None)
         .await
         .expect(200);
-    assert_eq!(ids(&ranged["results"], "store_id"), vec![d.able.clone()]);
+    assert_eq!(ids::<StoreId>(&ranged["results"], "store_id"), vec![d.able.clone()]);
     let north = m.get(&format!("{}/v1/search?kind=drill&region=north", m.broker), None).await.expect(200);
-    assert_eq!(ids(&north["results"], "store_id"), vec![d.able.clone()]);
+    assert_eq!(ids::<StoreId>(&north["results"], "store_id"), vec![d.able.clone()]);
     let groceries = m.get(&format!("{}/v1/search?kind=drill&category=grocery", m.broker), None).await.expect(200);
     assert!(groceries["results"].as_array().unwrap().is_empty());
 
     // Pagination.
     let page1 = m.get(&format!("{}/v1/search?kind=drill&limit=1", m.broker), None).await.expect(200);
-    assert_eq!(ids(&page1["results"], "store_id"), vec![d.far.clone()]);
+    assert_eq!(ids::<StoreId>(&page1["results"], "store_id"), vec![d.far.clone()]);
     assert_eq!(page1["next_offset"], 1);
     let page2 = m.get(&format!("{}/v1/search?kind=drill&limit=1&offset=1", m.broker), None).await.expect(200);
-    assert_eq!(ids(&page2["results"], "store_id"), vec![d.able.clone()]);
+    assert_eq!(ids::<StoreId>(&page2["results"], "store_id"), vec![d.able.clone()]);
     assert!(page2["next_offset"].is_null());
 
     // Compatibility with the buyer's equipment narrows too.
-    let toner = json_of(
+    let toner: ProductId = id_of(
         &m.post(
             &format!("{}/v1/products", m.broker),
             Some(&m.operator),
@@ -99,24 +110,24 @@ async fn search_finds_sellable_offers_with_stock_only() {
     );
     m.put_offer(&d.other_token, &d.able, &toner, 2_000, 3, true, json!({})).await;
     let fits = m.get(&format!("{}/v1/search?kind=toner&compatible=laser-200", m.broker), None).await.expect(200);
-    assert_eq!(ids(&fits["results"], "product_id"), vec![toner.clone()]);
+    assert_eq!(ids::<ProductId>(&fits["results"], "product_id"), vec![toner.clone()]);
     let misfit = m.get(&format!("{}/v1/search?kind=toner&compatible=laser-2", m.broker), None).await.expect(200);
     assert!(misfit["results"].as_array().unwrap().is_empty());
 
     // Once the blocked store may sell, it appears.
     m.put_offer(&d.seller_token, &d.blocked, &d.product, 9_000, 10, true, json!({})).await;
     let after = m.get(&format!("{}/v1/search?kind=drill", m.broker), None).await.expect(200);
-    assert!(ids(&after["results"], "store_id").contains(&d.blocked));
+    assert!(ids::<StoreId>(&after["results"], "store_id").contains(&d.blocked));
 
     // At equal prices the buyer's region ranks first, then more stock.
     m.put_offer(&d.other_token, &d.able, &d.product, 8_000, 4, true, json!({})).await;
     let url = |near: &str| format!("{}/v1/search?kind=drill&max_price=8000&currency=EUR&near={near}", m.broker);
     let north = m.get(&url("north"), None).await.expect(200);
-    assert_eq!(ids(&north["results"], "store_id"), vec![d.able.clone(), d.far.clone()]);
+    assert_eq!(ids::<StoreId>(&north["results"], "store_id"), vec![d.able.clone(), d.far.clone()]);
     let south = m.get(&url("south-munich"), None).await.expect(200);
-    assert_eq!(ids(&south["results"], "store_id"), vec![d.far.clone(), d.able.clone()]);
+    assert_eq!(ids::<StoreId>(&south["results"], "store_id"), vec![d.far.clone(), d.able.clone()]);
     let elsewhere = m.get(&url("east"), None).await.expect(200);
-    assert_eq!(ids(&elsewhere["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "more stock first");
+    assert_eq!(ids::<StoreId>(&elsewhere["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "more stock first");
 
     // Bad queries.
     m.get(&format!("{}/v1/search?attr.colour=red", m.broker), None).await.expect_problem(422, "kind_required");
@@ -134,30 +145,29 @@ async fn selections_redirect_record_unmet_demand_and_offer_the_backorder() {
     let d = drills(&m).await;
 
     let sel = m.select(&d.blocked, &d.product, 1).await;
-    assert_eq!(sel["sellable"], false);
-    assert_eq!(sel["reason"], "non_sellable");
+    assert!(!sel.sellable);
+    assert_eq!(sel.reason, Some(Unsellable::NonSellable));
     // Same union first, even though the southern store is cheaper.
-    assert_eq!(ids(&sel["alternatives"], "store_id"), vec![d.able.clone(), d.far.clone()], "{sel}");
-    assert_eq!(sel["alternatives"][0]["store_name"], "Able tools");
-    assert_eq!(sel["alternatives"][0]["price"], money(9_500));
-    assert_eq!(sel["alternatives"][0]["stock"], 4);
-    assert_eq!(sel["backorder"]["store_id"], d.manufacturer_store.as_str());
-    assert_eq!(sel["backorder"]["manufacturer_id"], d.manufacturer_id.as_str());
-    assert_eq!(sel["backorder"]["price"], money(9_900));
-    assert!(sel["backorder"]["estimated_days"].as_i64().unwrap() > 0);
+    assert_eq!(stores_of(&sel.alternatives), vec![d.able.clone(), d.far.clone()], "{sel:?}");
+    let first = &sel.alternatives[0];
+    assert_eq!((first.store_name.as_str(), first.price, first.stock), ("Able tools", eur(9_500), 4));
+    let backorder = sel.backorder.expect("the manufacturer takes back-orders");
+    assert_eq!((&backorder.store_id, &backorder.manufacturer_id), (&d.manufacturer_store, &d.manufacturer_id));
+    assert_eq!(backorder.price, eur(9_900));
+    assert!(backorder.estimated_days > 0);
 
     let short = m.select(&d.empty, &d.product, 1).await;
-    assert_eq!(short["reason"], "out_of_stock");
-    assert_eq!(ids(&short["alternatives"], "store_id"), vec![d.able.clone(), d.far.clone()]);
+    assert_eq!(short.reason, Some(Unsellable::OutOfStock));
+    assert_eq!(stores_of(&short.alternatives), vec![d.able.clone(), d.far.clone()]);
     // Five units: only the far store has enough.
     let five = m.select(&d.blocked, &d.product, 5).await;
-    assert_eq!(ids(&five["alternatives"], "store_id"), vec![d.far.clone()]);
+    assert_eq!(stores_of(&five.alternatives), vec![d.far.clone()]);
 
     let fine = m.select(&d.able, &d.product, 2).await;
-    assert_eq!((fine["sellable"].clone(), fine["reason"].clone()), (json!(true), Value::Null));
-    assert_eq!(fine["price"], money(9_500));
-    assert!(fine["alternatives"].as_array().unwrap().is_empty());
-    assert!(fine["backorder"].is_null());
+    assert_eq!((fine.sellable, fine.reason), (true, None));
+    assert_eq!(fine.price, Some(eur(9_500)));
+    assert!(fine.alternatives.is_empty());
+    assert!(fine.backorder.is_none());
 
     // The store's unmet demand: asked twice for a product it may not sell, and it grows.
     let url = format!("{}/v1/seller/stores/{}/unmet-demand", m.broker, d.blocked);
@@ -207,9 +217,9 @@ async fn union_fulfilment_keeps_the_sale_at_a_short_store() {
     let d = drills(&m).await;
     m.put_offer(&d.seller_token, &d.empty, &d.product, 8_800, 0, true, json!({"union_fulfilment": true})).await;
     let sel = m.select(&d.empty, &d.product, 2).await;
-    assert_eq!(sel["sellable"], true, "{sel}");
-    assert_eq!(sel["union_fulfilment"], true);
-    assert_eq!(sel["price"], money(8_800));
+    assert!(sel.sellable, "{sel:?}");
+    assert!(sel.union_fulfilment);
+    assert_eq!(sel.price, Some(eur(8_800)));
 }
 
 #[tokio::test]
@@ -338,7 +348,7 @@ async fn bad_input_is_refused_without_partial_writes() {
     let saw = m.create_product(&m.operator, "Saw", "saw", json!({}), 10).await;
     m.put_offer(&d.other_token, &d.able, &saw, 10, 1, true, json!({})).await;
     let saws = m.get(&format!("{b}/v1/search?kind=saw"), None).await.expect(200);
-    assert_eq!(ids(&saws["results"], "product_id"), vec![saw]);
+    assert_eq!(ids::<ProductId>(&saws["results"], "product_id"), vec![saw]);
 
     // Unions, sellers, stores.
     m.post(&format!("{b}/v1/unions"), Some(&m.operator), json!({"name": "", "region": "x"}))
@@ -497,7 +507,7 @@ async fn stock_movements_reserve_mail_suppliers_and_urgent_prices() {
     assert_eq!(found["results"][0]["store_id"], store.as_str(), "{found}");
     assert_eq!(found["results"][0]["price"], money(7_000));
     assert_eq!(found["results"][0]["urgent"], true);
-    assert_eq!(m.select(store, &d.product, 1).await["price"], money(7_000));
+    assert_eq!(m.select(store, &d.product, 1).await.price, Some(eur(7_000)));
     let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     m.put(&urgent, Some(tok), json!({"price": money(7_000), "until": past})).await.expect_problem(422, "invalid_until");
     m.put(&urgent, Some(tok), json!({"price": {"amount": 7000, "currency": "USD"}, "until": until}))
@@ -524,10 +534,8 @@ async fn service_centre_lists_unions_and_sends_customers_to_the_fitting_one() {
     assert!(books["unions"].as_array().unwrap().is_empty());
 
     let (_, tok) = m.create_seller("Bookish").await;
-    let south_union = m.get(&format!("{b}/v1/unions?region=south"), None).await.expect(200)["unions"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let south_union = m.broker_as(None).unions(50).await.done().unions.into_iter().find(|u| u.union.region == "south");
+    let south_union = south_union.expect("the south's union").union.id;
     let books_store = m.create_store(&tok, &south_union, "Pages", "books").await;
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let resp = client.get(format!("{b}/v1/service-centre?region=south&category=books")).send().await.unwrap();
@@ -535,7 +543,7 @@ async fn service_centre_lists_unions_and_sends_customers_to_the_fitting_one() {
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(location, format!("/v1/unions/{south_union}?category=books"));
     let union = m.get(&format!("{b}{location}"), None).await.expect(200);
-    assert_eq!(ids(&union["stores"], "id"), vec![books_store]);
+    assert_eq!(ids::<StoreId>(&union["stores"], "id"), vec![books_store]);
     m.get(&format!("{b}/v1/service-centre?region=east"), None).await.expect_problem(404, "not_found");
     let _ = d;
 }
@@ -590,17 +598,17 @@ async fn an_urgent_price_ends_on_time_in_search_ranking_and_price_filters() {
     let all = format!("{b}/v1/search?kind=drill");
     let cheap = format!("{b}/v1/search?kind=drill&max_price=7500&currency=EUR");
     let found = m.get(&all, None).await.expect(200);
-    assert_eq!(ids(&found["results"], "store_id"), vec![d.able.clone(), d.far.clone()], "{found}");
+    assert_eq!(ids::<StoreId>(&found["results"], "store_id"), vec![d.able.clone(), d.far.clone()], "{found}");
     assert_eq!(
         (found["results"][0]["price"].clone(), found["results"][0]["urgent"].clone()),
         (money(7_000), json!(true))
     );
-    assert_eq!(ids(&m.get(&cheap, None).await.expect(200)["results"], "store_id"), vec![d.able.clone()]);
+    assert_eq!(ids::<StoreId>(&m.get(&cheap, None).await.expect(200)["results"], "store_id"), vec![d.able.clone()]);
     // From the moment it ends, the regular price ranks and filters again.
     tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default()).await;
     for _ in 0..2 {
         let found = m.get(&all, None).await.expect(200);
-        assert_eq!(ids(&found["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "{found}");
+        assert_eq!(ids::<StoreId>(&found["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "{found}");
         assert_eq!(
             (found["results"][1]["price"].clone(), found["results"][1]["urgent"].clone()),
             (money(9_500), json!(false))

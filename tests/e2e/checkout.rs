@@ -1,62 +1,24 @@
 //! A whole checkout across the three services, and what each party can and cannot see
 //! once it is done.
 
-use crate::helpers::{json_of, money, postgres_admin_url, TestMarket};
+use crate::flows::{address, north_address};
+pub use crate::flows::{ADDRESS_LINE, RECIPIENT};
+use crate::helpers::{eur, id_of, order_of, post_form, postgres_admin_url, Expect, TestMarket, PASSWORD};
+use client::broker::orders::{OrderStatus, PlaceOrder};
+use client::delivery::{LegStatus, ShipmentStatus, TrackingView};
 use serde_json::{json, Value};
 use shared::config::ServiceName;
-
-pub const ADDRESS_LINE: &str = "17 Quiet Privacy Lane";
-pub const RECIPIENT: &str = "Ada Recipientname";
+use shared::ids::{NodeId, OrderId, SellerId, StoreId};
 
 /// What a checkout leaves behind, for the assertions.
 pub struct Done {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub capability: String,
-    pub seller_id: String,
+    pub seller_id: SellerId,
     pub seller_token: String,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub api_key: String,
     pub courier_token: String,
-}
-
-/// A courier account, signed in: its access token.
-pub async fn courier(m: &TestMarket, name: &str, email: &str) -> String {
-    let password = "courier password 1";
-    let body = json!({"name": name, "email": email, "password": password});
-    m.post(&format!("{}/v1/couriers", m.delivery), Some(&m.operator), body).await.expect(201);
-    let login = json!({"email": email, "password": password});
-    let session = m.post(&format!("{}/v1/sessions", m.delivery), None, login).await.expect(200);
-    json_of(&session, "access_token")
-}
-
-/// A payment partner's API key.
-pub async fn partner_key(m: &TestMarket) -> String {
-    let body = json!({"name": "Pay Co"});
-    let partner = m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), body).await.expect(201);
-    json_of(&partner, "api_key")
-}
-
-/// The partner pays the order in full, retrying with the same key while settlement has
-/// not heard of the order yet; the first 201 answer.
-pub async fn pay(m: &TestMarket, api_key: &str, order_id: &str, price: i64, reference: &str) -> Value {
-    let key = format!("pay-{order_id}");
-    let payment = json!({"order_id": order_id, "amount": money(price), "partner_reference": reference});
-    m.eventually("settlement to know the order", || {
-        let (payment, key) = (payment.clone(), key.clone());
-        async move {
-            let a = m
-                .call(
-                    reqwest::Method::POST,
-                    &format!("{}/v1/payments", m.settlement),
-                    Some(api_key),
-                    Some(&payment),
-                    &[("Idempotency-Key", &key)],
-                )
-                .await;
-            (a.status.as_u16() == 201).then_some(a.body)
-        }
-    })
-    .await
 }
 
 pub async fn checkout(m: &TestMarket, price: i64) -> Done {
@@ -65,77 +27,34 @@ pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     let store_id = m.create_store(&seller_token, &union, "Toner corner", "office").await;
     let product = m.create_product(&m.operator, "Toner T-1", "toner", json!({"colour": "black"}), price).await;
     m.put_offer(&seller_token, &store_id, &product, price, 5, true, json!({})).await;
-
-    let node = m
-        .post(
-            &format!("{}/v1/nodes", m.delivery),
-            Some(&m.operator),
-            json!({"kind": "branch", "name": "North 1", "region": "north", "position": {"lat": 53.5, "lon": 10.0}, "rank": 1}),
-        )
-        .await
-        .expect(201);
-    let node = json_of(&node, "id");
-    m.put(&format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery), Some(&m.operator), json!({"quantity": 3}))
-        .await
-        .expect(200);
-    let courier = courier(m, "Cora", "cora@couriers.example").await;
-    let api_key = partner_key(m).await;
+    m.branch_with_stock(&product, 3).await;
+    let courier = m.courier("Cora", "cora@couriers.example").await;
+    let api_key = m.partner_key().await;
 
     // The buyer: search, select, order, give the address straight to delivery.
-    let found = m.get(&format!("{}/v1/search?kind=toner&attr.colour=black", m.broker), None).await.expect(200);
-    assert_eq!(found["results"][0]["store_id"], store_id.as_str());
-    assert_eq!(m.select(&store_id, &product, 1).await["sellable"], true);
-    let order = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store_id, "product_id": product, "quantity": 1, "expected_price": money(price)}),
-        )
-        .await
-        .expect(201);
-    let order_id = json_of(&order, "order_id");
-    let capability = json_of(&order, "capability");
-    assert_eq!(order["amount"], money(price));
-    assert_eq!(order["store"]["name"], "Toner corner");
-    let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Northtown", "postal_code": "20095",
-                         "region": "north", "country": "DE"});
-    m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
+    let found = m.broker_as(None).search("kind=toner&attr.colour=black").await.done();
+    assert_eq!(found.results[0].store_id, store_id);
+    assert!(m.select(&store_id, &product, 1).await.sellable);
+    let order =
+        m.place_order(&PlaceOrder { expected_price: Some(eur(price)), ..order_of(&store_id, &product, 1) }).await;
+    let (order_id, capability) = (order.order_id.clone(), order.capability.clone());
+    assert_eq!(order.amount, eur(price));
+    assert_eq!(order.store.name, "Toner corner");
+    m.give_address(&order_id, &capability, north_address()).await;
 
     // The partner pays (retrying while settlement has not heard of the order yet).
-    let paid = pay(m, &api_key, &order_id, price, "ref-1").await;
-    assert_eq!(paid["status"], "captured", "{paid}");
+    m.pay_in_full(&api_key, &order_id, price, "ref-1").await;
 
     // Delivery routes it; the courier sees a shipment, never the order.
-    let shipment = m
-        .eventually("the shipment to be routed", || async {
-            let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
-            (a.status.as_u16() == 200 && a.body["status"] == "routed").then_some(a.body)
-        })
-        .await;
-    let shipment_id = json_of(&shipment, "shipment_id");
+    let shipment_id = m.routed(&order_id, &capability).await.shipment_id;
+    let listed = m.delivery_as(Some(&courier)).courier_shipments().await.done();
+    assert!(listed.shipments.iter().any(|leg| leg.shipment_id == shipment_id), "{listed:?}");
+    // As it goes on the wire, whatever members it has.
     let listed = m.get(&format!("{}/v1/courier/shipments", m.delivery), Some(&courier)).await.expect(200);
-    let listed_text = listed.to_string();
-    assert!(listed_text.contains(&shipment_id), "{listed}");
-    assert!(!listed_text.contains(&order_id), "a courier's list shows no order id: {listed}");
-    for event in ["picked_up", "delivered"] {
-        m.post(
-            &format!("{}/v1/courier/shipments/{shipment_id}/events", m.delivery),
-            Some(&courier),
-            json!({"type": event}),
-        )
-        .await
-        .expect(200);
-    }
-    m.eventually("escrow to be released", || async {
-        let a = m.get(&format!("{}/v1/orders/{order_id}/settlement", m.settlement), Some(&capability)).await;
-        (a.body["status"] == "released").then_some(())
-    })
-    .await;
-    m.eventually("the broker to see the delivery", || async {
-        let a = m.get(&format!("{}/v1/orders/{order_id}", m.broker), Some(&capability)).await;
-        (a.body["status"] == "delivered").then_some(())
-    })
-    .await;
+    assert!(!listed.to_string().contains(order_id.as_str()), "a courier's list shows no order id: {listed}");
+    m.courier_steps(&courier, &shipment_id, &["picked_up", "delivered"]).await;
+    m.settled(&order_id, &capability, "released").await;
+    m.broker_shows(&order_id, &capability, OrderStatus::Delivered).await;
     Done { order_id, capability, seller_id, seller_token, store_id, api_key, courier_token: courier }
 }
 
@@ -148,21 +67,14 @@ async fn a_complete_checkout_releases_escrow_to_the_store_less_the_fee() {
         .get(&format!("{}/v1/orders/{}/settlement", m.settlement, done.order_id), Some(&done.capability))
         .await
         .expect(200);
-    assert_eq!(settlement["expected"], money(10_000));
-    assert_eq!(settlement["paid"], money(10_000));
+    assert_eq!(settlement["expected"], json!(eur(10_000)));
+    assert_eq!(settlement["paid"], json!(eur(10_000)));
     // 3 % marketplace fee: 300 of 10 000.
-    let balance = m
-        .get(&format!("{}/v1/seller/balance?store_id={}", m.settlement, done.store_id), Some(&done.seller_token))
-        .await
-        .expect(200);
-    assert_eq!(balance["available"], money(9_700), "{balance}");
-    assert_eq!(balance["escrow"], money(0), "{balance}");
-    let trial = m.get(&format!("{}/v1/ledger/trial-balance", m.settlement), Some(&m.operator)).await.expect(200);
-    assert_eq!(trial["total_debits"], trial["total_credits"], "{trial}");
+    let balance = m.settlement_as(Some(&done.seller_token)).balance(done.store_id.as_str()).await.done();
+    assert_eq!((balance.available, balance.escrow), (eur(9_700), eur(0)), "{balance:?}");
+    m.balanced_trial_balance().await;
 
-    let shipment =
-        m.get(&format!("{}/v1/shipments/{}", m.delivery, done.order_id), Some(&done.capability)).await.expect(200);
-    assert_eq!(shipment["delivered"], true);
+    assert!(m.tracking(&done.order_id, &done.capability).await.delivered);
 }
 
 #[tokio::test]
@@ -172,8 +84,9 @@ async fn after_a_checkout_no_party_can_tie_buyer_address_and_purchase_together()
 
     // The salesperson's views: a per-order handle, the shipment's status, nothing else.
     let orders = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&done.seller_token)).await.expect(200);
-    let order = orders["orders"].as_array().unwrap().iter().find(|o| o["order_id"] == done.order_id.as_str()).unwrap();
-    assert!(order["buyer_handle"].as_str().is_some_and(|h| !h.is_empty()));
+    let typed = m.broker_as(Some(&done.seller_token)).seller_orders(50).await.done();
+    let order = typed.orders.iter().find(|o| o.order_id == done.order_id).unwrap();
+    assert!(!order.buyer_handle.is_empty());
     let seller_shipment = m.seller_shipment(&done.order_id, &done.seller_token).await.expect(200);
     for view in [&orders, &seller_shipment] {
         let text = view.to_string();
@@ -263,15 +176,8 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     let m = TestMarket::spawn().await;
     let price = 2_400;
     let union = m.create_union("South union", "south").await;
-    let email = format!("{}@sellers.example", shared::ids::random_hex128());
-    let password = "correct horse battery";
-    m.post(
-        &format!("{}/v1/sellers", m.broker),
-        None,
-        json!({"name": "Back Room Ltd", "email": email, "password": password}),
-    )
-    .await
-    .expect(201);
+    let (email, password) = (format!("{}@sellers.example", shared::ids::random_hex128()), PASSWORD);
+    m.register_seller("Back Room Ltd", &email).await;
     let seller_token = m.login(&email, password).await;
     let store_id = m.create_store(&seller_token, &union, "Back room", "office").await;
     let product = m.create_product(&m.operator, "Toner T-4", "toner", json!({"colour": "cyan"}), price).await;
@@ -285,17 +191,17 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
         )
         .await
         .expect(201);
-    let node = json_of(&node, "id");
+    let node: NodeId = id_of(&node, "id");
 
     // The salesperson counts their node's stock from the desk, once delivery knows the store.
     let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let signed_in = c
-        .post(format!("{}/seller/sign-in", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("email", email.as_str()), ("password", password)])
-        .send()
-        .await
-        .unwrap();
+    let signed_in = post_form(
+        &c,
+        format!("{}/seller/sign-in", m.broker),
+        None,
+        &[("email", email.as_str()), ("password", password)],
+    )
+    .await;
     assert_eq!(signed_in.status().as_u16(), 303);
     let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
     m.eventually("delivery to know the store's owner", || async {
@@ -303,42 +209,27 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
         (a.body["nodes"].as_array().is_some_and(|n| n.len() == 1)).then_some(())
     })
     .await;
-    let set = c
-        .post(format!("{}/seller/nodes/{node}/stock", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &cookie)
-        .form(&[("product_id", product.as_str()), ("quantity", "2")])
-        .send()
-        .await
-        .unwrap();
+    let set = post_form(
+        &c,
+        format!("{}/seller/nodes/{node}/stock", m.broker),
+        Some(&cookie),
+        &[("product_id", product.as_str()), ("quantity", "2")],
+    )
+    .await;
     assert_eq!(set.status().as_u16(), 303);
     let inventory = format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery);
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 2);
 
     // The buyer orders and pays; delivery routes from the seller's node and waits for them.
-    let order = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store_id, "product_id": product, "quantity": 1}),
-        )
-        .await
-        .expect(201);
-    let (order_id, capability) = (json_of(&order, "order_id"), json_of(&order, "capability"));
-    let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Southtown", "postal_code": "08001",
-                         "region": "south", "country": "ES"});
-    m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
-    let api_key = partner_key(&m).await;
-    let paid = pay(&m, &api_key, &order_id, price, "ref-own-node").await;
-    assert_eq!(paid["status"], "captured", "{paid}");
-    let tracking = m
-        .eventually("the shipment to wait for the goods issue", || async {
-            let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
-            (a.body["legs"][0]["status"] == "awaiting_goods_issue").then_some(a.body)
-        })
-        .await;
-    let shipment = json_of(&tracking, "shipment_id");
-    assert_eq!(tracking["legs"][0]["from_node"], node.as_str());
+    let order = m.place(&store_id, &product, 1).await;
+    let (order_id, capability) = (order.order_id, order.capability);
+    m.give_address(&order_id, &capability, address("Southtown", "08001", "south", "ES")).await;
+    let api_key = m.partner_key().await;
+    m.pay_in_full(&api_key, &order_id, price, "ref-own-node").await;
+    let waiting = |t: &TrackingView| t.legs.first().is_some_and(|l| l.status == LegStatus::AwaitingGoodsIssue);
+    let tracking = m.tracking_until("the shipment to wait for the goods issue", &order_id, &capability, waiting).await;
+    let shipment = tracking.shipment_id;
+    assert_eq!(tracking.legs[0].from_node, node);
 
     // The desk lists the goods to issue without the buyer, order or address.
     let desk = c.get(format!("{}/seller", m.broker)).header("cookie", &cookie).send().await.unwrap();
@@ -346,31 +237,13 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     let issue_action = format!("/seller/dispatches/{shipment}/goods-issue");
     assert!(desk.contains("seller-dispatches") && desk.contains(&issue_action), "{desk}");
     assert!(!desk.contains(ADDRESS_LINE) && !desk.contains(RECIPIENT) && !desk.contains(&capability));
-    let issued = c
-        .post(format!("{}{issue_action}", m.broker))
-        .header("sec-fetch-site", "same-origin")
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let issued = post_form(&c, format!("{}{issue_action}", m.broker), Some(&cookie), &[]).await;
     assert_eq!(issued.status().as_u16(), 303);
 
     // The courier now takes it to the buyer, and the escrow is released to the store.
-    let courier = courier(&m, "Sam", "sam@couriers.example").await;
-    for event in ["picked_up", "delivered"] {
-        m.post(
-            &format!("{}/v1/courier/shipments/{shipment}/events", m.delivery),
-            Some(&courier),
-            json!({"type": event}),
-        )
-        .await
-        .expect(200);
-    }
-    m.eventually("escrow to be released", || async {
-        let a = m.get(&format!("{}/v1/orders/{order_id}/settlement", m.settlement), Some(&capability)).await;
-        (a.body["status"] == "released").then_some(())
-    })
-    .await;
+    let courier = m.courier("Sam", "sam@couriers.example").await;
+    m.courier_steps(&courier, &shipment, &["picked_up", "delivered"]).await;
+    m.settled(&order_id, &capability, "released").await;
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
 
     // The desk links the order to its shipment, which the broker and delivery show
@@ -402,84 +275,38 @@ async fn a_full_refund_before_pickup_stops_the_shipment() {
     let store_id = m.create_store(&seller_token, &union, "Refund corner", "office").await;
     let product = m.create_product(&m.operator, "Toner T-6", "toner", json!({"colour": "black"}), price).await;
     m.put_offer(&seller_token, &store_id, &product, price, 5, true, json!({})).await;
-    let node = m
-        .post(
-            &format!("{}/v1/nodes", m.delivery),
-            Some(&m.operator),
-            json!({"kind": "branch", "name": "North 1", "region": "north", "position": {"lat": 53.5, "lon": 10.0}, "rank": 1}),
-        )
-        .await
-        .expect(201);
-    let node = json_of(&node, "id");
+    let node = m.branch_with_stock(&product, 3).await;
     let inventory = format!("{}/v1/nodes/{node}/inventory/{product}", m.delivery);
-    m.put(&inventory, Some(&m.operator), json!({"quantity": 3})).await.expect(200);
-    let courier = courier(&m, "Rae", "rae@couriers.example").await;
-    let api_key = partner_key(&m).await;
+    let courier = m.courier("Rae", "rae@couriers.example").await;
+    let api_key = m.partner_key().await;
 
     // Two paid and routed orders.
     let mut placed = Vec::new();
     for i in 0..2 {
-        let order = m
-            .post(
-                &format!("{}/v1/orders", m.broker),
-                None,
-                json!({"store_id": store_id, "product_id": product, "quantity": 1}),
-            )
-            .await
-            .expect(201);
-        let (order_id, capability) = (json_of(&order, "order_id"), json_of(&order, "capability"));
-        let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Northtown", "postal_code": "20095",
-                             "region": "north", "country": "DE"});
-        m.put(&format!("{}/v1/shipments/{order_id}/address", m.delivery), Some(&capability), address).await.expect(204);
-        let paid = pay(&m, &api_key, &order_id, price, &format!("ref-{i}")).await;
-        assert_eq!(paid["status"], "captured", "{paid}");
-        let tracking = m
-            .eventually("the shipment to be routed", || async {
-                let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(&capability)).await;
-                (a.body["status"] == "routed").then_some(a.body)
-            })
-            .await;
-        placed.push((order_id, capability, json_of(&paid, "payment_id"), json_of(&tracking, "shipment_id")));
+        let order = m.place(&store_id, &product, 1).await;
+        let (order_id, capability) = (order.order_id, order.capability);
+        m.give_address(&order_id, &capability, north_address()).await;
+        let paid = m.pay_in_full(&api_key, &order_id, price, &format!("ref-{i}")).await;
+        let tracking = m.routed(&order_id, &capability).await;
+        placed.push((order_id, capability, paid.payment_id, tracking.shipment_id));
     }
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
-    let refund = |payment_id: String| {
-        let (m, api_key) = (&m, api_key.clone());
-        async move {
-            m.call(
-                reqwest::Method::POST,
-                &format!("{}/v1/refunds", m.settlement),
-                Some(&api_key),
-                Some(&json!({"payment_id": payment_id, "amount": money(price), "reason": "buyer changed their mind"})),
-                &[("Idempotency-Key", &format!("refund-{payment_id}"))],
-            )
-            .await
-            .expect(201)
-        }
-    };
 
     // The first is refunded before pickup: the shipment stops and the unit is back.
     let (order_id, capability, payment_id, shipment) = &placed[0];
-    refund(payment_id.clone()).await;
-    m.eventually("delivery to stop the shipment", || async {
-        let a = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(capability)).await;
-        (a.body["status"] == "cancelled").then_some(())
-    })
-    .await;
+    m.refund(&api_key, payment_id, price).await.expect(201);
+    let stopped = |t: &TrackingView| t.status == ShipmentStatus::Cancelled;
+    m.tracking_until("delivery to stop the shipment", order_id, capability, stopped).await;
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 2);
     let event = format!("{}/v1/courier/shipments/{shipment}/events", m.delivery);
     m.post(&event, Some(&courier), json!({"type": "picked_up"})).await.expect_problem(409, "invalid_transition");
 
     // The second is picked up first: the refund goes through, the goods go on.
     let (order_id, capability, payment_id, shipment) = &placed[1];
-    let event = format!("{}/v1/courier/shipments/{shipment}/events", m.delivery);
-    m.post(&event, Some(&courier), json!({"type": "picked_up"})).await.expect(200);
-    refund(payment_id.clone()).await;
-    m.eventually("the broker to see the refund", || async {
-        let a = m.get(&format!("{}/v1/orders/{order_id}/settlement", m.settlement), Some(capability)).await;
-        (a.body["status"] == "refunded").then_some(())
-    })
-    .await;
-    let tracking = m.get(&format!("{}/v1/shipments/{order_id}", m.delivery), Some(capability)).await.expect(200);
-    assert_eq!(tracking["status"], "in_transit", "{tracking}");
+    m.courier_steps(&courier, shipment, &["picked_up"]).await;
+    m.refund(&api_key, payment_id, price).await.expect(201);
+    m.settled(order_id, capability, "refunded").await;
+    let tracking = m.tracking(order_id, capability).await;
+    assert_eq!(tracking.status, ShipmentStatus::InTransit, "{tracking:?}");
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 2);
 }

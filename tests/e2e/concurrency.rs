@@ -2,7 +2,7 @@
 //! keys and with one key), many refunds of one payment. Each service runs several workers
 //! so the requests really overlap; the outcome must be the same as one at a time.
 
-use crate::helpers::{json_of, money, Answer, TestMarket};
+use crate::helpers::{json_of, kind_balance, money, Answer, TestMarket};
 use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -27,7 +27,7 @@ async fn shop(m: &TestMarket, stock: i64) -> (String, String, String) {
     let store = m.create_store(&seller, &union, "Race store", "tools").await;
     let product = m.create_product(&m.operator, "Last drill", "drill", json!({"volt": "18"}), PRICE).await;
     m.put_offer(&seller, &store, &product, PRICE, stock, true, json!({})).await;
-    (store, product, seller)
+    (store.into_string(), product.into_string(), seller)
 }
 
 async fn place(m: &TestMarket, store: &str, product: &str) -> Answer {
@@ -62,19 +62,6 @@ async fn pay(m: &TestMarket, key: &str, idempotency_key: &str, order: &str, amou
     .await
 }
 
-async fn refund(m: &TestMarket, token: &str, payment: &str, amount: i64) -> Answer {
-    let key = shared::ids::random_hex128();
-    let body = json!({"payment_id": payment, "amount": money(amount), "reason": "race"});
-    m.call(
-        Method::POST,
-        &format!("{}/v1/refunds", m.settlement),
-        Some(token),
-        Some(&body),
-        &[("Idempotency-Key", &key)],
-    )
-    .await
-}
-
 async fn settlement_view(m: &TestMarket, order: &str, cap: &str) -> Value {
     m.get(&format!("{}/v1/orders/{order}/settlement", m.settlement), Some(cap)).await.expect(200)
 }
@@ -86,15 +73,6 @@ async fn assert_balanced(m: &TestMarket) -> Value {
     let report = settlement::reconcile(&m.config).expect("reconcile runs");
     assert!(report.is_clean(), "{report:?}");
     tb
-}
-
-fn kind_balance(tb: &Value, kind: &str) -> i64 {
-    tb["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == kind)
-        .map_or(0, |a| a["balance"]["amount"].as_i64().unwrap())
 }
 
 #[tokio::test]
@@ -134,7 +112,7 @@ async fn buyers_racing_for_the_last_units_get_exactly_the_stock() {
     // Nothing is left, and the seller sees exactly the orders that were confirmed.
     place(&m, &store, &product).await.expect_problem(409, "out_of_stock");
     let selection = m.select(&store, &product, 1).await;
-    assert_eq!(selection["reason"], "out_of_stock", "{selection}");
+    assert_eq!(selection.reason, Some(shared::rules::Unsellable::OutOfStock), "{selection:?}");
     let listed = m.get(&format!("{}/v1/seller/orders", m.broker), Some(&seller)).await.expect(200);
     let listed: BTreeSet<String> =
         listed["orders"].as_array().unwrap().iter().map(|o| o["order_id"].as_str().unwrap().to_string()).collect();
@@ -210,7 +188,7 @@ async fn concurrent_refunds_never_exceed_the_capture() {
     let answers = join_all((0..24).map(|i| {
         let token = if i % 2 == 0 { partner.clone() } else { m.operator.clone() };
         let (m, payment) = (&m, payment.clone());
-        async move { refund(m, &token, &payment, PART).await }
+        async move { m.refund(&token, &payment, PART).await }
     }))
     .await;
     let mut succeeded = 0;
@@ -226,7 +204,7 @@ async fn concurrent_refunds_never_exceed_the_capture() {
     let shown = m.get(&format!("{}/v1/payments/{payment}", m.settlement), Some(&partner)).await.expect(200);
     assert_eq!(shown["refunded"]["amount"].as_i64(), Some(4 * PART), "{shown}");
     assert_eq!(shown["captured"]["amount"].as_i64(), Some(PRICE), "{shown}");
-    refund(&m, &partner, &payment, 1).await.expect_problem(422, "refund_exceeds_payment");
+    m.refund(&partner, &payment, 1).await.expect_problem(422, "refund_exceeds_payment");
     let view = settlement_view(&m, &order, &cap).await;
     assert_eq!(view["status"], "refunded", "{view}");
     let tb = assert_balanced(&m).await;

@@ -143,14 +143,14 @@ impl Client {
         format!("{}{path}", self.urls[i])
     }
 
-    async fn once(
+    fn request(
         &self,
         method: Method,
         url: &str,
         token: Option<&str>,
         body: Option<&Value>,
         key: Option<&str>,
-    ) -> Outcome {
+    ) -> reqwest::RequestBuilder {
         let mut req = self.http.request(method, url);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -161,6 +161,10 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
+        req
+    }
+
+    async fn once(&self, req: reqwest::RequestBuilder) -> Outcome {
         let Ok(resp) = req.send().await else { return Outcome::Down };
         let status = resp.status().as_u16();
         let Ok(bytes) = resp.bytes().await else { return Outcome::Down };
@@ -170,21 +174,15 @@ impl Client {
         Outcome::Answer(status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
-    /// Retries through restarts until the services answer; gives the answer.
-    async fn call(
-        &self,
-        method: Method,
-        url: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-        key: Option<&str>,
-    ) -> (u16, Value) {
+    /// Sends `req` again through restarts until the services answer; gives the answer.
+    async fn call(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
         let deadline = Instant::now() + Duration::from_secs(120);
+        let what = req.try_clone().and_then(|r| r.build().ok()).map(|r| format!("{} {}", r.method(), r.url()));
         loop {
-            match self.once(method.clone(), url, token, body, key).await {
+            match self.once(req.try_clone().expect("a body sent whole")).await {
                 Outcome::Answer(status, body) => return (status, body),
                 Outcome::Down => {
-                    assert!(Instant::now() < deadline, "{method} {url}: no answer for 120 s");
+                    assert!(Instant::now() < deadline, "{}: no answer for 120 s", what.as_deref().unwrap_or("?"));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
@@ -193,7 +191,7 @@ impl Client {
 
     /// A set-up call made while the launcher is known to be up.
     async fn expect(&self, method: Method, url: &str, token: Option<&str>, body: Value, status: u16) -> Value {
-        let (s, v) = self.call(method.clone(), url, token, Some(&body), None).await;
+        let (s, v) = self.call(self.request(method.clone(), url, token, Some(&body), None)).await;
         assert_eq!(s, status, "{method} {url}: {v}");
         v
     }
@@ -255,7 +253,7 @@ async fn set_up(c: &Client, operator: &str) -> World {
     let account = json!({"holder": "Crash Store GmbH", "iban": "DE89370400440532013000"});
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (s, v) = c.call(Method::PUT, &payout, Some(&seller), Some(&account), None).await;
+        let (s, v) = c.call(c.request(Method::PUT, &payout, Some(&seller), Some(&account), None)).await;
         if s == 200 {
             break;
         }
@@ -355,13 +353,13 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
     use ServiceName::*;
     let product = &w.products[i % w.products.len()];
     let (s, _) = c
-        .call(
+        .call(c.request(
             Method::GET,
             &c.url(Broker, &format!("/v1/search?kind=toner&attr.model=c{}", i % PRODUCTS)),
             None,
             None,
             None,
-        )
+        ))
         .await;
     if s != 200 {
         return Err(format!("search answered {s}"));
@@ -370,7 +368,7 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
     // nobody pays, which the checks below allow for.
     let body = json!({"store_id": w.store_id, "product_id": product, "quantity": 1});
     let order = loop {
-        match c.once(Method::POST, &c.url(Broker, "/v1/orders"), None, Some(&body), None).await {
+        match c.once(c.request(Method::POST, &c.url(Broker, "/v1/orders"), None, Some(&body), None)).await {
             Outcome::Answer(201, v) => break v,
             Outcome::Answer(s, v) => return Err(format!("order answered {s}: {v}")),
             Outcome::Down => {
@@ -386,13 +384,13 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
     let address = json!({"name": format!("Buyer {i}"), "line1": "1 Crash Street", "city": "Northtown",
                          "postal_code": "10115", "region": REGION, "country": "DE"});
     let (s, v) = c
-        .call(
+        .call(c.request(
             Method::PUT,
             &c.url(Delivery, &format!("/v1/shipments/{order_id}/address")),
             Some(&cap),
             Some(&address),
             None,
-        )
+        ))
         .await;
     if s != 204 {
         return Err(format!("{order_id}: address answered {s}: {v}"));
@@ -403,7 +401,13 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
     let started = Instant::now();
     let payment = loop {
         let (s, v) = c
-            .call(Method::POST, &c.url(Settlement, "/v1/payments"), Some(&w.partner_key), Some(&pay), Some(&key))
+            .call(c.request(
+                Method::POST,
+                &c.url(Settlement, "/v1/payments"),
+                Some(&w.partner_key),
+                Some(&pay),
+                Some(&key),
+            ))
             .await;
         match (s, v["status"].as_str(), v["code"].as_str()) {
             (201, Some("captured"), _) => break v,
@@ -428,7 +432,7 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
         if started.elapsed() > Duration::from_secs(90) {
             return Err(format!("{order_id}: not delivered within 90 s"));
         }
-        let (s, v) = c.call(Method::GET, &track, Some(&cap), None, None).await;
+        let (s, v) = c.call(c.request(Method::GET, &track, Some(&cap), None, None)).await;
         if s == 404 {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
@@ -451,7 +455,7 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
             }
         };
         let url = c.url(Delivery, &format!("/v1/courier/shipments/{}/events", text(&v, "shipment_id")));
-        let (s, v) = c.call(Method::POST, &url, Some(&w.courier), Some(&json!({"type": event})), None).await;
+        let (s, v) = c.call(c.request(Method::POST, &url, Some(&w.courier), Some(&json!({"type": event})), None)).await;
         if s != 200 && s != 409 {
             return Err(format!("{order_id}: {event} answered {s}: {v}"));
         }
@@ -460,7 +464,7 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
     let view = c.url(Settlement, &format!("/v1/orders/{order_id}/settlement"));
     let started = Instant::now();
     loop {
-        let (s, v) = c.call(Method::GET, &view, Some(&cap), None, None).await;
+        let (s, v) = c.call(c.request(Method::GET, &view, Some(&cap), None, None)).await;
         if s == 200 && v["status"] == "released" {
             break;
         }
@@ -639,7 +643,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(700)).await;
                 let url = c.url(ServiceName::Settlement, "/v1/remittances/run");
-                let _ = c.once(Method::POST, &url, Some(&w.operator), Some(&json!({})), None).await;
+                let _ = c.once(c.request(Method::POST, &url, Some(&w.operator), Some(&json!({})), None)).await;
             }
         })
     };
@@ -685,24 +689,24 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
     assert_eq!(launcher.starts, KILLS + 1);
 
     let (status, balance) = client
-        .call(
+        .call(client.request(
             Method::GET,
             &client.url(ServiceName::Settlement, &format!("/v1/seller/balance?store_id={}", world.store_id)),
             Some(&world.seller),
             None,
             None,
-        )
+        ))
         .await;
     assert_eq!(status, 200, "{balance}");
     assert_eq!(balance["available"]["amount"], 0, "the last remittance left money behind: {balance}");
     let (status, tb) = client
-        .call(
+        .call(client.request(
             Method::GET,
             &client.url(ServiceName::Settlement, "/v1/ledger/trial-balance"),
             Some(&operator),
             None,
             None,
-        )
+        ))
         .await;
     assert_eq!(status, 200, "{tb}");
     verify(&seen, &world, &db_urls, &tb, &data);

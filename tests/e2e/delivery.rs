@@ -1,7 +1,8 @@
 //! End-to-end tests: delivery. The broker's and settlement's messages are sent as those
 //! services would send them, so delivery is tested on its own over real HTTP.
 
-use crate::helpers::{json_of, Answer, TestMarket};
+use crate::helpers::{eur, json_of, Answer, TestMarket};
+use client::broker::orders::{OrderStatus, Placed};
 use serde_json::{json, Value};
 use shared::config::ServiceName;
 use shared::ids::{ManufacturerId, OrderId, ProductId, SellerId, StoreId};
@@ -120,7 +121,7 @@ impl World {
     }
 
     async fn put_address(&self, order: &OrderId, body: Value) -> Answer {
-        let cap = self.m.capability_for(order.as_str());
+        let cap = self.m.capability_for(&order);
         self.m.put(&self.url(&format!("/v1/shipments/{order}/address")), Some(&cap), body).await
     }
 
@@ -134,7 +135,7 @@ impl World {
     }
 
     async fn tracking(&self, order: &OrderId) -> Value {
-        let cap = self.m.capability_for(order.as_str());
+        let cap = self.m.capability_for(&order);
         self.m.get(&self.url(&format!("/v1/shipments/{order}")), Some(&cap)).await.expect(200)
     }
 
@@ -316,7 +317,7 @@ async fn a_shipment_waits_for_its_address_and_messages_may_come_in_any_order() {
     // Payment first, then the broker's request: the shipment exists but has nowhere to go.
     let order = OrderId::generate();
     w.pay(&order).await;
-    let cap = w.m.capability_for(order.as_str());
+    let cap = w.m.capability_for(&order);
     w.m.get(&w.url(&format!("/v1/shipments/{order}")), Some(&cap)).await.expect_problem(404, "shipment_not_found");
     w.send(ServiceName::Broker, w.request(&order)).await;
     let t = w.tracking(&order).await;
@@ -462,19 +463,19 @@ async fn delivery_of_the_final_leg_sets_the_flag_and_tells_broker_and_settlement
     // The seller, with the broker's view token for this order, sees status and estimate
     // only; nobody's own token opens it, not even the seller's.
     let url = w.url(&format!("/v1/seller/shipments/{order}"));
-    let view = w.m.get(&url, Some(&w.m.shipment_view_token_for(order.as_str()))).await.expect(200);
+    let view = w.m.get(&url, Some(&w.m.shipment_view_token_for(&order))).await.expect(200);
     let mut keys: Vec<&String> = view.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, vec!["delivered", "estimated_delivery", "status"]);
     assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
-    let other = w.m.shipment_view_token_for(OrderId::generate().as_str());
+    let other = w.m.shipment_view_token_for(OrderId::generate());
     w.m.get(&url, Some(&other)).await.expect_problem(403, "forbidden");
-    for token in [w.m.seller_token_for(w.seller.as_str()), w.m.capability_for(order.as_str())] {
+    for token in [w.m.seller_token_for(&w.seller), w.m.capability_for(&order)] {
         w.m.get(&url, Some(&token)).await.expect_problem(401, "unauthorized");
     }
     let unknown = OrderId::generate();
     let url = w.url(&format!("/v1/seller/shipments/{unknown}"));
-    w.m.get(&url, Some(&w.m.shipment_view_token_for(unknown.as_str()))).await.expect_problem(404, "shipment_not_found");
+    w.m.get(&url, Some(&w.m.shipment_view_token_for(&unknown))).await.expect_problem(404, "shipment_not_found");
 }
 
 #[tokio::test]
@@ -639,11 +640,11 @@ async fn bad_input_is_refused_with_a_code_and_changes_nothing() {
     let url = w.url(&format!("/v1/shipments/{order}/address"));
     w.m.put(&url, None, address("north")).await.expect_problem(401, "unauthorized");
     w.m.put(&url, Some("not.a.token"), address("north")).await.expect_problem(401, "unauthorized");
-    let other = w.m.capability_for(OrderId::generate().as_str());
+    let other = w.m.capability_for(OrderId::generate());
     w.m.put(&url, Some(&other), address("north")).await.expect_problem(403, "forbidden");
     w.m.get(&w.url(&format!("/v1/shipments/{order}")), Some(&other)).await.expect_problem(403, "forbidden");
     let unknown = OrderId::generate();
-    let cap = w.m.capability_for(unknown.as_str());
+    let cap = w.m.capability_for(&unknown);
     w.m.get(&w.url(&format!("/v1/shipments/{unknown}")), Some(&cap)).await.expect_problem(404, "shipment_not_found");
     assert_eq!(w.tracking(&order).await["status"], "awaiting_address");
 
@@ -677,7 +678,7 @@ async fn bad_input_is_refused_with_a_code_and_changes_nothing() {
     let nobody = json!({ "email": "nobody@couriers.example", "password": "correct horse battery" });
     w.m.post(&sessions, None, nobody).await.expect_problem(401, "invalid_credentials");
     // A buyer's capability is not a courier token.
-    let cap = w.m.capability_for(order.as_str());
+    let cap = w.m.capability_for(&order);
     w.m.get(&w.url("/v1/courier/shipments"), Some(&cap)).await.expect_problem(403, "forbidden");
     let courier = w.courier(None).await;
     let unknown = shared::ids::ShipmentId::generate();
@@ -690,76 +691,36 @@ async fn bad_input_is_refused_with_a_code_and_changes_nothing() {
 async fn a_delivered_order_releases_escrow_in_settlement() {
     let w = world().await;
     let m = &w.m;
-    let union = m.create_union("Riverside", "north").await;
-    let (_seller_id, seller_token) = m.create_seller("Corner Shop").await;
-    let store = m.create_store(&seller_token, &union, "Corner Shop", "stationery").await;
-    let product = m.create_product(&m.operator, "Toner T-1", "toner", json!({ "colour": "black" }), 4_000).await;
-    m.put_offer(&seller_token, &store, &product, 4_000, 10, true, json!({})).await;
-    let placed = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({ "store_id": store, "product_id": product, "quantity": 1 }),
-        )
-        .await
-        .expect(201);
-    let (order, cap) = (json_of(&placed, "order_id"), json_of(&placed, "capability"));
-    let order_id = OrderId::parse(&order).unwrap();
+    let shop = m.shop("Corner", "toner", 4_000, 10).await;
+    let (store, seller_token) = (&shop.store, &shop.seller_token);
+    let Placed { order_id, capability: cap, amount, .. } = m.place(store, &shop.product, 1).await;
+    assert_eq!(amount, eur(4_000));
 
     // Goods at the region's branch; the address straight from the buyer.
-    let url = w.url(&format!("/v1/nodes/{}/inventory/{product}", w.b1));
+    let url = w.url(&format!("/v1/nodes/{}/inventory/{}", w.b1, shop.product));
     m.put(&url, Some(&m.operator), json!({ "quantity": 3 })).await.expect(200);
-    m.put(&w.url(&format!("/v1/shipments/{order}/address")), Some(&cap), address("north")).await.expect(204);
+    m.give_address(&order_id, &cap, address("north")).await;
 
-    let partner =
-        m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({ "name": "Acme Pay" })).await;
-    let key = json_of(&partner.expect(201), "api_key");
-    let pay = json!({ "order_id": order, "amount": placed["amount"], "partner_reference": "r-1" });
-    let idem = shared::ids::random_hex128();
     // Until the broker's `order_payable` has arrived, settlement answers 404 and the
     // partner retries with the same key.
-    let paid = m
-        .eventually("settlement to know the order", || async {
-            let a = m
-                .call(
-                    reqwest::Method::POST,
-                    &format!("{}/v1/payments", m.settlement),
-                    Some(&key),
-                    Some(&pay),
-                    &[("Idempotency-Key", &idem)],
-                )
-                .await;
-            (a.status.as_u16() == 201).then_some(a.body)
-        })
-        .await;
-    assert_eq!(paid["status"], "captured");
+    let key = m.partner_key().await;
+    m.pay_in_full(&key, &order_id, 4_000, "r-1").await;
 
     // Settlement's `order_paid` and the broker's `shipment_requested` make the shipment.
-    let track = w.url(&format!("/v1/shipments/{order}"));
-    let t = m
-        .eventually("routed", || async {
-            let a = m.get(&track, Some(&cap)).await;
-            (a.status == 200 && a.body["status"] == "routed").then_some(a.body)
-        })
-        .await;
+    let shipment = m.routed(&order_id, &cap).await.shipment_id;
     assert_eq!(w.hops(&order_id).await, vec![(w.b1.clone(), "buyer".to_string())]);
-    let shipment = json_of(&t, "shipment_id");
     let courier = w.courier(None).await;
-    w.deliver_all(&courier, &shipment, 1).await;
+    w.deliver_all(&courier, shipment.as_str(), 1).await;
 
     // Escrow released to the store, less the 3 % marketplace fee; the broker knows.
-    let balance = format!("{}/v1/seller/balance?store_id={store}", m.settlement);
+    let seller = m.settlement_as(Some(seller_token));
     m.eventually("escrow released", || async {
-        let b = m.get(&balance, Some(&seller_token)).await.body;
-        (b["available"]["amount"] == 3_880 && b["escrow"]["amount"] == 0).then_some(())
+        let b = seller.balance(store.as_str()).await.ok()?;
+        (b.available == eur(3_880) && b.escrow == eur(0)).then_some(())
     })
     .await;
-    let order_url = format!("{}/v1/orders/{order}", m.broker);
-    m.eventually("broker order delivered", || async {
-        (m.get(&order_url, Some(&cap)).await.body["status"] == "delivered").then_some(())
-    })
-    .await;
-    let view = m.seller_shipment(&order, &seller_token).await.expect(200);
+    m.broker_shows(&order_id, &cap, OrderStatus::Delivered).await;
+    let view = m.seller_shipment(&order_id, seller_token).await.expect(200);
     assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
 }
 
@@ -782,11 +743,11 @@ async fn a_seller_issues_the_goods_at_their_own_node_before_a_courier_takes_them
     w.send(ServiceName::Broker, registered(&w.store, &w.seller)).await;
     // A second delivery of the same message changes nothing.
     w.send(ServiceName::Broker, registered(&w.store, &w.seller)).await;
-    let seller = w.m.seller_token_for(w.seller.as_str());
+    let seller = w.m.seller_token_for(&w.seller);
     let other_seller = SellerId::generate();
     let other_store = StoreId::generate();
     w.send(ServiceName::Broker, registered(&other_store, &other_seller)).await;
-    let stranger = w.m.seller_token_for(other_seller.as_str());
+    let stranger = w.m.seller_token_for(&other_seller);
 
     // The salesperson counts the stock at their own node; another salesperson cannot.
     let stock_url = w.url(&format!("/v1/seller/nodes/{}/inventory/{}", w.seller_node, w.product));

@@ -113,8 +113,8 @@ async fn two_loaders_at_once_load_the_demo_once_and_its_accounts_sign_in() {
             for item in shelf.iter().filter(|i| i["stock"] == 0 && i["sellable"] == true) {
                 let product = json_of(item, "product_id");
                 let selection = m.select(&store, &product, 1).await;
-                if selection["union_fulfilment"] == true {
-                    assert_eq!(selection["sellable"], true, "{selection}");
+                if selection.union_fulfilment {
+                    assert!(selection.sellable, "{selection:?}");
                     shipped_by_union += 1;
                 }
             }

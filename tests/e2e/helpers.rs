@@ -2,9 +2,18 @@
 
 #![allow(dead_code)]
 
+use client::broker::accounts::{Created, CreatedManufacturer, Credentials, NewManufacturer, NewSeller};
+use client::broker::catalog::{Selection, SelectionBody};
+use client::broker::orders::{BuyerView, PlaceOrder, Placed, Placement};
+use client::broker::Broker;
+use client::delivery::Delivery;
+use client::settlement::Settlement;
+use client::{Api, Failure, Reply};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use shared::config::{Config, ServiceName};
+use shared::ids::{ManufacturerId, OrderId, ProductId, SellerId, StoreId, UnionId};
+use shared::money::{Currency, Money};
 use shared::server::Running;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -68,7 +77,43 @@ pub fn postgres_admin_url() -> Option<String> {
     }
 }
 
+/// A fresh database per service on the PostgreSQL server at `admin`, each one's URL given
+/// to `set`: the admin URL and the databases' names, to drop them afterwards.
+fn fresh_postgres(admin: String, mut set: impl FnMut(ServiceName, String)) -> (String, Vec<String>) {
+    let run = shared::ids::random_hex128();
+    let mut names = Vec::new();
+    for service in ServiceName::ALL {
+        let name = format!("mkt_{}_{}", &run[..12], service);
+        let url = shared::db::create_postgres_database(&admin, &name)
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this run: {e}"));
+        set(service, url);
+        names.push(name);
+    }
+    (admin, names)
+}
+
 impl TestMarket {
+    fn of(
+        config: Config,
+        data_dir: tempfile::TempDir,
+        running: Vec<Running>,
+        postgres: Option<(String, Vec<String>)>,
+        child: Option<std::process::Child>,
+    ) -> TestMarket {
+        TestMarket {
+            broker: config.broker.public_url(),
+            settlement: config.settlement.public_url(),
+            delivery: config.delivery.public_url(),
+            operator: config.operator_token.clone().unwrap(),
+            client: reqwest::Client::new(),
+            config,
+            data_dir,
+            running,
+            postgres,
+            child,
+        }
+    }
+
     pub async fn spawn() -> TestMarket {
         Self::spawn_with(|_| {}).await
     }
@@ -90,18 +135,8 @@ impl TestMarket {
             svc.workers = 1;
             svc.pool_size = 4;
         }
-        let postgres = postgres_admin_url().map(|admin| {
-            let run = shared::ids::random_hex128();
-            let mut names = Vec::new();
-            for service in ServiceName::ALL {
-                let name = format!("mkt_{}_{}", &run[..12], service);
-                let url = shared::db::create_postgres_database(&admin, &name)
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for this run: {e}"));
-                config.service_mut(service).database_url = Some(url);
-                names.push(name);
-            }
-            (admin, names)
-        });
+        let postgres = postgres_admin_url()
+            .map(|admin| fresh_postgres(admin, |service, url| config.service_mut(service).database_url = Some(url)));
         adjust(&mut config);
         let mut running = Vec::new();
         for (service, listener) in ServiceName::ALL.into_iter().zip(listeners) {
@@ -112,18 +147,7 @@ impl TestMarket {
             };
             running.push(r.unwrap_or_else(|e| panic!("starting {service}: {e}")));
         }
-        TestMarket {
-            broker: config.broker.public_url(),
-            settlement: config.settlement.public_url(),
-            delivery: config.delivery.public_url(),
-            operator: config.operator_token.clone().unwrap(),
-            client: reqwest::Client::new(),
-            config,
-            data_dir,
-            running,
-            postgres,
-            child: None,
-        }
+        TestMarket::of(config, data_dir, running, postgres, None)
     }
 
     /// The market as users run it: the `marketplace up` binary in its own process, with
@@ -143,32 +167,15 @@ impl TestMarket {
             cmd.env(format!("MARKETPLACE_{}_ADDR", service.as_str().to_uppercase()), port.to_string());
         }
         let postgres = postgres_admin_url().map(|admin| {
-            let run = shared::ids::random_hex128();
-            let mut names = Vec::new();
-            for service in ServiceName::ALL {
-                let name = format!("mkt_{}_{}", &run[..12], service);
-                let url = shared::db::create_postgres_database(&admin, &name).expect("PostgreSQL is required");
+            fresh_postgres(admin, |service, url| {
                 cmd.env(format!("MARKETPLACE_{}_DATABASE_URL", service.as_str().to_uppercase()), &url);
                 config.service_mut(service).database_url = Some(url);
-                names.push(name);
-            }
-            (admin, names)
+            })
         });
         let log = std::fs::File::create(data_dir.path().join("launcher.log")).unwrap();
         cmd.stdout(log.try_clone().unwrap()).stderr(log);
         let child = cmd.spawn().expect("launcher starts");
-        let market = TestMarket {
-            broker: config.broker.public_url(),
-            settlement: config.settlement.public_url(),
-            delivery: config.delivery.public_url(),
-            operator: config.operator_token.clone().unwrap(),
-            client: reqwest::Client::new(),
-            config,
-            data_dir,
-            running: Vec::new(),
-            postgres,
-            child: Some(child),
-        };
+        let market = TestMarket::of(config, data_dir, Vec::new(), postgres, Some(child));
         for service in ServiceName::ALL {
             let url = format!("{}/readyz", market.url(service));
             market
@@ -327,6 +334,39 @@ impl Drop for TestMarket {
     }
 }
 
+/// A page's form posted as the page posts it (same origin), with the session `cookie` if
+/// any and no body when `form` is empty; the response as it came.
+pub async fn post_form(
+    c: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: Option<&str>,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = c.post(url).header("sec-fetch-site", "same-origin");
+    if let Some(cookie) = cookie {
+        req = req.header("cookie", cookie);
+    }
+    if !form.is_empty() {
+        req = req.form(form);
+    }
+    req.send().await.expect("request sent")
+}
+
+/// A page's text (the request sent, the body read).
+pub async fn page_text(req: reqwest::RequestBuilder) -> String {
+    req.send().await.expect("request sent").text().await.expect("body read")
+}
+
+/// The balance of the trial balance's account of `kind` (0 when it has none yet).
+pub fn kind_balance(tb: &Value, kind: &str) -> i64 {
+    tb["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == kind)
+        .map_or(0, |a| a["balance"]["amount"].as_i64().unwrap())
+}
+
 pub fn json_of(v: &Value, key: &str) -> String {
     v[key].as_str().unwrap_or_else(|| panic!("no `{key}` in {v}")).to_string()
 }
@@ -344,10 +384,10 @@ impl TestMarket {
     }
 
     /// An order capability as the broker issues it.
-    pub fn capability_for(&self, order_id: &str) -> String {
+    pub fn capability_for(&self, order_id: impl AsRef<str>) -> String {
         let mut claims = shared::auth::Claims::new(
             ServiceName::Broker,
-            order_id,
+            order_id.as_ref(),
             shared::auth::Role::Capability,
             &ServiceName::ALL,
             3600,
@@ -357,16 +397,16 @@ impl TestMarket {
     }
 
     /// A seller's access token as the broker issues it at a password sign-in just now.
-    pub fn seller_token_for(&self, seller_id: &str) -> String {
+    pub fn seller_token_for(&self, seller_id: impl AsRef<str>) -> String {
         self.seller_token_signed_in_at(seller_id, Some(shared::time::unix_seconds()))
     }
 
     /// A seller's access token whose password sign-in was at `auth_time` (`None`: a token
     /// that carries no sign-in time).
-    pub fn seller_token_signed_in_at(&self, seller_id: &str, auth_time: Option<i64>) -> String {
+    pub fn seller_token_signed_in_at(&self, seller_id: impl AsRef<str>, auth_time: Option<i64>) -> String {
         let mut claims = shared::auth::Claims::new(
             ServiceName::Broker,
-            seller_id,
+            seller_id.as_ref(),
             shared::auth::Role::Seller,
             &ServiceName::ALL,
             3600,
@@ -376,15 +416,20 @@ impl TestMarket {
     }
 
     /// A shipment view token as the broker signs it for an order's seller.
-    pub fn shipment_view_token_for(&self, order_id: &str) -> String {
-        let order = shared::ids::OrderId::parse(order_id).unwrap();
+    pub fn shipment_view_token_for(&self, order_id: impl AsRef<str>) -> String {
+        let order = shared::ids::OrderId::parse(order_id.as_ref()).unwrap();
         shared::shipment_view::issue(&self.signer(ServiceName::Broker), &order).unwrap().0
     }
 
     /// A shipment view token with the broker's claims and `typ`, issued at `issued_at`
     /// (unix seconds) and signed by `service`'s key: only the broker's, unexpired, passes.
-    pub fn shipment_view_token_signed_by(&self, service: ServiceName, order_id: &str, issued_at: i64) -> String {
-        let order = shared::ids::OrderId::parse(order_id).unwrap();
+    pub fn shipment_view_token_signed_by(
+        &self,
+        service: ServiceName,
+        order_id: impl AsRef<str>,
+        issued_at: i64,
+    ) -> String {
+        let order = shared::ids::OrderId::parse(order_id.as_ref()).unwrap();
         let claims = shared::shipment_view::ShipmentViewClaims::new(ServiceName::Broker, &order, issued_at);
         self.signer(service).sign_typed(shared::auth::SHIPMENT_VIEW_TYP, &claims).unwrap()
     }
@@ -392,7 +437,7 @@ impl TestMarket {
     /// A seller reads its order's shipment at delivery the only way there is: the broker
     /// mints a view token for the order, delivery answers it. The broker's refusal is
     /// returned as it is.
-    pub async fn seller_shipment(&self, order_id: &str, seller_token: &str) -> Answer {
+    pub async fn seller_shipment(&self, order_id: impl std::fmt::Display, seller_token: &str) -> Answer {
         let mint = format!("{}/v1/seller/orders/{order_id}/shipment-view", self.broker);
         let minted = self.call(Method::POST, &mint, Some(seller_token), None, &[]).await;
         if !minted.status.is_success() {
@@ -404,7 +449,8 @@ impl TestMarket {
 
     /// `table.column` of each column of `tables` in `service`'s database that holds `needle`
     /// in any row, whatever columns the tables have, on either backend.
-    pub fn columns_holding(&self, service: ServiceName, tables: &[&str], needle: &str) -> Vec<String> {
+    pub fn columns_holding(&self, service: ServiceName, tables: &[&str], needle: impl AsRef<str>) -> Vec<String> {
+        let needle = needle.as_ref();
         use diesel::prelude::*;
         #[derive(QueryableByName)]
         struct Name {
@@ -468,69 +514,118 @@ impl TestMarket {
     }
 
     /// A token of `role` for `sub`, signed with `service`'s key as if it issued it.
-    pub fn token_signed_by(&self, service: ServiceName, role: shared::auth::Role, sub: &str) -> String {
-        let mut claims = shared::auth::Claims::new(service, sub, role, &ServiceName::ALL, 3600);
+    pub fn token_signed_by(&self, service: ServiceName, role: shared::auth::Role, sub: impl AsRef<str>) -> String {
+        let mut claims = shared::auth::Claims::new(service, sub.as_ref(), role, &ServiceName::ALL, 3600);
         claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
         self.signer(service).sign(&claims).unwrap()
     }
 }
 
+/// The typed calls of the `client` crate, at this market's services.
+impl TestMarket {
+    /// The broker's routes, called with `bearer` (none: anonymously).
+    pub fn broker_as(&self, bearer: Option<&str>) -> Broker {
+        Broker::new(Api::new(&self.broker).bearer(bearer.map(str::to_string)))
+    }
+
+    /// Settlement's routes, called with `bearer`.
+    pub fn settlement_as(&self, bearer: Option<&str>) -> Settlement {
+        Settlement::new(Api::new(&self.settlement).bearer(bearer.map(str::to_string)))
+    }
+
+    /// Delivery's routes, called with `bearer`.
+    pub fn delivery_as(&self, bearer: Option<&str>) -> Delivery {
+        Delivery::new(Api::new(&self.delivery).bearer(bearer.map(str::to_string)))
+    }
+}
+
+/// A typed answer a test expects: the value, or a panic that shows the refusal.
+pub trait Expect<T> {
+    /// The answer's value; panics with the status and body of a refusal.
+    fn done(self) -> T;
+    /// The refusal, asserted to have this status and problem code.
+    fn refused(self, status: u16, code: &str) -> Reply;
+}
+
+impl<T: std::fmt::Debug> Expect<T> for client::Answer<T> {
+    #[track_caller]
+    fn done(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(Failure::Refused(r)) => panic!("refused ({}): {}", r.status, r.body),
+            Err(Failure::Unreachable(e)) => panic!("{e}"),
+        }
+    }
+
+    #[track_caller]
+    fn refused(self, status: u16, code: &str) -> Reply {
+        match self {
+            Err(Failure::Refused(r)) => {
+                assert_eq!((r.status, r.code()), (status, code), "unexpected refusal: {}", r.body);
+                r
+            }
+            other => panic!("expected a {status} {code} refusal, got {other:?}"),
+        }
+    }
+}
+
+/// The password every account of the set-up helpers signs in with.
+pub const PASSWORD: &str = "correct horse battery";
+
 /// Catalog set-up: unions, accounts, stores, products and offers through the broker's API.
 impl TestMarket {
-    pub async fn create_union(&self, name: &str, region: &str) -> String {
+    pub async fn create_union(&self, name: &str, region: &str) -> UnionId {
         let v = self
             .post(&format!("{}/v1/unions", self.broker), Some(&self.operator), json!({"name": name, "region": region}))
             .await
             .expect(201);
-        json_of(&v, "id")
+        id_of(&v, "id")
     }
 
     /// Registers a seller and logs in: `(seller_id, access_token)`.
-    pub async fn create_seller(&self, name: &str) -> (String, String) {
+    pub async fn create_seller(&self, name: &str) -> (SellerId, String) {
         let email = format!("{}@sellers.example", shared::ids::random_hex128());
-        let v = self
-            .post(
-                &format!("{}/v1/sellers", self.broker),
-                None,
-                json!({"name": name, "email": email, "password": "correct horse battery"}),
-            )
-            .await
-            .expect(201);
-        (json_of(&v, "id"), self.login(&email, "correct horse battery").await)
+        (self.register_seller(name, &email).await, self.login(&email, PASSWORD).await)
+    }
+
+    /// Registers a seller under `email`, with `PASSWORD`, without signing in.
+    pub async fn register_seller(&self, name: &str, email: &str) -> SellerId {
+        let body = NewSeller { name: name.into(), email: email.into(), password: PASSWORD.into() };
+        let reply = self.broker_as(None).api().post_json("/v1/sellers", &body).await.unwrap();
+        let created: Created = reply.into_answer().done();
+        SellerId::parse(&created.id).unwrap()
     }
 
     /// Creates a manufacturer (with its own store) and logs in: `(id, store_id, token)`.
-    pub async fn create_manufacturer(&self, name: &str) -> (String, String, String) {
+    pub async fn create_manufacturer(&self, name: &str) -> (ManufacturerId, StoreId, String) {
         let email = format!("{}@makers.example", shared::ids::random_hex128());
-        let v = self
-            .post(
-                &format!("{}/v1/manufacturers", self.broker),
-                Some(&self.operator),
-                json!({"name": name, "email": email, "password": "correct horse battery"}),
-            )
-            .await
-            .expect(201);
-        (json_of(&v, "id"), json_of(&v, "store_id"), self.login(&email, "correct horse battery").await)
+        let body = NewManufacturer { name: name.into(), email: email.clone(), password: PASSWORD.into(), region: None };
+        let reply = self.broker_as(Some(&self.operator)).api().post_json("/v1/manufacturers", &body).await.unwrap();
+        let created: CreatedManufacturer = reply.into_answer().done();
+        (created.id, created.store_id, self.login(&email, PASSWORD).await)
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let v = self
-            .post(&format!("{}/v1/sessions", self.broker), None, json!({"email": email, "password": password}))
-            .await
-            .expect(200);
-        json_of(&v, "access_token")
+        let credentials = Credentials { email: email.into(), password: password.into() };
+        self.broker_as(None).sign_in_account(&credentials).await.done().access_token
     }
 
-    pub async fn create_store(&self, seller_token: &str, union_id: &str, name: &str, category: &str) -> String {
+    pub async fn create_store(
+        &self,
+        seller_token: &str,
+        union_id: impl AsRef<str>,
+        name: &str,
+        category: &str,
+    ) -> StoreId {
         let v = self
             .post(
                 &format!("{}/v1/stores", self.broker),
                 Some(seller_token),
-                json!({"name": name, "union_id": union_id, "category": category}),
+                json!({"name": name, "union_id": union_id.as_ref(), "category": category}),
             )
             .await
             .expect(201);
-        json_of(&v, "id")
+        id_of(&v, "id")
     }
 
     /// A product added by `token` (the operator or a manufacturer), priced in EUR.
@@ -541,7 +636,7 @@ impl TestMarket {
         kind: &str,
         attributes: Value,
         list_price: i64,
-    ) -> String {
+    ) -> ProductId {
         let v = self
             .post(
                 &format!("{}/v1/products", self.broker),
@@ -550,7 +645,7 @@ impl TestMarket {
             )
             .await
             .expect(201);
-        json_of(&v, "id")
+        id_of(&v, "id")
     }
 
     /// Sets a store's offer (price in EUR); extra members (e.g. `union_fulfilment`) merge in.
@@ -558,8 +653,8 @@ impl TestMarket {
     pub async fn put_offer(
         &self,
         seller_token: &str,
-        store_id: &str,
-        product_id: &str,
+        store_id: impl AsRef<str>,
+        product_id: impl AsRef<str>,
         price: i64,
         stock: i64,
         sellable: bool,
@@ -569,28 +664,97 @@ impl TestMarket {
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
+        let (store_id, product_id) = (store_id.as_ref(), product_id.as_ref());
         self.put(&format!("{}/v1/stores/{store_id}/offers/{product_id}", self.broker), Some(seller_token), body)
             .await
             .expect(200)
     }
 
-    pub async fn select(&self, store_id: &str, product_id: &str, quantity: i64) -> Value {
-        self.post(
-            &format!("{}/v1/stores/{store_id}/selections", self.broker),
-            None,
-            json!({"product_id": product_id, "quantity": quantity}),
-        )
-        .await
-        .expect(200)
+    /// What `store_id` answers a buyer who chooses `quantity` of `product_id`.
+    pub async fn select(&self, store_id: impl AsRef<str>, product_id: impl AsRef<str>, quantity: i64) -> Selection {
+        let body = SelectionBody { product_id: product_id.as_ref().to_string(), quantity };
+        self.broker_as(None).select(store_id.as_ref(), &body).await.done()
     }
+
+    /// A union in the north, a seller with one store in it and one product of `kind` on
+    /// offer there (sellable, at its list price), all named after `name`.
+    pub async fn shop(&self, name: &str, kind: &str, price: i64, stock: i64) -> Shop {
+        let union = self.create_union(&format!("{name} union"), "north").await;
+        let (seller, seller_token) = self.create_seller(&format!("{name} seller")).await;
+        let store = self.create_store(&seller_token, &union, &format!("{name} store"), "tools").await;
+        let product = self.create_product(&self.operator, &format!("{name} {kind}"), kind, json!({}), price).await;
+        self.put_offer(&seller_token, &store, &product, price, stock, true, json!({})).await;
+        Shop { union, seller, seller_token, store, product }
+    }
+
+    /// An anonymous buyer's order as `order` asks it, placed (201).
+    pub async fn place_order(&self, order: &PlaceOrder) -> Placed {
+        self.place_order_as(None, order).await
+    }
+
+    /// An order placed with `bearer` (a buyer's token, or none), placed (201).
+    pub async fn place_order_as(&self, bearer: Option<&str>, order: &PlaceOrder) -> Placed {
+        let key = shared::ids::random_hex128();
+        match self.broker_as(bearer).place(order, &key).await.done() {
+            Placement::Placed(placed) => placed,
+            other => panic!("placed earlier: {other:?}"),
+        }
+    }
+
+    /// An anonymous buyer's order of `quantity` of `product` at `store`, placed (201).
+    pub async fn place(&self, store: &StoreId, product: &ProductId, quantity: i64) -> Placed {
+        self.place_order(&order_of(store, product, quantity)).await
+    }
+
+    /// The order as its buyer (`bearer`: its capability) reads it at the broker.
+    pub async fn order_view(&self, order: &OrderId, bearer: &str) -> BuyerView {
+        self.broker_as(Some(bearer)).order(order.as_str()).await.done()
+    }
+}
+
+/// A store with one product on offer, and who sells there.
+pub struct Shop {
+    pub union: UnionId,
+    pub seller: SellerId,
+    pub seller_token: String,
+    pub store: StoreId,
+    pub product: ProductId,
+}
+
+/// An order of `quantity` of `product` at `store` and nothing else: callers set the rest.
+pub fn order_of(store: &StoreId, product: &ProductId, quantity: i64) -> PlaceOrder {
+    PlaceOrder {
+        store_id: store.clone(),
+        product_id: product.clone(),
+        quantity,
+        referral: None,
+        referral_store_id: None,
+        expected_price: None,
+        contact: None,
+        points: None,
+    }
+}
+
+/// A typed id read out of a JSON answer.
+#[track_caller]
+pub fn id_of<T: std::str::FromStr>(v: &Value, key: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    json_of(v, key).parse().unwrap_or_else(|e| panic!("`{key}` is no id: {e:?} in {v}"))
+}
+
+/// A price in EUR, as the typed bodies carry it.
+pub fn eur(amount: i64) -> Money {
+    Money::new(amount, Currency::EUR)
 }
 
 impl TestMarket {
     /// A broker-issued manufacturer token, as sign-in would give.
-    pub fn manufacturer_token_for(&self, manufacturer_id: &str) -> String {
+    pub fn manufacturer_token_for(&self, manufacturer_id: impl AsRef<str>) -> String {
         let mut claims = shared::auth::Claims::new(
             ServiceName::Broker,
-            manufacturer_id,
+            manufacturer_id.as_ref(),
             shared::auth::Role::Manufacturer,
             &ServiceName::ALL,
             3600,

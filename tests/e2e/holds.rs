@@ -23,7 +23,7 @@ async fn shop_with(stock: i64, settings: &str) -> Shop {
     let store = m.create_store(&token, &union_id, "Hold Store", "office").await;
     let product = m.create_product(&m.operator, "Ink IX-1", "ink", json!({"colour": "cyan"}), 1_100).await;
     m.put_offer(&token, &store, &product, 1_000, stock, true, json!({})).await;
-    Shop { m, store, token, product }
+    Shop { m, store: store.into_string(), token, product: product.into_string() }
 }
 
 impl Shop {

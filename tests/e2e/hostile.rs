@@ -9,6 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shared::config::ServiceName;
+use shared::ids::{OrderId, ProductId, StoreId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PRICE: i64 = 2_500;
@@ -23,28 +24,23 @@ fn unhex(s: &str) -> Vec<u8> {
 
 /// A store with one product on offer and a placed order: the things hostile requests aim at.
 struct Target {
-    store: String,
-    product: String,
+    store: StoreId,
+    product: ProductId,
     seller: String,
-    order: String,
+    order: OrderId,
     capability: String,
 }
 
 async fn target(m: &TestMarket) -> Target {
-    let union = m.create_union("Hostile union", "north").await;
-    let (_, seller) = m.create_seller("Hostile seller").await;
-    let store = m.create_store(&seller, &union, "Hostile store", "tools").await;
-    let product = m.create_product(&m.operator, "Saw", "saw", json!({"teeth": "24"}), PRICE).await;
-    m.put_offer(&seller, &store, &product, PRICE, 10, true, json!({})).await;
-    let order = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store, "product_id": product, "quantity": 1}),
-        )
-        .await
-        .expect(201);
-    Target { store, product, seller, order: json_of(&order, "order_id"), capability: json_of(&order, "capability") }
+    let shop = m.shop("Hostile", "saw", PRICE, 10).await;
+    let order = m.place(&shop.store, &shop.product, 1).await;
+    Target {
+        store: shop.store,
+        product: shop.product,
+        seller: shop.seller_token,
+        order: order.order_id,
+        capability: order.capability,
+    }
 }
 
 /// The order as its real capability sees it: unchanged by whatever was refused.
@@ -89,7 +85,7 @@ async fn broker_jwk(m: &TestMarket) -> (String, Vec<u8>, String) {
     (json_of(&jwk, "kid"), x, jwk.to_string())
 }
 
-fn capability_claims(order: &str) -> Value {
+fn capability_claims(order: &OrderId) -> Value {
     let now = shared::time::unix_seconds();
     json!({"iss": "broker", "sub": order, "aud": ["broker", "settlement", "delivery"], "iat": now, "exp": now + 3600,
            "role": "capability", "scope": ["read", "cancel", "address", "message"]})
@@ -369,7 +365,7 @@ async fn path_traversal_and_malformed_ids_are_refused_without_effect() {
         format!("{}%2F..", t.order),
         "%c0%ae%c0%ae".to_string(),
         format!("{}A", t.order),
-        t.order.to_uppercase(),
+        t.order.as_str().to_uppercase(),
         long.clone(),
     ];
     let auth = format!("Authorization: Bearer {}", t.capability);
@@ -407,9 +403,9 @@ async fn path_traversal_and_malformed_ids_are_refused_without_effect() {
     // Offers: a traversal in either id changes no offer.
     let offer_body = json!({"price": money(1), "stock": 999, "sellable": true}).to_string();
     for (store, product) in [
-        (format!("..%2F{}", t.store), t.product.clone()),
-        (t.store.clone(), format!("..%2F{}", t.product)),
-        (t.store.clone(), format!("{}%2F..%2F..", t.product)),
+        (format!("..%2F{}", t.store), t.product.to_string()),
+        (t.store.to_string(), format!("..%2F{}", t.product)),
+        (t.store.to_string(), format!("{}%2F..%2F..", t.product)),
         ("%2e%2e".to_string(), "%2e%2e".to_string()),
     ] {
         let head = format!(
@@ -428,14 +424,11 @@ async fn path_traversal_and_malformed_ids_are_refused_without_effect() {
 
 /// A reproducible stream of hostile JSON: wrong types, huge and negative numbers, floats
 /// for money, deep nesting, control characters, unknown fields, truncation.
-struct Junk(u64);
+struct Junk(fastrand::Rng);
 
 impl Junk {
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+        self.0.u64(..)
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -533,7 +526,7 @@ async fn random_json_on_every_public_route_is_4xx_problem_json_never_5xx() {
     let courier = m.get(&format!("{}/v1/courier/shipments", m.delivery), None).await;
     assert_eq!(courier.status, 401);
     let seed = std::env::var("MARKETPLACE_JUNK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_cafe_u64);
-    let mut junk = Junk(seed);
+    let mut junk = Junk(fastrand::Rng::with_seed(seed));
     let o = &t.order;
     let address =
         json!({"name": "A", "line1": "1 Road", "city": "C", "postal_code": "1", "region": "north", "country": "DE"});
@@ -672,13 +665,7 @@ fn retry_after(a: &Answer) -> u64 {
 async fn login_routes_are_rate_limited_per_client_with_retry_after() {
     let m = limited_market().await;
     let email = format!("{}@limits.example", shared::ids::random_hex128());
-    m.post(
-        &format!("{}/v1/sellers", m.broker),
-        None,
-        json!({"name": "L", "email": email, "password": "correct horse battery"}),
-    )
-    .await
-    .expect(201);
+    m.register_seller("L", &email).await;
     m.post(
         &format!("{}/v1/buyers", m.broker),
         None,

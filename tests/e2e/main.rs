@@ -2,6 +2,7 @@
 //! databases, driven over real HTTP. `MARKETPLACE_TEST_DATABASE=postgres://…` runs the
 //! same suite on PostgreSQL.
 
+mod flows;
 mod helpers;
 
 mod abuse;

@@ -15,10 +15,10 @@ use shared::money::{Currency, Money, MAX_AMOUNT};
 const HOSTILE: [i64; 2] = [i64::MAX, MAX_AMOUNT + 1];
 
 struct Shop {
-    seller: String,
+    seller: SellerId,
     token: String,
-    store: String,
-    product: String,
+    store: StoreId,
+    product: ProductId,
 }
 
 async fn shop(m: &TestMarket, extra: Value) -> Shop {
@@ -110,18 +110,7 @@ async fn to_settlement(m: &TestMarket, message: Message) -> u16 {
 }
 
 fn payable(order: &OrderId, store: &StoreId, amount: Money) -> Message {
-    Message::OrderPayable {
-        order_id: order.clone(),
-        amount,
-        store_id: store.clone(),
-        product_id: ProductId::generate(),
-        referral_store_id: None,
-        shipper_store_id: None,
-        pay_by: None,
-        points_discount: None,
-        public_amount: None,
-        group_discount: None,
-    }
+    Message::plain_payable(order.clone(), store.clone(), ProductId::generate(), amount)
 }
 
 async fn post_keyed(m: &TestMarket, path: &str, token: &str, body: Value) -> crate::helpers::Answer {
@@ -191,11 +180,11 @@ async fn payments_refunds_and_charges_above_the_money_ceiling_move_no_money() {
     assert_eq!(tb, after_payment, "a refused refund or charge moved money");
 
     // Everything that read the books before still answers.
-    let token = m.seller_token_for(seller.as_str());
+    let token = m.seller_token_for(&seller);
     let balance =
         m.get(&format!("{}/v1/seller/balance?store_id={store}", m.settlement), Some(&token)).await.expect(200);
     assert_eq!(balance["escrow"], money(1_000), "{balance}");
-    let cap = m.capability_for(huge.as_str());
+    let cap = m.capability_for(&huge);
     let view = m.get(&format!("{}/v1/orders/{huge}/settlement", m.settlement), Some(&cap)).await;
     assert_eq!(view.status.as_u16(), 404, "the hostile order was never stored");
 }

@@ -1,7 +1,7 @@
 //! End-to-end tests: anonymous orders, pairing, the workflow and its mail, the message
 //! relay, buyer accounts, and the messages to settlement and delivery.
 
-use crate::helpers::{json_of, money, TestMarket};
+use crate::helpers::{json_of, money, page_text, TestMarket};
 use serde_json::{json, Value};
 use shared::config::{Config, ServiceName};
 use shared::ids::{OrderId, ProductId, StoreId};
@@ -39,6 +39,8 @@ async fn world_with(m: TestMarket) -> World {
     let product = m.create_product(&m.operator, "Toner TX-1", "toner", json!({"colour": "black"}), 1_100).await;
     m.put_offer(&a_token, &a, &product, 1_000, 5, false, json!({"reason": "no licence"})).await;
     m.put_offer(&b_token, &b, &product, 1_000, 10, true, json!({})).await;
+    let (union_id, product) = (union_id.into_string(), product.into_string());
+    let (a, b, c) = (a.into_string(), b.into_string(), c.into_string());
     World { m, union_id, a, a_token, b, b_token, c, c_token, product }
 }
 
@@ -267,7 +269,7 @@ async fn approval_product(w: &World) -> (String, String, String) {
         .expect(201);
     let product = json_of(&v, "id");
     w.m.put_offer(&w.b_token, &w.b, &product, 2_000, 4, true, json!({"requires_price_confirmation": true})).await;
-    (product, maker, maker_token)
+    (product, maker.into_string(), maker_token)
 }
 
 #[tokio::test]
@@ -506,47 +508,6 @@ async fn buyer_and_store_talk_through_the_relay_without_learning_who_the_other_i
     assert!(!note[0].contains("gift-wrap"), "the text stays in the relay");
 }
 
-/// Credits a store's available balance at settlement: an order paid and delivered.
-async fn fund_store(m: &TestMarket, store: &str, product: &str, amount: i64) {
-    use shared::money::{Currency, Money};
-    let order = OrderId::generate();
-    let payable = Message::OrderPayable {
-        order_id: order.clone(),
-        amount: Money::new(amount, Currency::EUR),
-        store_id: StoreId::parse(store).unwrap(),
-        product_id: ProductId::parse(product).unwrap(),
-        referral_store_id: None,
-        shipper_store_id: None,
-        pay_by: None,
-        points_discount: None,
-        public_amount: None,
-        group_discount: None,
-    };
-    m.eventually("settlement to know the store", || {
-        let payable = payable.clone();
-        async move { (m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await == 204).then_some(()) }
-    })
-    .await;
-    let partner = m
-        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Funding Pay"}))
-        .await
-        .expect(201);
-    let body = json!({"order_id": order, "amount": money(amount), "partner_reference": "funding"});
-    let key = shared::ids::random_hex128();
-    let paid = m
-        .call(
-            reqwest::Method::POST,
-            &format!("{}/v1/payments", m.settlement),
-            Some(&json_of(&partner, "api_key")),
-            Some(&body),
-            &[("Idempotency-Key", key.as_str())],
-        )
-        .await;
-    assert_eq!(paid.expect(201)["status"], "captured");
-    let delivered = Message::OrderDelivered { order_id: order };
-    assert_eq!(m.send_message(ServiceName::Delivery, ServiceName::Settlement, delivered).await, 204);
-}
-
 async fn buyer_account(w: &World, handle: &str) -> (String, String) {
     let v = w.m.post(&w.url("/v1/buyers"), None, json!({"handle": handle, "password": PASSWORD})).await.expect(201);
     let s =
@@ -612,7 +573,7 @@ async fn buyer_accounts_hold_equipment_group_prices_and_collection_points_but_or
     w.m.put(&w.url(&format!("/v1/stores/{}/collection-point", w.c)), Some(&w.m.operator), json!({"enabled": true}))
         .await
         .expect(200);
-    fund_store(&w.m, &w.c, &w.product, 1_000).await;
+    w.m.fund_store(&StoreId::parse(&w.c).unwrap(), &ProductId::parse(&w.product).unwrap(), 1_000).await;
     let collection = json!({"store_id": w.c, "code": code, "items": 3});
     let redeemed = w.m.post(&w.url("/v1/seller/collections"), Some(&w.c_token), collection.clone()).await.expect(200);
     assert_eq!(redeemed["points"], 150);
@@ -767,6 +728,7 @@ async fn unpaid_orders_expire_at_settlements_deadline_and_give_their_stock_back_
 async fn a_back_order_is_sold_and_shipped_by_the_manufacturer() {
     let w = world().await;
     let (maker, maker_store, maker_token) = w.m.create_manufacturer("Tonerworks").await;
+    let (maker, maker_store) = (maker.into_string(), maker_store.into_string());
     let v =
         w.m.post(
             &w.url("/v1/products"),
@@ -1044,15 +1006,7 @@ async fn a_key_replayed_after_the_window_answers_the_order_id_and_status_only() 
 
 /// The storefront's order form, posted as the browser posts it: the receipt's order id.
 async fn post_order_form(broker: &str, fields: &[(&str, &str)]) -> String {
-    let page = reqwest::Client::new()
-        .post(format!("{broker}/shop/order"))
-        .form(fields)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(reqwest::Client::new().post(format!("{broker}/shop/order")).form(fields)).await;
     let id = page.split("id=\"order-id\">").nth(1).unwrap_or_else(|| panic!("no receipt: {page}"));
     assert!(page.contains("id=\"capability\""), "the receipt shows a code");
     id.split('<').next().unwrap().to_string()

@@ -29,7 +29,7 @@ async fn shipment(m: &TestMarket) -> (OrderId, String) {
     let order = OrderId::generate();
     let address = json!({ "name": NAME, "line1": LINE1, "city": "Thistlebury", "postal_code": "QX7 4ZZ",
                           "region": "north", "country": "GB" });
-    let cap = m.capability_for(order.as_str());
+    let cap = m.capability_for(&order);
     m.put(&format!("{}/v1/shipments/{order}/address", m.delivery), Some(&cap), address).await.expect(204);
     let request = Message::ShipmentRequested {
         order_id: order.clone(),
@@ -48,7 +48,7 @@ async fn shipment(m: &TestMarket) -> (OrderId, String) {
 }
 
 async fn tracking(m: &TestMarket, order: &OrderId) -> Value {
-    let cap = m.capability_for(order.as_str());
+    let cap = m.capability_for(&order);
     m.get(&format!("{}/v1/shipments/{order}", m.delivery), Some(&cap)).await.expect(200)
 }
 
@@ -252,7 +252,7 @@ async fn approval_offer(m: &TestMarket) -> (String, String, String) {
     let (_seller, seller_token) = m.create_seller("Seller B").await;
     let store = m.create_store(&seller_token, &union, "Corner B", "office").await;
     m.put_offer(&seller_token, &store, &product, 2_000, 4, true, json!({})).await;
-    (store, product, email)
+    (store.into_string(), product, email)
 }
 
 async fn place(m: &TestMarket, store: &str, product: &str) -> (String, String) {

@@ -3,12 +3,10 @@
 //! refused.
 
 use crate::helpers::{json_of, TestMarket};
-use crate::settlement::{balance, eur, partner, pay, payable, register_store, to_settlement};
+use crate::settlement::{balance, books, delivered, register_store, Books};
 use base64::Engine;
 use serde_json::{json, Value};
-use shared::config::ServiceName;
 use shared::ids::SellerId;
-use shared::messages::Message;
 
 const IBAN: &str = "GB82 WEST 1234 5698 7654 32";
 const OTHER_IBAN: &str = "DE89370400440532013000";
@@ -93,13 +91,13 @@ async fn an_old_sign_in_cannot_change_the_account() {
     let url = format!("{}/v1/seller/payout-account?store_id={store}", m.settlement);
     let now = chrono::Utc::now().timestamp();
 
-    let fresh = m.seller_token_signed_in_at(seller.as_str(), Some(now - 10));
+    let fresh = m.seller_token_signed_in_at(&seller, Some(now - 10));
     let first = m.put(&url, Some(&fresh), account(IBAN)).await.expect(200);
 
     // Signed in longer ago than `reauth_seconds` (well within the default 300: the setting
     // is what decides), or with no sign-in time at all: refused, nothing written.
     for auth_time in [Some(now - 120), None] {
-        let stale = m.seller_token_signed_in_at(seller.as_str(), auth_time);
+        let stale = m.seller_token_signed_in_at(&seller, auth_time);
         let a = m.put(&url, Some(&stale), account(OTHER_IBAN)).await;
         let www = a.headers.get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         a.expect_problem(401, "reauthentication_required");
@@ -114,16 +112,12 @@ async fn an_old_sign_in_cannot_change_the_account() {
 #[tokio::test]
 async fn a_remittance_during_the_hold_skips_the_store() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let seller = SellerId::generate();
-    let store = register_store(&m, &seller).await;
-    let o = payable(&m, 2_000, &store, None, None).await;
-    pay(&m, &p, &o.id, eur(2_000)).await;
-    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    let Books { p, seller, store } = books(&m).await;
+    delivered(&m, &p, &store, 2_000).await;
     let available = balance(&m, &seller, &store).await.0;
     assert!(available > 0);
 
-    let token = m.seller_token_for(seller.as_str());
+    let token = m.seller_token_for(&seller);
     let url = format!("{}/v1/seller/payout-account?store_id={store}", m.settlement);
     m.put(&url, Some(&token), account(IBAN)).await.expect(200);
     let run = format!("{}/v1/remittances/run", m.settlement);
@@ -140,14 +134,10 @@ async fn a_remittance_during_the_hold_skips_the_store() {
 #[tokio::test]
 async fn without_a_hold_the_account_is_paid_at_once() {
     let m = TestMarket::spawn_with(payouts_settings("account_hold_hours = 0")).await;
-    let p = partner(&m, None).await;
-    let seller = SellerId::generate();
-    let store = register_store(&m, &seller).await;
-    let o = payable(&m, 2_000, &store, None, None).await;
-    pay(&m, &p, &o.id, eur(2_000)).await;
-    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    let Books { p, seller, store } = books(&m).await;
+    delivered(&m, &p, &store, 2_000).await;
     let url = format!("{}/v1/seller/payout-account?store_id={store}", m.settlement);
-    let set = m.put(&url, Some(&m.seller_token_for(seller.as_str())), account(IBAN)).await.expect(200);
+    let set = m.put(&url, Some(&m.seller_token_for(&seller)), account(IBAN)).await.expect(200);
     assert_eq!(set["hold_until"], Value::Null);
     let batch = m.post(&format!("{}/v1/remittances/run", m.settlement), Some(&m.operator), json!({})).await.expect(200);
     assert_eq!(batch["remittances"].as_array().unwrap().len(), 1, "{batch}");
@@ -173,5 +163,5 @@ async fn webhook_urls_that_point_inside_are_refused() {
             .expect_problem(422, "invalid_webhook_url");
     }
     // Loopback in canonical form stays fine outside strict mode (local partners, tests).
-    partner(&m, Some("http://127.0.0.1:9/hook")).await;
+    crate::settlement::partner(&m, Some("http://127.0.0.1:9/hook")).await;
 }

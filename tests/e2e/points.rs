@@ -4,12 +4,10 @@
 //! then points spent at another store, which must be paid from the points liability.
 
 use crate::helpers::{json_of, money, Answer, TestMarket};
-use reqwest::Method;
 use serde_json::{json, Value};
 use shared::config::{Config, ServiceName};
-use shared::ids::{OrderId, ProductId, StoreId};
+use shared::ids::{OrderId, ProductId, StoreId, UnionId};
 use shared::messages::Message;
-use shared::money::{Currency, Money};
 
 const PASSWORD: &str = "buyer password 1";
 
@@ -23,12 +21,12 @@ fn settlement(m: &TestMarket, path: &str) -> String {
 
 struct Shop {
     token: String,
-    store: String,
-    product: String,
+    store: StoreId,
+    product: ProductId,
 }
 
 /// A seller with one store offering one product at `price`, known to settlement.
-async fn shop(m: &TestMarket, union: &str, name: &str, price: i64) -> Shop {
+async fn shop(m: &TestMarket, union: &UnionId, name: &str, price: i64) -> Shop {
     let (_, token) = m.create_seller(name).await;
     let store = m.create_store(&token, union, &format!("{name} store"), "office").await;
     let product = m.create_product(&m.operator, &format!("{name} toner"), "toner", json!({}), price).await;
@@ -46,33 +44,9 @@ async fn available(m: &TestMarket, s: &Shop) -> i64 {
     m.get(&url, Some(&s.token)).await.expect(200)["available"]["amount"].as_i64().unwrap()
 }
 
-async fn partner(m: &TestMarket) -> String {
-    let p = m.post(&settlement(m, "/v1/partners"), Some(&m.operator), json!({"name": "Pay Co"})).await.expect(201);
-    json_of(&p, "api_key")
-}
-
 /// The partner pays `amount` for the order, retrying while settlement has not heard of it.
 async fn pay(m: &TestMarket, api_key: &str, order: &str, amount: i64) {
-    let body = json!({"order_id": order, "amount": money(amount), "partner_reference": "ref"});
-    let key = format!("pay-{order}");
-    let paid = m
-        .eventually("settlement to know the order", || {
-            let (body, key) = (body.clone(), key.clone());
-            async move {
-                let a = m
-                    .call(
-                        Method::POST,
-                        &settlement(m, "/v1/payments"),
-                        Some(api_key),
-                        Some(&body),
-                        &[("Idempotency-Key", &key)],
-                    )
-                    .await;
-                (a.status.as_u16() == 201).then_some(a.body)
-            }
-        })
-        .await;
-    assert_eq!(paid["status"], "captured", "{paid}");
+    m.pay_in_full(api_key, &OrderId::parse(order).unwrap(), amount, "ref").await;
 }
 
 /// Delivery's word that the order arrived: settlement releases its escrow.
@@ -82,24 +56,9 @@ async fn release(m: &TestMarket, order: &str) {
 }
 
 /// Credits `amount` less the 3 % fee to the shop's balance: an order paid and delivered.
-async fn fund(m: &TestMarket, s: &Shop, api_key: &str, amount: i64) {
+async fn fund(m: &TestMarket, s: &Shop, amount: i64) {
     let before = available(m, s).await;
-    let order = OrderId::generate();
-    let payable = Message::OrderPayable {
-        order_id: order.clone(),
-        amount: Money::new(amount, Currency::EUR),
-        store_id: StoreId::parse(&s.store).unwrap(),
-        product_id: ProductId::parse(&s.product).unwrap(),
-        referral_store_id: None,
-        shipper_store_id: None,
-        pay_by: None,
-        points_discount: None,
-        public_amount: None,
-        group_discount: None,
-    };
-    assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
-    pay(m, api_key, order.as_str(), amount).await;
-    release(m, order.as_str()).await;
+    m.fund_store(&s.store, &s.product, amount).await;
     assert!(available(m, s).await > before);
 }
 
@@ -120,12 +79,12 @@ async fn code(m: &TestMarket, buyer: &str) -> String {
     json_of(&m.post(&broker(m, "/v1/buyer/collection-codes"), Some(buyer), json!({})).await.expect(201), "code")
 }
 
-async fn collect(m: &TestMarket, seller: &str, store: &str, code: &str, items: i64) -> Answer {
+async fn collect(m: &TestMarket, seller: &str, store: &StoreId, code: &str, items: i64) -> Answer {
     let body = json!({"store_id": store, "code": code, "items": items});
     m.post(&broker(m, "/v1/seller/collections"), Some(seller), body).await
 }
 
-async fn enable(m: &TestMarket, token: &str, store: &str, enabled: bool) -> Answer {
+async fn enable(m: &TestMarket, token: &str, store: &StoreId, enabled: bool) -> Answer {
     m.put(&broker(m, &format!("/v1/stores/{store}/collection-point")), Some(token), json!({"enabled": enabled})).await
 }
 
@@ -160,7 +119,6 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     let m = TestMarket::spawn().await;
     let union = m.create_union("North", "north").await;
     let a = shop(&m, &union, "Alpha", 1_000).await;
-    let api_key = partner(&m).await;
     let buyer = buyer(&m, "returner").await;
     let code = code(&m, &buyer).await;
 
@@ -168,7 +126,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     // unknown one does not exist, a body without `store_id` is refused.
     let (_, fresh) = m.create_seller("Fresh").await;
     collect(&m, &fresh, &a.store, &code, 1_000).await.expect_problem(403, "forbidden");
-    collect(&m, &fresh, StoreId::generate().as_str(), &code, 1_000).await.expect_problem(404, "not_found");
+    collect(&m, &fresh, &StoreId::generate(), &code, 1_000).await.expect_problem(404, "not_found");
     let bare = m.post(&broker(&m, "/v1/seller/collections"), Some(&fresh), json!({"code": code, "items": 1_000})).await;
     assert!(bare.status.is_client_error(), "{:?}", bare.body);
 
@@ -176,7 +134,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
     collect(&m, &a.token, &a.store, &code, 3).await.expect_problem(409, "not_a_collection_point");
     // Only the operator enables a collection point.
     enable(&m, &a.token, &a.store, true).await.expect_problem(403, "forbidden");
-    enable(&m, &m.operator, StoreId::generate().as_str(), true).await.expect_problem(404, "not_found");
+    enable(&m, &m.operator, &StoreId::generate(), true).await.expect_problem(404, "not_found");
     assert_eq!(points(&m, &buyer).await, 0);
     assert_eq!(liability(&m.balanced_trial_balance().await), 0);
 
@@ -190,7 +148,7 @@ async fn only_an_enabled_and_funded_collection_point_of_ones_own_mints_and_each_
 
     // Funded: the value of the points (3 items × 50 points × 1 minor unit) leaves the
     // store's balance for the points liability before the points exist.
-    fund(&m, &a, &api_key, 10_000).await;
+    fund(&m, &a, 10_000).await;
     let before = available(&m, &a).await;
     let minted = collect(&m, &a.token, &a.store, &code, 3).await.expect(200);
     assert_eq!(minted["points"], 150);
@@ -217,9 +175,8 @@ async fn a_collection_point_mints_at_most_its_daily_cap() {
         TestMarket::spawn_with(with_broker_settings("[settings.broker]\ncollection_daily_points_cap = 200\n")).await;
     let union = m.create_union("North", "north").await;
     let a = shop(&m, &union, "Alpha", 1_000).await;
-    let api_key = partner(&m).await;
     enable(&m, &m.operator, &a.store, true).await.expect(200);
-    fund(&m, &a, &api_key, 10_000).await;
+    fund(&m, &a, 10_000).await;
     let buyer = buyer(&m, "returner").await;
 
     collect(&m, &a.token, &a.store, &code(&m, &buyer).await, 3).await.expect(200);
@@ -242,9 +199,9 @@ async fn points_spent_at_another_store_are_paid_to_it_from_the_points_liability(
     let union = m.create_union("North", "north").await;
     let a = shop(&m, &union, "Alpha", 1_000).await;
     let b = shop(&m, &union, "Beta", 1_420).await;
-    let api_key = partner(&m).await;
+    let api_key = m.partner_key().await;
     enable(&m, &m.operator, &a.store, true).await.expect(200);
-    fund(&m, &a, &api_key, 100_000).await;
+    fund(&m, &a, 100_000).await;
     let a_before = available(&m, &a).await;
     let buyer = buyer(&m, "returner").await;
     collect(&m, &a.token, &a.store, &code(&m, &buyer).await, 1_000).await.expect(200);
@@ -280,7 +237,7 @@ async fn sellers_see_public_prices_and_one_group_discounts_line_per_statement() 
     let m = TestMarket::spawn().await;
     let union = m.create_union("North", "north").await;
     let b = shop(&m, &union, "Beta", 1_000).await;
-    let api_key = partner(&m).await;
+    let api_key = m.partner_key().await;
     let group_prices = broker(&m, &format!("/v1/stores/{}/group-prices", b.store));
     m.put(
         &group_prices,

@@ -1,6 +1,7 @@
 //! The launcher as users run it: its logs hold no secret, and it stops gracefully.
 
-use crate::checkout::{checkout, ADDRESS_LINE, RECIPIENT};
+use crate::checkout::checkout;
+use crate::flows::{ADDRESS_LINE, RECIPIENT};
 use crate::helpers::TestMarket;
 
 #[tokio::test]

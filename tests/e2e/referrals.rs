@@ -4,7 +4,7 @@
 //! the order goes through all the same. The fee is checked where it lands: the referring
 //! store's balance at settlement after payment and delivery.
 
-use crate::helpers::{json_of, money, Answer, TestMarket};
+use crate::helpers::{json_of, money, post_form, Answer, TestMarket};
 use serde_json::{json, Value};
 use shared::config::ServiceName;
 use shared::ids::{OrderId, ProductId, StoreId};
@@ -47,6 +47,8 @@ async fn world(m: TestMarket) -> World {
         .await
         .expect(201);
     let partner_key = json_of(&partner, "api_key");
+    let (a, b, c) = (a.into_string(), b.into_string(), c.into_string());
+    let (product, other_product) = (product.into_string(), other_product.into_string());
     World { m, a, a_token, b, b_token, c, product, other_product, partner_key }
 }
 
@@ -65,7 +67,8 @@ impl World {
     /// The referral token of the alternative `to` in a selection at A.
     async fn token_from_selection(&self, to: &str) -> String {
         let sel = self.m.select(&self.a, &self.product, 1).await;
-        referral_for(&sel, to)
+        let alt = sel.alternatives.into_iter().find(|a| a.store_id.as_str() == to);
+        alt.unwrap_or_else(|| panic!("{to} is no alternative")).referral.expect("a referral token")
     }
 
     /// The store the broker names as referrer on the order (the store's own view).
@@ -133,8 +136,7 @@ async fn a_bare_referral_store_id_earns_nothing_even_after_a_recorded_redirect()
     let w = world(TestMarket::spawn().await).await;
     // The attack: select at A anonymously (the broker records the redirect to B), then
     // order at B naming A.
-    let sel = w.m.select(&w.a, &w.product, 1).await;
-    assert_eq!(sel["sellable"], false);
+    assert!(!w.m.select(&w.a, &w.product, 1).await.sellable);
     let order = w.place(&w.b, &w.product, json!({"referral_store_id": w.a})).await;
     assert_eq!(w.referrer_of(&order, &w.b_token).await, Value::Null);
     // Even a malformed one is only ignored.
@@ -270,13 +272,9 @@ async fn the_storefront_carries_the_referral_token_from_the_alternative_to_the_o
         r.text().await.unwrap()
     };
     // Choosing at A: the alternative's link carries B's token.
-    let chosen = c
-        .post(format!("{base}/shop/stores/{}/products/{}/select", w.a, w.product))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("quantity", "1")])
-        .send()
-        .await
-        .unwrap();
+    let chosen =
+        post_form(&c, format!("{base}/shop/stores/{}/products/{}/select", w.a, w.product), None, &[("quantity", "1")])
+            .await;
     let chosen = text(chosen).await;
     let prefix = format!("/shop/stores/{}/products/{}?referral=", w.b, w.product);
     let at = chosen.find(&prefix).unwrap_or_else(|| panic!("no referral link: {chosen}")) + prefix.len();
@@ -285,13 +283,13 @@ async fn the_storefront_carries_the_referral_token_from_the_alternative_to_the_o
     // Following it: the product page, the choice at B and its order form keep the token.
     let page = text(c.get(format!("{base}{prefix}{token}")).send().await.unwrap()).await;
     assert!(page.contains(&format!("name=\"referral\" value=\"{token}\"")), "{page}");
-    let at_b = c
-        .post(format!("{base}/shop/stores/{}/products/{}/select", w.b, w.product))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("quantity", "1"), ("referral", token)])
-        .send()
-        .await
-        .unwrap();
+    let at_b = post_form(
+        &c,
+        format!("{base}/shop/stores/{}/products/{}/select", w.b, w.product),
+        None,
+        &[("quantity", "1"), ("referral", token)],
+    )
+    .await;
     let at_b = text(at_b).await;
     assert!(at_b.contains("form class=\"order\"") && at_b.contains(&format!("name=\"referral\" value=\"{token}\"")));
     let key = shared::ids::random_hex128();

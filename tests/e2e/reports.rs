@@ -3,14 +3,11 @@
 //! (payments released by a delivery message), so every report price moves real money on
 //! the ledger.
 
-use crate::helpers::{json_of, money, Answer, TestMarket};
-use reqwest::Method;
+use crate::helpers::{eur, json_of, money, Answer, TestMarket};
 use serde_json::{json, Value};
 use shared::config::{Config, ServiceName};
-use shared::ids::OrderId;
-use shared::ids::StoreId;
+use shared::ids::{OrderId, ProductId, SellerId, StoreId, UnionId};
 use shared::messages::Message;
-use shared::money::{Currency, Money};
 
 /// The current month, the only month of data a fresh market holds.
 fn this_month() -> String {
@@ -28,14 +25,14 @@ fn with_privacy(toml_text: &str) -> impl FnOnce(&mut Config) + '_ {
 }
 
 struct Shop {
-    seller: String,
+    seller: SellerId,
     token: String,
-    store: String,
-    product: String,
+    store: StoreId,
+    product: ProductId,
 }
 
 /// A seller with one store of `category` offering one drill.
-async fn shop(m: &TestMarket, union: &str, category: &str) -> Shop {
+async fn shop(m: &TestMarket, union: &UnionId, category: &str) -> Shop {
     let (seller, token) = m.create_seller(&format!("{category} seller")).await;
     let store = m.create_store(&token, union, &format!("{category} corner"), category).await;
     let product = m.create_product(&m.operator, "Drill 18V", "drill", json!({"volts": "18"}), 4_000).await;
@@ -58,33 +55,7 @@ async fn available(m: &TestMarket, s: &Shop) -> i64 {
 /// order paid by a partner and delivered.
 async fn fund(m: &TestMarket, s: &Shop, amount: i64) {
     let before = available(m, s).await;
-    let partner = m
-        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Acme Pay"}))
-        .await
-        .expect(201);
-    let order = OrderId::generate();
-    let payable = Message::OrderPayable {
-        order_id: order.clone(),
-        amount: Money::new(amount, Currency::EUR),
-        store_id: StoreId::parse(&s.store).unwrap(),
-        product_id: shared::ids::ProductId::parse(&s.product).unwrap(),
-        referral_store_id: None,
-        shipper_store_id: None,
-        pay_by: None,
-        points_discount: None,
-        public_amount: None,
-        group_discount: None,
-    };
-    assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
-    let key = shared::ids::random_hex128();
-    let body = json!({"order_id": order, "amount": money(amount), "partner_reference": "funding"});
-    let url = format!("{}/v1/payments", m.settlement);
-    let api_key = json_of(&partner, "api_key");
-    let headers = [("Idempotency-Key", key.as_str())];
-    let paid = m.call(Method::POST, &url, Some(&api_key), Some(&body), &headers).await;
-    assert_eq!(paid.expect(201)["status"], "captured");
-    let delivered = Message::OrderDelivered { order_id: order };
-    assert_eq!(m.send_message(ServiceName::Delivery, ServiceName::Settlement, delivered).await, 204);
+    m.fund_store(&s.store, &s.product, amount).await;
     let fee = amount * 3 / 100;
     assert_eq!(available(m, s).await, before + amount - fee);
 }
@@ -450,8 +421,8 @@ async fn purchases_left_charging_are_completed_or_failed_by_the_outbox() {
 
     let db = shared::db::Db::open(&m.config.database_url(ServiceName::Broker), 1, broker::MIGRATIONS).unwrap();
     let reports = broker::reports::Reports::from_config(&m.config).unwrap();
-    let begin = |seller: &str| {
-        let seller = shared::ids::SellerId::parse(seller).unwrap();
+    let begin = |seller: &SellerId| {
+        let seller = seller.clone();
         let body = broker::reports::domain::BuyBody {
             kind: "sales_history".into(),
             group_by: "category".into(),
@@ -564,38 +535,14 @@ async fn finance_figures_carry_paid_value_refunds_and_average_basket() {
     let union = m.create_union("North", "north").await;
     let s = shop(&m, &union, "tools").await;
     fund(&m, &s, 4_000).await;
-    let partner = m
-        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Acme Pay"}))
-        .await
-        .expect(201);
-    let api_key = json_of(&partner, "api_key");
+    let api_key = m.partner_key().await;
     for i in 0..23 {
         let order = OrderId::generate();
-        let payable = Message::OrderPayable {
-            order_id: order.clone(),
-            amount: Money::new(4_000, Currency::EUR),
-            store_id: StoreId::parse(&s.store).unwrap(),
-            product_id: shared::ids::ProductId::parse(&s.product).unwrap(),
-            referral_store_id: None,
-            shipper_store_id: None,
-            pay_by: None,
-            points_discount: None,
-            public_amount: None,
-            group_discount: None,
-        };
+        let payable = Message::plain_payable(order.clone(), s.store.clone(), s.product.clone(), eur(4_000));
         assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, payable).await, 204);
-        let key = shared::ids::random_hex128();
-        let body = json!({"order_id": order, "amount": money(4_000), "partner_reference": "r"});
-        let url = format!("{}/v1/payments", m.settlement);
-        let paid = m.call(Method::POST, &url, Some(&api_key), Some(&body), &[("Idempotency-Key", key.as_str())]).await;
-        let payment = json_of(&paid.expect(201), "payment_id");
+        let payment = m.pay_in_full(&api_key, &order, 4_000, "r").await.payment_id;
         if i < 8 {
-            let key = shared::ids::random_hex128();
-            let body = json!({"payment_id": payment, "amount": money(1_000), "reason": "damaged box"});
-            let url = format!("{}/v1/refunds", m.settlement);
-            m.call(Method::POST, &url, Some(&api_key), Some(&body), &[("Idempotency-Key", key.as_str())])
-                .await
-                .expect(201);
+            m.refund(&api_key, &payment, 1_000).await.expect(201);
         }
     }
     // 24 orders of 40.00 (one from the funding), 8 refunded 10.00 each.

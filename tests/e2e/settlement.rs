@@ -1,7 +1,7 @@
 //! End-to-end tests: settlement. The broker and delivery are played through their
 //! messages, so these tests depend only on settlement.
 
-use crate::helpers::{json_of, money, Answer, TestMarket};
+use crate::helpers::{json_of, kind_balance, money, Answer, TestMarket};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shared::config::ServiceName;
@@ -65,24 +65,34 @@ pub(crate) async fn payable(
     shipper: Option<&StoreId>,
 ) -> Order {
     let order = Order { id: OrderId::generate(), product: ProductId::generate() };
-    to_settlement(
-        m,
-        ServiceName::Broker,
-        Message::OrderPayable {
-            order_id: order.id.clone(),
-            amount: eur(amount),
-            store_id: store.clone(),
-            product_id: order.product.clone(),
-            referral_store_id: referral.cloned(),
-            shipper_store_id: shipper.cloned(),
-            pay_by: None,
-            points_discount: None,
-            public_amount: None,
-            group_discount: None,
-        },
-    )
-    .await;
+    let mut message = Message::plain_payable(order.id.clone(), store.clone(), order.product.clone(), eur(amount));
+    if let Message::OrderPayable { referral_store_id, shipper_store_id, .. } = &mut message {
+        (*referral_store_id, *shipper_store_id) = (referral.cloned(), shipper.cloned());
+    }
+    to_settlement(m, ServiceName::Broker, message).await;
     order
+}
+
+/// A payment partner and a new seller's store, as settlement knows them.
+pub(crate) struct Books {
+    pub(crate) p: Partner,
+    pub(crate) seller: SellerId,
+    pub(crate) store: StoreId,
+}
+
+pub(crate) async fn books(m: &TestMarket) -> Books {
+    let p = partner(m, None).await;
+    let seller = SellerId::generate();
+    let store = register_store(m, &seller).await;
+    Books { p, seller, store }
+}
+
+/// An order of `amount` at `store`, paid in full by `p` and delivered: its escrow released.
+pub(crate) async fn delivered(m: &TestMarket, p: &Partner, store: &StoreId, amount: i64) -> Order {
+    let o = payable(m, amount, store, None, None).await;
+    pay(m, p, &o.id, eur(amount)).await;
+    to_settlement(m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    o
 }
 
 async fn pay_raw(m: &TestMarket, p: &Partner, key: Option<&str>, body: &Value) -> Answer {
@@ -98,32 +108,19 @@ pub(crate) async fn pay(m: &TestMarket, p: &Partner, order: &OrderId, amount: Mo
     pay_raw(m, p, Some(&shared::ids::random_hex128()), &body).await.expect(201)
 }
 
-async fn refund(m: &TestMarket, token: &str, payment_id: &str, amount: i64) -> Answer {
-    let key = shared::ids::random_hex128();
-    let body = json!({ "payment_id": payment_id, "amount": money(amount), "reason": "customer request" });
-    m.call(
-        Method::POST,
-        &format!("{}/v1/refunds", m.settlement),
-        Some(token),
-        Some(&body),
-        &[("Idempotency-Key", &key)],
-    )
-    .await
-}
-
 async fn view(m: &TestMarket, order: &OrderId) -> Value {
-    let cap = m.capability_for(order.as_str());
+    let cap = m.capability_for(&order);
     m.get(&format!("{}/v1/orders/{order}/settlement", m.settlement), Some(&cap)).await.expect(200)
 }
 
 pub(crate) async fn balance(m: &TestMarket, seller: &SellerId, store: &StoreId) -> (i64, i64) {
-    let token = m.seller_token_for(seller.as_str());
+    let token = m.seller_token_for(&seller);
     let v = m.get(&format!("{}/v1/seller/balance?store_id={store}", m.settlement), Some(&token)).await.expect(200);
     (v["available"]["amount"].as_i64().unwrap(), v["escrow"]["amount"].as_i64().unwrap())
 }
 
 async fn set_payout_account(m: &TestMarket, seller: &SellerId, store: &StoreId) {
-    let token = m.seller_token_for(seller.as_str());
+    let token = m.seller_token_for(&seller);
     let url = format!("{}/v1/seller/payout-account?store_id={store}", m.settlement);
     let body = json!({ "holder": "Corner Shop Ltd", "iban": "GB82 WEST 1234 5698 7654 32" });
     let v = m.put(&url, Some(&token), body).await.expect(200);
@@ -154,15 +151,6 @@ async fn assert_ledger_sound(m: &TestMarket) -> Value {
     let live = m.get(&url, Some(&m.operator)).await.expect(200);
     assert_eq!(live["clean"], true, "{live}");
     tb
-}
-
-fn kind_balance(tb: &Value, kind: &str) -> i64 {
-    tb["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == kind)
-        .map_or(0, |a| a["balance"]["amount"].as_i64().unwrap())
 }
 
 async fn events(m: &TestMarket, p: &Partner) -> Vec<Value> {
@@ -227,20 +215,18 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     assert_eq!(kind_balance(&tb, "payouts"), -9_700);
 
     // A refund after payout takes the store's balance below zero; the ledger still balances.
-    let refunded = refund(&m, &m.operator, &json_of(&a, "payment_id"), 10_000).await.expect(201);
+    let refunded = m.refund(&m.operator, json_of(&a, "payment_id"), 10_000).await.expect(201);
     assert_eq!(refunded["status"], "succeeded");
     assert_eq!(balance(&m, &seller, &store).await, (-10_000, 0));
     assert_eq!(view(&m, &order.id).await["status"], "refunded");
-    refund(&m, &m.operator, &json_of(&a, "payment_id"), 1).await.expect_problem(422, "refund_exceeds_payment");
+    m.refund(&m.operator, json_of(&a, "payment_id"), 1).await.expect_problem(422, "refund_exceeds_payment");
     assert_ledger_sound(&m).await;
 }
 
 #[tokio::test]
 async fn short_then_over_completes_and_returns_the_excess() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let seller = SellerId::generate();
-    let store = register_store(&m, &seller).await;
+    let Books { p, seller, store } = books(&m).await;
     let order = payable(&m, 10_000, &store, None, None).await;
 
     let first = pay(&m, &p, &order.id, eur(4_000)).await;
@@ -270,8 +256,7 @@ async fn short_then_over_completes_and_returns_the_excess() {
 #[tokio::test]
 async fn refused_payments_are_rejected_whole_and_move_nothing() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let store = register_store(&m, &SellerId::generate()).await;
+    let Books { p, store, .. } = books(&m).await;
 
     // Wrong currency.
     let o = payable(&m, 1_000, &store, None, None).await;
@@ -321,8 +306,7 @@ async fn refused_payments_are_rejected_whole_and_move_nothing() {
 #[tokio::test]
 async fn bad_input_is_refused_with_a_code_and_no_entry() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let store = register_store(&m, &SellerId::generate()).await;
+    let Books { p, store, .. } = books(&m).await;
     let o = payable(&m, 1_000, &store, None, None).await;
     let before = trial_balance(&m).await;
     let body = |amount: Value| json!({ "order_id": o.id, "amount": amount, "partner_reference": "r" });
@@ -353,7 +337,7 @@ async fn bad_input_is_refused_with_a_code_and_no_entry() {
     assert_eq!(resp.status().as_u16(), 422, "an amount beyond i64 is refused");
     let stranger = Partner { id: String::new(), key: "sk_live_nope".into(), secret: String::new() };
     pay_raw(&m, &stranger, Some("k6"), &body(money(1_000))).await.expect_problem(401, "unauthorized");
-    let seller = Partner { key: m.seller_token_for(SellerId::generate().as_str()), ..stranger };
+    let seller = Partner { key: m.seller_token_for(SellerId::generate()), ..stranger };
     pay_raw(&m, &seller, Some("k7"), &body(money(1_000))).await.expect_problem(401, "unauthorized");
     let unknown = json!({ "order_id": OrderId::generate(), "amount": money(1_000), "partner_reference": "r" });
     pay_raw(&m, &p, Some("k8"), &unknown).await.expect_problem(404, "unknown_order");
@@ -373,8 +357,7 @@ async fn bad_input_is_refused_with_a_code_and_no_entry() {
 #[tokio::test]
 async fn idempotency_keys_replay_refuse_other_bodies_and_serialize_concurrent_calls() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let store = register_store(&m, &SellerId::generate()).await;
+    let Books { p, store, .. } = books(&m).await;
 
     // Unknown order: not stored, so the same key works once the order arrives.
     let id = OrderId::generate();
@@ -383,18 +366,7 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_serialize_concurrent_ca
     to_settlement(
         &m,
         ServiceName::Broker,
-        Message::OrderPayable {
-            order_id: id.clone(),
-            amount: eur(2_500),
-            store_id: store.clone(),
-            product_id: ProductId::generate(),
-            referral_store_id: None,
-            shipper_store_id: None,
-            pay_by: None,
-            points_discount: None,
-            public_amount: None,
-            group_discount: None,
-        },
+        Message::plain_payable(id.clone(), store.clone(), ProductId::generate(), eur(2_500)),
     )
     .await;
     let first = pay_raw(&m, &p, Some("key-early"), &body).await;
@@ -481,7 +453,7 @@ async fn webhooks_are_signed_carry_no_product_or_store_and_events_have_no_gaps()
     let o2 = payable(&m, 2_000, &store, None, None).await;
     let a = pay(&m, &p, &o1.id, eur(1_000)).await;
     pay(&m, &p, &o2.id, eur(500)).await;
-    refund(&m, &p.key, &json_of(&a, "payment_id"), 400).await.expect(201);
+    m.refund(&p.key, json_of(&a, "payment_id"), 400).await.expect(201);
     to_settlement(&m, ServiceName::Broker, Message::OrderCancelled { order_id: o2.id.clone(), reason: "buyer".into() })
         .await;
 
@@ -528,22 +500,20 @@ async fn webhooks_are_signed_carry_no_product_or_store_and_events_have_no_gaps()
 #[tokio::test]
 async fn refunds_follow_cancellations_and_abandonment_once_and_never_exceed_the_payment() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let seller = SellerId::generate();
-    let store = register_store(&m, &seller).await;
+    let Books { p, seller, store } = books(&m).await;
 
     // Partner refunds: partial, then too much, then the rest.
     let o = payable(&m, 5_000, &store, None, None).await;
     let a = pay(&m, &p, &o.id, eur(5_000)).await;
     let pid = json_of(&a, "payment_id");
-    refund(&m, &p.key, &pid, 2_000).await.expect(201);
-    let too_much = refund(&m, &p.key, &pid, 3_001).await.expect_problem(422, "refund_exceeds_payment");
+    m.refund(&p.key, &pid, 2_000).await.expect(201);
+    let too_much = m.refund(&p.key, &pid, 3_001).await.expect_problem(422, "refund_exceeds_payment");
     assert_eq!(too_much["refundable"]["amount"], 3_000);
     assert_eq!(view(&m, &o.id).await["paid"]["amount"], 3_000);
     // Another partner cannot refund it.
     let q = partner(&m, None).await;
-    refund(&m, &q.key, &pid, 1).await.expect_problem(404, "unknown_payment");
-    refund(&m, &p.key, &pid, 3_000).await.expect(201);
+    m.refund(&q.key, &pid, 1).await.expect_problem(404, "unknown_payment");
+    m.refund(&p.key, &pid, 3_000).await.expect(201);
     assert_eq!(view(&m, &o.id).await["status"], "refunded");
 
     // Delivery accepts a cancel: full refund, applied once although the message comes twice.
@@ -599,8 +569,7 @@ async fn a_partial_payment_is_refunded_when_the_order_expires_at_pay_by() {
         c.settings = shared::config::Config::from_toml(given).unwrap().settings;
     })
     .await;
-    let p = partner(&m, None).await;
-    let store = register_store(&m, &SellerId::generate()).await;
+    let Books { p, store, .. } = books(&m).await;
     let o = Order { id: OrderId::generate(), product: ProductId::generate() };
     let pay_by = shared::time::now() + chrono::Duration::seconds(2);
     let payable = Message::OrderPayable {
@@ -637,7 +606,7 @@ async fn sellers_see_their_own_balances_only() {
     let m = TestMarket::spawn().await;
     let (seller, other) = (SellerId::generate(), SellerId::generate());
     let s1 = register_store(&m, &seller).await;
-    let token = m.seller_token_for(seller.as_str());
+    let token = m.seller_token_for(&seller);
     let url = format!("{}/v1/seller/balance", m.settlement);
     let one = m.get(&url, Some(&token)).await.expect(200);
     assert_eq!((one["store_id"].as_str(), one["available"]["amount"].as_i64()), (Some(s1.as_str()), Some(0)));
@@ -648,8 +617,8 @@ async fn sellers_see_their_own_balances_only() {
     m.get(&url, None).await.expect_problem(401, "unauthorized");
     // A capability is not a seller token; another order's capability reads nothing.
     let o = payable(&m, 100, &s1, None, None).await;
-    m.get(&url, Some(&m.capability_for(o.id.as_str()))).await.expect_problem(403, "forbidden");
-    let stranger = m.capability_for(OrderId::generate().as_str());
+    m.get(&url, Some(&m.capability_for(&o.id))).await.expect_problem(403, "forbidden");
+    let stranger = m.capability_for(OrderId::generate());
     m.get(&format!("{}/v1/orders/{}/settlement", m.settlement, o.id), Some(&stranger))
         .await
         .expect_problem(403, "forbidden");
@@ -663,12 +632,8 @@ fn broker_token(m: &TestMarket) -> String {
 #[tokio::test]
 async fn report_charges_are_idempotent_and_never_overdraw() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let seller = SellerId::generate();
-    let store = register_store(&m, &seller).await;
-    let o = payable(&m, 1_000, &store, None, None).await;
-    pay(&m, &p, &o.id, eur(1_000)).await;
-    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    let Books { p, seller, store } = books(&m).await;
+    delivered(&m, &p, &store, 1_000).await;
     assert_eq!(balance(&m, &seller, &store).await, (970, 0));
 
     let token = broker_token(&m);
@@ -683,7 +648,7 @@ async fn report_charges_are_idempotent_and_never_overdraw() {
     m.post(&url, Some(&token), charge("pur-1", 500)).await.expect_problem(409, "purchase_id_reused");
     m.post(&url, Some(&token), charge("pur-2", 371)).await.expect_problem(409, "insufficient_balance");
     // Only the broker may charge.
-    let seller_token = m.seller_token_for(seller.as_str());
+    let seller_token = m.seller_token_for(&seller);
     m.post(&url, Some(&seller_token), charge("pur-3", 1)).await.expect_problem(403, "forbidden");
 
     let refund_url = format!("{}/internal/v1/charges/pur-1/refund", m.settlement);
@@ -707,8 +672,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test]
 async fn captures_refusals_and_refunds_tell_the_broker_and_delivery() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let store = register_store(&m, &SellerId::generate()).await;
+    let Books { p, store, .. } = books(&m).await;
 
     let paid = payable(&m, 1_000, &store, None, None).await;
     pay(&m, &p, &paid.id, eur(400)).await;
@@ -745,7 +709,7 @@ async fn captures_refusals_and_refunds_tell_the_broker_and_delivery() {
     assert_eq!(captured["status"], "captured");
     // The partner refunds it all while it is in escrow: delivery hears of it too, so a
     // shipment not yet picked up stops.
-    refund(&m, &p.key, &json_of(&captured, "payment_id"), 1_000).await.expect(201);
+    m.refund(&p.key, json_of(&captured, "payment_id"), 1_000).await.expect(201);
     assert_eq!(
         sent_for(&m, &refused.id),
         pairs(&[
@@ -762,8 +726,7 @@ async fn captures_refusals_and_refunds_tell_the_broker_and_delivery() {
 #[tokio::test]
 async fn concurrent_payments_with_different_keys_capture_an_order_once() {
     let m = TestMarket::spawn().await;
-    let p = partner(&m, None).await;
-    let store = register_store(&m, &SellerId::generate()).await;
+    let Books { p, store, .. } = books(&m).await;
     let o = payable(&m, 5_000, &store, None, None).await;
     let calls = (0..12).map(|i| {
         let body = json!({ "order_id": o.id, "amount": money(5_000), "partner_reference": format!("r{i}") });
@@ -868,13 +831,9 @@ async fn failed_webhooks_are_logged_retried_and_can_be_sent_again() {
 #[tokio::test]
 async fn sellers_read_their_remittance_statements() {
     let m = market_without_payout_hold().await;
-    let p = partner(&m, None).await;
-    let seller = SellerId::generate();
-    let store = register_store(&m, &seller).await;
-    let o = payable(&m, 2_000, &store, None, None).await;
-    pay(&m, &p, &o.id, eur(2_000)).await;
-    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
-    let token = m.seller_token_for(seller.as_str());
+    let Books { p, seller, store } = books(&m).await;
+    delivered(&m, &p, &store, 2_000).await;
+    let token = m.seller_token_for(&seller);
     let account_url = format!("{}/v1/seller/payout-account", m.settlement);
     m.get(&account_url, Some(&token)).await.expect_problem(404, "not_found");
     let bad = json!({ "holder": "Shop", "iban": "GB82 WEST 1234 5698 7654 33" });
@@ -888,7 +847,7 @@ async fn sellers_read_their_remittance_statements() {
     assert_eq!(v["remittances"].as_array().unwrap().len(), 1);
     assert_eq!(v["remittances"][0]["amount"]["amount"], 1_940);
     assert_eq!(v["remittances"][0]["iban_last4"], "5432");
-    let other = m.seller_token_for(SellerId::generate().as_str());
+    let other = m.seller_token_for(SellerId::generate());
     m.get(&format!("{}/v1/seller/remittances?store_id={store}", m.settlement), Some(&other))
         .await
         .expect_problem(403, "forbidden");
@@ -936,7 +895,7 @@ async fn concurrent_flows_across_orders_and_partners_keep_the_ledger_sound() {
         let m = &m;
         jobs.push(Box::pin(async move {
             // The refund applies, or the order was already refunded in full; never more.
-            let r = refund(m, &key, &pid, 100).await;
+            let r = m.refund(&key, &pid, 100).await;
             assert!(matches!(r.status.as_u16(), 201 | 422), "{:?}", r.body);
         }));
     }
@@ -973,11 +932,9 @@ async fn a_manufacturer_reads_its_own_stores_money() {
         region: "north".into(),
     };
     to_settlement(&m, ServiceName::Broker, registered).await;
-    let o = payable(&m, 2_000, &store, None, None).await;
-    pay(&m, &p, &o.id, eur(2_000)).await;
-    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    let o = delivered(&m, &p, &store, 2_000).await;
 
-    let token = m.manufacturer_token_for(mfr.as_str());
+    let token = m.manufacturer_token_for(&mfr);
     let url = |path: &str| format!("{}{path}", m.settlement);
     let b = m.get(&url("/v1/seller/balance"), Some(&token)).await.expect(200);
     assert_eq!((b["store_id"].as_str(), b["available"]["amount"].as_i64()), (Some(store.as_str()), Some(1_940)));
@@ -988,11 +945,11 @@ async fn a_manufacturer_reads_its_own_stores_money() {
     m.get(&url("/v1/seller/remittances"), Some(&token)).await.expect(200);
 
     // Nobody else reads it.
-    let other = m.manufacturer_token_for(other_mfr.as_str());
+    let other = m.manufacturer_token_for(&other_mfr);
     m.get(&url(&format!("/v1/seller/balance?store_id={store}")), Some(&other)).await.expect_problem(403, "forbidden");
     m.get(&url("/v1/seller/balance"), Some(&other)).await.expect_problem(404, "not_found");
-    let seller = m.seller_token_for(SellerId::generate().as_str());
+    let seller = m.seller_token_for(SellerId::generate());
     m.get(&url(&format!("/v1/seller/balance?store_id={store}")), Some(&seller)).await.expect_problem(403, "forbidden");
-    let courier_like = m.capability_for(o.id.as_str());
+    let courier_like = m.capability_for(&o.id);
     m.get(&url("/v1/seller/balance"), Some(&courier_like)).await.expect_problem(403, "forbidden");
 }

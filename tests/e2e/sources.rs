@@ -2,7 +2,8 @@
 //! view token the broker signs for that order alone, and delivery's order, shipment and
 //! address rows name no store and no salesperson.
 
-use crate::checkout::{checkout, partner_key, pay, ADDRESS_LINE, RECIPIENT};
+use crate::checkout::checkout;
+use crate::flows::north_address;
 use crate::helpers::{json_of, TestMarket};
 use serde_json::{json, Value};
 use shared::config::ServiceName;
@@ -44,26 +45,14 @@ async fn a_seller_reads_its_orders_shipment_with_the_brokers_view_token_and_noth
 
     // A second order of the same store, paid and routed: order A's token does not open it,
     // its own does.
-    let placed = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": done.store_id, "product_id": product_of(&m, a, &done.capability).await, "quantity": 1}),
-        )
-        .await
-        .expect(201);
-    let (b, b_cap) = (json_of(&placed, "order_id"), json_of(&placed, "capability"));
-    let address = json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": "Northtown", "postal_code": "20095",
-                         "region": "north", "country": "DE"});
-    m.put(&format!("{}/v1/shipments/{b}/address", m.delivery), Some(&b_cap), address).await.expect(204);
-    let key = partner_key(&m).await;
-    assert_eq!(pay(&m, &key, &b, 2_000, "ref-b").await["status"], "captured");
-    m.eventually("the second shipment to be routed", || async {
-        let t = m.get(&format!("{}/v1/shipments/{b}", m.delivery), Some(&b_cap)).await;
-        (t.body["status"] == "routed").then_some(())
-    })
-    .await;
-    m.get(&read(&b), Some(&token)).await.expect_problem(403, "forbidden");
+    let product = m.order_view(&done.order_id, &done.capability).await.product_id;
+    let placed = m.place(&done.store_id, &product, 1).await;
+    let (b, b_cap) = (placed.order_id, placed.capability);
+    m.give_address(&b, &b_cap, north_address()).await;
+    let key = m.partner_key().await;
+    m.pay_in_full(&key, &b, 2_000, "ref-b").await;
+    m.routed(&b, &b_cap).await;
+    m.get(&read(b.as_str()), Some(&token)).await.expect_problem(403, "forbidden");
     assert_eq!(m.seller_shipment(&b, &done.seller_token).await.expect(200)["status"], "routed");
 
     // No one's own token opens delivery's route: not the seller's, not the capability.
@@ -87,10 +76,6 @@ async fn a_seller_reads_its_orders_shipment_with_the_brokers_view_token_and_noth
     m.get(&format!("{}/v1/seller/dispatches", m.delivery), Some(&token)).await.expect_problem(401, "unauthorized");
 }
 
-async fn product_of(m: &TestMarket, order: &str, capability: &str) -> String {
-    json_of(&m.get(&format!("{}/v1/orders/{order}", m.broker), Some(capability)).await.expect(200), "product_id")
-}
-
 #[tokio::test]
 async fn after_a_checkout_delivery_rows_name_no_seller_and_no_store_of_the_order() {
     let m = TestMarket::spawn().await;
@@ -107,7 +92,7 @@ async fn after_a_checkout_delivery_rows_name_no_seller_and_no_store_of_the_order
     })
     .await;
     // But no row about the order names who sold it.
-    for who in [&done.seller_id, &done.store_id] {
-        assert_eq!(m.columns_holding(ServiceName::Delivery, &tables, who), Vec::<String>::new(), "{who}");
+    for who in [done.seller_id.to_string(), done.store_id.to_string()] {
+        assert_eq!(m.columns_holding(ServiceName::Delivery, &tables, &who), Vec::<String>::new(), "{who}");
     }
 }

@@ -2,8 +2,8 @@
 //! service that sends it, speaking for itself; each token role only from its issuer. These
 //! are the attacks of someone holding one service's signing key.
 
-use crate::helpers::{json_of, TestMarket};
-use serde_json::json;
+use crate::helpers::TestMarket;
+use client::broker::orders::{OrderStatus, Placed};
 use shared::auth::Role;
 use shared::config::ServiceName;
 use shared::ids::OrderId;
@@ -48,59 +48,26 @@ async fn every_inbox_takes_each_kind_only_from_its_sender_speaking_for_itself() 
 }
 
 struct Paid {
-    order: String,
+    order: OrderId,
     capability: String,
 }
 
 /// An order placed at the broker and paid through settlement's partner API, waiting for
 /// delivery.
 async fn paid_order(m: &TestMarket) -> Paid {
-    let union = m.create_union("Trust union", "north").await;
-    let (_, seller) = m.create_seller("Trust seller").await;
-    let store = m.create_store(&seller, &union, "Trust store", "tools").await;
-    let product = m.create_product(&m.operator, "Plane", "plane", json!({"width": "50"}), PRICE).await;
-    m.put_offer(&seller, &store, &product, PRICE, 10, true, json!({})).await;
-    let placed = m
-        .post(
-            &format!("{}/v1/orders", m.broker),
-            None,
-            json!({"store_id": store, "product_id": product, "quantity": 1}),
-        )
-        .await
-        .expect(201);
-    let (order, capability) = (json_of(&placed, "order_id"), json_of(&placed, "capability"));
-    let partner = m
-        .post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), json!({"name": "Trust Pay"}))
-        .await
-        .expect(201);
-    let key = json_of(&partner, "api_key");
-    let pay = json!({"order_id": order, "amount": {"amount": PRICE, "currency": "EUR"}, "partner_reference": "t-1"});
-    m.eventually("settlement takes payment", || async {
-        let a = m
-            .call(
-                reqwest::Method::POST,
-                &format!("{}/v1/payments", m.settlement),
-                Some(&key),
-                Some(&pay),
-                &[("Idempotency-Key", &shared::ids::random_hex128())],
-            )
-            .await;
-        (a.status.as_u16() == 201).then_some(())
-    })
-    .await;
-    m.eventually("the broker hears of the payment", || async {
-        let v = m.get(&format!("{}/v1/orders/{order}", m.broker), Some(&capability)).await.expect(200);
-        (v["status"] == "paid").then_some(())
-    })
-    .await;
-    Paid { order, capability }
+    let shop = m.shop("Trust", "plane", PRICE, 10).await;
+    let Placed { order_id, capability, .. } = m.place(&shop.store, &shop.product, 1).await;
+    let key = m.partner_key().await;
+    m.pay(&key, &order_id, PRICE, "t-1").await;
+    m.broker_shows(&order_id, &capability, OrderStatus::Paid).await;
+    Paid { order: order_id, capability }
 }
 
 #[tokio::test]
 async fn a_stolen_key_cannot_report_what_another_service_knows() {
     let m = TestMarket::spawn().await;
     let p = paid_order(&m).await;
-    let order_id = OrderId::parse(&p.order).unwrap();
+    let order_id = p.order.clone();
     let delivered = Message::OrderDelivered { order_id: order_id.clone() };
 
     // The broker's key cannot release escrow with nothing shipped ...

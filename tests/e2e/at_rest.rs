@@ -210,7 +210,7 @@ async fn after_a_checkout_with_mail_no_file_or_table_holds_the_buyer_in_clear() 
         ..order_of(&store_id, &product, 1)
     };
     let Placed { order_id, capability, .. } = m.place_order(&order).await;
-    m.give_address(&order_id, &capability, address(CITY, POSTAL_CODE, "north", "DE")).await;
+    m.give_address(&order_id, &capability, &address(CITY, POSTAL_CODE, "north", "DE")).await;
 
     // Paid, routed, picked up, delivered.
     m.pay_in_full(&api_key, &order_id, PRICE, "ref-rest").await;

@@ -127,7 +127,11 @@ async fn search_finds_sellable_offers_with_stock_only() {
     let south = m.get(&url("south-munich"), None).await.expect(200);
     assert_eq!(ids::<StoreId>(&south["results"], "store_id"), vec![d.far.clone(), d.able.clone()]);
     let elsewhere = m.get(&url("east"), None).await.expect(200);
-    assert_eq!(ids::<StoreId>(&elsewhere["results"], "store_id"), vec![d.far.clone(), d.able.clone()], "more stock first");
+    assert_eq!(
+        ids::<StoreId>(&elsewhere["results"], "store_id"),
+        vec![d.far.clone(), d.able.clone()],
+        "more stock first"
+    );
 
     // Bad queries.
     m.get(&format!("{}/v1/search?attr.colour=red", m.broker), None).await.expect_problem(422, "kind_required");

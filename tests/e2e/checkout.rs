@@ -1,7 +1,7 @@
 //! A whole checkout across the three services, and what each party can and cannot see
 //! once it is done.
 
-use crate::flows::{address, north_address};
+use crate::flows::{address, north_address, SettledAs};
 pub use crate::flows::{ADDRESS_LINE, RECIPIENT};
 use crate::helpers::{eur, id_of, order_of, post_form, postgres_admin_url, Expect, TestMarket, PASSWORD};
 use client::broker::orders::{OrderStatus, PlaceOrder};
@@ -40,7 +40,7 @@ pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     let (order_id, capability) = (order.order_id.clone(), order.capability.clone());
     assert_eq!(order.amount, eur(price));
     assert_eq!(order.store.name, "Toner corner");
-    m.give_address(&order_id, &capability, north_address()).await;
+    m.give_address(&order_id, &capability, &north_address()).await;
 
     // The partner pays (retrying while settlement has not heard of the order yet).
     m.pay_in_full(&api_key, &order_id, price, "ref-1").await;
@@ -53,7 +53,7 @@ pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     let listed = m.get(&format!("{}/v1/courier/shipments", m.delivery), Some(&courier)).await.expect(200);
     assert!(!listed.to_string().contains(order_id.as_str()), "a courier's list shows no order id: {listed}");
     m.courier_steps(&courier, &shipment_id, &["picked_up", "delivered"]).await;
-    m.settled(&order_id, &capability, "released").await;
+    m.settled(&order_id, &capability, SettledAs::Released).await;
     m.broker_shows(&order_id, &capability, OrderStatus::Delivered).await;
     Done { order_id, capability, seller_id, seller_token, store_id, api_key, courier_token: courier }
 }
@@ -63,12 +63,8 @@ async fn a_complete_checkout_releases_escrow_to_the_store_less_the_fee() {
     let m = TestMarket::spawn().await;
     let done = checkout(&m, 10_000).await;
 
-    let settlement = m
-        .get(&format!("{}/v1/orders/{}/settlement", m.settlement, done.order_id), Some(&done.capability))
-        .await
-        .expect(200);
-    assert_eq!(settlement["expected"], json!(eur(10_000)));
-    assert_eq!(settlement["paid"], json!(eur(10_000)));
+    let settlement = m.settlement_as(Some(&done.capability)).order_settlement(done.order_id.as_str()).await.done();
+    assert_eq!((settlement.expected, settlement.paid), (eur(10_000), eur(10_000)));
     // 3 % marketplace fee: 300 of 10 000.
     let balance = m.settlement_as(Some(&done.seller_token)).balance(done.store_id.as_str()).await.done();
     assert_eq!((balance.available, balance.escrow), (eur(9_700), eur(0)), "{balance:?}");
@@ -223,7 +219,7 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     // The buyer orders and pays; delivery routes from the seller's node and waits for them.
     let order = m.place(&store_id, &product, 1).await;
     let (order_id, capability) = (order.order_id, order.capability);
-    m.give_address(&order_id, &capability, address("Southtown", "08001", "south", "ES")).await;
+    m.give_address(&order_id, &capability, &address("Southtown", "08001", "south", "ES")).await;
     let api_key = m.partner_key().await;
     m.pay_in_full(&api_key, &order_id, price, "ref-own-node").await;
     let waiting = |t: &TrackingView| t.legs.first().is_some_and(|l| l.status == LegStatus::AwaitingGoodsIssue);
@@ -243,7 +239,7 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     // The courier now takes it to the buyer, and the escrow is released to the store.
     let courier = m.courier("Sam", "sam@couriers.example").await;
     m.courier_steps(&courier, &shipment, &["picked_up", "delivered"]).await;
-    m.settled(&order_id, &capability, "released").await;
+    m.settled(&order_id, &capability, SettledAs::Released).await;
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
 
     // The desk links the order to its shipment, which the broker and delivery show
@@ -285,7 +281,7 @@ async fn a_full_refund_before_pickup_stops_the_shipment() {
     for i in 0..2 {
         let order = m.place(&store_id, &product, 1).await;
         let (order_id, capability) = (order.order_id, order.capability);
-        m.give_address(&order_id, &capability, north_address()).await;
+        m.give_address(&order_id, &capability, &north_address()).await;
         let paid = m.pay_in_full(&api_key, &order_id, price, &format!("ref-{i}")).await;
         let tracking = m.routed(&order_id, &capability).await;
         placed.push((order_id, capability, paid.payment_id, tracking.shipment_id));
@@ -305,7 +301,7 @@ async fn a_full_refund_before_pickup_stops_the_shipment() {
     let (order_id, capability, payment_id, shipment) = &placed[1];
     m.courier_steps(&courier, shipment, &["picked_up"]).await;
     m.refund(&api_key, payment_id, price).await.expect(201);
-    m.settled(order_id, capability, "refunded").await;
+    m.settled(order_id, capability, SettledAs::Refunded).await;
     let tracking = m.tracking(order_id, capability).await;
     assert_eq!(tracking.status, ShipmentStatus::InTransit, "{tracking:?}");
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 2);

@@ -4,11 +4,14 @@
 
 #![allow(dead_code)]
 
-use crate::helpers::{eur, id_of, json_of, Answer, Expect, TestMarket};
+use crate::helpers::{eur, Answer, Expect, TestMarket};
 use client::broker::orders::OrderStatus;
-use client::delivery::{EventBody, TrackingView};
-use client::settlement::{PaymentAnswer, PaymentBody, PaymentStatus};
-use serde_json::{json, Value};
+use client::delivery::{
+    AddressInput, CourierBody, EventBody, InventoryBody, LoginBody, NodeBody, NodeKind, Position, TrackingView,
+};
+pub use client::settlement::OrderStatus as SettledAs;
+use client::settlement::{NewPartner, PaymentAnswer, PaymentBody, PaymentStatus, SettlementView};
+use serde_json::json;
 use shared::config::ServiceName;
 use shared::ids::{NodeId, OrderId, ProductId, ShipmentId, StoreId};
 use shared::messages::Message;
@@ -17,51 +20,59 @@ pub const ADDRESS_LINE: &str = "17 Quiet Privacy Lane";
 pub const RECIPIENT: &str = "Ada Recipientname";
 
 /// A delivery address for `RECIPIENT` at `ADDRESS_LINE`.
-pub fn address(city: &str, postal_code: &str, region: &str, country: &str) -> Value {
-    json!({"name": RECIPIENT, "line1": ADDRESS_LINE, "city": city, "postal_code": postal_code,
-           "region": region, "country": country})
+pub fn address(city: &str, postal_code: &str, region: &str, country: &str) -> AddressInput {
+    AddressInput {
+        name: RECIPIENT.into(),
+        line1: ADDRESS_LINE.into(),
+        line2: None,
+        city: city.into(),
+        postal_code: postal_code.into(),
+        region: region.into(),
+        country: country.into(),
+        position: None,
+    }
 }
 
 /// The address in the north most checkouts deliver to.
-pub fn north_address() -> Value {
+pub fn north_address() -> AddressInput {
     address("Northtown", "20095", "north", "DE")
 }
 
 impl TestMarket {
     /// The north's branch (`North 1`), holding `quantity` of `product`.
     pub async fn branch_with_stock(&self, product: &ProductId, quantity: i64) -> NodeId {
-        let body = json!({"kind": "branch", "name": "North 1", "region": "north",
-                          "position": {"lat": 53.5, "lon": 10.0}, "rank": 1});
-        let node: NodeId = id_of(
-            &self.post(&format!("{}/v1/nodes", self.delivery), Some(&self.operator), body).await.expect(201),
-            "id",
-        );
-        let inventory = format!("{}/v1/nodes/{node}/inventory/{product}", self.delivery);
-        self.put(&inventory, Some(&self.operator), json!({"quantity": quantity})).await.expect(200);
+        let operator = self.delivery_as(Some(&self.operator));
+        let body = NodeBody {
+            kind: NodeKind::Branch,
+            name: "North 1".into(),
+            region: "north".into(),
+            position: Position { lat: 53.5, lon: 10.0 },
+            rank: Some(1),
+            owner: None,
+        };
+        let node = operator.create_node(&body).await.done().id;
+        operator.set_stock(node.as_str(), product.as_str(), &InventoryBody { quantity }).await.done();
         node
     }
 
     /// A courier account, signed in: its access token.
     pub async fn courier(&self, name: &str, email: &str) -> String {
         let password = "courier password 1";
-        let body = json!({"name": name, "email": email, "password": password});
-        self.post(&format!("{}/v1/couriers", self.delivery), Some(&self.operator), body).await.expect(201);
-        let login = json!({"email": email, "password": password});
-        let session = self.post(&format!("{}/v1/sessions", self.delivery), None, login).await.expect(200);
-        json_of(&session, "access_token")
+        let body = CourierBody { name: name.into(), email: email.into(), password: password.into(), region: None };
+        self.delivery_as(Some(&self.operator)).create_courier(&body).await.done();
+        let login = LoginBody { email: email.into(), password: password.into() };
+        self.delivery_as(None).sign_in(&login).await.done().access_token
     }
 
     /// A payment partner's API key.
     pub async fn partner_key(&self) -> String {
-        let body = json!({"name": "Pay Co"});
-        let partner = self.post(&format!("{}/v1/partners", self.settlement), Some(&self.operator), body).await;
-        json_of(&partner.expect(201), "api_key")
+        let body = NewPartner { name: "Pay Co".into(), webhook_url: None };
+        self.settlement_as(Some(&self.operator)).create_partner(&body).await.done().api_key
     }
 
-    /// The buyer gives delivery the order's address (204).
-    pub async fn give_address(&self, order: &OrderId, capability: &str, address: Value) {
-        let url = format!("{}/v1/shipments/{order}/address", self.delivery);
-        self.put(&url, Some(capability), address).await.expect(204);
+    /// The buyer gives delivery the order's address.
+    pub async fn give_address(&self, order: &OrderId, capability: &str, address: &AddressInput) {
+        self.delivery_as(Some(capability)).set_address(order.as_str(), address).await.done();
     }
 
     /// The partner pays `price` for the order, retrying with the same key while settlement
@@ -92,7 +103,7 @@ impl TestMarket {
 
     /// The order's shipment as its buyer tracks it now.
     pub async fn tracking(&self, order: &OrderId, capability: &str) -> TrackingView {
-        self.delivery_as(Some(capability)).track(order.as_str()).await.done()
+        self.delivery_as(Some(capability)).shipment(order.as_str()).await.done()
     }
 
     /// The order's shipment once `ready` holds for it.
@@ -104,7 +115,7 @@ impl TestMarket {
         ready: impl Fn(&TrackingView) -> bool,
     ) -> TrackingView {
         let delivery = self.delivery_as(Some(capability));
-        self.eventually(what, || async { delivery.track(order.as_str()).await.ok().filter(|t| ready(t)) }).await
+        self.eventually(what, || async { delivery.shipment(order.as_str()).await.ok().filter(|t| ready(t)) }).await
     }
 
     /// The order's shipment once delivery has routed it.
@@ -122,11 +133,11 @@ impl TestMarket {
         }
     }
 
-    /// Waits until settlement shows the order in `status` (`released`, `refunded`, ...).
-    pub async fn settled(&self, order: &OrderId, capability: &str, status: &str) {
-        let url = format!("{}/v1/orders/{order}/settlement", self.settlement);
-        self.eventually(&format!("settlement to show the order {status}"), || async {
-            (self.get(&url, Some(capability)).await.body["status"] == status).then_some(())
+    /// Waits until settlement shows the order in `status`; the order as it shows it then.
+    pub async fn settled(&self, order: &OrderId, capability: &str, status: SettledAs) -> SettlementView {
+        let buyer = self.settlement_as(Some(capability));
+        self.eventually(&format!("settlement to show the order {status:?}"), || async {
+            buyer.order_settlement(order.as_str()).await.ok().filter(|v| v.status == status)
         })
         .await
     }

@@ -2,9 +2,10 @@
 
 #![allow(dead_code)]
 
-use client::broker::accounts::{Created, CreatedManufacturer, Credentials, NewManufacturer, NewSeller};
-use client::broker::catalog::{Selection, SelectionBody};
+use client::broker::accounts::{Credentials, NewManufacturer, NewSeller};
+use client::broker::catalog::{NewProduct, NewUnion, OfferBody, OfferView, Selection, SelectionBody};
 use client::broker::orders::{BuyerView, PlaceOrder, Placed, Placement};
+use client::broker::stores::NewStoreBody;
 use client::broker::Broker;
 use client::delivery::Delivery;
 use client::settlement::Settlement;
@@ -575,11 +576,8 @@ pub const PASSWORD: &str = "correct horse battery";
 /// Catalog set-up: unions, accounts, stores, products and offers through the broker's API.
 impl TestMarket {
     pub async fn create_union(&self, name: &str, region: &str) -> UnionId {
-        let v = self
-            .post(&format!("{}/v1/unions", self.broker), Some(&self.operator), json!({"name": name, "region": region}))
-            .await
-            .expect(201);
-        id_of(&v, "id")
+        let union = NewUnion { name: name.into(), region: region.into() };
+        self.broker_as(Some(&self.operator)).create_union(&union).await.done().id
     }
 
     /// Registers a seller and logs in: `(seller_id, access_token)`.
@@ -591,8 +589,7 @@ impl TestMarket {
     /// Registers a seller under `email`, with `PASSWORD`, without signing in.
     pub async fn register_seller(&self, name: &str, email: &str) -> SellerId {
         let body = NewSeller { name: name.into(), email: email.into(), password: PASSWORD.into() };
-        let reply = self.broker_as(None).api().post_json("/v1/sellers", &body).await.unwrap();
-        let created: Created = reply.into_answer().done();
+        let created = self.broker_as(None).register_seller(&body).await.done();
         SellerId::parse(&created.id).unwrap()
     }
 
@@ -600,8 +597,7 @@ impl TestMarket {
     pub async fn create_manufacturer(&self, name: &str) -> (ManufacturerId, StoreId, String) {
         let email = format!("{}@makers.example", shared::ids::random_hex128());
         let body = NewManufacturer { name: name.into(), email: email.clone(), password: PASSWORD.into(), region: None };
-        let reply = self.broker_as(Some(&self.operator)).api().post_json("/v1/manufacturers", &body).await.unwrap();
-        let created: CreatedManufacturer = reply.into_answer().done();
+        let created = self.broker_as(Some(&self.operator)).create_manufacturer(&body).await.done();
         (created.id, created.store_id, self.login(&email, PASSWORD).await)
     }
 
@@ -617,15 +613,8 @@ impl TestMarket {
         name: &str,
         category: &str,
     ) -> StoreId {
-        let v = self
-            .post(
-                &format!("{}/v1/stores", self.broker),
-                Some(seller_token),
-                json!({"name": name, "union_id": union_id.as_ref(), "category": category}),
-            )
-            .await
-            .expect(201);
-        id_of(&v, "id")
+        let store = NewStoreBody { name: name.into(), union_id: union_id.as_ref().into(), category: category.into() };
+        self.broker_as(Some(seller_token)).create_store(&store).await.done().id
     }
 
     /// A product added by `token` (the operator or a manufacturer), priced in EUR.
@@ -637,15 +626,17 @@ impl TestMarket {
         attributes: Value,
         list_price: i64,
     ) -> ProductId {
-        let v = self
-            .post(
-                &format!("{}/v1/products", self.broker),
-                Some(token),
-                json!({"name": name, "kind": kind, "attributes": attributes, "list_price": money(list_price)}),
-            )
-            .await
-            .expect(201);
-        id_of(&v, "id")
+        let product = NewProduct {
+            name: name.into(),
+            kind: kind.into(),
+            attributes: Some(attributes),
+            list_price: eur(list_price),
+            manufacturer_id: None,
+            requires_approval: false,
+            backorder_days: None,
+            compatible_with: Vec::new(),
+        };
+        self.broker_as(Some(token)).create_product(&product).await.done().id
     }
 
     /// Sets a store's offer (price in EUR); extra members (e.g. `union_fulfilment`) merge in.
@@ -659,15 +650,14 @@ impl TestMarket {
         stock: i64,
         sellable: bool,
         extra: Value,
-    ) -> Value {
+    ) -> OfferView {
         let mut body = json!({"price": money(price), "stock": stock, "sellable": sellable});
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
         }
-        let (store_id, product_id) = (store_id.as_ref(), product_id.as_ref());
-        self.put(&format!("{}/v1/stores/{store_id}/offers/{product_id}", self.broker), Some(seller_token), body)
-            .await
-            .expect(200)
+        let offer: OfferBody = serde_json::from_value(body).expect("an offer's members");
+        let broker = self.broker_as(Some(seller_token));
+        broker.put_offer(store_id.as_ref(), product_id.as_ref(), &offer).await.done()
     }
 
     /// What `store_id` answers a buyer who chooses `quantity` of `product_id`.

@@ -48,7 +48,7 @@ async fn shipment(m: &TestMarket) -> (OrderId, String) {
 }
 
 async fn tracking(m: &TestMarket, order: &OrderId) -> Value {
-    let cap = m.capability_for(&order);
+    let cap = m.capability_for(order);
     m.get(&format!("{}/v1/shipments/{order}", m.delivery), Some(&cap)).await.expect(200)
 }
 

@@ -1,7 +1,8 @@
 //! End-to-end tests: settlement. The broker and delivery are played through their
 //! messages, so these tests depend only on settlement.
 
-use crate::helpers::{json_of, kind_balance, money, Answer, TestMarket};
+use crate::helpers::{json_of, kind_balance, money, Answer, Expect, TestMarket};
+use client::settlement::NewPartner;
 use reqwest::Method;
 use serde_json::{json, Value};
 use shared::config::ServiceName;
@@ -26,12 +27,9 @@ pub(crate) struct Order {
 }
 
 pub(crate) async fn partner(m: &TestMarket, webhook_url: Option<&str>) -> Partner {
-    let body = match webhook_url {
-        Some(u) => json!({ "name": "Acme Pay", "webhook_url": u }),
-        None => json!({ "name": "Acme Pay" }),
-    };
-    let v = m.post(&format!("{}/v1/partners", m.settlement), Some(&m.operator), body).await.expect(201);
-    Partner { id: json_of(&v, "id"), key: json_of(&v, "api_key"), secret: json_of(&v, "webhook_secret") }
+    let body = NewPartner { name: "Acme Pay".into(), webhook_url: webhook_url.map(str::to_string) };
+    let v = m.settlement_as(Some(&m.operator)).create_partner(&body).await.done();
+    Partner { id: v.id.into_string(), key: v.api_key, secret: v.webhook_secret }
 }
 
 pub(crate) async fn to_settlement(m: &TestMarket, from: ServiceName, message: Message) {
@@ -109,18 +107,18 @@ pub(crate) async fn pay(m: &TestMarket, p: &Partner, order: &OrderId, amount: Mo
 }
 
 async fn view(m: &TestMarket, order: &OrderId) -> Value {
-    let cap = m.capability_for(&order);
+    let cap = m.capability_for(order);
     m.get(&format!("{}/v1/orders/{order}/settlement", m.settlement), Some(&cap)).await.expect(200)
 }
 
 pub(crate) async fn balance(m: &TestMarket, seller: &SellerId, store: &StoreId) -> (i64, i64) {
-    let token = m.seller_token_for(&seller);
+    let token = m.seller_token_for(seller);
     let v = m.get(&format!("{}/v1/seller/balance?store_id={store}", m.settlement), Some(&token)).await.expect(200);
     (v["available"]["amount"].as_i64().unwrap(), v["escrow"]["amount"].as_i64().unwrap())
 }
 
 async fn set_payout_account(m: &TestMarket, seller: &SellerId, store: &StoreId) {
-    let token = m.seller_token_for(&seller);
+    let token = m.seller_token_for(seller);
     let url = format!("{}/v1/seller/payout-account?store_id={store}", m.settlement);
     let body = json!({ "holder": "Corner Shop Ltd", "iban": "GB82 WEST 1234 5698 7654 32" });
     let v = m.put(&url, Some(&token), body).await.expect(200);

@@ -48,7 +48,7 @@ async fn a_seller_reads_its_orders_shipment_with_the_brokers_view_token_and_noth
     let product = m.order_view(&done.order_id, &done.capability).await.product_id;
     let placed = m.place(&done.store_id, &product, 1).await;
     let (b, b_cap) = (placed.order_id, placed.capability);
-    m.give_address(&b, &b_cap, north_address()).await;
+    m.give_address(&b, &b_cap, &north_address()).await;
     let key = m.partner_key().await;
     m.pay_in_full(&key, &b, 2_000, "ref-b").await;
     m.routed(&b, &b_cap).await;

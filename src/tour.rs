@@ -12,8 +12,7 @@ use client::broker::orders::PlaceOrder;
 use client::broker::stores::NewStoreBody;
 use client::broker::Broker;
 use client::delivery::{
-    AddressInput, CourierBody, Delivery, EventBody, InventoryBody, LoginBody, NodeBody, NodeKind, Position,
-    ShipmentStatus,
+    AddressInput, CourierBody, Delivery, EventBody, InventoryBody, LoginBody, NodeBody, ShipmentStatus,
 };
 use client::settlement::{NewPartner, OrderStatus as SettlementStatus, PaymentBody, PayoutAccountBody, Settlement};
 use client::Api;
@@ -212,14 +211,7 @@ async fn play(config: &Config) -> anyhow::Result<()> {
         async move { Ok(seller.set_payout_account(store, account).await.ok().map(|_| ())) }
     })
     .await?;
-    let node = NodeBody {
-        kind: NodeKind::Branch,
-        name: "North 1".into(),
-        region: "north".into(),
-        position: Position { lat: 53.5, lon: 10.0 },
-        rank: Some(1),
-        owner: None,
-    };
+    let node = NodeBody::branch("North 1", "north", (53.5, 10.0), 1);
     let node = answered("adding a node", delivery(op).create_node(&node).await)?.id.into_string();
     answered("counting stock", delivery(op).set_stock(&node, &product, &InventoryBody { quantity: 5 }).await)?;
     let (email, password) = ("cora@tour.example".to_string(), "tour password 2".to_string());

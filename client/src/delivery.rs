@@ -200,6 +200,20 @@ pub struct NodeBody {
     pub owner: Option<String>,
 }
 
+impl NodeBody {
+    /// A branch of `region`, `rank`th in it, at `(lat, lon)`.
+    pub fn branch(name: &str, region: &str, (lat, lon): (f64, f64), rank: i32) -> NodeBody {
+        NodeBody {
+            kind: NodeKind::Branch,
+            name: name.into(),
+            region: region.into(),
+            position: Position { lat, lon },
+            rank: Some(rank),
+            owner: None,
+        }
+    }
+}
+
 // A node made (`Created` in the OpenAPI document, as a courier made is).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[schema(as = Created)]

@@ -16,8 +16,7 @@ use client::broker::orders::{PlaceOrder, Placed};
 use client::broker::stores::NewStoreBody;
 use client::broker::Broker;
 use client::delivery::{
-    AddressInput, CourierBody, Delivery, EventBody, InventoryBody, LoginBody, NodeBody, NodeKind, Position,
-    ShipmentStatus,
+    AddressInput, CourierBody, Delivery, EventBody, InventoryBody, LoginBody, NodeBody, ShipmentStatus,
 };
 use client::settlement::{
     NewPartner, OrderStatus as SettlementStatus, PaymentAnswer, PaymentBody, PaymentStatus, Settlement,
@@ -297,14 +296,7 @@ async fn setup(api: &Api, args: &BenchArgs) -> anyhow::Result<World> {
     let seller = named(anyone.sign_in_account(&Credentials { email, password }).await)?.access_token;
     let store = NewStoreBody { name: "Bench store".into(), union_id: union.id.to_string(), category: "office".into() };
     let store_id = named(api.broker(Some(&seller)).create_store(&store).await)?.id;
-    let node = NodeBody {
-        kind: NodeKind::Branch,
-        name: "Bench branch".into(),
-        region: REGION.into(),
-        position: Position { lat: 52.0, lon: 13.0 },
-        rank: Some(1),
-        owner: None,
-    };
+    let node = NodeBody::branch("Bench branch", REGION, (52.0, 13.0), 1);
     let node_id = named(api.delivery(Some(&op)).create_node(&node).await)?.id;
 
     // Products, offers and inventory, created concurrently.

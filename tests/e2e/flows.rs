@@ -6,9 +6,7 @@
 
 use crate::helpers::{eur, Answer, Expect, TestMarket};
 use client::broker::orders::OrderStatus;
-use client::delivery::{
-    AddressInput, CourierBody, EventBody, InventoryBody, LoginBody, NodeBody, NodeKind, Position, TrackingView,
-};
+use client::delivery::{AddressInput, CourierBody, EventBody, InventoryBody, LoginBody, NodeBody, TrackingView};
 pub use client::settlement::OrderStatus as SettledAs;
 use client::settlement::{NewPartner, PaymentAnswer, PaymentBody, PaymentStatus, SettlementView};
 use serde_json::json;
@@ -42,14 +40,7 @@ impl TestMarket {
     /// The north's branch (`North 1`), holding `quantity` of `product`.
     pub async fn branch_with_stock(&self, product: &ProductId, quantity: i64) -> NodeId {
         let operator = self.delivery_as(Some(&self.operator));
-        let body = NodeBody {
-            kind: NodeKind::Branch,
-            name: "North 1".into(),
-            region: "north".into(),
-            position: Position { lat: 53.5, lon: 10.0 },
-            rank: Some(1),
-            owner: None,
-        };
+        let body = NodeBody::branch("North 1", "north", (53.5, 10.0), 1);
         let node = operator.create_node(&body).await.done().id;
         operator.set_stock(node.as_str(), product.as_str(), &InventoryBody { quantity }).await.done();
         node

@@ -2,7 +2,7 @@
 //! messages, so these tests depend only on settlement.
 
 use crate::helpers::{json_of, kind_balance, money, Answer, Expect, TestMarket};
-use client::settlement::NewPartner;
+use client::settlement::{NewPartner, PaymentAnswer, PaymentBody, PaymentStatus};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shared::config::ServiceName;
@@ -101,9 +101,16 @@ async fn pay_raw(m: &TestMarket, p: &Partner, key: Option<&str>, body: &Value) -
     m.call(Method::POST, &format!("{}/v1/payments", m.settlement), Some(&p.key), Some(body), &headers).await
 }
 
-pub(crate) async fn pay(m: &TestMarket, p: &Partner, order: &OrderId, amount: Money) -> Value {
-    let body = json!({ "order_id": order, "amount": amount, "partner_reference": "ref-1" });
-    pay_raw(m, p, Some(&shared::ids::random_hex128()), &body).await.expect(201)
+pub(crate) async fn pay(m: &TestMarket, p: &Partner, order: &OrderId, amount: Money) -> PaymentAnswer {
+    let body = PaymentBody { order_id: order.to_string(), amount, partner_reference: "ref-1".into() };
+    m.settlement_as(Some(&p.key)).pay(&body, &shared::ids::random_hex128()).await.done()
+}
+
+/// Asserts a payment turned away whole for `reason`, all of it returned.
+#[track_caller]
+fn assert_rejected(a: &PaymentAnswer, reason: &str, returned: Money) {
+    assert_eq!((a.status, a.reason.as_deref()), (PaymentStatus::Rejected, Some(reason)), "{a:?}");
+    assert_eq!(a.refund.as_ref().map(|r| r.amount), Some(returned), "{a:?}");
 }
 
 async fn view(m: &TestMarket, order: &OrderId) -> Value {
@@ -168,7 +175,7 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     assert_eq!(view(&m, &order.id).await["status"], "awaiting_payment");
 
     let a = pay(&m, &p, &order.id, eur(10_000)).await;
-    assert_eq!((a["status"].as_str(), &a["refund"], &a["reason"]), (Some("captured"), &Value::Null, &Value::Null));
+    assert_eq!((a.status, &a.refund, &a.reason), (PaymentStatus::Captured, &None, &None));
     let v = view(&m, &order.id).await;
     assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("captured"), Some(10_000)));
     assert_eq!(balance(&m, &seller, &store).await, (0, 10_000));
@@ -213,11 +220,11 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     assert_eq!(kind_balance(&tb, "payouts"), -9_700);
 
     // A refund after payout takes the store's balance below zero; the ledger still balances.
-    let refunded = m.refund(&m.operator, json_of(&a, "payment_id"), 10_000).await.expect(201);
+    let refunded = m.refund(&m.operator, &a.payment_id, 10_000).await.expect(201);
     assert_eq!(refunded["status"], "succeeded");
     assert_eq!(balance(&m, &seller, &store).await, (-10_000, 0));
     assert_eq!(view(&m, &order.id).await["status"], "refunded");
-    m.refund(&m.operator, json_of(&a, "payment_id"), 1).await.expect_problem(422, "refund_exceeds_payment");
+    m.refund(&m.operator, &a.payment_id, 1).await.expect_problem(422, "refund_exceeds_payment");
     assert_ledger_sound(&m).await;
 }
 
@@ -228,13 +235,12 @@ async fn short_then_over_completes_and_returns_the_excess() {
     let order = payable(&m, 10_000, &store, None, None).await;
 
     let first = pay(&m, &p, &order.id, eur(4_000)).await;
-    assert_eq!((first["status"].as_str(), &first["refund"]), (Some("partial"), &Value::Null));
+    assert_eq!((first.status, &first.refund), (PaymentStatus::Partial, &None));
     let v = view(&m, &order.id).await;
     assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("partial"), Some(4_000)));
 
     let rest = pay(&m, &p, &order.id, eur(7_000)).await;
-    assert_eq!(rest["status"], "captured");
-    assert_eq!(rest["refund"]["amount"], json!(money(1_000)));
+    assert_eq!((rest.status, rest.refund.map(|r| r.amount)), (PaymentStatus::Captured, Some(eur(1_000))));
     let v = view(&m, &order.id).await;
     assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("captured"), Some(10_000)));
     assert_eq!(balance(&m, &seller, &store).await, (0, 10_000));
@@ -246,7 +252,7 @@ async fn short_then_over_completes_and_returns_the_excess() {
     // An overpayment on a fresh order: captured, excess returned.
     let o2 = payable(&m, 500, &store, None, None).await;
     let over = pay(&m, &p, &o2.id, eur(800)).await;
-    assert_eq!((over["status"].as_str(), over["refund"]["amount"]["amount"].as_i64()), (Some("captured"), Some(300)));
+    assert_eq!((over.status, over.refund.map(|r| r.amount)), (PaymentStatus::Captured, Some(eur(300))));
     assert_eq!(view(&m, &o2.id).await["paid"]["amount"], 500);
     assert_ledger_sound(&m).await;
 }
@@ -261,16 +267,14 @@ async fn refused_payments_are_rejected_whole_and_move_nothing() {
     let usd = Money::new(1_000, Currency::parse("USD").unwrap());
     let before = trial_balance(&m).await;
     let a = pay(&m, &p, &o.id, usd).await;
-    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("wrong_currency")));
-    assert_eq!(a["refund"]["amount"], json!({"amount": 1_000, "currency": "USD"}));
+    assert_rejected(&a, "wrong_currency", usd);
 
     // Cancelled by the broker before payment.
     let c = payable(&m, 1_000, &store, None, None).await;
     to_settlement(&m, ServiceName::Broker, Message::OrderCancelled { order_id: c.id.clone(), reason: "buyer".into() })
         .await;
     let a = pay(&m, &p, &c.id, eur(1_000)).await;
-    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("order_cancelled")));
-    assert_eq!(a["refund"]["amount"]["amount"], 1_000);
+    assert_rejected(&a, "order_cancelled", eur(1_000));
     assert_eq!(view(&m, &c.id).await["status"], "cancelled");
 
     // No longer sellable at the payee store.
@@ -287,16 +291,13 @@ async fn refused_payments_are_rejected_whole_and_move_nothing() {
     )
     .await;
     let a = pay(&m, &p, &n.id, eur(1_000)).await;
-    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("non_sellable")));
-    assert_eq!(a["refund"]["amount"]["amount"], 1_000);
+    assert_rejected(&a, "non_sellable", eur(1_000));
     assert_eq!(view(&m, &n.id).await["status"], "awaiting_payment");
     assert_eq!(trial_balance(&m).await, before, "a rejected payment moved money");
 
     // Already paid.
-    let a = pay(&m, &p, &o.id, eur(1_000)).await;
-    assert_eq!(a["status"], "captured");
-    let a = pay(&m, &p, &o.id, eur(1_000)).await;
-    assert_eq!((a["status"].as_str(), a["reason"].as_str()), (Some("rejected"), Some("already_paid")));
+    assert_eq!(pay(&m, &p, &o.id, eur(1_000)).await.status, PaymentStatus::Captured);
+    assert_rejected(&pay(&m, &p, &o.id, eur(1_000)).await, "already_paid", eur(1_000));
     assert_eq!(view(&m, &o.id).await["paid"]["amount"], 1_000);
     assert_ledger_sound(&m).await;
 }
@@ -451,7 +452,7 @@ async fn webhooks_are_signed_carry_no_product_or_store_and_events_have_no_gaps()
     let o2 = payable(&m, 2_000, &store, None, None).await;
     let a = pay(&m, &p, &o1.id, eur(1_000)).await;
     pay(&m, &p, &o2.id, eur(500)).await;
-    m.refund(&p.key, json_of(&a, "payment_id"), 400).await.expect(201);
+    m.refund(&p.key, &a.payment_id, 400).await.expect(201);
     to_settlement(&m, ServiceName::Broker, Message::OrderCancelled { order_id: o2.id.clone(), reason: "buyer".into() })
         .await;
 
@@ -503,7 +504,7 @@ async fn refunds_follow_cancellations_and_abandonment_once_and_never_exceed_the_
     // Partner refunds: partial, then too much, then the rest.
     let o = payable(&m, 5_000, &store, None, None).await;
     let a = pay(&m, &p, &o.id, eur(5_000)).await;
-    let pid = json_of(&a, "payment_id");
+    let pid = a.payment_id;
     m.refund(&p.key, &pid, 2_000).await.expect(201);
     let too_much = m.refund(&p.key, &pid, 3_001).await.expect_problem(422, "refund_exceeds_payment");
     assert_eq!(too_much["refundable"]["amount"], 3_000);
@@ -595,7 +596,7 @@ async fn a_partial_payment_is_refunded_when_the_order_expires_at_pay_by() {
     assert_eq!((last["type"].as_str(), last["data"]["reason"].as_str()), (Some("refund.succeeded"), Some("expired")));
     // It takes no more money: the rest is turned away whole.
     let late = pay(&m, &p, &o.id, eur(2_000)).await;
-    assert_eq!((&late["status"], &late["reason"]), (&json!("rejected"), &json!("expired")), "{late}");
+    assert_eq!((late.status, late.reason.as_deref()), (PaymentStatus::Rejected, Some("expired")), "{late:?}");
     assert_ledger_sound(&m).await;
 }
 
@@ -704,10 +705,10 @@ async fn captures_refusals_and_refunds_tell_the_broker_and_delivery() {
     };
     to_settlement(&m, ServiceName::Broker, change).await;
     let captured = pay(&m, &p, &refused.id, eur(1_000)).await;
-    assert_eq!(captured["status"], "captured");
+    assert_eq!(captured.status, PaymentStatus::Captured);
     // The partner refunds it all while it is in escrow: delivery hears of it too, so a
     // shipment not yet picked up stops.
-    m.refund(&p.key, json_of(&captured, "payment_id"), 1_000).await.expect(201);
+    m.refund(&p.key, &captured.payment_id, 1_000).await.expect(201);
     assert_eq!(
         sent_for(&m, &refused.id),
         pairs(&[
@@ -868,7 +869,7 @@ async fn concurrent_flows_across_orders_and_partners_keep_the_ledger_sound() {
     // Each order paid in two halves by two partners, all at once.
     let halves = orders.iter().flat_map(|o| [(o, &p), (o, &q)]).map(|(o, who)| pay(&m, who, &o.id, eur(1_500)));
     let answers = futures_util::future::join_all(halves).await;
-    assert!(answers.iter().all(|a| a["status"] == "partial" || a["status"] == "captured"));
+    assert!(answers.iter().all(|a| matches!(a.status, PaymentStatus::Partial | PaymentStatus::Captured)));
     for o in &orders {
         assert_eq!(view(&m, &o.id).await["status"], "captured");
     }
@@ -887,7 +888,7 @@ async fn concurrent_flows_across_orders_and_partners_keep_the_ledger_sound() {
         jobs.push(Box::pin(to_settlement(&m, ServiceName::Delivery, msg)));
     }
     for (i, a) in answers.iter().take(4).enumerate() {
-        let pid = json_of(a, "payment_id");
+        let pid = a.payment_id.clone();
         // Payments alternate between the two partners; each refunds its own.
         let key = if i % 2 == 0 { p.key.clone() } else { q.key.clone() };
         let m = &m;

@@ -27,17 +27,12 @@ pub mod unions;
 
 pub use state::State;
 
-const SQLITE: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../migrations/broker/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../migrations/broker/postgres");
-
 /// The service's own tables, on the outbox and the analyses' tables they build on.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: || SQLITE,
-    postgres: || POSTGRES,
-    builds_on: &[shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, privacy::store::MIGRATIONS],
-};
+pub const MIGRATIONS: Migrations = shared::migrations!(
+    "../migrations/broker/sqlite",
+    "../migrations/broker/postgres",
+    builds_on: [shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, privacy::store::MIGRATIONS]
+);
 
 #[derive(OpenApi)]
 #[openapi(

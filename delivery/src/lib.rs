@@ -30,14 +30,12 @@ mod sweeper;
 pub use settings::DeliverySettings;
 pub use state::State;
 
-const SQLITE: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../migrations/delivery/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../migrations/delivery/postgres");
-
 /// The service's own tables, on the outbox they build on.
-pub const MIGRATIONS: Migrations =
-    Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[shared::outbox::MIGRATIONS] };
+pub const MIGRATIONS: Migrations = shared::migrations!(
+    "../migrations/delivery/sqlite",
+    "../migrations/delivery/postgres",
+    builds_on: [shared::outbox::MIGRATIONS]
+);
 
 #[derive(OpenApi)]
 #[openapi(

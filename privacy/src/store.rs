@@ -16,13 +16,9 @@ use shared::db::{is_unique_violation, AnyConnection};
 use shared::ids::{ReportId, SellerId, StoreId};
 use shared::money::{Currency, Money};
 
-const SQLITE: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/postgres");
-
 /// The budgets, released copies and purchases of the analyses, in the database of each
 /// service that sells them.
-pub const MIGRATIONS: shared::db::Migrations =
-    shared::db::Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[] };
+pub const MIGRATIONS: shared::db::Migrations = shared::migrations!("migrations/sqlite", "migrations/postgres");
 use shared::time::{now, Timestamp};
 
 use crate::schema::{

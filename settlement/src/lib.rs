@@ -34,17 +34,12 @@ pub use error::SettlementError;
 pub use ledger::store::ReconcileReport;
 pub use state::State;
 
-const SQLITE: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../migrations/settlement/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("../migrations/settlement/postgres");
-
 /// The service's own tables, on the outbox and the analyses' tables they build on.
-pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: || SQLITE,
-    postgres: || POSTGRES,
-    builds_on: &[shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, privacy::store::MIGRATIONS],
-};
+pub const MIGRATIONS: Migrations = shared::migrations!(
+    "../migrations/settlement/sqlite",
+    "../migrations/settlement/postgres",
+    builds_on: [shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, privacy::store::MIGRATIONS]
+);
 
 #[derive(OpenApi)]
 #[openapi(

@@ -123,6 +123,22 @@ pub const SHIPMENT_VIEW_TYP: &str = "shipment-view+jwt";
 /// The audience of shipment view tokens: no service's name, so no service takes one as a
 /// caller's token.
 pub const SHIPMENT_VIEW_AUDIENCE: &str = "delivery:shipment-view";
+
+/// A kind of token of its own, as a verifier checks it: header `typ`, audience, and the
+/// one service that issues it.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenKind {
+    pub typ: &'static str,
+    pub audience: &'static str,
+    pub issuer: ServiceName,
+}
+
+/// Referral tokens, which the broker issues and reads back.
+pub const REFERRAL: TokenKind =
+    TokenKind { typ: REFERRAL_TYP, audience: REFERRAL_AUDIENCE, issuer: ServiceName::Broker };
+/// Shipment view tokens, which the broker issues and delivery reads.
+pub const SHIPMENT_VIEW: TokenKind =
+    TokenKind { typ: SHIPMENT_VIEW_TYP, audience: SHIPMENT_VIEW_AUDIENCE, issuer: ServiceName::Broker };
 /// The `typ` of every other token.
 const PLAIN_TYP: &str = "JWT";
 
@@ -279,17 +295,12 @@ impl TokenVerifier {
     }
 
     /// Verifies a token of a kind of its own: header `typ` exactly `typ`, audience exactly
-    /// `audience`, signed with a key of `issuer` this verifier already holds (no fetch; see
+    /// its `audience`, signed with a key of its `issuer` this verifier already holds (no fetch; see
     /// [`Self::verify_typed_fetching`] for a kind another service issues), unexpired with
     /// no leeway. `T` names the claims the kind requires, so a token of another shape does
     /// not decode.
-    pub fn verify_typed<T: serde::de::DeserializeOwned>(
-        &self,
-        token: &str,
-        typ: &str,
-        audience: &str,
-        issuer: ServiceName,
-    ) -> Result<T, Error> {
+    pub fn verify_typed<T: serde::de::DeserializeOwned>(&self, token: &str, kind: &TokenKind) -> Result<T, Error> {
+        let TokenKind { typ, audience, issuer } = *kind;
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthorized)?;
         if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(typ) {
             return Err(Error::Unauthorized);
@@ -316,16 +327,15 @@ impl TokenVerifier {
     pub async fn verify_typed_fetching<T: serde::de::DeserializeOwned>(
         &self,
         token: &str,
-        typ: &str,
-        audience: &str,
-        issuer: ServiceName,
+        kind: &TokenKind,
     ) -> Result<T, Error> {
+        let (typ, issuer) = (kind.typ, kind.issuer);
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthorized)?;
         let remote = self.remotes.iter().any(|(s, _)| *s == issuer);
         if remote && header.typ.as_deref() == Some(typ) && header.kid.as_deref().is_some_and(|k| !self.has_key(k)) {
             self.refresh().await;
         }
-        self.verify_typed(token, typ, audience, issuer)
+        self.verify_typed(token, kind)
     }
 
     fn has_key(&self, kid: &str) -> bool {
@@ -658,7 +668,7 @@ mod tests {
         let typed =
             Typed { iss: "broker".into(), aud: REFERRAL_AUDIENCE.into(), exp, jti: "j1".into(), what: "x".into() };
         let token = signer.sign_typed(REFERRAL_TYP, &typed).unwrap();
-        let back: Typed = verifier.verify_typed(&token, REFERRAL_TYP, REFERRAL_AUDIENCE, ServiceName::Broker).unwrap();
+        let back: Typed = verifier.verify_typed(&token, &REFERRAL).unwrap();
         assert_eq!(back, typed);
 
         // A referral is no caller's token, even with a service's audience.
@@ -671,7 +681,7 @@ mod tests {
         let mut claims = Claims::new(ServiceName::Broker, "ord_x", Role::Capability, &[ServiceName::Broker], 600);
         claims.jti = Some("j2".into());
         let cap = signer.sign(&claims).unwrap();
-        let verify = |t: &str| verifier.verify_typed::<Typed>(t, REFERRAL_TYP, REFERRAL_AUDIENCE, ServiceName::Broker);
+        let verify = |t: &str| verifier.verify_typed::<Typed>(t, &REFERRAL);
         assert!(verify(&cap).is_err());
         // Nor a plain token naming the referral audience, nor one of another `typ`.
         let plain = Typed { aud: REFERRAL_AUDIENCE.into(), ..as_broker };
@@ -684,17 +694,13 @@ mod tests {
         assert!(verifier
             .verify_typed::<Typed>(
                 &signer.sign_typed(REFERRAL_TYP, &plain).unwrap(),
-                REFERRAL_TYP,
-                "elsewhere",
-                ServiceName::Broker
+                &TokenKind { audience: "elsewhere", ..REFERRAL }
             )
             .is_err());
         assert!(verifier
             .verify_typed::<Typed>(
                 &signer.sign_typed(REFERRAL_TYP, &plain).unwrap(),
-                REFERRAL_TYP,
-                REFERRAL_AUDIENCE,
-                ServiceName::Delivery
+                &TokenKind { issuer: ServiceName::Delivery, ..REFERRAL }
             )
             .is_err());
         let (_d2, stranger) = key_ring();

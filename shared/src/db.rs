@@ -140,12 +140,31 @@ impl r2d2::ManageConnection for Manager {
 /// `builds_on` first, then its own. Versions are unique across the sets, so the one
 /// bookkeeping table of applied versions serves them all.
 /// The fields are functions because `EmbeddedMigrations` is a constant that cannot be
-/// copied; pass closures that return the `embed_migrations!` constants.
+/// copied; [`migrations!`](crate::migrations) writes them.
 #[derive(Clone, Copy)]
 pub struct Migrations {
     pub sqlite: fn() -> EmbeddedMigrations,
     pub postgres: fn() -> EmbeddedMigrations,
     pub builds_on: &'static [Migrations],
+}
+
+/// A crate's [`Migrations`]: its SQLite and PostgreSQL folders (relative to the crate, as
+/// `diesel_migrations::embed_migrations!` takes them) and the migrations it builds on.
+#[macro_export]
+macro_rules! migrations {
+    ($sqlite:literal, $postgres:literal $(, builds_on: [$($on:expr),* $(,)?])? $(,)?) => {
+        $crate::db::Migrations {
+            sqlite: || {
+                const M: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!($sqlite);
+                M
+            },
+            postgres: || {
+                const M: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!($postgres);
+                M
+            },
+            builds_on: &[$($($on),*)?],
+        }
+    };
 }
 
 impl Migrations {

@@ -20,15 +20,10 @@ pub const HEADER: &str = "Idempotency-Key";
 /// Set on an answer given again for a key.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 
-const SQLITE: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("migrations/idempotency/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("migrations/idempotency/postgres");
-
 /// The `idempotency_keys` table, which the database of every service that takes keys
 /// builds on.
 pub const MIGRATIONS: crate::db::Migrations =
-    crate::db::Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[] };
+    crate::migrations!("migrations/idempotency/sqlite", "migrations/idempotency/postgres");
 
 use crate::schema::idempotency_keys;
 use idempotency_keys as k;

@@ -22,13 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
-const SQLITE: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/outbox/sqlite");
-const POSTGRES: diesel_migrations::EmbeddedMigrations =
-    diesel_migrations::embed_migrations!("migrations/outbox/postgres");
-
 /// The outbox and inbox tables, which every service's database builds on.
 pub const MIGRATIONS: crate::db::Migrations =
-    crate::db::Migrations { sqlite: || SQLITE, postgres: || POSTGRES, builds_on: &[] };
+    crate::migrations!("migrations/outbox/sqlite", "migrations/outbox/postgres");
 
 diesel::alias!(outbox as earlier: EarlierOutbox);
 

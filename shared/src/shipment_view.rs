@@ -66,9 +66,7 @@ impl ShipmentViewer {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::Unauthorized);
         }
-        let claims: ShipmentViewClaims = verifier
-            .verify_typed_fetching(token, SHIPMENT_VIEW_TYP, SHIPMENT_VIEW_AUDIENCE, ServiceName::Broker)
-            .await?;
+        let claims: ShipmentViewClaims = verifier.verify_typed_fetching(token, &crate::auth::SHIPMENT_VIEW).await?;
         let order = OrderId::parse(&claims.sub).map_err(|_| Error::Unauthorized)?;
         Ok(ShipmentViewer { order })
     }

@@ -13,8 +13,7 @@ pub mod store;
 use crate::catalog::Alternative;
 use crate::State;
 use domain::{Referral, ReferralClaims};
-use shared::auth::{REFERRAL_AUDIENCE, REFERRAL_TYP};
-use shared::config::ServiceName;
+use shared::auth::REFERRAL_TYP;
 use shared::db::AnyConnection;
 use shared::ids::{ProductId, StoreId};
 
@@ -63,8 +62,7 @@ pub fn read(state: &State, token: &str) -> Option<Referral> {
         return None;
     }
     let verifier = &state.core.auth.verifier;
-    let claims: ReferralClaims =
-        verifier.verify_typed(token, REFERRAL_TYP, REFERRAL_AUDIENCE, ServiceName::Broker).ok()?;
+    let claims: ReferralClaims = verifier.verify_typed(token, &shared::auth::REFERRAL).ok()?;
     claims.referral()
 }
 

@@ -5,23 +5,6 @@ use shared::ids::{OrderId, PartnerId, StoreId};
 use shared::money::{Currency, Money};
 
 shared::text_enum! {
-    /// The kinds of account of the chart, stored as text; an unknown stored kind is a read error.
-    #[derive(PartialOrd, Ord)]
-    pub enum AccountKind {
-        PartnerClearing,
-        Escrow,
-        Store,
-        MarketplaceFees,
-        ReferralFees,
-        FulfilmentFees,
-        ReportRevenue,
-        PointsLiability,
-        Refunds,
-        Payouts,
-    }
-}
-
-shared::text_enum! {
     /// What a ledger transaction records, stored as text; an unknown stored kind is a read
     /// error.
     #[derive(PartialOrd, Ord)]
@@ -43,8 +26,30 @@ shared::text_enum! {
     }
 }
 
-/// One account of the chart. Every account holds one currency; its id names it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One account of the chart. Every account holds one currency; its id names it. Its kind
+/// ([`AccountKind`], the variant without its id) is stored as text; an unknown stored
+/// kind is a read error.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(AccountKind),
+    derive(
+        PartialOrd,
+        Ord,
+        Hash,
+        serde::Serialize,
+        serde::Deserialize,
+        strum::EnumString,
+        strum::AsRefStr,
+        strum::IntoStaticStr,
+        strum::Display,
+        strum::EnumIter,
+        diesel::AsExpression,
+        diesel::FromSqlRow
+    ),
+    diesel(sql_type = diesel::sql_types::Text),
+    serde(rename_all = "snake_case"),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Account {
     /// What a payment partner collected for us and has not returned (an asset).
     PartnerClearing(PartnerId),
@@ -70,20 +75,11 @@ pub enum Account {
     Payouts,
 }
 
+shared::sql_text!(AccountKind);
+
 impl Account {
     pub fn kind(&self) -> AccountKind {
-        match self {
-            Account::PartnerClearing(_) => AccountKind::PartnerClearing,
-            Account::Escrow(_) => AccountKind::Escrow,
-            Account::Store(_) => AccountKind::Store,
-            Account::MarketplaceFees => AccountKind::MarketplaceFees,
-            Account::ReferralFees => AccountKind::ReferralFees,
-            Account::FulfilmentFees => AccountKind::FulfilmentFees,
-            Account::ReportRevenue => AccountKind::ReportRevenue,
-            Account::PointsLiability => AccountKind::PointsLiability,
-            Account::Refunds => AccountKind::Refunds,
-            Account::Payouts => AccountKind::Payouts,
-        }
+        AccountKind::from(self)
     }
 
     pub fn owner(&self) -> Option<&str> {

@@ -34,7 +34,7 @@ pub use state::State;
 pub const MIGRATIONS: Migrations = shared::migrations!(
     "../migrations/delivery/sqlite",
     "../migrations/delivery/postgres",
-    builds_on: [shared::outbox::MIGRATIONS]
+    builds_on: &[shared::outbox::MIGRATIONS]
 );
 
 #[derive(OpenApi)]

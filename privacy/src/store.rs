@@ -19,6 +19,11 @@ use shared::money::{Currency, Money};
 /// The budgets, released copies and purchases of the analyses, in the database of each
 /// service that sells them.
 pub const MIGRATIONS: shared::db::Migrations = shared::migrations!("migrations/sqlite", "migrations/postgres");
+
+/// What the database of a service that sells analyses (the broker, settlement) builds on:
+/// the outbox, the idempotency keys its API takes and these tables.
+pub const SELLING_SERVICE: &[shared::db::Migrations] =
+    &[shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, MIGRATIONS];
 use shared::time::{now, Timestamp};
 
 use crate::schema::{

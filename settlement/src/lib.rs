@@ -34,11 +34,11 @@ pub use error::SettlementError;
 pub use ledger::store::ReconcileReport;
 pub use state::State;
 
-/// The service's own tables, on the outbox and the analyses' tables they build on.
+/// The service's own tables, on what every service that sells analyses builds on.
 pub const MIGRATIONS: Migrations = shared::migrations!(
     "../migrations/settlement/sqlite",
     "../migrations/settlement/postgres",
-    builds_on: [shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, privacy::store::MIGRATIONS]
+    builds_on: privacy::store::SELLING_SERVICE
 );
 
 #[derive(OpenApi)]

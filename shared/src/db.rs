@@ -152,7 +152,10 @@ pub struct Migrations {
 /// `diesel_migrations::embed_migrations!` takes them) and the migrations it builds on.
 #[macro_export]
 macro_rules! migrations {
-    ($sqlite:literal, $postgres:literal $(, builds_on: [$($on:expr),* $(,)?])? $(,)?) => {
+    ($sqlite:literal, $postgres:literal $(,)?) => {
+        $crate::migrations!($sqlite, $postgres, builds_on: &[])
+    };
+    ($sqlite:literal, $postgres:literal, builds_on: $on:expr $(,)?) => {
         $crate::db::Migrations {
             sqlite: || {
                 const M: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!($sqlite);
@@ -162,7 +165,7 @@ macro_rules! migrations {
                 const M: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!($postgres);
                 M
             },
-            builds_on: &[$($($on),*)?],
+            builds_on: $on,
         }
     };
 }

@@ -28,30 +28,16 @@ pub const MIGRATIONS: crate::db::Migrations =
 
 diesel::alias!(outbox as earlier: EarlierOutbox);
 
-/// Where a message of the outbox stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::EnumString,
-    strum::AsRefStr,
-    strum::Display,
-    diesel::AsExpression,
-    diesel::FromSqlRow,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[strum(serialize_all = "snake_case")]
-pub enum MessageStatus {
-    /// Not delivered yet: due at `next_attempt_at`.
-    Pending,
-    Delivered,
-    /// Out of attempts: waits for an operator.
-    Dead,
+crate::text_enum! {
+    /// Where a message of the outbox stands.
+    pub enum MessageStatus {
+        /// Not delivered yet: due at `next_attempt_at`.
+        Pending,
+        Delivered,
+        /// Out of attempts: waits for an operator.
+        Dead,
+    }
 }
-crate::sql_text!(MessageStatus);
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]

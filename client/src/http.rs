@@ -161,6 +161,9 @@ impl Api {
             };
             signer.sign(*ip, method.as_str(), &target)
         });
+        // What a failure names: the call's method and path, never its query or the host.
+        let call = format!("{method} {}", url.path());
+        let failed = |e: reqwest::Error| Unreachable(format!("{call}: {}", e.without_url()));
         let mut req = self.http.as_ref().unwrap_or_else(|| http()).request(method, url);
         if let Some(t) = &self.bearer {
             req = req.bearer_auth(t);
@@ -174,9 +177,9 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.map_err(|e| Unreachable(e.without_url().to_string()))?;
+        let resp = req.send().await.map_err(failed)?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| Unreachable(e.without_url().to_string()))?;
+        let text = resp.text().await.map_err(failed)?;
         Ok(Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) })
     }
 }

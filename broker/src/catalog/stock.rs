@@ -39,7 +39,7 @@ pub fn record_movement(
     delta: i64,
     stock_after: i64,
     kind: Movement,
-    supplier: Option<&str>,
+    supplier: Option<&crate::stores::store::SupplierId>,
     note: Option<&str>,
 ) -> QueryResult<()> {
     diesel::insert_into(stock_movements::table)
@@ -68,7 +68,7 @@ pub fn move_stock(
     product: &ProductId,
     delta: i64,
     kind: Movement,
-    supplier: Option<&str>,
+    supplier: Option<&crate::stores::store::SupplierId>,
     note: Option<&str>,
 ) -> QueryResult<Option<i64>> {
     let target = offers::table.filter(offers::store_id.eq(store)).filter(offers::product_id.eq(product));

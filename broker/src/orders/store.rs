@@ -28,7 +28,7 @@ pub struct Order {
     pub stock_store_id: Option<StoreId>,
     pub backorder: bool,
     pub buyer_handle: String,
-    pub sale_id: Option<String>,
+    pub sale_id: Option<crate::sales::SaleId>,
     /// Why it was cancelled (or refused).
     pub reason: Option<String>,
     /// What the other services reported beside a status (a refused payment, say).
@@ -58,7 +58,7 @@ struct OrderRow {
     stock_store_id: Option<StoreId>,
     backorder: bool,
     buyer_handle: String,
-    sale_id: Option<String>,
+    sale_id: Option<crate::sales::SaleId>,
     reason: Option<String>,
     note: Option<String>,
     created_at: Timestamp,
@@ -114,7 +114,7 @@ pub fn insert(conn: &mut AnyConnection, o: &Order) -> QueryResult<()> {
             orders::stock_store_id.eq(o.stock_store_id.as_ref()),
             orders::backorder.eq(o.backorder),
             orders::buyer_handle.eq(&o.buyer_handle),
-            orders::sale_id.eq(o.sale_id.as_deref()),
+            orders::sale_id.eq(o.sale_id.as_ref()),
             orders::reason.eq(o.reason.as_deref()),
             orders::note.eq(o.note.as_deref()),
             orders::pay_by.eq(o.pay_by),
@@ -207,7 +207,9 @@ pub fn set_price(conn: &mut AnyConnection, id: &OrderId, unit_price: Money, amou
 }
 
 pub fn clear_sale(conn: &mut AnyConnection, id: &OrderId) -> QueryResult<()> {
-    diesel::update(orders::table.filter(orders::id.eq(id))).set(orders::sale_id.eq(None::<String>)).execute(conn)?;
+    diesel::update(orders::table.filter(orders::id.eq(id)))
+        .set(orders::sale_id.eq(None::<crate::sales::SaleId>))
+        .execute(conn)?;
     Ok(())
 }
 

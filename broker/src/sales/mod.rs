@@ -47,13 +47,13 @@ pub fn register(
 }
 
 /// The seller changed the price before payment: the history records what was paid.
-pub fn revalue(conn: &mut AnyConnection, id: &str, value: Money) -> QueryResult<()> {
+pub fn revalue(conn: &mut AnyConnection, id: &SaleId, value: Money) -> QueryResult<()> {
     diesel::update(sales::table.filter(sales::id.eq(id))).set(sales::amount.eq(value.amount)).execute(conn)?;
     Ok(())
 }
 
 /// A cancelled order did not sell anything.
-pub fn unregister(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+pub fn unregister(conn: &mut AnyConnection, id: &SaleId) -> QueryResult<()> {
     diesel::delete(sales::table.filter(sales::id.eq(id))).execute(conn)?;
     Ok(())
 }

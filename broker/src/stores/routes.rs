@@ -230,16 +230,8 @@ pub async fn move_stock(
                     return Err(BrokerError::NotFound("supplier"));
                 }
             }
-            catalog::stock::move_stock(
-                c,
-                &id,
-                &pid,
-                delta,
-                kind,
-                supplier.as_ref().map(|s| s.as_str()),
-                note.as_deref(),
-            )?
-            .ok_or_else(|| BrokerError::refused(Code::InsufficientStock, "the store has fewer units than that"))
+            catalog::stock::move_stock(c, &id, &pid, delta, kind, supplier.as_ref(), note.as_deref())?
+                .ok_or_else(|| BrokerError::refused(Code::InsufficientStock, "the store has fewer units than that"))
         })
         .await?;
     state.core.kick();

@@ -149,8 +149,10 @@ pub struct MovementView {
     pub product_id: ProductId,
     pub delta: i64,
     pub stock_after: i64,
-    pub kind: String,
-    pub supplier_id: Option<String>,
+    #[schema(value_type = String)]
+    pub kind: crate::catalog::stock::Movement,
+    #[schema(value_type = Option<String>)]
+    pub supplier_id: Option<SupplierId>,
     pub note: Option<String>,
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String)]

@@ -162,11 +162,13 @@ impl Default for MailConfig {
 pub struct OutboxConfig {
     /// How often the dispatcher looks for due messages when nothing woke it.
     pub poll_interval_ms: u64,
-    /// First retry delay; doubles per attempt up to `max_backoff_ms`.
+    /// First retry delay; doubles per attempt up to `max_backoff_ms` (10 minutes).
     pub base_backoff_ms: u64,
     pub max_backoff_ms: u64,
-    /// After this many failed attempts a message is dead-lettered for an operator.
-    pub max_attempts: i32,
+    /// How long a message is retried (3 days) before it is dead-lettered for an operator:
+    /// an outage of a peer shorter than this loses nothing. Counted over the schedule's
+    /// own delays, so a message an operator revives gets the whole span again.
+    pub retry_for_ms: u64,
     pub batch_size: i64,
     /// Delivered messages are deleted after this many hours (dead ones are kept for an
     /// operator). Receivers keep their inbox records for good, so a late duplicate still
@@ -182,8 +184,8 @@ impl Default for OutboxConfig {
         OutboxConfig {
             poll_interval_ms: 500,
             base_backoff_ms: 200,
-            max_backoff_ms: 60_000,
-            max_attempts: 25,
+            max_backoff_ms: 10 * 60 * 1000,
+            retry_for_ms: 3 * 24 * 3600 * 1000,
             batch_size: 100,
             retain_delivered_hours: 24 * 7,
             lease_secs: 15,

@@ -364,7 +364,7 @@ fn record_outcome(
             .map(|_| ()),
         Err(e) => {
             let attempts = attempts + 1;
-            let status = if attempts >= config.max_attempts { MessageStatus::Dead } else { MessageStatus::Pending };
+            let status = if gives_up(config, attempts) { MessageStatus::Dead } else { MessageStatus::Pending };
             let next = t + chrono::Duration::milliseconds(backoff_ms(config, attempts) as i64);
             diesel::update(outbox::table.filter(outbox::seq.eq(seq)))
                 .set((
@@ -395,6 +395,19 @@ pub fn purge_delivered(conn: &mut AnyConnection, hours: i64) -> Result<usize, Db
 pub fn backoff_ms(config: &OutboxConfig, attempts: i32) -> u64 {
     let exp = (attempts.max(1) - 1).min(30) as u32;
     config.base_backoff_ms.saturating_mul(1u64 << exp).min(config.max_backoff_ms)
+}
+
+/// Whether a message that failed `attempts` times has been retried for the whole
+/// `retry_for_ms`: the sum of the delays the schedule waited between its attempts.
+pub fn gives_up(config: &OutboxConfig, attempts: i32) -> bool {
+    let mut waited: u64 = 0;
+    for attempt in 1..=attempts {
+        waited = waited.saturating_add(backoff_ms(config, attempt));
+        if waited >= config.retry_for_ms {
+            return true;
+        }
+    }
+    false
 }
 
 /// Makes a dead message pending again (operator action after fixing the cause).
@@ -468,6 +481,19 @@ mod tests {
     use std::sync::Mutex;
 
     #[test]
+    fn by_default_a_message_is_retried_for_three_days_at_most_ten_minutes_apart() {
+        let c = OutboxConfig::default();
+        let attempts_until_dead = (1..).find(|&n| gives_up(&c, n)).unwrap();
+        let waited: u64 = (1..=attempts_until_dead).map(|n| backoff_ms(&c, n)).sum();
+        assert!(waited >= 72 * 3600 * 1000, "gave up after {waited} ms");
+        assert!(waited < 72 * 3600 * 1000 + 10 * 60 * 1000, "retried {waited} ms");
+        assert!((1..=attempts_until_dead).all(|n| backoff_ms(&c, n) <= 10 * 60 * 1000));
+        // The old schedule's 25 attempts (about 17 minutes) are far from the end.
+        assert!(!gives_up(&c, 25));
+        assert!(!gives_up(&c, attempts_until_dead - 1));
+    }
+
+    #[test]
     fn backoff_doubles_up_to_the_cap() {
         let c = OutboxConfig { base_backoff_ms: 100, max_backoff_ms: 1_000, ..OutboxConfig::default() };
         assert_eq!(backoff_ms(&c, 1), 100);
@@ -505,7 +531,7 @@ mod tests {
     }
 
     fn config() -> OutboxConfig {
-        OutboxConfig { base_backoff_ms: 1, max_backoff_ms: 1, max_attempts: 3, ..OutboxConfig::default() }
+        OutboxConfig { base_backoff_ms: 1, max_backoff_ms: 1, retry_for_ms: 3, ..OutboxConfig::default() }
     }
 
     #[tokio::test]
@@ -533,7 +559,8 @@ mod tests {
         let counted = db.read_blocking(|c| counts(c).map_err(DbError::from)).unwrap();
         assert_eq!(counted.get(&MessageStatus::Delivered), Some(&3));
 
-        // A destination that always fails ends dead after max_attempts, and can be revived.
+        // A destination that always fails ends dead once retried for `retry_for_ms` (three
+        // attempts 1 ms apart here).
         db.write_blocking(|c| enqueue(c, "down", "ord_c", "k", "c1").map_err(DbError::from)).unwrap();
         let down = Arc::new(Recorder { fail: usize::MAX, seen: Mutex::new(Vec::new()) });
         let d = Dispatcher::new(db.clone(), config()).route("down", down.clone());

@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod demo;
 mod demo_lock;
+mod outbox;
 mod run;
 mod tour;
 
@@ -60,6 +61,11 @@ enum Command {
     /// Re-derive every ledger balance from its entries and report any difference
     /// (exits non-zero when the ledger does not reconcile).
     Reconcile,
+    /// Read and act on the messages the services have not delivered.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Drive complete checkouts with concurrent buyers and report throughput and latency
     /// (`--scenario ledger`: balance reads and payments as the ledger grows).
     Bench(Box<bench::BenchArgs>),
@@ -74,6 +80,33 @@ enum KeysCommand {
         #[arg(value_parser = parse_service)]
         service: ServiceName,
     },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Print the messages in a status (default `dead`), oldest first, one JSON line each.
+    List {
+        /// Only this service (default: all three).
+        #[arg(long, value_parser = parse_service)]
+        service: Option<ServiceName>,
+        /// `dead` or `pending`.
+        #[arg(long, default_value = "dead", value_parser = parse_status)]
+        status: shared::outbox::MessageStatus,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Make a dead message pending again (once its cause is fixed).
+    Retry { message_id: String },
+    /// Give a dead message up for good: the later messages of its order go on.
+    Discard { message_id: String },
+}
+
+fn parse_status(s: &str) -> Result<shared::outbox::MessageStatus, String> {
+    use shared::outbox::MessageStatus;
+    match s.parse() {
+        Ok(status @ (MessageStatus::Dead | MessageStatus::Pending)) => Ok(status),
+        _ => Err(format!("`{s}` is not one of dead, pending")),
+    }
 }
 
 fn parse_service(s: &str) -> Result<ServiceName, String> {
@@ -99,6 +132,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo => demo::seed(&config).await,
         Command::Tour => tour::run().await,
         Command::Reconcile => run::reconcile(&config),
+        Command::Outbox { command: OutboxCommand::List { service, status, limit } } => {
+            outbox::list(&config, service, status, limit)
+        }
+        Command::Outbox { command: OutboxCommand::Retry { message_id } } => {
+            outbox::act(&config, &message_id, outbox::Action::Retry)
+        }
+        Command::Outbox { command: OutboxCommand::Discard { message_id } } => {
+            outbox::act(&config, &message_id, outbox::Action::Discard)
+        }
         Command::Bench(args) => bench::run(*args).await,
     }
 }

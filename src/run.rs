@@ -83,15 +83,19 @@ pub async fn serve(config: Config, service: ServiceName) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The migrations of a service's database.
+pub fn migrations_of(service: ServiceName) -> shared::db::Migrations {
+    match service {
+        ServiceName::Broker => broker::MIGRATIONS,
+        ServiceName::Settlement => settlement::MIGRATIONS,
+        ServiceName::Delivery => delivery::MIGRATIONS,
+    }
+}
+
 pub fn migrate(config: &Config, only: Option<ServiceName>) -> anyhow::Result<()> {
     for service in ServiceName::ALL.into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
-        let migrations = match service {
-            ServiceName::Broker => broker::MIGRATIONS,
-            ServiceName::Settlement => settlement::MIGRATIONS,
-            ServiceName::Delivery => delivery::MIGRATIONS,
-        };
         // Opening runs pending migrations.
-        shared::db::Db::open(&config.database_url(service), 1, migrations)
+        shared::db::Db::open(&config.database_url(service), 1, migrations_of(service))
             .with_context(|| format!("migrating {service}"))?;
         println!("{service}: migrated");
     }

@@ -34,8 +34,11 @@ crate::text_enum! {
         /// Not delivered yet: due at `next_attempt_at`.
         Pending,
         Delivered,
-        /// Out of attempts: waits for an operator.
+        /// Retried for the whole span: waits for an operator, and holds back the later
+        /// messages of its ordering key to its destination until revived or discarded.
         Dead,
+        /// Given up by an operator: never sent, and no longer holds anything back.
+        Discarded,
     }
 }
 
@@ -312,8 +315,10 @@ fn claim_due(
     lease: Duration,
 ) -> Result<Vec<OutboxRow>, DbError> {
     let t = now();
+    // An earlier message of the same key, pending or dead, goes first: a dead one holds
+    // the key until an operator revives or discards it, so nothing overtakes it.
     let blocked = earlier
-        .filter(earlier.field(outbox::status).eq(MessageStatus::Pending))
+        .filter(earlier.field(outbox::status).eq_any([MessageStatus::Pending, MessageStatus::Dead]))
         .filter(earlier.field(outbox::destination).eq(outbox::destination))
         .filter(earlier.field(outbox::ordering_key).eq(outbox::ordering_key))
         .filter(earlier.field(outbox::seq).lt(outbox::seq))
@@ -410,11 +415,46 @@ pub fn gives_up(config: &OutboxConfig, attempts: i32) -> bool {
     false
 }
 
-/// Makes a dead message pending again (operator action after fixing the cause).
+/// Makes a dead message pending again (operator action after fixing the cause); it gets
+/// the whole retry span again. `0` when no dead message has that id.
 pub fn retry_dead(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<usize> {
     diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(MessageStatus::Dead)))
         .set((outbox::status.eq(MessageStatus::Pending), outbox::attempts.eq(0), outbox::next_attempt_at.eq(now())))
         .execute(conn)
+}
+
+/// Gives up a dead message for good (operator action): it is never sent, and the later
+/// messages of its key go on. `0` when no dead message has that id.
+pub fn discard_dead(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<usize> {
+    diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(MessageStatus::Dead)))
+        .set((outbox::status.eq(MessageStatus::Discarded), outbox::lease_until.eq(None::<Timestamp>)))
+        .execute(conn)
+}
+
+/// A message as an operator sees it: where it goes and how it fared, not what it says.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = outbox)]
+pub struct Listed {
+    pub id: MessageId,
+    pub destination: String,
+    pub kind: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    #[serde(with = "crate::time::rfc3339")]
+    pub next_attempt_at: Timestamp,
+    pub last_error: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// The messages in `status`, oldest first, at most `limit`.
+pub fn list(conn: &mut AnyConnection, status: MessageStatus, limit: i64) -> QueryResult<Vec<Listed>> {
+    outbox::table
+        .filter(outbox::status.eq(status))
+        .order(outbox::seq)
+        .limit(limit)
+        .select(Listed::as_select())
+        .load(conn)
 }
 
 /// A service that takes the other services' messages at [`INBOX_PATH`]: its state names
@@ -571,6 +611,82 @@ mod tests {
         assert_eq!(down.seen.lock().unwrap().len(), 3);
         let counted = db.read_blocking(|c| counts(c).map_err(DbError::from)).unwrap();
         assert_eq!(counted.get(&MessageStatus::Dead), Some(&1));
+    }
+
+    fn list_first(db: &Db, status: MessageStatus) -> Vec<MessageId> {
+        let listed = db.read_blocking(move |c| list(c, status, 10).map_err(DbError::from)).unwrap();
+        listed.into_iter().map(|m| m.id).collect()
+    }
+
+    #[tokio::test]
+    async fn a_dead_message_holds_back_its_key_until_revived_or_discarded() {
+        let (_dir, db) = db();
+        let ids = db
+            .write_blocking(|c| {
+                let first = enqueue(c, "peer", "ord_a", "k", "a1")?;
+                let second = enqueue(c, "peer", "ord_a", "k", "a2")?;
+                enqueue(c, "peer", "ord_b", "k", "b1")?;
+                Ok::<_, DbError>((first, second))
+            })
+            .unwrap();
+        // Every message fails three times here: a1 ends dead and a2 must not overtake it;
+        // b1, of another key, is tried on its own (and ends dead too).
+        let peer = Arc::new(Recorder { fail: 3, seen: Mutex::new(Vec::new()) });
+        let d = Dispatcher::new(db.clone(), config()).route("peer", peer.clone());
+        for _ in 0..20 {
+            d.run_once().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        let seen = peer.seen.lock().unwrap().clone();
+        assert!(!seen.contains(&"a2".to_string()), "a2 overtook the dead a1: {seen:?}");
+        assert_eq!(seen.iter().filter(|s| *s == "b1").count(), 3, "{seen:?}");
+        let dead = db.read_blocking(|c| list(c, MessageStatus::Dead, 10).map_err(DbError::from)).unwrap();
+        assert_eq!(dead.len(), 2);
+        assert_eq!(dead[0].id, ids.0);
+        assert_eq!(dead[0].last_error.as_deref(), Some("peer down"));
+
+        // Revived, a1 is delivered, and only then is a2 tried.
+        let revived = db.write_blocking({
+            let id = ids.0.clone();
+            move |c| retry_dead(c, &id).map_err(DbError::from)
+        });
+        assert_eq!(revived.unwrap(), 1);
+        for _ in 0..10 {
+            d.run_once().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        let seen = peer.seen.lock().unwrap().clone();
+        let a1_ok = seen.iter().rposition(|s| s == "a1").unwrap();
+        let a2 = seen.iter().position(|s| s == "a2").unwrap();
+        assert!(a1_ok < a2, "{seen:?}");
+        assert_eq!(list_first(&db, MessageStatus::Delivered), vec![ids.0.clone()]);
+
+        // Discarded, a dead message is never sent and no longer holds its key; only a
+        // dead message can be discarded or revived.
+        let ids = db
+            .write_blocking(|c| {
+                Ok::<_, DbError>((enqueue(c, "down", "ord_c", "k", "c1")?, enqueue(c, "down", "ord_c", "k", "c2")?))
+            })
+            .unwrap();
+        let down = Arc::new(Recorder { fail: 3, seen: Mutex::new(Vec::new()) });
+        let d = Dispatcher::new(db.clone(), config()).route("down", down.clone());
+        for _ in 0..20 {
+            d.run_once().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        let (first, second) = ids;
+        let pending_one = second.clone();
+        let refused = db
+            .write_blocking(move |c| Ok::<_, DbError>((retry_dead(c, &pending_one)?, discard_dead(c, &pending_one)?)));
+        assert_eq!(refused.unwrap(), (0, 0));
+        assert_eq!(db.write_blocking(move |c| discard_dead(c, &first).map_err(DbError::from)).unwrap(), 1);
+        for _ in 0..10 {
+            d.run_once().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        let seen = down.seen.lock().unwrap().clone();
+        assert_eq!(seen.iter().filter(|s| *s == "c1").count(), 3, "{seen:?}");
+        assert_eq!(seen.last().map(String::as_str), Some("c2"), "{seen:?}");
     }
 
     #[test]

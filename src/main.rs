@@ -95,7 +95,8 @@ enum OutboxCommand {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
-    /// Make a dead message pending again (once its cause is fixed).
+    /// Make a dead or waiting message due now, with the whole retry span again (once its
+    /// cause is fixed).
     Retry { message_id: String },
     /// Give a dead message up for good: the later messages of its order go on.
     Discard { message_id: String },

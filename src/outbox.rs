@@ -4,9 +4,9 @@
 
 use anyhow::Context;
 use shared::config::{Config, ServiceName};
-use shared::db::Db;
+use shared::db::{Db, DbError};
 use shared::ids::MessageId;
-use shared::outbox::{self, MessageStatus};
+use shared::outbox::{self, Discard, MessageStatus};
 
 fn open(config: &Config, service: ServiceName) -> anyhow::Result<Db> {
     let migrations = crate::run::migrations_of(service);
@@ -21,7 +21,7 @@ fn services(only: Option<ServiceName>) -> impl Iterator<Item = ServiceName> {
 pub fn list(config: &Config, only: Option<ServiceName>, status: MessageStatus, limit: i64) -> anyhow::Result<()> {
     for service in services(only) {
         let db = open(config, service)?;
-        let listed = db.read_blocking(move |c| outbox::list(c, status, limit).map_err(shared::db::DbError::from))?;
+        let listed = db.read_blocking(move |c| outbox::list(c, status, limit).map_err(DbError::from))?;
         for m in listed {
             let mut line = serde_json::to_value(&m)?;
             line["service"] = service.as_str().into();
@@ -31,39 +31,43 @@ pub fn list(config: &Config, only: Option<ServiceName>, status: MessageStatus, l
     Ok(())
 }
 
-/// What an operator does to one dead message.
+/// What an operator does to one undelivered message.
 #[derive(Clone, Copy)]
 pub enum Action {
-    /// Pending again, with the whole retry span.
+    /// Due now, with the whole retry span again.
     Retry,
-    /// Never sent; the later messages of its key go on.
+    /// Never sent; the later messages of its key go on (a dead message only).
     Discard,
 }
 
-/// Applies `action` to the dead message `id`, wherever it is; an error when no service
-/// holds a dead message of that id.
+/// Applies `action` to the message `id`, in whichever service holds it; an error when none
+/// holds it in a state the action applies to.
 pub fn act(config: &Config, id: &str, action: Action) -> anyhow::Result<()> {
     let id = MessageId::parse(id).map_err(|_| anyhow::anyhow!("`{id}` is not a message id (msg_…)"))?;
     for service in ServiceName::ALL {
         let db = open(config, service)?;
         let message = id.clone();
-        let changed = db.write_blocking(move |c| {
-            match action {
-                Action::Retry => outbox::retry_dead(c, &message),
-                Action::Discard => outbox::discard_dead(c, &message),
-            }
-            .map_err(shared::db::DbError::from)
+        // `None`: not this service's; `Some(Err)`: here, but the action does not apply.
+        let done = db.write_blocking(move |c| {
+            Ok::<_, DbError>(match action {
+                Action::Retry => outbox::retry(c, &message)?.map(|_| Ok("due now")),
+                Action::Discard => match outbox::discard(c, &message)? {
+                    Discard::Discarded(_) => Some(Ok("discarded")),
+                    Discard::NotDead(status) => Some(Err(format!("it is {status}, and only a dead message is"))),
+                    Discard::Unknown => None,
+                },
+            })
         })?;
-        if changed == 1 {
-            let done = match action {
-                Action::Retry => "pending again",
-                Action::Discard => "discarded",
-            };
-            println!("{service}: {id} {done}");
-            return Ok(());
+        match done {
+            Some(Ok(done)) => {
+                println!("{service}: {id} {done}");
+                return Ok(());
+            }
+            Some(Err(why)) => anyhow::bail!("{service}: {id} not discarded: {why}"),
+            None => {}
         }
     }
-    anyhow::bail!("no service holds a dead message {id}")
+    anyhow::bail!("no service holds an undelivered message {id}")
 }
 
 #[cfg(test)]
@@ -96,13 +100,13 @@ mod tests {
         open(config, ServiceName::Settlement)
             .unwrap()
             .read_blocking(move |c| {
-                table::table.filter(table::id.eq(&id)).select(table::status).first(c).map_err(shared::db::DbError::from)
+                table::table.filter(table::id.eq(&id)).select(table::status).first(c).map_err(DbError::from)
             })
             .unwrap()
     }
 
     #[test]
-    fn an_operator_revives_or_discards_only_a_dead_message() {
+    fn an_operator_discards_only_a_dead_message_and_revives_it() {
         let (_dir, config, dead, behind) = with_dead_message();
         // Only a dead message: the pending one behind it, an unknown id and a malformed one
         // are refused, and nothing changes.
@@ -114,8 +118,9 @@ mod tests {
 
         act(&config, dead.as_str(), Action::Retry).unwrap();
         assert_eq!(status_of(&config, &dead), MessageStatus::Pending);
-        // Pending again, it is no longer dead: a second retry finds nothing.
-        assert!(act(&config, dead.as_str(), Action::Retry).is_err());
+        // Pending again, it can no longer be discarded (it may yet arrive).
+        assert!(act(&config, dead.as_str(), Action::Discard).is_err());
+        assert_eq!(status_of(&config, &dead), MessageStatus::Pending);
     }
 
     #[test]
@@ -123,7 +128,7 @@ mod tests {
         let (_dir, config, dead, _) = with_dead_message();
         let db = open(&config, ServiceName::Settlement).unwrap();
         let dead_now = || {
-            db.read_blocking(|c| outbox::list(c, MessageStatus::Dead, 10).map_err(shared::db::DbError::from))
+            db.read_blocking(|c| outbox::list(c, MessageStatus::Dead, 10).map_err(DbError::from))
                 .unwrap()
                 .into_iter()
                 .map(|m| m.id)

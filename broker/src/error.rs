@@ -66,8 +66,6 @@ pub enum Code {
     CollectionCapReached,
     HandleTaken,
     EmailTaken,
-    /// A message from another service that arrived before its prerequisite.
-    NotYet,
     // ---- the request's form (400)
     StoreIdRequired,
 }
@@ -80,7 +78,7 @@ impl Catalogue for Code {
             NonSellable | OutOfStock | PriceChanged | InvalidTransition | QuantityLimit | StockOnHold
             | InsufficientStock | InsufficientPoints | OrderChanged | InsufficientBalance | ChargeRejected
             | ReportUnavailable | TooManyGroupPrices | NotACollectionPoint | CollectionCapReached | HandleTaken
-            | EmailTaken | NotYet => StatusCode::CONFLICT,
+            | EmailTaken => StatusCode::CONFLICT,
             EmptyName
             | InvalidName
             | InvalidParameter

@@ -3,7 +3,7 @@
 //! the one it depends on (a pickup before the payment) answers an error, so the sender
 //! retries it later; a message overtaken by a later one changes nothing.
 
-use crate::error::{BrokerError, Code};
+use crate::error::BrokerError;
 use crate::orders::domain::{Event, OrderStatus, Step};
 use crate::orders::{store, workflow};
 use crate::State;
@@ -55,8 +55,10 @@ fn apply(
         }
         _ => return Ok(()),
     };
-    // A message for an order we do not know is an error (and retried): it cannot be ours yet.
-    let order = store::get(conn, order_id)?.ok_or(BrokerError::NotFound("order"))?;
+    // A message for an order we do not know is early: the order is placed here before any
+    // other service can hear of it, so it is on its way (a 409 `not_yet`, retried).
+    let not_yet = || shared::Error::NotYet(format!("{} for an order not known yet", message.kind()));
+    let order = store::get(conn, order_id)?.ok_or_else(not_yet)?;
     // A cancellation the buyer or seller asked for keeps their reason.
     let reason = match event {
         _ if order.reason.is_some() => None,
@@ -78,7 +80,7 @@ fn apply(
     if step == Step::NotYet {
         // Roll back and let the sender retry once the prerequisite is here.
         // A 409, not a 5xx: nothing is wrong, it is just early.
-        return Err(BrokerError::refused(Code::NotYet, format!("{} arrived before its prerequisite", message.kind())));
+        return Err(shared::Error::NotYet(format!("{} arrived before its prerequisite", message.kind())).into());
     }
     Ok(())
 }

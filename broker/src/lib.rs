@@ -38,6 +38,10 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
 #[openapi(
     info(title = "Broker", description = "The broker service of the anonymous marketplace."),
     paths(
+        shared::admin::list_outbox,
+        shared::admin::retry_message,
+        shared::admin::discard_message,
+        shared::admin::read_audit,
         accounts::routes::create_seller,
         accounts::routes::create_manufacturer,
         accounts::routes::create_session,
@@ -124,6 +128,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &error::codes(), move |cfg| {
         cfg.app_data(state.clone())
             .configure(shared::outbox::inbox_routes::<State>)
+            .configure(shared::admin::routes)
             .configure(accounts::routes)
             .configure(unions::routes)
             .configure(stores::routes)

@@ -30,17 +30,21 @@ mod sweeper;
 pub use settings::DeliverySettings;
 pub use state::State;
 
-/// The service's own tables, on the outbox they build on.
+/// The service's own tables, on the outbox and the operators' audit log.
 pub const MIGRATIONS: Migrations = shared::migrations!(
     "../migrations/delivery/sqlite",
     "../migrations/delivery/postgres",
-    builds_on: &[shared::outbox::MIGRATIONS]
+    builds_on: &[shared::outbox::MIGRATIONS, shared::audit::MIGRATIONS]
 );
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Delivery", description = "The delivery service of the anonymous marketplace."),
     paths(
+        shared::admin::list_outbox,
+        shared::admin::retry_message,
+        shared::admin::discard_message,
+        shared::admin::read_audit,
         nodes::routes::create_node,
         inventory::routes::set_inventory,
         inventory::routes::get_inventory,
@@ -70,6 +74,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let running = shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &codes, move |cfg| {
         cfg.app_data(state.clone())
             .configure(shared::outbox::inbox_routes::<State>)
+            .configure(shared::admin::routes)
             .configure(nodes::routes::routes)
             .configure(inventory::routes::routes)
             .configure(addresses::routes::routes)

@@ -21,9 +21,10 @@ use shared::money::{Currency, Money};
 pub const MIGRATIONS: shared::db::Migrations = shared::migrations!("migrations/sqlite", "migrations/postgres");
 
 /// What the database of a service that sells analyses (the broker, settlement) builds on:
-/// the outbox, the idempotency keys its API takes and these tables.
+/// the outbox, the operators' audit log, the idempotency keys its API takes and these
+/// tables.
 pub const SELLING_SERVICE: &[shared::db::Migrations] =
-    &[shared::outbox::MIGRATIONS, shared::idempotency::MIGRATIONS, MIGRATIONS];
+    &[shared::outbox::MIGRATIONS, shared::audit::MIGRATIONS, shared::idempotency::MIGRATIONS, MIGRATIONS];
 use shared::time::{now, Timestamp};
 
 use crate::schema::{

@@ -53,6 +53,10 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         older than five minutes. Idempotency keys are kept 30 days."
     ),
     paths(
+        shared::admin::list_outbox,
+        shared::admin::retry_message,
+        shared::admin::discard_message,
+        shared::admin::read_audit,
         partners::routes::create,
         payments::routes::create,
         payments::routes::show,
@@ -143,6 +147,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &error::codes(), move |cfg| {
         cfg.app_data(state.clone())
             .configure(shared::outbox::inbox_routes::<State>)
+            .configure(shared::admin::routes)
             .configure(partners::routes::routes)
             .configure(payments::routes::routes)
             .configure(refunds::routes::routes)

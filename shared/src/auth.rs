@@ -2,11 +2,13 @@
 //! issuer's published JWK Set, so keys can rotate and services can live on other
 //! machines), the operator's bearer token, and one extractor per role.
 
+use crate::audit::{Acting, Actor};
 use crate::config::ServiceName;
 use crate::crypto::{constant_time_eq, sha256_hex, KeyRing};
+use crate::db::DbError;
 use crate::error::Error;
-use crate::ids::{BuyerId, CourierId, ManufacturerId, OrderId, SellerId};
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use crate::ids::{BuyerId, CourierId, ManufacturerId, OperatorId, OrderId, SellerId};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use base64::Engine;
 use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -26,19 +28,25 @@ pub enum Role {
     Capability,
     /// Another service of the marketplace.
     Service,
+    /// A person who runs the marketplace; what they may do is in the token's `scope`
+    /// (their [`OperatorRole`]s).
+    Operator,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Seller, Role::Manufacturer, Role::Courier, Role::Buyer, Role::Capability, Role::Service];
+    pub const ALL: [Role; 7] =
+        [Role::Seller, Role::Manufacturer, Role::Courier, Role::Buyer, Role::Capability, Role::Service, Role::Operator];
 
     /// The one service whose key may sign this role: the broker holds the accounts of
-    /// salespeople, manufacturers and buyers and places the orders, delivery the couriers'.
+    /// salespeople, manufacturers, buyers and operators and places the orders, delivery the
+    /// couriers'.
     /// A service token is issued by the service it names (its `sub`). A role signed by any
     /// other key is refused, so one stolen key acts only as its own service's callers.
     pub fn issuer(self) -> Option<ServiceName> {
         match self {
-            Role::Seller | Role::Manufacturer | Role::Buyer | Role::Capability => Some(ServiceName::Broker),
+            Role::Seller | Role::Manufacturer | Role::Buyer | Role::Capability | Role::Operator => {
+                Some(ServiceName::Broker)
+            }
             Role::Courier => Some(ServiceName::Delivery),
             Role::Service => None,
         }
@@ -458,24 +466,125 @@ impl Principal {
     }
 }
 
-/// The operator's bearer token.
-#[derive(Debug, Clone, Copy)]
-pub struct Operator;
+crate::text_enum! {
+    /// What an operator account may do. Each operator route names the roles it takes (the
+    /// README lists them); the bootstrap token takes every route.
+    #[derive(PartialOrd, Ord, utoipa::ToSchema)]
+    pub enum OperatorRole {
+        /// Operator accounts, suspensions, messages between services, the audit log.
+        Admin,
+        /// Disputes: the file and the decision.
+        Arbiter,
+        /// Reads what a buyer or a seller asks about.
+        Support,
+        /// Refunds, remittances, payouts, the ledger.
+        Finance,
+    }
+}
 
-impl FromRequest for Operator {
+/// The roles a route takes: a type per set, so a handler's signature names them
+/// (`Operator<Finance>`).
+pub trait Duty {
+    const ROLES: &'static [OperatorRole];
+}
+
+macro_rules! duty {
+    ($(#[$meta:meta])* $name:ident: $($role:ident),+) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+
+        impl Duty for $name {
+            const ROLES: &'static [OperatorRole] = &[$(OperatorRole::$role),+];
+        }
+    };
+}
+
+duty!(
+    /// Accounts, suspensions, the outbox, the audit log, the market's set-up.
+    Admin: Admin);
+duty!(
+    /// Money leaving or coming back: refunds, remittances, the ledger.
+    Finance: Finance);
+duty!(
+    /// Disputes.
+    Arbiter: Arbiter);
+duty!(
+    /// Reading what support needs (stock, orders), as admins may too.
+    Support: Support, Admin);
+
+/// An operator allowed on a route that takes `D`: a signed-in operator account with one of
+/// `D`'s roles (a broker-issued token, not disabled), or the bootstrap token. No
+/// credentials, or a token that does not verify (another service's key, expired, forged),
+/// are 401; a valid token of another kind, a disabled account or a missing role is 403.
+/// An operator's request, allowed or refused for want of the role, is marked for the
+/// audit log ([`crate::audit::trail`]).
+#[derive(Debug, Clone)]
+pub struct Operator<D: Duty> {
+    pub actor: Actor,
+    duty: std::marker::PhantomData<D>,
+}
+
+/// Who an operator token names and what it may do.
+fn operator_of(claims: &Claims) -> Result<(OperatorId, Vec<OperatorRole>), Error> {
+    let id = OperatorId::parse(&claims.sub).map_err(|_| Error::Unauthorized)?;
+    let roles = claims.scope.iter().filter_map(|r| r.parse().ok()).collect();
+    Ok((id, roles))
+}
+
+impl<D: Duty + 'static> FromRequest for Operator<D> {
     type Error = Error;
-    type Future = std::future::Ready<Result<Self, Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready((|| {
-            let state = state(req)?;
-            match bearer(req) {
-                Some(t) if state.is_operator(t) => Ok(Operator),
-                Some(_) => Err(Error::Forbidden("operator only".into())),
-                None => Err(Error::Unauthorized),
+        let token = bearer(req).map(str::to_string);
+        let state = state(req);
+        let db = req.app_data::<web::Data<crate::db::Db>>().cloned();
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(Error::Unauthorized)?;
+            let allowed = |actor: Actor| {
+                req.extensions_mut().insert(Acting(actor.clone()));
+                Ok(Operator { actor, duty: std::marker::PhantomData })
+            };
+            if state.is_operator(&token) {
+                return allowed(Actor::Bootstrap);
             }
-        })())
+            let claims = state.verifier.verify(&token).await?;
+            if claims.role != Role::Operator {
+                return Err(Error::Forbidden("this route is for operators".into()));
+            }
+            let (id, roles) = operator_of(&claims)?;
+            if let Some(db) = db {
+                let who = id.clone();
+                let disabled = db.read(move |c| crate::audit::is_disabled(c, &who).map_err(DbError::from)).await?;
+                if disabled {
+                    return Err(Error::Forbidden("this operator account is disabled".into()));
+                }
+            }
+            if !roles.iter().any(|r| D::ROLES.contains(r)) {
+                req.extensions_mut().insert(Acting(Actor::Operator(id)));
+                let names: Vec<&str> = D::ROLES.iter().map(|r| r.as_ref()).collect();
+                return Err(Error::Forbidden(format!("this route takes the role {}", names.join(" or "))));
+            }
+            allowed(Actor::Operator(id))
+        })
     }
+}
+
+/// The bootstrap token or an operator allowed on a route that takes `D`, on a route that
+/// other callers share (an optional operator): `None` when the bearer is not an operator's.
+pub async fn operator_among<D: Duty + 'static>(req: &HttpRequest) -> Option<Result<Operator<D>, Error>> {
+    let token = bearer(req)?;
+    let state = state(req).ok()?;
+    if !state.is_operator(token) {
+        let claims = state.verifier.verify(token).await.ok()?;
+        if claims.role != Role::Operator {
+            return None;
+        }
+    }
+    Some(Operator::<D>::from_request(req, &mut Payload::None).await)
 }
 
 macro_rules! role_extractor {

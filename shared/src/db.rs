@@ -106,8 +106,11 @@ impl Manager {
                 // A small page cache: reads come through the memory map anyway, and every
                 // commit trims the cache by scanning its hash table, which a large cache
                 // made a few per cent of the checkout's CPU.
+                // The busy timeout first: without it, the journal-mode pragma fails at once
+                // when another process (a running service beside `marketplace outbox`, a
+                // connection closing and checkpointing) holds the lock for a moment.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -2000; \
                      PRAGMA mmap_size = 268435456;",
                 )?;

@@ -44,6 +44,11 @@ pub enum Code {
     RouteNotFound,
     NotReady,
     RateLimited,
+    /// A message from another service that arrived before what it builds on: the sender
+    /// retries it.
+    NotYet,
+    /// Only a dead message of the outbox can be discarded.
+    NotDead,
 }
 
 impl Code {
@@ -67,6 +72,7 @@ impl Code {
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            NotYet | NotDead => StatusCode::CONFLICT,
         }
     }
 }
@@ -227,6 +233,9 @@ pub enum Error {
     BadRequest(String),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// A message that arrived before what it builds on (409 `not_yet`, retried).
+    #[error("{0}")]
+    NotYet(String),
     #[error(transparent)]
     Money(#[from] crate::money::MoneyError),
     #[error(transparent)]
@@ -263,6 +272,7 @@ impl Error {
             Error::Invalid(_) => Code::InvalidRequest,
             Error::BadRequest(_) => Code::BadRequest,
             Error::Conflict { .. } => Code::InternalError,
+            Error::NotYet(_) => Code::NotYet,
             Error::Money(MoneyError::UnknownCurrency(_)) => Code::UnknownCurrency,
             Error::Money(MoneyError::CurrencyMismatch(..)) => Code::WrongCurrency,
             Error::Money(MoneyError::Overflow) => Code::AmountOutOfRange,

@@ -2,6 +2,8 @@
 //! owner-only files, problem+json errors, idempotency keys, the transactional outbox and its messages, mail, the sellability
 //! rules, and the HTTP scaffolding every service serves (health, metrics, OpenAPI).
 
+pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod cors;

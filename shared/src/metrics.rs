@@ -1,6 +1,8 @@
 //! `/metrics`: Prometheus text for one service. Requests are counted and timed by route,
 //! method and status (`<service>_http_requests_total`,
-//! `<service>_http_requests_duration_seconds`), beside what other parts register (the
+//! `<service>_http_requests_duration_seconds`); the outbox's backlog per destination is read
+//! at each scrape (`<service>_outbox_pending`, `<service>_outbox_dead`,
+//! `<service>_outbox_oldest_pending_seconds`), beside what other parts register (the
 //! password-hashing pool).
 //!
 //! Every label comes from a fixed set, so no request can add a series: the method is one
@@ -13,7 +15,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// One service's registry and request metrics.
@@ -21,6 +25,47 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     durations: HistogramVec,
+    outbox: OutboxGauges,
+}
+
+/// The outbox's backlog per destination. A destination once seen stays at 0 when its
+/// backlog drains, so an alert on it resolves instead of losing its series.
+struct OutboxGauges {
+    pending: IntGaugeVec,
+    dead: IntGaugeVec,
+    oldest_pending_seconds: GaugeVec,
+    seen: Mutex<BTreeSet<String>>,
+}
+
+impl OutboxGauges {
+    fn new(registry: &Registry) -> Result<OutboxGauges, prometheus::Error> {
+        let by = ["destination"];
+        let pending = IntGaugeVec::new(Opts::new("outbox_pending", "Messages waiting to be delivered"), &by)?;
+        let dead = IntGaugeVec::new(Opts::new("outbox_dead", "Messages given up on, waiting for an operator"), &by)?;
+        let oldest_pending_seconds = GaugeVec::new(
+            Opts::new("outbox_oldest_pending_seconds", "Age of the oldest message waiting to be delivered"),
+            &by,
+        )?;
+        registry.register(Box::new(pending.clone()))?;
+        registry.register(Box::new(dead.clone()))?;
+        registry.register(Box::new(oldest_pending_seconds.clone()))?;
+        Ok(OutboxGauges { pending, dead, oldest_pending_seconds, seen: Mutex::new(BTreeSet::new()) })
+    }
+
+    fn set(&self, backlog: &[crate::outbox::Backlog]) {
+        let mut seen = self.seen.lock().expect("outbox gauges poisoned");
+        seen.extend(backlog.iter().map(|b| b.destination.clone()));
+        let now = crate::time::now();
+        for destination in seen.iter() {
+            let b = backlog.iter().find(|b| &b.destination == destination);
+            let labels = [destination.as_str()];
+            self.pending.with_label_values(&labels).set(b.map_or(0, |b| b.pending));
+            self.dead.with_label_values(&labels).set(b.map_or(0, |b| b.dead));
+            let age =
+                b.and_then(|b| b.oldest_pending).map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1e3);
+            self.oldest_pending_seconds.with_label_values(&labels).set(age);
+        }
+    }
 }
 
 const LABELS: [&str; 3] = ["endpoint", "method", "status"];
@@ -36,7 +81,8 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
-        Ok(Metrics { registry, requests, durations })
+        let outbox = OutboxGauges::new(&registry)?;
+        Ok(Metrics { registry, requests, durations, outbox })
     }
 
     /// Where other parts of the service register their own metrics.
@@ -54,6 +100,11 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         TextEncoder::new().encode_to_string(&self.registry.gather()).unwrap_or_default()
+    }
+
+    /// Sets the outbox gauges to `backlog`, the destinations it leaves out to 0.
+    pub fn set_outbox(&self, backlog: &[crate::outbox::Backlog]) {
+        self.outbox.set(backlog);
     }
 }
 
@@ -94,8 +145,16 @@ pub async fn record(
     res
 }
 
-/// `GET /metrics`.
-pub async fn serve(metrics: web::Data<Metrics>) -> HttpResponse {
+/// `GET /metrics`: reads the outbox's backlog, then renders. A database that cannot be
+/// read leaves the gauges as they were (and says so in the log) rather than failing the
+/// scrape.
+pub async fn serve(metrics: web::Data<Metrics>, db: Option<web::Data<crate::db::Db>>) -> HttpResponse {
+    if let Some(db) = db {
+        match db.read(|c| crate::outbox::backlog(c).map_err(crate::db::DbError::from)).await {
+            Ok(backlog) => metrics.set_outbox(&backlog),
+            Err(e) => tracing::warn!(error = %e, "cannot read the outbox backlog for /metrics"),
+        }
+    }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(metrics.render())
 }
 
@@ -120,6 +179,31 @@ mod tests {
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.rsplit_once(' ').map(|(name, _)| name.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_outbox_backlog_is_shown_per_destination_and_drains_to_zero() {
+        let metrics = Metrics::new("svc").unwrap();
+        let backlog = crate::outbox::Backlog {
+            destination: "settlement".into(),
+            pending: 3,
+            dead: 1,
+            oldest_pending: Some(crate::time::now() - chrono::Duration::seconds(90)),
+        };
+        metrics.set_outbox(std::slice::from_ref(&backlog));
+        let text = metrics.render();
+        assert!(text.contains("svc_outbox_pending{destination=\"settlement\"} 3"), "{text}");
+        assert!(text.contains("svc_outbox_dead{destination=\"settlement\"} 1"), "{text}");
+        let age = text
+            .lines()
+            .find_map(|l| l.strip_prefix("svc_outbox_oldest_pending_seconds{destination=\"settlement\"} "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap();
+        assert!((89.0..120.0).contains(&age), "{age}");
+        metrics.set_outbox(&[]);
+        let text = metrics.render();
+        assert!(text.contains("svc_outbox_pending{destination=\"settlement\"} 0"), "{text}");
+        assert!(text.contains("svc_outbox_oldest_pending_seconds{destination=\"settlement\"} 0"), "{text}");
     }
 
     #[actix_web::test]

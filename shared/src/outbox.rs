@@ -30,6 +30,7 @@ diesel::alias!(outbox as earlier: EarlierOutbox);
 
 crate::text_enum! {
     /// Where a message of the outbox stands.
+    #[derive(utoipa::ToSchema)]
     pub enum MessageStatus {
         /// Not delivered yet: due at `next_attempt_at`.
         Pending,
@@ -140,14 +141,74 @@ pub fn counts(conn: &mut AnyConnection) -> QueryResult<HashMap<MessageStatus, i6
     Ok(rows.into_iter().collect())
 }
 
+/// What waits to leave for one destination: `/metrics` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backlog {
+    pub destination: String,
+    pub pending: i64,
+    pub dead: i64,
+    /// When the oldest pending message was written.
+    pub oldest_pending: Option<Timestamp>,
+}
+
+/// The backlog of every destination that has a pending or dead message.
+pub fn backlog(conn: &mut AnyConnection) -> QueryResult<Vec<Backlog>> {
+    let rows: Vec<(String, MessageStatus, i64, Option<Timestamp>)> = outbox::table
+        .filter(outbox::status.eq_any([MessageStatus::Pending, MessageStatus::Dead]))
+        .group_by((outbox::destination, outbox::status))
+        .select((outbox::destination, outbox::status, diesel::dsl::count_star(), diesel::dsl::min(outbox::created_at)))
+        .load(conn)?;
+    let mut by_destination: std::collections::BTreeMap<String, Backlog> = Default::default();
+    for (destination, status, n, oldest) in rows {
+        let b = by_destination.entry(destination.clone()).or_insert(Backlog {
+            destination,
+            pending: 0,
+            dead: 0,
+            oldest_pending: None,
+        });
+        match status {
+            MessageStatus::Dead => b.dead = n,
+            _ => {
+                b.pending = n;
+                b.oldest_pending = oldest;
+            }
+        }
+    }
+    Ok(by_destination.into_values().collect())
+}
+
+/// Why a delivery failed, and whether trying again could ever help.
 #[derive(Debug)]
 pub struct DeliverError {
     pub message: String,
+    /// A refusal that can never change: the message is dead at once, with this reason.
+    pub permanent: bool,
+}
+
+impl DeliverError {
+    /// A failure that a later attempt may not meet (an outage, a timeout, a "not yet").
+    pub fn transient(message: impl Into<String>) -> DeliverError {
+        DeliverError { message: message.into(), permanent: false }
+    }
 }
 
 impl<E: std::fmt::Display> From<E> for DeliverError {
     fn from(e: E) -> Self {
-        DeliverError { message: e.to_string() }
+        DeliverError::transient(e.to_string())
+    }
+}
+
+/// Whether a receiver's refusal can never change, so retrying is pointless: a malformed or
+/// invalid message (400, 422), one the receiver will not take from this sender (403), a
+/// route or method it does not have (404 `route_not_found`, 405), a body too large or of
+/// the wrong type (413, 415). Everything else may pass later and is retried: 401 (keys
+/// rotate), 409 `not_yet` (the receiver has not learnt what the message builds on), 429,
+/// any other 404 or 409, and every 5xx.
+pub fn refusal_is_final(status: u16, code: Option<&str>) -> bool {
+    match status {
+        400 | 403 | 405 | 413 | 415 | 422 => true,
+        404 => code == Some(crate::error::Code::RouteNotFound.as_str()),
+        _ => false,
     }
 }
 
@@ -158,6 +219,14 @@ pub trait Deliver: Send + Sync {
     /// Housekeeping of the destination's own (a mail spool's expiry), run beside the
     /// purge of delivered rows, off the async executor.
     fn tidy(&self) {}
+
+    /// Whether a dead message to this destination holds back the later messages of its
+    /// ordering key. True for messages between services, whose effects build on each
+    /// other; a destination whose messages stand alone (a partner's webhooks, each with
+    /// its sequence number) answers false.
+    fn dead_holds_key(&self) -> bool {
+        true
+    }
 }
 
 /// Delivers to another service's inbox over HTTP with a short-lived service token.
@@ -182,12 +251,19 @@ impl Deliver for HttpPeer {
                 .send()
                 .await?;
             if resp.status().is_success() {
-                Ok(())
-            } else {
-                let status = resp.status();
-                let body = resp.text().await.unwrap_or_default();
-                Err(DeliverError { message: format!("{status}: {}", body.chars().take(300).collect::<String>()) })
+                return Ok(());
             }
+            let status = resp.status();
+            let body = resp.text().await.unwrap_or_default();
+            #[derive(serde::Deserialize)]
+            struct Problem {
+                code: Option<String>,
+            }
+            let code = serde_json::from_str::<Problem>(&body).ok().and_then(|p| p.code);
+            Err(DeliverError {
+                message: format!("{status}: {}", body.chars().take(300).collect::<String>()),
+                permanent: refusal_is_final(status.as_u16(), code.as_deref()),
+            })
         })
     }
 }
@@ -272,8 +348,10 @@ impl Dispatcher {
     pub async fn run_once(&self) -> Result<usize, DbError> {
         let limit = self.config.batch_size;
         let destinations: Vec<String> = self.routes.keys().cloned().collect();
+        let holding: Vec<String> =
+            self.routes.iter().filter(|(_, route)| route.dead_holds_key()).map(|(d, _)| d.clone()).collect();
         let lease = Duration::from_secs(self.config.lease_secs.max(1));
-        let rows = self.db.write(move |c| claim_due(c, &destinations, limit, lease)).await?;
+        let rows = self.db.write(move |c| claim_due(c, &destinations, &holding, limit, lease)).await?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -281,7 +359,7 @@ impl Dispatcher {
             .map(|row| async move {
                 let result = match self.routes.get(&row.destination) {
                     Some(route) => route.deliver(&row).await,
-                    None => Err(DeliverError { message: format!("no route to {}", row.destination) }),
+                    None => Err(DeliverError::transient(format!("no route to {}", row.destination))),
                 };
                 if let Err(e) = &result {
                     tracing::warn!(message = %row.id, kind = %row.kind, to = %row.destination, attempt = row.attempts + 1, error = %e.message, "outbox delivery failed");
@@ -311,14 +389,20 @@ impl Dispatcher {
 fn claim_due(
     conn: &mut AnyConnection,
     destinations: &[String],
+    holding: &[String],
     limit: i64,
     lease: Duration,
 ) -> Result<Vec<OutboxRow>, DbError> {
     let t = now();
-    // An earlier message of the same key, pending or dead, goes first: a dead one holds
-    // the key until an operator revives or discards it, so nothing overtakes it.
+    // An earlier message of the same key goes first. A dead one, to a destination whose
+    // messages build on each other, holds the key until an operator revives or discards
+    // it, so nothing overtakes it.
+    let unfinished = earlier.field(outbox::status).eq(MessageStatus::Pending).or(earlier
+        .field(outbox::status)
+        .eq(MessageStatus::Dead)
+        .and(earlier.field(outbox::destination).eq_any(holding)));
     let blocked = earlier
-        .filter(earlier.field(outbox::status).eq_any([MessageStatus::Pending, MessageStatus::Dead]))
+        .filter(unfinished)
         .filter(earlier.field(outbox::destination).eq(outbox::destination))
         .filter(earlier.field(outbox::ordering_key).eq(outbox::ordering_key))
         .filter(earlier.field(outbox::seq).lt(outbox::seq))
@@ -369,7 +453,11 @@ fn record_outcome(
             .map(|_| ()),
         Err(e) => {
             let attempts = attempts + 1;
-            let status = if gives_up(config, attempts) { MessageStatus::Dead } else { MessageStatus::Pending };
+            let dead = e.permanent || gives_up(config, attempts);
+            if dead {
+                tracing::error!(seq, attempts, error = %e.message, "outbox message dead: it waits for an operator");
+            }
+            let status = if dead { MessageStatus::Dead } else { MessageStatus::Pending };
             let next = t + chrono::Duration::milliseconds(backoff_ms(config, attempts) as i64);
             diesel::update(outbox::table.filter(outbox::seq.eq(seq)))
                 .set((
@@ -415,36 +503,68 @@ pub fn gives_up(config: &OutboxConfig, attempts: i32) -> bool {
     false
 }
 
-/// Makes a dead message pending again (operator action after fixing the cause); it gets
-/// the whole retry span again. `0` when no dead message has that id.
-pub fn retry_dead(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<usize> {
-    diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(MessageStatus::Dead)))
-        .set((outbox::status.eq(MessageStatus::Pending), outbox::attempts.eq(0), outbox::next_attempt_at.eq(now())))
-        .execute(conn)
+/// Makes a dead or waiting message due now, with the whole retry span again (an
+/// operator's action once the cause is fixed). `None` when no dead or pending message has
+/// that id.
+pub fn retry(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<Option<Listed>> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq_any([MessageStatus::Dead, MessageStatus::Pending])),
+    )
+    .set((outbox::status.eq(MessageStatus::Pending), outbox::attempts.eq(0), outbox::next_attempt_at.eq(now())))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    get(conn, id)
 }
 
-/// Gives up a dead message for good (operator action): it is never sent, and the later
-/// messages of its key go on. `0` when no dead message has that id.
-pub fn discard_dead(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<usize> {
-    diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(MessageStatus::Dead)))
+/// What an operator may do to a message that has not been delivered.
+#[derive(Debug, PartialEq)]
+pub enum Discard {
+    Discarded(Listed),
+    /// Only a dead message can be given up: one still pending may yet arrive.
+    NotDead(MessageStatus),
+    Unknown,
+}
+
+/// Gives up a dead message for good (an operator's action): it is never sent, and the
+/// later messages of its key go on.
+pub fn discard(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<Discard> {
+    let n = diesel::update(outbox::table.filter(outbox::id.eq(id)).filter(outbox::status.eq(MessageStatus::Dead)))
         .set((outbox::status.eq(MessageStatus::Discarded), outbox::lease_until.eq(None::<Timestamp>)))
-        .execute(conn)
+        .execute(conn)?;
+    Ok(match get(conn, id)? {
+        Some(m) if n == 1 => Discard::Discarded(m),
+        Some(m) => Discard::NotDead(m.status),
+        None => Discard::Unknown,
+    })
 }
 
-/// A message as an operator sees it: where it goes and how it fared, not what it says.
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+/// A message as an operator sees it: where it goes and how it fared, never what it says
+/// (a payload may name an order or a store; the operator needs neither to revive it).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = outbox)]
 pub struct Listed {
+    #[schema(value_type = String)]
     pub id: MessageId,
     pub destination: String,
     pub kind: String,
     pub status: MessageStatus,
     pub attempts: i32,
     #[serde(with = "crate::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub next_attempt_at: Timestamp,
     pub last_error: Option<String>,
     #[serde(with = "crate::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+}
+
+/// One message, as an operator sees it.
+pub fn get(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<Option<Listed>> {
+    outbox::table.filter(outbox::id.eq(id)).select(Listed::as_select()).first(conn).optional()
 }
 
 /// The messages in `status`, oldest first, at most `limit`.
@@ -562,7 +682,7 @@ mod tests {
                 let tries = seen.iter().filter(|s| **s == row.payload).count();
                 seen.push(row.payload.clone());
                 if tries < self.fail {
-                    Err(DeliverError { message: "peer down".into() })
+                    Err(DeliverError::transient("peer down"))
                 } else {
                     Ok(())
                 }
@@ -613,6 +733,77 @@ mod tests {
         assert_eq!(counted.get(&MessageStatus::Dead), Some(&1));
     }
 
+    #[test]
+    fn only_a_refusal_that_can_never_change_is_final() {
+        for status in [400, 403, 405, 413, 415, 422] {
+            assert!(refusal_is_final(status, None), "{status}");
+        }
+        assert!(refusal_is_final(404, Some("route_not_found")));
+        let passing = [
+            (401, None),
+            (409, Some("not_yet")),
+            (409, None),
+            (404, Some("not_found")),
+            (404, None),
+            (429, Some("rate_limited")),
+            (500, None),
+            (503, Some("busy")),
+        ];
+        for (status, code) in passing {
+            assert!(!refusal_is_final(status, code), "{status} {code:?}");
+        }
+    }
+
+    /// Refuses every message for good; stands alone or holds its key as told.
+    struct Refuser {
+        holds: bool,
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl Deliver for Refuser {
+        fn deliver<'a>(&'a self, row: &'a OutboxRow) -> BoxFuture<'a, Result<(), DeliverError>> {
+            Box::pin(async move {
+                self.seen.lock().unwrap().push(row.payload.clone());
+                if row.payload.starts_with("bad") {
+                    Err(DeliverError { message: "422: invalid".into(), permanent: true })
+                } else {
+                    Ok(())
+                }
+            })
+        }
+
+        fn dead_holds_key(&self) -> bool {
+            self.holds
+        }
+    }
+
+    #[tokio::test]
+    async fn a_final_refusal_is_dead_at_once_and_holds_its_key_only_where_messages_build_on_each_other() {
+        let (_dir, db) = db();
+        db.write_blocking(|c| {
+            for to in ["peer", "hooks"] {
+                enqueue(c, to, "k", "k", "bad")?;
+                enqueue(c, to, "k", "k", "good")?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .unwrap();
+        let peer = Arc::new(Refuser { holds: true, seen: Mutex::new(Vec::new()) });
+        let hooks = Arc::new(Refuser { holds: false, seen: Mutex::new(Vec::new()) });
+        // A long schedule: only finality can kill a message here.
+        let d = Dispatcher::new(db.clone(), OutboxConfig::default())
+            .route("peer", peer.clone())
+            .route("hooks", hooks.clone());
+        for _ in 0..5 {
+            d.run_once().await.unwrap();
+        }
+        assert_eq!(*peer.seen.lock().unwrap(), ["bad"], "tried once, and nothing overtook it");
+        assert_eq!(*hooks.seen.lock().unwrap(), ["bad", "good"], "a standalone message goes on");
+        let dead = db.read_blocking(|c| list(c, MessageStatus::Dead, 10).map_err(DbError::from)).unwrap();
+        assert_eq!(dead.len(), 2);
+        assert!(dead.iter().all(|m| m.attempts == 1 && m.last_error.as_deref() == Some("422: invalid")));
+    }
+
     fn list_first(db: &Db, status: MessageStatus) -> Vec<MessageId> {
         let listed = db.read_blocking(move |c| list(c, status, 10).map_err(DbError::from)).unwrap();
         listed.into_iter().map(|m| m.id).collect()
@@ -648,9 +839,9 @@ mod tests {
         // Revived, a1 is delivered, and only then is a2 tried.
         let revived = db.write_blocking({
             let id = ids.0.clone();
-            move |c| retry_dead(c, &id).map_err(DbError::from)
+            move |c| retry(c, &id).map(|m| m.is_some()).map_err(DbError::from)
         });
-        assert_eq!(revived.unwrap(), 1);
+        assert!(revived.unwrap());
         for _ in 0..10 {
             d.run_once().await.unwrap();
             tokio::time::sleep(Duration::from_millis(3)).await;
@@ -676,10 +867,12 @@ mod tests {
         }
         let (first, second) = ids;
         let pending_one = second.clone();
-        let refused = db
-            .write_blocking(move |c| Ok::<_, DbError>((retry_dead(c, &pending_one)?, discard_dead(c, &pending_one)?)));
-        assert_eq!(refused.unwrap(), (0, 0));
-        assert_eq!(db.write_blocking(move |c| discard_dead(c, &first).map_err(DbError::from)).unwrap(), 1);
+        let refused = db.write_blocking(move |c| discard(c, &pending_one).map_err(DbError::from));
+        assert_eq!(refused.unwrap(), Discard::NotDead(MessageStatus::Pending));
+        let unknown = db.write_blocking(|c| discard(c, &MessageId::generate()).map_err(DbError::from));
+        assert_eq!(unknown.unwrap(), Discard::Unknown);
+        let discarded = db.write_blocking(move |c| discard(c, &first).map_err(DbError::from)).unwrap();
+        assert!(matches!(discarded, Discard::Discarded(m) if m.status == MessageStatus::Discarded));
         for _ in 0..10 {
             d.run_once().await.unwrap();
             tokio::time::sleep(Duration::from_millis(3)).await;

@@ -2,6 +2,25 @@
 // From the migrations, by `scripts/schema write`: edit those, not this.
 
 diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        target -> Text,
+        request_id -> Text,
+        status -> Integer,
+    }
+}
+
+diesel::table! {
+    disabled_operators (operator_id) {
+        operator_id -> Text,
+        disabled_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     idempotency_keys (scope, key) {
         scope -> Text,
         key -> Text,
@@ -41,4 +60,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(idempotency_keys, inbox, outbox,);
+diesel::allow_tables_to_appear_in_same_query!(audit_log, disabled_operators, idempotency_keys, inbox, outbox,);

@@ -169,6 +169,7 @@ where
     let (cors_config, cors_name) = (core.config.clone(), core.name);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(crate::audit::trail))
             .wrap(middleware::from_fn(crate::http::header_limit))
             .wrap(middleware::from_fn(crate::telemetry::request_span))
             .wrap(middleware::from_fn(crate::metrics::record))

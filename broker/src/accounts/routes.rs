@@ -9,7 +9,7 @@ use crate::stores::store::insert_store;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use diesel::Connection;
-use shared::auth::{Claims, Operator, Role};
+use shared::auth::{Admin, Claims, Operator, Role};
 use shared::config::ServiceName;
 use shared::db::is_unique_violation;
 use shared::hashing::Purpose;
@@ -78,7 +78,7 @@ pub async fn create_seller(state: web::Data<State>, body: web::Json<NewSeller>) 
     security(("operator" = [])))]
 pub async fn create_manufacturer(
     state: web::Data<State>,
-    _op: Operator,
+    _op: Operator<Admin>,
     body: web::Json<NewManufacturer>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();

@@ -204,11 +204,11 @@ impl Deliver for Minter {
             let id = v["mint_id"].as_str().unwrap_or_default().to_string();
             match row.kind.as_str() {
                 CHARGE => match self.settle(&id).await {
-                    Ok(Outcome::Pending) => Err(DeliverError { message: "settlement unavailable".into() }),
+                    Ok(Outcome::Pending) => Err(DeliverError::transient("settlement unavailable")),
                     Ok(_) => Ok(()),
-                    Err(e) => Err(DeliverError { message: e.to_string() }),
+                    Err(e) => Err(DeliverError::transient(e.to_string())),
                 },
-                other => Err(DeliverError { message: format!("unknown mint message {other}") }),
+                other => Err(DeliverError::transient(format!("unknown mint message {other}"))),
             }
         })
     }

@@ -10,7 +10,7 @@ use crate::State;
 use actix_web::{web, HttpResponse};
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
-use shared::auth::{Buyer, Claims, Operator, Role, Seller};
+use shared::auth::{Admin, Buyer, Claims, Operator, Role, Seller};
 use shared::config::ServiceName;
 use shared::db::{is_unique_violation, AnyConnection};
 use shared::hashing::Purpose;
@@ -250,7 +250,7 @@ pub struct CollectionPoint {
         (status = 404, description = "unknown store")), security(("operator" = [])))]
 pub async fn put_collection_point(
     state: web::Data<State>,
-    _op: Operator,
+    _op: Operator<Admin>,
     path: web::Path<String>,
     body: web::Json<CollectionPoint>,
 ) -> Result<HttpResponse> {

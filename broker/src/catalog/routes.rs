@@ -29,7 +29,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/seller/stores/{store_id}/offers", web::get().to(list_own_offers));
 }
 
-/// Who may add to the catalog: the operator, or a manufacturer (for its own products).
+/// Who may add to the catalog: an admin (or the bootstrap token), or a manufacturer (for its
+/// own products).
 pub enum Author {
     Operator,
     Manufacturer(ManufacturerId),
@@ -40,19 +41,15 @@ impl FromRequest for Author {
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, shared::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_operator = req
-            .app_data::<web::Data<State>>()
-            .zip(shared::auth::bearer(req))
-            .map(|(s, t)| s.core.auth.is_operator(t))
-            .unwrap_or(false);
-        let principal = Principal::from_request(req, payload);
+        let req = req.clone();
+        let principal = Principal::from_request(&req, payload);
         Box::pin(async move {
-            if is_operator {
-                return Ok(Author::Operator);
+            if let Some(operator) = shared::auth::operator_among::<shared::auth::Admin>(&req).await {
+                return operator.map(|_| Author::Operator);
             }
             let claims = principal.await?.0;
             if claims.role != shared::auth::Role::Manufacturer {
-                return Err(shared::Error::Forbidden("only the operator and manufacturers add products".into()));
+                return Err(shared::Error::Forbidden("only operators and manufacturers add products".into()));
             }
             Ok(Author::Manufacturer(ManufacturerId::parse(&claims.sub).map_err(|_| shared::Error::Unauthorized)?))
         })

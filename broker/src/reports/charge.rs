@@ -67,7 +67,7 @@ pub(crate) async fn post_charge(
             tracing::error!(key, status = %s, code = ?code, "settlement rejected a charge");
             Ok(Answer::Rejected)
         }
-        (s, _) => Err(DeliverError { message: format!("settlement answered {s}") }),
+        (s, _) => Err(DeliverError::transient(format!("settlement answered {s}"))),
     }
 }
 
@@ -188,7 +188,7 @@ impl Charger {
         if resp.status().is_success() || resp.status() == StatusCode::NOT_FOUND {
             Ok(())
         } else {
-            Err(DeliverError { message: format!("settlement answered {} to a refund", resp.status()) })
+            Err(DeliverError::transient(format!("settlement answered {} to a refund", resp.status())))
         }
     }
 
@@ -284,13 +284,13 @@ impl Deliver for Charger {
                 CHARGE => {
                     let id = ReportId::parse(&id)?;
                     match self.settle(&id).await {
-                        Ok(Outcome::Pending) => Err(DeliverError { message: "settlement unavailable".into() }),
+                        Ok(Outcome::Pending) => Err(DeliverError::transient("settlement unavailable")),
                         Ok(_) => Ok(()),
-                        Err(e) => Err(DeliverError { message: e.to_string() }),
+                        Err(e) => Err(DeliverError::transient(e.to_string())),
                     }
                 }
                 REFUND => self.refund(&id).await,
-                other => Err(DeliverError { message: format!("unknown report message {other}") }),
+                other => Err(DeliverError::transient(format!("unknown report message {other}"))),
             }
         })
     }

@@ -10,7 +10,7 @@ use crate::State;
 use actix_web::{web, HttpResponse};
 use client::broker::catalog::{UnionList, UnionView};
 use serde::{Deserialize, Serialize};
-use shared::auth::Operator;
+use shared::auth::{Admin, Operator};
 use shared::ids::UnionId;
 use utoipa::ToSchema;
 
@@ -25,7 +25,11 @@ pub use client::broker::catalog::{CreatedUnion, NewUnion};
 
 #[utoipa::path(post, path = "/v1/unions", request_body = NewUnion,
     responses((status = 201, body = CreatedUnion)), security(("operator" = [])))]
-pub async fn create_union(state: web::Data<State>, _op: Operator, body: web::Json<NewUnion>) -> Result<HttpResponse> {
+pub async fn create_union(
+    state: web::Data<State>,
+    _op: Operator<Admin>,
+    body: web::Json<NewUnion>,
+) -> Result<HttpResponse> {
     let name = parse_name("name", &body.name)?;
     let region = parse_key("region", &body.region)?;
     let id = UnionId::generate();

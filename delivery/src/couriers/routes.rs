@@ -5,7 +5,7 @@ use crate::shipments::domain::CourierEvent;
 use crate::shipments::store as shipments;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use shared::auth::{Claims, Courier, Operator, Role};
+use shared::auth::{Admin, Claims, Courier, Operator, Role};
 use shared::config::ServiceName;
 use shared::crypto::Sealed;
 use shared::hashing::Purpose;
@@ -27,7 +27,7 @@ pub use client::delivery::{CourierBody, CreatedCourier as Created};
     security(("operator" = [])))]
 pub async fn create_courier(
     state: web::Data<State>,
-    _op: Operator,
+    _op: Operator<Admin>,
     body: web::Json<CourierBody>,
 ) -> Result<HttpResponse, DeliveryError> {
     let b = body.into_inner();

@@ -1,7 +1,7 @@
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use shared::auth::Operator;
+use shared::auth::{Admin, Operator, Support};
 use shared::ids::{NodeId, ProductId};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -17,7 +17,7 @@ pub use client::delivery::{InventoryBody, InventoryView, MovementView};
     security(("operator" = [])))]
 pub async fn set_inventory(
     state: web::Data<State>,
-    _op: Operator,
+    _op: Operator<Admin>,
     path: web::Path<(String, String)>,
     body: web::Json<InventoryBody>,
 ) -> Result<HttpResponse, DeliveryError> {
@@ -67,7 +67,7 @@ pub(crate) fn view(
     security(("operator" = [])))]
 pub async fn get_inventory(
     state: web::Data<State>,
-    _op: Operator,
+    _op: Operator<Support>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, DeliveryError> {
     let (node, product) = path.into_inner();

@@ -2,7 +2,7 @@ use super::domain::NewNode;
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use shared::auth::Operator;
+use shared::auth::{Admin, Operator};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/nodes", web::post().to(create_node));
@@ -15,7 +15,7 @@ pub use client::delivery::{CreatedNode as Created, NodeBody};
     security(("operator" = [])))]
 pub async fn create_node(
     state: web::Data<State>,
-    _op: Operator,
+    _op: Operator<Admin>,
     body: web::Json<NodeBody>,
 ) -> Result<HttpResponse, DeliveryError> {
     let b = body.into_inner();

@@ -25,18 +25,18 @@ impl Deliver for WebhookRoute {
                 .db
                 .read(move |c| crate::partners::store::webhook_target(c, &partner))
                 .await
-                .map_err(|e: crate::error::SettlementError| DeliverError { message: e.to_string() })?;
+                .map_err(|e: crate::error::SettlementError| DeliverError::transient(e.to_string()))?;
             // A partner without a URL (any more) pulls from /v1/events instead.
             let Some(target) = target else { return Ok(()) };
             let Some(url) = target.url else { return Ok(()) };
             // Address literals never reach the resolver, so the stored URL is checked again
             // (the rules may have tightened since it was registered).
             let url = crate::partners::domain::parse_webhook_url(&url, self.strict)
-                .map_err(|e| DeliverError { message: e.to_string() })?;
+                .map_err(|e| DeliverError::transient(e.to_string()))?;
             let secret = self
                 .sealer
                 .open(&target.secret, job.partner_id.as_str().as_bytes())
-                .map_err(|e| DeliverError { message: format!("webhook secret: {e}") })?;
+                .map_err(|e| DeliverError::transient(format!("webhook secret: {e}")))?;
             let secret = String::from_utf8(secret)?;
             let body = serde_json::to_string(&job.event)?;
             let header = signature(&secret, shared::time::unix_seconds(), &body);
@@ -51,8 +51,14 @@ impl Deliver for WebhookRoute {
             if resp.status().is_success() {
                 Ok(())
             } else {
-                Err(DeliverError { message: format!("webhook answered {}", resp.status()) })
+                Err(DeliverError::transient(format!("webhook answered {}", resp.status())))
             }
         })
+    }
+
+    /// Each event carries its sequence number and the partner can read the feed, so a dead
+    /// one (or its redelivery) never holds back the events after it.
+    fn dead_holds_key(&self) -> bool {
+        false
     }
 }

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use shared::auth::Operator;
+use shared::auth::{Finance, Operator};
 use shared::money::Currency;
 use utoipa::IntoParams;
 
@@ -26,7 +26,7 @@ pub struct TrialBalanceQuery {
     responses((status = 200, body = TrialBalance)), security(("operator" = [])))]
 pub async fn trial_balance(
     state: web::Data<State>,
-    _op: Operator,
+    _op: Operator<Finance>,
     q: web::Query<TrialBalanceQuery>,
 ) -> Result<HttpResponse> {
     let currency = match &q.currency {
@@ -42,7 +42,7 @@ pub async fn trial_balance(
 #[utoipa::path(get, path = "/v1/ledger/reconciliation",
     responses((status = 200, description = "{clean, accounts_checked, transactions_checked, differences, unbalanced_transactions}")),
     security(("operator" = [])))]
-pub async fn reconciliation(state: web::Data<State>, _op: Operator) -> Result<HttpResponse> {
+pub async fn reconciliation(state: web::Data<State>, _op: Operator<Finance>) -> Result<HttpResponse> {
     let report = state.core.db.read(super::store::reconcile).await?;
     let mut body = serde_json::to_value(&report).map_err(|e| shared::Error::Internal(e.to_string()))?;
     body["clean"] = serde_json::Value::Bool(report.is_clean());
@@ -68,7 +68,11 @@ pub struct AccountList {
 /// The accounts behind the trial balance, a page at a time.
 #[utoipa::path(get, path = "/v1/ledger/accounts", params(AccountsQuery),
     responses((status = 200, body = AccountList)), security(("operator" = [])))]
-pub async fn accounts(state: web::Data<State>, _op: Operator, q: web::Query<AccountsQuery>) -> Result<HttpResponse> {
+pub async fn accounts(
+    state: web::Data<State>,
+    _op: Operator<Finance>,
+    q: web::Query<AccountsQuery>,
+) -> Result<HttpResponse> {
     let currency = match &q.currency {
         Some(c) => Currency::parse(c)?,
         None => state.settings.currency()?,

@@ -35,7 +35,7 @@ impl FromRequest for PartnerCaller {
     }
 }
 
-/// A partner or the operator: who may create refunds.
+/// A partner or an operator with `finance` (or the bootstrap token): who may create refunds.
 #[derive(Debug, Clone)]
 pub enum RefundCaller {
     Partner(PartnerId),
@@ -47,14 +47,11 @@ impl FromRequest for RefundCaller {
     type Future = LocalBoxFuture<'static, Result<Self, SettlementError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let is_operator = req
-            .app_data::<web::Data<shared::auth::AuthState>>()
-            .zip(shared::auth::bearer(req))
-            .is_some_and(|(auth, token)| auth.is_operator(token));
-        let partner = PartnerCaller::from_request(req, payload);
+        let req = req.clone();
+        let partner = PartnerCaller::from_request(&req, payload);
         Box::pin(async move {
-            if is_operator {
-                return Ok(RefundCaller::Operator);
+            if let Some(operator) = shared::auth::operator_among::<shared::auth::Finance>(&req).await {
+                return Ok(operator.map(|_| RefundCaller::Operator)?);
             }
             partner.await.map(|p| RefundCaller::Partner(p.id))
         })

@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use shared::auth::Operator;
+use shared::auth::{Admin, Operator};
 use shared::ids::PartnerId;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -16,7 +16,11 @@ pub use client::settlement::{CreatedPartner, NewPartner};
 #[utoipa::path(post, path = "/v1/partners", request_body = NewPartner,
     responses((status = 201, body = CreatedPartner), (status = 422, description = "invalid name or webhook URL")),
     security(("operator" = [])))]
-pub async fn create(state: web::Data<State>, _op: Operator, body: web::Json<NewPartner>) -> Result<HttpResponse> {
+pub async fn create(
+    state: web::Data<State>,
+    _op: Operator<Admin>,
+    body: web::Json<NewPartner>,
+) -> Result<HttpResponse> {
     let body = body.into_inner();
     let name = super::domain::parse_name(&body.name)?;
     let url = body

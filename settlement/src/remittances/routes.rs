@@ -4,7 +4,7 @@ use super::workflow::Batch;
 use crate::error::Result;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use shared::auth::Operator;
+use shared::auth::{Finance, Operator};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/remittances/run", web::post().to(run)).route("/v1/seller/remittances", web::get().to(of_seller));
@@ -13,7 +13,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Runs a remittance batch now.
 #[utoipa::path(post, path = "/v1/remittances/run", responses((status = 200, body = Batch)),
     security(("operator" = [])))]
-pub async fn run(state: web::Data<State>, _op: Operator) -> Result<HttpResponse> {
+pub async fn run(state: web::Data<State>, _op: Operator<Finance>) -> Result<HttpResponse> {
     let batch: Batch = state.core.db.write(super::workflow::run).await?;
     Ok(HttpResponse::Ok().json(batch))
 }

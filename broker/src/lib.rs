@@ -13,6 +13,7 @@ pub mod buyers;
 pub mod catalog;
 pub mod error;
 mod inbox;
+pub mod operators;
 pub mod orders;
 pub mod referrals;
 pub mod reports;
@@ -45,6 +46,10 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         accounts::routes::create_seller,
         accounts::routes::create_manufacturer,
         accounts::routes::create_session,
+        operators::routes::create_operator,
+        operators::routes::create_operator_session,
+        operators::routes::list_operators,
+        operators::routes::set_disabled,
         unions::routes::create_union,
         unions::routes::list_unions,
         unions::routes::read_union,
@@ -130,6 +135,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(shared::outbox::inbox_routes::<State>)
             .configure(shared::admin::routes)
             .configure(accounts::routes)
+            .configure(operators::routes)
             .configure(unions::routes)
             .configure(stores::routes)
             .configure(catalog::routes)

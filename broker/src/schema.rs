@@ -107,6 +107,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    operators (id) {
+        id -> Text,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        roles -> Text,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     order_contacts (order_id) {
         order_id -> Text,
         key_id -> Text,
@@ -338,6 +350,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_prices,
     manufacturers,
     offers,
+    operators,
     order_contacts,
     order_messages,
     order_points,

@@ -4,6 +4,7 @@
 //! the courier page (at delivery) call their own service's API through it, so that every
 //! rule and record stays in the API.
 
+pub mod admin;
 pub mod broker;
 pub mod delivery;
 mod http;

@@ -57,6 +57,9 @@ fn apply(conn: &mut AnyConnection, settings: &DeliverySettings, envelope: &Envel
         Message::StoreRegistered { store_id, seller_id, manufacturer_id, .. } => {
             Ok(crate::sellers::store::register(conn, store_id, seller_id.as_ref(), manufacturer_id.as_ref())?)
         }
+        Message::OperatorAccess { operator_id, disabled } => {
+            Ok(shared::audit::set_disabled(conn, operator_id, *disabled)?)
+        }
         // Everything else is for the other services.
         _ => Ok(()),
     }

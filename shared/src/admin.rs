@@ -30,7 +30,7 @@ pub struct AuditQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntries {
     pub entries: Vec<Entry>,
 }
@@ -77,7 +77,7 @@ pub struct OutboxQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Messages {
     pub messages: Vec<Listed>,
 }

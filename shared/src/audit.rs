@@ -14,7 +14,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The audit log and the disabled operators, which every service's database builds on.
 pub const MIGRATIONS: crate::db::Migrations =
@@ -43,7 +43,7 @@ impl Actor {
 pub struct Acting(pub Actor);
 
 /// One entry, as `GET /v1/admin/audit` answers it.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize, Deserialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_log)]
 pub struct Entry {
     pub seq: i64,

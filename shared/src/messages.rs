@@ -3,7 +3,7 @@
 //! applied at most once by the receiver's inbox.
 
 use crate::config::ServiceName;
-use crate::ids::{ManufacturerId, MessageId, OrderId, ProductId, SellerId, StoreId, UnionId};
+use crate::ids::{ManufacturerId, MessageId, OperatorId, OrderId, ProductId, SellerId, StoreId, UnionId};
 use crate::money::Money;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,11 @@ pub enum Message {
     /// The buyer or seller asked to cancel a paid order; delivery decides.
     CancelRequested { order_id: OrderId, reason: String },
 
+    // ---- broker → settlement, delivery
+    /// An admin disabled (or enabled again) an operator account: the other services refuse
+    /// (or take again) its tokens, which they verify without asking the broker.
+    OperatorAccess { operator_id: OperatorId, disabled: bool },
+
     // ---- settlement → broker, delivery
     /// Payment captured in escrow.
     OrderPaid { order_id: OrderId },
@@ -149,6 +154,7 @@ impl Message {
             Message::OrderCancelled { .. } => "order_cancelled",
             Message::ShipmentRequested { .. } => "shipment_requested",
             Message::CancelRequested { .. } => "cancel_requested",
+            Message::OperatorAccess { .. } => "operator_access",
             Message::OrderPaid { .. } => "order_paid",
             Message::PaymentRefused { .. } => "payment_refused",
             Message::OrderExpired { .. } => "order_expired",
@@ -173,6 +179,7 @@ impl Message {
             Message::OrderCancelled { .. } => (Broker, &[Settlement]),
             Message::ShipmentRequested { .. } => (Broker, &[Delivery]),
             Message::CancelRequested { .. } => (Broker, &[Delivery]),
+            Message::OperatorAccess { .. } => (Broker, &[Settlement, Delivery]),
             Message::OrderPaid { .. } => (Settlement, &[Broker, Delivery]),
             Message::PaymentRefused { .. } => (Settlement, &[Broker]),
             Message::OrderExpired { .. } => (Settlement, &[Broker]),
@@ -191,6 +198,7 @@ impl Message {
         match self {
             Message::StoreRegistered { store_id, .. } => store_id.to_string(),
             Message::PayoutAccountChanged { store_id, .. } => format!("payout/{store_id}"),
+            Message::OperatorAccess { operator_id, .. } => operator_id.to_string(),
             Message::SellabilityChanged { store_id, product_id, .. } => format!("{store_id}/{product_id}"),
             Message::OrderPayable { order_id, .. }
             | Message::OrderCancelled { order_id, .. }
@@ -291,6 +299,7 @@ pub fn one_of_each() -> Vec<Message> {
             backorder: false,
         },
         Message::CancelRequested { order_id: o(), reason: "r".into() },
+        Message::OperatorAccess { operator_id: crate::ids::OperatorId::generate(), disabled: true },
         Message::OrderPaid { order_id: o() },
         Message::PaymentRefused { order_id: o(), reason: "r".into() },
         Message::OrderExpired { order_id: o() },

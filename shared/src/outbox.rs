@@ -544,7 +544,7 @@ pub fn discard(conn: &mut AnyConnection, id: &MessageId) -> QueryResult<Discard>
 
 /// A message as an operator sees it: where it goes and how it fared, never what it says
 /// (a payload may name an order or a store; the operator needs neither to revive it).
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[diesel(table_name = outbox)]
 pub struct Listed {
     #[schema(value_type = String)]

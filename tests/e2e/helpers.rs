@@ -268,7 +268,6 @@ impl TestMarket {
         Answer { status, headers, body }
     }
 
-    /// Polls `check` until it returns `Some`, for effects that travel through an outbox.
     /// The operator's trial balance, asserted to balance.
     pub async fn balanced_trial_balance(&self) -> Value {
         let tb =
@@ -277,6 +276,7 @@ impl TestMarket {
         tb
     }
 
+    /// Polls `check` until it returns `Some`, for effects that travel through an outbox.
     pub async fn eventually<T, F, Fut>(&self, what: &str, mut check: F) -> T
     where
         F: FnMut() -> Fut,
@@ -304,6 +304,38 @@ impl TestMarket {
             }
         }
         out
+    }
+
+    /// Stops one service (an outage): its port refuses connections until
+    /// [`Self::start_service`].
+    pub async fn stop_service(&mut self, service: ServiceName) {
+        let i = self.running.iter().position(|r| r.name == service).expect("the service runs");
+        self.running.remove(i).stop(true).await;
+    }
+
+    /// Starts a stopped service again, on its port and its data.
+    pub fn start_service(&mut self, service: ServiceName) {
+        let listener = TcpListener::bind(self.config.service(service).addr).expect("the port is free again");
+        let r = match service {
+            ServiceName::Broker => broker::start(&self.config, listener),
+            ServiceName::Settlement => settlement::start(&self.config, listener),
+            ServiceName::Delivery => delivery::start(&self.config, listener),
+        };
+        self.running.push(r.unwrap_or_else(|e| panic!("starting {service}: {e}")));
+    }
+
+    /// The admin calls of `service` with `bearer`.
+    pub fn admin_as(&self, service: ServiceName, bearer: &str) -> client::admin::Admin {
+        client::admin::Admin::new(Api::new(self.url(service)).bearer(Some(bearer.to_string())))
+    }
+
+    /// The value of one series of `service`'s `/metrics` (0 when absent).
+    pub async fn metric(&self, service: ServiceName, series: &str) -> f64 {
+        let text = self.client.get(format!("{}/metrics", self.url(service))).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+            .map(|v| v.trim().parse().unwrap())
+            .unwrap_or(0.0)
     }
 
     /// Stops the services gracefully (tests that restart on the same data use this).

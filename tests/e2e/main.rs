@@ -19,6 +19,7 @@ mod holds;
 mod hostile;
 mod money;
 mod openapi;
+mod operators;
 mod orders;
 mod pages;
 mod payouts;

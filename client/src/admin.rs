@@ -1,0 +1,100 @@
+//! The operator routes every service has (its outbox and its audit log), and the operator
+//! accounts at the broker.
+
+use crate::{enc, Answer, Api};
+use serde::{Deserialize, Serialize};
+pub use shared::admin::{AuditEntries, Messages};
+use shared::auth::OperatorRole;
+use shared::ids::OperatorId;
+use shared::outbox::Listed;
+use utoipa::ToSchema;
+
+/// `POST /v1/operators` (an admin, or the bootstrap token): a new operator account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOperator {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    /// At least one of `admin`, `arbiter`, `support`, `finance`.
+    pub roles: Vec<OperatorRole>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedOperator {
+    pub id: OperatorId,
+}
+
+/// An operator account as an admin sees it (never its password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OperatorView {
+    pub id: OperatorId,
+    pub name: String,
+    pub email: String,
+    pub roles: Vec<OperatorRole>,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OperatorList {
+    pub operators: Vec<OperatorView>,
+}
+
+/// `POST /v1/admin/operators/{operator_id}/disabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Disabled {
+    pub disabled: bool,
+}
+
+/// The admin calls of one service.
+pub struct Admin {
+    api: Api,
+}
+
+impl Admin {
+    pub fn new(api: Api) -> Admin {
+        Admin { api }
+    }
+
+    /// `GET /v1/admin/outbox?status=`: `dead` or `pending`.
+    pub async fn outbox(&self, status: &str) -> Answer<Messages> {
+        self.api.get(&format!("/v1/admin/outbox?status={}", enc(status))).await?.into_answer()
+    }
+
+    /// `POST /v1/admin/outbox/{message_id}/retry`.
+    pub async fn retry(&self, message: &str) -> Answer<Listed> {
+        self.api.post(&format!("/v1/admin/outbox/{}/retry", enc(message)), serde_json::json!({})).await?.into_answer()
+    }
+
+    /// `POST /v1/admin/outbox/{message_id}/discard`.
+    pub async fn discard(&self, message: &str) -> Answer<Listed> {
+        self.api.post(&format!("/v1/admin/outbox/{}/discard", enc(message)), serde_json::json!({})).await?.into_answer()
+    }
+
+    /// `GET /v1/admin/audit?after=`.
+    pub async fn audit(&self, after: i64) -> Answer<AuditEntries> {
+        self.api.get(&format!("/v1/admin/audit?after={after}&limit=500")).await?.into_answer()
+    }
+
+    /// `POST /v1/operators` (at the broker).
+    pub async fn create_operator(&self, operator: &NewOperator) -> Answer<CreatedOperator> {
+        self.api.post_json("/v1/operators", operator).await?.into_answer()
+    }
+
+    /// `GET /v1/admin/operators` (at the broker).
+    pub async fn operators(&self) -> Answer<OperatorList> {
+        self.api.get("/v1/admin/operators").await?.into_answer()
+    }
+
+    /// `POST /v1/admin/operators/{operator_id}/disabled` (at the broker).
+    pub async fn set_disabled(&self, operator: &OperatorId, disabled: bool) -> Answer<OperatorView> {
+        let path = format!("/v1/admin/operators/{operator}/disabled");
+        self.api.post_json(&path, &Disabled { disabled }).await?.into_answer()
+    }
+
+    /// `POST /v1/operator-sessions` (at the broker): anyone, with an operator's password.
+    pub async fn sign_in(&self, credentials: &crate::broker::accounts::Credentials) -> Answer<crate::broker::accounts::AccessToken> {
+        self.api.post_json("/v1/operator-sessions", credentials).await?.into_answer()
+    }
+}

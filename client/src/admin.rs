@@ -94,7 +94,10 @@ impl Admin {
     }
 
     /// `POST /v1/operator-sessions` (at the broker): anyone, with an operator's password.
-    pub async fn sign_in(&self, credentials: &crate::broker::accounts::Credentials) -> Answer<crate::broker::accounts::AccessToken> {
+    pub async fn sign_in(
+        &self,
+        credentials: &crate::broker::accounts::Credentials,
+    ) -> Answer<crate::broker::accounts::AccessToken> {
         self.api.post_json("/v1/operator-sessions", credentials).await?.into_answer()
     }
 }

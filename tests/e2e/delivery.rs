@@ -658,7 +658,15 @@ async fn bad_input_is_refused_with_a_code_and_changes_nothing() {
     let bad = json!({ "kind": "depot", "name": "B", "region": "north", "position": { "lat": 1.0, "lon": 1.0 } });
     w.m.post(&nodes, op, bad).await.expect_problem(422, "invalid_body");
     let good = json!({ "kind": "branch", "name": "B", "region": "north", "position": { "lat": 1.0, "lon": 1.0 } });
-    w.m.post(&nodes, Some("nope"), good).await.expect_problem(403, "forbidden");
+    // A bearer that is no token at all is not a credential (401); a courier's is not an
+    // operator's (403).
+    w.m.post(&nodes, Some("nope"), good.clone()).await.expect_problem(401, "unauthorized");
+    let courier = w.m.token_signed_by(
+        ServiceName::Delivery,
+        shared::auth::Role::Courier,
+        shared::ids::CourierId::generate().as_str(),
+    );
+    w.m.post(&nodes, Some(&courier), good).await.expect_problem(403, "forbidden");
     let inv = w.url(&format!("/v1/nodes/{}/inventory/{}", w.b1, w.product));
     w.m.put(&inv, op, json!({ "quantity": -1 })).await.expect_problem(422, "invalid_quantity");
     assert_eq!(w.inventory(&w.b1).await, 1);

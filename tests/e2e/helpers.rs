@@ -331,7 +331,8 @@ impl TestMarket {
 
     /// The value of one series of `service`'s `/metrics` (0 when absent).
     pub async fn metric(&self, service: ServiceName, series: &str) -> f64 {
-        let text = self.client.get(format!("{}/metrics", self.url(service))).send().await.unwrap().text().await.unwrap();
+        let text =
+            self.client.get(format!("{}/metrics", self.url(service))).send().await.unwrap().text().await.unwrap();
         text.lines()
             .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
             .map(|v| v.trim().parse().unwrap())

@@ -115,7 +115,10 @@ async fn a_dead_message_holds_back_its_order_until_an_admin_revives_it_and_then_
     let pending = undelivered(&m, Broker, "pending").await;
     let cancelled = pending.iter().find(|x| x.kind == "order_cancelled").expect("the cancellation waits");
     assert_eq!(cancelled.attempts, 0, "tried before the dead payable: {cancelled:?}");
-    m.settlement_as(Some(&placed.capability)).order_settlement(placed.order_id.as_str()).await.refused(404, "not_found");
+    m.settlement_as(Some(&placed.capability))
+        .order_settlement(placed.order_id.as_str())
+        .await
+        .refused(404, "not_found");
 
     // An admin revives the payable: it arrives, then the cancellation, in their order.
     let admin = m.admin_as(Broker, &m.operator);
@@ -157,7 +160,9 @@ async fn operators_hold_roles_that_every_service_checks_and_every_request_is_aud
     // The bootstrap token creates the first admin; the admin creates the rest.
     let boot = m.admin_as(Broker, &m.operator);
     let ada = boot.create_operator(&operator("Ada", "ada@ops.example", &[OperatorRole::Admin])).await.done().id;
-    boot.create_operator(&operator("Ada 2", "ADA@ops.example", &[OperatorRole::Admin])).await.refused(409, "email_taken");
+    boot.create_operator(&operator("Ada 2", "ADA@ops.example", &[OperatorRole::Admin]))
+        .await
+        .refused(409, "email_taken");
     boot.create_operator(&operator("Nobody", "no@ops.example", &[])).await.refused(422, "invalid_request");
     let admin_token = sign_in(&m, "ada@ops.example").await;
     let admin = m.admin_as(Broker, &admin_token);

@@ -61,7 +61,13 @@ pub async fn create_operator(
             if store::email_taken(c, &email)? {
                 return Err(taken());
             }
-            let new = store::NewOperator { id: &new_id, name: &name, email: &email, password_hash: &hash, roles: &body.roles };
+            let new = store::NewOperator {
+                id: &new_id,
+                name: &name,
+                email: &email,
+                password_hash: &hash,
+                roles: &body.roles,
+            };
             match c.transaction(|c| store::insert(c, &new)) {
                 Err(e) if is_unique_violation(&e) => Err(taken()),
                 other => Ok(other?),

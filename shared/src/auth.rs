@@ -517,8 +517,8 @@ duty!(
 /// `D`'s roles (a broker-issued token, not disabled), or the bootstrap token. No
 /// credentials, or a token that does not verify (another service's key, expired, forged),
 /// are 401; a valid token of another kind, a disabled account or a missing role is 403.
-/// An operator's request, allowed or refused for want of the role, is marked for the
-/// audit log ([`crate::audit::trail`]).
+/// An operator's request, allowed or refused (a disabled account, a missing role), is
+/// marked for the audit log ([`crate::audit::trail`]).
 #[derive(Debug, Clone)]
 pub struct Operator<D: Duty> {
     pub actor: Actor,
@@ -560,6 +560,7 @@ impl<D: Duty + 'static> FromRequest for Operator<D> {
                 let who = id.clone();
                 let disabled = db.read(move |c| crate::audit::is_disabled(c, &who).map_err(DbError::from)).await?;
                 if disabled {
+                    req.extensions_mut().insert(Acting(Actor::Operator(id)));
                     return Err(Error::Forbidden("this operator account is disabled".into()));
                 }
             }

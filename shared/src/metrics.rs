@@ -35,6 +35,7 @@ struct OutboxGauges {
     dead: IntGaugeVec,
     oldest_pending_seconds: GaugeVec,
     seen: Mutex<BTreeSet<String>>,
+    read_at: Mutex<Option<Instant>>,
 }
 
 impl OutboxGauges {
@@ -49,7 +50,24 @@ impl OutboxGauges {
         registry.register(Box::new(pending.clone()))?;
         registry.register(Box::new(dead.clone()))?;
         registry.register(Box::new(oldest_pending_seconds.clone()))?;
-        Ok(OutboxGauges { pending, dead, oldest_pending_seconds, seen: Mutex::new(BTreeSet::new()) })
+        Ok(OutboxGauges {
+            pending,
+            dead,
+            oldest_pending_seconds,
+            seen: Mutex::new(BTreeSet::new()),
+            read_at: Mutex::new(None),
+        })
+    }
+
+    /// Whether the backlog was last read a second ago or more (and, if so, that it is read
+    /// now).
+    fn due(&self) -> bool {
+        let mut last = self.read_at.lock().expect("outbox gauges poisoned");
+        if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
     }
 
     fn set(&self, backlog: &[crate::outbox::Backlog]) {
@@ -145,11 +163,11 @@ pub async fn record(
     res
 }
 
-/// `GET /metrics`: reads the outbox's backlog, then renders. A database that cannot be
-/// read leaves the gauges as they were (and says so in the log) rather than failing the
-/// scrape.
+/// `GET /metrics`: reads the outbox's backlog (at most once a second, however often the
+/// route is called: it is public), then renders. A database that cannot be read leaves the
+/// gauges as they were (and says so in the log) rather than failing the scrape.
 pub async fn serve(metrics: web::Data<Metrics>, db: Option<web::Data<crate::db::Db>>) -> HttpResponse {
-    if let Some(db) = db {
+    if let Some(db) = db.filter(|_| metrics.outbox.due()) {
         match db.read(|c| crate::outbox::backlog(c).map_err(crate::db::DbError::from)).await {
             Ok(backlog) => metrics.set_outbox(&backlog),
             Err(e) => tracing::warn!(error = %e, "cannot read the outbox backlog for /metrics"),

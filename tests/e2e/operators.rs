@@ -71,9 +71,14 @@ async fn an_outage_longer_than_the_old_schedule_loses_nothing_and_drains_once_th
         Some(())
     })
     .await;
+    // The gauges follow (they are read at most once a second).
     for service in [Broker, Settlement] {
-        assert_eq!(m.metric(service, &series(service, "pending", Delivery)).await, 0.0);
-        assert_eq!(m.metric(service, &series(service, "oldest_pending_seconds", Delivery)).await, 0.0);
+        m.eventually("the gauges to show the backlog drained", || async {
+            let pending = m.metric(service, &series(service, "pending", Delivery)).await;
+            let age = m.metric(service, &series(service, "oldest_pending_seconds", Delivery)).await;
+            (pending == 0.0 && age == 0.0).then_some(())
+        })
+        .await;
     }
     // Delivery took both, each once.
     for message in [&paid, &requested] {
@@ -219,6 +224,9 @@ async fn operators_hold_roles_that_every_service_checks_and_every_request_is_aud
         (m.get(&ledger, Some(&finance)).await.status == 403).then_some(())
     })
     .await;
+    let at_settlement = m.admin_as(Settlement, &admin_token).audit(0).await.done().entries;
+    let refused = |e: &&shared::audit::Entry| e.actor == fin.as_str() && e.status == 403;
+    assert!(at_settlement.iter().any(|e| refused(&e) && e.action == "GET /v1/ledger/trial-balance"));
     admin.set_disabled(&OperatorId::generate(), true).await.refused(404, "not_found");
     admin.set_disabled(&fin, false).await.done();
     m.eventually("settlement to take the operator again", || async {

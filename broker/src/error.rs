@@ -49,6 +49,8 @@ pub enum Code {
     WeakPassword,
     // ---- what cannot be done now (409)
     NonSellable,
+    /// An admin suspended the store: it takes no orders until the suspension is lifted.
+    StoreSuspended,
     OutOfStock,
     PriceChanged,
     InvalidTransition,
@@ -75,10 +77,10 @@ impl Catalogue for Code {
         use Code::*;
         match self {
             StoreIdRequired => StatusCode::BAD_REQUEST,
-            NonSellable | OutOfStock | PriceChanged | InvalidTransition | QuantityLimit | StockOnHold
-            | InsufficientStock | InsufficientPoints | OrderChanged | InsufficientBalance | ChargeRejected
-            | ReportUnavailable | TooManyGroupPrices | NotACollectionPoint | CollectionCapReached | HandleTaken
-            | EmailTaken => StatusCode::CONFLICT,
+            NonSellable | StoreSuspended | OutOfStock | PriceChanged | InvalidTransition | QuantityLimit
+            | StockOnHold | InsufficientStock | InsufficientPoints | OrderChanged | InsufficientBalance
+            | ChargeRejected | ReportUnavailable | TooManyGroupPrices | NotACollectionPoint | CollectionCapReached
+            | HandleTaken | EmailTaken => StatusCode::CONFLICT,
             EmptyName
             | InvalidName
             | InvalidParameter
@@ -125,6 +127,7 @@ impl Code {
         match why {
             Unsellable::NonSellable => Code::NonSellable,
             Unsellable::OutOfStock => Code::OutOfStock,
+            Unsellable::StoreSuspended => Code::StoreSuspended,
         }
     }
 }

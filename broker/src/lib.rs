@@ -50,6 +50,8 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         operators::routes::create_operator_session,
         operators::routes::list_operators,
         operators::routes::set_disabled,
+        stores::suspension::suspend_store,
+        stores::suspension::suspend_seller,
         unions::routes::create_union,
         unions::routes::list_unions,
         unions::routes::read_union,
@@ -136,6 +138,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(shared::admin::routes)
             .configure(accounts::routes)
             .configure(operators::routes)
+            .configure(stores::suspension::routes)
             .configure(unions::routes)
             .configure(stores::routes)
             .configure(catalog::routes)

@@ -296,6 +296,8 @@ diesel::table! {
         seller_id -> Nullable<Text>,
         manufacturer_id -> Nullable<Text>,
         created_at -> Timestamp,
+        suspended_at -> Nullable<Timestamp>,
+        suspension_reason -> Nullable<Text>,
     }
 }
 

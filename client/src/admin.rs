@@ -101,3 +101,45 @@ impl Admin {
         self.api.post_json("/v1/operator-sessions", credentials).await?.into_answer()
     }
 }
+
+/// `POST /v1/admin/stores/{store_id}/suspension` and `POST
+/// /v1/admin/sellers/{seller_id}/suspension`: `{suspended: true, reason}` suspends,
+/// `{suspended: false}` lifts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Suspension {
+    pub suspended: bool,
+    /// Why, for the record (required to suspend; 1 to 500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A store's suspension as it stands after the admin's request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SuspendedStore {
+    pub store_id: shared::ids::StoreId,
+    pub name: String,
+    pub suspended: bool,
+    pub reason: Option<String>,
+    /// The unpaid orders this suspension cancelled (none when lifting).
+    pub cancelled_orders: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SuspendedStores {
+    pub stores: Vec<SuspendedStore>,
+}
+
+impl Admin {
+    /// `POST /v1/admin/stores/{store_id}/suspension` (at the broker).
+    pub async fn suspend_store(&self, store: &str, suspension: &Suspension) -> Answer<SuspendedStore> {
+        let path = format!("/v1/admin/stores/{}/suspension", enc(store));
+        self.api.post_json(&path, suspension).await?.into_answer()
+    }
+
+    /// `POST /v1/admin/sellers/{seller_id}/suspension` (at the broker): every store of theirs.
+    pub async fn suspend_seller(&self, seller: &str, suspension: &Suspension) -> Answer<SuspendedStores> {
+        let path = format!("/v1/admin/sellers/{}/suspension", enc(seller));
+        self.api.post_json(&path, suspension).await?.into_answer()
+    }
+}

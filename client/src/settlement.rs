@@ -168,7 +168,7 @@ pub struct Remittance {
 pub struct Skipped {
     pub store_id: StoreId,
     pub amount: Money,
-    /// `no_payout_account` or `payout_account_hold` (see [`SkipReason`]).
+    /// `no_payout_account`, `payout_account_hold` or `suspended` (see [`SkipReason`]).
     #[schema(value_type = String)]
     pub reason: SkipReason,
 }
@@ -182,6 +182,8 @@ pub enum SkipReason {
     /// `payout_account_hold`: the account changed recently; the balance waits until the
     /// hold ends, so that a change the seller did not make can be stopped first.
     PayoutAccountHold,
+    /// `suspended`: an admin suspended the store; the balance waits until it is lifted.
+    Suspended,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -94,6 +94,9 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
             refund_order(conn, order_id, OrderRefund::Undeliverable, reason).map(|_| ())
         }
         Message::OrderDelivered { order_id } => crate::escrow::workflow::release(conn, order_id, fees).map(|_| ()),
+        Message::StoreSuspended { store_id, suspended } => {
+            crate::stores::store::set_suspended(conn, store_id, *suspended)
+        }
         Message::OperatorAccess { operator_id, disabled } => {
             Ok(shared::audit::set_disabled(conn, operator_id, *disabled)?)
         }

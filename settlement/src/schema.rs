@@ -177,6 +177,7 @@ diesel::table! {
         category -> Text,
         region -> Text,
         created_at -> Timestamp,
+        suspended_at -> Nullable<Timestamp>,
     }
 }
 

@@ -65,6 +65,9 @@ pub enum Message {
     },
     /// The order was cancelled before payment (settlement refunds any partial payment).
     OrderCancelled { order_id: OrderId, reason: String },
+    /// An admin suspended a store (or lifted its suspension): settlement holds its
+    /// remittances meanwhile.
+    StoreSuspended { store_id: StoreId, suspended: bool },
 
     // ---- broker → delivery
     /// What to move once the order is paid. Sent with `OrderPayable`; delivery creates the
@@ -152,6 +155,7 @@ impl Message {
             Message::SellabilityChanged { .. } => "sellability_changed",
             Message::OrderPayable { .. } => "order_payable",
             Message::OrderCancelled { .. } => "order_cancelled",
+            Message::StoreSuspended { .. } => "store_suspended",
             Message::ShipmentRequested { .. } => "shipment_requested",
             Message::CancelRequested { .. } => "cancel_requested",
             Message::OperatorAccess { .. } => "operator_access",
@@ -177,6 +181,7 @@ impl Message {
             Message::SellabilityChanged { .. } => (Broker, &[Settlement]),
             Message::OrderPayable { .. } => (Broker, &[Settlement]),
             Message::OrderCancelled { .. } => (Broker, &[Settlement]),
+            Message::StoreSuspended { .. } => (Broker, &[Settlement]),
             Message::ShipmentRequested { .. } => (Broker, &[Delivery]),
             Message::CancelRequested { .. } => (Broker, &[Delivery]),
             Message::OperatorAccess { .. } => (Broker, &[Settlement, Delivery]),
@@ -196,7 +201,10 @@ impl Message {
     /// Messages with the same key reach one receiver in the order they were written.
     pub fn ordering_key(&self) -> String {
         match self {
-            Message::StoreRegistered { store_id, .. } => store_id.to_string(),
+            // After the store's registration, which it builds on.
+            Message::StoreRegistered { store_id, .. } | Message::StoreSuspended { store_id, .. } => {
+                store_id.to_string()
+            }
             Message::PayoutAccountChanged { store_id, .. } => format!("payout/{store_id}"),
             Message::OperatorAccess { operator_id, .. } => operator_id.to_string(),
             Message::SellabilityChanged { store_id, product_id, .. } => format!("{store_id}/{product_id}"),
@@ -289,6 +297,7 @@ pub fn one_of_each() -> Vec<Message> {
             Money::new(100, crate::money::Currency::EUR),
         ),
         Message::OrderCancelled { order_id: o(), reason: "r".into() },
+        Message::StoreSuspended { store_id: StoreId::generate(), suspended: true },
         Message::ShipmentRequested {
             order_id: o(),
             product_id: ProductId::generate(),

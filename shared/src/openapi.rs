@@ -61,6 +61,8 @@ const LIMITED: &[(&str, &str, bool, bool)] = &[
     ("post", "/v1/buyer-sessions", true, true),
     ("post", "/v1/manufacturers", false, true),
     ("post", "/v1/sessions", true, true),
+    ("post", "/v1/operators", false, true),
+    ("post", "/v1/operator-sessions", true, true),
     ("post", "/v1/couriers", false, true),
     ("post", "/v1/payments", true, false),
     ("post", "/v1/refunds", true, false),

@@ -21,6 +21,8 @@ pub enum Unsellable {
     NonSellable,
     /// The store could sell it but has fewer units than asked for.
     OutOfStock,
+    /// An admin suspended the store: it sells nothing until the suspension is lifted.
+    StoreSuspended,
 }
 
 impl Unsellable {
@@ -28,6 +30,7 @@ impl Unsellable {
         match self {
             Unsellable::NonSellable => "non_sellable",
             Unsellable::OutOfStock => "out_of_stock",
+            Unsellable::StoreSuspended => "store_suspended",
         }
     }
 }

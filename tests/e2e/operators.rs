@@ -250,3 +250,74 @@ async fn the_audit_log_is_append_only_in_the_database_itself() {
     let entries = m.admin_as(Broker, &m.operator).audit(0).await.done().entries;
     assert_eq!(entries[0].actor, "bootstrap");
 }
+
+#[tokio::test]
+async fn a_suspended_store_leaves_search_takes_no_orders_and_is_paid_nothing_until_lifted() {
+    use client::admin::Suspension;
+    use client::broker::orders::OrderStatus;
+    use client::settlement::SkipReason;
+    use shared::rules::Unsellable;
+
+    let m = TestMarket::spawn().await;
+    let shop = m.shop("Suspend", "anvil", 1200, 10).await;
+    // Another store sells the same product: where a buyer is sent instead.
+    let other = m.create_store(&shop.seller_token, &shop.union, "Suspend other", "tools").await;
+    let (_, rival_token) = m.create_seller("Rival").await;
+    let rival = m.create_store(&rival_token, &shop.union, "Rival store", "tools").await;
+    m.put_offer(&rival_token, &rival, &shop.product, 1300, 10, true, json!({})).await;
+    let key = m.partner_key().await;
+    let paid = m.place(&shop.store, &shop.product, 1).await;
+    m.pay_in_full(&key, &paid.order_id, 1200, "before").await;
+    let unpaid = m.place(&shop.store, &shop.product, 2).await;
+    m.fund_store(&shop.store, &shop.product, 5000).await;
+
+    let admin = m.admin_as(Broker, &m.operator);
+    let bare = Suspension { suspended: true, reason: None };
+    admin.suspend_store(shop.store.as_str(), &bare).await.refused(422, "invalid_request");
+    admin.suspend_store(&OperatorId::generate().to_string(), &bare).await.refused(400, "invalid_id");
+    let why = Suspension { suspended: true, reason: Some("counterfeit goods".into()) };
+    let suspended = admin.suspend_store(shop.store.as_str(), &why).await.done();
+    assert!(suspended.suspended && suspended.cancelled_orders == 1, "{suspended:?}");
+    assert_eq!(admin.suspend_store(shop.store.as_str(), &why).await.done().cancelled_orders, 0);
+
+    // Gone for buyers: search, the shelf, a selection (which sends them elsewhere) and a new order.
+    let hits = m.broker_as(None).search("kind=anvil").await.done().results;
+    assert!(hits.iter().all(|h| h.store_id != shop.store) && hits.iter().any(|h| h.store_id == rival), "{hits:?}");
+    assert!(m.broker_as(None).shelf(shop.store.as_str(), 50, 0).await.done().offers.is_empty());
+    let selection = m.select(&shop.store, &shop.product, 1).await;
+    assert_eq!((selection.sellable, selection.reason), (false, Some(Unsellable::StoreSuspended)));
+    assert!(selection.alternatives.iter().any(|a| a.store_id == rival));
+    let order = crate::helpers::order_of(&shop.store, &shop.product, 1);
+    m.broker_as(None).place(&order, &shared::ids::random_hex128()).await.refused(409, "store_suspended");
+    // The unpaid order was cancelled (settlement too); the paid one goes on.
+    m.broker_shows(&unpaid.order_id, &unpaid.capability, OrderStatus::Cancelled).await;
+    m.settled(&unpaid.order_id, &unpaid.capability, SettledAs::Cancelled).await;
+    assert_eq!(m.order_view(&paid.order_id, &paid.capability).await.status, OrderStatus::Paid);
+    // Settlement holds the store's money.
+    let finance = m.settlement_as(Some(&m.operator));
+    m.eventually("settlement to hold the suspended store's remittance", || async {
+        let batch = finance.run_remittances().await.ok()?;
+        batch.skipped.iter().find(|s| s.store_id == shop.store && s.reason == SkipReason::Suspended).map(|_| ())
+    })
+    .await;
+
+    // Suspending the seller covers every store of theirs; lifting it restores them.
+    let all = admin.suspend_seller(shop.seller.as_str(), &why).await.done().stores;
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|s| s.suspended) && all.iter().any(|s| s.store_id == other));
+    let lift = Suspension { suspended: false, reason: None };
+    let lifted = admin.suspend_seller(shop.seller.as_str(), &lift).await.done().stores;
+    assert!(lifted.iter().all(|s| !s.suspended && s.reason.is_none()));
+    assert!(m.select(&shop.store, &shop.product, 1).await.sellable);
+    let hits = m.broker_as(None).search("kind=anvil").await.done().results;
+    assert!(hits.iter().any(|h| h.store_id == shop.store));
+    m.eventually("settlement to pay the store again (it has no payout account yet)", || async {
+        let batch = finance.run_remittances().await.ok()?;
+        batch.skipped.iter().find(|s| s.store_id == shop.store && s.reason == SkipReason::NoPayoutAccount).map(|_| ())
+    })
+    .await;
+    // Each suspension and lift is in the audit log.
+    let audit = admin.audit(0).await.done().entries;
+    let suspensions = audit.iter().filter(|e| e.action.ends_with("/suspension") && e.status == 200).count();
+    assert_eq!(suspensions, 4);
+}

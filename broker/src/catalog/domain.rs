@@ -37,6 +37,8 @@ pub struct Registration {
 pub struct Store {
     pub registration: Registration,
     pub contact_email: String,
+    /// An admin suspended it: it sells nothing until the suspension is lifted.
+    pub suspended: bool,
 }
 
 /// A store reads as its registration: `store.name`, `store.seller_id`.

@@ -175,6 +175,9 @@ pub fn sellability(
     product: &ProductId,
     qty: i64,
 ) -> QueryResult<Result<(), shared::rules::Unsellable>> {
+    if store.suspended {
+        return Ok(Err(shared::rules::Unsellable::StoreSuspended));
+    }
     if store.is_manufacturer_store() {
         let ok = backorder_offer(conn, product)?.is_some_and(|b| b.store_id == store.id);
         return Ok(if ok { Ok(()) } else { Err(shared::rules::Unsellable::NonSellable) });

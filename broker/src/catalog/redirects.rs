@@ -15,7 +15,7 @@ use shared::time::now;
 /// Stores that can sell `qty` of `product` instead of `from`: sellable, enough stock,
 /// ranked same union first, then region nearness, then price (the urgent price where it
 /// runs), then most stock. Manufacturers' stores are left out: they appear as the
-/// back-order instead.
+/// back-order instead. So are suspended stores.
 pub fn alternatives(
     conn: &mut AnyConnection,
     from: &StoreId,
@@ -34,6 +34,7 @@ pub fn alternatives(
         .filter(offers::stock.ge(qty))
         .filter(offers::store_id.ne(from))
         .filter(stores::manufacturer_id.is_null())
+        .filter(stores::suspended_at.is_null())
         .select((crate::offer_columns!(), stores::name, stores::union_id, stores::region))
         .load(conn)?;
     let t = now();
@@ -65,6 +66,9 @@ pub fn backorder_offer(conn: &mut AnyConnection, product_id: &ProductId) -> Quer
     let Some(p) = product(conn, product_id)? else { return Ok(None) };
     let Some(manufacturer_id) = p.manufacturer_id else { return Ok(None) };
     let Some(store_id) = manufacturer_store(conn, &manufacturer_id)? else { return Ok(None) };
+    if super::stores::is_suspended(conn, &store_id)? {
+        return Ok(None);
+    }
     let price = match find_offer(conn, &store_id, product_id)? {
         Some(o) if !o.sellable => return Ok(None),
         Some(o) => o.current_price(),

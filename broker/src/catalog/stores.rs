@@ -9,9 +9,12 @@ use shared::ids::{ManufacturerId, StoreId};
 
 /// A store with its owner and the owner's contact address, or `None`.
 pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store>> {
-    let row: Option<Registration> =
-        stores::table.filter(stores::id.eq(id)).select(Registration::as_select()).first(conn).optional()?;
-    let Some(r) = row else { return Ok(None) };
+    let row: Option<(Registration, Option<shared::time::Timestamp>)> = stores::table
+        .filter(stores::id.eq(id))
+        .select((Registration::as_select(), stores::suspended_at))
+        .first(conn)
+        .optional()?;
+    let Some((r, suspended_at)) = row else { return Ok(None) };
     let contact_email = match (&r.seller_id, &r.manufacturer_id) {
         (Some(s), _) => sellers::table.filter(sellers::id.eq(s)).select(sellers::email).first(conn)?,
         (None, Some(m)) => {
@@ -19,7 +22,14 @@ pub fn store(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<Option<Store
         }
         (None, None) => String::new(),
     };
-    Ok(Some(Store { registration: r, contact_email }))
+    Ok(Some(Store { registration: r, contact_email, suspended: suspended_at.is_some() }))
+}
+
+/// Whether an admin suspended the store.
+pub fn is_suspended(conn: &mut AnyConnection, id: &StoreId) -> QueryResult<bool> {
+    let at: Option<Option<shared::time::Timestamp>> =
+        stores::table.filter(stores::id.eq(id)).select(stores::suspended_at).first(conn).optional()?;
+    Ok(at.flatten().is_some())
 }
 
 /// The manufacturer's own store (the seller of its back-orders).

@@ -192,6 +192,9 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
     let quantity = domain::check_quantity(new.quantity, settings.order_max_quantity)
         .map_err(|d| BrokerError::refused(Code::InvalidQuantity, d))?;
 
+    if store.suspended {
+        return refuse(conn, &store, &product, quantity, Unsellable::StoreSuspended);
+    }
     // Where the goods come from, and at what price.
     let (offer_price, needs_confirmation, stock_store, shipper, backorder) = if store.is_manufacturer_store() {
         match catalog::redirects::backorder_offer(conn, &product.id)?.filter(|b| b.store_id == store.id) {
@@ -413,6 +416,7 @@ fn refuse(conn: &mut AnyConnection, store: &Store, product: &Product, qty: i64, 
     let detail = match why {
         Unsellable::NonSellable => "this store cannot sell this product",
         Unsellable::OutOfStock => "this store has too little stock",
+        Unsellable::StoreSuspended => "this store is suspended and takes no orders",
     };
     Ok(Placement::Refused(BrokerError::Unsellable {
         why,

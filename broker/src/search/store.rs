@@ -50,6 +50,7 @@ pub fn search(conn: &mut AnyConnection, q: &SearchQuery) -> QueryResult<(Vec<Hit
         .filter(offers::kind.eq(&q.kind))
         .filter(offers::sellable.eq(true))
         .filter(offers::stock.gt(0))
+        .filter(stores::suspended_at.is_null())
         .into_boxed();
     for (name, value) in &q.attributes {
         query = query.filter(

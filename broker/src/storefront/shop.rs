@@ -372,6 +372,7 @@ pub fn alternatives(
     let reason = match reason {
         Some(Unsellable::NonSellable) => "This store cannot sell this product.",
         Some(Unsellable::OutOfStock) => "This store has not enough in stock.",
+        Some(Unsellable::StoreSuspended) => "This store is suspended and takes no orders.",
         None => "This store cannot take this order.",
     };
     html! {

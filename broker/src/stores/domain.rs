@@ -69,7 +69,7 @@ mod tests {
             seller_id: seller,
             manufacturer_id: manufacturer,
         };
-        Store { registration, contact_email: "a@b.c".into() }
+        Store { registration, contact_email: "a@b.c".into(), suspended: false }
     }
 
     #[test]

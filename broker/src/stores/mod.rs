@@ -5,5 +5,6 @@ pub mod domain;
 pub mod payout_notice;
 pub mod routes;
 pub mod store;
+pub mod suspension;
 
 pub use routes::routes;

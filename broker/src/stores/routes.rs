@@ -104,6 +104,10 @@ pub async fn list_offers(
         .db
         .read(move |c| {
             store::public_store(c, &id)?.ok_or(BrokerError::NotFound("store"))?;
+            // A suspended store's shelf is empty to buyers until the suspension is lifted.
+            if catalog::stores::is_suspended(c, &id)? {
+                return Ok(Vec::new());
+            }
             Ok::<_, BrokerError>(catalog::offers::store_offers(c, &id, limit, offset)?)
         })
         .await?;

@@ -114,7 +114,7 @@ fn one() -> i64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Selection {
     pub sellable: bool,
-    /// `null`, `"non_sellable"` or `"out_of_stock"`.
+    /// `null`, `"non_sellable"`, `"out_of_stock"` or `"store_suspended"`.
     #[schema(value_type = Option<String>)]
     pub reason: Option<Unsellable>,
     /// The price at this store now, where it sells the product.

@@ -13,8 +13,8 @@ pub use client::settlement::{Batch, Remittance, SkipReason, Skipped};
 
 /// Pays out every store balance above zero to the store's payout account, each in its own
 /// savepoint: a store whose balance changed under us (another batch on another copy of the
-/// service) is left for the next batch. A store without a payout account, or whose account
-/// changed within its hold, keeps its balance.
+/// service) is left for the next batch. A suspended store, a store without a payout
+/// account, or one whose account changed within its hold, keeps its balance.
 pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
     let started = now();
     // In account id order, the order postings lock accounts in.
@@ -28,6 +28,10 @@ pub fn run(conn: &mut AnyConnection) -> Result<Batch> {
     for (owner, currency, debits, credits) in due {
         let Some(store) = owner else { continue };
         let amount = Money::new(credits - debits, currency);
+        if crate::stores::store::is_suspended(conn, &store)? {
+            out.skipped.push(Skipped { store_id: store, amount, reason: SkipReason::Suspended });
+            continue;
+        }
         let Some(account) = crate::payouts::store::summary(conn, &store)? else {
             out.skipped.push(Skipped { store_id: store, amount, reason: SkipReason::NoPayoutAccount });
             continue;

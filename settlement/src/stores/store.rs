@@ -60,6 +60,26 @@ pub fn owner_of(conn: &mut AnyConnection, store: &StoreId) -> Result<Option<Stor
     }))
 }
 
+/// Records the broker's word that an admin suspended the store (or lifted it). A store
+/// not known yet is early: its registration travels ahead of this on the same key.
+pub fn set_suspended(conn: &mut AnyConnection, store: &StoreId, suspended: bool) -> Result<()> {
+    let at = suspended.then(now);
+    let n = diesel::update(stores::table.filter(stores::store_id.eq(store)))
+        .set(stores::suspended_at.eq(at))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(shared::Error::NotYet(format!("store_suspended for a store not known yet: {store}")).into());
+    }
+    Ok(())
+}
+
+/// Whether the store is suspended: its remittances wait.
+pub fn is_suspended(conn: &mut AnyConnection, store: &StoreId) -> Result<bool> {
+    let at: Option<Option<shared::time::Timestamp>> =
+        stores::table.filter(stores::store_id.eq(store)).select(stores::suspended_at).first(conn).optional()?;
+    Ok(at.flatten().is_some())
+}
+
 pub fn set_sellability(
     conn: &mut AnyConnection,
     store: &StoreId,

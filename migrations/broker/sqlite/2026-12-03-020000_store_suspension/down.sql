@@ -1,0 +1,2 @@
+ALTER TABLE stores DROP COLUMN suspension_reason;
+ALTER TABLE stores DROP COLUMN suspended_at;

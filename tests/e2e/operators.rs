@@ -274,7 +274,7 @@ async fn a_suspended_store_leaves_search_takes_no_orders_and_is_paid_nothing_unt
     let admin = m.admin_as(Broker, &m.operator);
     let bare = Suspension { suspended: true, reason: None };
     admin.suspend_store(shop.store.as_str(), &bare).await.refused(422, "invalid_request");
-    admin.suspend_store(&OperatorId::generate().to_string(), &bare).await.refused(400, "invalid_id");
+    admin.suspend_store(OperatorId::generate().as_ref(), &bare).await.refused(400, "invalid_id");
     let why = Suspension { suspended: true, reason: Some("counterfeit goods".into()) };
     let suspended = admin.suspend_store(shop.store.as_str(), &why).await.done();
     assert!(suspended.suspended && suspended.cancelled_orders == 1, "{suspended:?}");

@@ -8,6 +8,7 @@
 //! loader at a time (see `demo_lock`).
 
 use anyhow::{anyhow, Context};
+use client::admin::{Admin, NewOperator};
 use client::broker::accounts::{Credentials, NewManufacturer, NewSeller};
 use client::broker::buyers::{EquipmentBody, Group, GroupPrice, NewBuyer};
 use client::broker::catalog::{NewProduct, NewUnion, OfferBody};
@@ -17,6 +18,7 @@ use client::delivery::{CourierBody, Delivery, InventoryBody, NodeBody, NodeKind,
 use client::settlement::{NewPartner, PayoutAccountBody, Settlement};
 use client::{Answer, Api, Failure};
 use serde_json::{json, Value};
+use shared::auth::OperatorRole;
 use shared::config::Config;
 use shared::ids::ProductId;
 use shared::money::{Currency, Money};
@@ -53,6 +55,10 @@ impl Market {
 
     fn settlement(&self, token: Option<&str>) -> Settlement {
         Settlement::new(Api::new(self.settlement.clone()).bearer(token.map(str::to_string)))
+    }
+
+    fn admin(&self) -> Admin {
+        Admin::new(Api::new(self.broker.clone()).bearer(Some(self.operator.clone())))
     }
 
     fn delivery(&self, token: Option<&str>) -> Delivery {
@@ -353,6 +359,17 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
             json!({"id": courier, "email": email, "password": password, "signs_in_at": c.delivery}),
         );
     }
+    // One operator who may do everything the console offers but decide disputes.
+    let (email, password) = ("operator@demo.example.org", "demo-operator-password");
+    let roles = vec![OperatorRole::Admin, OperatorRole::Support, OperatorRole::Finance];
+    let account = NewOperator { name: "Demo operator".into(), email: email.into(), password: password.into(), roles };
+    let operator = answered("adding the operator", c.admin().create_operator(&account).await)?.id;
+    credentials.insert(
+        "operator".into(),
+        json!({"id": operator, "email": email, "password": password, "roles": ["admin", "support", "finance"],
+               "signs_in_at": format!("{}/console", c.broker)}),
+    );
+
     let partner = NewPartner { name: "Demo Pay (not a real payment partner)".into(), webhook_url: None };
     let partner = answered("adding the partner", c.settlement(op).create_partner(&partner).await)?;
     credentials.insert("payment partner Demo Pay".into(), serde_json::to_value(&partner)?);

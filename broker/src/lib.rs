@@ -52,6 +52,9 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         operators::routes::set_disabled,
         stores::suspension::suspend_store,
         stores::suspension::suspend_seller,
+        stores::admin::list_stores,
+        orders::lists::operator_orders,
+        orders::lists::operator_order,
         unions::routes::create_union,
         unions::routes::list_unions,
         unions::routes::read_union,
@@ -139,6 +142,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(accounts::routes)
             .configure(operators::routes)
             .configure(stores::suspension::routes)
+            .configure(stores::admin::routes)
             .configure(unions::routes)
             .configure(stores::routes)
             .configure(catalog::routes)

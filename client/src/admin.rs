@@ -77,6 +77,11 @@ impl Admin {
         self.api.get(&format!("/v1/admin/audit?after={after}&limit=500")).await?.into_answer()
     }
 
+    /// `GET /v1/admin/audit?newest=true`: the latest entries, newest first.
+    pub async fn latest_audit(&self, limit: i64) -> Answer<AuditEntries> {
+        self.api.get(&format!("/v1/admin/audit?newest=true&limit={limit}")).await?.into_answer()
+    }
+
     /// `POST /v1/operators` (at the broker).
     pub async fn create_operator(&self, operator: &NewOperator) -> Answer<CreatedOperator> {
         self.api.post_json("/v1/operators", operator).await?.into_answer()
@@ -141,5 +146,55 @@ impl Admin {
     pub async fn suspend_seller(&self, seller: &str, suspension: &Suspension) -> Answer<SuspendedStores> {
         let path = format!("/v1/admin/sellers/{}/suspension", enc(seller));
         self.api.post_json(&path, suspension).await?.into_answer()
+    }
+}
+
+/// `GET /v1/admin/stores` (support or admin, at the broker): a store as an operator sees
+/// it, with who owns it and whether it is suspended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdminStore {
+    pub store_id: shared::ids::StoreId,
+    pub name: String,
+    pub region: String,
+    pub union_id: Option<shared::ids::UnionId>,
+    /// The selling seller, or none for a manufacturer's own store.
+    pub seller_id: Option<shared::ids::SellerId>,
+    pub manufacturer_id: Option<shared::ids::ManufacturerId>,
+    pub suspended: bool,
+    pub suspension_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AdminStores {
+    pub stores: Vec<AdminStore>,
+}
+
+impl Admin {
+    /// `GET /v1/admin/stores?suspended=` (at the broker), newest first.
+    pub async fn stores(&self, suspended: Option<bool>) -> Answer<AdminStores> {
+        let filter = suspended.map(|s| format!("&suspended={s}")).unwrap_or_default();
+        self.api.get(&format!("/v1/admin/stores?limit=200{filter}")).await?.into_answer()
+    }
+
+    /// `GET /v1/admin/orders?store_id=&status=` (at the broker): orders in the store's
+    /// view, newest first.
+    pub async fn orders(
+        &self,
+        store: Option<&str>,
+        status: Option<&str>,
+    ) -> Answer<crate::broker::orders::SellerOrders> {
+        let mut path = "/v1/admin/orders?limit=100".to_string();
+        if let Some(s) = store {
+            path += &format!("&store_id={}", enc(s));
+        }
+        if let Some(s) = status {
+            path += &format!("&status={}", enc(s));
+        }
+        self.api.get(&path).await?.into_answer()
+    }
+
+    /// `GET /v1/admin/orders/{order_id}` (at the broker): one order in the store's view.
+    pub async fn order(&self, order: &str) -> Answer<crate::broker::orders::SellerView> {
+        self.api.get(&format!("/v1/admin/orders/{}", enc(order))).await?.into_answer()
     }
 }

@@ -174,8 +174,9 @@ pub struct Skipped {
 }
 
 /// Why a store's balance was not paid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SkipReason {
     /// `no_payout_account`: the balance waits until the seller sets one.
     NoPayoutAccount,

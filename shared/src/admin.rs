@@ -24,9 +24,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {
-    /// Entries after this sequence number (default 0: from the first).
+    /// Entries after this sequence number, oldest first (default 0: from the first).
     pub after: Option<i64>,
-    /// At most this many, oldest first (1 to 500, default 100).
+    /// Entries before this sequence number, newest first (instead of `after`).
+    pub before: Option<i64>,
+    /// The latest entries, newest first (as `before` the next entry).
+    #[serde(default)]
+    pub newest: bool,
+    /// At most this many (1 to 500, default 100).
     pub limit: Option<i64>,
 }
 
@@ -36,7 +41,8 @@ pub struct AuditEntries {
 }
 
 /// What operators did at this service, oldest first: page on with `after` = the last
-/// `seq`. Reading it is an entry of its own.
+/// `seq`; or newest first (`newest=true`, then `before` = the last `seq`). Reading it is an
+/// entry of its own.
 #[utoipa::path(get, path = "/v1/admin/audit", params(AuditQuery), tag = "admin",
     responses((status = 200, body = AuditEntries)), security(("operator" = [])))]
 pub async fn read_audit(
@@ -44,9 +50,13 @@ pub async fn read_audit(
     _op: Operator<Admin>,
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, Error> {
-    let after = q.after.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(100).clamp(1, 500);
-    let entries = db.read(move |c| audit::list(c, after, limit).map_err(DbError::from)).await?;
+    let page = match (q.before, q.newest) {
+        (Some(before), _) => audit::Page::Before(before),
+        (None, true) => audit::Page::Before(i64::MAX),
+        (None, false) => audit::Page::After(q.after.unwrap_or(0).max(0)),
+    };
+    let entries = db.read(move |c| audit::list(c, page, limit).map_err(DbError::from)).await?;
     Ok(HttpResponse::Ok().json(AuditEntries { entries }))
 }
 

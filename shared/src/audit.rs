@@ -78,13 +78,22 @@ pub fn record(conn: &mut AnyConnection, entry: &NewEntry) -> QueryResult<()> {
 }
 
 /// The entries after `after`, oldest first, at most `limit`.
-pub fn list(conn: &mut AnyConnection, after: i64, limit: i64) -> QueryResult<Vec<Entry>> {
-    audit_log::table
-        .filter(audit_log::seq.gt(after))
-        .order(audit_log::seq)
-        .limit(limit)
-        .select(Entry::as_select())
-        .load(conn)
+/// Where a page of the log starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Page {
+    /// The entries after this sequence number, oldest first.
+    After(i64),
+    /// The entries before this sequence number, newest first.
+    Before(i64),
+}
+
+pub fn list(conn: &mut AnyConnection, page: Page, limit: i64) -> QueryResult<Vec<Entry>> {
+    let q = audit_log::table.select(Entry::as_select()).limit(limit).into_boxed();
+    match page {
+        Page::After(seq) => q.filter(audit_log::seq.gt(seq)).order(audit_log::seq.asc()),
+        Page::Before(seq) => q.filter(audit_log::seq.lt(seq)).order(audit_log::seq.desc()),
+    }
+    .load(conn)
 }
 
 /// Whether an admin disabled this operator (their tokens are then refused everywhere).

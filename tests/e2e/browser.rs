@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Chromedriver on a free port, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: std::process::Child,
     url: String,
 }
@@ -36,7 +36,7 @@ fn chromedriver() -> PathBuf {
         .expect("chromedriver is required for the browser test: apt-get install -y chromium chromium-driver")
 }
 
-async fn start_driver() -> Driver {
+pub(crate) async fn start_driver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = std::process::Command::new(chromedriver())
         .arg(format!("--port={port}"))
@@ -54,7 +54,7 @@ async fn start_driver() -> Driver {
     panic!("chromedriver did not start");
 }
 
-async fn browser(driver: &Driver, profile: &Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, profile: &Path) -> Client {
     let args = [
         "--headless",
         "--no-sandbox",
@@ -79,7 +79,7 @@ async fn browser(driver: &Driver, profile: &Path) -> Client {
 }
 
 /// A fresh folder for one test's screenshots under `target/browser-screenshots/`.
-fn screenshots(test: &str) -> PathBuf {
+pub(crate) fn screenshots(test: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("browser-screenshots").join(test);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -87,17 +87,17 @@ fn screenshots(test: &str) -> PathBuf {
 }
 
 /// Records each page's requests and writes a screenshot per step.
-struct Tour<'a> {
-    client: &'a Client,
-    dir: PathBuf,
-    step: u32,
-    requests: BTreeSet<String>,
+pub(crate) struct Tour<'a> {
+    pub client: &'a Client,
+    pub dir: PathBuf,
+    pub step: u32,
+    pub requests: BTreeSet<String>,
 }
 
 impl Tour<'_> {
     /// Takes note of every request the current document made (itself, its script and
     /// style, and every fetch), then saves the screenshot.
-    async fn snap(&mut self, name: &str) {
+    pub async fn snap(&mut self, name: &str) {
         let seen = self
             .client
             .execute(
@@ -114,28 +114,28 @@ impl Tour<'_> {
         std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.step)), png).expect("screenshot written");
     }
 
-    async fn go(&mut self, url: &str) {
+    pub async fn go(&mut self, url: &str) {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
-    async fn click(&mut self, css: &str) {
+    pub async fn click(&mut self, css: &str) {
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
-    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
         match self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await {
             Ok(e) => e,
             Err(e) => panic!("no `{css}` on the page ({e}): {}", self.client.source().await.unwrap_or_default()),
         }
     }
 
-    async fn type_into(&mut self, css: &str, text: &str) {
+    pub async fn type_into(&mut self, css: &str, text: &str) {
         let e = self.find(css).await;
         e.clear().await.unwrap();
         e.send_keys(text).await.unwrap();
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub async fn text(&self, css: &str) -> String {
         self.find(css).await.text().await.unwrap_or_default()
     }
 
@@ -151,7 +151,7 @@ impl Tour<'_> {
     }
 
     /// Waits until the element's text contains `wanted`, reloading the page between looks.
-    async fn until_text(&self, css: &str, wanted: &str, reload: bool) -> String {
+    pub async fn until_text(&self, css: &str, wanted: &str, reload: bool) -> String {
         for _ in 0..60 {
             if let Ok(e) = self.client.find(Locator::Css(css)).await {
                 let t = e.text().await.unwrap_or_default();
@@ -417,7 +417,7 @@ async fn a_buyer_cancels_an_unpaid_order_from_the_order_page() {
 
 // ---- the same pages without a browser: JavaScript off, headers, cookies, bad input
 
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 

@@ -72,6 +72,15 @@ async fn two_loaders_at_once_load_the_demo_once_and_its_accounts_sign_in() {
     let token = json_of(&session, "access_token");
     m.get(&format!("{}/v1/manufacturer/orders", m.broker), Some(&token)).await.expect(200);
 
+    // The operator signs in at the broker and reads the stores and the ledger.
+    let operator = entry("operator");
+    let session = m.post(&format!("{}/v1/operator-sessions", m.broker), None, sign_in(&operator)).await.expect(200);
+    let token = json_of(&session, "access_token");
+    let listed = m.get(&format!("{}/v1/admin/stores", m.broker), Some(&token)).await.expect(200);
+    let sellers = listed["stores"].as_array().unwrap().iter().filter(|s| s["seller_id"].is_string()).count();
+    assert_eq!(sellers, 12, "the union stores, besides the manufacturers' own: {listed}");
+    m.get(&format!("{}/v1/ledger/trial-balance", m.settlement), Some(&token)).await.expect(200);
+
     // The buyer owns the demo printer and is shown the toner that fits it.
     let buyer = entry("buyer");
     let body = serde_json::json!({"handle": buyer["handle"], "password": buyer["password"]});

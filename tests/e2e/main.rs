@@ -11,6 +11,7 @@ mod browser;
 mod catalog;
 mod checkout;
 mod concurrency;
+mod console;
 mod crash;
 mod delivery;
 mod demo;

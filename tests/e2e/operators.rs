@@ -150,12 +150,12 @@ async fn a_dead_message_holds_back_its_order_until_an_admin_revives_it_and_then_
     assert_eq!(entry.target, format!("message_id={}", payable.id));
 }
 
-async fn sign_in(m: &TestMarket, email: &str) -> String {
+pub(crate) async fn sign_in(m: &TestMarket, email: &str) -> String {
     let credentials = Credentials { email: email.into(), password: PASSWORD.into() };
     Admin::new(Api::new(&m.broker)).sign_in(&credentials).await.done().access_token
 }
 
-fn operator(name: &str, email: &str, roles: &[OperatorRole]) -> NewOperator {
+pub(crate) fn operator(name: &str, email: &str, roles: &[OperatorRole]) -> NewOperator {
     NewOperator { name: name.into(), email: email.into(), password: PASSWORD.into(), roles: roles.to_vec() }
 }
 

@@ -20,5 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/v1/orders/{order_id}/messages", web::get().to(relay::messages))
     .route("/v1/orders/{order_id}/messages", web::post().to(relay::post_message))
     .route("/v1/seller/orders", web::get().to(lists::seller_orders))
-    .route("/v1/manufacturer/orders", web::get().to(lists::manufacturer_orders));
+    .route("/v1/manufacturer/orders", web::get().to(lists::manufacturer_orders))
+    .route("/v1/admin/orders", web::get().to(lists::operator_orders))
+    .route("/v1/admin/orders/{order_id}", web::get().to(lists::operator_order));
 }

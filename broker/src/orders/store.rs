@@ -213,10 +213,11 @@ pub fn clear_sale(conn: &mut AnyConnection, id: &OrderId) -> QueryResult<()> {
     Ok(())
 }
 
-/// The orders of every store the seller owns, newest first, optionally of one store.
-pub fn for_seller(
+/// Orders newest first: of the stores a seller owns (of every store for an operator),
+/// optionally of one store and in one status.
+pub fn listed(
     conn: &mut AnyConnection,
-    seller: &SellerId,
+    seller: Option<&SellerId>,
     store: Option<&StoreId>,
     status: Option<OrderStatus>,
     limit: i64,
@@ -224,12 +225,14 @@ pub fn for_seller(
 ) -> QueryResult<Vec<Order>> {
     let mut q = orders::table
         .inner_join(stores::table)
-        .filter(stores::seller_id.eq(seller))
         .select(OrderRow::as_select())
         .order((orders::created_at.desc(), orders::id.desc()))
         .limit(limit)
         .offset(offset)
         .into_boxed();
+    if let Some(s) = seller {
+        q = q.filter(stores::seller_id.eq(s));
+    }
     if let Some(s) = store {
         q = q.filter(orders::store_id.eq(s));
     }

@@ -1,12 +1,14 @@
 //! Signing in and out of a desk (the salesperson's at `/seller`, the manufacturer's at
-//! `/manufacturer`): the same form, the broker's own `POST /v1/sessions`, and an
-//! `HttpOnly` cookie scoped to the desk's path.
+//! `/manufacturer`, the operators' console at `/console`): the same form, the broker's own
+//! `POST /v1/sessions` (or `POST /v1/operator-sessions`), and an `HttpOnly` cookie scoped
+//! to the desk's path.
 
 use super::api;
 use super::same_origin;
 use super::view::{self, see_other, unreachable, Frame};
 use crate::State;
 use actix_web::{web, HttpRequest, HttpResponse};
+use client::admin::Admin;
 use client::broker::Broker;
 use client::Failure;
 use maud::html;
@@ -20,6 +22,16 @@ pub struct Desk {
     pub form_id: &'static str,
     pub title: &'static str,
     pub frame: fn() -> Frame,
+    pub sign_in: SignIn,
+}
+
+/// Whose password the desk's form takes.
+#[derive(Clone, Copy)]
+pub enum SignIn {
+    /// A seller's or a manufacturer's account.
+    Account,
+    /// An operator's account.
+    Operator,
 }
 
 #[derive(Deserialize)]
@@ -60,7 +72,12 @@ impl Desk {
         }
         let credentials =
             client::broker::accounts::Credentials { email: form.email.clone(), password: form.password.clone() };
-        match Broker::new(api::broker(state, req)).sign_in_account(&credentials).await {
+        let api = api::broker(state, req);
+        let session = match self.sign_in {
+            SignIn::Account => Broker::new(api).sign_in_account(&credentials).await,
+            SignIn::Operator => Admin::new(api).sign_in(&credentials).await,
+        };
+        match session {
             Ok(t) => {
                 let c = view::cookie(state, self.cookie, &t.access_token, self.path, Some(t.expires_in));
                 see_other(state, self.path, &[c])

@@ -4,7 +4,7 @@
 //! the store sees.
 
 use super::api::{self, cookie, enc};
-use super::desk::Desk;
+use super::desk::{Desk, SignIn};
 use super::view::{self, money, see_other, unreachable, Frame};
 use super::{same_origin, MANUFACTURER_COOKIE};
 use crate::State;
@@ -25,6 +25,7 @@ pub const DESK: Desk = Desk {
     form_id: "manufacturer-sign-in",
     title: "Manufacturer sign-in",
     frame,
+    sign_in: SignIn::Account,
 };
 
 pub async fn desk(state: web::Data<State>, req: HttpRequest) -> HttpResponse {

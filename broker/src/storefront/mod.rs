@@ -1,6 +1,7 @@
-//! The buyer's storefront, the seller pages and the manufacturer's desk: server-rendered HTML over the broker's own
-//! JSON API, with a little plain JavaScript from this origin for what the browser does
-//! itself (the receipt code, the address sent straight to delivery, tracking, messages).
+//! The buyer's storefront, the seller pages, the manufacturer's desk and the operators'
+//! console: server-rendered HTML over the services' own JSON APIs, with a little plain
+//! JavaScript from this origin for what the browser does itself (the receipt code, the
+//! address sent straight to delivery, tracking, messages).
 //!
 //! The pages keep the API's promises: no third-party request, a strict
 //! Content-Security-Policy, no referrer, and no cookie but the optional browsing pseudonym
@@ -9,6 +10,7 @@
 mod account;
 mod api;
 mod checkout;
+mod console;
 mod demo_pay;
 mod desk;
 mod manufacturer;
@@ -23,6 +25,7 @@ pub const SESSION_COOKIE: &str = crate::browsing::routes::COOKIE;
 pub const BUYER_COOKIE: &str = "mp_buyer";
 pub const SELLER_COOKIE: &str = "mp_seller";
 pub const MANUFACTURER_COOKIE: &str = "mp_manufacturer";
+pub const CONSOLE_COOKIE: &str = "mp_console";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(shop::home))
@@ -58,7 +61,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/manufacturer", web::get().to(manufacturer::desk))
         .configure(|cfg| manufacturer::DESK.routes(cfg))
         .route("/manufacturer/orders/{order_id}/approve", web::post().to(manufacturer::approve))
-        .route("/manufacturer/orders/{order_id}/refuse", web::post().to(manufacturer::refuse));
+        .route("/manufacturer/orders/{order_id}/refuse", web::post().to(manufacturer::refuse))
+        .route("/console", web::get().to(console::dashboard))
+        .configure(|cfg| console::DESK.routes(cfg))
+        .route("/console/stores/{store_id}/suspension", web::post().to(console::suspend_store))
+        .route("/console/sellers/suspension", web::post().to(console::suspend_seller))
+        .route("/console/remittances/run", web::post().to(console::run_remittances))
+        .route("/console/messages/{service}/{message_id}/{action}", web::post().to(console::message_action));
 }
 
 const APP_JS: &str = include_str!("../../static/app.js");

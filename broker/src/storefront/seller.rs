@@ -5,7 +5,7 @@
 //! order), and aggregated reports with a table and a chart.
 
 use super::api::{self, cookie, enc, Reply};
-use super::desk::Desk;
+use super::desk::{Desk, SignIn};
 use super::view::{self, failed, money, see_other, unreachable, Frame};
 use super::{same_origin, SELLER_COOKIE};
 use crate::State;
@@ -26,8 +26,14 @@ fn frame() -> Frame {
     Frame { seller: true, private: true, ..Frame::default() }
 }
 
-pub const DESK: Desk =
-    Desk { path: "/seller", cookie: SELLER_COOKIE, form_id: "seller-sign-in", title: "Seller sign-in", frame };
+pub const DESK: Desk = Desk {
+    path: "/seller",
+    cookie: SELLER_COOKIE,
+    form_id: "seller-sign-in",
+    title: "Seller sign-in",
+    frame,
+    sign_in: SignIn::Account,
+};
 
 /// The seller's token and their stores, or the sign-in page.
 async fn signed_in(state: &State, req: &HttpRequest) -> Result<(String, Vec<PublicStore>), HttpResponse> {

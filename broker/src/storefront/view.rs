@@ -14,6 +14,8 @@ pub struct Frame {
     pub signed_in: bool,
     pub seller: bool,
     pub manufacturer: bool,
+    /// The operators' console.
+    pub console: bool,
     /// Pages that hold a capability or an account's data are never cached.
     pub private: bool,
 }
@@ -39,7 +41,9 @@ pub fn respond(state: &State, status: u16, frame: Frame, title: &str, body: Mark
                 header.top {
                     a.brand href="/" { "Marketplace" }
                     nav {
-                        @if frame.manufacturer {
+                        @if frame.console {
+                            a href="/console" { "Operators' console" }
+                        } @else if frame.manufacturer {
                             a href="/manufacturer" { "Manufacturer desk" }
                         } @else if frame.seller {
                             a href="/seller" { "Seller desk" }
@@ -52,10 +56,14 @@ pub fn respond(state: &State, status: u16, frame: Frame, title: &str, body: Mark
                         }
                     }
                 }
-                main { h1 { (title) } (body) }
+                main.wide[frame.console] { h1 { (title) } (body) }
                 footer {
-                    p { "No account needed. This page loads nothing from other sites and sends no referrer. "
-                        a href="/shop/privacy" { "What this shop keeps" } "." }
+                    @if frame.console {
+                        p { "Every request made here is recorded in the audit log of the service that answers it." }
+                    } @else {
+                        p { "No account needed. This page loads nothing from other sites and sends no referrer. "
+                            a href="/shop/privacy" { "What this shop keeps" } "." }
+                    }
                 }
             }
         }

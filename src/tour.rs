@@ -294,6 +294,18 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     let delivered = EventBody { kind: "delivered".into(), reason: None };
     answered("delivering", cora.report(&shipment_id, &delivered).await)?;
     println!("6. courier picks up shipment {shipment_id} (sees the label on the final leg) and delivers it");
+    eventually("the buyer to accept the delivered order", || {
+        let (buyer, order_id) = (broker(Some(&capability)), &order_id);
+        async move {
+            match buyer.accept(order_id).await {
+                Ok(_) => Ok(Some(())),
+                Err(client::Failure::Refused(r)) if r.status == 409 => Ok(None),
+                Err(e) => answered("accepting", Err(e)),
+            }
+        }
+    })
+    .await?;
+    println!("7. the buyer accepts the goods: only now may settlement release the escrow");
     eventually("escrow to be released", || {
         let (buyer, order_id) = (settlement(Some(&capability)), &order_id);
         async move {
@@ -303,7 +315,7 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     })
     .await?;
     let batch = shown(&answered("running the remittances", settlement(op).run_remittances().await)?);
-    println!("7. escrow released to {STORE} less the 3 % fee (and 2 % referral to Corner A); remittance batch run: {batch}\n");
+    println!("8. escrow released to {STORE} less the 3 % fee (and 2 % referral to Corner A); remittance batch run: {batch}\n");
 
     // What each party can read.
     let buyer = vec![

@@ -54,6 +54,8 @@ pub enum Code {
     OutOfStock,
     PriceChanged,
     InvalidTransition,
+    /// Accepting an order whose goods have not been delivered yet.
+    NotDelivered,
     QuantityLimit,
     StockOnHold,
     InsufficientStock,
@@ -77,10 +79,10 @@ impl Catalogue for Code {
         use Code::*;
         match self {
             StoreIdRequired => StatusCode::BAD_REQUEST,
-            NonSellable | StoreSuspended | OutOfStock | PriceChanged | InvalidTransition | QuantityLimit
-            | StockOnHold | InsufficientStock | InsufficientPoints | OrderChanged | InsufficientBalance
-            | ChargeRejected | ReportUnavailable | TooManyGroupPrices | NotACollectionPoint | CollectionCapReached
-            | HandleTaken | EmailTaken => StatusCode::CONFLICT,
+            NonSellable | StoreSuspended | OutOfStock | PriceChanged | InvalidTransition | NotDelivered
+            | QuantityLimit | StockOnHold | InsufficientStock | InsufficientPoints | OrderChanged
+            | InsufficientBalance | ChargeRejected | ReportUnavailable | TooManyGroupPrices | NotACollectionPoint
+            | CollectionCapReached | HandleTaken | EmailTaken => StatusCode::CONFLICT,
             EmptyName
             | InvalidName
             | InvalidParameter

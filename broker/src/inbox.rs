@@ -46,6 +46,7 @@ fn apply(
         Message::CancelDecided { order_id, accepted } => (order_id, Event::CancelDecided { accepted: *accepted }, None),
         Message::OrderShipped { order_id } => (order_id, Event::Shipped, None),
         Message::OrderDelivered { order_id } => (order_id, Event::Delivered, None),
+        Message::EscrowReleased { order_id } => (order_id, Event::Released, None),
         Message::ShipmentAbandoned { order_id, reason } => {
             // The refund that follows from settlement ends the order; this only explains it.
             if store::get(conn, order_id)?.is_some() {

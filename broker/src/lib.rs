@@ -83,6 +83,8 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         orders::placement::place,
         orders::views::read,
         orders::steps::cancel,
+        orders::acceptance::accept_route,
+        orders::capability::renew,
         orders::steps::confirm,
         orders::steps::approve,
         orders::steps::refuse,
@@ -134,6 +136,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
     let minter = web::Data::new(minter);
     let state = web::Data::new(State { core: core.clone(), contacts });
     orders::expiry::spawn(core.clone(), config.setting(ServiceName::Broker));
+    orders::acceptance::spawn(core.clone(), config.setting(ServiceName::Broker));
     catalog::urgent::spawn(core.clone());
     shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &error::codes(), move |cfg| {
         cfg.app_data(state.clone())

@@ -179,6 +179,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         pay_by -> Nullable<Timestamp>,
+        accept_by -> Nullable<Timestamp>,
+        accepted_at -> Nullable<Timestamp>,
     }
 }
 

@@ -198,7 +198,12 @@
     } else {
       $("#o-shipment").textContent = "starts once paid";
     }
-    const closed = ["cancelled", "delivered"].includes(v.status);
+    const closed = ["cancelled", "delivered", "completed", "expired"].includes(v.status);
+    const toAccept = v.status === "delivered" && !v.accepted_at;
+    $("#accept-box").hidden = !toAccept;
+    $("#accept-by").textContent = toAccept && v.accept_by
+      ? "If you do nothing, it is accepted for you on " + new Date(v.accept_by).toLocaleString() + "." : "";
+    $("#accepted").hidden = !v.accepted_at;
     $("#cancel-box").hidden = closed || v.status === "shipped" || v.status === "cancel_requested";
     $("#address-box").hidden = closed;
     await loadMessages();
@@ -267,6 +272,18 @@
     button.disabled = false;
   });
 
+  $("#accept-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = $("#accept");
+    if (button.disabled) return;
+    button.disabled = true;
+    $("#accept-error").textContent = "";
+    const r = await call("", "POST", "/v1/orders/" + encodeURIComponent(orderId) + "/accept", code);
+    if (r.ok) await load();
+    else $("#accept-error").textContent = showError("", r).detail;
+    button.disabled = false;
+  });
+
   $("#cancel-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const form = ev.target;
@@ -282,5 +299,7 @@
 
   load();
   // Tracking moves on by itself while the page is open.
-  setInterval(() => { if (code && !document.hidden && orderBox.dataset.status !== "delivered") load(); }, 5000);
+  setInterval(() => {
+    if (code && !document.hidden && !["completed", "cancelled", "expired"].includes(orderBox.dataset.status)) load();
+  }, 5000);
 })();

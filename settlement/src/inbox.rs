@@ -1,6 +1,7 @@
 //! Messages from the other services, applied once each (the inbox dedupes by message id;
 //! each effect is also guarded by the order's state, so a repeated fact changes nothing).
 
+use crate::escrow::workflow::{learn, Fact};
 use crate::refunds::workflow::{refund_order, OrderRefund};
 use crate::State;
 use shared::config::FeeConfig;
@@ -93,7 +94,8 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
         Message::ShipmentAbandoned { order_id, reason } => {
             refund_order(conn, order_id, OrderRefund::Undeliverable, reason).map(|_| ())
         }
-        Message::OrderDelivered { order_id } => crate::escrow::workflow::release(conn, order_id, fees).map(|_| ()),
+        Message::OrderDelivered { order_id } => learn(conn, order_id, Fact::Delivered, fees).map(|_| ()),
+        Message::OrderAccepted { order_id } => learn(conn, order_id, Fact::Accepted, fees).map(|_| ()),
         Message::StoreSuspended { store_id, suspended } => {
             crate::stores::store::set_suspended(conn, store_id, *suspended)
         }

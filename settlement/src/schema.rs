@@ -89,6 +89,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         pay_by -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        accepted_at -> Nullable<Timestamp>,
     }
 }
 

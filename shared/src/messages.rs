@@ -68,6 +68,10 @@ pub enum Message {
     /// An admin suspended a store (or lifted its suspension): settlement holds its
     /// remittances meanwhile.
     StoreSuspended { store_id: StoreId, suspended: bool },
+    /// The buyer accepted the delivered goods, or the acceptance window ended with no
+    /// dispute open. Settlement releases escrow once it has this and delivery's
+    /// `order_delivered`, in either order: neither service alone can move the money.
+    OrderAccepted { order_id: OrderId },
 
     // ---- broker → delivery
     /// What to move once the order is paid. Sent with `OrderPayable`; delivery creates the
@@ -109,6 +113,8 @@ pub enum Message {
     OrderRefunded { order_id: OrderId, reason: String },
 
     // ---- settlement → broker
+    /// Escrow went to the store (and the fees): the order is complete.
+    EscrowReleased { order_id: OrderId },
     /// A store's payout account was set or changed. The broker, which holds the store's
     /// contact address (settlement does not), mails the seller; no account digits travel.
     PayoutAccountChanged {
@@ -125,7 +131,8 @@ pub enum Message {
     CancelDecided { order_id: OrderId, accepted: bool },
     /// The first leg was picked up.
     OrderShipped { order_id: OrderId },
-    /// The final leg was delivered: settlement releases escrow.
+    /// The final leg was delivered: the broker's acceptance window starts; settlement
+    /// releases escrow once the broker's `order_accepted` is in too.
     OrderDelivered { order_id: OrderId },
     /// The shipment cannot be completed (`unroutable` after the wait, or `returned` after
     /// three failed attempts): settlement refunds in full.
@@ -156,6 +163,8 @@ impl Message {
             Message::OrderPayable { .. } => "order_payable",
             Message::OrderCancelled { .. } => "order_cancelled",
             Message::StoreSuspended { .. } => "store_suspended",
+            Message::OrderAccepted { .. } => "order_accepted",
+            Message::EscrowReleased { .. } => "escrow_released",
             Message::ShipmentRequested { .. } => "shipment_requested",
             Message::CancelRequested { .. } => "cancel_requested",
             Message::OperatorAccess { .. } => "operator_access",
@@ -182,6 +191,8 @@ impl Message {
             Message::OrderPayable { .. } => (Broker, &[Settlement]),
             Message::OrderCancelled { .. } => (Broker, &[Settlement]),
             Message::StoreSuspended { .. } => (Broker, &[Settlement]),
+            Message::OrderAccepted { .. } => (Broker, &[Settlement]),
+            Message::EscrowReleased { .. } => (Settlement, &[Broker]),
             Message::ShipmentRequested { .. } => (Broker, &[Delivery]),
             Message::CancelRequested { .. } => (Broker, &[Delivery]),
             Message::OperatorAccess { .. } => (Broker, &[Settlement, Delivery]),
@@ -213,6 +224,8 @@ impl Message {
             | Message::ShipmentRequested { order_id, .. }
             | Message::CancelRequested { order_id, .. }
             | Message::OrderPaid { order_id }
+            | Message::OrderAccepted { order_id }
+            | Message::EscrowReleased { order_id }
             | Message::PaymentRefused { order_id, .. }
             | Message::OrderExpired { order_id }
             | Message::OrderRefunded { order_id, .. }
@@ -316,6 +329,8 @@ pub fn one_of_each() -> Vec<Message> {
         Message::CancelDecided { order_id: o(), accepted: true },
         Message::OrderShipped { order_id: o() },
         Message::OrderDelivered { order_id: o() },
+        Message::OrderAccepted { order_id: o() },
+        Message::EscrowReleased { order_id: o() },
         Message::ShipmentAbandoned { order_id: o(), reason: "r".into() },
         Message::PayoutAccountChanged {
             store_id: StoreId::generate(),

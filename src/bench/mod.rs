@@ -73,7 +73,7 @@ pub struct BenchArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
-    /// search → select → order → address → pay → pickup → deliver → escrow released
+    /// search → select → order → address → pay → pickup → deliver → accept → escrow released
     Checkout,
     /// search → order: the order placement path alone
     Orders,
@@ -500,6 +500,26 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
         let event = EventBody { kind: kind.into(), reason: None };
         step(rec, name, courier.report(shipment_id.as_ref(), &event)).await?;
     }
+    // The buyer accepts as soon as the broker has heard of the delivery.
+    let t = Instant::now();
+    let mut pause = Backoff::new();
+    loop {
+        match api.broker(Some(&cap)).accept(&order_id).await {
+            Ok(_) => break,
+            Err(Failure::Refused(r)) if r.status == 409 => {}
+            Err(Failure::Refused(r)) => {
+                rec.error("accept", r.code());
+                return Err(CallError(format!("accept refused: {}", r.detail())));
+            }
+            Err(Failure::Unreachable(e)) => return Err(Failure::Unreachable(e).into()),
+        }
+        if t.elapsed() > Duration::from_secs(30) {
+            rec.error("accept", "timeout");
+            return Err(CallError("accept timeout".into()));
+        }
+        pause.wait().await;
+    }
+    rec.record("accept (async)", t.elapsed());
     let buyer = api.settlement(Some(&cap));
     let t = Instant::now();
     let mut pause = Backoff::new();

@@ -8,7 +8,9 @@
 //! Runs on SQLite only (the pages do not depend on the backend); without `chromedriver`
 //! the test fails rather than skipping, so CI cannot pass without the browser.
 
-use crate::helpers::{id_of, json_of, order_of, page_text, post_form, postgres_admin_url, TestMarket, PASSWORD};
+use crate::helpers::{
+    id_of, json_of, order_of, page_text, post_form, postgres_admin_url, Expect, TestMarket, PASSWORD,
+};
 use client::broker::orders::{OrderStatus, PlaceOrder};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -341,7 +343,17 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     t.go(&order_url).await;
     t.until_text("#o-shipment", "delivered", true).await;
     t.until_text("#o-status", "delivered", true).await;
+    t.find("#accept-box:not([hidden])").await;
     t.snap("delivered").await;
+    // The store is paid only once the buyer accepts.
+    let held = m.settlement_as(Some(&capability)).order_settlement(&order_id).await.done();
+    assert_eq!(held.status, crate::flows::SettledAs::Captured);
+    t.click("#accept").await;
+    t.until_text("#o-status", "completed", true).await;
+    t.find("#accepted:not([hidden])").await;
+    t.snap("accepted").await;
+    let oid = shared::ids::OrderId::parse(&order_id).unwrap();
+    m.settled(&oid, &capability, crate::flows::SettledAs::Released).await;
 
     // A receipt code that is not one says so plainly.
     t.go(&format!("{}/shop/orders", m.broker)).await;

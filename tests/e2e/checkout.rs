@@ -53,8 +53,11 @@ pub async fn checkout(m: &TestMarket, price: i64) -> Done {
     let listed = m.get(&format!("{}/v1/courier/shipments", m.delivery), Some(&courier)).await.expect(200);
     assert!(!listed.to_string().contains(order_id.as_str()), "a courier's list shows no order id: {listed}");
     m.courier_steps(&courier, &shipment_id, &["picked_up", "delivered"]).await;
-    m.settled(&order_id, &capability, SettledAs::Released).await;
+    // Delivered: the money stays in escrow until the buyer accepts.
     m.broker_shows(&order_id, &capability, OrderStatus::Delivered).await;
+    let held = m.settlement_as(Some(&capability)).order_settlement(order_id.as_str()).await.done();
+    assert_eq!(held.status, SettledAs::Captured, "{held:?}");
+    m.accept_and_complete(&order_id, &capability).await;
     Done { order_id, capability, seller_id, seller_token, store_id, api_key, courier_token: courier }
 }
 
@@ -239,7 +242,7 @@ async fn a_store_ships_from_its_own_node_through_the_seller_desk() {
     // The courier now takes it to the buyer, and the escrow is released to the store.
     let courier = m.courier("Sam", "sam@couriers.example").await;
     m.courier_steps(&courier, &shipment, &["picked_up", "delivered"]).await;
-    m.settled(&order_id, &capability, SettledAs::Released).await;
+    m.accept_and_complete(&order_id, &capability).await;
     assert_eq!(m.get(&inventory, Some(&m.operator)).await.expect(200)["quantity"], 1);
 
     // The desk links the order to its shipment, which the broker and delivery show

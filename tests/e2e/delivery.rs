@@ -1,7 +1,7 @@
 //! End-to-end tests: delivery. The broker's and settlement's messages are sent as those
 //! services would send them, so delivery is tested on its own over real HTTP.
 
-use crate::helpers::{eur, json_of, Answer, TestMarket};
+use crate::helpers::{eur, json_of, Answer, Expect, TestMarket};
 use client::broker::orders::{OrderStatus, Placed};
 use serde_json::{json, Value};
 use shared::config::ServiceName;
@@ -720,14 +720,13 @@ async fn a_delivered_order_releases_escrow_in_settlement() {
     let courier = w.courier(None).await;
     w.deliver_all(&courier, shipment.as_str(), 1).await;
 
-    // Escrow released to the store, less the 3 % marketplace fee; the broker knows.
-    let seller = m.settlement_as(Some(seller_token));
-    m.eventually("escrow released", || async {
-        let b = seller.balance(store.as_str()).await.ok()?;
-        (b.available == eur(3_880) && b.escrow == eur(0)).then_some(())
-    })
-    .await;
+    // Delivered; once the buyer accepts, escrow goes to the store, less the 3 %
+    // marketplace fee, and the broker completes the order.
     m.broker_shows(&order_id, &cap, OrderStatus::Delivered).await;
+    m.accept_and_complete(&order_id, &cap).await;
+    let seller = m.settlement_as(Some(seller_token));
+    let b = seller.balance(store.as_str()).await.done();
+    assert_eq!((b.available, b.escrow), (eur(3_880), eur(0)));
     let view = m.seller_shipment(&order_id, seller_token).await.expect(200);
     assert_eq!((view["status"].as_str(), view["delivered"].as_bool()), (Some("delivered"), Some(true)));
 }

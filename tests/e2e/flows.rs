@@ -133,6 +133,17 @@ impl TestMarket {
         .await
     }
 
+    /// The buyer accepts the order once the broker knows it is delivered; settlement then releases its escrow and the
+    /// broker completes it.
+    pub async fn accept_and_complete(&self, order: &OrderId, capability: &str) -> SettlementView {
+        self.broker_shows(order, capability, OrderStatus::Delivered).await;
+        let accepted = self.broker_as(Some(capability)).accept(order.as_str()).await.done();
+        assert!(accepted.accepted_at.is_some(), "{accepted:?}");
+        let released = self.settled(order, capability, SettledAs::Released).await;
+        self.broker_shows(order, capability, OrderStatus::Completed).await;
+        released
+    }
+
     /// Waits until the broker shows the order in `status`.
     pub async fn broker_shows(&self, order: &OrderId, capability: &str, status: OrderStatus) {
         let broker = self.broker_as(Some(capability));
@@ -159,6 +170,8 @@ impl TestMarket {
         self.pay_in_full(&api_key, &order, amount, "funding").await;
         let delivered = Message::OrderDelivered { order_id: order.clone() };
         assert_eq!(self.send_message(ServiceName::Delivery, ServiceName::Settlement, delivered).await, 204);
+        let accepted = Message::OrderAccepted { order_id: order.clone() };
+        assert_eq!(self.send_message(ServiceName::Broker, ServiceName::Settlement, accepted).await, 204);
         order
     }
 }

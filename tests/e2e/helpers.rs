@@ -430,6 +430,19 @@ impl TestMarket {
         self.signer(ServiceName::Broker).sign(&claims).unwrap()
     }
 
+    /// A broker-signed token for the order with only these scopes.
+    pub fn capability_scoped(&self, order_id: impl AsRef<str>, scopes: &[&str]) -> String {
+        let mut claims = shared::auth::Claims::new(
+            ServiceName::Broker,
+            order_id.as_ref(),
+            shared::auth::Role::Capability,
+            &ServiceName::ALL,
+            3600,
+        );
+        claims.scope = scopes.iter().map(|s| s.to_string()).collect();
+        self.signer(ServiceName::Broker).sign(&claims).unwrap()
+    }
+
     /// A seller's access token as the broker issues it at a password sign-in just now.
     pub fn seller_token_for(&self, seller_id: impl AsRef<str>) -> String {
         self.seller_token_signed_in_at(seller_id, Some(shared::time::unix_seconds()))

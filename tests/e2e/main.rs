@@ -6,6 +6,7 @@ mod flows;
 mod helpers;
 
 mod abuse;
+mod acceptance;
 mod at_rest;
 mod browser;
 mod catalog;

@@ -49,10 +49,14 @@ async fn pay(m: &TestMarket, api_key: &str, order: &str, amount: i64) {
     m.pay_in_full(api_key, &OrderId::parse(order).unwrap(), amount, "ref").await;
 }
 
-/// Delivery's word that the order arrived: settlement releases its escrow.
+/// Delivery's word that the order arrived and the broker's that it was accepted:
+/// settlement releases its escrow.
 async fn release(m: &TestMarket, order: &str) {
-    let delivered = Message::OrderDelivered { order_id: OrderId::parse(order).unwrap() };
+    let order_id = OrderId::parse(order).unwrap();
+    let delivered = Message::OrderDelivered { order_id: order_id.clone() };
     assert_eq!(m.send_message(ServiceName::Delivery, ServiceName::Settlement, delivered).await, 204);
+    let accepted = Message::OrderAccepted { order_id };
+    assert_eq!(m.send_message(ServiceName::Broker, ServiceName::Settlement, accepted).await, 204);
 }
 
 /// Credits `amount` less the 3 % fee to the shop's balance: an order paid and delivered.

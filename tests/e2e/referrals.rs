@@ -103,9 +103,11 @@ impl World {
         let sent = self.m.send_message(
             ServiceName::Delivery,
             ServiceName::Settlement,
-            Message::OrderDelivered { order_id: id },
+            Message::OrderDelivered { order_id: id.clone() },
         );
         assert_eq!(sent.await, 204);
+        let accepted = Message::OrderAccepted { order_id: id };
+        assert_eq!(self.m.send_message(ServiceName::Broker, ServiceName::Settlement, accepted).await, 204);
         let cap = self.m.capability_for(order);
         self.m
             .eventually("the escrow to be released", || async {

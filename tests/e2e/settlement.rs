@@ -85,11 +85,13 @@ pub(crate) async fn books(m: &TestMarket) -> Books {
     Books { p, seller, store }
 }
 
-/// An order of `amount` at `store`, paid in full by `p` and delivered: its escrow released.
+/// An order of `amount` at `store`, paid in full by `p`, delivered and accepted: its
+/// escrow released.
 pub(crate) async fn delivered(m: &TestMarket, p: &Partner, store: &StoreId, amount: i64) -> Order {
     let o = payable(m, amount, store, None, None).await;
     pay(m, p, &o.id, eur(amount)).await;
     to_settlement(m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    to_settlement(m, ServiceName::Broker, Message::OrderAccepted { order_id: o.id.clone() }).await;
     o
 }
 
@@ -183,9 +185,15 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     assert_eq!(kind_balance(&tb, "escrow"), -10_000);
     assert_eq!(kind_balance(&tb, "partner_clearing"), 10_000);
 
-    // Delivered twice (two messages with their own ids): released once.
+    // Delivered twice (two messages with their own ids): still held, for nobody accepted.
     for _ in 0..2 {
         to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: order.id.clone() }).await;
+    }
+    assert_eq!(view(&m, &order.id).await["status"], "captured");
+    assert_eq!(balance(&m, &seller, &store).await, (0, 10_000));
+    // Accepted twice: released once.
+    for _ in 0..2 {
+        to_settlement(&m, ServiceName::Broker, Message::OrderAccepted { order_id: order.id.clone() }).await;
     }
     assert_eq!(view(&m, &order.id).await["status"], "released");
     assert_eq!(balance(&m, &seller, &store).await, (9_300, 0));
@@ -524,8 +532,9 @@ async fn refunds_follow_cancellations_and_abandonment_once_and_never_exceed_the_
     }
     let v = view(&m, &c.id).await;
     assert_eq!((v["status"].as_str(), v["paid"]["amount"].as_i64()), (Some("refunded"), Some(0)));
-    // Then a late delivery report releases nothing.
+    // Then a late delivery report and acceptance release nothing.
     to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: c.id.clone() }).await;
+    to_settlement(&m, ServiceName::Broker, Message::OrderAccepted { order_id: c.id.clone() }).await;
     assert_eq!(balance(&m, &seller, &store).await, (0, 0));
 
     // A refused cancel changes nothing; an abandoned shipment refunds.
@@ -882,6 +891,7 @@ async fn concurrent_flows_across_orders_and_partners_keep_the_ledger_sound() {
             ServiceName::Delivery,
             Message::OrderDelivered { order_id: o.id.clone() },
         )));
+        jobs.push(Box::pin(to_settlement(&m, ServiceName::Broker, Message::OrderAccepted { order_id: o.id.clone() })));
     }
     for o in cancelled {
         let msg = Message::CancelDecided { order_id: o.id.clone(), accepted: true };

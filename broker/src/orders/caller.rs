@@ -51,6 +51,21 @@ impl OrderCaller {
         }
     }
 
+    /// As [`precheck`](Self::precheck), for a buyer's route added after the first
+    /// capabilities were issued: a capability with every scope those carried stands for
+    /// its buyer here too, for its own order.
+    pub(super) fn precheck_buyer(&self, order: &OrderId, scope: &str) -> Result<()> {
+        match self {
+            OrderCaller::Capability(c)
+                if !c.claims.permits(scope)
+                    && super::capability::EARLIER_SCOPES.iter().all(|s| c.claims.permits(s)) =>
+            {
+                Ok(c.for_order(order, "read")?)
+            }
+            _ => self.precheck(order, scope),
+        }
+    }
+
     /// The parts this caller plays in the order.
     fn parties(&self, order: &Order, store: &Store, product: &Product) -> Vec<Party> {
         let mut parties = Vec::new();

@@ -49,6 +49,8 @@ pub enum Event {
     },
     Shipped,
     Delivered,
+    /// Settlement released the escrow (after the acceptance).
+    Released,
     /// Settlement's deadline for paying passed.
     Expired,
 }
@@ -90,7 +92,7 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::Cancel, S::Paid) => Ok(Step::To(S::CancelRequested)),
         // Asking twice is answered like the first time.
         (E::Cancel, S::CancelRequested) => Ok(Step::Unchanged),
-        (E::Cancel, S::Shipped | S::Delivered | S::Cancelled | S::Expired) => forbidden,
+        (E::Cancel, S::Shipped | S::Delivered | S::Completed | S::Cancelled | S::Expired) => forbidden,
 
         (E::Paid, S::AwaitingPayment) => Ok(Step::To(S::Paid)),
         // Settlement never learns of an order before its price is final.
@@ -103,7 +105,7 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::PaymentRefused, _) => Ok(Step::Unchanged),
 
         // The money went back (a cancellation delivery accepted, an abandoned shipment).
-        (E::Refunded, S::Delivered | S::Cancelled) => Ok(Step::Unchanged),
+        (E::Refunded, S::Delivered | S::Completed | S::Cancelled) => Ok(Step::Unchanged),
         (E::Refunded, _) => Ok(Step::To(S::Cancelled)),
 
         (E::CancelDecided { accepted: true }, S::CancelRequested) => Ok(Step::To(S::Cancelled)),
@@ -122,6 +124,10 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::Delivered, _) => Ok(Step::Unchanged),
 
         // Settlement alone decides that time is up, and only for orders it was told of.
+        (E::Released, S::Delivered) => Ok(Step::To(S::Completed)),
+        // Released only after the broker accepted, which it does only once delivered.
+        (E::Released, S::Paid | S::CancelRequested | S::Shipped) => Ok(Step::NotYet),
+        (E::Released, _) => Ok(Step::Unchanged),
         (E::Expired, S::AwaitingPayment) => Ok(Step::To(S::Expired)),
         (E::Expired, _) => Ok(Step::Unchanged),
     }
@@ -154,6 +160,8 @@ pub enum Notice {
     Expired,
     Shipped,
     Delivered,
+    /// Accepted and released: the store is paid.
+    Completed,
 }
 
 /// Everything a move from `from` to `to` causes besides the status change itself.
@@ -198,6 +206,7 @@ pub fn effects(from: OrderStatus, to: OrderStatus) -> Effects {
             e.close = true;
             e.notice = Some(Notice::Delivered);
         }
+        S::Completed => e.notice = Some(Notice::Completed),
         S::Cancelled => {
             e.tell_settlement_cancelled = from == S::AwaitingPayment;
             e.release_stock = !from.goods_moved();

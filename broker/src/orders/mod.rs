@@ -1,8 +1,10 @@
 //! Anonymous orders: placement with a capability, pairing with the store under a
 //! per-order buyer handle, the confirmation/approval/payment/delivery workflow and its
-//! mail, the message relay between buyer and store.
+//! mail, the buyer's acceptance, the message relay between buyer and store.
 
+pub mod acceptance;
 pub mod caller;
+pub mod capability;
 pub mod domain;
 pub mod expiry;
 pub mod inspect;

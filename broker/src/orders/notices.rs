@@ -34,6 +34,8 @@ pub struct Summary {
 pub fn audiences(notice: Notice) -> &'static [Audience] {
     match notice {
         Notice::ApprovalNeeded => &[Audience::Manufacturer, Audience::Seller, Audience::Buyer],
+        // The buyer's contact went at delivery.
+        Notice::Completed => &[Audience::Seller],
         _ => &[Audience::Seller, Audience::Buyer],
     }
 }
@@ -62,6 +64,7 @@ fn status(notice: Notice) -> &'static str {
         Notice::Expired => "expired",
         Notice::Shipped => "shipped",
         Notice::Delivered => "delivered",
+        Notice::Completed => "completed",
     }
 }
 
@@ -112,7 +115,18 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
             (format!("Order {id} expired"), "The order was not paid in time; nothing is owed.".to_string())
         }
         (Notice::Shipped, _) => (format!("Order {id} shipped"), "The order is on its way.".to_string()),
-        (Notice::Delivered, _) => (format!("Order {id} delivered"), "The order was delivered.".to_string()),
+        (Notice::Delivered, Audience::Seller) => (
+            format!("Order {id} delivered"),
+            "The order was delivered. Its amount is released to your balance\nonce the buyer accepts it, or when the acceptance window ends.".to_string(),
+        ),
+        (Notice::Delivered, _) => (
+            format!("Order {id} delivered"),
+            "The order was delivered. Check it, then accept it on the order page;\nif you do nothing, it is accepted for you when the acceptance window ends.".to_string(),
+        ),
+        (Notice::Completed, _) => (
+            format!("Order {id} complete"),
+            "The buyer accepted the order: its amount is released to your balance.".to_string(),
+        ),
     };
     if to == Audience::Buyer {
         let body = format!(
@@ -154,7 +168,7 @@ mod tests {
         }
     }
 
-    const EVERY_NOTICE: [Notice; 11] = [
+    const EVERY_NOTICE: [Notice; 12] = [
         Notice::Placed,
         Notice::ConfirmationNeeded,
         Notice::ApprovalNeeded,
@@ -166,6 +180,7 @@ mod tests {
         Notice::Expired,
         Notice::Shipped,
         Notice::Delivered,
+        Notice::Completed,
     ];
 
     #[test]

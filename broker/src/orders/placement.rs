@@ -8,9 +8,7 @@ use crate::error::{BrokerError, Code, Result};
 use crate::orders::settings::of as settings;
 use crate::State;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use shared::auth::{Buyer, Claims, Role};
-use shared::config::ServiceName;
-use shared::ids::OrderId;
+use shared::auth::Buyer;
 
 /// The request header naming one placement; see [`place`].
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -51,19 +49,6 @@ fn order_key(req: &HttpRequest) -> std::result::Result<Option<OrderKey>, KeyRefu
         return Err(KeyRefusal::Invalid);
     }
     OrderKey::parse(value.to_str().map_err(|_| KeyRefusal::Invalid)?).map(Some)
-}
-
-/// A capability for the order, signed now: the broker never stores one.
-fn capability(state: &State, order: &OrderId) -> Result<String> {
-    let mut claims = Claims::new(
-        ServiceName::Broker,
-        order.as_str(),
-        Role::Capability,
-        &ServiceName::ALL,
-        state.core.config.capability_ttl_secs,
-    );
-    claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
-    Ok(state.core.auth.signer.sign(&claims)?)
 }
 
 /// Places an order. With an `Idempotency-Key` (the storefront always sends one), the same
@@ -149,7 +134,7 @@ pub async fn place(state: web::Data<State>, req: HttpRequest, body: web::Json<Pl
         }
         Keyed::Busy => return Ok(shared::error::respond(&BrokerError::Key(KeyRefusal::InUse))),
     };
-    let capability = capability(&state, &receipt.order_id)?;
+    let capability = super::capability::sign(&state, &receipt.order_id)?;
     let mut answer = HttpResponse::Created();
     if replayed {
         answer.insert_header((REPLAYED, "true"));

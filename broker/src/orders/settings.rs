@@ -37,6 +37,11 @@ pub struct OrderSettings {
     /// reload, a double click); later it answers the order id and status only, so an old
     /// key opens nothing.
     pub order_key_replay_secs: i64,
+    /// How long after delivery the buyer has to accept or dispute; with no dispute open,
+    /// its end accepts for them (and settlement releases the escrow).
+    pub acceptance_window_secs: i64,
+    /// How often the broker looks for windows that ended.
+    pub acceptance_sweep_secs: u64,
     /// The money ceiling (`[money] max_amount_minor`), which an order's value stays under.
     #[serde(skip)]
     pub ceiling: shared::money::Ceiling,
@@ -58,6 +63,8 @@ impl Default for OrderSettings {
             expiry_sweep_secs: 60,
             order_key_retention_days: 30,
             order_key_replay_secs: 15 * 60,
+            acceptance_window_secs: 7 * 24 * 3600,
+            acceptance_sweep_secs: 60,
             ceiling: shared::money::Ceiling::MAX,
         }
     }
@@ -68,6 +75,11 @@ impl OrderSettings {
     /// `at`. A window set below zero counts as zero.
     pub fn replays_capability(&self, first: shared::time::Timestamp, at: shared::time::Timestamp) -> bool {
         at - first <= chrono::Duration::seconds(self.order_key_replay_secs.max(0))
+    }
+
+    /// When the acceptance window of an order delivered at `delivered` ends.
+    pub fn accept_by(&self, delivered: shared::time::Timestamp) -> shared::time::Timestamp {
+        delivered + chrono::Duration::seconds(self.acceptance_window_secs.max(0))
     }
 
     pub fn hold_limits(&self) -> super::domain::HoldLimits {

@@ -35,6 +35,10 @@ pub struct Order {
     pub note: Option<String>,
     /// Settlement's deadline for paying, once the order is payable.
     pub pay_by: Option<Timestamp>,
+    /// The end of the acceptance window, once delivered.
+    pub accept_by: Option<Timestamp>,
+    /// When the buyer accepted, or the window's end accepted for them.
+    pub accepted_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -64,6 +68,8 @@ struct OrderRow {
     created_at: Timestamp,
     updated_at: Timestamp,
     pay_by: Option<Timestamp>,
+    accept_by: Option<Timestamp>,
+    accepted_at: Option<Timestamp>,
 }
 
 impl OrderRow {
@@ -89,6 +95,8 @@ impl OrderRow {
             reason: self.reason,
             note: self.note,
             pay_by: self.pay_by,
+            accept_by: self.accept_by,
+            accepted_at: self.accepted_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -118,6 +126,8 @@ pub fn insert(conn: &mut AnyConnection, o: &Order) -> QueryResult<()> {
             orders::reason.eq(o.reason.as_deref()),
             orders::note.eq(o.note.as_deref()),
             orders::pay_by.eq(o.pay_by),
+            orders::accept_by.eq(o.accept_by),
+            orders::accepted_at.eq(o.accepted_at),
             orders::created_at.eq(o.created_at),
             orders::updated_at.eq(o.updated_at),
         ))
@@ -189,6 +199,38 @@ pub fn move_status(
         None => diesel::update(target).set((orders::status.eq(to), orders::updated_at.eq(now()))).execute(conn)?,
     };
     Ok(n == 1)
+}
+
+/// The end of the order's acceptance window, set as it is delivered.
+pub fn set_accept_by(conn: &mut AnyConnection, id: &OrderId, at: Timestamp) -> QueryResult<()> {
+    diesel::update(orders::table.filter(orders::id.eq(id))).set(orders::accept_by.eq(at)).execute(conn)?;
+    Ok(())
+}
+
+/// Records the acceptance of a delivered order once: `false` when it is not delivered or
+/// was accepted already (by the buyer, or by another copy's sweep).
+pub fn mark_accepted(conn: &mut AnyConnection, id: &OrderId, at: Timestamp) -> QueryResult<bool> {
+    let n = diesel::update(
+        orders::table
+            .filter(orders::id.eq(id))
+            .filter(orders::status.eq(OrderStatus::Delivered))
+            .filter(orders::accepted_at.is_null()),
+    )
+    .set((orders::accepted_at.eq(at), orders::updated_at.eq(now())))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Delivered orders nobody accepted whose window ended at `at` or before, oldest first.
+pub fn acceptance_due(conn: &mut AnyConnection, at: Timestamp, limit: i64) -> QueryResult<Vec<OrderId>> {
+    orders::table
+        .filter(orders::status.eq(OrderStatus::Delivered))
+        .filter(orders::accepted_at.is_null())
+        .filter(orders::accept_by.le(at))
+        .order(orders::accept_by.asc())
+        .limit(limit)
+        .select(orders::id)
+        .load(conn)
 }
 
 pub fn set_note(conn: &mut AnyConnection, id: &OrderId, note: &str) -> QueryResult<()> {

@@ -31,6 +31,8 @@ pub(super) fn buyer_view(o: Order, store: &Store, product: &Product) -> BuyerVie
         reason: o.reason,
         note: o.note,
         pay_by: o.pay_by,
+        accept_by: o.accept_by,
+        accepted_at: o.accepted_at,
         created_at: o.created_at,
         updated_at: o.updated_at,
     }

@@ -289,6 +289,8 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
         reason: None,
         note: None,
         pay_by,
+        accept_by: None,
+        accepted_at: None,
         created_at: t,
         updated_at: t,
     };
@@ -466,6 +468,9 @@ pub fn apply(
     }
     if next == OrderStatus::AwaitingPayment {
         store::set_pay_by(conn, id, settings.pay_by(now(), true))?;
+    }
+    if next == OrderStatus::Delivered {
+        store::set_accept_by(conn, id, settings.accept_by(now()))?;
     }
     let ctx = Context { settings, store: &store_row, product: &product };
     let moved = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;

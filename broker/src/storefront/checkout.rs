@@ -249,6 +249,16 @@ pub async fn order(state: web::Data<State>, req: HttpRequest, path: web::Path<St
                         button type="submit" { "Send" }
                     }
                 }
+                section #accept-box hidden {
+                    h2 { "Accept the goods" }
+                    p #accept-by.muted {}
+                    p { "Once you accept, the store is paid. Accept only when you have what you ordered." }
+                    form #accept-form {
+                        span.field-error #accept-error role="alert" {}
+                        button #accept type="submit" { "Accept: everything is as ordered" }
+                    }
+                }
+                p #accepted hidden { "You accepted this order; the store is paid." }
                 section #cancel-box {
                     h2 { "Cancel" }
                     form #cancel-form {

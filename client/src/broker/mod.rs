@@ -72,6 +72,16 @@ impl Broker {
         self.api.get(&format!("/v1/orders/{}", enc(order))).await?.into_answer()
     }
 
+    /// `POST /v1/orders/{order_id}/accept` (the capability): the buyer accepts the goods.
+    pub async fn accept(&self, order: &str) -> Answer<BuyerView> {
+        self.api.post(&format!("/v1/orders/{}/accept", enc(order)), serde_json::json!({})).await?.into_answer()
+    }
+
+    /// `POST /v1/orders/{order_id}/capability` (the capability): a fresh one.
+    pub async fn renew_capability(&self, order: &str) -> Answer<orders::FreshCapability> {
+        self.api.post(&format!("/v1/orders/{}/capability", enc(order)), serde_json::json!({})).await?.into_answer()
+    }
+
     /// `GET /v1/unions`: the directory of regional unions, each with its stores.
     pub async fn unions(&self, limit: i64) -> Answer<UnionList> {
         self.api.get(&format!("/v1/unions?limit={limit}")).await?.into_answer()

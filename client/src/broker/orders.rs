@@ -18,7 +18,11 @@ shared::text_enum! {
         Paid,
         CancelRequested,
         Shipped,
+        /// The final leg was delivered; escrow stays held until the buyer accepts or the
+        /// acceptance window (`accept_by`) ends.
         Delivered,
+        /// Accepted, and settlement released the escrow to the store.
+        Completed,
         Cancelled,
         /// Settlement's `pay_by` passed with the order unpaid; its stock went back.
         Expired,
@@ -41,18 +45,25 @@ impl OrderStatus {
 
     /// Nothing more will happen to it: its buyer contact and any points hold can go.
     pub fn is_closed(&self) -> bool {
-        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Expired)
+        matches!(self, OrderStatus::Delivered | OrderStatus::Completed | OrderStatus::Cancelled | OrderStatus::Expired)
     }
 
     /// Goods have left a node: reserved offer stock is no longer on the shelf.
     pub fn goods_moved(&self) -> bool {
-        matches!(self, OrderStatus::Shipped | OrderStatus::Delivered)
+        matches!(self, OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Completed)
     }
 
     /// The status as a person reads it: `awaiting payment`.
     pub fn words(&self) -> String {
         self.as_str().replace('_', " ")
     }
+}
+
+/// `POST /v1/orders/{order_id}/capability`: a fresh capability for the same order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FreshCapability {
+    pub order_id: OrderId,
+    pub capability: String,
 }
 
 /// `POST /v1/orders`.
@@ -157,6 +168,15 @@ pub struct BuyerView {
     #[serde(with = "shared::time::rfc3339::option")]
     #[schema(value_type = Option<String>)]
     pub pay_by: Option<Timestamp>,
+    /// Once delivered: when the acceptance window ends. Until then the buyer may accept
+    /// (`POST /v1/orders/{order_id}/accept`); then it is accepted for them.
+    #[serde(default, with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub accept_by: Option<Timestamp>,
+    /// When the buyer accepted, or the window's end accepted for them.
+    #[serde(default, with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>)]
+    pub accepted_at: Option<Timestamp>,
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String)]
     pub created_at: Timestamp,
@@ -185,7 +205,7 @@ impl From<OrderStatus> for ShipmentProgress {
             }
             OrderStatus::Paid | OrderStatus::CancelRequested => ShipmentProgress::AwaitingPickup,
             OrderStatus::Shipped => ShipmentProgress::InTransit,
-            OrderStatus::Delivered => ShipmentProgress::Delivered,
+            OrderStatus::Delivered | OrderStatus::Completed => ShipmentProgress::Delivered,
             OrderStatus::Cancelled | OrderStatus::Expired => ShipmentProgress::Cancelled,
         }
     }

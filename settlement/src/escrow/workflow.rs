@@ -1,16 +1,56 @@
-//! Booking a release.
+//! Releasing escrow: only once the order has both facts that let money move, delivery's
+//! `order_delivered` and the broker's `order_accepted` (in either order), so that no single
+//! service, nor a key stolen from one, can pay a store for goods nobody accepted.
 
 use super::domain::split;
 use crate::error::Result;
 use crate::ledger::{store as ledger, Account, Transaction};
 use crate::orders::{store as orders, OrderStatus};
-use shared::config::FeeConfig;
+use shared::config::{FeeConfig, ServiceName};
 use shared::db::AnyConnection;
 use shared::ids::OrderId;
 use shared::money::Money;
 
+/// One of the two facts a release waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    /// Delivery: the final leg was delivered.
+    Delivered,
+    /// The broker: the buyer accepted, or the acceptance window ended.
+    Accepted,
+}
+
+/// Records `fact` (the first time it arrives) and releases escrow if the other one is in
+/// too. Answers whether this released it. An acceptance for an order settlement does not
+/// know yet is "not yet": its payment is on the way.
+pub fn learn(conn: &mut AnyConnection, order_id: &OrderId, fact: Fact, fees: &FeeConfig) -> Result<bool> {
+    let Some(order) = orders::lock(conn, order_id)? else {
+        return match fact {
+            Fact::Accepted => {
+                Err(shared::Error::NotYet(format!("order_accepted for an order not known yet: {order_id}")).into())
+            }
+            Fact::Delivered => Ok(false),
+        };
+    };
+    let at = shared::time::now();
+    let (delivered, accepted) = match fact {
+        Fact::Delivered => (order.delivered_at.or(Some(at)), order.accepted_at),
+        Fact::Accepted => (order.delivered_at, order.accepted_at.or(Some(at))),
+    };
+    orders::set_facts(conn, order_id, delivered, accepted)?;
+    if delivered.is_none() || accepted.is_none() {
+        return Ok(false);
+    }
+    let released = release(conn, order_id, fees)?;
+    if released {
+        let m = shared::messages::Message::EscrowReleased { order_id: order_id.clone() };
+        shared::outbox::send(conn, ServiceName::Settlement, ServiceName::Broker, m)?;
+    }
+    Ok(released)
+}
+
 /// Releases the order's escrow once: only a `captured` order moves to `released`, so a
-/// second `order_delivered` finds nothing to do.
+/// repeated fact finds nothing to do. Callers check that both facts are in ([`learn`]).
 pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -> Result<bool> {
     let Some(order) = orders::lock(conn, order_id)? else {
         return Ok(false);

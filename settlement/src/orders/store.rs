@@ -24,6 +24,10 @@ pub struct OrderRow {
     pub status: OrderStatus,
     pub partial_since: Option<Timestamp>,
     pub pay_by: Option<Timestamp>,
+    /// Delivery's `order_delivered` arrived.
+    pub delivered_at: Option<Timestamp>,
+    /// The broker's `order_accepted` arrived.
+    pub accepted_at: Option<Timestamp>,
 }
 
 impl OrderRow {
@@ -114,6 +118,19 @@ pub fn set_state(
 
 /// Moves the order from `from` to `to` only if it is still in `from`: the guard that makes
 /// a release or refund happen once even when its message arrives twice.
+/// The facts a release waits for, as they stand now.
+pub fn set_facts(
+    conn: &mut AnyConnection,
+    id: &OrderId,
+    delivered: Option<Timestamp>,
+    accepted: Option<Timestamp>,
+) -> Result<()> {
+    diesel::update(orders::table.find(id))
+        .set((orders::delivered_at.eq(delivered), orders::accepted_at.eq(accepted)))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn transition(conn: &mut AnyConnection, id: &OrderId, from: OrderStatus, to: OrderStatus) -> Result<bool> {
     let n = diesel::update(orders::table.find(id))
         .filter(orders::status.eq(from))

@@ -103,6 +103,8 @@ mod tests {
             status,
             partial_since: None,
             pay_by,
+            delivered_at: None,
+            accepted_at: None,
         }
     }
 

@@ -1,0 +1,52 @@
+//! An order's capability: the bearer token that stands for its anonymous buyer at all three
+//! services, what it permits, and a fresh one for the same order. The broker signs one and
+//! never stores it.
+
+use super::caller::OrderCaller;
+use crate::error::Result;
+use crate::State;
+use actix_web::{web, HttpResponse};
+use shared::auth::{Claims, Role};
+use shared::config::ServiceName;
+use shared::ids::OrderId;
+
+pub use client::broker::orders::FreshCapability;
+
+/// What an order's capability permits: reading it, cancelling, the address, the messages,
+/// accepting the goods, disputing, returning.
+pub const SCOPES: [&str; 7] = ["read", "cancel", "address", "message", "accept", "dispute", "return"];
+
+/// What every order's capability permitted before acceptance, disputes and returns: such a
+/// capability still stands for its buyer on the routes added since, for its own order.
+pub const EARLIER_SCOPES: [&str; 4] = ["read", "cancel", "address", "message"];
+
+/// A capability for the order, signed now.
+pub fn sign(state: &State, order: &OrderId) -> Result<String> {
+    let mut claims = Claims::new(
+        ServiceName::Broker,
+        order.as_str(),
+        Role::Capability,
+        &ServiceName::ALL,
+        state.core.config.capability_ttl_secs,
+    );
+    claims.scope = SCOPES.map(String::from).to_vec();
+    Ok(state.core.auth.signer.sign(&claims)?)
+}
+
+/// A fresh capability for the same order, so an order outlives its first capability's
+/// lifetime. Only a buyer's whole capability renews: a narrower token (a read-only view)
+/// never becomes a whole one.
+#[utoipa::path(post, tag = "orders", path = "/v1/orders/{order_id}/capability",
+    params(("order_id" = String, Path)),
+    responses((status = 200, body = FreshCapability), (status = 403, description = "another order's, or a narrower token")))]
+pub async fn renew(state: web::Data<State>, caller: OrderCaller, path: web::Path<String>) -> Result<HttpResponse> {
+    let id = OrderId::parse(&path)?;
+    for scope in EARLIER_SCOPES {
+        caller.precheck_buyer(&id, scope)?;
+    }
+    if !matches!(caller, OrderCaller::Capability(_)) {
+        return Err(crate::error::BrokerError::Forbidden("only the order's capability renews".into()));
+    }
+    let capability = sign(&state, &id)?;
+    Ok(HttpResponse::Ok().json(FreshCapability { order_id: id, capability }))
+}

@@ -1,0 +1,2 @@
+ALTER TABLE orders DROP COLUMN accepted_at;
+ALTER TABLE orders DROP COLUMN delivered_at;

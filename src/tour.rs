@@ -283,7 +283,7 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     .await?;
     let shipment_id = shipment.shipment_id.into_string();
     let cora = delivery(Some(&courier));
-    let picked_up = EventBody { kind: "picked_up".into(), reason: None };
+    let picked_up = EventBody { kind: "picked_up".into(), reason: None, pin: None };
     answered("picking up", cora.report(&shipment_id, &picked_up).await)?;
     let courier_view = answered("the courier's legs", cora.courier_shipments().await)?;
     let sealed_in_transit = {
@@ -291,7 +291,7 @@ async fn play(config: &Config) -> anyhow::Result<()> {
         delivery::inspect::sealed_address_exists(&db, &shared::ids::OrderId::parse(&order_id)?)?
     };
     let delivery_in_transit = database_values(&config.database_url(ServiceName::Delivery))?;
-    let delivered = EventBody { kind: "delivered".into(), reason: None };
+    let delivered = EventBody { kind: "delivered".into(), reason: None, pin: shipment.pin.clone() };
     answered("delivering", cora.report(&shipment_id, &delivered).await)?;
     println!("6. courier picks up shipment {shipment_id} (sees the label on the final leg) and delivers it");
     eventually("the buyer to accept the delivered order", || {

@@ -195,6 +195,7 @@
         legs.appendChild(li);
       });
       $("#eta").textContent = s.estimated_delivery ? "Expected by " + new Date(s.estimated_delivery).toLocaleDateString() : "";
+      $("#o-pin").textContent = s.pin || "";
     } else {
       $("#o-shipment").textContent = "starts once paid";
     }

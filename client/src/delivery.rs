@@ -294,6 +294,11 @@ pub struct EventBody {
     /// Required with `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The delivery PIN the buyer gives at the door: required with `delivered` on the
+    /// final leg to the buyer's address (wrong: 422 `wrong_pin`; after five, 423
+    /// `leg_locked`); ignored elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -360,6 +365,10 @@ pub struct TrackingView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub estimated_delivery: Option<Timestamp>,
     pub legs: Vec<LegView>,
+    /// The delivery PIN, for the order's buyer only: give it to the courier at the door.
+    /// Absent for a narrower token (a read-only view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 /// Calls to delivery.

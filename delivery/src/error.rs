@@ -20,6 +20,10 @@ pub enum Code {
     InvalidCredentials,
     LegClaimed,
     InvalidTransition,
+    /// The delivery PIN the courier gave is not the shipment's.
+    WrongPin,
+    /// Five wrong PINs: the leg takes no `delivered` until an operator unlocks it.
+    LegLocked,
 }
 
 impl Catalogue for Code {
@@ -33,6 +37,8 @@ impl Catalogue for Code {
             AddressLocked | EmailTaken | InvalidTransition => StatusCode::CONFLICT,
             InvalidCredentials => StatusCode::UNAUTHORIZED,
             LegClaimed => StatusCode::FORBIDDEN,
+            WrongPin => StatusCode::UNPROCESSABLE_ENTITY,
+            LegLocked => StatusCode::LOCKED,
         }
     }
 }
@@ -66,6 +72,10 @@ pub enum DeliveryError {
     InvalidTransition { event: &'static str, state: String },
     #[error("invalid event: {0}")]
     InvalidEvent(String),
+    #[error("that is not the delivery PIN of this shipment; {left} tries left before the leg locks")]
+    WrongPin { left: i32 },
+    #[error("the leg is locked after too many wrong delivery PINs; an operator must unlock it")]
+    LegLocked,
 }
 
 impl From<diesel::result::Error> for DeliveryError {
@@ -97,6 +107,8 @@ impl DeliveryError {
             DeliveryError::InvalidCredentials => Code::InvalidCredentials,
             DeliveryError::LegClaimed => Code::LegClaimed,
             DeliveryError::InvalidTransition { .. } => Code::InvalidTransition,
+            DeliveryError::WrongPin { .. } => Code::WrongPin,
+            DeliveryError::LegLocked => Code::LegLocked,
         })
     }
 }
@@ -158,6 +170,8 @@ mod tests {
             (DeliveryError::InvalidCredentials, Code::InvalidCredentials),
             (DeliveryError::LegClaimed, Code::LegClaimed),
             (DeliveryError::InvalidTransition { event: "delivered", state: "open".into() }, Code::InvalidTransition),
+            (DeliveryError::WrongPin { left: 4 }, Code::WrongPin),
+            (DeliveryError::LegLocked, Code::LegLocked),
         ];
         assert_eq!(cases.len(), <Code as strum::IntoEnumIterator>::iter().count(), "a case per code");
         for (error, code) in cases {

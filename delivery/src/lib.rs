@@ -51,6 +51,7 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         addresses::routes::set_address,
         shipments::routes::track,
         shipments::routes::seller_view,
+        shipments::routes::unlock,
         couriers::routes::create_courier,
         couriers::routes::login,
         couriers::routes::list,
@@ -67,9 +68,10 @@ struct ApiDoc;
 pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartError> {
     let core = Core::open(config, ServiceName::Delivery, MIGRATIONS)?;
     let sealer = Arc::new(Sealer::load_or_create(&config.data_dir.join("keys").join("delivery-addresses"))?);
+    let pins = Arc::new(shipments::pin::Pins::load_or_create(&config.data_dir.join("keys").join("delivery-pin"))?);
     let settings = Arc::new(config.setting::<DeliverySettings>(ServiceName::Delivery));
     let dispatcher = core.dispatcher(None)?;
-    let state = web::Data::new(State { core: core.clone(), sealer, settings: settings.clone() });
+    let state = web::Data::new(State { core: core.clone(), sealer, pins, settings: settings.clone() });
     let codes = error::Code::all();
     let running = shared::server::start(&core, listener, dispatcher, ApiDoc::openapi(), &codes, move |cfg| {
         cfg.app_data(state.clone())

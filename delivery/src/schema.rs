@@ -94,6 +94,8 @@ diesel::table! {
         address_shredded_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        pin_failures -> Integer,
+        pin_confirmed -> Bool,
     }
 }
 

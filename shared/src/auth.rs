@@ -630,7 +630,22 @@ role_extractor!(
     /// The bearer of an order capability: whoever placed the order, nobody else.
     Capability, Role::Capability, OrderId);
 
+/// What every order's capability permitted before acceptance, disputes and returns. Such
+/// a capability still stands for its buyer on what was added since ([`Capability::for_buyer`]).
+pub const EARLIER_BUYER_SCOPES: [&str; 4] = ["read", "cancel", "address", "message"];
+
 impl Capability {
+    /// As [`for_order`](Self::for_order), for what only the order's buyer may do or see
+    /// (accepting, disputing, returning, the delivery PIN): a capability with every scope
+    /// the first capabilities carried stands for its buyer too; a narrower token (a
+    /// read-only view) does not.
+    pub fn for_buyer(&self, order: &OrderId, what: &str) -> Result<(), Error> {
+        if !self.claims.permits(what) && EARLIER_BUYER_SCOPES.iter().all(|s| self.claims.permits(s)) {
+            return self.for_order(order, "read");
+        }
+        self.for_order(order, what)
+    }
+
     pub fn for_order(&self, order: &OrderId, what: &str) -> Result<(), Error> {
         if &self.id != order {
             return Err(Error::Forbidden("the capability is for another order".into()));

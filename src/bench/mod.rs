@@ -481,9 +481,10 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
     // Delivery creates the shipment once paid; wait for it, then the courier moves it.
     let t = Instant::now();
     let mut pause = Backoff::new();
-    let shipment_id = loop {
+    let (shipment_id, pin) = loop {
         match delivery.shipment(&order_id).await {
-            Ok(shipment) if shipment.status == ShipmentStatus::Routed => break shipment.shipment_id,
+            // The buyer reads the PIN they will tell the courier at the door.
+            Ok(shipment) if shipment.status == ShipmentStatus::Routed => break (shipment.shipment_id, shipment.pin),
             Err(Failure::Unreachable(e)) => return Err(Failure::Unreachable(e).into()),
             _ => {}
         }
@@ -497,7 +498,8 @@ async fn checkout(api: &Api, world: &World, buyer: usize, i: usize, rec: &mut Re
     let courier = api.delivery(Some(&world.courier_token));
     for kind in ["picked_up", "delivered"] {
         let name = if kind == "picked_up" { "pickup" } else { "deliver" };
-        let event = EventBody { kind: kind.into(), reason: None };
+        let pin = (kind == "delivered").then(|| pin.clone()).flatten();
+        let event = EventBody { kind: kind.into(), reason: None, pin };
         step(rec, name, courier.report(shipment_id.as_ref(), &event)).await?;
     }
     // The buyer accepts as soon as the broker has heard of the delivery.

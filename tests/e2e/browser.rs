@@ -141,7 +141,7 @@ impl Tour<'_> {
         self.find(css).await.text().await.unwrap_or_default()
     }
 
-    async fn until_nonempty(&self, css: &str) -> String {
+    pub async fn until_nonempty(&self, css: &str) -> String {
         for _ in 0..40 {
             let t = self.text(css).await;
             if !t.trim().is_empty() {
@@ -317,6 +317,11 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
         })
         .await;
     let shipment_id = json_of(&shipment, "shipment_id");
+    // The buyer's page shows the delivery PIN they will tell the courier.
+    client.refresh().await.unwrap();
+    let pin = t.until_nonempty("#o-pin").await;
+    assert!(pin.len() == 6 && pin.chars().all(|c| c.is_ascii_digit()), "{pin}");
+    assert_eq!(shipment["pin"], pin.as_str());
     client.set_window_size(360, 780).await.unwrap();
     let mut c = Tour { client: &client, dir: screenshots("courier"), step: 0, requests: BTreeSet::new() };
     c.go(&format!("{}/courier", m.delivery)).await;
@@ -333,6 +338,13 @@ async fn a_buyer_completes_a_purchase_in_a_real_browser() {
     let fits = client.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await;
     assert_eq!(fits.unwrap(), json!(true), "the courier page fits a 360 px screen");
     c.snap("picked-up").await;
+    // The final leg asks for the buyer's PIN; a wrong one delivers nothing.
+    let wrong = if pin == "000000" { "111111" } else { "000000" };
+    c.type_into(&format!("#claimed {leg} form.event-delivered input[name='pin']"), wrong).await;
+    c.click(&format!("#claimed {leg} form.event-delivered button")).await;
+    c.until_text("#courier-error", "not the delivery PIN", false).await;
+    c.snap("wrong-pin").await;
+    c.type_into(&format!("#claimed {leg} form.event-delivered input[name='pin']"), &pin).await;
     c.click(&format!("#claimed {leg} form.event-delivered button")).await;
     c.find("#no-claimed").await;
     c.snap("delivered").await;

@@ -455,7 +455,9 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
             }
         };
         let url = c.url(Delivery, &format!("/v1/courier/shipments/{}/events", text(&v, "shipment_id")));
-        let (s, v) = c.call(c.request(Method::POST, &url, Some(&w.courier), Some(&json!({"type": event})), None)).await;
+        // The buyer's PIN (on their tracking view), told to the courier at the door.
+        let body = json!({"type": event, "pin": v["pin"]});
+        let (s, v) = c.call(c.request(Method::POST, &url, Some(&w.courier), Some(&body), None)).await;
         if s != 200 && s != 409 {
             return Err(format!("{order_id}: {event} answered {s}: {v}"));
         }

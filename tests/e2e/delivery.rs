@@ -172,8 +172,14 @@ impl World {
     }
 
     async fn event(&self, courier: &str, shipment: &str, kind: &str) -> Answer {
-        let body =
-            if kind == "failed" { json!({ "type": kind, "reason": "nobody home" }) } else { json!({ "type": kind }) };
+        let body = match kind {
+            "failed" => json!({ "type": kind, "reason": "nobody home" }),
+            // The buyer's PIN, which the final leg to them needs and the others ignore.
+            "delivered" => {
+                json!({ "type": kind, "pin": self.m.delivery_pin(&shared::ids::ShipmentId::parse(shipment).unwrap()) })
+            }
+            _ => json!({ "type": kind }),
+        };
         self.m.post(&self.url(&format!("/v1/courier/shipments/{shipment}/events")), Some(courier), body).await
     }
 

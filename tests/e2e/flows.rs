@@ -115,13 +115,23 @@ impl TestMarket {
         self.tracking_until("the shipment to be routed", order, capability, routed).await
     }
 
-    /// The courier reports each of `events` (`picked_up`, `delivered`, ...) on its leg.
+    /// The courier reports each of `events` (`picked_up`, `delivered`, ...) on its leg,
+    /// `delivered` with the PIN the buyer would tell them.
     pub async fn courier_steps(&self, courier: &str, shipment: &ShipmentId, events: &[&str]) {
         let delivery = self.delivery_as(Some(courier));
         for event in events {
-            let body = EventBody { kind: event.to_string(), reason: None };
+            let pin = (*event == "delivered").then(|| self.delivery_pin(shipment));
+            let body = EventBody { kind: event.to_string(), reason: None, pin };
             delivery.report(shipment.as_str(), &body).await.done();
         }
+    }
+
+    /// The shipment's delivery PIN, which its buyer reads on `GET /v1/shipments/{order_id}`;
+    /// derived here from delivery's key in the market's data directory, for flows that
+    /// have no buyer at hand.
+    pub fn delivery_pin(&self, shipment: &ShipmentId) -> String {
+        let key = self.data_dir.path().join("keys").join("delivery-pin");
+        delivery::shipments::pin::Pins::load_or_create(&key).expect("delivery's PIN key").of(shipment)
     }
 
     /// Waits until settlement shows the order in `status`; the order as it shows it then.

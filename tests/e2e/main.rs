@@ -27,6 +27,7 @@ mod pages;
 mod payouts;
 mod points;
 mod privacy;
+mod proof_of_delivery;
 mod referrals;
 mod reports;
 mod settlement;

@@ -163,11 +163,17 @@ async fn a_courier_works_a_leg_through_the_page_and_nobody_else_can() {
     assert_eq!(r.status(), 303);
     assert_eq!(tracking(&m, &order).await["legs"][0]["status"], "open");
 
-    // Picked up again and delivered.
-    for kind in ["picked_up", "delivered"] {
-        let r = form(&events, Some(&a_cookie), &[("type", kind)], "same-origin").await;
-        assert_eq!(r.status(), 303, "{kind}");
-    }
+    // Picked up again; the page asks for the buyer's PIN, and delivers only with it.
+    let r = form(&events, Some(&a_cookie), &[("type", "picked_up")], "same-origin").await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = page(&base, Some(&a_cookie)).await;
+    assert!(html.contains("name=\"pin\""), "{html}");
+    let r = form(&events, Some(&a_cookie), &[("type", "delivered")], "same-origin").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("not the delivery PIN"));
+    let pin = tracking(&m, &order).await["pin"].as_str().unwrap().to_string();
+    let r = form(&events, Some(&a_cookie), &[("type", "delivered"), ("pin", &pin)], "same-origin").await;
+    assert_eq!(r.status(), 303);
     let t = tracking(&m, &order).await;
     assert_eq!((t["status"].as_str(), t["delivered"].as_bool()), (Some("delivered"), Some(true)));
     let (_, html) = page(&base, Some(&a_cookie)).await;

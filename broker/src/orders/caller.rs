@@ -56,13 +56,8 @@ impl OrderCaller {
     /// its buyer here too, for its own order.
     pub(super) fn precheck_buyer(&self, order: &OrderId, scope: &str) -> Result<()> {
         match self {
-            OrderCaller::Capability(c)
-                if !c.claims.permits(scope)
-                    && super::capability::EARLIER_SCOPES.iter().all(|s| c.claims.permits(s)) =>
-            {
-                Ok(c.for_order(order, "read")?)
-            }
-            _ => self.precheck(order, scope),
+            OrderCaller::Capability(c) => Ok(c.for_buyer(order, scope)?),
+            _ => Ok(()),
         }
     }
 

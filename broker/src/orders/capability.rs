@@ -16,10 +16,6 @@ pub use client::broker::orders::FreshCapability;
 /// accepting the goods, disputing, returning.
 pub const SCOPES: [&str; 7] = ["read", "cancel", "address", "message", "accept", "dispute", "return"];
 
-/// What every order's capability permitted before acceptance, disputes and returns: such a
-/// capability still stands for its buyer on the routes added since, for its own order.
-pub const EARLIER_SCOPES: [&str; 4] = ["read", "cancel", "address", "message"];
-
 /// A capability for the order, signed now.
 pub fn sign(state: &State, order: &OrderId) -> Result<String> {
     let mut claims = Claims::new(
@@ -41,7 +37,7 @@ pub fn sign(state: &State, order: &OrderId) -> Result<String> {
     responses((status = 200, body = FreshCapability), (status = 403, description = "another order's, or a narrower token")))]
 pub async fn renew(state: web::Data<State>, caller: OrderCaller, path: web::Path<String>) -> Result<HttpResponse> {
     let id = OrderId::parse(&path)?;
-    for scope in EARLIER_SCOPES {
+    for scope in shared::auth::EARLIER_BUYER_SCOPES {
         caller.precheck_buyer(&id, scope)?;
     }
     if !matches!(caller, OrderCaller::Capability(_)) {

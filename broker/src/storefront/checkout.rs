@@ -213,6 +213,7 @@ pub async fn order(state: web::Data<State>, req: HttpRequest, path: web::Path<St
                     dt { "Order status" } dd #o-status {}
                     dt { "Payment" } dd #o-payment {}
                     dt { "Shipment" } dd #o-shipment {}
+                    dt { "Delivery PIN" } dd { strong #o-pin {} " " span.muted { "Tell it to the courier at your door; nobody else is shown it." } }
                 }
                 p #pay-box hidden { a #pay-link.button href="#" { "Pay" } }
                 section #address-box {

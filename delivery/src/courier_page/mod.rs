@@ -114,6 +114,8 @@ pub struct Event {
     #[serde(rename = "type")]
     kind: String,
     reason: Option<String>,
+    /// The buyer's delivery PIN, asked on the final leg to the buyer.
+    pin: Option<String>,
 }
 
 /// Reports one event through `POST /v1/courier/shipments/{id}/events`; a refusal is shown
@@ -131,6 +133,9 @@ pub async fn event(
     let mut body = json!({"type": form.kind});
     if let Some(reason) = form.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         body["reason"] = json!(reason);
+    }
+    if let Some(pin) = form.pin.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        body["pin"] = json!(pin);
     }
     let target = format!("/v1/courier/shipments/{}/events", enc(&path));
     match api::delivery(&state, &req, Some(token)).post(&target, body).await {

@@ -128,6 +128,7 @@ pub fn leg(l: &Value) -> Markup {
     let id = l["shipment_id"].as_str().unwrap_or_default();
     let status = l["status"].as_str().unwrap_or_default();
     let claimed = l["claimed"] == true;
+    let to_buyer = l["to"] == "buyer";
     let action = format!("/courier/shipments/{}/events", super::api::enc(id));
     html! {
         section.leg data-shipment=(id) data-status=(status) {
@@ -147,6 +148,14 @@ pub fn leg(l: &Value) -> Markup {
                         input type="hidden" name="type" value="failed";
                         label { "Why it failed " input name="reason" required maxlength="500"; }
                         button.secondary type="submit" { (button_text(*event)) }
+                    }
+                } @else if *event == EventKind::Delivered && to_buyer {
+                    // Proof of delivery: the buyer tells the courier their PIN at the door.
+                    form.event-delivered method="post" action=(action) {
+                        input type="hidden" name="type" value="delivered";
+                        label { "The buyer's delivery PIN "
+                            input.pin name="pin" required inputmode="numeric" autocomplete="off" pattern="[0-9]{6}" maxlength="6"; }
+                        button type="submit" { (button_text(*event)) }
                     }
                 } @else {
                     form class={"event-" (event)} method="post" action=(action) {

@@ -3,6 +3,7 @@ use crate::addresses::domain::Address;
 use crate::error::DeliveryError;
 use crate::shipments::domain::CourierEvent;
 use crate::shipments::store as shipments;
+use crate::shipments::workflow::Reported;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use shared::auth::{Admin, Claims, Courier, Operator, Role};
@@ -127,7 +128,8 @@ pub use client::delivery::{EventAnswer, EventBody};
 
 #[utoipa::path(post, path = "/v1/courier/shipments/{shipment_id}/events", request_body = EventBody,
     responses((status = 200, body = EventAnswer), (status = 403, description = "leg_claimed"),
-        (status = 409, description = "invalid_transition"), (status = 422, description = "invalid_event")),
+        (status = 409, description = "invalid_transition"), (status = 422, description = "invalid_event, wrong_pin"),
+        (status = 423, description = "leg_locked")),
     security(("courier" = [])))]
 pub async fn report(
     state: web::Data<State>,
@@ -137,25 +139,34 @@ pub async fn report(
 ) -> Result<HttpResponse, DeliveryError> {
     let shipment = ShipmentId::parse(&path).map_err(shared::Error::from)?;
     let event = CourierEvent::parse(&body.kind, body.reason.as_deref())?;
-    let settings = state.settings.clone();
+    let pin = body.into_inner().pin;
+    if pin.as_ref().is_some_and(|p| p.len() > 32) {
+        return Err(DeliveryError::InvalidEvent("`pin` is the six digits the buyer gives".into()));
+    }
+    let (settings, pins) = (state.settings.clone(), state.pins.clone());
     let me = courier.id.clone();
     let answer = state
         .core
         .db
         .write(move |c| {
-            crate::shipments::workflow::courier_event(c, &settings, &shipment, &me, &event)?;
+            let reported =
+                crate::shipments::workflow::courier_event(c, &settings, &pins, &shipment, &me, &event, pin.as_deref())?;
+            if let Reported::WrongPin { left } = reported {
+                // Commit the count: the refusal is answered below.
+                return Ok(Err(DeliveryError::WrongPin { left }));
+            }
             let s = shipments::by_id(c, &shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
             let legs = shipments::legs_of(c, &shipment)?;
             let current = s.current_leg.and_then(|n| legs.iter().find(|l| l.seq == n));
-            Ok::<_, DeliveryError>(EventAnswer {
+            Ok::<_, DeliveryError>(Ok(EventAnswer {
                 shipment_id: s.id,
                 status: s.status,
                 delivered: s.delivered,
                 leg: current.map(|l| l.seq),
                 leg_status: current.map(|l| l.status),
-            })
+            }))
         })
-        .await?;
+        .await??;
     state.core.kick();
     Ok(HttpResponse::Ok().json(answer))
 }

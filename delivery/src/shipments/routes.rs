@@ -2,13 +2,42 @@ use super::store;
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use shared::auth::Capability;
-use shared::ids::OrderId;
+use shared::auth::{Capability, Operator, Support};
+use shared::ids::{OrderId, ShipmentId};
 use shared::shipment_view::ShipmentViewer;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/shipments/{order_id}", web::get().to(track))
-        .route("/v1/seller/shipments/{order_id}", web::get().to(seller_view));
+        .route("/v1/seller/shipments/{order_id}", web::get().to(seller_view))
+        .route("/v1/admin/shipments/{shipment_id}/unlock", web::post().to(unlock));
+}
+
+/// `POST /v1/admin/shipments/{shipment_id}/unlock`: the final leg takes PINs again.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Unlocked {
+    #[schema(value_type = String)]
+    pub shipment_id: ShipmentId,
+    pub pin_failures: i32,
+}
+
+/// An operator unlocks a final leg that five wrong delivery PINs locked (after checking
+/// with the buyer and the courier, outside the marketplace).
+#[utoipa::path(post, path = "/v1/admin/shipments/{shipment_id}/unlock", tag = "admin",
+    params(("shipment_id" = String, Path)),
+    responses((status = 200, body = Unlocked), (status = 404, description = "shipment_not_found")),
+    security(("operator" = [])))]
+pub async fn unlock(
+    state: web::Data<State>,
+    _op: Operator<Support>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, DeliveryError> {
+    let shipment = ShipmentId::parse(&path).map_err(shared::Error::from)?;
+    let id = shipment.clone();
+    let found = state.core.db.write(move |c| Ok::<_, DeliveryError>(store::unlock_pin(c, &id)?)).await?;
+    if !found {
+        return Err(DeliveryError::ShipmentNotFound);
+    }
+    Ok(HttpResponse::Ok().json(Unlocked { shipment_id: shipment, pin_failures: 0 }))
 }
 
 pub use client::delivery::SellerView;
@@ -28,6 +57,9 @@ pub async fn track(
 ) -> Result<HttpResponse, DeliveryError> {
     let order = order_id(&path)?;
     cap.for_order(&order, "read")?;
+    // The PIN is the buyer's alone: a narrower token for the order sees the rest.
+    let buyer = cap.for_buyer(&order, "accept").is_ok();
+    let pins = state.pins.clone();
     let view = state
         .core
         .db
@@ -44,11 +76,12 @@ pub async fn track(
                 .collect();
             Ok::<_, DeliveryError>(TrackingView {
                 order_id: order,
-                shipment_id: s.id,
                 status: s.status,
                 delivered: s.delivered,
                 estimated_delivery: s.estimated_delivery,
                 legs,
+                pin: buyer.then(|| pins.of(&s.id)),
+                shipment_id: s.id,
             })
         })
         .await?;

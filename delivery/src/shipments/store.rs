@@ -127,6 +127,10 @@ pub struct ShipmentRow {
     pub delivered_at: Option<Timestamp>,
     pub shred_after: Option<Timestamp>,
     pub address_shredded_at: Option<Timestamp>,
+    /// Wrong delivery PINs given on the final leg ([`super::pin::MAX_WRONG`] lock it).
+    pub pin_failures: i32,
+    /// The final leg was delivered with the buyer's PIN.
+    pub pin_confirmed: bool,
 }
 
 /// Creates the shipment once; `None` when another transaction created it first.
@@ -315,6 +319,30 @@ pub fn mark_delivered(conn: &mut AnyConnection, id: &ShipmentId, shred_after: Ti
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Records the delivery PIN given at the door.
+pub fn confirm_pin(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<()> {
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
+        .set(shipments::pin_confirmed.eq(true))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Counts a wrong delivery PIN; returns the new count.
+pub fn add_pin_failure(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<i32> {
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
+        .set((shipments::pin_failures.eq(shipments::pin_failures + 1), shipments::updated_at.eq(now())))
+        .execute(conn)?;
+    shipments::table.filter(shipments::id.eq(id)).select(shipments::pin_failures).first(conn)
+}
+
+/// An operator unlocks a final leg locked by wrong PINs: `false` for an unknown shipment.
+pub fn unlock_pin(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<bool> {
+    let n = diesel::update(shipments::table.filter(shipments::id.eq(id)))
+        .set((shipments::pin_failures.eq(0), shipments::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Counts a failed attempt and pushes the estimate back; returns the new count.

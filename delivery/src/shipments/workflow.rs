@@ -2,6 +2,7 @@
 //! causes commit together (the outbox), so a crash never loses or doubles one.
 
 use super::domain::{transition, CourierEvent, Effect, LegStatus, ShipmentStatus, MAX_FAILED_ATTEMPTS};
+use super::pin::{self, Pins};
 use super::store::{self, ShipmentRow};
 use crate::error::DeliveryError;
 use crate::inventory::store::{self as inventory, Movement};
@@ -241,14 +242,27 @@ fn stop_unshipped(
     })
 }
 
-/// A courier's event on the shipment's current leg.
+/// What became of a courier's event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    Done,
+    /// `delivered` to the buyer with a wrong PIN: counted (commit it), nothing else moved.
+    WrongPin {
+        left: i32,
+    },
+}
+
+/// A courier's event on the shipment's current leg. The final leg to the buyer's address is
+/// delivered only with the shipment's PIN (`pin`).
 pub fn courier_event(
     conn: &mut AnyConnection,
     settings: &DeliverySettings,
+    pins: &Pins,
     shipment: &shared::ids::ShipmentId,
     courier: &CourierId,
     event: &CourierEvent,
-) -> Result<(), DeliveryError> {
+    pin: Option<&str>,
+) -> Result<Reported, DeliveryError> {
     let found = store::by_id(conn, shipment)?.ok_or(DeliveryError::ShipmentNotFound)?;
     // Everything about one order happens one transaction at a time: read again once locked.
     store::lock_order(conn, &found.order_id)?;
@@ -263,6 +277,17 @@ pub fn courier_event(
     let is_final = legs.last().is_some_and(|l| l.seq == current);
     let holder = leg.courier_id.as_ref();
     let (next, effect) = transition(leg.status, holder, courier, event)?;
+    let to_buyer = is_final && leg.to_node.is_none();
+    if effect == Effect::Complete && to_buyer {
+        if s.pin_failures >= pin::MAX_WRONG {
+            return Err(DeliveryError::LegLocked);
+        }
+        if !pin.is_some_and(|p| pins.matches(&s.id, p)) {
+            let failures = store::add_pin_failure(conn, &s.id)?;
+            return Ok(Reported::WrongPin { left: (pin::MAX_WRONG - failures).max(0) });
+        }
+        store::confirm_pin(conn, &s.id)?;
+    }
     let new_holder = if effect == Effect::Reopen { None } else { Some(courier) };
     let held_by = if leg.status.is_claimed() { holder } else { None };
     if !store::update_leg(conn, &s.id, current, leg.status, held_by, next, new_holder)? {
@@ -306,7 +331,7 @@ pub fn courier_event(
             }
         }
     }
-    Ok(())
+    Ok(Reported::Done)
 }
 
 /// Routing retries for unroutable shipments, and abandonment after the wait. Returns how

@@ -77,7 +77,6 @@ pub fn record(conn: &mut AnyConnection, entry: &NewEntry) -> QueryResult<()> {
     diesel::insert_into(audit_log::table).values(entry).execute(conn).map(|_| ())
 }
 
-/// The entries after `after`, oldest first, at most `limit`.
 /// Where a page of the log starts.
 #[derive(Debug, Clone, Copy)]
 pub enum Page {
@@ -87,6 +86,7 @@ pub enum Page {
     Before(i64),
 }
 
+/// At most `limit` entries from where `page` starts.
 pub fn list(conn: &mut AnyConnection, page: Page, limit: i64) -> QueryResult<Vec<Entry>> {
     let q = audit_log::table.select(Entry::as_select()).limit(limit).into_boxed();
     match page {

@@ -158,11 +158,32 @@ async fn the_console_takes_forms_only_with_its_session_csrf_token_and_shows_each
     let audit = boot.audit(0).await.done().entries;
     let entry = audit.iter().find(|e| e.action == "POST /v1/admin/stores/{store_id}/suspension").unwrap();
     assert!(entry.actor.starts_with("opr_") && entry.status == 200, "{entry:?}");
-    // A refusal comes back on the page: a seller that does not exist.
-    let seller_form = [("csrf", token), ("suspended", "true"), ("reason", "x"), ("seller_id", "sel_nonsense")];
-    let refused = post_form(&c, format!("{console}/sellers/suspension"), Some(&ada), &seller_form).await;
-    assert_eq!(refused.status().as_u16(), 400);
+    // What names nothing is refused on the page before any service is called (a path
+    // such as `..` never reaches one); the API's own refusal comes back on the page too.
+    let sellers = format!("{console}/sellers/suspension");
+    for bad in ["sel_nonsense", "..", ""] {
+        let seller_form = [("csrf", token), ("suspended", "true"), ("reason", "x"), ("seller_id", bad)];
+        let refused = post_form(&c, &sellers, Some(&ada), &seller_form).await;
+        assert_eq!(refused.status().as_u16(), 400, "{bad}");
+        assert!(refused.text().await.unwrap().contains("console-notice"));
+    }
+    let nobody = shared::ids::SellerId::generate().to_string();
+    let seller_form = [("csrf", token), ("suspended", "true"), ("reason", "x"), ("seller_id", nobody.as_str())];
+    let refused = post_form(&c, &sellers, Some(&ada), &seller_form).await;
+    assert_eq!(refused.status().as_u16(), 404);
     assert!(refused.text().await.unwrap().contains("console-notice"));
+    let lookup = c.get(format!("{console}?order_id=..")).header("cookie", &ada).send().await.unwrap();
+    assert_eq!(lookup.status().as_u16(), 400);
+    let message = format!("{console}/messages/broker/../retry");
+    assert!(post_form(&c, &message, Some(&ada), &[("csrf", token)]).await.status().is_client_error());
+
+    // A token that is not an operator's in the console's cookie (a seller's) gets the
+    // sign-in form and the cookie cleared, and no service is asked anything.
+    let seller_cookie = format!("mp_console={}", shop.seller_token);
+    let page = c.get(&console).header("cookie", &seller_cookie).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 401);
+    assert!(page.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(page.text().await.unwrap().contains("console-sign-in"));
 
     // Support reads orders and stores but not the messages or the logs, and cannot suspend.
     let sam = console_session(&m, &c, "sam@ops.example").await;

@@ -20,6 +20,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use shared::audit::Entry;
 use shared::config::ServiceName;
+use shared::ids::{MessageId, OrderId, SellerId, StoreId};
 use shared::outbox::{Listed, MessageStatus};
 
 fn frame() -> Frame {
@@ -45,17 +46,39 @@ fn csrf_field(session: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf(session)); }
 }
 
+/// The sign-in form again, and the session cookie cleared.
 fn session_ended(state: &State) -> HttpResponse {
-    DESK.sign_in_page(state, 401, Some("Your session ended; sign in again.".into()))
+    let mut page = DESK.sign_in_page(state, 401, Some("Your session ended; sign in again.".into()));
+    let gone = view::cookie(state, CONSOLE_COOKIE, "", DESK.path, Some(0));
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&gone) {
+        page.headers_mut().append(actix_web::http::header::SET_COOKIE, value);
+    }
+    page
+}
+
+/// The session cookie, when it holds an operator's token that verifies here. Anything else
+/// (a buyer's or a seller's token, a forged or expired one) goes back to the sign-in form
+/// before a single service is called.
+async fn operator_session(state: &State, req: &HttpRequest) -> Option<String> {
+    let session = cookie(req, CONSOLE_COOKIE)?;
+    let claims = state.core.auth.verifier.verify(&session).await.ok()?;
+    (claims.role == shared::auth::Role::Operator).then_some(session)
+}
+
+/// A form field or path that names nothing: said on the page, nothing sent anywhere.
+fn bad_input(state: &State, detail: &str) -> HttpResponse {
+    let body =
+        html! { p.error #console-notice role="alert" { (detail) } p { a href="/console" { "Back to the console" } } };
+    view::respond(state, 400, frame(), "Operators' console", body)
 }
 
 /// The session of a form post, once its origin and CSRF token are checked; or the page
 /// that refuses it.
-fn session_of_form(state: &State, req: &HttpRequest, token: &str) -> Result<String, Box<HttpResponse>> {
+async fn session_of_form(state: &State, req: &HttpRequest, token: &str) -> Result<String, Box<HttpResponse>> {
     if !same_origin(req, state) {
         return Err(Box::new(view::forbidden_origin(state)));
     }
-    let Some(session) = cookie(req, CONSOLE_COOKIE) else { return Err(Box::new(session_ended(state))) };
+    let Some(session) = operator_session(state, req).await else { return Err(Box::new(session_ended(state))) };
     if !shared::crypto::constant_time_eq(csrf(&session).as_bytes(), token.as_bytes()) {
         let body = html! {
             p.error #csrf-refused role="alert" { "This form is stale or was not sent from the console; reload the page." }
@@ -107,14 +130,22 @@ async fn dashboard_with(
     status: u16,
     outcome: Option<Markup>,
 ) -> HttpResponse {
-    let Some(session) = cookie(req, CONSOLE_COOKIE) else { return DESK.sign_in_page(state, 200, None) };
+    let Some(session) = operator_session(state, req).await else {
+        return match cookie(req, CONSOLE_COOKIE) {
+            Some(_) => session_ended(state),
+            None => DESK.sign_in_page(state, 200, None),
+        };
+    };
     let broker = admin_at(state, req, ServiceName::Broker, &session);
     let stores = match broker.stores(None).await {
         Err(Failure::Refused(r)) if r.status == 401 => return session_ended(state),
         other => other,
     };
-    let store = q.store_id.as_deref().filter(|s| !s.is_empty());
+    let store = q.store_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let order = q.order_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if order.is_some_and(|o| OrderId::parse(o).is_err()) || store.is_some_and(|s| StoreId::parse(s).is_err()) {
+        return bad_input(state, "That is not an order id (ord_…) or a store id (sto_…).");
+    }
     let orders = match order {
         Some(id) => broker.order(id).await.map(|o| vec![o]),
         None => broker.orders(store, None).await.map(|l| l.orders),
@@ -353,12 +384,13 @@ pub async fn suspend_store(
     path: web::Path<String>,
     form: web::Form<SuspensionForm>,
 ) -> HttpResponse {
-    let session = match session_of_form(&state, &req, &form.csrf) {
+    let session = match session_of_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(refused) => return *refused,
     };
+    let Ok(store) = StoreId::parse(&path) else { return bad_input(&state, "That is not a store id (sto_…).") };
     let admin = admin_at(&state, &req, ServiceName::Broker, &session);
-    let done = admin.suspend_store(&path, &form.asked()).await;
+    let done = admin.suspend_store(store.as_str(), &form.asked()).await;
     after(&state, &req, done).await
 }
 
@@ -367,13 +399,15 @@ pub async fn suspend_seller(
     req: HttpRequest,
     form: web::Form<SuspensionForm>,
 ) -> HttpResponse {
-    let session = match session_of_form(&state, &req, &form.csrf) {
+    let session = match session_of_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(refused) => return *refused,
     };
     let admin = admin_at(&state, &req, ServiceName::Broker, &session);
-    let seller = form.seller_id.as_deref().unwrap_or_default().trim();
-    let done = admin.suspend_seller(seller, &form.asked()).await;
+    let Ok(seller) = SellerId::parse(form.seller_id.as_deref().unwrap_or_default().trim()) else {
+        return bad_input(&state, "That is not a seller id (sel_…).");
+    };
+    let done = admin.suspend_seller(seller.as_str(), &form.asked()).await;
     after(&state, &req, done).await
 }
 
@@ -388,13 +422,15 @@ pub async fn message_action(
     path: web::Path<(String, String, String)>,
     form: web::Form<ActionForm>,
 ) -> HttpResponse {
-    let session = match session_of_form(&state, &req, &form.csrf) {
+    let session = match session_of_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(refused) => return *refused,
     };
     let (service, id, action) = path.into_inner();
     let not_found = |what: &str| view::respond(&state, 404, frame(), "Not found", html! { p.error { (what) } });
     let Some(service) = ServiceName::parse(&service) else { return not_found("No such service.") };
+    let Ok(id) = MessageId::parse(&id) else { return bad_input(&state, "That is not a message id (msg_…).") };
+    let id = id.to_string();
     let admin = admin_at(&state, &req, service, &session);
     let done = match action.as_str() {
         "retry" => admin.retry(&id).await,
@@ -406,7 +442,7 @@ pub async fn message_action(
 
 /// Runs remittances at settlement and shows what was paid and what waits, and why.
 pub async fn run_remittances(state: web::Data<State>, req: HttpRequest, form: web::Form<ActionForm>) -> HttpResponse {
-    let session = match session_of_form(&state, &req, &form.csrf) {
+    let session = match session_of_form(&state, &req, &form.csrf).await {
         Ok(s) => s,
         Err(refused) => return *refused,
     };

@@ -417,17 +417,10 @@ impl TestMarket {
         shared::auth::TokenSigner::new(service, &ring)
     }
 
-    /// An order capability as the broker issues it.
+    /// An order capability as the broker issued them before acceptance, disputes and
+    /// returns (which such a capability still stands for).
     pub fn capability_for(&self, order_id: impl AsRef<str>) -> String {
-        let mut claims = shared::auth::Claims::new(
-            ServiceName::Broker,
-            order_id.as_ref(),
-            shared::auth::Role::Capability,
-            &ServiceName::ALL,
-            3600,
-        );
-        claims.scope = ["read", "cancel", "address", "message"].map(String::from).to_vec();
-        self.signer(ServiceName::Broker).sign(&claims).unwrap()
+        self.capability_scoped(order_id, &shared::auth::EARLIER_BUYER_SCOPES)
     }
 
     /// A broker-signed token for the order with only these scopes.

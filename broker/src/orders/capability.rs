@@ -37,11 +37,11 @@ pub fn sign(state: &State, order: &OrderId) -> Result<String> {
     responses((status = 200, body = FreshCapability), (status = 403, description = "another order's, or a narrower token")))]
 pub async fn renew(state: web::Data<State>, caller: OrderCaller, path: web::Path<String>) -> Result<HttpResponse> {
     let id = OrderId::parse(&path)?;
-    for scope in shared::auth::EARLIER_BUYER_SCOPES {
-        caller.precheck_buyer(&id, scope)?;
-    }
-    if !matches!(caller, OrderCaller::Capability(_)) {
+    let OrderCaller::Capability(c) = caller else {
         return Err(crate::error::BrokerError::Forbidden("only the order's capability renews".into()));
+    };
+    for scope in shared::auth::EARLIER_BUYER_SCOPES {
+        c.for_order(&id, scope)?;
     }
     let capability = sign(&state, &id)?;
     Ok(HttpResponse::Ok().json(FreshCapability { order_id: id, capability }))

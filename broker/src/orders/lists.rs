@@ -83,8 +83,8 @@ pub async fn operator_order(
         .db
         .read(move |c| {
             let order = store::get(c, &id)?.ok_or(BrokerError::NotFound("order"))?;
-            let mut views = seller_views(c, vec![order])?;
-            Ok::<_, BrokerError>(views.remove(0))
+            let public = super::public_price::of(c, &order)?;
+            Ok::<_, BrokerError>(super::views::seller_view(order, public))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -63,6 +63,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    dispute_messages (seq) {
+        seq -> BigInt,
+        dispute_id -> Text,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    disputes (id) {
+        id -> Text,
+        order_id -> Text,
+        reason -> Text,
+        status -> Text,
+        respond_by -> Timestamp,
+        offer_percent -> Nullable<BigInt>,
+        offer_expires_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        refund -> Nullable<BigInt>,
+        currency -> Text,
+        return_required -> Bool,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     group_prices (store_id, product_id, group_key) {
         store_id -> Text,
         product_id -> Text,
@@ -326,6 +355,8 @@ diesel::joinable!(buyer_equipment -> buyers (buyer_id));
 diesel::joinable!(collection_codes -> buyers (buyer_id));
 diesel::joinable!(collection_mints -> stores (store_id));
 diesel::joinable!(collection_points -> stores (store_id));
+diesel::joinable!(dispute_messages -> disputes (dispute_id));
+diesel::joinable!(disputes -> orders (order_id));
 diesel::joinable!(group_prices -> products (product_id));
 diesel::joinable!(group_prices -> stores (store_id));
 diesel::joinable!(offers -> products (product_id));
@@ -351,6 +382,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     collection_codes,
     collection_mints,
     collection_points,
+    dispute_messages,
+    disputes,
     group_prices,
     manufacturers,
     offers,

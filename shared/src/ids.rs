@@ -130,6 +130,11 @@ typed_id!(ReportId, "rep");
 typed_id!(EventId, "evt");
 typed_id!(RemittanceId, "rem");
 typed_id!(
+    /// A buyer's dispute over one order.
+    DisputeId,
+    "dsp"
+);
+typed_id!(
     /// A person who runs the marketplace, with roles.
     OperatorId,
     "opr"

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod buyers;
 pub mod catalog;
+pub mod disputes;
 pub mod orders;
 pub mod stores;
 

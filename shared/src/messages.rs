@@ -3,7 +3,7 @@
 //! applied at most once by the receiver's inbox.
 
 use crate::config::ServiceName;
-use crate::ids::{ManufacturerId, MessageId, OperatorId, OrderId, ProductId, SellerId, StoreId, UnionId};
+use crate::ids::{DisputeId, ManufacturerId, MessageId, OperatorId, OrderId, ProductId, SellerId, StoreId, UnionId};
 use crate::money::Money;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,13 @@ pub enum Message {
     /// dispute open. Settlement releases escrow once it has this and delivery's
     /// `order_delivered`, in either order: neither service alone can move the money.
     OrderAccepted { order_id: OrderId },
+    /// The buyer opened a dispute: escrow stays held (past the window too) until its
+    /// decision.
+    DisputeOpened { dispute_id: DisputeId, order_id: OrderId },
+    /// The dispute is decided: settlement refunds `refund` (at most what is still
+    /// refundable) and releases the rest, once per dispute id; with `return_required`
+    /// nothing moves until the goods are back.
+    DisputeDecided { dispute_id: DisputeId, order_id: OrderId, refund: Money, return_required: bool },
 
     // ---- broker → delivery
     /// What to move once the order is paid. Sent with `OrderPayable`; delivery creates the
@@ -164,6 +171,8 @@ impl Message {
             Message::OrderCancelled { .. } => "order_cancelled",
             Message::StoreSuspended { .. } => "store_suspended",
             Message::OrderAccepted { .. } => "order_accepted",
+            Message::DisputeOpened { .. } => "dispute_opened",
+            Message::DisputeDecided { .. } => "dispute_decided",
             Message::EscrowReleased { .. } => "escrow_released",
             Message::ShipmentRequested { .. } => "shipment_requested",
             Message::CancelRequested { .. } => "cancel_requested",
@@ -192,6 +201,8 @@ impl Message {
             Message::OrderCancelled { .. } => (Broker, &[Settlement]),
             Message::StoreSuspended { .. } => (Broker, &[Settlement]),
             Message::OrderAccepted { .. } => (Broker, &[Settlement]),
+            Message::DisputeOpened { .. } => (Broker, &[Settlement]),
+            Message::DisputeDecided { .. } => (Broker, &[Settlement]),
             Message::EscrowReleased { .. } => (Settlement, &[Broker]),
             Message::ShipmentRequested { .. } => (Broker, &[Delivery]),
             Message::CancelRequested { .. } => (Broker, &[Delivery]),
@@ -225,6 +236,8 @@ impl Message {
             | Message::CancelRequested { order_id, .. }
             | Message::OrderPaid { order_id }
             | Message::OrderAccepted { order_id }
+            | Message::DisputeOpened { order_id, .. }
+            | Message::DisputeDecided { order_id, .. }
             | Message::EscrowReleased { order_id }
             | Message::PaymentRefused { order_id, .. }
             | Message::OrderExpired { order_id }
@@ -330,6 +343,13 @@ pub fn one_of_each() -> Vec<Message> {
         Message::OrderShipped { order_id: o() },
         Message::OrderDelivered { order_id: o() },
         Message::OrderAccepted { order_id: o() },
+        Message::DisputeOpened { dispute_id: crate::ids::DisputeId::generate(), order_id: o() },
+        Message::DisputeDecided {
+            dispute_id: crate::ids::DisputeId::generate(),
+            order_id: o(),
+            refund: Money::new(100, crate::money::Currency::EUR),
+            return_required: false,
+        },
         Message::EscrowReleased { order_id: o() },
         Message::ShipmentAbandoned { order_id: o(), reason: "r".into() },
         Message::PayoutAccountChanged {

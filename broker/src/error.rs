@@ -56,6 +56,12 @@ pub enum Code {
     InvalidTransition,
     /// Accepting an order whose goods have not been delivered yet.
     NotDelivered,
+    /// The order has its dispute already (one per order).
+    DisputeExists,
+    /// Accepted, released, refunded, or the acceptance window ended.
+    DisputeWindowClosed,
+    /// Nothing came yet, but the promised delivery (plus grace) has not passed.
+    DisputeTooEarly,
     QuantityLimit,
     StockOnHold,
     InsufficientStock,
@@ -80,9 +86,10 @@ impl Catalogue for Code {
         match self {
             StoreIdRequired => StatusCode::BAD_REQUEST,
             NonSellable | StoreSuspended | OutOfStock | PriceChanged | InvalidTransition | NotDelivered
-            | QuantityLimit | StockOnHold | InsufficientStock | InsufficientPoints | OrderChanged
-            | InsufficientBalance | ChargeRejected | ReportUnavailable | TooManyGroupPrices | NotACollectionPoint
-            | CollectionCapReached | HandleTaken | EmailTaken => StatusCode::CONFLICT,
+            | DisputeExists | DisputeWindowClosed | DisputeTooEarly | QuantityLimit | StockOnHold
+            | InsufficientStock | InsufficientPoints | OrderChanged | InsufficientBalance | ChargeRejected
+            | ReportUnavailable | TooManyGroupPrices | NotACollectionPoint | CollectionCapReached | HandleTaken
+            | EmailTaken => StatusCode::CONFLICT,
             EmptyName
             | InvalidName
             | InvalidParameter

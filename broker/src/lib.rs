@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod browsing;
 pub mod buyers;
 pub mod catalog;
+pub mod disputes;
 pub mod error;
 mod inbox;
 pub mod operators;

@@ -65,7 +65,12 @@ pub struct NotNow {
 
 /// The store's answer to an open dispute: accept (refund everything paid), offer a
 /// percentage (1 to 99), or contest (the arbiter decides).
-pub fn store_answers(current: DisputeStatus, action: StoreAction, percent: Option<i64>, paid: Money) -> Result<Next, NotNow> {
+pub fn store_answers(
+    current: DisputeStatus,
+    action: StoreAction,
+    percent: Option<i64>,
+    paid: Money,
+) -> Result<Next, NotNow> {
     if current != DisputeStatus::Open {
         return Err(NotNow { current });
     }
@@ -77,7 +82,12 @@ pub fn store_answers(current: DisputeStatus, action: StoreAction, percent: Optio
 }
 
 /// The buyer takes the store's standing offer.
-pub fn buyer_takes_offer(current: DisputeStatus, percent: Option<i64>, lapsed: bool, paid: Money) -> Result<Next, NotNow> {
+pub fn buyer_takes_offer(
+    current: DisputeStatus,
+    percent: Option<i64>,
+    lapsed: bool,
+    paid: Money,
+) -> Result<Next, NotNow> {
     match (current, percent) {
         (DisputeStatus::Offered, Some(p)) if !lapsed => Ok(Next::Decided { refund: share(paid, p) }),
         _ => Err(NotNow { current }),
@@ -101,7 +111,12 @@ pub enum BadDecision {
 }
 
 /// The arbiter's decision on an escalated dispute.
-pub fn arbiter_decides(current: DisputeStatus, outcome: Outcome, refund: Option<Money>, paid: Money) -> Result<Next, BadDecision> {
+pub fn arbiter_decides(
+    current: DisputeStatus,
+    outcome: Outcome,
+    refund: Option<Money>,
+    paid: Money,
+) -> Result<Next, BadDecision> {
     if current != DisputeStatus::Escalated {
         return Err(BadDecision::NotEscalated(current));
     }
@@ -144,7 +159,9 @@ mod tests {
     fn a_dispute_opens_within_the_window_or_once_nothing_came_in_time() {
         let now = shared::time::now();
         let delivered = facts(OrderStatus::Delivered, now);
-        for reason in [DisputeReason::NotAsDescribed, DisputeReason::Damaged, DisputeReason::Other, DisputeReason::NotReceived] {
+        for reason in
+            [DisputeReason::NotAsDescribed, DisputeReason::Damaged, DisputeReason::Other, DisputeReason::NotReceived]
+        {
             assert_eq!(may_open(reason, &delivered, now), Ok(()), "{reason}");
             let after = now + chrono::Duration::days(7);
             assert_eq!(may_open(reason, &delivered, after), Err(Closed::WindowClosed), "{reason}");
@@ -163,11 +180,20 @@ mod tests {
     #[test]
     fn the_store_the_buyer_and_the_arbiter_each_move_it_only_where_it_stands() {
         let paid = eur(1_000);
-        assert_eq!(store_answers(DisputeStatus::Open, StoreAction::Accept, None, paid), Ok(Next::Decided { refund: paid }));
-        assert_eq!(store_answers(DisputeStatus::Open, StoreAction::Offer, Some(30), paid), Ok(Next::Offered { percent: 30 }));
+        assert_eq!(
+            store_answers(DisputeStatus::Open, StoreAction::Accept, None, paid),
+            Ok(Next::Decided { refund: paid })
+        );
+        assert_eq!(
+            store_answers(DisputeStatus::Open, StoreAction::Offer, Some(30), paid),
+            Ok(Next::Offered { percent: 30 })
+        );
         assert_eq!(store_answers(DisputeStatus::Open, StoreAction::Contest, None, paid), Ok(Next::Escalated));
         assert!(store_answers(DisputeStatus::Escalated, StoreAction::Accept, None, paid).is_err());
-        assert_eq!(buyer_takes_offer(DisputeStatus::Offered, Some(30), false, paid), Ok(Next::Decided { refund: eur(300) }));
+        assert_eq!(
+            buyer_takes_offer(DisputeStatus::Offered, Some(30), false, paid),
+            Ok(Next::Decided { refund: eur(300) })
+        );
         assert!(buyer_takes_offer(DisputeStatus::Offered, Some(30), true, paid).is_err(), "a lapsed offer");
         assert!(buyer_takes_offer(DisputeStatus::Open, None, false, paid).is_err());
         assert_eq!(escalate(DisputeStatus::Offered), Ok(Next::Escalated));
@@ -176,7 +202,7 @@ mod tests {
         assert_eq!(decide(Outcome::Refund, None), Ok(Next::Decided { refund: paid }));
         assert_eq!(decide(Outcome::Release, None), Ok(Next::Decided { refund: eur(0) }));
         assert_eq!(decide(Outcome::Split, Some(eur(250))), Ok(Next::Decided { refund: eur(250) }));
-        for bad in [None, Some(eur(0)), Some(eur(1_000)), Some(Money::new(250, Currency::USD))] {
+        for bad in [None, Some(eur(0)), Some(eur(1_000)), Some(Money::new(250, Currency::parse("USD").unwrap()))] {
             assert_eq!(decide(Outcome::Split, bad), Err(BadDecision::SplitOutOfRange), "{bad:?}");
         }
         assert_eq!(

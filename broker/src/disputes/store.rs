@@ -74,7 +74,12 @@ pub fn of_order(conn: &mut AnyConnection, order: &OrderId) -> QueryResult<Option
 }
 
 /// Moves the dispute from `from`, once: `false` when another step moved it first.
-pub fn move_status(conn: &mut AnyConnection, id: &DisputeId, from: DisputeStatus, to: DisputeStatus) -> QueryResult<bool> {
+pub fn move_status(
+    conn: &mut AnyConnection,
+    id: &DisputeId,
+    from: DisputeStatus,
+    to: DisputeStatus,
+) -> QueryResult<bool> {
     let n = diesel::update(disputes::table.find(id).filter(disputes::status.eq(from)))
         .set((disputes::status.eq(to), disputes::updated_at.eq(now())))
         .execute(conn)?;
@@ -111,7 +116,12 @@ pub fn set_decision(
 pub fn overdue(conn: &mut AnyConnection, at: Timestamp, limit: i64) -> QueryResult<Vec<DisputeId>> {
     let unanswered = disputes::status.eq(DisputeStatus::Open).and(disputes::respond_by.le(at));
     let lapsed = disputes::status.eq(DisputeStatus::Offered).and(disputes::offer_expires_at.le(at));
-    disputes::table.filter(unanswered.or(lapsed)).order(disputes::respond_by.asc()).limit(limit).select(disputes::id).load(conn)
+    disputes::table
+        .filter(unanswered.or(lapsed))
+        .order(disputes::respond_by.asc())
+        .limit(limit)
+        .select(disputes::id)
+        .load(conn)
 }
 
 pub fn with_status(conn: &mut AnyConnection, status: DisputeStatus, limit: i64) -> QueryResult<Vec<DisputeRow>> {

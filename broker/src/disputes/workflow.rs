@@ -6,7 +6,6 @@
 use super::domain::{self, Closed, DisputeReason, DisputeStatus, Next, OrderFacts, Outcome};
 use super::store::{self as disputes, DisputeRow};
 use crate::error::{BrokerError, Code, Result};
-use crate::orders::domain::OrderStatus;
 use crate::orders::settings::OrderSettings;
 use crate::orders::store as orders;
 use shared::config::ServiceName;

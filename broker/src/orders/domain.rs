@@ -92,7 +92,17 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::Cancel, S::Paid) => Ok(Step::To(S::CancelRequested)),
         // Asking twice is answered like the first time.
         (E::Cancel, S::CancelRequested) => Ok(Step::Unchanged),
-        (E::Cancel, S::Shipped | S::Delivered | S::Completed | S::Cancelled | S::Expired) => forbidden,
+        (
+            E::Cancel,
+            S::Shipped
+            | S::Delivered
+            | S::Completed
+            | S::Disputed
+            | S::PartiallyRefunded
+            | S::Refunded
+            | S::Cancelled
+            | S::Expired,
+        ) => forbidden,
 
         (E::Paid, S::AwaitingPayment) => Ok(Step::To(S::Paid)),
         // Settlement never learns of an order before its price is final.
@@ -105,7 +115,11 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::PaymentRefused, _) => Ok(Step::Unchanged),
 
         // The money went back (a cancellation delivery accepted, an abandoned shipment).
-        (E::Refunded, S::Delivered | S::Completed | S::Cancelled) => Ok(Step::Unchanged),
+        // A dispute's refund ends the order through the dispute's own outcome.
+        (
+            E::Refunded,
+            S::Delivered | S::Completed | S::Disputed | S::PartiallyRefunded | S::Refunded | S::Cancelled,
+        ) => Ok(Step::Unchanged),
         (E::Refunded, _) => Ok(Step::To(S::Cancelled)),
 
         (E::CancelDecided { accepted: true }, S::CancelRequested) => Ok(Step::To(S::Cancelled)),
@@ -207,6 +221,9 @@ pub fn effects(from: OrderStatus, to: OrderStatus) -> Effects {
             e.notice = Some(Notice::Delivered);
         }
         S::Completed => e.notice = Some(Notice::Completed),
+        // The dispute's steps send their own notices.
+        S::Disputed => {}
+        S::PartiallyRefunded | S::Refunded => e.close = true,
         S::Cancelled => {
             e.tell_settlement_cancelled = from == S::AwaitingPayment;
             e.release_stock = !from.goods_moved();

@@ -42,6 +42,10 @@ pub struct OrderSettings {
     pub acceptance_window_secs: i64,
     /// How often the broker looks for windows that ended.
     pub acceptance_sweep_secs: u64,
+    /// How long a store has to answer a dispute, and an offer stands.
+    pub dispute_answer_secs: i64,
+    /// After the promised delivery, how long before a buyer may say nothing came.
+    pub not_received_grace_secs: i64,
     /// The money ceiling (`[money] max_amount_minor`), which an order's value stays under.
     #[serde(skip)]
     pub ceiling: shared::money::Ceiling,
@@ -65,6 +69,8 @@ impl Default for OrderSettings {
             order_key_replay_secs: 15 * 60,
             acceptance_window_secs: 7 * 24 * 3600,
             acceptance_sweep_secs: 60,
+            dispute_answer_secs: 3 * 24 * 3600,
+            not_received_grace_secs: 3 * 24 * 3600,
             ceiling: shared::money::Ceiling::MAX,
         }
     }
@@ -80,6 +86,17 @@ impl OrderSettings {
     /// When the acceptance window of an order delivered at `delivered` ends.
     pub fn accept_by(&self, delivered: shared::time::Timestamp) -> shared::time::Timestamp {
         delivered + chrono::Duration::seconds(self.acceptance_window_secs.max(0))
+    }
+
+    pub fn dispute_answer_within(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.dispute_answer_secs.max(0))
+    }
+
+    /// From placement, when a buyer may say nothing came: the promised delivery time
+    /// (`delivery_days`) plus the grace.
+    pub fn not_received_after(&self) -> chrono::Duration {
+        chrono::Duration::days(self.delivery_days.max(0))
+            + chrono::Duration::seconds(self.not_received_grace_secs.max(0))
     }
 
     pub fn hold_limits(&self) -> super::domain::HoldLimits {

@@ -221,6 +221,17 @@ pub fn mark_accepted(conn: &mut AnyConnection, id: &OrderId, at: Timestamp) -> Q
     Ok(n == 1)
 }
 
+/// The buyer disputes the order: from `from`, and only while nobody accepted it (the
+/// window's sweep writes the same row). `false` when that no longer holds.
+pub fn mark_disputed(conn: &mut AnyConnection, id: &OrderId, from: OrderStatus) -> QueryResult<bool> {
+    let n = diesel::update(
+        orders::table.filter(orders::id.eq(id)).filter(orders::status.eq(from)).filter(orders::accepted_at.is_null()),
+    )
+    .set((orders::status.eq(OrderStatus::Disputed), orders::updated_at.eq(now())))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Delivered orders nobody accepted whose window ended at `at` or before, oldest first.
 pub fn acceptance_due(conn: &mut AnyConnection, at: Timestamp, limit: i64) -> QueryResult<Vec<OrderId>> {
     orders::table

@@ -23,6 +23,12 @@ shared::text_enum! {
         Delivered,
         /// Accepted, and settlement released the escrow to the store.
         Completed,
+        /// The buyer opened a dispute: escrow stays held until it is decided.
+        Disputed,
+        /// A decision (or the partner) refunded part of it; the rest went to the store.
+        PartiallyRefunded,
+        /// A decision (or the partner) refunded all of it after payment.
+        Refunded,
         Cancelled,
         /// Settlement's `pay_by` passed with the order unpaid; its stock went back.
         Expired,
@@ -206,6 +212,11 @@ impl From<OrderStatus> for ShipmentProgress {
             OrderStatus::Paid | OrderStatus::CancelRequested => ShipmentProgress::AwaitingPickup,
             OrderStatus::Shipped => ShipmentProgress::InTransit,
             OrderStatus::Delivered | OrderStatus::Completed => ShipmentProgress::Delivered,
+            // Disputed or refunded after payment: where the goods are is delivery's to say
+            // (`GET /v1/seller/shipments/{order_id}`); most disputes follow a delivery.
+            OrderStatus::Disputed | OrderStatus::PartiallyRefunded | OrderStatus::Refunded => {
+                ShipmentProgress::Delivered
+            }
             OrderStatus::Cancelled | OrderStatus::Expired => ShipmentProgress::Cancelled,
         }
     }

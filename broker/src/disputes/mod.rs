@@ -2,5 +2,6 @@
 //! arbiter who never learns who or where; settlement executes the decision.
 
 pub mod domain;
+pub mod routes;
 pub mod store;
 pub mod workflow;

@@ -44,7 +44,7 @@ impl FromRequest for OrderCaller {
 impl OrderCaller {
     /// A capability is checked before anything is read, so that one for another order
     /// learns nothing, not even whether this order exists.
-    pub(super) fn precheck(&self, order: &OrderId, scope: &str) -> Result<()> {
+    pub(crate) fn precheck(&self, order: &OrderId, scope: &str) -> Result<()> {
         match self {
             OrderCaller::Capability(c) => Ok(c.for_order(order, scope)?),
             _ => Ok(()),
@@ -54,7 +54,7 @@ impl OrderCaller {
     /// As [`precheck`](Self::precheck), for a buyer's route added after the first
     /// capabilities were issued: a capability with every scope those carried stands for
     /// its buyer here too, for its own order.
-    pub(super) fn precheck_buyer(&self, order: &OrderId, scope: &str) -> Result<()> {
+    pub(crate) fn precheck_buyer(&self, order: &OrderId, scope: &str) -> Result<()> {
         match self {
             OrderCaller::Capability(c) => Ok(c.for_buyer(order, scope)?),
             _ => Ok(()),
@@ -88,7 +88,7 @@ fn not_yours() -> BrokerError {
 }
 
 /// Loads the order and decides in which part the caller acts, or refuses.
-pub(super) fn authorize(
+pub(crate) fn authorize(
     conn: &mut shared::db::AnyConnection,
     caller: &OrderCaller,
     id: &OrderId,

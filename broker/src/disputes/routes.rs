@@ -2,7 +2,7 @@
 //! order's capability); the store's seller reads and answers; the arbiter reads the files
 //! and decides. Each step runs in one transaction under the order's row.
 
-use super::domain::{self, DisputeStatus};
+use super::domain::{self, DisputeStatus, Outcome, StoreAction};
 use super::store::{self as disputes, DisputeRow};
 use super::workflow;
 use crate::error::{BrokerError, Code, Result};
@@ -12,7 +12,8 @@ use crate::orders::settings::of as settings;
 use crate::State;
 use actix_web::{web, HttpResponse};
 use client::broker::disputes::{
-    DecisionView, DisputeFile, DisputeFiles, DisputeMessage, DisputeView, FileOrder, Offer, OpenDispute,
+    ArbiterDecision, DecisionView, DisputeFile, DisputeFiles, DisputeMessage, DisputeView, FileOrder, Offer,
+    OpenDispute, StoreResponse,
 };
 use client::broker::orders::StoreRef;
 use shared::auth::{Arbiter, Operator};
@@ -22,7 +23,11 @@ use shared::ids::{DisputeId, OrderId};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/orders/{order_id}/disputes", web::post().to(open))
         .route("/v1/orders/{order_id}/disputes/{dispute_id}", web::get().to(read))
-        .route("/v1/arbiter/disputes", web::get().to(queue));
+        .route("/v1/orders/{order_id}/disputes/{dispute_id}/accept", web::post().to(take_offer))
+        .route("/v1/orders/{order_id}/disputes/{dispute_id}/escalate", web::post().to(escalate))
+        .route("/v1/seller/disputes/{dispute_id}/responses", web::post().to(respond))
+        .route("/v1/arbiter/disputes", web::get().to(queue))
+        .route("/v1/arbiter/disputes/{dispute_id}/decision", web::post().to(decide));
 }
 
 /// The dispute as its buyer and its store read it.
@@ -147,4 +152,141 @@ pub fn file(conn: &mut AnyConnection, d: &DisputeRow) -> Result<DisputeFile> {
             accept_by: order.accept_by,
         },
     })
+}
+
+fn not_now(e: domain::NotNow) -> BrokerError {
+    BrokerError::refused(Code::InvalidTransition, e.to_string())
+}
+
+/// Loads the dispute and checks the caller plays `party` in its order.
+fn dispute_for(
+    c: &mut AnyConnection,
+    caller: &OrderCaller,
+    dispute: &DisputeId,
+    party: Party,
+) -> Result<(DisputeRow, shared::money::Money)> {
+    let d = disputes::get(c, dispute)?.ok_or(BrokerError::NotFound("dispute"))?;
+    let (order, ..) = crate::orders::caller::authorize(c, caller, &d.order_id, &[party])?;
+    Ok((d, order.amount))
+}
+
+#[utoipa::path(post, tag = "disputes", path = "/v1/seller/disputes/{dispute_id}/responses", request_body = StoreResponse,
+    params(("dispute_id" = String, Path)),
+    responses((status = 200, body = DisputeView), (status = 409, description = "invalid_transition")))]
+pub async fn respond(
+    state: web::Data<State>,
+    caller: OrderCaller,
+    path: web::Path<String>,
+    body: web::Json<StoreResponse>,
+) -> Result<HttpResponse> {
+    let dispute = DisputeId::parse(&path)?;
+    let StoreResponse { action, refund_percent, message } = body.into_inner();
+    if (action == StoreAction::Offer) != refund_percent.is_some_and(|p| (1..=99).contains(&p)) {
+        return Err(
+            shared::Error::Invalid("`refund_percent` (1 to 99) goes with `offer`, and only with it".into()).into()
+        );
+    }
+    let settings = settings(&state);
+    let v = state
+        .core
+        .db
+        .write(move |c| {
+            let (d, paid) = dispute_for(c, &caller, &dispute, Party::Seller)?;
+            let text = workflow::checked_text(&message)?;
+            let next = domain::store_answers(d.status, action, refund_percent, paid).map_err(not_now)?;
+            disputes::add_message(c, &d.id, "store", &text)?;
+            let outcome = (action == StoreAction::Accept).then_some(Outcome::Refund);
+            let d = workflow::apply(c, &settings, &d, next, outcome, false)?;
+            view(c, &d, paid)
+        })
+        .await?;
+    state.core.kick();
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// The buyer takes the store's standing offer (`accept`) or hands the dispute to the
+/// arbiter (`escalate`).
+async fn buyer_step(state: &State, caller: OrderCaller, path: (String, String), take: bool) -> Result<HttpResponse> {
+    let (order, dispute) = (OrderId::parse(&path.0)?, DisputeId::parse(&path.1)?);
+    caller.precheck_buyer(&order, "dispute")?;
+    let settings = settings(state);
+    let v = state
+        .core
+        .db
+        .write(move |c| {
+            let (d, paid) = dispute_for(c, &caller, &dispute, Party::Buyer)?;
+            if d.order_id != order {
+                return Err(BrokerError::NotFound("dispute"));
+            }
+            let lapsed = d.offer_expires_at.is_some_and(|t| t <= shared::time::now());
+            let next = if take {
+                domain::buyer_takes_offer(d.status, d.offer_percent, lapsed, paid)
+            } else {
+                domain::escalate(d.status)
+            }
+            .map_err(not_now)?;
+            let outcome = take.then_some(Outcome::Split);
+            let d = workflow::apply(c, &settings, &d, next, outcome, false)?;
+            view(c, &d, paid)
+        })
+        .await?;
+    state.core.kick();
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(post, tag = "disputes", path = "/v1/orders/{order_id}/disputes/{dispute_id}/accept",
+    params(("order_id" = String, Path), ("dispute_id" = String, Path)),
+    responses((status = 200, body = DisputeView), (status = 409, description = "invalid_transition")))]
+pub async fn take_offer(
+    state: web::Data<State>,
+    caller: OrderCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    buyer_step(&state, caller, path.into_inner(), true).await
+}
+
+#[utoipa::path(post, tag = "disputes", path = "/v1/orders/{order_id}/disputes/{dispute_id}/escalate",
+    params(("order_id" = String, Path), ("dispute_id" = String, Path)),
+    responses((status = 200, body = DisputeView), (status = 409, description = "invalid_transition")))]
+pub async fn escalate(
+    state: web::Data<State>,
+    caller: OrderCaller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    buyer_step(&state, caller, path.into_inner(), false).await
+}
+
+#[utoipa::path(post, tag = "disputes", path = "/v1/arbiter/disputes/{dispute_id}/decision", request_body = ArbiterDecision,
+    params(("dispute_id" = String, Path)),
+    responses((status = 200, body = DisputeView), (status = 409, description = "invalid_transition")),
+    security(("operator" = [])))]
+pub async fn decide(
+    state: web::Data<State>,
+    _op: Operator<Arbiter>,
+    path: web::Path<String>,
+    body: web::Json<ArbiterDecision>,
+) -> Result<HttpResponse> {
+    let dispute = DisputeId::parse(&path)?;
+    let ArbiterDecision { outcome, refund, return_required, note } = body.into_inner();
+    let settings = settings(&state);
+    let v = state
+        .core
+        .db
+        .write(move |c| {
+            let d = disputes::get(c, &dispute)?.ok_or(BrokerError::NotFound("dispute"))?;
+            let paid = workflow::paid(c, &d)?;
+            let note = workflow::checked_text(&note)?;
+            let next = domain::arbiter_decides(d.status, outcome, refund, paid).map_err(|e| match e {
+                domain::BadDecision::NotEscalated(current) => not_now(domain::NotNow { current }),
+                domain::BadDecision::SplitOutOfRange => BrokerError::from(shared::Error::Invalid(
+                    "`split` needs a `refund` above nothing and below what was paid, in its currency".into(),
+                )),
+            })?;
+            disputes::add_message(c, &d.id, "arbiter", &note)?;
+            let d = workflow::apply(c, &settings, &d, next, Some(outcome), return_required)?;
+            view(c, &d, paid)
+        })
+        .await?;
+    state.core.kick();
+    Ok(HttpResponse::Ok().json(v))
 }

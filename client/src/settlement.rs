@@ -90,8 +90,12 @@ shared::text_enum! {
         Partial,
         /// Fully paid and held in escrow.
         Captured,
+        /// The buyer disputes it: escrow stays held until the decision is executed.
+        Disputed,
         /// Delivered: escrow went to the stores and fees.
         Released,
+        /// A decision refunded part of it and released the rest.
+        PartiallyRefunded,
         Refunded,
         Cancelled,
         /// `pay_by` passed before it was paid in full; anything paid went back.

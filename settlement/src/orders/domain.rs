@@ -46,7 +46,9 @@ pub fn decide(
     }
     match status {
         OrderStatus::Cancelled => return Decision::Reject(Rejection::OrderCancelled),
-        OrderStatus::Captured | OrderStatus::Released => return Decision::Reject(Rejection::AlreadyPaid),
+        OrderStatus::Captured | OrderStatus::Disputed | OrderStatus::Released | OrderStatus::PartiallyRefunded => {
+            return Decision::Reject(Rejection::AlreadyPaid)
+        }
         OrderStatus::Refunded => return Decision::Reject(Rejection::OrderClosed),
         OrderStatus::Expired => return Decision::Reject(Rejection::Expired),
         OrderStatus::AwaitingPayment | OrderStatus::Partial => {}

@@ -93,7 +93,7 @@ fn refund(order: &OrderRow, payment: &PaymentRow, amount: Money, txn: &mut Trans
         return Err(Refusal::Exceeds { refundable: payment.money(payment.refundable()) });
     }
     let source = match order.status {
-        OrderStatus::Released => Account::Store(order.store_id.clone()),
+        OrderStatus::Released | OrderStatus::PartiallyRefunded => Account::Store(order.store_id.clone()),
         _ => Account::Escrow(order.order_id.clone()),
     };
     txn.add(source, Account::Refunds, amount);
@@ -127,7 +127,9 @@ pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, rea
     let paid = order.paid - amount.amount;
     let (status, partial_since, messages) = match order.status {
         OrderStatus::Partial if paid == 0 => (OrderStatus::AwaitingPayment, None, Vec::new()),
-        from @ (OrderStatus::Captured | OrderStatus::Released) if paid == 0 => {
+        from @ (OrderStatus::Captured | OrderStatus::Disputed | OrderStatus::Released | OrderStatus::PartiallyRefunded)
+            if paid == 0 =>
+        {
             (OrderStatus::Refunded, None, refunded(&order.order_id, reason, from == OrderStatus::Captured))
         }
         same => (same, order.partial_since, Vec::new()),
@@ -142,6 +144,38 @@ pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, rea
         partial_since,
         messages,
     })
+}
+
+/// Up to `amount` of what is still refundable on a disputed order, payment by payment, as
+/// a dispute's decision says. Nobody else is told here: the dispute's outcome reaches the
+/// broker as one message once the rest is released.
+pub fn dispute_refund(order: &OrderRow, payments: &[PaymentRow], amount: Money, reason: &str) -> Plan {
+    let mut txn = Transaction::new(TransactionKind::Refund, order.currency).order(&order.order_id);
+    let mut left = amount.amount.clamp(0, order.paid);
+    let mut paid = order.paid;
+    let mut refunds = Vec::new();
+    for payment in payments.iter().filter(|p| p.refundable() > 0 && p.currency == amount.currency) {
+        if left == 0 {
+            break;
+        }
+        let take = left.min(payment.refundable());
+        if let Ok(one) = refund(order, payment, payment.money(take), &mut txn) {
+            left -= take;
+            paid -= take;
+            refunds.push(one);
+        }
+    }
+    let status = if paid == 0 { OrderStatus::Refunded } else { order.status };
+    Plan {
+        order_id: order.order_id.clone(),
+        reason: reason.to_string(),
+        refunds,
+        txn,
+        status,
+        paid,
+        partial_since: None,
+        messages: Vec::new(),
+    }
 }
 
 /// Everything still refundable on the order, when `why` applies to where it stands; `None`

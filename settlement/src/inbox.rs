@@ -96,6 +96,12 @@ pub fn apply(conn: &mut AnyConnection, envelope: &Envelope, fees: &FeeConfig) ->
         }
         Message::OrderDelivered { order_id } => learn(conn, order_id, Fact::Delivered, fees).map(|_| ()),
         Message::OrderAccepted { order_id } => learn(conn, order_id, Fact::Accepted, fees).map(|_| ()),
+        Message::DisputeOpened { order_id, .. } => crate::escrow::dispute::opened(conn, order_id),
+        // With a return required nothing moves until the goods are back (not yet built).
+        Message::DisputeDecided { return_required: true, .. } => Ok(()),
+        Message::DisputeDecided { dispute_id, order_id, refund, .. } => {
+            crate::escrow::dispute::execute(conn, dispute_id, order_id, *refund, fees).map(|_| ())
+        }
         Message::StoreSuspended { store_id, suspended } => {
             crate::stores::store::set_suspended(conn, store_id, *suspended)
         }

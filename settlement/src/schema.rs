@@ -27,6 +27,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    dispute_decisions (dispute_id) {
+        dispute_id -> Text,
+        order_id -> Text,
+        refunded -> BigInt,
+        released -> BigInt,
+        currency -> Text,
+        executed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     events (partner_id, seq) {
         partner_id -> Text,
         seq -> BigInt,
@@ -183,6 +194,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(dispute_decisions -> orders (order_id));
 diesel::joinable!(events -> partners (partner_id));
 diesel::joinable!(ledger_entries -> accounts (account_id));
 diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
@@ -192,6 +204,7 @@ diesel::joinable!(refunds -> payments (payment_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     charges,
+    dispute_decisions,
     events,
     ledger_entries,
     ledger_transactions,

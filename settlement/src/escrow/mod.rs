@@ -2,5 +2,6 @@
 //! fee, the referral fee (to the referring store) and the fulfilment fee (to the shipping
 //! store).
 
+pub mod dispute;
 pub mod domain;
 pub mod workflow;

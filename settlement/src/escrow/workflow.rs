@@ -52,10 +52,22 @@ pub fn learn(conn: &mut AnyConnection, order_id: &OrderId, fact: Fact, fees: &Fe
 /// Releases the order's escrow once: only a `captured` order moves to `released`, so a
 /// repeated fact finds nothing to do. Callers check that both facts are in ([`learn`]).
 pub fn release(conn: &mut AnyConnection, order_id: &OrderId, fees: &FeeConfig) -> Result<bool> {
+    release_from(conn, order_id, fees, OrderStatus::Captured, OrderStatus::Released)
+}
+
+/// Releases what escrow still holds for the order to its store (and the fees on that part
+/// only), moving it from `from` to `to`; `false` when it is not in `from`.
+pub fn release_from(
+    conn: &mut AnyConnection,
+    order_id: &OrderId,
+    fees: &FeeConfig,
+    from: OrderStatus,
+    to: OrderStatus,
+) -> Result<bool> {
     let Some(order) = orders::lock(conn, order_id)? else {
         return Ok(false);
     };
-    if !orders::transition(conn, order_id, OrderStatus::Captured, OrderStatus::Released)? {
+    if !orders::transition(conn, order_id, from, to)? {
         return Ok(false);
     }
     let currency = order.currency;

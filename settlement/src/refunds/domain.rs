@@ -127,7 +127,10 @@ pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, rea
     let paid = order.paid - amount.amount;
     let (status, partial_since, messages) = match order.status {
         OrderStatus::Partial if paid == 0 => (OrderStatus::AwaitingPayment, None, Vec::new()),
-        from @ (OrderStatus::Captured | OrderStatus::Disputed | OrderStatus::Released | OrderStatus::PartiallyRefunded)
+        from @ (OrderStatus::Captured
+        | OrderStatus::Disputed
+        | OrderStatus::Released
+        | OrderStatus::PartiallyRefunded)
             if paid == 0 =>
         {
             (OrderStatus::Refunded, None, refunded(&order.order_id, reason, from == OrderStatus::Captured))

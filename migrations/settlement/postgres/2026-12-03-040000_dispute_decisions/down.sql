@@ -1,0 +1,1 @@
+DROP TABLE dispute_decisions;

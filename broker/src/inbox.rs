@@ -41,7 +41,9 @@ fn apply(
         Message::PaymentRefused { order_id, reason } => {
             (order_id, Event::PaymentRefused, Some(format!("{}: {reason}", crate::orders::domain::PAYMENT_REFUSED)))
         }
-        Message::OrderRefunded { order_id, reason } => (order_id, Event::Refunded, Some(format!("refunded: {reason}"))),
+        Message::OrderRefunded { order_id, reason, partial, .. } => {
+            (order_id, Event::Refunded { partial: *partial }, Some(format!("refunded: {reason}")))
+        }
         Message::OrderExpired { order_id } => (order_id, Event::Expired, None),
         Message::CancelDecided { order_id, accepted } => (order_id, Event::CancelDecided { accepted: *accepted }, None),
         Message::OrderShipped { order_id } => (order_id, Event::Shipped, None),
@@ -64,7 +66,7 @@ fn apply(
     let reason = match event {
         _ if order.reason.is_some() => None,
         Event::PaymentRefused => Some("the store can no longer sell this product; choose another store"),
-        Event::Refunded => Some("refunded"),
+        Event::Refunded { .. } => Some("refunded"),
         Event::Expired => Some(crate::orders::expiry::NOT_PAID),
         _ => None,
     };
@@ -77,7 +79,10 @@ fn apply(
         let m = Message::CancelRequested { order_id: order_id.clone(), reason: "paid after cancellation".into() };
         shared::outbox::send(conn, ServiceName::Broker, ServiceName::Delivery, m)?;
     }
-    let (_, step) = workflow::apply(conn, settings, order_id, event, reason)?;
+    let (moved, step) = workflow::apply(conn, settings, order_id, event, reason)?;
+    if order.status == OrderStatus::Disputed && step != Step::NotYet && moved.status != OrderStatus::Disputed {
+        crate::disputes::workflow::executed(conn, order_id)?;
+    }
     if step == Step::NotYet {
         // Roll back and let the sender retry once the prerequisite is here.
         // A 409, not a 5xx: nothing is wrong, it is just early.

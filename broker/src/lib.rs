@@ -86,6 +86,14 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         orders::steps::cancel,
         orders::acceptance::accept_route,
         orders::capability::renew,
+        disputes::routes::open,
+        disputes::routes::read,
+        disputes::routes::respond,
+        disputes::routes::take_offer,
+        disputes::routes::escalate,
+        disputes::routes::queue,
+        disputes::routes::read_file,
+        disputes::routes::decide,
         orders::steps::confirm,
         orders::steps::approve,
         orders::steps::refuse,
@@ -155,6 +163,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Running, StartErr
             .configure(browsing::routes)
             .configure(orders::routes::routes)
             .configure(orders::shipment_view::routes)
+            .configure(disputes::routes::routes)
             .app_data(minter.clone())
             .configure(buyers::routes::routes)
             .app_data(charger.clone())

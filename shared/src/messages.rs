@@ -117,7 +117,17 @@ pub enum Message {
     OrderExpired { order_id: OrderId },
     /// The order's money went back to the payer. To the broker always; to delivery too
     /// while it was in escrow, so that goods not yet picked up stay where they are.
-    OrderRefunded { order_id: OrderId, reason: String },
+    OrderRefunded {
+        order_id: OrderId,
+        reason: String,
+        /// What went back; `None` from settlements older than disputes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<Money>,
+        /// Only part went back (a dispute's split, a partner's partial refund after
+        /// release): the rest stays with the store.
+        #[serde(default)]
+        partial: bool,
+    },
 
     // ---- settlement → broker
     /// Escrow went to the store (and the fees): the order is complete.
@@ -338,7 +348,7 @@ pub fn one_of_each() -> Vec<Message> {
         Message::OrderPaid { order_id: o() },
         Message::PaymentRefused { order_id: o(), reason: "r".into() },
         Message::OrderExpired { order_id: o() },
-        Message::OrderRefunded { order_id: o(), reason: "r".into() },
+        Message::OrderRefunded { order_id: o(), reason: "r".into(), amount: None, partial: false },
         Message::CancelDecided { order_id: o(), accepted: true },
         Message::OrderShipped { order_id: o() },
         Message::OrderDelivered { order_id: o() },

@@ -16,6 +16,7 @@ mod console;
 mod crash;
 mod delivery;
 mod demo;
+mod disputes;
 mod foundation;
 mod holds;
 mod hostile;

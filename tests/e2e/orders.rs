@@ -395,7 +395,8 @@ async fn a_paid_order_is_cancelled_only_as_delivery_decides_and_messages_may_com
     let v = w.read(&order, &cap).await.expect(200);
     assert_eq!(v["reason"], "changed my mind");
     // The refund that follows, repeats and late decisions change nothing more.
-    let refunded = Message::OrderRefunded { order_id: id.clone(), reason: "cancelled".into() };
+    let refunded =
+        Message::OrderRefunded { order_id: id.clone(), reason: "cancelled".into(), amount: None, partial: false };
     assert_eq!(w.tell(ServiceName::Settlement, refunded.clone()).await, 204);
     assert_eq!(w.tell(ServiceName::Settlement, refunded).await, 204);
     assert_eq!(

@@ -94,7 +94,16 @@ pub fn buyer_takes_offer(
     }
 }
 
-/// The buyer (or time) hands the dispute to the arbiter.
+/// The buyer declines the store's offer and hands the dispute to the arbiter. An open
+/// dispute is the store's to answer first (time escalates it if the store stays silent).
+pub fn buyer_escalates(current: DisputeStatus) -> Result<Next, NotNow> {
+    match current {
+        DisputeStatus::Offered => Ok(Next::Escalated),
+        _ => Err(NotNow { current }),
+    }
+}
+
+/// Time hands an unanswered dispute, or a lapsed offer, to the arbiter.
 pub fn escalate(current: DisputeStatus) -> Result<Next, NotNow> {
     match current {
         DisputeStatus::Open | DisputeStatus::Offered => Ok(Next::Escalated),

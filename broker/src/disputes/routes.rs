@@ -27,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/orders/{order_id}/disputes/{dispute_id}/escalate", web::post().to(escalate))
         .route("/v1/seller/disputes/{dispute_id}/responses", web::post().to(respond))
         .route("/v1/arbiter/disputes", web::get().to(queue))
+        .route("/v1/arbiter/disputes/{dispute_id}", web::get().to(read_file))
         .route("/v1/arbiter/disputes/{dispute_id}/decision", web::post().to(decide));
 }
 
@@ -129,6 +130,29 @@ pub async fn queue(state: web::Data<State>, _op: Operator<Arbiter>, q: web::Quer
     Ok(HttpResponse::Ok().json(DisputeFiles { disputes: files }))
 }
 
+/// One dispute file, in any status (each read is in the audit log, as every operator
+/// request is).
+#[utoipa::path(get, tag = "disputes", path = "/v1/arbiter/disputes/{dispute_id}",
+    params(("dispute_id" = String, Path)),
+    responses((status = 200, body = DisputeFile), (status = 404, description = "not_found")),
+    security(("operator" = [])))]
+pub async fn read_file(
+    state: web::Data<State>,
+    _op: Operator<Arbiter>,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let dispute = DisputeId::parse(&path)?;
+    let f = state
+        .core
+        .db
+        .read(move |c| {
+            let d = disputes::get(c, &dispute)?.ok_or(BrokerError::NotFound("dispute"))?;
+            file(c, &d)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(f))
+}
+
 #[derive(serde::Deserialize)]
 pub struct Queue {
     status: Option<String>,
@@ -222,7 +246,7 @@ async fn buyer_step(state: &State, caller: OrderCaller, path: (String, String), 
             let next = if take {
                 domain::buyer_takes_offer(d.status, d.offer_percent, lapsed, paid)
             } else {
-                domain::escalate(d.status)
+                domain::buyer_escalates(d.status)
             }
             .map_err(not_now)?;
             let outcome = take.then_some(Outcome::Split);

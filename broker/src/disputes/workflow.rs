@@ -6,6 +6,7 @@
 use super::domain::{self, Closed, DisputeReason, DisputeStatus, Next, OrderFacts, Outcome};
 use super::store::{self as disputes, DisputeRow};
 use crate::error::{BrokerError, Code, Result};
+use crate::orders::domain::Notice;
 use crate::orders::settings::OrderSettings;
 use crate::orders::store as orders;
 use shared::config::ServiceName;
@@ -62,6 +63,7 @@ pub fn open(
     disputes::add_message(conn, &id, "buyer", &message)?;
     let m = Message::DisputeOpened { dispute_id: id.clone(), order_id: order_id.clone() };
     shared::outbox::send(conn, ServiceName::Broker, ServiceName::Settlement, m)?;
+    crate::orders::workflow::notify(conn, settings, order_id, Notice::Dispute(DisputeStatus::Open))?;
     Ok(disputes::get(conn, &id)?.ok_or(BrokerError::NotFound("dispute"))?)
 }
 
@@ -101,10 +103,57 @@ pub fn apply(
             shared::outbox::send(conn, ServiceName::Broker, ServiceName::Settlement, m)?;
         }
     }
+    crate::orders::workflow::notify(conn, settings, &dispute.order_id, Notice::Dispute(to))?;
     Ok(disputes::get(conn, &dispute.id)?.ok_or(BrokerError::NotFound("dispute"))?)
 }
 
 /// What the buyer paid for the order: what a full refund gives back.
 pub fn paid(conn: &mut AnyConnection, dispute: &DisputeRow) -> Result<Money> {
     Ok(orders::get(conn, &dispute.order_id)?.ok_or(BrokerError::NotFound("order"))?.amount)
+}
+
+/// Settlement carried out the order's decision (the order is refunded, partly refunded or
+/// complete): its dispute closes. Anything else (no dispute, one closed already) is left.
+pub fn executed(conn: &mut AnyConnection, order_id: &OrderId) -> Result<()> {
+    if let Some(d) = disputes::of_order(conn, order_id)? {
+        if d.status == DisputeStatus::Decided {
+            disputes::move_status(conn, &d.id, DisputeStatus::Decided, DisputeStatus::Closed)?;
+        }
+    }
+    Ok(())
+}
+
+/// Hands to the arbiter the disputes the store left unanswered past `respond_by` and the
+/// offers that lapsed; returns how many. Each is its own transaction and a conditional
+/// move, so copies of the broker sweep side by side and a restart loses nothing.
+pub async fn escalate_overdue(core: &shared::server::Core, settings: &OrderSettings) -> Result<usize> {
+    let due = core.db.read(|c| Ok::<_, BrokerError>(disputes::overdue(c, now(), 100)?)).await?;
+    let mut escalated = 0;
+    for id in due {
+        let settings = settings.clone();
+        let moved = core
+            .db
+            .write(move |c| {
+                let Some(d) = disputes::get(c, &id)? else { return Ok(false) };
+                let at = now();
+                let overdue = match d.status {
+                    DisputeStatus::Open => d.respond_by <= at,
+                    DisputeStatus::Offered => d.offer_expires_at.is_some_and(|t| t <= at),
+                    _ => false,
+                };
+                if !overdue {
+                    return Ok(false);
+                }
+                let Ok(next) = domain::escalate(d.status) else { return Ok(false) };
+                match apply(c, &settings, &d, next, None, false) {
+                    Ok(_) => Ok(true),
+                    // Another copy or a party moved it first.
+                    Err(BrokerError::Refused { code: Code::OrderChanged, .. }) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        escalated += usize::from(moved);
+    }
+    Ok(escalated)
 }

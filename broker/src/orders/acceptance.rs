@@ -93,6 +93,14 @@ pub fn spawn(core: Core, settings: OrderSettings) {
                 }
                 Err(e) => tracing::warn!(error = %e, "acceptance sweep failed"),
             }
+            match crate::disputes::workflow::escalate_overdue(&core, &settings).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(escalated = n, "unanswered disputes and lapsed offers went to the arbiter");
+                    core.kick();
+                }
+                Err(e) => tracing::warn!(error = %e, "dispute escalation sweep failed"),
+            }
         }
     });
 }

@@ -43,7 +43,10 @@ pub enum Event {
     // From the other services:
     Paid,
     PaymentRefused,
-    Refunded,
+    /// Money went back to the buyer: all of it, or `partial`ly (the store keeps the rest).
+    Refunded {
+        partial: bool,
+    },
     CancelDecided {
         accepted: bool,
     },
@@ -114,13 +117,18 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::PaymentRefused, S::AwaitingPayment) => Ok(Step::To(S::Cancelled)),
         (E::PaymentRefused, _) => Ok(Step::Unchanged),
 
-        // The money went back (a cancellation delivery accepted, an abandoned shipment).
-        // A dispute's refund ends the order through the dispute's own outcome.
-        (
-            E::Refunded,
-            S::Delivered | S::Completed | S::Disputed | S::PartiallyRefunded | S::Refunded | S::Cancelled,
-        ) => Ok(Step::Unchanged),
-        (E::Refunded, _) => Ok(Step::To(S::Cancelled)),
+        // After the goods were handed over: a dispute's decision, or a chargeback the
+        // partner reported after release.
+        (E::Refunded { partial: true }, S::Delivered | S::Completed | S::Disputed) => {
+            Ok(Step::To(S::PartiallyRefunded))
+        }
+        (E::Refunded { partial: false }, S::Delivered | S::Completed | S::Disputed | S::PartiallyRefunded) => {
+            Ok(Step::To(S::Refunded))
+        }
+        (E::Refunded { .. }, S::PartiallyRefunded | S::Refunded | S::Cancelled | S::Expired) => Ok(Step::Unchanged),
+        // Before that (a cancellation delivery accepted, an abandoned shipment) the order
+        // ends there.
+        (E::Refunded { .. }, _) => Ok(Step::To(S::Cancelled)),
 
         (E::CancelDecided { accepted: true }, S::CancelRequested) => Ok(Step::To(S::Cancelled)),
         (E::CancelDecided { accepted: false }, S::CancelRequested) => Ok(Step::To(S::Paid)),
@@ -138,7 +146,8 @@ pub fn step(current: OrderStatus, event: Event, needs_approval: bool) -> Result<
         (E::Delivered, _) => Ok(Step::Unchanged),
 
         // Settlement alone decides that time is up, and only for orders it was told of.
-        (E::Released, S::Delivered) => Ok(Step::To(S::Completed)),
+        // A dispute decided for the store releases it too.
+        (E::Released, S::Delivered | S::Disputed) => Ok(Step::To(S::Completed)),
         // Released only after the broker accepted, which it does only once delivered.
         (E::Released, S::Paid | S::CancelRequested | S::Shipped) => Ok(Step::NotYet),
         (E::Released, _) => Ok(Step::Unchanged),
@@ -176,6 +185,12 @@ pub enum Notice {
     Delivered,
     /// Accepted and released: the store is paid.
     Completed,
+    /// A step of the order's dispute (the store hears of each).
+    Dispute(client::broker::disputes::DisputeStatus),
+    /// Money went back to the buyer after delivery (a dispute, a chargeback).
+    Refunded {
+        partial: bool,
+    },
 }
 
 /// Everything a move from `from` to `to` causes besides the status change itself.
@@ -223,7 +238,10 @@ pub fn effects(from: OrderStatus, to: OrderStatus) -> Effects {
         S::Completed => e.notice = Some(Notice::Completed),
         // The dispute's steps send their own notices.
         S::Disputed => {}
-        S::PartiallyRefunded | S::Refunded => e.close = true,
+        S::PartiallyRefunded | S::Refunded => {
+            e.close = true;
+            e.notice = Some(Notice::Refunded { partial: to == S::PartiallyRefunded });
+        }
         S::Cancelled => {
             e.tell_settlement_cancelled = from == S::AwaitingPayment;
             e.release_stock = !from.goods_moved();
@@ -525,11 +543,11 @@ mod tests {
         assert_eq!(step(S::Shipped, E::Paid, false), Ok(Step::Unchanged));
         assert_eq!(step(S::Delivered, E::Shipped, false), Ok(Step::Unchanged));
         assert_eq!(step(S::Delivered, E::Delivered, false), Ok(Step::Unchanged));
-        assert_eq!(step(S::Cancelled, E::Refunded, false), Ok(Step::Unchanged));
+        assert_eq!(step(S::Cancelled, E::Refunded { partial: false }, false), Ok(Step::Unchanged));
         assert_eq!(step(S::Cancelled, E::Paid, false), Ok(Step::Unchanged));
         // A refund ends any open order, even one in transit (an abandoned shipment).
         for s in [S::AwaitingPayment, S::Paid, S::CancelRequested, S::Shipped] {
-            assert_eq!(step(s, E::Refunded, false), Ok(Step::To(S::Cancelled)));
+            assert_eq!(step(s, E::Refunded { partial: false }, false), Ok(Step::To(S::Cancelled)));
         }
         assert_eq!(step(S::AwaitingPayment, E::PaymentRefused, false), Ok(Step::To(S::Cancelled)));
         assert_eq!(step(S::Paid, E::PaymentRefused, false), Ok(Step::Unchanged));

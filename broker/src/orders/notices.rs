@@ -6,6 +6,7 @@
 //! much or where; the buyer reads the rest with the order's capability.
 
 use super::domain::Notice;
+use client::broker::disputes::DisputeStatus;
 use shared::ids::OrderId;
 use shared::money::Money;
 use shared::time::Timestamp;
@@ -34,8 +35,8 @@ pub struct Summary {
 pub fn audiences(notice: Notice) -> &'static [Audience] {
     match notice {
         Notice::ApprovalNeeded => &[Audience::Manufacturer, Audience::Seller, Audience::Buyer],
-        // The buyer's contact went at delivery.
-        Notice::Completed => &[Audience::Seller],
+        // The buyer's contact went at delivery; the buyer follows a dispute on its page.
+        Notice::Completed | Notice::Dispute(_) | Notice::Refunded { .. } => &[Audience::Seller],
         _ => &[Audience::Seller, Audience::Buyer],
     }
 }
@@ -65,6 +66,9 @@ fn status(notice: Notice) -> &'static str {
         Notice::Shipped => "shipped",
         Notice::Delivered => "delivered",
         Notice::Completed => "completed",
+        Notice::Dispute(_) => "disputed",
+        Notice::Refunded { partial: true } => "partially_refunded",
+        Notice::Refunded { partial: false } => "refunded",
     }
 }
 
@@ -125,8 +129,16 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
         ),
         (Notice::Completed, _) => (
             format!("Order {id} complete"),
-            "The buyer accepted the order: its amount is released to your balance.".to_string(),
+            "The order is complete: its amount is released to your balance.".to_string(),
         ),
+        (Notice::Dispute(step), _) => dispute_mail(id, step),
+        (Notice::Refunded { partial: true }, _) => (
+            format!("Order {id} partly refunded"),
+            "Part of the order's amount went back to the buyer; the rest is released\nto your balance.".to_string(),
+        ),
+        (Notice::Refunded { partial: false }, _) => {
+            (format!("Order {id} refunded"), "The order's amount went back to the buyer.".to_string())
+        }
     };
     if to == Audience::Buyer {
         let body = format!(
@@ -150,6 +162,26 @@ pub fn compose(notice: Notice, to: Audience, s: &Summary) -> (String, String) {
     (subject, body)
 }
 
+/// The store's mail for a step of the order's dispute; what was said is read on the
+/// dispute's page, never in the mail.
+fn dispute_mail(id: &OrderId, step: DisputeStatus) -> (String, String) {
+    let (what, lead) = match step {
+        DisputeStatus::Open => (
+            "dispute opened",
+            "The buyer opened a dispute. Answer it in your seller desk: accept (a full\nrefund), offer a partial refund, or contest. Unanswered, it goes to the arbiter.",
+        ),
+        DisputeStatus::Offered => ("refund offered", "Your partial refund offer is with the buyer."),
+        DisputeStatus::Escalated => ("dispute escalated", "The dispute went to the arbiter, who decides it."),
+        DisputeStatus::Decided => ("dispute decided", "The dispute is decided; the seller desk shows the decision."),
+        DisputeStatus::AwaitingReturn => (
+            "return required",
+            "The dispute is decided with a return: nothing moves until the goods are back.",
+        ),
+        DisputeStatus::Closed => ("dispute closed", "The dispute's decision was carried out."),
+    };
+    (format!("Order {id}: {what}"), lead.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +200,7 @@ mod tests {
         }
     }
 
-    const EVERY_NOTICE: [Notice; 12] = [
+    const EVERY_NOTICE: [Notice; 15] = [
         Notice::Placed,
         Notice::ConfirmationNeeded,
         Notice::ApprovalNeeded,
@@ -181,6 +213,9 @@ mod tests {
         Notice::Shipped,
         Notice::Delivered,
         Notice::Completed,
+        Notice::Dispute(DisputeStatus::Open),
+        Notice::Refunded { partial: true },
+        Notice::Refunded { partial: false },
     ];
 
     #[test]

@@ -586,6 +586,13 @@ fn summary(ctx: &Context, order: &Order) -> Summary {
     }
 }
 
+/// Mails `notice` about the order outside a status move (a dispute's steps).
+pub fn notify(conn: &mut AnyConnection, settings: &OrderSettings, id: &OrderId, notice: Notice) -> Result<()> {
+    let order = store::get(conn, id)?.ok_or(BrokerError::NotFound("order"))?;
+    let (store_row, product) = surroundings(conn, &order)?;
+    mail(conn, &Context { settings, store: &store_row, product: &product }, &order, notice)
+}
+
 fn mail(conn: &mut AnyConnection, ctx: &Context, order: &Order, notice: Notice) -> Result<()> {
     for to in notices::audiences(notice) {
         mail_to(conn, ctx, order, notice, *to)?;

@@ -83,6 +83,55 @@ impl Broker {
         self.api.post(&format!("/v1/orders/{}/capability", enc(order)), serde_json::json!({})).await?.into_answer()
     }
 
+    /// `POST /v1/orders/{order_id}/disputes` (the capability): the buyer opens the order's
+    /// dispute.
+    pub async fn open_dispute(&self, order: &str, body: &disputes::OpenDispute) -> Answer<disputes::DisputeView> {
+        self.api.post_json(&format!("/v1/orders/{}/disputes", enc(order)), body).await?.into_answer()
+    }
+
+    /// `GET /v1/orders/{order_id}/disputes/{dispute_id}` (the capability, or the store's
+    /// seller).
+    pub async fn dispute(&self, order: &str, dispute: &str) -> Answer<disputes::DisputeView> {
+        self.api.get(&format!("/v1/orders/{}/disputes/{}", enc(order), enc(dispute))).await?.into_answer()
+    }
+
+    /// `POST /v1/orders/{order_id}/disputes/{dispute_id}/accept` (the capability): the
+    /// buyer takes the store's offer.
+    pub async fn take_offer(&self, order: &str, dispute: &str) -> Answer<disputes::DisputeView> {
+        let path = format!("/v1/orders/{}/disputes/{}/accept", enc(order), enc(dispute));
+        self.api.post(&path, serde_json::json!({})).await?.into_answer()
+    }
+
+    /// `POST /v1/orders/{order_id}/disputes/{dispute_id}/escalate` (the capability).
+    pub async fn escalate(&self, order: &str, dispute: &str) -> Answer<disputes::DisputeView> {
+        let path = format!("/v1/orders/{}/disputes/{}/escalate", enc(order), enc(dispute));
+        self.api.post(&path, serde_json::json!({})).await?.into_answer()
+    }
+
+    /// `POST /v1/seller/disputes/{dispute_id}/responses` (the store's seller).
+    pub async fn answer_dispute(&self, dispute: &str, body: &disputes::StoreResponse) -> Answer<disputes::DisputeView> {
+        self.api.post_json(&format!("/v1/seller/disputes/{}/responses", enc(dispute)), body).await?.into_answer()
+    }
+
+    /// `GET /v1/arbiter/disputes?status=` (an arbiter): the queue, escalated by default.
+    pub async fn dispute_queue(&self, status: Option<&str>) -> Answer<disputes::DisputeFiles> {
+        let path = match status {
+            Some(s) => format!("/v1/arbiter/disputes?status={}", enc(s)),
+            None => "/v1/arbiter/disputes".to_string(),
+        };
+        self.api.get(&path).await?.into_answer()
+    }
+
+    /// `GET /v1/arbiter/disputes/{dispute_id}` (an arbiter): one file.
+    pub async fn dispute_file(&self, dispute: &str) -> Answer<disputes::DisputeFile> {
+        self.api.get(&format!("/v1/arbiter/disputes/{}", enc(dispute))).await?.into_answer()
+    }
+
+    /// `POST /v1/arbiter/disputes/{dispute_id}/decision` (an arbiter).
+    pub async fn decide(&self, dispute: &str, body: &disputes::ArbiterDecision) -> Answer<disputes::DisputeView> {
+        self.api.post_json(&format!("/v1/arbiter/disputes/{}/decision", enc(dispute)), body).await?.into_answer()
+    }
+
     /// `GET /v1/unions`: the directory of regional unions, each with its stores.
     pub async fn unions(&self, limit: i64) -> Answer<UnionList> {
         self.api.get(&format!("/v1/unions?limit={limit}")).await?.into_answer()

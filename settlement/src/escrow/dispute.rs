@@ -10,9 +10,10 @@ use crate::payments::store as payments;
 use crate::refunds::{domain as refunds, workflow::write};
 use crate::schema::dispute_decisions;
 use diesel::prelude::*;
-use shared::config::FeeConfig;
+use shared::config::{FeeConfig, ServiceName};
 use shared::db::AnyConnection;
 use shared::ids::{DisputeId, OrderId};
+use shared::messages::Message;
 use shared::money::Money;
 
 /// The buyer opened a dispute: a captured order is held (`disputed`). An order settlement
@@ -53,8 +54,8 @@ pub fn execute(
     if order.status != OrderStatus::Disputed {
         return Ok(None);
     }
-    let plan =
-        refunds::dispute_refund(&order, &payments::of_order(conn, order_id)?, refund, &format!("dispute {dispute}"));
+    let reason = format!("dispute {dispute}");
+    let plan = refunds::dispute_refund(&order, &payments::of_order(conn, order_id)?, refund, &reason);
     let refunded = Money::new(order.paid - plan.paid, order.currency);
     write(conn, &plan)?;
     let mut released = Money::zero(order.currency);
@@ -63,6 +64,16 @@ pub fn execute(
         let held = crate::ledger::store::owed(conn, &crate::ledger::Account::Escrow(order_id.clone()), order.currency)?;
         release_from(conn, order_id, fees, OrderStatus::Disputed, to)?;
         released = held;
+    }
+    // The broker learns the outcome once: the order refunded (wholly or in part, the rest
+    // released) or completed. Delivery has nothing to stop: the goods were handed over.
+    let messages = if refunded.amount == 0 {
+        vec![(ServiceName::Broker, Message::EscrowReleased { order_id: order_id.clone() })]
+    } else {
+        refunds::refunded(order_id, &reason, refunded, released.amount > 0, false)
+    };
+    for (to, m) in messages {
+        shared::outbox::send(conn, ServiceName::Settlement, to, m)?;
     }
     diesel::insert_into(dispute_decisions::table)
         .values((

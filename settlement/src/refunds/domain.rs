@@ -107,10 +107,18 @@ fn refund(order: &OrderRow, payment: &PaymentRow, amount: Money, txn: &mut Trans
     })
 }
 
-/// The broker ends the order; when the money was still in escrow (nothing delivered yet),
-/// delivery also stops a shipment that has not left.
-fn refunded(order: &OrderId, reason: &str, stop_shipment: bool) -> Vec<(ServiceName, Message)> {
-    let refunded = Message::OrderRefunded { order_id: order.clone(), reason: reason.to_string() };
+/// What the broker is told of a refund of `amount` (`partial` when the store keeps the
+/// rest); when the money was still in escrow (nothing delivered yet), delivery also stops a
+/// shipment that has not left.
+pub fn refunded(
+    order: &OrderId,
+    reason: &str,
+    amount: Money,
+    partial: bool,
+    stop_shipment: bool,
+) -> Vec<(ServiceName, Message)> {
+    let refunded =
+        Message::OrderRefunded { order_id: order.clone(), reason: reason.to_string(), amount: Some(amount), partial };
     let mut out = Vec::new();
     if stop_shipment {
         out.push((ServiceName::Delivery, refunded.clone()));
@@ -133,8 +141,19 @@ pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, rea
         | OrderStatus::PartiallyRefunded)
             if paid == 0 =>
         {
-            (OrderStatus::Refunded, None, refunded(&order.order_id, reason, from == OrderStatus::Captured))
+            let whole = Money::new(order.paid, order.currency);
+            (
+                OrderStatus::Refunded,
+                None,
+                refunded(&order.order_id, reason, whole, false, from == OrderStatus::Captured),
+            )
         }
+        // A chargeback after release: the store keeps the rest, the broker's order shows it.
+        OrderStatus::Released | OrderStatus::PartiallyRefunded => (
+            OrderStatus::PartiallyRefunded,
+            None,
+            refunded(&order.order_id, reason, Money::new(order.paid - paid, order.currency), true, false),
+        ),
         same => (same, order.partial_since, Vec::new()),
     };
     Ok(Plan {
@@ -207,7 +226,8 @@ pub fn order_refund(order: &OrderRow, payments: &[PaymentRow], why: OrderRefund,
     if end == OrderStatus::Refunded {
         // Delivery asked for an undeliverable order's refund itself.
         let stop_shipment = from == OrderStatus::Captured && why != OrderRefund::Undeliverable;
-        messages = refunded(&order.order_id, reason, stop_shipment);
+        let whole = Money::new(order.paid - paid, order.currency);
+        messages = refunded(&order.order_id, reason, whole, false, stop_shipment);
     }
     if end == OrderStatus::Expired {
         messages.push((ServiceName::Broker, Message::OrderExpired { order_id: order.order_id.clone() }));

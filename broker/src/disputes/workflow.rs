@@ -64,7 +64,7 @@ pub fn open(
     let m = Message::DisputeOpened { dispute_id: id.clone(), order_id: order_id.clone() };
     shared::outbox::send(conn, ServiceName::Broker, ServiceName::Settlement, m)?;
     crate::orders::workflow::notify(conn, settings, order_id, Notice::Dispute(DisputeStatus::Open))?;
-    Ok(disputes::get(conn, &id)?.ok_or(BrokerError::NotFound("dispute"))?)
+    disputes::get(conn, &id)?.ok_or(BrokerError::NotFound("dispute"))
 }
 
 /// Applies a step the rules allowed: the dispute's move, and for a decision what
@@ -104,7 +104,7 @@ pub fn apply(
         }
     }
     crate::orders::workflow::notify(conn, settings, &dispute.order_id, Notice::Dispute(to))?;
-    Ok(disputes::get(conn, &dispute.id)?.ok_or(BrokerError::NotFound("dispute"))?)
+    disputes::get(conn, &dispute.id)?.ok_or(BrokerError::NotFound("dispute"))
 }
 
 /// What the buyer paid for the order: what a full refund gives back.

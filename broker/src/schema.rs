@@ -210,6 +210,7 @@ diesel::table! {
         pay_by -> Nullable<Timestamp>,
         accept_by -> Nullable<Timestamp>,
         accepted_at -> Nullable<Timestamp>,
+        dispute_id -> Nullable<Text>,
     }
 }
 

@@ -199,16 +199,69 @@
     } else {
       $("#o-shipment").textContent = "starts once paid";
     }
-    const closed = ["cancelled", "delivered", "completed", "expired"].includes(v.status);
+    const closed = ["cancelled", "delivered", "completed", "expired", "disputed", "refunded", "partially_refunded"].includes(v.status);
     const toAccept = v.status === "delivered" && !v.accepted_at;
     $("#accept-box").hidden = !toAccept;
     $("#accept-by").textContent = toAccept && v.accept_by
       ? "If you do nothing, it is accepted for you on " + new Date(v.accept_by).toLocaleString() + "." : "";
     $("#accepted").hidden = !v.accepted_at;
+    const mayDispute = !v.dispute_id && !v.accepted_at && ["paid", "shipped", "delivered"].includes(v.status);
+    $("#dispute-box").hidden = !mayDispute;
+    await loadDispute(v.dispute_id);
     $("#cancel-box").hidden = closed || v.status === "shipped" || v.status === "cancel_requested";
     $("#address-box").hidden = closed;
     await loadMessages();
   }
+
+  let disputeId = null;
+
+  async function loadDispute(id) {
+    disputeId = id || null;
+    $("#dispute-view").hidden = !id;
+    if (!id) return;
+    const r = await call("", "GET", "/v1/orders/" + encodeURIComponent(orderId) + "/disputes/" + encodeURIComponent(id), code);
+    if (!r.ok) return;
+    const d = r.data;
+    $("#d-status").textContent = d.status.replace(/_/g, " ");
+    $("#d-respond").textContent = new Date(d.respond_by).toLocaleString();
+    $("#d-offer").textContent = d.offer ? d.offer.refund_percent + " % back (" + money(d.offer.refund) + "), until " + new Date(d.offer.expires_at).toLocaleString() : "none";
+    $("#d-decision").textContent = d.decision ? d.decision.outcome + ": " + money(d.decision.refund) + " back to you" : "not yet";
+    $("#d-offer-actions").hidden = d.status !== "offered";
+    const list = $("#d-thread");
+    list.replaceChildren();
+    (d.messages || []).forEach((m) => {
+      const li = document.createElement("li");
+      const who = document.createElement("strong");
+      who.textContent = ({ buyer: "You", store: "The store", arbiter: "The arbiter" }[m.from] || m.from) + ": ";
+      li.appendChild(who);
+      li.appendChild(document.createTextNode(m.text));
+      list.appendChild(li);
+    });
+  }
+
+  $("#dispute-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = $("#open-dispute");
+    if (button.disabled) return;
+    button.disabled = true;
+    $("#dispute-error").textContent = "";
+    const body = { reason: $("#dispute-reason").value, message: $("#dispute-message").value };
+    const r = await call("", "POST", "/v1/orders/" + encodeURIComponent(orderId) + "/disputes", code, body);
+    if (r.ok) await load();
+    else $("#dispute-error").textContent = showError("", r).detail;
+    button.disabled = false;
+  });
+
+  async function disputeStep(step) {
+    if (!disputeId) return;
+    $("#d-error").textContent = "";
+    const path = "/v1/orders/" + encodeURIComponent(orderId) + "/disputes/" + encodeURIComponent(disputeId) + "/" + step;
+    const r = await call("", "POST", path, code);
+    if (r.ok) await load();
+    else $("#d-error").textContent = showError("", r).detail;
+  }
+  $("#take-offer").addEventListener("click", () => disputeStep("accept"));
+  $("#escalate").addEventListener("click", () => disputeStep("escalate"));
 
   async function loadMessages() {
     const r = await call("", "GET", "/v1/orders/" + encodeURIComponent(orderId) + "/messages", code);

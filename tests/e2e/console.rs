@@ -68,7 +68,7 @@ async fn support_reads_orders_as_their_store_sees_them_and_the_stores_with_their
 }
 
 /// The console's session cookie after signing in as `email`.
-async fn console_session(m: &TestMarket, c: &reqwest::Client, email: &str) -> String {
+pub(crate) async fn console_session(m: &TestMarket, c: &reqwest::Client, email: &str) -> String {
     let r =
         post_form(c, format!("{}/console/sign-in", m.broker), None, &[("email", email), ("password", PASSWORD)]).await;
     assert_eq!(r.status().as_u16(), 303);
@@ -78,7 +78,7 @@ async fn console_session(m: &TestMarket, c: &reqwest::Client, email: &str) -> St
     cookie.split(';').next().unwrap().to_string()
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
     page[at..at + 32].to_string()
 }

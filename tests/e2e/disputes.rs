@@ -3,8 +3,10 @@
 //! arbiter decides from a file that names nobody, and settlement executes each decision
 //! exactly once.
 
+use crate::browser::no_redirects;
+use crate::console::{console_session, csrf_of};
 use crate::flows::{north_address, SettledAs, ADDRESS_LINE, RECIPIENT};
-use crate::helpers::{Expect, TestMarket, PASSWORD};
+use crate::helpers::{post_form, Expect, TestMarket, PASSWORD};
 use crate::operators::{operator, sign_in};
 use client::broker::disputes::{
     ArbiterDecision, DisputeReason, DisputeStatus, DisputeView, OpenDispute, Outcome, StoreAction, StoreResponse,
@@ -321,6 +323,71 @@ async fn windows_bound_disputes_and_unanswered_ones_go_to_the_arbiter() {
         .open_dispute(done.order.as_str(), &claim(DisputeReason::Damaged))
         .await
         .refused(409, "dispute_window_closed");
+}
+
+#[tokio::test]
+async fn the_seller_answers_on_the_desk_and_the_arbiter_decides_in_the_console() {
+    let m = TestMarket::spawn().await;
+    let d = delivered(&m, "Desk").await;
+    let opened =
+        m.broker_as(Some(&d.capability)).open_dispute(d.order.as_str(), &claim(DisputeReason::Damaged)).await.done();
+    let c = no_redirects();
+
+    // The seller's desk links the dispute; its page takes the answer.
+    let signed_in = post_form(
+        &c,
+        format!("{}/seller/sign-in", m.broker),
+        None,
+        &[("email", d.seller_email.as_str()), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(signed_in.status().as_u16(), 303);
+    let seller = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let desk =
+        c.get(format!("{}/seller", m.broker)).header("cookie", &seller).send().await.unwrap().text().await.unwrap();
+    let page_path = format!("/seller/orders/{}/disputes/{}", d.order, opened.dispute_id);
+    assert!(desk.contains(&page_path), "{desk}");
+    let page = c.get(format!("{}{page_path}", m.broker)).header("cookie", &seller).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("The lid is cracked.") && page.contains("dispute-answer-form"), "{page}");
+    // Another origin's post answers nothing.
+    let foreign = c
+        .post(format!("{}{page_path}", m.broker))
+        .header("cookie", &seller)
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("action", "accept"), ("message", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    let contest = [("action", "contest"), ("refund_percent", ""), ("message", "It left here intact.")];
+    let answered = post_form(&c, format!("{}{page_path}", m.broker), Some(&seller), &contest).await;
+    assert_eq!(answered.status().as_u16(), 303);
+    dispute_shows(&m, &d, &opened, DisputeStatus::Escalated).await;
+
+    // The arbiter's console: the queue links the file, whose form decides a split.
+    arbiter(&m, "judge@ops.example").await;
+    let judge = console_session(&m, &c, "judge@ops.example").await;
+    let console =
+        c.get(format!("{}/console", m.broker)).header("cookie", &judge).send().await.unwrap().text().await.unwrap();
+    let file_path = format!("/console/disputes/{}", opened.dispute_id);
+    assert!(console.contains(&file_path), "{console}");
+    let file =
+        c.get(format!("{}{file_path}", m.broker)).header("cookie", &judge).send().await.unwrap().text().await.unwrap();
+    assert!(file.contains("It left here intact.") && file.contains("decision-form"), "{file}");
+    for secret in [ADDRESS_LINE, RECIPIENT, SELLER_NAME, d.seller_email.as_str()] {
+        assert!(!file.contains(secret) && !console.contains(secret), "{secret} in the console");
+    }
+    let csrf = csrf_of(&file);
+    let split = [("csrf", csrf.as_str()), ("outcome", "split"), ("refund", "15.00"), ("note", "Half the damage.")];
+    let decided = post_form(&c, format!("{}{file_path}/decision", m.broker), Some(&judge), &split).await;
+    assert_eq!(decided.status().as_u16(), 303);
+    let settled = m.settled(&d.order, &d.capability, SettledAs::PartiallyRefunded).await;
+    assert_eq!(settled.paid.amount, PRICE - 1_500);
+    m.broker_shows(&d.order, &d.capability, OrderStatus::PartiallyRefunded).await;
+    // 3 % of the 25.00 released.
+    assert_eq!(available(&m, &d).await, Money::new(2_500 - 75, Currency::EUR));
 }
 
 /// How many messages of `kind` about `order` the broker has written to its outbox.

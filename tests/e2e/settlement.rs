@@ -910,7 +910,9 @@ async fn concurrent_flows_across_orders_and_partners_keep_the_ledger_sound() {
     }
     futures_util::future::join_all(jobs).await;
     for o in delivered {
-        assert_eq!(view(&m, &o.id).await["status"], "released");
+        // Released; or released with a part refunded afterwards (a chargeback).
+        let status = view(&m, &o.id).await["status"].clone();
+        assert!(status == "released" || status == "partially_refunded", "{status}");
     }
     for o in cancelled {
         let v = view(&m, &o.id).await;

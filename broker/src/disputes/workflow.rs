@@ -52,11 +52,11 @@ pub fn open(
             "the goods are still on their way; a dispute opens once the promised delivery has passed",
         ),
     })?;
+    let id = DisputeId::generate();
     // Only while nobody accepted: the window's sweep writes the same row.
-    if !orders::mark_disputed(conn, order_id, order.status)? {
+    if !orders::mark_disputed(conn, order_id, order.status, &id)? {
         return Err(BrokerError::refused(Code::OrderChanged, "the order changed meanwhile; try again"));
     }
-    let id = DisputeId::generate();
     if !disputes::open(conn, &id, order_id, reason, at + settings.dispute_answer_within(), order.amount.currency)? {
         return Err(BrokerError::refused(Code::DisputeExists, "this order has a dispute already"));
     }

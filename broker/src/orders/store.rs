@@ -6,7 +6,7 @@ use crate::schema::{order_contacts, order_messages, orders};
 use diesel::prelude::*;
 use shared::crypto::Sealed;
 use shared::db::AnyConnection;
-use shared::ids::{OrderId, ProductId, SellerId, StoreId};
+use shared::ids::{DisputeId, OrderId, ProductId, SellerId, StoreId};
 use shared::money::{Currency, Money};
 use shared::time::{now, Timestamp};
 
@@ -39,6 +39,8 @@ pub struct Order {
     pub accept_by: Option<Timestamp>,
     /// When the buyer accepted, or the window's end accepted for them.
     pub accepted_at: Option<Timestamp>,
+    /// The order's dispute, once the buyer opened one.
+    pub dispute_id: Option<DisputeId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -70,6 +72,7 @@ struct OrderRow {
     pay_by: Option<Timestamp>,
     accept_by: Option<Timestamp>,
     accepted_at: Option<Timestamp>,
+    dispute_id: Option<DisputeId>,
 }
 
 impl OrderRow {
@@ -97,6 +100,7 @@ impl OrderRow {
             pay_by: self.pay_by,
             accept_by: self.accept_by,
             accepted_at: self.accepted_at,
+            dispute_id: self.dispute_id,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -223,11 +227,16 @@ pub fn mark_accepted(conn: &mut AnyConnection, id: &OrderId, at: Timestamp) -> Q
 
 /// The buyer disputes the order: from `from`, and only while nobody accepted it (the
 /// window's sweep writes the same row). `false` when that no longer holds.
-pub fn mark_disputed(conn: &mut AnyConnection, id: &OrderId, from: OrderStatus) -> QueryResult<bool> {
+pub fn mark_disputed(
+    conn: &mut AnyConnection,
+    id: &OrderId,
+    from: OrderStatus,
+    dispute: &DisputeId,
+) -> QueryResult<bool> {
     let n = diesel::update(
         orders::table.filter(orders::id.eq(id)).filter(orders::status.eq(from)).filter(orders::accepted_at.is_null()),
     )
-    .set((orders::status.eq(OrderStatus::Disputed), orders::updated_at.eq(now())))
+    .set((orders::status.eq(OrderStatus::Disputed), orders::dispute_id.eq(dispute), orders::updated_at.eq(now())))
     .execute(conn)?;
     Ok(n == 1)
 }

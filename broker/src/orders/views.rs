@@ -33,6 +33,7 @@ pub(super) fn buyer_view(o: Order, store: &Store, product: &Product) -> BuyerVie
         pay_by: o.pay_by,
         accept_by: o.accept_by,
         accepted_at: o.accepted_at,
+        dispute_id: o.dispute_id,
         created_at: o.created_at,
         updated_at: o.updated_at,
     }
@@ -55,6 +56,7 @@ pub(super) fn seller_view(o: Order, public: PublicPrice) -> SellerView {
         shipper_store_id: o.shipper_store_id,
         backorder: o.backorder,
         reason: o.reason,
+        dispute_id: o.dispute_id,
         created_at: o.created_at,
         updated_at: o.updated_at,
     }

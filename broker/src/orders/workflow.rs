@@ -291,6 +291,7 @@ pub fn place(conn: &mut AnyConnection, new: NewOrder, settings: &OrderSettings, 
         pay_by,
         accept_by: None,
         accepted_at: None,
+        dispute_id: None,
         created_at: t,
         updated_at: t,
     };

@@ -260,6 +260,40 @@ pub async fn order(state: web::Data<State>, req: HttpRequest, path: web::Path<St
                     }
                 }
                 p #accepted hidden { "You accepted this order; the store is paid." }
+                section #dispute-box hidden {
+                    h2 { "A problem with this order?" }
+                    p.muted { "Open a dispute instead of accepting: the money stays held. The store answers within three days; "
+                        "if you do not agree, an arbiter decides without ever learning who or where you are. "
+                        "Never write your name or an address here." }
+                    form #dispute-form {
+                        label for="dispute-reason" { "What is wrong" }
+                        select #dispute-reason name="reason" required {
+                            option value="damaged" { "It arrived damaged" }
+                            option value="not_as_described" { "It is not as described" }
+                            option value="not_received" { "It never reached me" }
+                            option value="other" { "Something else" }
+                        }
+                        label for="dispute-message" { "What happened" }
+                        textarea #dispute-message name="message" rows="3" required maxlength="2000" {}
+                        span.field-error #dispute-error role="alert" {}
+                        button #open-dispute type="submit" { "Open a dispute" }
+                    }
+                }
+                section #dispute-view hidden {
+                    h2 { "Your dispute" }
+                    dl.summary {
+                        dt { "Status" } dd #d-status {}
+                        dt { "The store answers by" } dd #d-respond {}
+                        dt { "Offer" } dd #d-offer {}
+                        dt { "Decision" } dd #d-decision {}
+                    }
+                    ol.thread #d-thread {}
+                    p #d-offer-actions hidden {
+                        button #take-offer type="button" { "Take the offer" } " "
+                        button #escalate type="button" { "Decline: let the arbiter decide" }
+                    }
+                    span.field-error #d-error role="alert" {}
+                }
                 section #cancel-box {
                     h2 { "Cancel" }
                     form #cancel-form {

@@ -1,6 +1,6 @@
 //! The operators' console at `/console`: orders in their store's view, the stores with the
 //! forms that suspend or lift (one store, or every store of a seller), the messages
-//! between services that wait or died (at all three services, each with retry and
+//! between services that wait or died, the arbiter's queue of disputes (see `arbiter`) (at all three services, each with retry and
 //! discard), a remittance run with what it paid and held back, and the audit logs. Server-rendered over the services' own admin API with the
 //! operator's own token, so each service checks the roles and records the action itself;
 //! under the storefront's rules (its CSP, no script needed). Every form carries a CSRF
@@ -23,7 +23,7 @@ use shared::config::ServiceName;
 use shared::ids::{MessageId, OrderId, SellerId, StoreId};
 use shared::outbox::{Listed, MessageStatus};
 
-fn frame() -> Frame {
+pub(super) fn frame() -> Frame {
     Frame { console: true, private: true, ..Frame::default() }
 }
 
@@ -42,12 +42,12 @@ fn csrf(session: &str) -> String {
     shared::crypto::sha256_hex(format!("console csrf\n{session}").as_bytes())[..32].to_string()
 }
 
-fn csrf_field(session: &str) -> Markup {
+pub(super) fn csrf_field(session: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(csrf(session)); }
 }
 
 /// The sign-in form again, and the session cookie cleared.
-fn session_ended(state: &State) -> HttpResponse {
+pub(super) fn session_ended(state: &State) -> HttpResponse {
     let mut page = DESK.sign_in_page(state, 401, Some("Your session ended; sign in again.".into()));
     let gone = view::cookie(state, CONSOLE_COOKIE, "", DESK.path, Some(0));
     if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&gone) {
@@ -59,14 +59,14 @@ fn session_ended(state: &State) -> HttpResponse {
 /// The session cookie, when it holds an operator's token that verifies here. Anything else
 /// (a buyer's or a seller's token, a forged or expired one) goes back to the sign-in form
 /// before a single service is called.
-async fn operator_session(state: &State, req: &HttpRequest) -> Option<String> {
+pub(super) async fn operator_session(state: &State, req: &HttpRequest) -> Option<String> {
     let session = cookie(req, CONSOLE_COOKIE)?;
     let claims = state.core.auth.verifier.verify(&session).await.ok()?;
     (claims.role == shared::auth::Role::Operator).then_some(session)
 }
 
 /// A form field or path that names nothing: said on the page, nothing sent anywhere.
-fn bad_input(state: &State, detail: &str) -> HttpResponse {
+pub(super) fn bad_input(state: &State, detail: &str) -> HttpResponse {
     let body =
         html! { p.error #console-notice role="alert" { (detail) } p { a href="/console" { "Back to the console" } } };
     view::respond(state, 400, frame(), "Operators' console", body)
@@ -74,7 +74,11 @@ fn bad_input(state: &State, detail: &str) -> HttpResponse {
 
 /// The session of a form post, once its origin and CSRF token are checked; or the page
 /// that refuses it.
-async fn session_of_form(state: &State, req: &HttpRequest, token: &str) -> Result<String, Box<HttpResponse>> {
+pub(super) async fn session_of_form(
+    state: &State,
+    req: &HttpRequest,
+    token: &str,
+) -> Result<String, Box<HttpResponse>> {
     if !same_origin(req, state) {
         return Err(Box::new(view::forbidden_origin(state)));
     }
@@ -99,7 +103,7 @@ fn admin_at(state: &State, req: &HttpRequest, service: ServiceName, session: &st
 }
 
 /// A section the operator's roles do not cover says so instead of failing the page.
-fn section<T>(answer: Answer<T>, id: &str, show: impl FnOnce(T) -> Markup) -> Markup {
+pub(super) fn section<T>(answer: Answer<T>, id: &str, show: impl FnOnce(T) -> Markup) -> Markup {
     match answer {
         Ok(v) => show(v),
         Err(Failure::Refused(r)) if r.status == 403 => html! { p.muted id=(id) { "Your roles do not cover this." } },
@@ -159,6 +163,7 @@ async fn dashboard_with(
         }
         audits.push((service, admin.latest_audit(50).await));
     }
+    let disputes = super::arbiter::queue_section(state, req, &session).await;
     let body = html! {
         @if let Some(outcome) = outcome { (outcome) }
         section #console-orders {
@@ -172,6 +177,11 @@ async fn dashboard_with(
                 button type="submit" { "Look up" }
             }
             (section(orders, "orders-refused", |o| orders_table(&o)))
+        }
+        section #console-disputes {
+            h2 { "Disputes for the arbiter" }
+            p.muted { "Escalated disputes, oldest first; each file is read (and audited) on its own page." }
+            (disputes)
         }
         section #console-stores {
             h2 { "Stores and sellers" }

@@ -155,6 +155,7 @@ mod tests {
             shipper_store_id: None,
             backorder: false,
             reason: None,
+            dispute_id: None,
             created_at: shared::time::now(),
             updated_at: shared::time::now(),
         };

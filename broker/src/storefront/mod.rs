@@ -9,12 +9,14 @@
 
 mod account;
 mod api;
+mod arbiter;
 mod checkout;
 mod console;
 mod demo_pay;
 mod desk;
 mod manufacturer;
 mod seller;
+mod seller_disputes;
 mod shop;
 mod view;
 
@@ -54,6 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(|cfg| seller::DESK.routes(cfg))
         .route("/seller/orders/{order_id}/confirm", web::post().to(seller::confirm))
         .route("/seller/orders/{order_id}/shipment", web::get().to(seller::shipment))
+        .route("/seller/orders/{order_id}/disputes/{dispute_id}", web::get().to(seller_disputes::page))
+        .route("/seller/orders/{order_id}/disputes/{dispute_id}", web::post().to(seller_disputes::answer))
         .route("/seller/dispatches/{shipment_id}/goods-issue", web::post().to(seller::issue_goods))
         .route("/seller/nodes/{node_id}/stock", web::post().to(seller::set_node_stock))
         .route("/seller/reports", web::get().to(seller::reports))
@@ -67,6 +71,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/stores/{store_id}/suspension", web::post().to(console::suspend_store))
         .route("/console/sellers/suspension", web::post().to(console::suspend_seller))
         .route("/console/remittances/run", web::post().to(console::run_remittances))
+        .route("/console/disputes/{dispute_id}", web::get().to(arbiter::file))
+        .route("/console/disputes/{dispute_id}/decision", web::post().to(arbiter::decide))
         .route("/console/messages/{service}/{message_id}/{action}", web::post().to(console::message_action));
 }
 

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use shared::money::{Currency, Money};
 use std::collections::BTreeMap;
 
-fn frame() -> Frame {
+pub(super) fn frame() -> Frame {
     Frame { seller: true, private: true, ..Frame::default() }
 }
 
@@ -92,7 +92,9 @@ pub async fn dashboard(state: web::Data<State>, req: HttpRequest) -> HttpRespons
                             td { @if o.shipment_status == ShipmentProgress::NotRequested { (shipment) } @else {
                                 a href={"/seller/orders/" (enc(id)) "/shipment"} { (shipment) }
                             } }
-                            td { @if o.status == OrderStatus::AwaitingConfirmation {
+                            td { @if let Some(d) = &o.dispute_id {
+                                a.dispute href={"/seller/orders/" (enc(id)) "/disputes/" (enc(d.as_str()))} { "Dispute" }
+                            } @else if o.status == OrderStatus::AwaitingConfirmation {
                                 form method="post" action={"/seller/orders/" (enc(id)) "/confirm"} {
                                     label { "Unit price " input name="price" value=(view::major_text(o.unit_price.amount, o.unit_price.currency.as_str())) size="8"; }
                                     input type="hidden" name="currency" value=(o.unit_price.currency);

@@ -2,7 +2,7 @@
 
 use super::catalog::{Alternative, Backorder};
 use serde::{Deserialize, Serialize};
-use shared::ids::{OrderId, ProductId, StoreId};
+use shared::ids::{DisputeId, OrderId, ProductId, StoreId};
 use shared::money::Money;
 use shared::time::Timestamp;
 use utoipa::ToSchema;
@@ -183,6 +183,10 @@ pub struct BuyerView {
     #[serde(default, with = "shared::time::rfc3339::option")]
     #[schema(value_type = Option<String>)]
     pub accepted_at: Option<Timestamp>,
+    /// The order's dispute, once opened (`GET /v1/orders/{order_id}/disputes/{dispute_id}`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub dispute_id: Option<DisputeId>,
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String)]
     pub created_at: Timestamp,
@@ -241,6 +245,10 @@ pub struct SellerView {
     pub shipper_store_id: Option<StoreId>,
     pub backorder: bool,
     pub reason: Option<String>,
+    /// The order's dispute, once opened: answered at `POST /v1/seller/disputes/{dispute_id}/responses`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub dispute_id: Option<DisputeId>,
     #[serde(with = "shared::time::rfc3339")]
     #[schema(value_type = String)]
     pub created_at: Timestamp,

@@ -28,3 +28,6 @@ CREATE TABLE dispute_messages (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX dispute_messages_by_dispute ON dispute_messages (dispute_id, seq);
+
+-- The order's dispute, for its views (a buyer's page, a seller's desk) without a lookup.
+ALTER TABLE orders ADD COLUMN dispute_id TEXT;

@@ -361,7 +361,7 @@ pub async fn seed(config: &Config) -> anyhow::Result<()> {
     }
     // One operator who may do everything the console offers but decide disputes.
     let (email, password) = ("operator@demo.example.org", "demo-operator-password");
-    let roles = vec![OperatorRole::Admin, OperatorRole::Support, OperatorRole::Finance];
+    let roles = vec![OperatorRole::Admin, OperatorRole::Support, OperatorRole::Finance, OperatorRole::Arbiter];
     let account = NewOperator { name: "Demo operator".into(), email: email.into(), password: password.into(), roles };
     let operator = answered("adding the operator", c.admin().create_operator(&account).await)?.id;
     credentials.insert(

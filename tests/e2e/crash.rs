@@ -338,8 +338,11 @@ async fn set_up(c: &Client, operator: &str) -> World {
 struct Seen {
     /// Orders whose payment the partner saw captured: order id → (payment id, amount).
     captured: BTreeMap<String, (String, i64)>,
-    /// Checkouts the clients saw through to `released`.
+    /// Checkouts the clients saw through to `released` (the buyer's accept, or the
+    /// window's end).
     released: BTreeSet<String>,
+    /// Checkouts disputed and settled by a 50 % offer the buyer took: order id → refund.
+    split: BTreeMap<String, i64>,
     /// Orders placed (201 seen), whether or not the checkout went on.
     placed: BTreeSet<String>,
     /// Placement calls whose answer was lost in a crash: they may or may not exist.
@@ -463,33 +466,110 @@ async fn checkout(c: &Client, w: &World, i: usize, seen: &Mutex<Seen>) -> Result
         }
     }
 
-    // The buyer accepts once the broker has heard of the delivery (409 until then); after
-    // a lost answer the same accept answers the same.
-    let accept = c.url(Broker, &format!("/v1/orders/{order_id}/accept"));
+    match i % 5 {
+        // The buyer says nothing: the window's end accepts for them.
+        3 => {}
+        // The buyer disputes; the store offers half back and the buyer takes it.
+        // (A kill may hold the buyer up past the window: then the window's end won.)
+        4 if dispute(c, w, &order_id, &cap, amount, seen).await? => return Ok(()),
+        4 => {}
+        _ => accept(c, &order_id, &cap).await?,
+    }
+    settled(c, &order_id, &cap, "released").await?;
+    seen.lock().unwrap().released.insert(order_id);
+    Ok(())
+}
+
+/// The buyer accepts once the broker has heard of the delivery (409 until then); after a
+/// lost answer the same accept answers the same.
+async fn accept(c: &Client, order_id: &str, cap: &str) -> Result<(), String> {
+    let accept = c.url(ServiceName::Broker, &format!("/v1/orders/{order_id}/accept"));
     let started = Instant::now();
     loop {
-        let (s, v) = c.call(c.request(Method::POST, &accept, Some(&cap), None, None)).await;
+        let (s, v) = c.call(c.request(Method::POST, &accept, Some(cap), None, None)).await;
         match s {
-            200 => break,
+            200 => return Ok(()),
             409 if started.elapsed() < Duration::from_secs(90) => tokio::time::sleep(Duration::from_millis(50)).await,
             _ => return Err(format!("{order_id}: accept answered {s}: {v}")),
         }
     }
+}
 
-    let view = c.url(Settlement, &format!("/v1/orders/{order_id}/settlement"));
+/// Waits until settlement shows the order `status`.
+async fn settled(c: &Client, order_id: &str, cap: &str, status: &str) -> Result<Value, String> {
+    let view = c.url(ServiceName::Settlement, &format!("/v1/orders/{order_id}/settlement"));
     let started = Instant::now();
     loop {
-        let (s, v) = c.call(c.request(Method::GET, &view, Some(&cap), None, None)).await;
-        if s == 200 && v["status"] == "released" {
-            break;
+        let (s, v) = c.call(c.request(Method::GET, &view, Some(cap), None, None)).await;
+        if s == 200 && v["status"] == status {
+            return Ok(v);
         }
         if started.elapsed() > Duration::from_secs(90) {
-            return Err(format!("{order_id}: escrow not released within 90 s: {v}"));
+            return Err(format!("{order_id}: not {status} within 90 s: {v}"));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    seen.lock().unwrap().released.insert(order_id);
-    Ok(())
+}
+
+/// A dispute through to its execution, each step resumable: a step whose answer was lost
+/// is seen in the dispute's status (the same step again answers 409). `false` when the
+/// acceptance window ended before the buyer could open it.
+async fn dispute(
+    c: &Client,
+    w: &World,
+    order_id: &str,
+    cap: &str,
+    amount: i64,
+    seen: &Mutex<Seen>,
+) -> Result<bool, String> {
+    use ServiceName::Broker;
+    let order_url = c.url(Broker, &format!("/v1/orders/{order_id}"));
+    let started = Instant::now();
+    // Open it once the broker knows the delivery (409 too early until then).
+    let dispute_id = loop {
+        let (s, v) = c.call(c.request(Method::GET, &order_url, Some(cap), None, None)).await;
+        if s == 200 && v["dispute_id"].is_string() {
+            break text(&v, "dispute_id");
+        }
+        if s == 200 && v["accepted_at"].is_string() {
+            return Ok(false);
+        }
+        let body = json!({"reason": "damaged", "message": "The box was crushed."});
+        let (s, v) =
+            c.call(c.request(Method::POST, &format!("{order_url}/disputes"), Some(cap), Some(&body), None)).await;
+        match s {
+            201 => break text(&v, "dispute_id"),
+            409 if started.elapsed() < Duration::from_secs(90) => tokio::time::sleep(Duration::from_millis(50)).await,
+            _ => return Err(format!("{order_id}: dispute answered {s}: {v}")),
+        }
+    };
+    let read = format!("{order_url}/disputes/{dispute_id}");
+    let status = |v: &Value| v["status"].as_str().unwrap_or("").to_string();
+    let offer = json!({"action": "offer", "refund_percent": 50, "message": "Half back?"});
+    let respond = c.url(Broker, &format!("/v1/seller/disputes/{dispute_id}/responses"));
+    loop {
+        let (s, v) = c.call(c.request(Method::GET, &read, Some(cap), None, None)).await;
+        match (s, status(&v).as_str()) {
+            (200, "open") => {
+                c.call(c.request(Method::POST, &respond, Some(&w.seller), Some(&offer), None)).await;
+            }
+            (200, "offered") => {
+                c.call(c.request(Method::POST, &format!("{read}/accept"), Some(cap), None, None)).await;
+            }
+            (200, "decided" | "closed") => break,
+            _ => return Err(format!("{order_id}: dispute read {s}: {v}")),
+        }
+        if started.elapsed() > Duration::from_secs(90) {
+            return Err(format!("{order_id}: dispute not decided within 90 s"));
+        }
+    }
+    let refund = amount / 2;
+    let v = settled(c, order_id, cap, "partially_refunded").await?;
+    if v["paid"]["amount"].as_i64() != Some(amount - refund) {
+        return Err(format!("{order_id}: after the split settlement holds {v}"));
+    }
+    seen.lock().unwrap().split.insert(order_id.to_string(), refund);
+    Ok(true)
 }
 
 /// A database of one service, opened directly (the launcher may be running).
@@ -596,6 +676,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
         "[outbox]\npoll_interval_ms = 50\nbase_backoff_ms = 50\nmax_backoff_ms = 1000\n\n\
          [settings.settlement]\nidempotency_lock_secs = 2\nremittance_interval_secs = 0\n\n\
          [settings.payouts]\naccount_hold_hours = 0\n\n\
+         [settings.broker]\nacceptance_window_secs = 3\nacceptance_sweep_secs = 1\n\n\
          [settings.rate_limits]\nplacement = { per_minute = 600000, burst = 100000 }\n",
     )
     .unwrap();
@@ -701,6 +782,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     assert!(seen.failures.is_empty(), "checkouts failed: {:#?}", seen.failures);
     assert!(seen.released.len() >= KILLS, "too few checkouts completed to mean anything: {}", seen.released.len());
+    assert!(!seen.split.is_empty(), "no dispute was settled: the run proves nothing of decisions");
     assert_eq!(launcher.starts, KILLS + 1);
 
     let (status, balance) = client
@@ -726,9 +808,10 @@ async fn sigkill_at_random_moments_loses_nothing_and_does_nothing_twice() {
     assert_eq!(status, 200, "{tb}");
     verify(&seen, &world, &db_urls, &tb, &data);
     eprintln!(
-        "{} kills, {} checkouts released, {} orders placed, {} placement answers lost; {:.1}s in all",
+        "{} kills, {} checkouts released, {} disputes settled, {} orders placed, {} placement answers lost; {:.1}s in all",
         KILLS,
         seen.released.len(),
+        seen.split.len(),
         seen.placed.len(),
         seen.lost_placements,
         started.elapsed().as_secs_f64()
@@ -790,11 +873,12 @@ fn verify(seen: &Seen, w: &World, db_urls: &HashMap<ServiceName, String>, tb: &V
     let seen_captured: BTreeSet<String> = seen.captured.keys().cloned().collect();
     assert_eq!(captured_orders, seen_captured, "captures differ from what the partner was told");
     for (order, (payment, amount)) in &seen.captured {
+        let refunded = seen.split.get(order).copied().unwrap_or(0);
         let n = count(
             &mut settlement,
             &format!(
                 "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM payments WHERE id = '{payment}' AND order_id = '{order}' \
-                 AND captured = {amount} AND refunded = 0"
+                 AND captured = {amount} AND refunded = {refunded}"
             ),
         );
         assert_eq!(n, 1, "payment {payment} of {order} is not one capture of {amount}");
@@ -803,12 +887,22 @@ fn verify(seen: &Seen, w: &World, db_urls: &HashMap<ServiceName, String>, tb: &V
         key_counts(&mut settlement, "SELECT status AS k, CAST(COUNT(*) AS BIGINT) AS n FROM orders GROUP BY status");
     for status in statuses.keys() {
         assert!(
-            ["awaiting_payment", "captured", "released"].contains(&status.as_str()),
+            ["awaiting_payment", "captured", "released", "partially_refunded"].contains(&status.as_str()),
             "settlement orders: {statuses:?}"
         );
     }
     let released = ids(&mut settlement, "SELECT order_id AS id FROM orders WHERE status = 'released'");
     assert_eq!(released, seen.released, "released orders differ from the checkouts the clients finished");
+    let split: BTreeSet<String> = seen.split.keys().cloned().collect();
+    let partly = ids(&mut settlement, "SELECT order_id AS id FROM orders WHERE status = 'partially_refunded'");
+    assert_eq!(partly, split, "partly refunded orders differ from the disputes the clients saw settled");
+    let decisions = key_counts(
+        &mut settlement,
+        "SELECT order_id AS k, CAST(COUNT(*) AS BIGINT) AS n FROM dispute_decisions GROUP BY order_id",
+    );
+    assert!(decisions.values().all(|n| *n == 1), "a dispute executed twice: {decisions:?}");
+    assert_eq!(decisions.keys().cloned().collect::<BTreeSet<_>>(), split);
+    let handed_over: BTreeSet<String> = released.union(&split).cloned().collect();
     let held = ids(&mut settlement, "SELECT order_id AS id FROM orders WHERE status = 'captured'");
     assert!(held.is_subset(&captured_orders));
     let per_kind = |conn: &mut AnyConnection, kind: &str| {
@@ -825,7 +919,10 @@ fn verify(seen: &Seen, w: &World, db_urls: &HashMap<ServiceName, String>, tb: &V
     assert_eq!(payment_txns.keys().cloned().collect::<BTreeSet<_>>(), captured_orders);
     let release_txns = per_kind(&mut settlement, "release");
     assert!(release_txns.values().all(|n| *n == 1), "an escrow released twice: {release_txns:?}");
-    assert_eq!(release_txns.keys().cloned().collect::<BTreeSet<_>>(), released);
+    assert_eq!(release_txns.keys().cloned().collect::<BTreeSet<_>>(), handed_over);
+    let refund_txns = per_kind(&mut settlement, "refund");
+    assert!(refund_txns.values().all(|n| *n == 1), "a refund booked twice: {refund_txns:?}");
+    assert_eq!(refund_txns.keys().cloned().collect::<BTreeSet<_>>(), split);
 
     // The ledger balances, its cached balances match its entries, no escrow is left
     // for released orders, and remittances paid out exactly what the store earned.
@@ -847,10 +944,11 @@ fn verify(seen: &Seen, w: &World, db_urls: &HashMap<ServiceName, String>, tb: &V
     };
     let held_amount: i64 = held.iter().map(|o| seen.captured[o].1).sum();
     assert_eq!(kind("escrow"), -held_amount, "escrow differs from the captures not yet released: {tb}");
-    let earned: i64 = released
+    let earned: i64 = handed_over
         .iter()
         .map(|o| {
-            let amount = seen.captured[o].1;
+            // A split pays the store the rest, fees on that part only.
+            let amount = seen.captured[o].1 - seen.split.get(o).copied().unwrap_or(0);
             let m = shared::money::Money::new(amount, shared::money::Currency::EUR);
             amount - m.fee(shared::config::FeeConfig::default().marketplace()).amount
         })
@@ -886,6 +984,10 @@ fn verify(seen: &Seen, w: &World, db_urls: &HashMap<ServiceName, String>, tb: &V
     assert!(placed.len() <= seen.placed.len() + seen.lost_placements, "orders appeared that nobody placed");
     let completed = ids(&mut broker, "SELECT id FROM orders WHERE status = 'completed'");
     assert_eq!(completed, seen.released, "broker's completed orders differ");
+    let broker_split = ids(&mut broker, "SELECT id FROM orders WHERE status = 'partially_refunded'");
+    assert_eq!(broker_split, split, "broker's partly refunded orders differ");
+    let closed = ids(&mut broker, "SELECT order_id AS id FROM disputes WHERE status = 'closed'");
+    assert_eq!(closed, split, "every settled dispute is closed, and only those");
 
     // Delivery: one shipment per paid order; the node holds its initial stock less what
     // was shipped; every finished checkout is delivered.
@@ -896,7 +998,7 @@ fn verify(seen: &Seen, w: &World, db_urls: &HashMap<ServiceName, String>, tb: &V
     assert!(shipments.values().all(|n| *n == 1), "an order shipped twice: {shipments:?}");
     assert_eq!(shipments.keys().cloned().collect::<BTreeSet<_>>(), captured_orders, "shipments differ from captures");
     let shipped_done = ids(&mut delivery, "SELECT order_id AS id FROM shipments WHERE delivered = TRUE");
-    assert_eq!(shipped_done, seen.released);
+    assert_eq!(shipped_done, handed_over);
     for product in &w.products {
         let on_hand = count(
             &mut delivery,

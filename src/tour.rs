@@ -1,13 +1,15 @@
 //! `marketplace tour`: starts the three services in this process on free ports with fresh
 //! SQLite databases and a small demo market, plays one purchase from search to remittance
-//! through the public APIs, then prints who knows what about it: party by party (what each
-//! can read from the marketplace) and database by database (every stored value, read
-//! back). The table is computed from those answers and rows, not written by hand.
+//! through the public APIs (and a second one through a dispute the arbiter decides), then
+//! prints who knows what about it: party by party (what each can read from the
+//! marketplace) and database by database (every stored value, read back). The table is computed from those answers and rows, not written by hand.
 
 use crate::demo::answered;
 use anyhow::{anyhow, Context};
+use client::admin::{Admin, NewOperator};
 use client::broker::accounts::{Credentials, NewSeller};
 use client::broker::catalog::{NewProduct, NewUnion, OfferBody, SelectionBody};
+use client::broker::disputes::{ArbiterDecision, DisputeReason, OpenDispute, Outcome, StoreAction, StoreResponse};
 use client::broker::orders::PlaceOrder;
 use client::broker::stores::NewStoreBody;
 use client::broker::Broker;
@@ -18,6 +20,7 @@ use client::settlement::{NewPartner, OrderStatus as SettlementStatus, PaymentBod
 use client::Api;
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
+use shared::auth::OperatorRole;
 use shared::config::{Config, ServiceName};
 use shared::ids::ProductId;
 use shared::money::{Currency, Money};
@@ -249,7 +252,8 @@ async fn play(config: &Config) -> anyhow::Result<()> {
         contact: None,
         points: None,
     };
-    let order = answered("ordering", broker(None).place_unkeyed(&order).await)?;
+    let order_body = order;
+    let order = answered("ordering", broker(None).place_unkeyed(&order_body).await)?;
     let (order_id, capability) = (order.order_id.to_string(), order.capability);
     println!("3. buyer orders at {STORE} without an account: order {order_id}, receipt code (capability) issued");
     let address = AddressInput {
@@ -317,6 +321,77 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     let batch = shown(&answered("running the remittances", settlement(op).run_remittances().await)?);
     println!("8. escrow released to {STORE} less the 3 % fee (and 2 % referral to Corner A); remittance batch run: {batch}\n");
 
+    // A second purchase, disputed: the arbiter decides it from a file that names nobody.
+    let second = PlaceOrder { referral: None, ..order_body.clone() };
+    let second = answered("ordering again", broker(None).place_unkeyed(&second).await)?;
+    let (order2, capability2) = (second.order_id.to_string(), second.capability);
+    answered("sending the address", delivery(Some(&capability2)).set_address(&order2, &address).await)?;
+    let payment2 =
+        PaymentBody { order_id: order2.clone(), amount: money(PRICE), partner_reference: "tour-ref-2".into() };
+    let paid2 = eventually("settlement to know the second order", || {
+        let (partner, payment) = (settlement(Some(&api_key)), &payment2);
+        async move { Ok(partner.pay(payment, "tour-payment-2").await.ok()) }
+    })
+    .await?;
+    let shipment2 = eventually("the second shipment to be routed", || {
+        let (buyer, order_id) = (delivery(Some(&capability2)), &order2);
+        async move { Ok(buyer.shipment(order_id).await.ok().filter(|s| s.status == ShipmentStatus::Routed)) }
+    })
+    .await?;
+    let shipment2_id = shipment2.shipment_id.to_string();
+    answered("picking up", cora.report(&shipment2_id, &picked_up).await)?;
+    let delivered2 = EventBody { kind: "delivered".into(), reason: None, pin: shipment2.pin.clone() };
+    answered("delivering", cora.report(&shipment2_id, &delivered2).await)?;
+    let claim = OpenDispute { reason: DisputeReason::Damaged, message: "The cartridge leaks.".into() };
+    let dispute = eventually("the broker to know the delivery", || {
+        let (buyer, order_id, claim) = (broker(Some(&capability2)), &order2, &claim);
+        async move {
+            match buyer.open_dispute(order_id, claim).await {
+                Ok(d) => Ok(Some(d)),
+                Err(client::Failure::Refused(r)) if r.status == 409 => Ok(None),
+                Err(e) => answered("disputing", Err(e)),
+            }
+        }
+    })
+    .await?;
+    let dispute_id = dispute.dispute_id.to_string();
+    let contest =
+        StoreResponse { action: StoreAction::Contest, refund_percent: None, message: "It left sealed.".into() };
+    answered("the store contesting", broker(Some(&sellers[1])).answer_dispute(&dispute_id, &contest).await)?;
+    let admin = Admin::new(Api::new(b.clone()).bearer(op.map(str::to_string)));
+    let (email, password) = ("arbiter@tour.example".to_string(), "tour password 3".to_string());
+    let arbiter = NewOperator {
+        name: "Ari".into(),
+        email: email.clone(),
+        password: password.clone(),
+        roles: vec![OperatorRole::Arbiter],
+    };
+    answered("adding the arbiter", admin.create_operator(&arbiter).await)?;
+    let arbiter =
+        answered("the arbiter signing in", admin.sign_in(&Credentials { email, password }).await)?.access_token;
+    let judge = broker(Some(&arbiter));
+    let arbiter_view = vec![
+        shown(&answered("the arbiter's queue", judge.dispute_queue(None).await)?),
+        shown(&answered("the dispute file", judge.dispute_file(&dispute_id).await)?),
+    ];
+    let half = ArbiterDecision {
+        outcome: Outcome::Split,
+        refund: Some(money(PRICE / 2)),
+        return_required: false,
+        note: "Half, for the leak.".into(),
+    };
+    answered("the arbiter deciding", judge.decide(&dispute_id, &half).await)?;
+    eventually("the split to be executed", || {
+        let (buyer, order_id) = (settlement(Some(&capability2)), &order2);
+        async move {
+            let settled = answered("reading the settlement", buyer.order_settlement(order_id).await)?;
+            Ok((settled.status == SettlementStatus::PartiallyRefunded).then_some(()))
+        }
+    })
+    .await?;
+    println!("9. a second order is disputed (damaged); the store contests; the arbiter reads the file and splits it");
+    println!("   (half back to the buyer, the rest to the store less fees on it)\n");
+
     // What each party can read.
     let buyer = vec![
         shown(&answered("the buyer's order", broker(Some(&capability)).order(&order_id).await)?),
@@ -340,16 +415,20 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     let courier_now = answered("the courier's legs", cora.courier_shipments().await)?;
 
     let facts = vec![
-        Fact { label: "order id", needles: vec![order_id.clone()], exact: None },
+        Fact { label: "order id", needles: vec![order_id.clone(), order2.clone()], exact: None },
         Fact { label: "product", needles: vec![PRODUCT.into(), product.clone()], exact: None },
         Fact { label: "selling store", needles: vec![STORE.into(), store_b.clone()], exact: None },
         Fact { label: "amount (42.17 EUR)", needles: vec![], exact: Some(PRICE.to_string()) },
         Fact { label: "salesperson's legal name", needles: vec![SELLER_NAME.into()], exact: None },
         Fact { label: "store's payout IBAN", needles: vec![IBAN.into()], exact: None },
         Fact { label: "buyer handle (per order)", needles: vec![handle.clone()], exact: None },
-        Fact { label: "receipt code (capability)", needles: vec![capability.clone()], exact: None },
-        Fact { label: "payment id", needles: vec![payment_id.clone()], exact: None },
-        Fact { label: "shipment id", needles: vec![shipment_id.clone()], exact: None },
+        Fact {
+            label: "receipt code (capability)",
+            needles: vec![capability.clone(), capability2.clone()],
+            exact: None,
+        },
+        Fact { label: "payment id", needles: vec![payment_id.clone(), paid2.payment_id.to_string()], exact: None },
+        Fact { label: "shipment id", needles: vec![shipment_id.clone(), shipment2_id.clone()], exact: None },
         Fact { label: "delivery address", needles: vec![ADDRESS_LINE.into()], exact: None },
         Fact { label: "recipient / collection code", needles: vec![COLLECTION_CODE.into()], exact: None },
     ];
@@ -364,6 +443,7 @@ async fn play(config: &Config) -> anyhow::Result<()> {
         Holder { name: "salesperson".into(), texts: salesperson, sealed: vec![] },
         Holder { name: "payment partner".into(), texts: partner_view, sealed: vec![] },
         Holder { name: "courier".into(), texts: vec![shown(&courier_view), shown(&courier_now)], sealed: vec![] },
+        Holder { name: "arbiter".into(), texts: arbiter_view, sealed: vec![] },
         Holder {
             name: "broker db".into(),
             texts: database_values(&config.database_url(ServiceName::Broker))?,
@@ -384,8 +464,9 @@ async fn play(config: &Config) -> anyhow::Result<()> {
     print_table(&facts, &holders);
     println!(
         "\nParties: what each can read through the APIs with its own credential (the buyer with the receipt code;\n\
-         the buyer also knows the address they typed, which no service shows back). Databases: every stored value\n\
-         of every table, read back. `sealed`: stored only encrypted with a key only that service holds.\n\
+         the buyer also knows the address they typed, which no service shows back; the arbiter reads the\n\
+         second, disputed order's file). Databases: every stored value of every table, read back.\n\
+         `sealed`: stored only encrypted with a key only that service holds.\n\
          Delivery shreds the sealed address when the final leg is delivered."
     );
     Ok(())

@@ -742,6 +742,17 @@ async fn the_tour_shows_each_party_only_its_share() {
         assert_eq!(cell(fact, "payment partner"), "-", "{text}");
     }
     assert_eq!(cell("salesperson's legal name", "buyer"), "-", "{text}");
+    // The arbiter decides from what was bought and how it went: never who or where.
+    assert_eq!(cell("order id", "arbiter"), "yes", "{text}");
+    for fact in [
+        "delivery address",
+        "recipient / collection code",
+        "salesperson's legal name",
+        "buyer handle (per order)",
+        "payment id",
+    ] {
+        assert_eq!(cell(fact, "arbiter"), "-", "the arbiter knows the {fact}: {text}");
+    }
     assert_eq!(cell("store's payout IBAN", "broker db"), "-", "{text}");
     assert_eq!(cell("payment id", "broker db"), "-", "{text}");
     assert_eq!(cell("payment id", "delivery db (after)"), "-", "{text}");

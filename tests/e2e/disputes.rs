@@ -29,6 +29,7 @@ struct Delivered {
     order: OrderId,
     capability: String,
     payment: PaymentId,
+    partner_key: String,
 }
 
 /// An order of a store whose seller has a name and an address we know, paid and carried
@@ -52,7 +53,7 @@ async fn delivered(m: &TestMarket, name: &str) -> Delivered {
     let shipment = m.routed(&order, &capability).await.shipment_id;
     m.courier_steps(&courier, &shipment, &["picked_up", "delivered"]).await;
     m.broker_shows(&order, &capability, OrderStatus::Delivered).await;
-    Delivered { store, product, seller_email, seller_token, order, capability, payment }
+    Delivered { store, product, seller_email, seller_token, order, capability, payment, partner_key: key }
 }
 
 fn claim(reason: DisputeReason) -> OpenDispute {
@@ -166,6 +167,8 @@ async fn an_offer_taken_refunds_its_share_and_fees_fall_on_the_rest() {
         .take_offer(d.order.as_str(), opened.dispute_id.as_str())
         .await
         .refused(403, "forbidden");
+    // The partner refunds 4.00 on its own meanwhile: it counts towards the 10.00.
+    m.refund(&d.partner_key, &d.payment, 400).await.expect(201);
     let taken = buyer.take_offer(d.order.as_str(), opened.dispute_id.as_str()).await.done();
     assert_eq!(taken.decision.expect("decided").outcome, Outcome::Split);
     buyer.take_offer(d.order.as_str(), opened.dispute_id.as_str()).await.refused(409, "invalid_transition");
@@ -248,6 +251,9 @@ async fn the_arbiter_decides_from_a_file_that_names_nobody_and_decides_once() {
     };
     judge.decide(opened.dispute_id.as_str(), &usd).await.refused(422, "invalid_request");
 
+    // A return cannot be required yet: nothing would ever move the money.
+    let with_return = ArbiterDecision { return_required: true, ..release.clone() };
+    judge.decide(opened.dispute_id.as_str(), &with_return).await.refused(422, "invalid_request");
     let decided = judge.decide(opened.dispute_id.as_str(), &release).await.done();
     assert_eq!(decided.status, DisputeStatus::Decided);
     judge.decide(opened.dispute_id.as_str(), &release).await.refused(409, "invalid_transition");

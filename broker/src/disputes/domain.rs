@@ -32,7 +32,8 @@ pub fn may_open(reason: DisputeReason, order: &OrderFacts, now: Timestamp) -> Re
     let in_window = order.status == OrderStatus::Delivered
         && order.accepted_at.is_none()
         && order.accept_by.is_some_and(|end| now < end);
-    let on_the_way = matches!(order.status, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::CancelRequested);
+    // A cancellation the buyer asked for is delivery's to decide first.
+    let on_the_way = matches!(order.status, OrderStatus::Paid | OrderStatus::Shipped);
     match reason {
         // A delivery the buyer says never reached them, within the window; or nothing at
         // all once the promised date (plus grace) passed.

@@ -217,6 +217,13 @@ pub async fn respond(
         .write(move |c| {
             let (d, paid) = dispute_for(c, &caller, &dispute, Party::Seller)?;
             let text = workflow::checked_text(&message)?;
+            // Past `respond_by` the dispute is the arbiter's, even before the sweep moves it.
+            if d.status == DisputeStatus::Open && d.respond_by <= shared::time::now() {
+                return Err(not_now(domain::NotNow { current: DisputeStatus::Escalated }));
+            }
+            if refund_percent.is_some_and(|p| domain::share(paid, p).amount == 0) {
+                return Err(shared::Error::Invalid("that share of what was paid refunds nothing".into()).into());
+            }
             let next = domain::store_answers(d.status, action, refund_percent, paid).map_err(not_now)?;
             disputes::add_message(c, &d.id, "store", &text)?;
             let outcome = (action == StoreAction::Accept).then_some(Outcome::Refund);
@@ -238,10 +245,11 @@ async fn buyer_step(state: &State, caller: OrderCaller, path: (String, String), 
         .core
         .db
         .write(move |c| {
-            let (d, paid) = dispute_for(c, &caller, &dispute, Party::Buyer)?;
-            if d.order_id != order {
+            // Another order's dispute is not found under this one, before anyone's rights.
+            if disputes::get(c, &dispute)?.is_none_or(|d| d.order_id != order) {
                 return Err(BrokerError::NotFound("dispute"));
             }
+            let (d, paid) = dispute_for(c, &caller, &dispute, Party::Buyer)?;
             let lapsed = d.offer_expires_at.is_some_and(|t| t <= shared::time::now());
             let next = if take {
                 domain::buyer_takes_offer(d.status, d.offer_percent, lapsed, paid)
@@ -292,6 +300,10 @@ pub async fn decide(
 ) -> Result<HttpResponse> {
     let dispute = DisputeId::parse(&path)?;
     let ArbiterDecision { outcome, refund, return_required, note } = body.into_inner();
+    if return_required {
+        // Returns are not built yet: a decision that waits for one would hold the money forever.
+        return Err(shared::Error::Invalid("`return_required` is not available yet".into()).into());
+    }
     let settings = settings(&state);
     let v = state
         .core

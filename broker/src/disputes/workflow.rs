@@ -112,12 +112,13 @@ pub fn paid(conn: &mut AnyConnection, dispute: &DisputeRow) -> Result<Money> {
     Ok(orders::get(conn, &dispute.order_id)?.ok_or(BrokerError::NotFound("order"))?.amount)
 }
 
-/// Settlement carried out the order's decision (the order is refunded, partly refunded or
-/// complete): its dispute closes. Anything else (no dispute, one closed already) is left.
+/// The order left `disputed` (settlement carried out the decision, or a partner's refund or
+/// an undeliverable shipment refunded it first): its dispute closes, whatever step it was
+/// at, so nothing escalates or waits for an arbiter over money that already moved.
 pub fn executed(conn: &mut AnyConnection, order_id: &OrderId) -> Result<()> {
     if let Some(d) = disputes::of_order(conn, order_id)? {
-        if d.status == DisputeStatus::Decided {
-            disputes::move_status(conn, &d.id, DisputeStatus::Decided, DisputeStatus::Closed)?;
+        if d.status != DisputeStatus::Closed {
+            disputes::move_status(conn, &d.id, d.status, DisputeStatus::Closed)?;
         }
     }
     Ok(())

@@ -51,8 +51,14 @@ pub fn execute(
     let Some(order) = orders::lock(conn, order_id)? else {
         return Err(shared::Error::NotYet(format!("dispute_decided for an order not known yet: {order_id}")).into());
     };
-    if order.status != OrderStatus::Disputed {
-        return Ok(None);
+    match order.status {
+        OrderStatus::Disputed => {}
+        // `dispute_opened` is still on its way: the decision waits for it.
+        OrderStatus::Captured => {
+            return Err(shared::Error::NotYet(format!("dispute_decided before dispute_opened: {order_id}")).into())
+        }
+        // Refunded by its partner or undeliverable meanwhile: nothing is left to decide.
+        _ => return Ok(None),
     }
     let reason = format!("dispute {dispute}");
     let plan = refunds::dispute_refund(&order, &payments::of_order(conn, order_id)?, refund, &reason);

@@ -173,7 +173,9 @@ pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, rea
 /// broker as one message once the rest is released.
 pub fn dispute_refund(order: &OrderRow, payments: &[PaymentRow], amount: Money, reason: &str) -> Plan {
     let mut txn = Transaction::new(TransactionKind::Refund, order.currency).order(&order.order_id);
-    let mut left = amount.amount.clamp(0, order.paid);
+    // A partner's own refund during the dispute counts towards the decided amount.
+    let refunded_before: i64 = payments.iter().filter(|p| p.currency == amount.currency).map(|p| p.refunded).sum();
+    let mut left = (amount.amount - refunded_before).clamp(0, order.paid);
     let mut paid = order.paid;
     let mut refunds = Vec::new();
     for payment in payments.iter().filter(|p| p.refundable() > 0 && p.currency == amount.currency) {
@@ -208,7 +210,8 @@ pub fn order_refund(order: &OrderRow, payments: &[PaymentRow], why: OrderRefund,
         (OrderRefund::Cancelled, OrderStatus::AwaitingPayment | OrderStatus::Partial) => OrderStatus::Cancelled,
         // Paid in the meantime: the money cannot stay for an order the broker cancelled.
         (OrderRefund::Cancelled, OrderStatus::Captured) => OrderStatus::Refunded,
-        (OrderRefund::Undeliverable, OrderStatus::Captured) => OrderStatus::Refunded,
+        // Never delivered: a dispute opened meanwhile ("not received") changes nothing.
+        (OrderRefund::Undeliverable, OrderStatus::Captured | OrderStatus::Disputed) => OrderStatus::Refunded,
         (OrderRefund::PartialExpired, OrderStatus::Partial) => OrderStatus::AwaitingPayment,
         (OrderRefund::Expired, OrderStatus::AwaitingPayment | OrderStatus::Partial) => OrderStatus::Expired,
         _ => return None,

@@ -101,24 +101,7 @@ async fn the_windows_end_accepts_for_the_buyer_and_survives_a_restart() {
     assert!(view.accepted_at.is_some_and(|at| at >= view.accept_by.unwrap()), "{view:?}");
     m.settled(&d.order, &d.capability, SettledAs::Released).await;
     assert_eq!(available(&m, &d.shop).await, Money::new(PRICE - 120, Currency::EUR));
-    assert_eq!(sent(&m, "order_accepted", &d.order), 1, "accepted once");
-}
-
-/// How many messages of `kind` about `order` the broker has written to its outbox.
-fn sent(m: &TestMarket, kind: &str, order: &OrderId) -> i64 {
-    use diesel::prelude::*;
-    use shared::schema::outbox;
-    let db = shared::db::Db::open(&m.config.database_url(ServiceName::Broker), 1, broker::MIGRATIONS).unwrap();
-    let (kind, key) = (kind.to_string(), order.to_string());
-    db.read_blocking(move |c| {
-        outbox::table
-            .filter(outbox::kind.eq(kind))
-            .filter(outbox::ordering_key.eq(key))
-            .count()
-            .get_result::<i64>(c)
-            .map_err(shared::db::DbError::from)
-    })
-    .unwrap()
+    assert_eq!(m.broker_sent("order_accepted", &d.order), 1, "accepted once");
 }
 
 #[tokio::test]

@@ -144,7 +144,7 @@ async fn a_store_that_accepts_refunds_everything_once() {
     assert!(mails.iter().any(|t| t.contains("dispute opened")), "{mails:#?}");
     assert!(mails.iter().any(|t| t.contains("refunded")), "{mails:#?}");
     assert!(mails.iter().all(|t| !t.contains("The lid is cracked")), "{mails:#?}");
-    assert_eq!(sent(&m, "dispute_decided", &d.order), 1, "decided once");
+    assert_eq!(m.broker_sent("dispute_decided", &d.order), 1, "decided once");
 }
 
 #[tokio::test]
@@ -394,21 +394,4 @@ async fn the_seller_answers_on_the_desk_and_the_arbiter_decides_in_the_console()
     m.broker_shows(&d.order, &d.capability, OrderStatus::PartiallyRefunded).await;
     // 3 % of the 25.00 released.
     assert_eq!(available(&m, &d).await, Money::new(2_500 - 75, Currency::EUR));
-}
-
-/// How many messages of `kind` about `order` the broker has written to its outbox.
-fn sent(m: &TestMarket, kind: &str, order: &OrderId) -> i64 {
-    use diesel::prelude::*;
-    use shared::schema::outbox;
-    let db = shared::db::Db::open(&m.config.database_url(ServiceName::Broker), 1, broker::MIGRATIONS).unwrap();
-    let (kind, key) = (kind.to_string(), order.to_string());
-    db.read_blocking(move |c| {
-        outbox::table
-            .filter(outbox::kind.eq(kind))
-            .filter(outbox::ordering_key.eq(key))
-            .count()
-            .get_result::<i64>(c)
-            .map_err(shared::db::DbError::from)
-    })
-    .unwrap()
 }

@@ -292,6 +292,23 @@ impl TestMarket {
         }
     }
 
+    /// How many messages of `kind` about `order` the broker has written to its outbox.
+    pub fn broker_sent(&self, kind: &str, order: &OrderId) -> i64 {
+        use diesel::prelude::*;
+        use shared::schema::outbox;
+        let db = shared::db::Db::open(&self.config.database_url(ServiceName::Broker), 1, broker::MIGRATIONS).unwrap();
+        let (kind, key) = (kind.to_string(), order.to_string());
+        db.read_blocking(move |c| {
+            outbox::table
+                .filter(outbox::kind.eq(kind))
+                .filter(outbox::ordering_key.eq(key))
+                .count()
+                .get_result::<i64>(c)
+                .map_err(shared::db::DbError::from)
+        })
+        .unwrap()
+    }
+
     /// Files the mail sender wrote (file transport), as text.
     pub fn mails(&self) -> Vec<String> {
         let dir: PathBuf = self.config.data_dir.join("mail");

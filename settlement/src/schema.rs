@@ -14,6 +14,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    chargebacks (refund_id) {
+        refund_id -> Text,
+        order_id -> Text,
+        store_id -> Text,
+        currency -> Text,
+        amount -> BigInt,
+        store_debit -> BigInt,
+        fees_returned -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     charges (purchase_id) {
         purchase_id -> Text,
         store_id -> Text,
@@ -194,6 +207,8 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(chargebacks -> orders (order_id));
+diesel::joinable!(chargebacks -> refunds (refund_id));
 diesel::joinable!(dispute_decisions -> orders (order_id));
 diesel::joinable!(events -> partners (partner_id));
 diesel::joinable!(ledger_entries -> accounts (account_id));
@@ -203,6 +218,7 @@ diesel::joinable!(refunds -> payments (payment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    chargebacks,
     charges,
     dispute_decisions,
     events,

@@ -227,13 +227,80 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     let tb = assert_ledger_sound(&m).await;
     assert_eq!(kind_balance(&tb, "payouts"), -9_700);
 
-    // A refund after payout takes the store's balance below zero; the ledger still balances.
+    // A refund after payout (a chargeback) takes back what each party got: the store's
+    // share, the referral and fulfilment fees from the stores they were passed to, the
+    // marketplace fee from its revenue. Paid out already, the balances go below zero.
     let refunded = m.refund(&m.operator, &a.payment_id, 10_000).await.expect(201);
     assert_eq!(refunded["status"], "succeeded");
-    assert_eq!(balance(&m, &seller, &store).await, (-10_000, 0));
+    assert_eq!(balance(&m, &seller, &store).await, (-9_300, 0));
+    assert_eq!(balance(&m, &referrer_seller, &referrer).await, (-200, 0));
+    assert_eq!(balance(&m, &shipper_seller, &shipper).await, (-200, 0));
     assert_eq!(view(&m, &order.id).await["status"], "refunded");
     m.refund(&m.operator, &a.payment_id, 1).await.expect_problem(422, "refund_exceeds_payment");
-    assert_ledger_sound(&m).await;
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "marketplace_fees"), 0);
+    assert_eq!(kind_balance(&tb, "refunds"), 0);
+}
+
+/// A partner's refunds after release are chargebacks: the store gives back each refunded
+/// part less the fees on it, the fees return, the broker hears `partially_refunded` then
+/// `refunded`, and the store's statement shows them beside the sale.
+#[tokio::test]
+async fn chargebacks_after_release_return_the_fees_on_the_refunded_part() {
+    let m = market_without_payout_hold().await;
+    let Books { p, seller, store } = books(&m).await;
+    let o = payable(&m, 10_000, &store, None, None).await;
+    let payment = pay(&m, &p, &o.id, eur(10_000)).await.payment_id;
+    to_settlement(&m, ServiceName::Delivery, Message::OrderDelivered { order_id: o.id.clone() }).await;
+    to_settlement(&m, ServiceName::Broker, Message::OrderAccepted { order_id: o.id.clone() }).await;
+    assert_eq!(view(&m, &o.id).await["status"], "released");
+    assert_eq!(balance(&m, &seller, &store).await, (9_700, 0));
+
+    // 40.00 back: the store gives 38.80, the marketplace fee on it (1.20) returns.
+    m.refund(&p.key, &payment, 4_000).await.expect(201);
+    assert_eq!(view(&m, &o.id).await["status"], "partially_refunded");
+    assert_eq!(balance(&m, &seller, &store).await, (9_700 - 3_880, 0));
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "marketplace_fees"), -180);
+    let told = sent_for(&m, &o.id);
+    assert!(told.contains(&("broker".into(), "order_refunded".into())), "{told:?}");
+
+    let token = m.seller_token_for(&seller);
+    let url = format!("{}/v1/seller/statement?store_id={store}", m.settlement);
+    let statement = m.get(&url, Some(&token)).await.expect(200);
+    let line = |kind: &str| {
+        statement["lines"].as_array().unwrap().iter().find(|l| l["kind"] == kind).map(|l| l["amount"]["amount"].clone())
+    };
+    assert_eq!(line("chargebacks"), Some(json!(-4_000)), "{statement}");
+    assert_eq!(line("fees_returned"), Some(json!(120)), "{statement}");
+    assert_eq!(statement["net"]["amount"], 9_700 - 3_880, "{statement}");
+
+    // The rest: every fee taken has returned, the store keeps nothing of the sale.
+    m.refund(&p.key, &payment, 6_000).await.expect(201);
+    assert_eq!(view(&m, &o.id).await["status"], "refunded");
+    assert_eq!(balance(&m, &seller, &store).await, (0, 0));
+    let tb = assert_ledger_sound(&m).await;
+    assert_eq!(kind_balance(&tb, "marketplace_fees"), 0);
+    m.refund(&p.key, &payment, 1).await.expect_problem(422, "refund_exceeds_payment");
+    // Each chargeback is its own kind of transaction, and recorded beside its refund.
+    let db = shared::db::Db::open(&m.config.database_url(ServiceName::Settlement), 1, settlement::MIGRATIONS).unwrap();
+    let order_id = o.id.clone();
+    let (txns, records): (i64, Vec<(i64, i64)>) = db
+        .read_blocking(move |c| {
+            use diesel::prelude::*;
+            use settlement::schema::{chargebacks, ledger_transactions as t};
+            let txns =
+                t::table.filter(t::order_id.eq(&order_id)).filter(t::kind.eq("chargeback")).count().get_result(c)?;
+            let records = chargebacks::table
+                .filter(chargebacks::order_id.eq(&order_id))
+                .select((chargebacks::store_debit, chargebacks::fees_returned))
+                .order(chargebacks::amount)
+                .load(c)?;
+            Ok::<_, shared::Error>((txns, records))
+        })
+        .unwrap();
+    assert_eq!(txns, 2);
+    assert_eq!(records, [(3_880, 120), (5_820, 180)]);
 }
 
 #[tokio::test]

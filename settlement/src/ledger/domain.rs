@@ -15,6 +15,8 @@ shared::text_enum! {
         Refund,
         /// The refund of everything still refundable on an order.
         OrderRefund,
+        /// A refund after release: back from the store and the fees' accounts.
+        Chargeback,
         /// Escrow to the stores and fees on delivery.
         Release,
         /// A store's balance to its payout account.

@@ -1,11 +1,12 @@
 //! A refund's status, and what refunding a payment or a whole order does, decided over the
 //! rows read under the order's lock (no database here).
 
+use super::chargeback::{self, Chargeback, Released};
 use crate::events::EventData;
 use crate::ledger::{Account, Transaction, TransactionKind};
 use crate::orders::{OrderRow, OrderStatus};
 use crate::payments::store::PaymentRow;
-use shared::config::ServiceName;
+use shared::config::{FeeConfig, ServiceName};
 use shared::ids::{OrderId, PartnerId, PaymentId, RefundId};
 use shared::messages::Message;
 use shared::money::Money;
@@ -80,24 +81,18 @@ pub struct Plan {
     pub paid: i64,
     pub partial_since: Option<Timestamp>,
     pub messages: Vec<(ServiceName, Message)>,
+    /// A refund after release, recorded beside it.
+    pub chargeback: Option<Chargeback>,
 }
 
-/// Refunds `amount` of `payment` and adds its money movement to `txn`. Money comes out of
-/// escrow, or out of the payee store's balance once escrow was released (which may leave
-/// it negative; the next remittance recovers it).
-fn refund(order: &OrderRow, payment: &PaymentRow, amount: Money, txn: &mut Transaction) -> Result<Refund, Refusal> {
+/// A refund of `amount` of `payment`, checked against what the payment still holds.
+fn checked(payment: &PaymentRow, amount: Money) -> Result<Refund, Refusal> {
     if amount.currency != payment.currency {
         return Err(Refusal::Currency { payment: payment.currency });
     }
     if amount.amount > payment.refundable() {
         return Err(Refusal::Exceeds { refundable: payment.money(payment.refundable()) });
     }
-    let source = match order.status {
-        OrderStatus::Released | OrderStatus::PartiallyRefunded => Account::Store(order.store_id.clone()),
-        _ => Account::Escrow(order.order_id.clone()),
-    };
-    txn.add(source, Account::Refunds, amount);
-    txn.add(Account::Refunds, Account::PartnerClearing(payment.partner_id.clone()), amount);
     Ok(Refund {
         refund_id: RefundId::generate(),
         payment_id: payment.id.clone(),
@@ -105,6 +100,20 @@ fn refund(order: &OrderRow, payment: &PaymentRow, amount: Money, txn: &mut Trans
         amount,
         closes_payment: payment.refunded + amount.amount == payment.captured,
     })
+}
+
+/// The refunded money's way out: through the refunds pass-through to the partner.
+fn to_partner(one: &Refund, txn: &mut Transaction) {
+    txn.add(Account::Refunds, Account::PartnerClearing(one.partner.clone()), one.amount);
+}
+
+/// Refunds `amount` of `payment` out of the order's escrow and adds its money movement to
+/// `txn`.
+fn refund(order: &OrderRow, payment: &PaymentRow, amount: Money, txn: &mut Transaction) -> Result<Refund, Refusal> {
+    let one = checked(payment, amount)?;
+    txn.add(Account::Escrow(order.order_id.clone()), Account::Refunds, amount);
+    to_partner(&one, txn);
+    Ok(one)
 }
 
 /// What the broker is told of a refund of `amount` (`partial` when the store keeps the
@@ -127,10 +136,47 @@ pub fn refunded(
     out
 }
 
-/// A partner's (or the operator's) refund of part of one payment.
-pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, reason: &str) -> Result<Plan, Refusal> {
-    let mut txn = Transaction::new(TransactionKind::Refund, amount.currency).order(&order.order_id);
-    let one = refund(order, payment, amount, &mut txn)?;
+/// Whether the order's escrow was released: a refund then is a chargeback.
+pub fn after_release(order: &OrderRow) -> bool {
+    matches!(order.status, OrderStatus::Released | OrderStatus::PartiallyRefunded)
+}
+
+/// A partner's (or the operator's) refund of part of one payment. Once escrow was
+/// released (`released` says what the release did) it is a chargeback: the store gives
+/// back the refunded part less its fees, which return with it.
+pub fn payment_refund(
+    order: &OrderRow,
+    payment: &PaymentRow,
+    amount: Money,
+    reason: &str,
+    released: &Released,
+    fees: &FeeConfig,
+) -> Result<Plan, Refusal> {
+    let kind = if after_release(order) { TransactionKind::Chargeback } else { TransactionKind::Refund };
+    let mut txn = Transaction::new(kind, amount.currency).order(&order.order_id);
+    let mut chargeback = None;
+    let one = if after_release(order) {
+        let one = checked(payment, amount)?;
+        let back = chargeback::fees_back(
+            released,
+            amount,
+            fees,
+            order.referral_store_id.is_some(),
+            order.shipper_store_id.is_some(),
+        );
+        chargeback::movement(order, &back, &mut txn);
+        to_partner(&one, &mut txn);
+        chargeback = Some(Chargeback {
+            refund_id: one.refund_id.clone(),
+            store_id: order.store_id.clone(),
+            amount,
+            store_debit: back.store,
+            fees_returned: Money::new(amount.amount - back.store.amount, amount.currency),
+        });
+        one
+    } else {
+        refund(order, payment, amount, &mut txn)?
+    };
     let txn = txn.reference(&one.refund_id);
     let paid = order.paid - amount.amount;
     let (status, partial_since, messages) = match order.status {
@@ -165,6 +211,7 @@ pub fn payment_refund(order: &OrderRow, payment: &PaymentRow, amount: Money, rea
         paid,
         partial_since,
         messages,
+        chargeback,
     })
 }
 
@@ -199,6 +246,7 @@ pub fn dispute_refund(order: &OrderRow, payments: &[PaymentRow], amount: Money, 
         paid,
         partial_since: None,
         messages: Vec::new(),
+        chargeback: None,
     }
 }
 
@@ -244,5 +292,6 @@ pub fn order_refund(order: &OrderRow, payments: &[PaymentRow], why: OrderRefund,
         paid,
         partial_since: None,
         messages,
+        chargeback: None,
     })
 }

@@ -10,7 +10,7 @@ use crate::orders::store as orders;
 use crate::payments::domain::PaymentStatus;
 use crate::payments::store as payments;
 use serde::{Deserialize, Serialize};
-use shared::config::ServiceName;
+use shared::config::{FeeConfig, ServiceName};
 use shared::db::AnyConnection;
 use shared::ids::{OrderId, PartnerId, PaymentId, RefundId};
 use shared::money::Money;
@@ -27,12 +27,14 @@ pub struct RefundAnswer {
 }
 
 /// `POST /v1/refunds`: a partner refunds (part of) one of its payments; the operator any.
+/// After release it is a chargeback, its fees returned (see `refunds::chargeback`).
 pub fn refund_payment(
     conn: &mut AnyConnection,
     caller: Option<&PartnerId>,
     payment_id: &PaymentId,
     amount: Money,
     reason: &str,
+    fees: &FeeConfig,
 ) -> Result<RefundAnswer> {
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
     if caller.is_some_and(|p| *p != payment.partner_id) {
@@ -42,12 +44,15 @@ pub fn refund_payment(
     let order = orders::lock(conn, &payment.order_id)?.ok_or(SettlementError::UnknownPayment)?;
     // Read again under the order's lock: a concurrent refund may have just committed.
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
-    let plan = domain::payment_refund(&order, &payment, amount, reason).map_err(|refusal| match refusal {
-        Refusal::Currency { payment } => {
-            shared::Error::Money(shared::money::MoneyError::CurrencyMismatch(amount.currency, payment)).into()
-        }
-        Refusal::Exceeds { refundable } => SettlementError::RefundExceedsPayment { refundable },
-    })?;
+    let released =
+        if domain::after_release(&order) { super::store::released(conn, &order)? } else { Default::default() };
+    let plan =
+        domain::payment_refund(&order, &payment, amount, reason, &released, fees).map_err(|refusal| match refusal {
+            Refusal::Currency { payment } => {
+                shared::Error::Money(shared::money::MoneyError::CurrencyMismatch(amount.currency, payment)).into()
+            }
+            Refusal::Exceeds { refundable } => SettlementError::RefundExceedsPayment { refundable },
+        })?;
     write(conn, &plan)?;
     let refund = &plan.refunds[0];
     Ok(RefundAnswer {
@@ -88,6 +93,9 @@ pub fn write(conn: &mut AnyConnection, plan: &Plan) -> Result<()> {
     }
     if !plan.txn.lines.is_empty() {
         ledger::post(conn, &plan.txn)?;
+    }
+    if let Some(chargeback) = &plan.chargeback {
+        super::store::insert_chargeback(conn, &plan.order_id, chargeback)?;
     }
     pending.emit(conn)?;
     orders::set_state(conn, &plan.order_id, plan.status, plan.paid, plan.partial_since)?;

@@ -31,7 +31,8 @@ pub struct StatementQuery {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Line {
-    /// `gross_sales`, `group_discounts`, `fees` or `refunds_before_release`.
+    /// `gross_sales`, `group_discounts`, `fees`, `refunds_before_release`, `chargebacks`
+    /// (refunds after release) or `fees_returned` (the fees on what chargebacks refunded).
     pub kind: &'static str,
     pub amount: Money,
 }
@@ -44,7 +45,8 @@ pub struct Statement {
     /// Orders released to the store in the period.
     pub orders: i64,
     pub lines: Vec<Line>,
-    /// What the lines add up to: what the period's releases credited to the balance.
+    /// What the lines add up to: what the period's releases credited to the balance, less
+    /// what its chargebacks took back.
     pub net: Money,
 }
 
@@ -68,8 +70,9 @@ pub fn period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<
 
 use chrono::Datelike;
 
-/// The statement's lines from the period's totals; they add up to `net`.
-pub fn lines(t: &pricing::Totals, currency: shared::money::Currency) -> (Vec<Line>, Money) {
+/// The statement's lines from the period's totals and its chargebacks (what they refunded,
+/// the fees returned with them); they add up to `net`.
+pub fn lines(t: &pricing::Totals, chargebacks: (i64, i64), currency: shared::money::Currency) -> (Vec<Line>, Money) {
     let m = |a: i64| Money::new(a, currency);
     // Partial refunds made while the money was in escrow are released less.
     let refunds = t.public_amount - t.group_discount - t.fees - t.store_credit;
@@ -81,7 +84,12 @@ pub fn lines(t: &pricing::Totals, currency: shared::money::Currency) -> (Vec<Lin
     if refunds != 0 {
         out.push(Line { kind: "refunds_before_release", amount: m(-refunds) });
     }
-    (out, m(t.store_credit))
+    let (charged_back, fees_returned) = chargebacks;
+    if charged_back != 0 {
+        out.push(Line { kind: "chargebacks", amount: m(-charged_back) });
+        out.push(Line { kind: "fees_returned", amount: m(fees_returned) });
+    }
+    (out, m(t.store_credit - charged_back + fees_returned))
 }
 
 /// The store's statement for a period: sales at public prices, group discounts as one
@@ -106,7 +114,8 @@ pub async fn statement(
         .read(move |c| {
             let store = resolve_store(c, &owner, given)?;
             let t = pricing::totals(c, &store, currency, start, end)?;
-            let (lines, net) = lines(&t, currency);
+            let chargebacks = crate::refunds::store::chargeback_totals(c, &store, currency, start, end)?;
+            let (lines, net) = lines(&t, chargebacks, currency);
             Ok::<_, SettlementError>(Statement {
                 store_id: store,
                 from: from.to_string(),
@@ -138,11 +147,17 @@ mod tests {
     #[test]
     fn lines_add_up_to_the_net() {
         let t = pricing::Totals { orders: 2, public_amount: 2_000, group_discount: 200, store_credit: 1_700, fees: 54 };
-        let (out, net) = lines(&t, Currency::EUR);
+        let (out, net) = lines(&t, (0, 0), Currency::EUR);
         let kinds: Vec<&str> = out.iter().map(|l| l.kind).collect();
         assert_eq!(kinds, ["gross_sales", "group_discounts", "fees", "refunds_before_release"]);
         assert_eq!(out.iter().map(|l| l.amount.amount).sum::<i64>(), net.amount);
         let t = pricing::Totals { orders: 1, public_amount: 1_000, group_discount: 0, store_credit: 970, fees: 30 };
-        assert_eq!(lines(&t, Currency::EUR).0.len(), 3);
+        assert_eq!(lines(&t, (0, 0), Currency::EUR).0.len(), 3);
+        // A chargeback of 400 with 12 of fees returned: the store gave back 388.
+        let (out, net) = lines(&t, (400, 12), Currency::EUR);
+        let kinds: Vec<&str> = out.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, ["gross_sales", "group_discounts", "fees", "chargebacks", "fees_returned"]);
+        assert_eq!(out.iter().map(|l| l.amount.amount).sum::<i64>(), net.amount);
+        assert_eq!(net.amount, 970 - 388);
     }
 }

@@ -84,6 +84,32 @@ pub struct SellerView {
     pub estimated_delivery: Option<Timestamp>,
 }
 
+/// What an arbiter may know of an order's shipment (`GET /v1/arbiter/shipments/{order_id}`):
+/// how it went, never where or by whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentFacts {
+    pub status: ShipmentStatus,
+    pub delivered: bool,
+    #[serde(with = "shared::time::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub estimated_delivery: Option<Timestamp>,
+    /// Oldest first.
+    pub events: Vec<ShipmentEvent>,
+    /// The buyer's delivery PIN was given at the handover.
+    pub pin_confirmed: bool,
+}
+
+/// One step of a shipment: `picked_up`, `in_transit`, `delivered`, `failed` (never its
+/// reason) or `wrong_pin`, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentEvent {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(with = "shared::time::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
 /// Units of a product counted at a node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct InventoryBody {
@@ -454,5 +480,10 @@ impl Delivery {
     /// `GET /v1/seller/shipments/{order_id}`, with the broker's shipment view token as bearer.
     pub async fn seller_shipment(&self, order: &str) -> Answer<SellerView> {
         self.api.get(&format!("/v1/seller/shipments/{}", enc(order))).await?.into_answer()
+    }
+
+    /// `GET /v1/arbiter/shipments/{order_id}` (operator `arbiter`).
+    pub async fn arbiter_shipment(&self, order: &str) -> Answer<ShipmentFacts> {
+        self.api.get(&format!("/v1/arbiter/shipments/{}", enc(order))).await?.into_answer()
     }
 }

@@ -51,6 +51,7 @@ pub const MIGRATIONS: Migrations = shared::migrations!(
         addresses::routes::set_address,
         shipments::routes::track,
         shipments::routes::seller_view,
+        shipments::routes::arbiter_view,
         shipments::routes::unlock,
         couriers::routes::create_courier,
         couriers::routes::login,

@@ -75,6 +75,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    shipment_events (shipment_id, seq) {
+        shipment_id -> Text,
+        seq -> Integer,
+        leg -> Integer,
+        kind -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
     shipments (id) {
         id -> Text,
         order_id -> Text,
@@ -122,6 +132,7 @@ diesel::table! {
 
 diesel::joinable!(inventory -> nodes (node_id));
 diesel::joinable!(legs -> shipments (shipment_id));
+diesel::joinable!(shipment_events -> shipments (shipment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     addresses,
@@ -130,6 +141,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     legs,
     nodes,
     orders,
+    shipment_events,
     shipments,
     stock_movements,
     stores,

@@ -219,7 +219,18 @@ async fn the_arbiter_decides_from_a_file_that_names_nobody_and_decides_once() {
     let file = queue.disputes.iter().find(|f| f.dispute.dispute_id == opened.dispute_id).expect("queued");
     assert_eq!((file.order.amount, file.order.quantity), (Money::new(PRICE, Currency::EUR), 1));
     let one = judge.dispute_file(opened.dispute_id.as_str()).await.done();
-    assert_eq!(&one, file);
+    assert_eq!((&one.dispute, &one.order), (&file.dispute, &file.order));
+    // One file's read tells how the shipment went, as delivery tells the arbiter; the
+    // queue does not ask delivery for each.
+    assert!(file.shipment.is_none());
+    let shipment = one.shipment.as_ref().expect("the file's shipment");
+    let kinds: Vec<&str> = shipment.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!((kinds, shipment.pin_confirmed), (vec!["picked_up", "delivered"], true));
+    let delivery_audit = m.admin_as(ServiceName::Delivery, &m.operator).audit(0).await.done().entries;
+    assert!(
+        delivery_audit.iter().any(|e| e.action == "GET /v1/arbiter/shipments/{order_id}" && e.status == 200),
+        "{delivery_audit:#?}"
+    );
     let text = serde_json::to_string(&queue).unwrap() + &serde_json::to_string(&one).unwrap();
     for secret in
         [ADDRESS_LINE, RECIPIENT, SELLER_NAME, d.seller_email.as_str(), d.payment.as_str(), d.capability.as_str()]
@@ -382,6 +393,8 @@ async fn the_seller_answers_on_the_desk_and_the_arbiter_decides_in_the_console()
     let file =
         c.get(format!("{}{file_path}", m.broker)).header("cookie", &judge).send().await.unwrap().text().await.unwrap();
     assert!(file.contains("It left here intact.") && file.contains("decision-form"), "{file}");
+    // How the shipment went, beside the thread: the PIN was given at the door.
+    assert!(file.contains("shipment-events") && file.contains("Delivery PIN given</dt><dd>yes"), "{file}");
     for secret in [ADDRESS_LINE, RECIPIENT, SELLER_NAME, d.seller_email.as_str()] {
         assert!(!file.contains(secret) && !console.contains(secret), "{secret} in the console");
     }

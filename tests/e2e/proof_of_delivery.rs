@@ -84,4 +84,30 @@ async fn the_final_leg_takes_only_the_buyers_pin_and_five_wrong_ones_lock_it() {
     // The unlock is in delivery's audit log, by Sue.
     let audit = m.admin_as(shared::config::ServiceName::Delivery, &m.operator).audit(0).await.done().entries;
     assert!(audit.iter().any(|e| e.action == "POST /v1/admin/shipments/{shipment_id}/unlock" && e.status == 200));
+
+    // An arbiter reads how it went: each step and each wrong PIN with its time, and that
+    // the PIN was given at last; never the PIN, a node, a courier or an address. Nobody
+    // else reads it here: not support, the courier, the seller or the buyer.
+    let judge = NewOperator {
+        name: "Judy".into(),
+        email: "judy@ops.example".into(),
+        password: crate::helpers::PASSWORD.into(),
+        roles: vec![OperatorRole::Arbiter],
+    };
+    boot.create_operator(&judge).await.done();
+    let judy = crate::operators::sign_in(&m, "judy@ops.example").await;
+    for token in [&sue, &courier, &shop.seller_token, &cap] {
+        m.delivery_as(Some(token)).arbiter_shipment(order.as_str()).await.refused(403, "forbidden");
+    }
+    let facts = m.delivery_as(Some(&judy)).arbiter_shipment(order.as_str()).await.done();
+    let kinds: Vec<&str> = facts.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["picked_up", "wrong_pin", "wrong_pin", "wrong_pin", "wrong_pin", "wrong_pin", "delivered"]);
+    assert!(facts.events.windows(2).all(|w| w[0].at <= w[1].at));
+    assert!(facts.pin_confirmed && facts.delivered && facts.status == ShipmentStatus::Delivered, "{facts:?}");
+    let text = serde_json::to_string(&facts).unwrap();
+    for secret in [pin.as_str(), tracking.legs[0].from_node.as_str(), "Pia", crate::flows::ADDRESS_LINE] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    let unknown = shared::ids::OrderId::generate();
+    m.delivery_as(Some(&judy)).arbiter_shipment(unknown.as_str()).await.refused(404, "shipment_not_found");
 }

@@ -10,7 +10,7 @@ use crate::orders::caller::OrderCaller;
 use crate::orders::domain::Party;
 use crate::orders::settings::of as settings;
 use crate::State;
-use actix_web::{web, HttpResponse};
+use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use client::broker::disputes::{
     ArbiterDecision, DecisionView, DisputeFile, DisputeFiles, DisputeMessage, DisputeView, FileOrder, Offer,
     OpenDispute, StoreResponse,
@@ -130,8 +130,8 @@ pub async fn queue(state: web::Data<State>, _op: Operator<Arbiter>, q: web::Quer
     Ok(HttpResponse::Ok().json(DisputeFiles { disputes: files }))
 }
 
-/// One dispute file, in any status (each read is in the audit log, as every operator
-/// request is).
+/// One dispute file, in any status, with how the shipment went (each read is in the audit
+/// logs of the broker and of delivery, as every operator request is).
 #[utoipa::path(get, tag = "disputes", path = "/v1/arbiter/disputes/{dispute_id}",
     params(("dispute_id" = String, Path)),
     responses((status = 200, body = DisputeFile), (status = 404, description = "not_found")),
@@ -139,10 +139,11 @@ pub async fn queue(state: web::Data<State>, _op: Operator<Arbiter>, q: web::Quer
 pub async fn read_file(
     state: web::Data<State>,
     _op: Operator<Arbiter>,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let dispute = DisputeId::parse(&path)?;
-    let f = state
+    let mut f = state
         .core
         .db
         .read(move |c| {
@@ -150,6 +151,7 @@ pub async fn read_file(
             file(c, &d)
         })
         .await?;
+    f.shipment = shipment_facts(&state, &req, &f.order.order_id).await;
     Ok(HttpResponse::Ok().json(f))
 }
 
@@ -175,7 +177,25 @@ pub fn file(conn: &mut AnyConnection, d: &DisputeRow) -> Result<DisputeFile> {
             placed_at: order.created_at,
             accept_by: order.accept_by,
         },
+        shipment: None,
     })
+}
+
+/// How the order's shipment went, asked of delivery with the arbiter's own token, so that
+/// delivery checks the role and keeps its own audit entry of the read; `None` when
+/// delivery has no shipment for the order or cannot answer now (the file is still read).
+async fn shipment_facts(state: &State, req: &HttpRequest, order: &OrderId) -> Option<client::delivery::ShipmentFacts> {
+    let token = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?;
+    let api = client::Api::new(state.core.config.delivery.public_url()).bearer(Some(token.trim().to_string()));
+    match client::delivery::Delivery::new(api).arbiter_shipment(order.as_str()).await {
+        Ok(facts) => Some(facts),
+        // No shipment yet (an order disputed before it was routed): nothing to tell.
+        Err(client::Failure::Refused(r)) if r.status == 404 => None,
+        Err(e) => {
+            tracing::warn!(%order, error = ?e, "the shipment's facts are not in this dispute file");
+            None
+        }
+    }
 }
 
 fn not_now(e: domain::NotNow) -> BrokerError {

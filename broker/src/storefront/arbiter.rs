@@ -93,6 +93,23 @@ fn file_page(state: &State, session: &str, f: &DisputeFile, status: u16, notice:
                 @if let Some(t) = f.order.accept_by { dt { "Acceptance window ends" } dd { (shared::time::to_rfc3339(t)) } }
             }
             p.muted { "The file holds what was bought and how it went; never the buyer, an address or the salesperson's identity." }
+            h2 { "Shipment" }
+            @match &f.shipment {
+                Some(s) => {
+                    dl.summary #shipment-facts {
+                        dt { "Status" } dd { (s.status) }
+                        dt { "Delivery PIN given" } dd { @if s.pin_confirmed { "yes" } @else { "no" } }
+                        @if let Some(t) = s.estimated_delivery { dt { "Estimated delivery" } dd { (shared::time::to_rfc3339(t)) } }
+                    }
+                    @if !s.events.is_empty() {
+                        table #shipment-events {
+                            thead { tr { th { "When" } th { "What" } } }
+                            tbody { @for e in &s.events { tr { td { (shared::time::to_rfc3339(e.at)) } td { (e.kind) } } } }
+                        }
+                    }
+                }
+                None => p.muted { "Delivery has no shipment to show for this order now." }
+            }
             h2 { "Dispute" }
             (dispute_summary(&f.dispute))
         }

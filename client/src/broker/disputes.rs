@@ -178,6 +178,10 @@ pub struct FileOrder {
 pub struct DisputeFile {
     pub dispute: DisputeView,
     pub order: FileOrder,
+    /// How the shipment went, as delivery tells the arbiter: in one file's read, `null` in
+    /// the queue or while delivery cannot answer.
+    #[serde(default)]
+    pub shipment: Option<crate::delivery::ShipmentFacts>,
 }
 
 /// `GET /v1/arbiter/disputes?status=`.

@@ -2,13 +2,14 @@ use super::store;
 use crate::error::DeliveryError;
 use crate::State;
 use actix_web::{web, HttpResponse};
-use shared::auth::{Capability, Operator, Support};
+use shared::auth::{Arbiter, Capability, Operator, Support};
 use shared::ids::{OrderId, ShipmentId};
 use shared::shipment_view::ShipmentViewer;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/shipments/{order_id}", web::get().to(track))
         .route("/v1/seller/shipments/{order_id}", web::get().to(seller_view))
+        .route("/v1/arbiter/shipments/{order_id}", web::get().to(arbiter_view))
         .route("/v1/admin/shipments/{shipment_id}/unlock", web::post().to(unlock));
 }
 
@@ -40,8 +41,8 @@ pub async fn unlock(
     Ok(HttpResponse::Ok().json(Unlocked { shipment_id: shipment, pin_failures: 0 }))
 }
 
-pub use client::delivery::SellerView;
 pub use client::delivery::{LegView, TrackingView};
+pub use client::delivery::{SellerView, ShipmentEvent, ShipmentFacts};
 
 fn order_id(raw: &str) -> Result<OrderId, DeliveryError> {
     Ok(OrderId::parse(raw).map_err(shared::Error::from)?)
@@ -114,6 +115,38 @@ pub async fn seller_view(
                 status: s.status,
                 delivered: s.delivered,
                 estimated_delivery: s.estimated_delivery,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// How the order's shipment went, for an arbiter deciding its dispute: the status, each
+/// event's kind and time, and whether the buyer's PIN was given; never a node, a region,
+/// a courier or a failure's words. The read is in the audit log, as every operator's is.
+#[utoipa::path(get, path = "/v1/arbiter/shipments/{order_id}",
+    params(("order_id" = String, Path)),
+    responses((status = 200, body = ShipmentFacts), (status = 404, description = "shipment_not_found")),
+    security(("operator" = [])))]
+pub async fn arbiter_view(
+    state: web::Data<State>,
+    _op: Operator<Arbiter>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, DeliveryError> {
+    let order = order_id(&path)?;
+    let view = state
+        .core
+        .db
+        .read(move |c| {
+            let s = store::by_order(c, &order)?.ok_or(DeliveryError::ShipmentNotFound)?;
+            let events =
+                store::events_of(c, &s.id)?.into_iter().map(|e| ShipmentEvent { kind: e.kind, at: e.at }).collect();
+            Ok::<_, DeliveryError>(ShipmentFacts {
+                status: s.status,
+                delivered: s.delivered,
+                estimated_delivery: s.estimated_delivery,
+                events,
+                pin_confirmed: s.pin_confirmed,
             })
         })
         .await?;

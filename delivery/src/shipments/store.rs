@@ -1,6 +1,6 @@
 use super::domain::{LegStatus, ShipmentStatus};
 use crate::routing::domain::{PlannedLeg, Sources};
-use crate::schema::{legs, orders, shipments};
+use crate::schema::{legs, orders, shipment_events, shipments};
 use diesel::prelude::*;
 use shared::db::{is_unique_violation, AnyConnection};
 use shared::ids::{CourierId, NodeId, OrderId, ProductId, ShipmentId};
@@ -471,5 +471,41 @@ pub fn awaiting_with_address(conn: &mut AnyConnection, limit: i64) -> QueryResul
         .filter(shipments::order_id.eq_any(addresses::table.select(addresses::order_id)))
         .limit(limit)
         .select(ShipmentRow::as_select())
+        .load(conn)
+}
+
+/// One entry of a shipment's history: a courier event's kind or `wrong_pin`, on a leg.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct EventRow {
+    pub leg: i32,
+    pub kind: String,
+    pub at: Timestamp,
+}
+
+/// Notes what happened on a leg. Written under the order's lock, so the next number is
+/// this shipment's alone.
+pub fn record_event(conn: &mut AnyConnection, id: &ShipmentId, leg: i32, kind: &str) -> QueryResult<()> {
+    let last: Option<i32> = shipment_events::table
+        .filter(shipment_events::shipment_id.eq(id))
+        .select(diesel::dsl::max(shipment_events::seq))
+        .first(conn)?;
+    diesel::insert_into(shipment_events::table)
+        .values((
+            shipment_events::shipment_id.eq(id),
+            shipment_events::seq.eq(last.unwrap_or(0) + 1),
+            shipment_events::leg.eq(leg),
+            shipment_events::kind.eq(kind),
+            shipment_events::at.eq(now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The shipment's history, oldest first.
+pub fn events_of(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<Vec<EventRow>> {
+    shipment_events::table
+        .filter(shipment_events::shipment_id.eq(id))
+        .order(shipment_events::seq)
+        .select((shipment_events::leg, shipment_events::kind, shipment_events::at))
         .load(conn)
 }

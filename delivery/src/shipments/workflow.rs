@@ -284,6 +284,7 @@ pub fn courier_event(
         }
         if !pin.is_some_and(|p| pins.matches(&s.id, p)) {
             let failures = store::add_pin_failure(conn, &s.id)?;
+            store::record_event(conn, &s.id, current, "wrong_pin")?;
             return Ok(Reported::WrongPin { left: (pin::MAX_WRONG - failures).max(0) });
         }
         store::confirm_pin(conn, &s.id)?;
@@ -294,6 +295,7 @@ pub fn courier_event(
         // Another event changed the leg since we read it (a racing courier).
         return Err(if effect == Effect::Claim { DeliveryError::LegClaimed } else { not_now() });
     }
+    store::record_event(conn, &s.id, current, event.as_str())?;
     let order = s.order_id.clone();
     match effect {
         Effect::Claim => {

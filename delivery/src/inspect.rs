@@ -1,5 +1,6 @@
 //! Read-only views of the delivery database for operators' tools and the end-to-end
-//! tests: what the outbox holds, and whether an order's sealed address still exists.
+//! tests: what the outbox holds, whether an order's sealed address still exists, and how
+//! much of its shipment's history is kept.
 
 use diesel::prelude::*;
 use shared::db::{Db, DbError};
@@ -21,6 +22,14 @@ pub fn queued_messages(db: &Db) -> Result<Vec<(String, Envelope)>, DbError> {
 /// Whether the order's sealed address is still stored (false once shredded).
 pub fn sealed_address_exists(db: &Db, order: &OrderId) -> Result<bool, DbError> {
     db.read_blocking(|c| crate::addresses::store::sealed(c, order).map(|s| s.is_some()).map_err(DbError::from))
+}
+
+/// How many steps of the order's shipment its history still holds.
+pub fn history_len(db: &Db, order: &OrderId) -> Result<usize, DbError> {
+    db.read_blocking(|c| {
+        let Some(s) = crate::shipments::store::by_order(c, order)? else { return Ok(0) };
+        Ok(crate::shipments::store::events_of(c, &s.id)?.len())
+    })
 }
 
 /// Every byte stored for addresses (ciphertext, key id, routing zone, branch order), row

@@ -14,6 +14,9 @@ pub struct DeliverySettings {
     /// How long an address is kept for an order that never became a shipment (never paid,
     /// or cancelled before payment, which delivery does not hear of).
     pub orphan_address_secs: i64,
+    /// How long a shipment's history (each step's kind and time, which a dispute's arbiter
+    /// reads) outlives its address.
+    pub history_kept_secs: i64,
     /// How often the background pass (routing retries, abandonment, shredding) runs.
     pub sweep_interval_ms: u64,
     /// Time spent at a node per leg (pickup, sorting), for the estimated delivery.
@@ -28,6 +31,7 @@ impl Default for DeliverySettings {
             shred_after_secs: 7 * 24 * 3600,
             unroutable_wait_secs: 24 * 3600,
             orphan_address_secs: 30 * 24 * 3600,
+            history_kept_secs: 90 * 24 * 3600,
             sweep_interval_ms: 5_000,
             handling_hours: 12,
             transit_km_per_hour: 50.0,
@@ -38,6 +42,10 @@ impl Default for DeliverySettings {
 impl DeliverySettings {
     pub fn shred_after(&self) -> chrono::Duration {
         chrono::Duration::seconds(self.shred_after_secs.max(0))
+    }
+
+    pub fn history_kept(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.history_kept_secs.max(0))
     }
 
     pub fn orphan_address(&self) -> chrono::Duration {

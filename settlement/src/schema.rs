@@ -23,6 +23,9 @@ diesel::table! {
         store_debit -> BigInt,
         fees_returned -> BigInt,
         created_at -> Timestamp,
+        marketplace_returned -> BigInt,
+        referral_returned -> BigInt,
+        fulfilment_returned -> BigInt,
     }
 }
 
@@ -95,6 +98,9 @@ diesel::table! {
         released_at -> Nullable<Timestamp>,
         store_credit -> Nullable<BigInt>,
         fees -> Nullable<BigInt>,
+        marketplace_fee -> Nullable<BigInt>,
+        referral_fee -> Nullable<BigInt>,
+        fulfilment_fee -> Nullable<BigInt>,
     }
 }
 

@@ -132,6 +132,13 @@ pub const SHIPMENT_VIEW_TYP: &str = "shipment-view+jwt";
 /// caller's token.
 pub const SHIPMENT_VIEW_AUDIENCE: &str = "delivery:shipment-view";
 
+/// The JWT header `typ` of a dispute-file token: the broker signs one when an arbiter
+/// reads a dispute's file, and delivery answers how that order's shipment went to it (see
+/// [`crate::shipment_view`]).
+pub const DISPUTE_FILE_TYP: &str = "dispute-file+jwt";
+/// The audience of dispute-file tokens: no service's name either.
+pub const DISPUTE_FILE_AUDIENCE: &str = "delivery:dispute-file";
+
 /// A kind of token of its own, as a verifier checks it: header `typ`, audience, and the
 /// one service that issues it.
 #[derive(Debug, Clone, Copy)]
@@ -147,6 +154,9 @@ pub const REFERRAL: TokenKind =
 /// Shipment view tokens, which the broker issues and delivery reads.
 pub const SHIPMENT_VIEW: TokenKind =
     TokenKind { typ: SHIPMENT_VIEW_TYP, audience: SHIPMENT_VIEW_AUDIENCE, issuer: ServiceName::Broker };
+/// Dispute-file tokens, which the broker issues and delivery reads.
+pub const DISPUTE_FILE: TokenKind =
+    TokenKind { typ: DISPUTE_FILE_TYP, audience: DISPUTE_FILE_AUDIENCE, issuer: ServiceName::Broker };
 /// The `typ` of every other token.
 const PLAIN_TYP: &str = "JWT";
 

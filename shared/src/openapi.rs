@@ -49,6 +49,7 @@ const SCHEMES: &[(&str, &str)] = &[
     ("courier", "a courier's session token issued by delivery"),
     ("capability", "an order capability issued by the broker"),
     ("shipment_view", "a seller's shipment view token issued by the broker"),
+    ("dispute_file", "an arbiter's dispute-file token the broker issues with the file"),
     ("service", "a service token another service of the marketplace signs"),
 ];
 

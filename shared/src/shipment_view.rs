@@ -3,14 +3,26 @@
 //! the order's own seller; it names only the order and lives a few minutes. Delivery
 //! answers the status of exactly that order to its bearer and keeps no seller id.
 //!
-//! It is a kind of its own (header `typ` [`SHIPMENT_VIEW_TYP`], audience
-//! [`SHIPMENT_VIEW_AUDIENCE`]), so it never passes as a caller's token, a capability or a
-//! referral, and none of those passes as one.
+//! An arbiter reads how a disputed order's shipment went the same way: reading the file,
+//! the broker signs a dispute-file token for that order naming the operator, and delivery
+//! answers that order's facts to it and writes the read in its audit log under the
+//! operator's name. The operator's own token never leaves the broker, so a copy of a file
+//! token opens one order's facts for a few minutes, and nothing else anywhere.
+//!
+//! Each is a kind of its own (header `typ` [`SHIPMENT_VIEW_TYP`] or [`DISPUTE_FILE_TYP`],
+//! and an audience no service is named), so neither passes as the other, as a caller's
+//! token, a capability or a referral, and none of those passes as either.
 
-use crate::auth::{AuthState, TokenSigner, TokenVerifier, SHIPMENT_VIEW_AUDIENCE, SHIPMENT_VIEW_TYP};
+use crate::audit::{Acting, Actor};
+use crate::auth::{
+    AuthState, TokenKind, TokenSigner, TokenVerifier, DISPUTE_FILE, DISPUTE_FILE_TYP, SHIPMENT_VIEW,
+    SHIPMENT_VIEW_AUDIENCE, SHIPMENT_VIEW_TYP,
+};
 use crate::config::ServiceName;
 use crate::error::Error;
+use crate::ids::OperatorId;
 use crate::ids::OrderId;
+use actix_web::HttpMessage;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
@@ -22,7 +34,7 @@ pub const TTL_SECS: i64 = 300;
 /// Longest token read; the broker's are far shorter.
 const MAX_TOKEN_LEN: usize = 2_048;
 
-/// The claims of a shipment view token.
+/// The claims of a shipment view or dispute-file token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShipmentViewClaims {
     pub iss: String,
@@ -32,6 +44,10 @@ pub struct ShipmentViewClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// On a dispute-file token, the operator reading the file (an operator id or
+    /// `bootstrap`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<String>,
 }
 
 impl ShipmentViewClaims {
@@ -43,6 +59,7 @@ impl ShipmentViewClaims {
             iat: now,
             exp: now + TTL_SECS,
             jti: crate::ids::random_hex128(),
+            act: None,
         }
     }
 }
@@ -51,6 +68,33 @@ impl ShipmentViewClaims {
 pub fn issue(signer: &TokenSigner, order: &OrderId) -> Result<(String, i64), Error> {
     let claims = ShipmentViewClaims::new(signer.service, order, crate::time::unix_seconds());
     Ok((signer.sign_typed(SHIPMENT_VIEW_TYP, &claims)?, TTL_SECS))
+}
+
+/// A dispute-file token for `order`, read by `actor`, and its lifetime in seconds.
+pub fn issue_file(signer: &TokenSigner, order: &OrderId, actor: &Actor) -> Result<(String, i64), Error> {
+    let mut claims = ShipmentViewClaims::new(signer.service, order, crate::time::unix_seconds());
+    claims.aud = DISPUTE_FILE.audience.into();
+    claims.act = Some(actor.as_str().into());
+    Ok((signer.sign_typed(DISPUTE_FILE_TYP, &claims)?, TTL_SECS))
+}
+
+async fn verify_kind(verifier: &TokenVerifier, token: &str, kind: &TokenKind) -> Result<ShipmentViewClaims, Error> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(Error::Unauthorized);
+    }
+    verifier.verify_typed_fetching(token, kind).await
+}
+
+fn order_of(claims: &ShipmentViewClaims) -> Result<OrderId, Error> {
+    OrderId::parse(&claims.sub).map_err(|_| Error::Unauthorized)
+}
+
+/// A token for another order opens nothing, not even whether this one exists.
+fn same_order(named: &OrderId, asked: &OrderId) -> Result<(), Error> {
+    if named != asked {
+        return Err(Error::Forbidden("the token is for another order".into()));
+    }
+    Ok(())
 }
 
 /// The bearer of a broker-signed shipment view token, and the order it names.
@@ -63,20 +107,12 @@ impl ShipmentViewer {
     /// Only the broker issues view tokens; its keys are fetched when the token names one
     /// this verifier has not seen yet.
     pub async fn verify(verifier: &TokenVerifier, token: &str) -> Result<ShipmentViewer, Error> {
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(Error::Unauthorized);
-        }
-        let claims: ShipmentViewClaims = verifier.verify_typed_fetching(token, &crate::auth::SHIPMENT_VIEW).await?;
-        let order = OrderId::parse(&claims.sub).map_err(|_| Error::Unauthorized)?;
-        Ok(ShipmentViewer { order })
+        let claims = verify_kind(verifier, token, &SHIPMENT_VIEW).await?;
+        Ok(ShipmentViewer { order: order_of(&claims)? })
     }
 
-    /// A token for another order opens nothing, not even whether this one exists.
     pub fn for_order(&self, order: &OrderId) -> Result<(), Error> {
-        if &self.order != order {
-            return Err(Error::Forbidden("the shipment view token is for another order".into()));
-        }
-        Ok(())
+        same_order(&self.order, order)
     }
 }
 
@@ -91,6 +127,49 @@ impl FromRequest for ShipmentViewer {
             let state = state.ok_or_else(|| Error::Internal("AuthState not registered".into()))?;
             let token = token.ok_or(Error::Unauthorized)?;
             ShipmentViewer::verify(&state.verifier, &token).await
+        })
+    }
+}
+
+/// The bearer of a broker-signed dispute-file token: the order it names and the operator
+/// reading the file, whom delivery's audit log names for the read.
+#[derive(Debug, Clone)]
+pub struct FileReader {
+    pub order: OrderId,
+    pub actor: Actor,
+}
+
+impl FileReader {
+    pub async fn verify(verifier: &TokenVerifier, token: &str) -> Result<FileReader, Error> {
+        let claims = verify_kind(verifier, token, &DISPUTE_FILE).await?;
+        let actor = match claims.act.as_deref() {
+            Some("bootstrap") => Actor::Bootstrap,
+            Some(id) => Actor::Operator(OperatorId::parse(id).map_err(|_| Error::Unauthorized)?),
+            None => return Err(Error::Unauthorized),
+        };
+        Ok(FileReader { order: order_of(&claims)?, actor })
+    }
+
+    pub fn for_order(&self, order: &OrderId) -> Result<(), Error> {
+        same_order(&self.order, order)
+    }
+}
+
+impl FromRequest for FileReader {
+    type Error = Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = crate::auth::bearer(req).map(str::to_string);
+        let state = req.app_data::<web::Data<AuthState>>().cloned();
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state.ok_or_else(|| Error::Internal("AuthState not registered".into()))?;
+            let token = token.ok_or(Error::Unauthorized)?;
+            let reader = FileReader::verify(&state.verifier, &token).await?;
+            // The read goes in the audit log under the operator's name, refused or not.
+            req.extensions_mut().insert(Acting(reader.actor.clone()));
+            Ok(reader)
         })
     }
 }
@@ -269,6 +348,33 @@ mod tests {
         let odd = ShipmentViewClaims { sub: "sto_notanorder".into(), ..claims };
         let t = w.broker.sign_typed(SHIPMENT_VIEW_TYP, &odd).unwrap();
         assert!(matches!(ShipmentViewer::verify(&w.verifier, &t).await, Err(Error::Unauthorized)));
+    }
+
+    #[tokio::test]
+    async fn a_dispute_file_token_opens_its_order_for_its_operator_and_is_no_view_token() {
+        let w = world();
+        let (order, other) = (OrderId::generate(), OrderId::generate());
+        let judge = Actor::Operator(OperatorId::generate());
+        let (file, ttl) = issue_file(&w.broker, &order, &judge).unwrap();
+        assert_eq!(ttl, TTL_SECS);
+        let reader = FileReader::verify(&w.verifier, &file).await.unwrap();
+        assert_eq!((&reader.order, &reader.actor), (&order, &judge));
+        assert!(reader.for_order(&order).is_ok());
+        assert!(matches!(reader.for_order(&other), Err(Error::Forbidden(_))));
+        // Neither kind passes as the other, nor as a caller's token.
+        assert!(matches!(ShipmentViewer::verify(&w.verifier, &file).await, Err(Error::Unauthorized)));
+        let view = issue(&w.broker, &order).unwrap().0;
+        assert!(matches!(FileReader::verify(&w.verifier, &view).await, Err(Error::Unauthorized)));
+        assert!(matches!(w.verifier.verify(&file).await, Err(Error::Unauthorized)));
+        // Only the broker signs one, and it names who reads.
+        assert!(FileReader::verify(&w.verifier, &issue_file(&w.delivery, &order, &judge).unwrap().0).await.is_err());
+        let mut claims = ShipmentViewClaims::new(ServiceName::Broker, &order, crate::time::unix_seconds());
+        claims.aud = DISPUTE_FILE.audience.into();
+        let nameless = w.broker.sign_typed(DISPUTE_FILE_TYP, &claims).unwrap();
+        assert!(matches!(FileReader::verify(&w.verifier, &nameless).await, Err(Error::Unauthorized)));
+        claims.act = Some("sel_someone".into());
+        let seller = w.broker.sign_typed(DISPUTE_FILE_TYP, &claims).unwrap();
+        assert!(matches!(FileReader::verify(&w.verifier, &seller).await, Err(Error::Unauthorized)));
     }
 
     #[tokio::test]

@@ -557,7 +557,7 @@ async fn a_cancel_holds_before_pickup_and_not_after() {
 
 #[tokio::test]
 async fn the_address_is_sealed_at_rest_and_shredded_after_delivery() {
-    let w = world_with("shred_after_secs = 1").await;
+    let w = world_with("shred_after_secs = 1\nhistory_kept_secs = 2").await;
     w.stock(&w.b1, 1).await;
     let order = w.order().await;
     assert!(delivery::inspect::sealed_address_exists(&w.db, &order).unwrap());
@@ -588,6 +588,13 @@ async fn the_address_is_sealed_at_rest_and_shredded_after_delivery() {
     .await;
     assert_eq!(w.tracking(&order).await["status"], "delivered");
     w.put_address(&order, address("north")).await.expect_problem(409, "address_locked");
+    // The shipment's history (each step's kind and time) outlives the address for disputes,
+    // then goes too.
+    assert_eq!(delivery::inspect::history_len(&w.db, &order).unwrap(), 2);
+    w.m.eventually("history forgotten", || async {
+        (delivery::inspect::history_len(&w.db, &order).unwrap() == 0).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 use crate::flows::north_address;
 use crate::helpers::{Expect, TestMarket};
 use client::admin::NewOperator;
+use client::broker::disputes::{DisputeReason, OpenDispute};
 use client::broker::orders::OrderStatus;
 use client::delivery::{EventBody, LegStatus, ShipmentStatus};
 use shared::auth::OperatorRole;
@@ -85,9 +86,14 @@ async fn the_final_leg_takes_only_the_buyers_pin_and_five_wrong_ones_lock_it() {
     let audit = m.admin_as(shared::config::ServiceName::Delivery, &m.operator).audit(0).await.done().entries;
     assert!(audit.iter().any(|e| e.action == "POST /v1/admin/shipments/{shipment_id}/unlock" && e.status == 200));
 
-    // An arbiter reads how it went: each step and each wrong PIN with its time, and that
-    // the PIN was given at last; never the PIN, a node, a courier or an address. Nobody
-    // else reads it here: not support, the courier, the seller or the buyer.
+    // An arbiter reads how it went in the dispute's file: each step and each wrong PIN
+    // with its time, the unlock, and that the PIN was given at last; never the PIN, a
+    // node, a courier or an address.
+    let opened = m
+        .broker_as(Some(&cap))
+        .open_dispute(order.as_str(), &OpenDispute { reason: DisputeReason::Damaged, message: "Cracked.".into() })
+        .await
+        .done();
     let judge = NewOperator {
         name: "Judy".into(),
         email: "judy@ops.example".into(),
@@ -96,18 +102,29 @@ async fn the_final_leg_takes_only_the_buyers_pin_and_five_wrong_ones_lock_it() {
     };
     boot.create_operator(&judge).await.done();
     let judy = crate::operators::sign_in(&m, "judy@ops.example").await;
-    for token in [&sue, &courier, &shop.seller_token, &cap] {
-        m.delivery_as(Some(token)).arbiter_shipment(order.as_str()).await.refused(403, "forbidden");
-    }
-    let facts = m.delivery_as(Some(&judy)).arbiter_shipment(order.as_str()).await.done();
+    let file = m.broker_as(Some(&judy)).dispute_file(opened.dispute_id.as_str()).await.done();
+    let facts = file.shipment.expect("the shipment's facts");
     let kinds: Vec<&str> = facts.events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["picked_up", "wrong_pin", "wrong_pin", "wrong_pin", "wrong_pin", "wrong_pin", "delivered"]);
+    let mut expected = vec!["picked_up"];
+    expected.extend(["wrong_pin"; 5]);
+    expected.extend(["pin_unlocked", "delivered"]);
+    assert_eq!(kinds, expected);
     assert!(facts.events.windows(2).all(|w| w[0].at <= w[1].at));
     assert!(facts.pin_confirmed && facts.delivered && facts.status == ShipmentStatus::Delivered, "{facts:?}");
     let text = serde_json::to_string(&facts).unwrap();
     for secret in [pin.as_str(), tracking.legs[0].from_node.as_str(), "Pia", crate::flows::ADDRESS_LINE] {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
-    let unknown = shared::ids::OrderId::generate();
-    m.delivery_as(Some(&judy)).arbiter_shipment(unknown.as_str()).await.refused(404, "shipment_not_found");
+    // Delivery's audit log names Judy for the read, though her token never reached it.
+    let audit = m.admin_as(shared::config::ServiceName::Delivery, &m.operator).audit(0).await.done().entries;
+    let read = audit.iter().find(|e| e.action == "GET /v1/arbiter/shipments/{order_id}").expect("the read");
+    assert!(read.status == 200 && read.actor.starts_with("opr_"), "{read:?}");
+
+    // Delivery answers no operator's own token, the arbiter's included, nor anyone else's:
+    // only the broker's dispute-file token for this order opens it.
+    for token in [&judy, &sue, &m.operator, &courier, &shop.seller_token, &cap] {
+        m.delivery_as(Some(token)).arbiter_shipment(order.as_str()).await.refused(401, "unauthorized");
+    }
+    let view = m.broker_as(Some(&shop.seller_token)).shipment_view(order.as_str()).await.done().token;
+    m.delivery_as(Some(&view)).arbiter_shipment(order.as_str()).await.refused(401, "unauthorized");
 }

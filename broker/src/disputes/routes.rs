@@ -10,12 +10,13 @@ use crate::orders::caller::OrderCaller;
 use crate::orders::domain::Party;
 use crate::orders::settings::of as settings;
 use crate::State;
-use actix_web::{http::header, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use client::broker::disputes::{
     ArbiterDecision, DecisionView, DisputeFile, DisputeFiles, DisputeMessage, DisputeView, FileOrder, Offer,
     OpenDispute, StoreResponse,
 };
 use client::broker::orders::StoreRef;
+use shared::audit::Actor;
 use shared::auth::{Arbiter, Operator};
 use shared::db::AnyConnection;
 use shared::ids::{DisputeId, OrderId};
@@ -138,8 +139,7 @@ pub async fn queue(state: web::Data<State>, _op: Operator<Arbiter>, q: web::Quer
     security(("operator" = [])))]
 pub async fn read_file(
     state: web::Data<State>,
-    _op: Operator<Arbiter>,
-    req: HttpRequest,
+    op: Operator<Arbiter>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let dispute = DisputeId::parse(&path)?;
@@ -151,7 +151,7 @@ pub async fn read_file(
             file(c, &d)
         })
         .await?;
-    f.shipment = shipment_facts(&state, &req, &f.order.order_id).await;
+    f.shipment = shipment_facts(&state, &op.actor, &f.order.order_id).await;
     Ok(HttpResponse::Ok().json(f))
 }
 
@@ -181,18 +181,32 @@ pub fn file(conn: &mut AnyConnection, d: &DisputeRow) -> Result<DisputeFile> {
     })
 }
 
-/// How the order's shipment went, asked of delivery with the arbiter's own token, so that
-/// delivery checks the role and keeps its own audit entry of the read; `None` when
-/// delivery has no shipment for the order or cannot answer now (the file is still read).
-async fn shipment_facts(state: &State, req: &HttpRequest, order: &OrderId) -> Option<client::delivery::ShipmentFacts> {
-    let token = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?;
-    let api = client::Api::new(state.core.config.delivery.public_url()).bearer(Some(token.trim().to_string()));
-    match client::delivery::Delivery::new(api).arbiter_shipment(order.as_str()).await {
-        Ok(facts) => Some(facts),
-        // No shipment yet (an order disputed before it was routed): nothing to tell.
-        Err(client::Failure::Refused(r)) if r.status == 404 => None,
+/// How long a file's read waits for delivery before it goes without the shipment.
+const FACTS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How the order's shipment went, asked of delivery with a dispute-file token for this
+/// order naming the arbiter (never the arbiter's own token, which every service would take),
+/// so that delivery keeps its own audit entry of the read; `None` when delivery has no
+/// shipment for the order or does not answer in time (the file is still read).
+async fn shipment_facts(state: &State, actor: &Actor, order: &OrderId) -> Option<client::delivery::ShipmentFacts> {
+    let token = match shared::shipment_view::issue_file(&state.core.auth.signer, order, actor) {
+        Ok((token, _)) => token,
         Err(e) => {
+            tracing::warn!(%order, error = %e, "no dispute-file token");
+            return None;
+        }
+    };
+    let delivery = client::delivery::Delivery::new(crate::storefront::api::delivery(state).bearer(Some(token)));
+    match actix_web::rt::time::timeout(FACTS_WAIT, delivery.arbiter_shipment(order.as_str())).await {
+        Ok(Ok(facts)) => Some(facts),
+        // No shipment yet (an order disputed before it was routed): nothing to tell.
+        Ok(Err(client::Failure::Refused(r))) if r.status == 404 => None,
+        Ok(Err(e)) => {
             tracing::warn!(%order, error = ?e, "the shipment's facts are not in this dispute file");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(%order, "delivery did not tell the shipment's facts in time");
             None
         }
     }

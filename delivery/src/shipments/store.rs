@@ -337,12 +337,16 @@ pub fn add_pin_failure(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult
     shipments::table.filter(shipments::id.eq(id)).select(shipments::pin_failures).first(conn)
 }
 
-/// An operator unlocks a final leg locked by wrong PINs: `false` for an unknown shipment.
+/// An operator unlocks a final leg locked by wrong PINs, which the shipment's history
+/// notes: `false` for an unknown shipment.
 pub fn unlock_pin(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<bool> {
-    let n = diesel::update(shipments::table.filter(shipments::id.eq(id)))
+    let Some(s) = by_id(conn, id)? else { return Ok(false) };
+    lock_order(conn, &s.order_id)?;
+    diesel::update(shipments::table.filter(shipments::id.eq(id)))
         .set((shipments::pin_failures.eq(0), shipments::updated_at.eq(now())))
         .execute(conn)?;
-    Ok(n == 1)
+    record_event(conn, id, s.current_leg.unwrap_or(0), "pin_unlocked")?;
+    Ok(true)
 }
 
 /// Counts a failed attempt and pushes the estimate back; returns the new count.
@@ -474,10 +478,10 @@ pub fn awaiting_with_address(conn: &mut AnyConnection, limit: i64) -> QueryResul
         .load(conn)
 }
 
-/// One entry of a shipment's history: a courier event's kind or `wrong_pin`, on a leg.
+/// One entry of a shipment's history: a courier event's kind (`handed_over` for a leg
+/// delivered to the next node), `wrong_pin` or `pin_unlocked`.
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct EventRow {
-    pub leg: i32,
     pub kind: String,
     pub at: Timestamp,
 }
@@ -506,6 +510,13 @@ pub fn events_of(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<Vec<E
     shipment_events::table
         .filter(shipment_events::shipment_id.eq(id))
         .order(shipment_events::seq)
-        .select((shipment_events::leg, shipment_events::kind, shipment_events::at))
+        .select((shipment_events::kind, shipment_events::at))
         .load(conn)
+}
+
+/// Forgets the history of shipments whose address was due for shredding before `before`:
+/// long enough after the end for any dispute about them to have been decided.
+pub fn forget_events(conn: &mut AnyConnection, before: Timestamp) -> QueryResult<usize> {
+    let ended = shipments::table.filter(shipments::shred_after.le(before)).select(shipments::id);
+    diesel::delete(shipment_events::table.filter(shipment_events::shipment_id.eq_any(ended))).execute(conn)
 }

@@ -295,7 +295,9 @@ pub fn courier_event(
         // Another event changed the leg since we read it (a racing courier).
         return Err(if effect == Effect::Claim { DeliveryError::LegClaimed } else { not_now() });
     }
-    store::record_event(conn, &s.id, current, event.as_str())?;
+    // A leg delivered to the next node hands the goods over; only the last one delivers.
+    let kind = if effect == Effect::Complete && !is_final { "handed_over" } else { event.as_str() };
+    store::record_event(conn, &s.id, current, kind)?;
     let order = s.order_id.clone();
     match effect {
         Effect::Claim => {
@@ -380,6 +382,7 @@ pub fn shred_due(conn: &mut AnyConnection, settings: &DeliverySettings) -> Resul
         addresses::store::delete(conn, &row.order_id)?;
         store::mark_shredded(conn, &row.id)?;
     }
+    store::forget_events(conn, now() - settings.history_kept())?;
     let orphans = addresses::store::delete_orphans(conn, now() - settings.orphan_address())?;
     Ok(due.len() + orphans)
 }

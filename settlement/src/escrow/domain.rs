@@ -12,6 +12,24 @@ pub struct Split {
     pub store: Money,
 }
 
+impl Split {
+    pub fn zero(currency: shared::money::Currency) -> Split {
+        let z = Money::zero(currency);
+        Split { marketplace: z, referral: z, fulfilment: z, store: z }
+    }
+
+    /// The fees together.
+    pub fn fees(&self) -> Money {
+        let c = self.store.currency;
+        Money::new(self.marketplace.amount + self.referral.amount + self.fulfilment.amount, c)
+    }
+
+    /// The fees and the store's part: the value split.
+    pub fn total(&self) -> Money {
+        Money::new(self.fees().amount + self.store.amount, self.store.currency)
+    }
+}
+
 /// Each fee is `Money::fee` of the whole value (half-even to the minor unit, at least one
 /// unit when its rate is non-zero), taken in this order while money remains, so that the
 /// fees together never exceed the value and the store's share is never negative.

@@ -107,7 +107,6 @@ pub fn release_from(
     if value.amount > 0 {
         ledger::post(conn, &txn)?;
     }
-    let fees_taken = Money::new(value.amount - s.store.amount, currency);
-    crate::orders::pricing::released(conn, order_id, &order.store_id, value, s.store, fees_taken)?;
+    crate::orders::pricing::released(conn, order_id, &order.store_id, &s)?;
     Ok(true)
 }

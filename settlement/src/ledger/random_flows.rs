@@ -103,7 +103,7 @@ fn the_ledger_balances_after_any_sequence_of_flows() {
                     }
                     5 if !payments_seen.is_empty() => {
                         let (p, pay) = payments_seen[rng.usize(..payments_seen.len())].clone();
-                        match refund_payment(conn, Some(&p), &pay, eur(1 + rng.u64(..15_000) as i64), "test", &fees) {
+                        match refund_payment(conn, Some(&p), &pay, eur(1 + rng.u64(..15_000) as i64), "test") {
                             Ok(_) | Err(SettlementError::RefundExceedsPayment { .. }) => {}
                             Err(e) => return Err(e),
                         }

@@ -4,6 +4,7 @@
 //! and the fees. A statement sums them over a period; no route shows them per order.
 
 use crate::error::Result;
+use crate::escrow::domain::Split;
 use crate::schema::order_pricing;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp as SqlTimestamp};
@@ -78,24 +79,20 @@ pub fn get(conn: &mut AnyConnection, order: &OrderId) -> Result<Option<Pricing>>
     }))
 }
 
-/// Notes the release: what the store was credited and the fees taken. An order without a
+/// Notes the release: what the store was credited and each fee taken. An order without a
 /// pricing row (announced before pricing was kept) gets one, valued at what was released.
-pub fn released(
-    conn: &mut AnyConnection,
-    order: &OrderId,
-    store: &StoreId,
-    value: Money,
-    store_credit: Money,
-    fees: Money,
-) -> Result<()> {
+pub fn released(conn: &mut AnyConnection, order: &OrderId, store: &StoreId, split: &Split) -> Result<()> {
     if get(conn, order)?.is_none() {
-        record(conn, order, store, &Pricing::from_message(value, None, None, None))?;
+        record(conn, order, store, &Pricing::from_message(split.total(), None, None, None))?;
     }
     diesel::update(order_pricing::table.find(order))
         .set((
             order_pricing::released_at.eq(Some(now())),
-            order_pricing::store_credit.eq(Some(store_credit.amount)),
-            order_pricing::fees.eq(Some(fees.amount)),
+            order_pricing::store_credit.eq(Some(split.store.amount)),
+            order_pricing::fees.eq(Some(split.fees().amount)),
+            order_pricing::marketplace_fee.eq(Some(split.marketplace.amount)),
+            order_pricing::referral_fee.eq(Some(split.referral.amount)),
+            order_pricing::fulfilment_fee.eq(Some(split.fulfilment.amount)),
         ))
         .execute(conn)?;
     Ok(())

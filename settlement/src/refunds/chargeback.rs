@@ -1,29 +1,27 @@
 //! A refund after release (a chargeback the partner reports): the money no longer sits in
-//! escrow, so it comes back from where the release sent it. The store gives back the
-//! refunded part less the fees on that part; the fees return from the marketplace's
-//! revenue and from the referring and shipping stores they were passed to, as a dispute's
-//! refund would never have charged them. Decided here over values read under the order's
-//! lock; no database.
+//! escrow, so it comes back from where the release sent it. Each fee returns in proportion
+//! to what the chargeback refunds of what was released, at the amount taken then: the
+//! marketplace's from its revenue, the referral and fulfilment fees from the stores they
+//! were passed to. The store gives back the rest. Decided here over values read under the
+//! order's lock; no database.
+//!
+//! Points a buyer spent are not given back: a chargeback returns money the buyer paid, and
+//! the part of the sale the points bought stands, with its fees (the store keeps what the
+//! points liability paid it for them).
 
-use crate::escrow::domain::{split, Split};
+use crate::escrow::domain::Split;
 use crate::ledger::{Account, Transaction};
 use crate::orders::OrderRow;
-use shared::config::FeeConfig;
 use shared::ids::{RefundId, StoreId};
 use shared::money::Money;
 
-/// What the release credited and took, and what chargebacks gave back since, in the
-/// order's currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the release split (the store's credit and each fee, adding up to the order's value
+/// then, points included), and what chargebacks gave back since, part by part (`store`
+/// being what the store gave back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Released {
-    /// The order's value when released: the store's credit and the fees together.
-    pub value: i64,
-    /// The fees taken at release.
-    pub fees: i64,
-    /// What chargebacks refunded before this one.
-    pub charged_back: i64,
-    /// The fees they returned.
-    pub fees_returned: i64,
+    pub split: Split,
+    pub back: Split,
 }
 
 /// One chargeback, as recorded beside its refund.
@@ -33,31 +31,30 @@ pub struct Chargeback {
     /// The store that gave back.
     pub store_id: StoreId,
     pub amount: Money,
-    /// What the store gave back: the amount less the fees returned.
-    pub store_debit: Money,
-    pub fees_returned: Money,
+    /// Where the amount comes back from: each fee returned, and the store's part.
+    pub back: Split,
 }
 
-/// The fees that return with a chargeback of `amount`: each at today's rate on what the
-/// order was still worth less the same on what it is worth after this refund, never more
-/// in all than the fees taken at release and not returned yet. The fees' own order
-/// (marketplace, referral, fulfilment) decides which return first.
-pub fn fees_back(r: &Released, amount: Money, fees: &FeeConfig, referral: bool, shipper: bool) -> Split {
+/// Where a chargeback of `amount` comes back from. Each fee returns what makes its
+/// returns so far its share of all that chargebacks refunded (this one included) of the
+/// value released, rounded down and never more than it took; several chargebacks summing
+/// to the value return exactly the fees taken, whatever the rates are today.
+pub fn fees_back(r: &Released, amount: Money) -> Split {
     let c = amount.currency;
-    let worth = (r.value - r.charged_back).max(0);
-    let before = split(Money::new(worth, c), fees, referral, shipper);
-    let after = split(Money::new((worth - amount.amount).max(0), c), fees, referral, shipper);
-    let mut left = (r.fees - r.fees_returned).clamp(0, amount.amount);
-    let mut back = |b: Money, a: Money| {
-        let f = (b.amount - a.amount).clamp(0, left);
+    let value = i128::from(r.split.total().amount);
+    let refunded = i128::from(r.back.total().amount) + i128::from(amount.amount);
+    let mut left = amount.amount;
+    let mut back = |taken: Money, returned: Money| {
+        let share = if value > 0 { i128::from(taken.amount) * refunded.min(value) / value } else { 0 };
+        let share = i64::try_from(share).unwrap_or(taken.amount);
+        let f = (share - returned.amount).clamp(0, left);
         left -= f;
         Money::new(f, c)
     };
-    let marketplace = back(before.marketplace, after.marketplace);
-    let referral = back(before.referral, after.referral);
-    let fulfilment = back(before.fulfilment, after.fulfilment);
-    let returned = marketplace.amount + referral.amount + fulfilment.amount;
-    Split { marketplace, referral, fulfilment, store: Money::new(amount.amount - returned, c) }
+    let marketplace = back(r.split.marketplace, r.back.marketplace);
+    let referral = back(r.split.referral, r.back.referral);
+    let fulfilment = back(r.split.fulfilment, r.back.fulfilment);
+    Split { marketplace, referral, fulfilment, store: Money::new(left, c) }
 }
 
 /// Adds a chargeback's money movement to `txn`: each part back from where the release
@@ -85,43 +82,61 @@ mod tests {
         Money::new(a, Currency::EUR)
     }
 
-    fn released(value: i64, fees: i64) -> Released {
-        Released { value, fees, ..Released::default() }
+    fn split(marketplace: i64, referral: i64, fulfilment: i64, store: i64) -> Split {
+        Split { marketplace: eur(marketplace), referral: eur(referral), fulfilment: eur(fulfilment), store: eur(store) }
+    }
+
+    fn released(s: Split) -> Released {
+        Released { split: s, back: Split::zero(Currency::EUR) }
     }
 
     #[test]
     fn a_whole_chargeback_returns_every_fee() {
-        let f = FeeConfig::default();
-        let back = fees_back(&released(10_000, 700), eur(10_000), &f, true, true);
-        assert_eq!((back.marketplace, back.referral, back.fulfilment), (eur(300), eur(200), eur(200)));
-        assert_eq!(back.store, eur(9_300));
+        let back = fees_back(&released(split(300, 200, 200, 9_300)), eur(10_000));
+        assert_eq!(back, split(300, 200, 200, 9_300));
     }
 
     #[test]
     fn a_partial_chargeback_returns_the_fees_on_its_part() {
-        let f = FeeConfig::default();
-        let back = fees_back(&released(10_000, 300), eur(4_000), &f, false, false);
-        assert_eq!((back.marketplace, back.store), (eur(120), eur(3_880)));
+        let r = released(split(300, 0, 0, 9_700));
+        let first = fees_back(&r, eur(4_000));
+        assert_eq!(first, split(120, 0, 0, 3_880));
         // The rest afterwards: the fees returned in all are the fees taken.
-        let r = Released { value: 10_000, fees: 300, charged_back: 4_000, fees_returned: 120 };
-        let back = fees_back(&r, eur(6_000), &f, false, false);
-        assert_eq!((back.marketplace, back.store), (eur(180), eur(5_820)));
+        let r = Released { split: r.split, back: first };
+        assert_eq!(fees_back(&r, eur(6_000)), split(180, 0, 0, 5_820));
     }
 
     #[test]
-    fn never_more_fees_back_than_were_taken() {
-        // Rates raised since the release: what returns is capped by what was taken.
-        let greedy = FeeConfig { marketplace_bps: 5_000, referral_bps: 0, fulfilment_bps: 0 };
-        let back = fees_back(&released(10_000, 300), eur(10_000), &greedy, false, false);
-        assert_eq!((back.marketplace, back.store), (eur(300), eur(9_700)));
-        // Nothing was taken (released before fees existed): the store gives back all.
-        let back = fees_back(&released(10_000, 0), eur(5_000), &FeeConfig::default(), true, false);
-        assert_eq!((back.marketplace.amount + back.referral.amount, back.store), (0, eur(5_000)));
-        for amount in [1, 2, 33, 9_999] {
-            let back = fees_back(&released(10_000, 700), eur(amount), &FeeConfig::default(), true, true);
-            let total = back.marketplace.amount + back.referral.amount + back.fulfilment.amount + back.store.amount;
-            assert_eq!(total, amount);
-            assert!(back.store.amount >= 0);
+    fn the_fees_taken_return_whatever_the_rates_are_today() {
+        // Nothing depends on a rate: a fee taken at 1 % returns at 1 %, one never taken
+        // (released before fees existed) returns nothing, and the store gives back all.
+        assert_eq!(fees_back(&released(split(100, 0, 0, 9_900)), eur(5_000)), split(50, 0, 0, 4_950));
+        assert_eq!(fees_back(&released(split(0, 0, 0, 10_000)), eur(5_000)), split(0, 0, 0, 5_000));
+    }
+
+    #[test]
+    fn many_small_chargebacks_return_exactly_the_fees_taken() {
+        let taken = split(301, 203, 199, 9_297);
+        let mut r = released(taken);
+        for _ in 0..1_000 {
+            let b = fees_back(&r, eur(10));
+            assert_eq!(b.total(), eur(10));
+            assert!(b.store.amount >= 0);
+            r.back = Split {
+                marketplace: eur(r.back.marketplace.amount + b.marketplace.amount),
+                referral: eur(r.back.referral.amount + b.referral.amount),
+                fulfilment: eur(r.back.fulfilment.amount + b.fulfilment.amount),
+                store: eur(r.back.store.amount + b.store.amount),
+            };
         }
+        assert_eq!(r.back, taken);
+    }
+
+    #[test]
+    fn points_spent_leave_their_part_of_the_sale_standing() {
+        // 10 000 released of which the buyer paid 7 000 and points 3 000: refunding all
+        // the buyer paid returns 70 % of each fee; the points' part stays with the store.
+        let back = fees_back(&released(split(300, 0, 200, 9_500)), eur(7_000));
+        assert_eq!(back, split(210, 0, 140, 6_650));
     }
 }

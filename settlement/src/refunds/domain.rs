@@ -6,7 +6,7 @@ use crate::events::EventData;
 use crate::ledger::{Account, Transaction, TransactionKind};
 use crate::orders::{OrderRow, OrderStatus};
 use crate::payments::store::PaymentRow;
-use shared::config::{FeeConfig, ServiceName};
+use shared::config::ServiceName;
 use shared::ids::{OrderId, PartnerId, PaymentId, RefundId};
 use shared::messages::Message;
 use shared::money::Money;
@@ -142,40 +142,29 @@ pub fn after_release(order: &OrderRow) -> bool {
 }
 
 /// A partner's (or the operator's) refund of part of one payment. Once escrow was
-/// released (`released` says what the release did) it is a chargeback: the store gives
-/// back the refunded part less its fees, which return with it.
+/// released (`released` is then what the release split, see [`after_release`]) it is a
+/// chargeback: the store gives back the refunded part less its fees, which return with it.
 pub fn payment_refund(
     order: &OrderRow,
     payment: &PaymentRow,
     amount: Money,
     reason: &str,
-    released: &Released,
-    fees: &FeeConfig,
+    released: Option<&Released>,
 ) -> Result<Plan, Refusal> {
-    let kind = if after_release(order) { TransactionKind::Chargeback } else { TransactionKind::Refund };
+    let kind = if released.is_some() { TransactionKind::Chargeback } else { TransactionKind::Refund };
     let mut txn = Transaction::new(kind, amount.currency).order(&order.order_id);
     let mut chargeback = None;
-    let one = if after_release(order) {
-        let one = checked(payment, amount)?;
-        let back = chargeback::fees_back(
-            released,
-            amount,
-            fees,
-            order.referral_store_id.is_some(),
-            order.shipper_store_id.is_some(),
-        );
-        chargeback::movement(order, &back, &mut txn);
-        to_partner(&one, &mut txn);
-        chargeback = Some(Chargeback {
-            refund_id: one.refund_id.clone(),
-            store_id: order.store_id.clone(),
-            amount,
-            store_debit: back.store,
-            fees_returned: Money::new(amount.amount - back.store.amount, amount.currency),
-        });
-        one
-    } else {
-        refund(order, payment, amount, &mut txn)?
+    let one = match released {
+        Some(released) => {
+            let one = checked(payment, amount)?;
+            let back = chargeback::fees_back(released, amount);
+            chargeback::movement(order, &back, &mut txn);
+            to_partner(&one, &mut txn);
+            chargeback =
+                Some(Chargeback { refund_id: one.refund_id.clone(), store_id: order.store_id.clone(), amount, back });
+            one
+        }
+        None => refund(order, payment, amount, &mut txn)?,
     };
     let txn = txn.reference(&one.refund_id);
     let paid = order.paid - amount.amount;

@@ -62,14 +62,13 @@ pub async fn create(
         RefundCaller::Operator => ("operator".to_string(), None),
     };
     let ceiling = state.core.config.money.ceiling();
-    let fees = state.core.config.fees.clone();
     crate::payments::keyed::create_once(
         &state,
         scope,
         key,
         fingerprint,
         move || parse(body, ceiling),
-        move |c, r| refund_payment(c, partner.as_ref(), &r.payment_id, r.amount, &r.reason, &fees),
+        move |c, r| refund_payment(c, partner.as_ref(), &r.payment_id, r.amount, &r.reason),
     )
     .await
 }

@@ -3,6 +3,7 @@
 use super::chargeback::{Chargeback, Released};
 use super::domain::RefundStatus;
 use crate::error::Result;
+use crate::escrow::domain::Split;
 use crate::orders::OrderRow;
 use crate::schema::{chargebacks, order_pricing, refunds};
 use diesel::prelude::*;
@@ -26,28 +27,47 @@ pub fn insert(conn: &mut AnyConnection, id: &RefundId, payment: &PaymentId, amou
     Ok(())
 }
 
-/// What the order's release credited and took, and what chargebacks gave back since. An
-/// order released before its pricing was kept counts its value as what was paid, no fees.
-pub fn released(conn: &mut AnyConnection, order: &OrderRow) -> Result<Released> {
-    let at_release: Option<(Option<i64>, Option<i64>)> = order_pricing::table
+/// What the order's release split, and what chargebacks gave back since. An order
+/// released before its pricing was kept counts its value as all it was paid, no fees.
+pub fn release_of(conn: &mut AnyConnection, order: &OrderRow) -> Result<Released> {
+    let c = order.currency;
+    let m = |a: i64| Money::new(a, c);
+    let before: Vec<(i64, i64, i64, i64)> = chargebacks::table
+        .filter(chargebacks::order_id.eq(&order.order_id))
+        .select((
+            chargebacks::marketplace_returned,
+            chargebacks::referral_returned,
+            chargebacks::fulfilment_returned,
+            chargebacks::store_debit,
+        ))
+        .load(conn)?;
+    let sum = |f: fn(&(i64, i64, i64, i64)) -> i64| m(before.iter().map(f).sum());
+    let back =
+        Split { marketplace: sum(|b| b.0), referral: sum(|b| b.1), fulfilment: sum(|b| b.2), store: sum(|b| b.3) };
+    type AtRelease = (Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+    let at_release: Option<AtRelease> = order_pricing::table
         .find(&order.order_id)
-        .select((order_pricing::store_credit, order_pricing::fees))
+        .select((
+            order_pricing::store_credit,
+            order_pricing::fees,
+            order_pricing::marketplace_fee,
+            order_pricing::referral_fee,
+            order_pricing::fulfilment_fee,
+        ))
         .first(conn)
         .optional()?;
-    let (value, fees) = match at_release {
-        Some((Some(credit), Some(fees))) => (credit + fees, fees),
-        _ => (order.paid, 0),
+    let split = match at_release {
+        Some((Some(store), Some(fees), marketplace, referral, fulfilment)) => Split {
+            // A total without its parts is all the marketplace's.
+            marketplace: m(marketplace.unwrap_or(fees)),
+            referral: m(referral.unwrap_or(0)),
+            fulfilment: m(fulfilment.unwrap_or(0)),
+            store: m(store),
+        },
+        // What it was paid: what it holds now and what chargebacks took from it.
+        _ => Split { store: m(order.paid + back.total().amount), ..Split::zero(c) },
     };
-    let before: Vec<(i64, i64)> = chargebacks::table
-        .filter(chargebacks::order_id.eq(&order.order_id))
-        .select((chargebacks::amount, chargebacks::fees_returned))
-        .load(conn)?;
-    Ok(Released {
-        value,
-        fees,
-        charged_back: before.iter().map(|b| b.0).sum(),
-        fees_returned: before.iter().map(|b| b.1).sum(),
-    })
+    Ok(Released { split, back })
 }
 
 /// Records a chargeback beside its refund.
@@ -59,8 +79,11 @@ pub fn insert_chargeback(conn: &mut AnyConnection, order: &OrderId, c: &Chargeba
             chargebacks::store_id.eq(&c.store_id),
             chargebacks::currency.eq(c.amount.currency),
             chargebacks::amount.eq(c.amount.amount),
-            chargebacks::store_debit.eq(c.store_debit.amount),
-            chargebacks::fees_returned.eq(c.fees_returned.amount),
+            chargebacks::store_debit.eq(c.back.store.amount),
+            chargebacks::fees_returned.eq(c.back.fees().amount),
+            chargebacks::marketplace_returned.eq(c.back.marketplace.amount),
+            chargebacks::referral_returned.eq(c.back.referral.amount),
+            chargebacks::fulfilment_returned.eq(c.back.fulfilment.amount),
             chargebacks::created_at.eq(now()),
         ))
         .execute(conn)?;

@@ -10,7 +10,7 @@ use crate::orders::store as orders;
 use crate::payments::domain::PaymentStatus;
 use crate::payments::store as payments;
 use serde::{Deserialize, Serialize};
-use shared::config::{FeeConfig, ServiceName};
+use shared::config::ServiceName;
 use shared::db::AnyConnection;
 use shared::ids::{OrderId, PartnerId, PaymentId, RefundId};
 use shared::money::Money;
@@ -34,7 +34,6 @@ pub fn refund_payment(
     payment_id: &PaymentId,
     amount: Money,
     reason: &str,
-    fees: &FeeConfig,
 ) -> Result<RefundAnswer> {
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
     if caller.is_some_and(|p| *p != payment.partner_id) {
@@ -44,15 +43,16 @@ pub fn refund_payment(
     let order = orders::lock(conn, &payment.order_id)?.ok_or(SettlementError::UnknownPayment)?;
     // Read again under the order's lock: a concurrent refund may have just committed.
     let payment = payments::find(conn, payment_id)?.ok_or(SettlementError::UnknownPayment)?;
-    let released =
-        if domain::after_release(&order) { super::store::released(conn, &order)? } else { Default::default() };
+    let released = if domain::after_release(&order) { Some(super::store::release_of(conn, &order)?) } else { None };
     let plan =
-        domain::payment_refund(&order, &payment, amount, reason, &released, fees).map_err(|refusal| match refusal {
-            Refusal::Currency { payment } => {
-                shared::Error::Money(shared::money::MoneyError::CurrencyMismatch(amount.currency, payment)).into()
-            }
-            Refusal::Exceeds { refundable } => SettlementError::RefundExceedsPayment { refundable },
-        })?;
+        domain::payment_refund(&order, &payment, amount, reason, released.as_ref()).map_err(
+            |refusal| match refusal {
+                Refusal::Currency { payment } => {
+                    shared::Error::Money(shared::money::MoneyError::CurrencyMismatch(amount.currency, payment)).into()
+                }
+                Refusal::Exceeds { refundable } => SettlementError::RefundExceedsPayment { refundable },
+            },
+        )?;
     write(conn, &plan)?;
     let refund = &plan.refunds[0];
     Ok(RefundAnswer {

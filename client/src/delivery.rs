@@ -99,8 +99,9 @@ pub struct ShipmentFacts {
     pub pin_confirmed: bool,
 }
 
-/// One step of a shipment: `picked_up`, `in_transit`, `delivered`, `failed` (never its
-/// reason) or `wrong_pin`, and when.
+/// One step of a shipment: `picked_up`, `in_transit`, `handed_over` (a leg delivered to
+/// the next node), `delivered` (the last leg), `failed` (never its reason), `wrong_pin` or
+/// `pin_unlocked`, and when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ShipmentEvent {
     #[serde(rename = "type")]
@@ -482,7 +483,7 @@ impl Delivery {
         self.api.get(&format!("/v1/seller/shipments/{}", enc(order))).await?.into_answer()
     }
 
-    /// `GET /v1/arbiter/shipments/{order_id}` (operator `arbiter`).
+    /// `GET /v1/arbiter/shipments/{order_id}`, with the broker's dispute-file token as bearer.
     pub async fn arbiter_shipment(&self, order: &str) -> Answer<ShipmentFacts> {
         self.api.get(&format!("/v1/arbiter/shipments/{}", enc(order))).await?.into_answer()
     }

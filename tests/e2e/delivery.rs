@@ -557,7 +557,7 @@ async fn a_cancel_holds_before_pickup_and_not_after() {
 
 #[tokio::test]
 async fn the_address_is_sealed_at_rest_and_shredded_after_delivery() {
-    let w = world_with("shred_after_secs = 1\nhistory_kept_secs = 2").await;
+    let w = world_with("shred_after_secs = 1\nhistory_kept_secs = 6").await;
     w.stock(&w.b1, 1).await;
     let order = w.order().await;
     assert!(delivery::inspect::sealed_address_exists(&w.db, &order).unwrap());

@@ -240,6 +240,23 @@ async fn exact_payment_is_captured_and_released_with_fees_once() {
     let tb = assert_ledger_sound(&m).await;
     assert_eq!(kind_balance(&tb, "marketplace_fees"), 0);
     assert_eq!(kind_balance(&tb, "refunds"), 0);
+    // The referring store's statement tells the fee it earned and gave back, and nets to
+    // what its balance moved (+200 then -200).
+    let url = format!("{}/v1/seller/statement?store_id={referrer}", m.settlement);
+    let statement = m.get(&url, Some(&m.seller_token_for(&referrer_seller))).await.expect(200);
+    let lines: Vec<(String, i64)> = statement["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["kind"].as_str().unwrap().to_string(), l["amount"]["amount"].as_i64().unwrap()))
+        .filter(|(_, a)| *a != 0)
+        .collect();
+    assert_eq!(
+        lines,
+        [("referral_fees_earned".to_string(), 200), ("referral_fees_charged_back".to_string(), -200)],
+        "{statement}"
+    );
+    assert_eq!((statement["orders"].as_i64(), statement["net"]["amount"].as_i64()), (Some(0), Some(0)));
 }
 
 /// A partner's refunds after release are chargebacks: the store gives back each refunded

@@ -196,7 +196,8 @@ async fn shipment_facts(state: &State, actor: &Actor, order: &OrderId) -> Option
             return None;
         }
     };
-    let delivery = client::delivery::Delivery::new(crate::storefront::api::delivery(state).bearer(Some(token)));
+    let delivery =
+        client::delivery::Delivery::new(client::Api::new(state.core.config.delivery.public_url()).bearer(Some(token)));
     match actix_web::rt::time::timeout(FACTS_WAIT, delivery.arbiter_shipment(order.as_str())).await {
         Ok(Ok(facts)) => Some(facts),
         // No shipment yet (an order disputed before it was routed): nothing to tell.

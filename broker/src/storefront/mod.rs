@@ -8,7 +8,7 @@
 //! and the sign-in sessions (all `HttpOnly`, `SameSite=Strict`, `Secure` off localhost).
 
 mod account;
-pub(crate) mod api;
+mod api;
 mod arbiter;
 mod checkout;
 mod console;

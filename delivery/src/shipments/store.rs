@@ -338,14 +338,24 @@ pub fn add_pin_failure(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult
 }
 
 /// An operator unlocks a final leg locked by wrong PINs, which the shipment's history
-/// notes: `false` for an unknown shipment.
+/// notes; a shipment that took no wrong PIN, or is no longer on its way, changes nothing.
+/// `false` for an unknown shipment.
 pub fn unlock_pin(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<bool> {
-    let Some(s) = by_id(conn, id)? else { return Ok(false) };
-    lock_order(conn, &s.order_id)?;
-    diesel::update(shipments::table.filter(shipments::id.eq(id)))
-        .set((shipments::pin_failures.eq(0), shipments::updated_at.eq(now())))
-        .execute(conn)?;
-    record_event(conn, id, s.current_leg.unwrap_or(0), "pin_unlocked")?;
+    let Some(found) = by_id(conn, id)? else { return Ok(false) };
+    lock_order(conn, &found.order_id)?;
+    let unlocked = diesel::update(
+        shipments::table
+            .filter(shipments::id.eq(id))
+            .filter(shipments::pin_failures.gt(0))
+            .filter(shipments::status.eq_any([ShipmentStatus::Routed, ShipmentStatus::InTransit])),
+    )
+    .set((shipments::pin_failures.eq(0), shipments::updated_at.eq(now())))
+    .execute(conn)?;
+    if unlocked == 1 {
+        // Read again once locked: the leg it is on now.
+        let leg = by_id(conn, id)?.and_then(|s| s.current_leg).unwrap_or(0);
+        record_event(conn, id, leg, "pin_unlocked")?;
+    }
     Ok(true)
 }
 
@@ -514,9 +524,19 @@ pub fn events_of(conn: &mut AnyConnection, id: &ShipmentId) -> QueryResult<Vec<E
         .load(conn)
 }
 
-/// Forgets the history of shipments whose address was due for shredding before `before`:
-/// long enough after the end for any dispute about them to have been decided.
-pub fn forget_events(conn: &mut AnyConnection, before: Timestamp) -> QueryResult<usize> {
-    let ended = shipments::table.filter(shipments::shred_after.le(before)).select(shipments::id);
-    diesel::delete(shipment_events::table.filter(shipment_events::shipment_id.eq_any(ended))).execute(conn)
+/// Forgets the history of up to `limit` shipments whose address was due for shredding
+/// before `before`. The history table holds only the shipments still within their time, so
+/// finding them stays cheap however many ended long ago.
+pub fn forget_events(conn: &mut AnyConnection, before: Timestamp, limit: i64) -> QueryResult<usize> {
+    let due: Vec<ShipmentId> = shipment_events::table
+        .inner_join(shipments::table)
+        .filter(shipments::shred_after.le(before))
+        .select(shipment_events::shipment_id)
+        .distinct()
+        .limit(limit)
+        .load(conn)?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(shipment_events::table.filter(shipment_events::shipment_id.eq_any(&due))).execute(conn)
 }

@@ -374,15 +374,16 @@ pub fn sweep_awaiting(conn: &mut AnyConnection, settings: &DeliverySettings) -> 
     Ok(())
 }
 
-/// Deletes the sealed addresses whose time has come: after the shipment ended, or long
-/// after they came for an order that never shipped.
+/// Deletes the sealed addresses whose time has come (after the shipment ended, or long
+/// after they came for an order that never shipped), and the histories of shipments
+/// `history_kept` past that. A dispute still open then is decided without the history.
 pub fn shred_due(conn: &mut AnyConnection, settings: &DeliverySettings) -> Result<usize, DeliveryError> {
     let due = store::due_for_shredding(conn, now(), 500)?;
     for row in &due {
         addresses::store::delete(conn, &row.order_id)?;
         store::mark_shredded(conn, &row.id)?;
     }
-    store::forget_events(conn, now() - settings.history_kept())?;
+    store::forget_events(conn, now() - settings.history_kept(), 500)?;
     let orphans = addresses::store::delete_orphans(conn, now() - settings.orphan_address())?;
     Ok(due.len() + orphans)
 }

@@ -136,6 +136,42 @@ pub fn totals(
     .get_result(conn)?)
 }
 
+/// The referral and fulfilment fees a store was passed as the referring or the shipping
+/// store of other stores' orders (or, for chargebacks, gave back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, QueryableByName)]
+pub struct PassedFees {
+    #[diesel(sql_type = BigInt)]
+    pub referral: i64,
+    #[diesel(sql_type = BigInt)]
+    pub fulfilment: i64,
+}
+
+/// The fees passed to `store` by the releases in `[from, to)` of orders it referred or
+/// shipped.
+pub fn passed_fees(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    currency: Currency,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<PassedFees> {
+    // Each parameter first appears in its own order, so SQLite numbers them as PostgreSQL.
+    Ok(diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN o.referral_store_id = $1 THEN p.referral_fee ELSE 0 END), 0) \
+         AS BIGINT) AS referral, \
+         CAST(COALESCE(SUM(CASE WHEN o.shipper_store_id = $1 THEN p.fulfilment_fee ELSE 0 END), 0) \
+         AS BIGINT) AS fulfilment \
+         FROM order_pricing p JOIN orders o ON o.order_id = p.order_id \
+         WHERE (o.referral_store_id = $1 OR o.shipper_store_id = $1) AND p.currency = $2 \
+         AND p.released_at IS NOT NULL AND p.released_at >= $3 AND p.released_at < $4",
+    )
+    .bind::<Text, _>(store)
+    .bind::<Text, _>(currency)
+    .bind::<SqlTimestamp, _>(from)
+    .bind::<SqlTimestamp, _>(to)
+    .get_result(conn)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

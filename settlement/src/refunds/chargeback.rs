@@ -37,23 +37,39 @@ pub struct Chargeback {
 
 /// Where a chargeback of `amount` comes back from. Each fee returns what makes its
 /// returns so far its share of all that chargebacks refunded (this one included) of the
-/// value released, rounded down and never more than it took; several chargebacks summing
-/// to the value return exactly the fees taken, whatever the rates are today.
+/// value released, rounded down; the store gives back the rest, never more in all than it
+/// was credited (what rounding would take beyond that comes from the fees instead). Once
+/// chargebacks have refunded the whole value, every part has come back exactly as it went.
 pub fn fees_back(r: &Released, amount: Money) -> Split {
     let c = amount.currency;
     let value = i128::from(r.split.total().amount);
-    let refunded = i128::from(r.back.total().amount) + i128::from(amount.amount);
-    let mut left = amount.amount;
-    let mut back = |taken: Money, returned: Money| {
-        let share = if value > 0 { i128::from(taken.amount) * refunded.min(value) / value } else { 0 };
-        let share = i64::try_from(share).unwrap_or(taken.amount);
-        let f = (share - returned.amount).clamp(0, left);
-        left -= f;
-        Money::new(f, c)
+    let refunded = (i128::from(r.back.total().amount) + i128::from(amount.amount)).min(value);
+    let share = |taken: Money| {
+        let s = if value > 0 { i128::from(taken.amount) * refunded / value } else { 0 };
+        i64::try_from(s).unwrap_or(taken.amount)
     };
-    let marketplace = back(r.split.marketplace, r.back.marketplace);
-    let referral = back(r.split.referral, r.back.referral);
-    let fulfilment = back(r.split.fulfilment, r.back.fulfilment);
+    let parts = [
+        (r.split.marketplace, r.back.marketplace),
+        (r.split.referral, r.back.referral),
+        (r.split.fulfilment, r.back.fulfilment),
+    ];
+    let mut left = amount.amount;
+    let mut fees = parts.map(|(taken, returned)| {
+        let f = (share(taken) - returned.amount).clamp(0, left);
+        left -= f;
+        f
+    });
+    // The store's part, capped at what it still holds of its credit; the excess comes from
+    // what the fees have not returned yet.
+    let store_left = (r.split.store.amount - r.back.store.amount).max(0);
+    let mut excess = (left - store_left).max(0);
+    for (f, (taken, returned)) in fees.iter_mut().zip(parts) {
+        let more = (taken.amount - returned.amount - *f).clamp(0, excess);
+        *f += more;
+        excess -= more;
+        left -= more;
+    }
+    let [marketplace, referral, fulfilment] = fees.map(|f| Money::new(f, c));
     Split { marketplace, referral, fulfilment, store: Money::new(left, c) }
 }
 
@@ -130,6 +146,22 @@ mod tests {
             };
         }
         assert_eq!(r.back, taken);
+    }
+
+    #[test]
+    fn rounding_never_takes_more_from_the_store_than_it_was_credited() {
+        let taken = split(300, 200, 200, 9_300);
+        let first = fees_back(&released(taken), eur(9_999));
+        assert_eq!(first.total(), eur(9_999));
+        assert!(first.store.amount <= 9_300, "{first:?}");
+        let last = fees_back(&Released { split: taken, back: first }, eur(1));
+        let all = Split {
+            marketplace: eur(first.marketplace.amount + last.marketplace.amount),
+            referral: eur(first.referral.amount + last.referral.amount),
+            fulfilment: eur(first.fulfilment.amount + last.fulfilment.amount),
+            store: eur(first.store.amount + last.store.amount),
+        };
+        assert_eq!(all, taken);
     }
 
     #[test]

@@ -4,8 +4,9 @@ use super::chargeback::{Chargeback, Released};
 use super::domain::RefundStatus;
 use crate::error::Result;
 use crate::escrow::domain::Split;
+use crate::orders::pricing::PassedFees;
 use crate::orders::OrderRow;
-use crate::schema::{chargebacks, order_pricing, refunds};
+use crate::schema::{chargebacks, order_pricing, orders, refunds};
 use diesel::prelude::*;
 use shared::db::AnyConnection;
 use shared::ids::{OrderId, PaymentId, RefundId, StoreId};
@@ -106,4 +107,33 @@ pub fn chargeback_totals(
         .select((chargebacks::amount, chargebacks::fees_returned))
         .load(conn)?;
     Ok(rows.iter().fold((0, 0), |(a, f), r| (a + r.0, f + r.1)))
+}
+
+/// The referral and fulfilment fees `store` gave back through others' chargebacks in
+/// `[from, to)`, as the store those fees were passed to.
+pub fn passed_fees_charged_back(
+    conn: &mut AnyConnection,
+    store: &StoreId,
+    currency: Currency,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<PassedFees> {
+    let rows: Vec<(Option<StoreId>, Option<StoreId>, i64, i64)> = chargebacks::table
+        .inner_join(orders::table)
+        .filter(orders::referral_store_id.eq(store).or(orders::shipper_store_id.eq(store)))
+        .filter(chargebacks::currency.eq(currency))
+        .filter(chargebacks::created_at.ge(from))
+        .filter(chargebacks::created_at.lt(to))
+        .select((
+            orders::referral_store_id,
+            orders::shipper_store_id,
+            chargebacks::referral_returned,
+            chargebacks::fulfilment_returned,
+        ))
+        .load(conn)?;
+    let mine = |s: &Option<StoreId>| s.as_ref() == Some(store);
+    Ok(rows.iter().fold(PassedFees::default(), |p, (referrer, shipper, r, f)| PassedFees {
+        referral: p.referral + if mine(referrer) { *r } else { 0 },
+        fulfilment: p.fulfilment + if mine(shipper) { *f } else { 0 },
+    }))
 }

@@ -32,7 +32,10 @@ pub struct StatementQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Line {
     /// `gross_sales`, `group_discounts`, `fees`, `refunds_before_release`, `chargebacks`
-    /// (refunds after release) or `fees_returned` (the fees on what chargebacks refunded).
+    /// (refunds after release), `fees_returned` (the fees on what chargebacks refunded),
+    /// `referral_fees_earned` and `fulfilment_fees_earned` (as the referring or shipping
+    /// store of others' orders), and `referral_fees_charged_back` and
+    /// `fulfilment_fees_charged_back` (what others' chargebacks took back of those).
     pub kind: &'static str,
     pub amount: Money,
 }
@@ -70,10 +73,22 @@ pub fn period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<
 
 use chrono::Datelike;
 
-/// The statement's lines from the period's totals and its chargebacks (what they refunded,
-/// the fees returned with them); they add up to `net`.
-pub fn lines(t: &pricing::Totals, chargebacks: (i64, i64), currency: shared::money::Currency) -> (Vec<Line>, Money) {
+/// What a period holds for a store: its own released sales, what chargebacks on them
+/// refunded and the fees returned with them, and the fees others' orders passed to it and
+/// their chargebacks took back.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Period {
+    pub sales: pricing::Totals,
+    pub charged_back: i64,
+    pub fees_returned: i64,
+    pub earned: pricing::PassedFees,
+    pub earned_back: pricing::PassedFees,
+}
+
+/// The statement's lines; they add up to `net`, what the period moved on the balance.
+pub fn lines(p: &Period, currency: shared::money::Currency) -> (Vec<Line>, Money) {
     let m = |a: i64| Money::new(a, currency);
+    let t = &p.sales;
     // Partial refunds made while the money was in escrow are released less.
     let refunds = t.public_amount - t.group_discount - t.fees - t.store_credit;
     let mut out = vec![
@@ -81,15 +96,21 @@ pub fn lines(t: &pricing::Totals, chargebacks: (i64, i64), currency: shared::mon
         Line { kind: "group_discounts", amount: m(-t.group_discount) },
         Line { kind: "fees", amount: m(-t.fees) },
     ];
-    if refunds != 0 {
-        out.push(Line { kind: "refunds_before_release", amount: m(-refunds) });
-    }
-    let (charged_back, fees_returned) = chargebacks;
-    if charged_back != 0 {
-        out.push(Line { kind: "chargebacks", amount: m(-charged_back) });
-        out.push(Line { kind: "fees_returned", amount: m(fees_returned) });
-    }
-    (out, m(t.store_credit - charged_back + fees_returned))
+    let mut add = |kind: &'static str, amount: i64, shown: bool| {
+        if shown {
+            out.push(Line { kind, amount: m(amount) });
+        }
+    };
+    add("refunds_before_release", -refunds, refunds != 0);
+    add("chargebacks", -p.charged_back, p.charged_back != 0);
+    add("fees_returned", p.fees_returned, p.charged_back != 0);
+    let (earned, back) = (p.earned, p.earned_back);
+    add("referral_fees_earned", earned.referral, earned.referral != 0);
+    add("fulfilment_fees_earned", earned.fulfilment, earned.fulfilment != 0);
+    add("referral_fees_charged_back", -back.referral, back.referral != 0);
+    add("fulfilment_fees_charged_back", -back.fulfilment, back.fulfilment != 0);
+    let net = out.iter().map(|l| l.amount.amount).sum();
+    (out, m(net))
 }
 
 /// The store's statement for a period: sales at public prices, group discounts as one
@@ -113,14 +134,22 @@ pub async fn statement(
         .db
         .read(move |c| {
             let store = resolve_store(c, &owner, given)?;
-            let t = pricing::totals(c, &store, currency, start, end)?;
-            let chargebacks = crate::refunds::store::chargeback_totals(c, &store, currency, start, end)?;
-            let (lines, net) = lines(&t, chargebacks, currency);
+            let sales = pricing::totals(c, &store, currency, start, end)?;
+            let (charged_back, fees_returned) =
+                crate::refunds::store::chargeback_totals(c, &store, currency, start, end)?;
+            let p = Period {
+                sales,
+                charged_back,
+                fees_returned,
+                earned: pricing::passed_fees(c, &store, currency, start, end)?,
+                earned_back: crate::refunds::store::passed_fees_charged_back(c, &store, currency, start, end)?,
+            };
+            let (lines, net) = lines(&p, currency);
             Ok::<_, SettlementError>(Statement {
                 store_id: store,
                 from: from.to_string(),
                 to: to.to_string(),
-                orders: t.orders,
+                orders: p.sales.orders,
                 lines,
                 net,
             })
@@ -146,18 +175,44 @@ mod tests {
 
     #[test]
     fn lines_add_up_to_the_net() {
-        let t = pricing::Totals { orders: 2, public_amount: 2_000, group_discount: 200, store_credit: 1_700, fees: 54 };
-        let (out, net) = lines(&t, (0, 0), Currency::EUR);
+        let sales =
+            pricing::Totals { orders: 2, public_amount: 2_000, group_discount: 200, store_credit: 1_700, fees: 54 };
+        let (out, net) = lines(&Period { sales, ..Period::default() }, Currency::EUR);
         let kinds: Vec<&str> = out.iter().map(|l| l.kind).collect();
         assert_eq!(kinds, ["gross_sales", "group_discounts", "fees", "refunds_before_release"]);
-        assert_eq!(out.iter().map(|l| l.amount.amount).sum::<i64>(), net.amount);
-        let t = pricing::Totals { orders: 1, public_amount: 1_000, group_discount: 0, store_credit: 970, fees: 30 };
-        assert_eq!(lines(&t, (0, 0), Currency::EUR).0.len(), 3);
+        assert_eq!((out.iter().map(|l| l.amount.amount).sum::<i64>(), net.amount), (1_700, 1_700));
+        let sales = pricing::Totals { orders: 1, public_amount: 1_000, group_discount: 0, store_credit: 970, fees: 30 };
+        assert_eq!(lines(&Period { sales, ..Period::default() }, Currency::EUR).0.len(), 3);
         // A chargeback of 400 with 12 of fees returned: the store gave back 388.
-        let (out, net) = lines(&t, (400, 12), Currency::EUR);
+        let p = Period { sales, charged_back: 400, fees_returned: 12, ..Period::default() };
+        let (out, net) = lines(&p, Currency::EUR);
         let kinds: Vec<&str> = out.iter().map(|l| l.kind).collect();
         assert_eq!(kinds, ["gross_sales", "group_discounts", "fees", "chargebacks", "fees_returned"]);
-        assert_eq!(out.iter().map(|l| l.amount.amount).sum::<i64>(), net.amount);
         assert_eq!(net.amount, 970 - 388);
+    }
+
+    #[test]
+    fn fees_passed_from_others_orders_are_lines_of_their_own() {
+        // A store that sold nothing but referred an order (20) and shipped one (20), of
+        // which a chargeback took 8 of the referral fee back.
+        let p = Period {
+            earned: pricing::PassedFees { referral: 20, fulfilment: 20 },
+            earned_back: pricing::PassedFees { referral: 8, fulfilment: 0 },
+            ..Period::default()
+        };
+        let (out, net) = lines(&p, Currency::EUR);
+        let kinds: Vec<(&str, i64)> = out.iter().map(|l| (l.kind, l.amount.amount)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("gross_sales", 0),
+                ("group_discounts", 0),
+                ("fees", 0),
+                ("referral_fees_earned", 20),
+                ("fulfilment_fees_earned", 20),
+                ("referral_fees_charged_back", -8)
+            ]
+        );
+        assert_eq!(net.amount, 32);
     }
 }

@@ -12,30 +12,33 @@ ALTER TABLE chargebacks ADD COLUMN fulfilment_returned BIGINT NOT NULL DEFAULT 0
 -- A release credits each fee's account once; a chargeback debits the marketplace's and
 -- credits the pass-through of the others (from the store they were passed to).
 UPDATE order_pricing SET
-    marketplace_fee = (SELECT COALESCE(SUM(e.credit), 0) FROM ledger_entries e
+    marketplace_fee = (SELECT CAST(COALESCE(SUM(e.credit), 0) AS BIGINT) FROM ledger_entries e
         JOIN ledger_transactions t ON t.id = e.transaction_id
         WHERE t.kind = 'release' AND t.order_id = order_pricing.order_id
         AND e.account_id = 'marketplace_fees:' || order_pricing.currency),
-    referral_fee = (SELECT COALESCE(SUM(e.credit), 0) FROM ledger_entries e
+    referral_fee = (SELECT CAST(COALESCE(SUM(e.credit), 0) AS BIGINT) FROM ledger_entries e
         JOIN ledger_transactions t ON t.id = e.transaction_id
         WHERE t.kind = 'release' AND t.order_id = order_pricing.order_id
         AND e.account_id = 'referral_fees:' || order_pricing.currency),
-    fulfilment_fee = (SELECT COALESCE(SUM(e.credit), 0) FROM ledger_entries e
+    fulfilment_fee = (SELECT CAST(COALESCE(SUM(e.credit), 0) AS BIGINT) FROM ledger_entries e
         JOIN ledger_transactions t ON t.id = e.transaction_id
         WHERE t.kind = 'release' AND t.order_id = order_pricing.order_id
         AND e.account_id = 'fulfilment_fees:' || order_pricing.currency)
 WHERE fees IS NOT NULL;
 
 UPDATE chargebacks SET
-    marketplace_returned = (SELECT COALESCE(SUM(e.debit), 0) FROM ledger_entries e
+    marketplace_returned = (SELECT CAST(COALESCE(SUM(e.debit), 0) AS BIGINT) FROM ledger_entries e
         JOIN ledger_transactions t ON t.id = e.transaction_id
-        WHERE t.kind = 'chargeback' AND t.reference = chargebacks.refund_id
+        WHERE t.kind = 'chargeback' AND t.order_id = chargebacks.order_id
+        AND t.reference = chargebacks.refund_id
         AND e.account_id = 'marketplace_fees:' || chargebacks.currency),
-    referral_returned = (SELECT COALESCE(SUM(e.credit), 0) FROM ledger_entries e
+    referral_returned = (SELECT CAST(COALESCE(SUM(e.credit), 0) AS BIGINT) FROM ledger_entries e
         JOIN ledger_transactions t ON t.id = e.transaction_id
-        WHERE t.kind = 'chargeback' AND t.reference = chargebacks.refund_id
+        WHERE t.kind = 'chargeback' AND t.order_id = chargebacks.order_id
+        AND t.reference = chargebacks.refund_id
         AND e.account_id = 'referral_fees:' || chargebacks.currency),
-    fulfilment_returned = (SELECT COALESCE(SUM(e.credit), 0) FROM ledger_entries e
+    fulfilment_returned = (SELECT CAST(COALESCE(SUM(e.credit), 0) AS BIGINT) FROM ledger_entries e
         JOIN ledger_transactions t ON t.id = e.transaction_id
-        WHERE t.kind = 'chargeback' AND t.reference = chargebacks.refund_id
+        WHERE t.kind = 'chargeback' AND t.order_id = chargebacks.order_id
+        AND t.reference = chargebacks.refund_id
         AND e.account_id = 'fulfilment_fees:' || chargebacks.currency);

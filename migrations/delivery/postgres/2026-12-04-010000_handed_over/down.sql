@@ -1,0 +1,1 @@
+UPDATE shipment_events SET kind = 'delivered' WHERE kind = 'handed_over';
